@@ -1,0 +1,68 @@
+package dev.kiln.api;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.kiln.model.Account;
+import dev.kiln.model.FunctionConfig;
+import dev.kiln.model.FunctionRef;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+
+/**
+ * {@code FunctionConfiguration} as the Lambda service renders it: the same members, the same
+ * formats ({@code LastModified} as {@code 2024-01-31T12:00:00.000+0000}), and the same choice of
+ * which members appear when empty.
+ */
+final class FunctionJson {
+
+  static final ObjectMapper JSON = new ObjectMapper();
+  private static final DateTimeFormatter LAST_MODIFIED =
+      DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSZ").withZone(ZoneOffset.UTC);
+
+  private FunctionJson() {}
+
+  static ObjectNode configuration(FunctionConfig c, Account account) {
+    ObjectNode n = JSON.createObjectNode();
+    n.put("FunctionName", c.functionName());
+    n.put(
+        "FunctionArn",
+        c.version().equals(FunctionRef.LATEST)
+            ? account.functionArn(c.functionName())
+            : account.functionArn(c.functionName(), c.version()));
+    n.put("Runtime", c.runtime());
+    n.put("Role", c.role());
+    n.put("Handler", c.handler());
+    n.put("CodeSize", c.codeSize());
+    n.put("Description", c.description());
+    n.put("Timeout", c.timeout());
+    n.put("MemorySize", c.memorySize());
+    n.put("LastModified", LAST_MODIFIED.format(c.lastModified()));
+    n.put("CodeSha256", c.codeSha256());
+    n.put("Version", c.version());
+    if (!c.environment().isEmpty()) {
+      ObjectNode vars = n.putObject("Environment").putObject("Variables");
+      c.environment().forEach(vars::put);
+    }
+    n.putObject("TracingConfig").put("Mode", c.tracingMode());
+    n.put("RevisionId", c.revisionId());
+    n.put("State", "Active");
+    n.put("LastUpdateStatus", "Successful");
+    n.put("PackageType", c.packageType());
+    n.putArray("Architectures")
+        .addAll(c.architectures().stream().map(JSON.getNodeFactory()::textNode).toList());
+    n.putObject("EphemeralStorage").put("Size", c.ephemeralStorageSize());
+    ObjectNode snapStart = n.putObject("SnapStart");
+    snapStart.put("ApplyOn", "None");
+    snapStart.put("OptimizationStatus", "Off");
+    n.putObject("RuntimeVersionConfig")
+        .put(
+            "RuntimeVersionArn",
+            "arn:aws:lambda:" + account.region() + "::runtime:kiln-" + c.runtime());
+    ObjectNode logging = n.putObject("LoggingConfig");
+    logging.put("LogFormat", c.logging().logFormat());
+    c.logging().applicationLogLevel().ifPresent(l -> logging.put("ApplicationLogLevel", l));
+    c.logging().systemLogLevel().ifPresent(l -> logging.put("SystemLogLevel", l));
+    logging.put("LogGroup", c.logging().logGroup());
+    return n;
+  }
+}

@@ -1,0 +1,580 @@
+package dev.kiln.api;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.kiln.invoke.FunctionCatalog;
+import dev.kiln.invoke.FunctionVersion;
+import dev.kiln.invoke.InvocationResult;
+import dev.kiln.invoke.InvokeRequest;
+import dev.kiln.invoke.Invoker;
+import dev.kiln.model.Account;
+import dev.kiln.model.ConfigPatch;
+import dev.kiln.model.FunctionConfig;
+import dev.kiln.model.FunctionRef;
+import dev.kiln.model.LambdaError;
+import dev.kiln.store.MetadataStore;
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Base64;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Lambda REST API 2015-03-31 as the service model defines it: one handler per operation, each
+ * reading its members from where the model says they travel (path, query string, headers, JSON
+ * body), calling {@link FunctionCatalog} or {@link Invoker}, and answering with the model's status
+ * code and member names. Errors travel as {@link LambdaError} and are written by {@link AwsErrors}.
+ */
+public final class LambdaApi {
+
+  private static final Logger LOG = LoggerFactory.getLogger(LambdaApi.class);
+  private static final JsonFactory JSON_FACTORY = new JsonFactory();
+
+  /** Lambda's limit on a synchronous invoke's request payload. */
+  static final int MAX_INVOKE_PAYLOAD = 6 * 1024 * 1024;
+
+  /** A 50 MB zip, base64-encoded in a JSON body, with room for the other members. */
+  static final int MAX_CONTROL_PLANE_BODY = 70_167_211;
+
+  private static final int DEFAULT_MAX_ITEMS = 50;
+  private static final String FUNCTIONS = "/2015-03-31/functions";
+  private static final String CODE_DOWNLOAD = "/kiln/code";
+
+  private final FunctionCatalog catalog;
+  private final Invoker invoker;
+  private final Account account;
+
+  public LambdaApi(FunctionCatalog catalog, Invoker invoker) {
+    this.catalog = catalog;
+    this.invoker = invoker;
+    this.account = catalog.account();
+  }
+
+  public void routes(HttpRouting.Builder r) {
+    r.post(FUNCTIONS, this::createFunction)
+        .post(FUNCTIONS + "/", this::createFunction)
+        .get(FUNCTIONS, this::listFunctions)
+        .get(FUNCTIONS + "/", this::listFunctions)
+        .get(FUNCTIONS + "/{name}", this::getFunction)
+        .delete(FUNCTIONS + "/{name}", this::deleteFunction)
+        .get(FUNCTIONS + "/{name}/configuration", this::getFunctionConfiguration)
+        .put(FUNCTIONS + "/{name}/configuration", this::updateFunctionConfiguration)
+        .put(FUNCTIONS + "/{name}/code", this::updateFunctionCode)
+        .post(FUNCTIONS + "/{name}/invocations", this::invoke)
+        .get("/2016-08-19/account-settings", this::getAccountSettings)
+        .get("/2016-08-19/account-settings/", this::getAccountSettings)
+        .post("/2017-03-31/tags/{arn}", this::tagResource)
+        .delete("/2017-03-31/tags/{arn}", this::untagResource)
+        .get("/2017-03-31/tags/{arn}", this::listTags)
+        .get(CODE_DOWNLOAD + "/{file}", this::downloadCode)
+        .any(this::unknownOperation)
+        .error(LambdaError.class, (req, res, e) -> AwsErrors.send(res, requestId(req), e))
+        .error(
+            Exception.class,
+            (req, res, e) -> {
+              LOG.error(
+                  "unexpected failure in {} {}", req.prologue().method(), req.path().path(), e);
+              AwsErrors.send(
+                  res,
+                  requestId(req),
+                  LambdaError.service("Kiln failed to process the request; see the server log"));
+            });
+  }
+
+  // ---- functions ----------------------------------------------------------------------------
+
+  private void createFunction(ServerRequest req, ServerResponse res) throws IOException {
+    RequestBody body = RequestBody.parse(readBody(req, MAX_CONTROL_PLANE_BODY, "CreateFunction"));
+    String nameText = body.requiredString("FunctionName");
+    FunctionRef ref = FunctionRef.parseUnqualified(nameText, "functionName", account);
+    body.requiredString("Role");
+    RequestBody code =
+        body.object("Code")
+            .orElseThrow(() -> LambdaError.validation("code", "null", "Member must not be null"));
+    byte[] zip = zipFrom(code);
+    rejectUnsupported(body);
+    ConfigPatch settings = settings(body, true);
+    Map<String, String> tags = body.stringMap("Tags").orElse(Map.of());
+    checkTags(tags);
+    FunctionConfig created =
+        catalog.create(ref.name(), zip, settings, tags, body.bool("Publish").orElse(false));
+    sendJson(res, req, 201, FunctionJson.configuration(created, account));
+  }
+
+  private void listFunctions(ServerRequest req, ServerResponse res) {
+    int maxItems = queryInt(req, "MaxItems").orElse(DEFAULT_MAX_ITEMS);
+    if (maxItems < 1 || maxItems > 10_000) {
+      throw LambdaError.validation(
+          "maxItems", maxItems, "Member must have value between 1 and 10000");
+    }
+    maxItems = Math.min(maxItems, DEFAULT_MAX_ITEMS);
+    Optional<String> marker = query(req, "Marker").map(LambdaApi::decodeMarker);
+    query(req, "FunctionVersion")
+        .filter(v -> !v.equals("ALL"))
+        .ifPresent(
+            v -> {
+              throw LambdaError.validation(
+                  "functionVersion", v, "Member must satisfy enum value set: [ALL]");
+            });
+    MetadataStore.FunctionPage page = catalog.list(marker, maxItems);
+    ObjectNode out = FunctionJson.JSON.createObjectNode();
+    page.nextMarker().ifPresent(m -> out.put("NextMarker", encodeMarker(m)));
+    ArrayNode list = out.putArray("Functions");
+    page.functions().forEach(f -> list.add(FunctionJson.configuration(f, account)));
+    sendJson(res, req, 200, out);
+  }
+
+  private void getFunction(ServerRequest req, ServerResponse res) {
+    FunctionRef ref = functionRef(req);
+    FunctionConfig config = catalog.get(ref);
+    ObjectNode out = FunctionJson.JSON.createObjectNode();
+    out.set("Configuration", FunctionJson.configuration(config, account));
+    ObjectNode code = out.putObject("Code");
+    code.put("RepositoryType", "S3");
+    code.put(
+        "Location",
+        baseUrl(req)
+            + CODE_DOWNLOAD
+            + "/"
+            + dev.kiln.model.CodeDigest.hexFromBase64(config.codeSha256())
+            + ".zip");
+    Map<String, String> tags = catalog.tags(ref);
+    if (!tags.isEmpty()) {
+      ObjectNode t = out.putObject("Tags");
+      tags.forEach(t::put);
+    }
+    sendJson(res, req, 200, out);
+  }
+
+  private void getFunctionConfiguration(ServerRequest req, ServerResponse res) {
+    sendJson(res, req, 200, FunctionJson.configuration(catalog.get(functionRef(req)), account));
+  }
+
+  private void updateFunctionConfiguration(ServerRequest req, ServerResponse res)
+      throws IOException {
+    FunctionRef ref = functionRef(req);
+    RequestBody body =
+        RequestBody.parse(readBody(req, MAX_CONTROL_PLANE_BODY, "UpdateFunctionConfiguration"));
+    rejectUnsupported(body);
+    FunctionConfig updated =
+        catalog.updateConfiguration(ref, settings(body, false), body.string("RevisionId"));
+    sendJson(res, req, 200, FunctionJson.configuration(updated, account));
+  }
+
+  private void updateFunctionCode(ServerRequest req, ServerResponse res) throws IOException {
+    FunctionRef ref = functionRef(req);
+    RequestBody body =
+        RequestBody.parse(readBody(req, MAX_CONTROL_PLANE_BODY, "UpdateFunctionCode"));
+    byte[] zip = zipFrom(body);
+    FunctionConfig updated =
+        catalog.updateCode(
+            ref,
+            zip,
+            body.stringList("Architectures"),
+            body.bool("Publish").orElse(false),
+            body.string("RevisionId"),
+            body.bool("DryRun").orElse(false));
+    sendJson(res, req, 200, FunctionJson.configuration(updated, account));
+  }
+
+  private void deleteFunction(ServerRequest req, ServerResponse res) {
+    catalog.delete(functionRef(req));
+    res.status(204).header("x-amzn-RequestId", requestId(req)).send();
+  }
+
+  // ---- invoke -------------------------------------------------------------------------------
+
+  private void invoke(ServerRequest req, ServerResponse res) throws IOException {
+    FunctionRef ref = functionRef(req);
+    String type = header(req, "X-Amz-Invocation-Type").orElse("RequestResponse");
+    String logType = header(req, "X-Amz-Log-Type").orElse("None");
+    if (!logType.equals("None") && !logType.equals("Tail")) {
+      throw LambdaError.validation(
+          "logType", logType, "Member must satisfy enum value set: [None, Tail]");
+    }
+    Optional<String> clientContext =
+        header(req, "X-Amz-Client-Context").map(LambdaApi::clientContext);
+    switch (type) {
+      case "RequestResponse", "DryRun" -> {}
+      case "Event" ->
+          throw LambdaError.invalidParameter(
+              "InvocationType Event (asynchronous invocation) is not available in this Kiln"
+                  + " release yet; the event was not accepted. Use RequestResponse.");
+      default ->
+          throw LambdaError.validation(
+              "invocationType",
+              type,
+              "Member must satisfy enum value set: [Event, RequestResponse, DryRun]");
+    }
+    byte[] payload = readBody(req, MAX_INVOKE_PAYLOAD, "InvokeFunction");
+    if (payload.length == 0) {
+      payload = "{}".getBytes(StandardCharsets.UTF_8);
+    } else {
+      checkJson(payload);
+    }
+    FunctionVersion version = catalog.resolve(ref);
+    if (type.equals("DryRun")) {
+      res.status(204).header("x-amzn-RequestId", requestId(req)).send();
+      return;
+    }
+    String invokedArn =
+        ref.qualifier().isPresent()
+            ? account.functionArn(ref.name(), ref.qualifier().get())
+            : account.functionArn(ref.name());
+    InvocationResult result =
+        invoker.invoke(
+            version, new InvokeRequest(payload, invokedArn, clientContext, logType.equals("Tail")));
+    res.status(200)
+        .header("x-amzn-RequestId", result.requestId())
+        .header("X-Amz-Executed-Version", result.executedVersion())
+        .header(HeaderNames.CONTENT_TYPE, "application/json");
+    if (result instanceof InvocationResult.FunctionError) {
+      res.header("X-Amz-Function-Error", "Unhandled");
+    }
+    result.logTail().ifPresent(t -> res.header("X-Amz-Log-Result", t));
+    res.send(result.payload());
+  }
+
+  private static String clientContext(String base64) {
+    try {
+      String json = new String(Base64.getDecoder().decode(base64), StandardCharsets.UTF_8);
+      if (json.length() > 3583 || !FunctionJson.JSON.readTree(json).isObject()) {
+        throw new IllegalArgumentException("not a JSON object");
+      }
+      return json;
+    } catch (IllegalArgumentException | JsonProcessingException e) {
+      throw LambdaError.invalidParameter(
+          "Client context must be a valid Base64-encoded JSON object.");
+    }
+  }
+
+  /** Checks that an invoke payload is JSON without building it in memory. */
+  private static void checkJson(byte[] payload) {
+    try (JsonParser parser = JSON_FACTORY.createParser(payload)) {
+      if (parser.nextToken() == null) {
+        return;
+      }
+      parser.skipChildren();
+      if (parser.nextToken() != null) {
+        throw new JsonProcessingException("Unexpected content after the JSON value") {};
+      }
+    } catch (IOException e) {
+      String detail =
+          e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
+      throw LambdaError.invalidRequestContent(
+          "Could not parse request body into json: Could not parse payload into json: " + detail);
+    }
+  }
+
+  // ---- account and tags ---------------------------------------------------------------------
+
+  private void getAccountSettings(ServerRequest req, ServerResponse res) {
+    MetadataStore.Usage usage = catalog.usage();
+    ObjectNode out = FunctionJson.JSON.createObjectNode();
+    ObjectNode limit = out.putObject("AccountLimit");
+    limit.put("TotalCodeSize", 80_530_636_800L);
+    limit.put("CodeSizeUnzipped", 262_144_000L);
+    limit.put("CodeSizeZipped", 52_428_800L);
+    limit.put("ConcurrentExecutions", 1000);
+    limit.put("UnreservedConcurrentExecutions", 1000);
+    ObjectNode used = out.putObject("AccountUsage");
+    used.put("TotalCodeSize", usage.totalCodeSize());
+    used.put("FunctionCount", usage.functionCount());
+    sendJson(res, req, 200, out);
+  }
+
+  private void tagResource(ServerRequest req, ServerResponse res) throws IOException {
+    FunctionRef ref = taggable(req);
+    RequestBody body = RequestBody.parse(readBody(req, 1024 * 1024, "TagResource"));
+    Map<String, String> tags =
+        body.stringMap("Tags")
+            .orElseThrow(() -> LambdaError.validation("tags", "null", "Member must not be null"));
+    checkTags(tags);
+    Map<String, String> existing = catalog.tags(ref);
+    Set<String> all = new HashSet<>(existing.keySet());
+    all.addAll(tags.keySet());
+    if (all.size() > 50) {
+      throw LambdaError.invalidParameter(
+          "A function can have at most 50 tags; this would make " + all.size());
+    }
+    catalog.tag(ref, tags);
+    res.status(204).header("x-amzn-RequestId", requestId(req)).send();
+  }
+
+  private void untagResource(ServerRequest req, ServerResponse res) {
+    FunctionRef ref = taggable(req);
+    List<String> keys = req.query().contains("tagKeys") ? req.query().all("tagKeys") : List.of();
+    if (keys.isEmpty()) {
+      throw LambdaError.validation("tagKeys", "null", "Member must not be null");
+    }
+    catalog.tags(ref); // 404 for an unknown function
+    catalog.untag(ref, Set.copyOf(keys));
+    res.status(204).header("x-amzn-RequestId", requestId(req)).send();
+  }
+
+  private void listTags(ServerRequest req, ServerResponse res) {
+    Map<String, String> tags = catalog.tags(taggable(req));
+    ObjectNode out = FunctionJson.JSON.createObjectNode();
+    ObjectNode t = out.putObject("Tags");
+    tags.forEach(t::put);
+    sendJson(res, req, 200, out);
+  }
+
+  private FunctionRef taggable(ServerRequest req) {
+    String arn = req.path().pathParameters().get("arn");
+    if (!arn.startsWith("arn:")) {
+      throw LambdaError.validation(
+          "resource",
+          arn,
+          "Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*):lambda:[a-z0-9-]+:\\d{12}:function:[a-zA-Z0-9-_]+(:(\\$LATEST|[a-zA-Z0-9-_]+))?");
+    }
+    FunctionRef ref = FunctionRef.parse(arn, "resource", account);
+    if (ref.qualifier().isPresent()) {
+      throw LambdaError.invalidParameter(
+          "Tags apply to a function, not to one of its versions or aliases: use the unqualified"
+              + " function ARN");
+    }
+    return ref;
+  }
+
+  private static void checkTags(Map<String, String> tags) {
+    if (tags.size() > 50) {
+      throw LambdaError.invalidParameter("A function can have at most 50 tags; got " + tags.size());
+    }
+    for (var e : tags.entrySet()) {
+      if (e.getKey().isEmpty() || e.getKey().length() > 128) {
+        throw LambdaError.invalidParameter(
+            "Tag key '" + e.getKey() + "' must be between 1 and 128 characters long");
+      }
+      if (e.getKey().toLowerCase(java.util.Locale.ROOT).startsWith("aws:")) {
+        throw LambdaError.invalidParameter(
+            "Tag key '" + e.getKey() + "' uses the prefix aws:, which is reserved for AWS use");
+      }
+      if (e.getValue().length() > 256) {
+        throw LambdaError.invalidParameter(
+            "Tag value for key '" + e.getKey() + "' must be at most 256 characters long");
+      }
+    }
+  }
+
+  // ---- code download ------------------------------------------------------------------------
+
+  private void downloadCode(ServerRequest req, ServerResponse res) throws IOException {
+    String file = req.path().pathParameters().get("file");
+    String hex = file.endsWith(".zip") ? file.substring(0, file.length() - 4) : file;
+    Path zip =
+        catalog
+            .codeZip(hex)
+            .orElseThrow(() -> LambdaError.notFound("No deployment package " + file));
+    res.status(200)
+        .header(HeaderNames.CONTENT_TYPE, "application/zip")
+        .header("x-amzn-RequestId", requestId(req));
+    res.contentLength(Files.size(zip));
+    try (InputStream in = Files.newInputStream(zip);
+        OutputStream out = res.outputStream()) {
+      in.transferTo(out);
+    }
+  }
+
+  private void unknownOperation(ServerRequest req, ServerResponse res) {
+    AwsErrors.send(
+        res,
+        requestId(req),
+        new LambdaError(
+            "UnknownOperationException",
+            404,
+            "Kiln does not implement "
+                + req.prologue().method().text()
+                + " "
+                + req.path().path()
+                + " (yet)"));
+  }
+
+  // ---- reading requests ---------------------------------------------------------------------
+
+  private ConfigPatch settings(RequestBody body, boolean creating) {
+    Optional<ConfigPatch.LoggingPatch> logging =
+        body.object("LoggingConfig")
+            .map(
+                l ->
+                    new ConfigPatch.LoggingPatch(
+                        l.string("LogFormat"),
+                        l.string("ApplicationLogLevel"),
+                        l.string("SystemLogLevel"),
+                        l.string("LogGroup")));
+    Optional<Map<String, String>> environment =
+        body.object("Environment").map(e -> e.stringMap("Variables").orElse(Map.of()));
+    Optional<Integer> ephemeral =
+        body.object("EphemeralStorage")
+            .map(
+                e ->
+                    e.integer("Size")
+                        .orElseThrow(
+                            () ->
+                                LambdaError.validation(
+                                    "ephemeralStorage.size", "null", "Member must not be null")));
+    return new ConfigPatch(
+        body.string("Runtime"),
+        body.string("Handler"),
+        body.string("Role"),
+        body.string("Description"),
+        body.integer("MemorySize"),
+        body.integer("Timeout"),
+        environment,
+        ephemeral,
+        creating ? body.stringList("Architectures") : Optional.empty(),
+        creating ? body.string("PackageType") : Optional.empty(),
+        body.object("TracingConfig").flatMap(t -> t.string("Mode")),
+        logging);
+  }
+
+  /** Members of the model that Kiln cannot honour yet: refused by name rather than ignored. */
+  private static void rejectUnsupported(RequestBody body) {
+    for (String member :
+        List.of(
+            "Layers",
+            "VpcConfig",
+            "DeadLetterConfig",
+            "KMSKeyArn",
+            "FileSystemConfigs",
+            "ImageConfig",
+            "CodeSigningConfigArn",
+            "CapacityProviderConfig",
+            "DurableConfig",
+            "TenancyConfig")) {
+      if (body.hasContent(member)) {
+        throw LambdaError.invalidParameter(
+            member + " is not supported by this Kiln release; remove it from the request");
+      }
+    }
+    body.object("SnapStart")
+        .flatMap(s -> s.string("ApplyOn"))
+        .filter(a -> !a.equals("None"))
+        .ifPresent(
+            a -> {
+              throw LambdaError.invalidParameter(
+                  "SnapStart ApplyOn " + a + " is not supported by this Kiln release");
+            });
+  }
+
+  private static byte[] zipFrom(RequestBody code) {
+    for (String member : List.of("S3Bucket", "S3Key", "S3ObjectVersion", "ImageUri")) {
+      if (code.has(member)) {
+        throw LambdaError.invalidParameter(
+            "Code."
+                + member
+                + " is not supported by Kiln, which has no S3: upload the .zip"
+                + " file itself as ZipFile (aws lambda ... --zip-file fileb://function.zip)");
+      }
+    }
+    return code.blob("ZipFile")
+        .orElseThrow(
+            () ->
+                LambdaError.invalidParameter(
+                    "Please provide a source for function code: ZipFile is required"));
+  }
+
+  private FunctionRef functionRef(ServerRequest req) {
+    FunctionRef ref =
+        FunctionRef.parse(req.path().pathParameters().get("name"), "functionName", account);
+    return ref.withQualifier(query(req, "Qualifier"));
+  }
+
+  private static byte[] readBody(ServerRequest req, int limit, String operation)
+      throws IOException {
+    if (req.headers().contentLength().orElse(0) > limit) {
+      throw tooLarge(limit, operation);
+    }
+    if (!req.content().hasEntity()) {
+      return new byte[0];
+    }
+    try (InputStream in = req.content().inputStream()) {
+      byte[] bytes = in.readNBytes(limit + 1);
+      if (bytes.length > limit) {
+        throw tooLarge(limit, operation);
+      }
+      return bytes;
+    }
+  }
+
+  private static LambdaError tooLarge(int limit, String operation) {
+    String message =
+        "Request must be smaller than " + limit + " bytes for the " + operation + " operation";
+    return operation.equals("InvokeFunction")
+        ? LambdaError.requestTooLarge(message)
+        : LambdaError.requestEntityTooLarge(message);
+  }
+
+  private static Optional<String> header(ServerRequest req, String name) {
+    return req.headers().first(HeaderNames.create(name));
+  }
+
+  private static Optional<String> query(ServerRequest req, String name) {
+    return req.query().contains(name) ? Optional.of(req.query().get(name)) : Optional.empty();
+  }
+
+  private static Optional<Integer> queryInt(ServerRequest req, String name) {
+    return query(req, name)
+        .map(
+            v -> {
+              try {
+                return Integer.parseInt(v);
+              } catch (NumberFormatException e) {
+                throw LambdaError.serialization(name + " must be an integer, got '" + v + "'");
+              }
+            });
+  }
+
+  private static String encodeMarker(String name) {
+    return Base64.getUrlEncoder()
+        .withoutPadding()
+        .encodeToString(name.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static String decodeMarker(String marker) {
+    try {
+      return new String(Base64.getUrlDecoder().decode(marker), StandardCharsets.UTF_8);
+    } catch (IllegalArgumentException e) {
+      throw LambdaError.invalidParameter("Invalid Marker: " + marker + " was not issued by Kiln");
+    }
+  }
+
+  private static String baseUrl(ServerRequest req) {
+    return "http://" + req.authority();
+  }
+
+  private static String requestId(ServerRequest req) {
+    return req.context()
+        .get("kiln.requestId", String.class)
+        .orElseGet(
+            () -> {
+              String id = UUID.randomUUID().toString();
+              req.context().register("kiln.requestId", id);
+              return id;
+            });
+  }
+
+  private static void sendJson(ServerResponse res, ServerRequest req, int status, ObjectNode body) {
+    res.status(status)
+        .header("x-amzn-RequestId", requestId(req))
+        .header(HeaderNames.CONTENT_TYPE, "application/json")
+        .send(body.toString().getBytes(StandardCharsets.UTF_8));
+  }
+}

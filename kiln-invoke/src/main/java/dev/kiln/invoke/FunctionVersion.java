@@ -1,0 +1,27 @@
+package dev.kiln.invoke;
+
+import dev.kiln.model.FunctionConfig;
+import dev.kiln.runtimes.RuntimeTable;
+import java.nio.file.Path;
+
+/**
+ * Everything needed to run one revision of one version of a function, resolved once: its
+ * configuration, where its code is unpacked and how its runtime starts. Instances belong to exactly
+ * one of these; a changed configuration is a different value with its own instances.
+ */
+public record FunctionVersion(
+    FunctionConfig config, String functionArn, Path taskRoot, RuntimeTable.Launch launch) {
+
+  /** Identifies the revision: instances of a different key never receive this one's events. */
+  public String key() {
+    return config.functionName() + ":" + config.version() + "#" + config.revisionId();
+  }
+
+  public String name() {
+    return config.functionName();
+  }
+
+  public String version() {
+    return config.version();
+  }
+}

@@ -1,0 +1,333 @@
+package dev.kiln.invoke;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.kiln.model.LambdaError;
+import dev.kiln.runtimeapi.RuntimeAnswer;
+import dev.kiln.runtimeapi.RuntimeChannel;
+import dev.kiln.runtimeapi.RuntimeEvent;
+import dev.kiln.sandbox.ExitStatus;
+import dev.kiln.sandbox.Sandbox;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * One execution environment of one {@link FunctionVersion}: a sandboxed runtime process, its
+ * Runtime API channel and its log. It runs one invocation at a time, for as long as it stays
+ * healthy.
+ *
+ * <p>Its life is one state machine, kept here and nowhere else:
+ *
+ * <pre>
+ *   STARTING ──first event──▶ BUSY ⇄ IDLE ──reaped / retired / shut down──▶ DEAD
+ *                               └──timeout, crash, init failure──────────▶ DEAD
+ * </pre>
+ *
+ * A dead instance never runs again: a timeout or a crash kills its whole process tree, and the pool
+ * starts a fresh one for the next event.
+ */
+final class Instance {
+
+  enum State {
+    STARTING,
+    IDLE,
+    BUSY,
+    DEAD
+  }
+
+  /** How long a runtime may take to initialise before its first event, as on Lambda. */
+  static final Duration INIT_LIMIT = Duration.ofSeconds(10);
+
+  /** The cause given when Kiln itself stops an instance on its way down. */
+  static final String SHUTDOWN = "Kiln is shutting down";
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final int TAIL_BYTES = 4096;
+  private static final Duration TERMINATE_GRACE = Duration.ofMillis(500);
+
+  private final String id;
+  private final FunctionVersion version;
+  private final String logStreamName;
+  private final Sandbox sandbox;
+  private final RuntimeChannel channel;
+  private final InstanceLog log;
+  private final long startedNanos;
+  private final AtomicReference<State> state = new AtomicReference<>(State.STARTING);
+  private volatile Instant idleSince;
+  private volatile String deathCause;
+
+  Instance(
+      String id,
+      FunctionVersion version,
+      String logStreamName,
+      Sandbox sandbox,
+      RuntimeChannel channel,
+      InstanceLog log,
+      long startedNanos) {
+    this.id = id;
+    this.version = version;
+    this.logStreamName = logStreamName;
+    this.sandbox = sandbox;
+    this.channel = channel;
+    this.log = log;
+    this.startedNanos = startedNanos;
+  }
+
+  String id() {
+    return id;
+  }
+
+  State state() {
+    return state.get();
+  }
+
+  Instant idleSince() {
+    return idleSince;
+  }
+
+  String logStreamName() {
+    return logStreamName;
+  }
+
+  /** STARTING or IDLE → BUSY; false if the instance died meanwhile. */
+  boolean claim() {
+    return state.compareAndSet(State.IDLE, State.BUSY)
+        || state.compareAndSet(State.STARTING, State.BUSY);
+  }
+
+  /** BUSY → IDLE; false if the invocation left the instance dead. */
+  boolean release(Instant now) {
+    idleSince = now;
+    return state.compareAndSet(State.BUSY, State.IDLE);
+  }
+
+  /** Kills the process tree; whatever it was doing fails with {@code cause}. */
+  void kill(String cause) {
+    if (state.getAndSet(State.DEAD) != State.DEAD) {
+      deathCause = cause;
+      channel.close();
+      sandbox.kill();
+    }
+  }
+
+  /** Asks the runtime to stop (SIGTERM), then kills what is left after a grace period. */
+  void terminate(String cause) {
+    if (state.getAndSet(State.DEAD) != State.DEAD) {
+      deathCause = cause;
+      channel.close();
+      sandbox.terminate(TERMINATE_GRACE);
+    }
+  }
+
+  /** Runs one event to its end: answered, failed, timed out or crashed. */
+  InvocationResult invoke(InvokeRequest request) {
+    String requestId = UUID.randomUUID().toString();
+    boolean cold = !channel.firstPoll().isDone();
+    long timeoutMillis = version.config().timeout() * 1000L;
+    RuntimeEvent event =
+        new RuntimeEvent(
+            requestId,
+            request.payload(),
+            timeoutMillis,
+            request.invokedArn(),
+            traceId(),
+            request.clientContext(),
+            Optional.empty());
+    long began = System.nanoTime();
+    RuntimeChannel.Submission submission;
+    try {
+      submission = channel.submit(event);
+    } catch (IllegalStateException e) {
+      return finish(request, requestId, began, cold, crashed(requestId, "the instance stopped"));
+    }
+    Outcome outcome = await(submission, requestId, began, timeoutMillis);
+    channel.finish(submission);
+    return finish(request, requestId, began, cold, outcome);
+  }
+
+  /** The end of an invocation, before it is written up. */
+  private record Outcome(InvocationKind kind, String errorType, byte[] payload, String logLine) {}
+
+  private enum InvocationKind {
+    SUCCESS,
+    FUNCTION_ERROR,
+    FATAL
+  }
+
+  private Outcome await(
+      RuntimeChannel.Submission submission, String requestId, long began, long timeoutMillis) {
+    CompletableFuture<ExitStatus> exit = sandbox.onExit();
+    try {
+      // until the runtime takes the event, it may still be initialising
+      long initWaitMillis = INIT_LIMIT.toMillis() + timeoutMillis;
+      CompletableFuture.anyOf(submission.deadline(), submission.answer(), exit)
+          .get(initWaitMillis, TimeUnit.MILLISECONDS);
+      if (!submission.answer().isDone() && submission.deadline().isDone()) {
+        long remaining = submission.deadline().join() - System.currentTimeMillis();
+        CompletableFuture.anyOf(submission.answer(), exit)
+            .get(Math.max(remaining, 0), TimeUnit.MILLISECONDS);
+      }
+    } catch (TimeoutException e) {
+      // handled below: no answer in time
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException e) {
+      // futures here do not fail
+    }
+    if (submission.answer().isDone()) {
+      return fromAnswer(submission.answer().join(), requestId);
+    }
+    if (SHUTDOWN.equals(deathCause)) {
+      throw LambdaError.unavailable(
+          "Kiln is shutting down: invocation " + requestId + " was stopped before it finished");
+    }
+    if (exit.isDone()) {
+      return crashed(requestId, "Runtime exited with error: " + exit.join().describe());
+    }
+    if (deathCause != null) {
+      return crashed(requestId, deathCause);
+    }
+    String seconds = String.format(Locale.ROOT, "%.2f", timeoutMillis / 1000.0);
+    kill("timed out");
+    String message = "Task timed out after " + seconds + " seconds";
+    return new Outcome(
+        InvocationKind.FATAL,
+        "Sandbox.Timedout",
+        errorDocument("Sandbox.Timedout", "RequestId: " + requestId + " Error: " + message),
+        Instant.now() + " " + requestId + " " + message);
+  }
+
+  private Outcome fromAnswer(RuntimeAnswer answer, String requestId) {
+    return switch (answer) {
+      case RuntimeAnswer.Response r -> new Outcome(InvocationKind.SUCCESS, null, r.body(), null);
+      case RuntimeAnswer.FunctionError f ->
+          new Outcome(InvocationKind.FUNCTION_ERROR, f.errorType(), f.body(), null);
+      case RuntimeAnswer.ResponseTooLarge t ->
+          new Outcome(
+              InvocationKind.FUNCTION_ERROR,
+              "Function.ResponseSizeTooLarge",
+              errorDocument(
+                  "Function.ResponseSizeTooLarge",
+                  "Response payload size exceeded maximum allowed payload size (6291556 bytes)."),
+              null);
+      case RuntimeAnswer.InitError i -> {
+        // a runtime that could not initialise is of no further use
+        kill("init error");
+        yield new Outcome(InvocationKind.FATAL, i.errorType(), i.body(), null);
+      }
+    };
+  }
+
+  private Outcome crashed(String requestId, String why) {
+    kill(why);
+    String message = "RequestId: " + requestId + " Error: " + why;
+    return new Outcome(
+        InvocationKind.FATAL,
+        "Runtime.ExitError",
+        errorDocument("Runtime.ExitError", message),
+        message + "\nRuntime.ExitError");
+  }
+
+  private InvocationResult finish(
+      InvokeRequest request, String requestId, long began, boolean cold, Outcome outcome) {
+    long ended = System.nanoTime();
+    if (outcome.kind != InvocationKind.FATAL) {
+      log.drain();
+    }
+    double durationMs = (ended - began) / 1_000_000.0;
+    String record =
+        log.takeRecord(); // init output (cold) and the handler's output, as the runtime wrote it
+    StringBuilder lines = new StringBuilder();
+    if (cold) {
+      lines
+          .append("INIT_START Runtime Version: ")
+          .append(version.config().runtime())
+          .append("\tRuntime Version ARN: kiln:")
+          .append(version.launch().command().get(0))
+          .append('\n');
+    }
+    lines
+        .append("START RequestId: ")
+        .append(requestId)
+        .append(" Version: ")
+        .append(version.version())
+        .append('\n');
+    lines.append(record);
+    if (!record.isEmpty() && !record.endsWith("\n")) {
+      lines.append('\n');
+    }
+    if (outcome.logLine != null) {
+      lines.append(outcome.logLine).append('\n');
+    }
+    lines.append("END RequestId: ").append(requestId).append('\n');
+    lines.append(
+        String.format(
+            Locale.ROOT,
+            "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB"
+                + "\tMax Memory Used: %d MB\t",
+            requestId,
+            durationMs,
+            (long) Math.ceil(durationMs),
+            version.config().memorySize(),
+            Math.max(1, sandbox.maxMemoryUsedBytes() / (1024 * 1024))));
+    if (cold) {
+      lines.append(
+          String.format(
+              Locale.ROOT, "Init Duration: %.2f ms\t", (began - startedNanos) / 1_000_000.0));
+    }
+    if (outcome.kind == InvocationKind.FATAL && outcome.errorType != null) {
+      lines.append("Status: error\tError Type: ").append(outcome.errorType);
+    }
+    lines.append('\n');
+    Optional<String> tail =
+        request.tailLog() ? Optional.of(tail(lines.toString())) : Optional.empty();
+    return switch (outcome.kind) {
+      case SUCCESS ->
+          new InvocationResult.Success(requestId, version.version(), outcome.payload, tail);
+      case FUNCTION_ERROR, FATAL ->
+          new InvocationResult.FunctionError(
+              requestId, version.version(), outcome.errorType, outcome.payload, tail);
+    };
+  }
+
+  /** Base64 of the log's last 4 KB, as {@code X-Amz-Log-Result} carries it. */
+  static String tail(String log) {
+    byte[] bytes = log.getBytes(StandardCharsets.UTF_8);
+    int from = Math.max(0, bytes.length - TAIL_BYTES);
+    return Base64.getEncoder()
+        .encodeToString(java.util.Arrays.copyOfRange(bytes, from, bytes.length));
+  }
+
+  static byte[] errorDocument(String type, String message) {
+    ObjectNode doc = JSON.createObjectNode().put("errorType", type).put("errorMessage", message);
+    return doc.toString().getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** An X-Ray style trace header, as Lambda passes one to every invocation. */
+  private static String traceId() {
+    ThreadLocalRandom r = ThreadLocalRandom.current();
+    byte[] id = new byte[12];
+    byte[] parent = new byte[8];
+    r.nextBytes(id);
+    r.nextBytes(parent);
+    return "Root=1-"
+        + Long.toHexString(System.currentTimeMillis() / 1000)
+        + "-"
+        + HexFormat.of().formatHex(id)
+        + ";Parent="
+        + HexFormat.of().formatHex(parent)
+        + ";Sampled=0;Lineage=kiln";
+  }
+}

@@ -1,0 +1,123 @@
+package dev.kiln.invoke;
+
+import dev.kiln.model.Account;
+import dev.kiln.model.FunctionConfig;
+import dev.kiln.runtimeapi.RuntimeApiServer;
+import dev.kiln.runtimeapi.RuntimeChannel;
+import dev.kiln.sandbox.Sandbox;
+import dev.kiln.sandbox.SandboxDriver;
+import dev.kiln.sandbox.SandboxSpec;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Starts instances: opens the instance's Runtime API channel, builds the environment Lambda gives a
+ * function, and asks the sandbox driver for the process.
+ */
+final class InstanceLauncher {
+
+  private static final Logger FUNCTION_OUTPUT = LoggerFactory.getLogger("dev.kiln.function");
+  private static final DateTimeFormatter STREAM_DATE = DateTimeFormatter.ofPattern("yyyy/MM/dd");
+
+  private final SandboxDriver driver;
+  private final RuntimeApiServer runtimeApi;
+  private final Path instancesRoot;
+  private final Account account;
+
+  InstanceLauncher(
+      SandboxDriver driver, RuntimeApiServer runtimeApi, Path instancesRoot, Account account) {
+    this.driver = driver;
+    this.runtimeApi = runtimeApi;
+    this.instancesRoot = instancesRoot;
+    this.account = account;
+  }
+
+  Instance start(FunctionVersion version) throws IOException {
+    String id = UUID.randomUUID().toString().replace("-", "");
+    long startedNanos = System.nanoTime();
+    AtomicReference<Sandbox> sandboxRef = new AtomicReference<>();
+    RuntimeChannel channel =
+        runtimeApi.open(
+            id,
+            () -> {
+              Sandbox s = sandboxRef.get();
+              return s == null ? Set.of() : s.pids();
+            });
+    String logStream =
+        LocalDate.now(ZoneOffset.UTC).format(STREAM_DATE) + "/[" + version.version() + "]" + id;
+    Map<String, String> env = environment(version, channel.runtimeApiAddress(), logStream);
+    FunctionConfig config = version.config();
+    SandboxSpec spec =
+        new SandboxSpec(
+            id,
+            version.launch().command(),
+            env,
+            version.taskRoot(),
+            version.launch().runtimeDir(),
+            instancesRoot.resolve(id),
+            config.memorySize(),
+            config.ephemeralStorageSize());
+    Sandbox sandbox;
+    try {
+      sandbox = driver.start(spec);
+    } catch (IOException | RuntimeException e) {
+      channel.close();
+      throw e;
+    }
+    sandboxRef.set(sandbox);
+    String prefix = "[" + config.functionName() + " " + id.substring(0, 8) + "] ";
+    InstanceLog log =
+        new InstanceLog(
+            sandbox.output(),
+            chunk -> {
+              if (FUNCTION_OUTPUT.isDebugEnabled()) {
+                FUNCTION_OUTPUT.debug("{}{}", prefix, chunk.stripTrailing());
+              }
+            });
+    return new Instance(id, version, logStream, sandbox, channel, log, startedNanos);
+  }
+
+  /** The environment Lambda gives a function, then the function's own variables. */
+  private Map<String, String> environment(
+      FunctionVersion version, String runtimeApiAddress, String logStream) {
+    FunctionConfig c = version.config();
+    Map<String, String> env = new LinkedHashMap<>();
+    env.put("PATH", "/usr/local/bin:/usr/bin:/bin:/opt/bin");
+    env.put("LD_LIBRARY_PATH", "/usr/local/lib:/usr/lib:/lib:/opt/lib");
+    env.put("LANG", "en_US.UTF-8");
+    env.put("TZ", ":UTC");
+    env.put("HOME", version.taskRoot().toString());
+    env.put("_HANDLER", c.handler());
+    env.put("LAMBDA_TASK_ROOT", version.taskRoot().toString());
+    env.put("LAMBDA_RUNTIME_DIR", version.launch().runtimeDir().toString());
+    env.put("AWS_LAMBDA_RUNTIME_API", runtimeApiAddress);
+    env.put("AWS_EXECUTION_ENV", "AWS_Lambda_" + c.runtime());
+    env.put("AWS_LAMBDA_FUNCTION_NAME", c.functionName());
+    env.put("AWS_LAMBDA_FUNCTION_VERSION", c.version());
+    env.put("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", Integer.toString(c.memorySize()));
+    env.put("AWS_LAMBDA_LOG_GROUP_NAME", c.logging().logGroup());
+    env.put("AWS_LAMBDA_LOG_STREAM_NAME", logStream);
+    env.put("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand");
+    env.put("AWS_REGION", account.region());
+    env.put("AWS_DEFAULT_REGION", account.region());
+    if (c.logging().logFormat().equals("JSON")) {
+      env.put("AWS_LAMBDA_LOG_FORMAT", "JSON");
+      c.logging().applicationLogLevel().ifPresent(l -> env.put("AWS_LAMBDA_LOG_LEVEL", l));
+    }
+    if (c.runtime().startsWith("nodejs")) {
+      env.put("NODE_PATH", "/opt/nodejs/node_modules");
+    }
+    env.putAll(c.environment());
+    return env;
+  }
+}

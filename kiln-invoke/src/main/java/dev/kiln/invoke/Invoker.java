@@ -1,0 +1,184 @@
+package dev.kiln.invoke;
+
+import dev.kiln.model.Account;
+import dev.kiln.model.LambdaError;
+import dev.kiln.runtimeapi.RuntimeApiServer;
+import dev.kiln.sandbox.SandboxDriver;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs invocations: finds the pool of the function version being invoked, leases an instance from
+ * it, runs the event on it and gives it back.
+ *
+ * <p>This is the hot path, and it is kept free of anything that does not need to be on it: the
+ * version arrives resolved (from {@link FunctionCatalog}'s memory, not the database), pools are
+ * found in a concurrent map, a warm lease is a pop from a stack, and the only waiting is for the
+ * runtime itself. Everything else (reaping idle instances, retiring pools of changed functions)
+ * happens beside it.
+ *
+ * <p>Shutdown is orderly: new invocations are refused with 503, running ones get a grace period to
+ * finish, and then every instance's process tree is killed, so that nothing Kiln started outlives
+ * it.
+ */
+public final class Invoker implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Invoker.class);
+
+  private final InstanceLauncher launcher;
+  private final InstantSource clock;
+  private final Duration keepAlive;
+  private final ConcurrentHashMap<String, InstancePool> pools = new ConcurrentHashMap<>();
+  private final AtomicInteger inFlight = new AtomicInteger();
+  private final ScheduledExecutorService reaper;
+  private volatile boolean closing;
+
+  /**
+   * @param instancesRoot where instances keep their private directories
+   * @param keepAlive how long an idle instance is kept warm before it is stopped
+   * @param runReaper false for tests that drive {@link #reapIdle} themselves with a fake clock
+   */
+  public static Invoker create(
+      SandboxDriver driver,
+      RuntimeApiServer runtimeApi,
+      Path instancesRoot,
+      Account account,
+      InstantSource clock,
+      Duration keepAlive,
+      boolean runReaper) {
+    return new Invoker(
+        new InstanceLauncher(driver, runtimeApi, instancesRoot, account),
+        clock,
+        keepAlive,
+        runReaper);
+  }
+
+  private Invoker(
+      InstanceLauncher launcher, InstantSource clock, Duration keepAlive, boolean runReaper) {
+    this.launcher = launcher;
+    this.clock = clock;
+    this.keepAlive = keepAlive;
+    if (runReaper) {
+      this.reaper =
+          Executors.newSingleThreadScheduledExecutor(
+              r -> Thread.ofPlatform().daemon().name("instance-reaper").unstarted(r));
+      long period = Math.max(100, Math.min(keepAlive.toMillis() / 2, 5_000));
+      reaper.scheduleWithFixedDelay(this::reapIdle, period, period, TimeUnit.MILLISECONDS);
+    } else {
+      this.reaper = null;
+    }
+  }
+
+  /** Runs one synchronous invocation of {@code version}. */
+  public InvocationResult invoke(FunctionVersion version, InvokeRequest request) {
+    inFlight.incrementAndGet();
+    try {
+      if (closing) {
+        throw LambdaError.unavailable("Kiln is shutting down and takes no new invocations");
+      }
+      while (true) {
+        InstancePool pool =
+            pools.computeIfAbsent(version.key(), k -> new InstancePool(version, launcher, clock));
+        Lease lease = pool.acquire();
+        if (lease == null) {
+          // retired between lookup and lease: the caller resolved a version that just changed
+          pools.remove(version.key(), pool);
+          continue;
+        }
+        try (lease) {
+          return lease.instance().invoke(request);
+        }
+      }
+    } finally {
+      inFlight.decrementAndGet();
+    }
+  }
+
+  /**
+   * Stops handing out instances of {@code version} of function {@code name} (every revision): its
+   * configuration changed, and the next invocation starts instances of the new one.
+   */
+  public void retire(String name, String version) {
+    retireWhere(v -> v.name().equals(name) && v.version().equals(version));
+  }
+
+  /** Stops every instance of every version of function {@code name}: it was deleted. */
+  public void retireAll(String name) {
+    retireWhere(v -> v.name().equals(name));
+  }
+
+  private void retireWhere(java.util.function.Predicate<FunctionVersion> which) {
+    for (var e : pools.entrySet()) {
+      InstancePool pool = e.getValue();
+      if (which.test(pool.version())) {
+        pools.remove(e.getKey(), pool);
+        pool.retire();
+      }
+    }
+  }
+
+  /** Stops instances idle for longer than the keep-alive; returns how many. */
+  public int reapIdle() {
+    int reaped = 0;
+    for (InstancePool pool : pools.values()) {
+      reaped += pool.reapIdle(keepAlive);
+    }
+    return reaped;
+  }
+
+  /** Instances alive now, busy or idle, across all functions. */
+  public int instanceCount() {
+    return pools.values().stream().mapToInt(InstancePool::size).sum();
+  }
+
+  public int idleInstanceCount() {
+    return pools.values().stream().mapToInt(InstancePool::idleCount).sum();
+  }
+
+  /**
+   * Refuses new invocations, lets running ones finish for up to {@code grace}, then kills every
+   * instance; running invocations that did not finish fail with a clear error.
+   */
+  public void shutdown(Duration grace) {
+    closing = true;
+    long giveUpAt = System.nanoTime() + grace.toNanos();
+    while (inFlight.get() > 0 && System.nanoTime() < giveUpAt) {
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    if (inFlight.get() > 0) {
+      LOG.warn("stopping {} invocation(s) still running after {}", inFlight.get(), grace);
+    }
+    if (reaper != null) {
+      reaper.shutdownNow();
+    }
+    for (InstancePool pool : List.copyOf(pools.values())) {
+      pool.killAll(Instance.SHUTDOWN);
+    }
+    pools.clear();
+    // the invocations just stopped are writing their error responses; let them
+    long answeredBy = System.nanoTime() + 2_000_000_000L;
+    while (inFlight.get() > 0 && System.nanoTime() < answeredBy) {
+      Thread.onSpinWait();
+      Thread.yield();
+    }
+  }
+
+  @Override
+  public void close() {
+    shutdown(Duration.ZERO);
+  }
+}

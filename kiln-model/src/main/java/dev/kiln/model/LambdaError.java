@@ -1,0 +1,116 @@
+package dev.kiln.model;
+
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * An error a caller can see, shaped as the Lambda service shapes it: the error shape's name (sent
+ * as {@code x-amzn-ErrorType}), the HTTP status, a message that names what was wrong, and for a few
+ * shapes an extra member such as {@code Reason}.
+ *
+ * <p>Everything that can go wrong because of a request is thrown as one of these, from any layer;
+ * the API layer is the only place that turns it into bytes. Anything else that escapes is a bug and
+ * becomes a 500 {@code ServiceException} without internals.
+ */
+public final class LambdaError extends RuntimeException {
+
+  private final String errorType;
+  private final int status;
+  private final Map<String, String> extraMembers;
+
+  public LambdaError(String errorType, int status, String message) {
+    this(errorType, status, message, Map.of());
+  }
+
+  public LambdaError(String errorType, int status, String message, Map<String, String> extra) {
+    super(message, null, false, false);
+    this.errorType = errorType;
+    this.status = status;
+    this.extraMembers = Map.copyOf(extra);
+  }
+
+  public String errorType() {
+    return errorType;
+  }
+
+  public int status() {
+    return status;
+  }
+
+  /** Members besides {@code message} and {@code Type}, such as {@code Reason}. */
+  public Map<String, String> extraMembers() {
+    return extraMembers;
+  }
+
+  public Optional<String> extraMember(String name) {
+    return Optional.ofNullable(extraMembers.get(name));
+  }
+
+  public static LambdaError invalidParameter(String message) {
+    return new LambdaError("InvalidParameterValueException", 400, message);
+  }
+
+  /**
+   * A value that breaks the service model's own constraints (length, range, pattern, enum), worded
+   * as AWS's request validation words it.
+   */
+  public static LambdaError validation(String field, Object value, String constraint) {
+    return new LambdaError(
+        "ValidationException",
+        400,
+        "1 validation error detected: Value '"
+            + value
+            + "' at '"
+            + field
+            + "' failed to satisfy constraint: "
+            + constraint);
+  }
+
+  public static LambdaError serialization(String message) {
+    return new LambdaError("SerializationException", 400, message);
+  }
+
+  public static LambdaError notFound(String message) {
+    return new LambdaError("ResourceNotFoundException", 404, message);
+  }
+
+  public static LambdaError functionNotFound(String functionArn) {
+    return notFound("Function not found: " + functionArn);
+  }
+
+  public static LambdaError conflict(String message) {
+    return new LambdaError("ResourceConflictException", 409, message);
+  }
+
+  public static LambdaError preconditionFailed(String message) {
+    return new LambdaError("PreconditionFailedException", 412, message);
+  }
+
+  public static LambdaError requestTooLarge(String message) {
+    return new LambdaError("RequestTooLargeException", 413, message);
+  }
+
+  public static LambdaError requestEntityTooLarge(String message) {
+    return new LambdaError("RequestEntityTooLargeException", 413, message);
+  }
+
+  public static LambdaError invalidRequestContent(String message) {
+    return new LambdaError("InvalidRequestContentException", 400, message);
+  }
+
+  public static LambdaError unsupportedMediaType(String message) {
+    return new LambdaError("UnsupportedMediaTypeException", 415, message);
+  }
+
+  public static LambdaError service(String message) {
+    return new LambdaError("ServiceException", 500, message);
+  }
+
+  public static LambdaError unavailable(String message) {
+    return new LambdaError("ServiceException", 503, message);
+  }
+
+  public static LambdaError tooManyRequests(String message, String reason) {
+    return new LambdaError("TooManyRequestsException", 429, message, Map.of("Reason", reason));
+  }
+}

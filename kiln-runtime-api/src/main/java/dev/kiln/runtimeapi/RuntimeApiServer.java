@@ -1,0 +1,247 @@
+package dev.kiln.runtimeapi;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
+import io.helidon.webserver.WebServer;
+import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Runtime API 2018-06-01 that every instance's runtime talks to, one server for all instances.
+ *
+ * <p><b>Who is calling.</b> A runtime is told its endpoint only as {@code host:port} and sends no
+ * credentials, so Kiln gives every instance an address of its own in the loopback range ({@code
+ * 127.x.y.z}; any such address reaches this server) and routes a request by the local address it
+ * arrived on. An address alone could be guessed or read by another process, so on Linux the server
+ * also checks, once per connection, that the connecting socket belongs to a process of that very
+ * instance ({@code /proc/net/tcp} gives the socket's inode, the instance's {@code /proc/PID/fd}
+ * must hold it). A request that fails either check is refused with 403 and touches nothing.
+ *
+ * <p>Status codes and error bodies are the ones AWS's runtime interface clients expect.
+ */
+public final class RuntimeApiServer implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(RuntimeApiServer.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String BASE = "/2018-06-01/runtime";
+
+  /** Lambda's limit on a synchronous response, as the Runtime API enforces it. */
+  public static final int MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100;
+
+  private final ConcurrentHashMap<String, RuntimeChannel> byAddress = new ConcurrentHashMap<>();
+  private final PeerVerifier verifier;
+  private final WebServer server;
+
+  private RuntimeApiServer(boolean verifyPeers, int port) {
+    this.verifier = verifyPeers ? PeerVerifier.forThisHost() : PeerVerifier.NONE;
+    this.server =
+        WebServer.builder().host("0.0.0.0").port(port).routing(this::routes).build().start();
+  }
+
+  /** Starts the server on a free port. */
+  public static RuntimeApiServer start() {
+    return new RuntimeApiServer(true, 0);
+  }
+
+  /** For tests that speak to the server from their own process: no check of the caller's pid. */
+  public static RuntimeApiServer startWithoutPeerChecks() {
+    return new RuntimeApiServer(false, 0);
+  }
+
+  public int port() {
+    return server.port();
+  }
+
+  /** Opens a channel for a new instance, on a loopback address of its own. */
+  public RuntimeChannel open(String instanceId, Supplier<java.util.Set<Long>> pids) {
+    while (true) {
+      ThreadLocalRandom r = ThreadLocalRandom.current();
+      String address =
+          "127." + r.nextInt(1, 255) + "." + r.nextInt(0, 256) + "." + r.nextInt(1, 255);
+      RuntimeChannel channel = new RuntimeChannel(instanceId, address, pids, this);
+      if (byAddress.putIfAbsent(address, channel) == null) {
+        return channel;
+      }
+    }
+  }
+
+  void unregister(RuntimeChannel channel) {
+    byAddress.remove(channel.address(), channel);
+  }
+
+  @Override
+  public void close() {
+    server.stop();
+  }
+
+  private void routes(HttpRouting.Builder routing) {
+    routing
+        .get(BASE + "/invocation/next", this::next)
+        .post(BASE + "/invocation/{id}/response", this::response)
+        .post(BASE + "/invocation/{id}/error", this::error)
+        .post(BASE + "/init/error", this::initError)
+        .any(
+            (req, res) ->
+                sendError(
+                    res,
+                    Status.NOT_FOUND_404,
+                    "InvalidRequest",
+                    "Kiln's Runtime API has no route "
+                        + req.prologue().method()
+                        + " "
+                        + req.path().path()));
+  }
+
+  private Optional<RuntimeChannel> caller(ServerRequest req, ServerResponse res) {
+    String local = ((InetSocketAddress) req.localPeer().address()).getAddress().getHostAddress();
+    RuntimeChannel channel = byAddress.get(local);
+    if (channel == null) {
+      sendError(res, Status.FORBIDDEN_403, "AccessDenied", "No instance is served at " + local);
+      return Optional.empty();
+    }
+    InetSocketAddress remote = (InetSocketAddress) req.remotePeer().address();
+    int connection = remote.getPort();
+    if (!channel.verifiedPorts().contains(connection)) {
+      if (!verifier.belongsTo(
+          remote, (InetSocketAddress) req.localPeer().address(), channel.pids())) {
+        LOG.warn("refused Runtime API call to instance {} from {}", channel.instanceId(), remote);
+        sendError(
+            res,
+            Status.FORBIDDEN_403,
+            "AccessDenied",
+            "The caller is not a process of the instance served at " + local);
+        return Optional.empty();
+      }
+      channel.verifiedPorts().add(connection);
+    }
+    return Optional.of(channel);
+  }
+
+  private void next(ServerRequest req, ServerResponse res) throws InterruptedException {
+    Optional<RuntimeChannel> found = caller(req, res);
+    if (found.isEmpty()) {
+      return;
+    }
+    Optional<RuntimeChannel.Submission> taken = found.get().take();
+    if (taken.isEmpty()) {
+      sendError(res, Status.GONE_410, "InstanceShutdown", "This instance is shutting down");
+      return;
+    }
+    RuntimeEvent event = taken.get().event();
+    long deadline = System.currentTimeMillis() + event.timeoutMillis();
+    res.status(Status.OK_200)
+        .header("Lambda-Runtime-Aws-Request-Id", event.requestId())
+        .header("Lambda-Runtime-Deadline-Ms", Long.toString(deadline))
+        .header("Lambda-Runtime-Invoked-Function-Arn", event.invokedFunctionArn())
+        .header("Lambda-Runtime-Trace-Id", event.traceId())
+        .header(HeaderNames.CONTENT_TYPE, "application/json");
+    event.clientContext().ifPresent(c -> res.header("Lambda-Runtime-Client-Context", c));
+    event.cognitoIdentity().ifPresent(c -> res.header("Lambda-Runtime-Cognito-Identity", c));
+    taken.get().deadline().complete(deadline);
+    res.send(event.payload());
+  }
+
+  private void response(ServerRequest req, ServerResponse res) throws IOException {
+    Optional<RuntimeChannel.Submission> s = submission(req, res);
+    if (s.isEmpty()) {
+      return;
+    }
+    Optional<byte[]> body = readLimited(req, MAX_RESPONSE_BYTES);
+    if (body.isEmpty()) {
+      long size = req.headers().contentLength().orElse(MAX_RESPONSE_BYTES + 1L);
+      s.get().answer().complete(new RuntimeAnswer.ResponseTooLarge(size));
+      sendError(
+          res,
+          Status.REQUEST_ENTITY_TOO_LARGE_413,
+          "RequestEntityTooLarge",
+          "Exceeded maximum allowed payload size (" + MAX_RESPONSE_BYTES + " bytes).");
+      return;
+    }
+    s.get().answer().complete(new RuntimeAnswer.Response(body.get()));
+    accepted(res);
+  }
+
+  private void error(ServerRequest req, ServerResponse res) throws IOException {
+    Optional<RuntimeChannel.Submission> s = submission(req, res);
+    if (s.isEmpty()) {
+      return;
+    }
+    byte[] body = readLimited(req, MAX_RESPONSE_BYTES).orElse(new byte[0]);
+    s.get().answer().complete(new RuntimeAnswer.FunctionError(errorType(req), body));
+    accepted(res);
+  }
+
+  private void initError(ServerRequest req, ServerResponse res) throws IOException {
+    Optional<RuntimeChannel> channel = caller(req, res);
+    if (channel.isEmpty()) {
+      return;
+    }
+    byte[] body = readLimited(req, MAX_RESPONSE_BYTES).orElse(new byte[0]);
+    channel.get().initFailed(new RuntimeAnswer.InitError(errorType(req), body));
+    accepted(res);
+  }
+
+  private Optional<RuntimeChannel.Submission> submission(ServerRequest req, ServerResponse res) {
+    Optional<RuntimeChannel> channel = caller(req, res);
+    if (channel.isEmpty()) {
+      return Optional.empty();
+    }
+    String id = req.path().pathParameters().get("id");
+    Optional<RuntimeChannel.Submission> s = channel.get().current(id);
+    if (s.isEmpty() || s.get().answer().isDone()) {
+      sendError(
+          res,
+          Status.BAD_REQUEST_400,
+          "InvalidRequestID",
+          "Invalid request ID: " + id + " is not the invocation this instance is working on");
+      return Optional.empty();
+    }
+    return s;
+  }
+
+  private static String errorType(ServerRequest req) {
+    return req.headers()
+        .first(HeaderNames.create("Lambda-Runtime-Function-Error-Type"))
+        .orElse("Unhandled");
+  }
+
+  /** The body, or empty if it is longer than {@code limit} (then it is read no further). */
+  private static Optional<byte[]> readLimited(ServerRequest req, int limit) throws IOException {
+    if (req.headers().contentLength().orElse(0) > limit) {
+      return Optional.empty();
+    }
+    try (InputStream in = req.content().inputStream()) {
+      byte[] bytes = in.readNBytes(limit + 1);
+      if (bytes.length > limit) {
+        return Optional.empty();
+      }
+      return Optional.of(bytes);
+    }
+  }
+
+  private static void accepted(ServerResponse res) {
+    res.status(Status.ACCEPTED_202)
+        .header(HeaderNames.CONTENT_TYPE, "application/json")
+        .send("{\"status\":\"OK\"}".getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static void sendError(ServerResponse res, Status status, String type, String message) {
+    ObjectNode body = JSON.createObjectNode().put("errorMessage", message).put("errorType", type);
+    res.status(status)
+        .header(HeaderNames.CONTENT_TYPE, "application/json")
+        .send(body.toString().getBytes(StandardCharsets.UTF_8));
+  }
+}

@@ -1,0 +1,139 @@
+package dev.kiln.runtimeapi;
+
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.function.Supplier;
+
+/**
+ * One instance's side of the Runtime API: a mailbox holding at most one event.
+ *
+ * <p>The invoker {@link #submit submits} an event; the runtime's long-polling {@code GET /next}
+ * takes it (that moment fixes the deadline and completes {@link Submission#deadline}); the
+ * runtime's {@code POST .../response} or {@code .../error} completes {@link Submission#answer}. An
+ * {@code /init/error} before any event is kept and answers the first submission. Closing the
+ * channel releases a runtime blocked in {@code /next}.
+ *
+ * <p>A channel is bound to an address that only its own instance should use, and to the set of
+ * process ids of that instance, which the server checks callers against.
+ */
+public final class RuntimeChannel implements AutoCloseable {
+
+  /** An event on its way through the runtime. */
+  public record Submission(
+      RuntimeEvent event,
+      CompletableFuture<Long> deadline,
+      CompletableFuture<RuntimeAnswer> answer) {}
+
+  private static final Submission CLOSED =
+      new Submission(null, new CompletableFuture<>(), new CompletableFuture<>());
+
+  private final String instanceId;
+  private final String address;
+  private final Supplier<Set<Long>> pids;
+  private final RuntimeApiServer server;
+  private final LinkedBlockingQueue<Submission> mailbox = new LinkedBlockingQueue<>(1);
+  private final Set<Integer> verifiedPorts = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private volatile Submission current;
+  private volatile RuntimeAnswer.InitError initError;
+  private volatile boolean closed;
+  private final CompletableFuture<Void> firstPoll = new CompletableFuture<>();
+
+  RuntimeChannel(
+      String instanceId, String address, Supplier<Set<Long>> pids, RuntimeApiServer server) {
+    this.instanceId = instanceId;
+    this.address = address;
+    this.pids = pids;
+    this.server = server;
+  }
+
+  public String instanceId() {
+    return instanceId;
+  }
+
+  /** The value of {@code AWS_LAMBDA_RUNTIME_API} for this instance: {@code host:port}. */
+  public String runtimeApiAddress() {
+    return address + ":" + server.port();
+  }
+
+  /** Completes when the runtime first asks for an event: its initialisation is over. */
+  public CompletableFuture<Void> firstPoll() {
+    return firstPoll;
+  }
+
+  /** Offers the instance its next event. One at a time: the previous one must be answered. */
+  public Submission submit(RuntimeEvent event) {
+    Submission submission =
+        new Submission(event, new CompletableFuture<>(), new CompletableFuture<>());
+    RuntimeAnswer.InitError failed = initError;
+    if (failed != null) {
+      submission.answer().complete(failed);
+      return submission;
+    }
+    if (closed || !mailbox.offer(submission)) {
+      throw new IllegalStateException("instance " + instanceId + " is not ready for an event");
+    }
+    return submission;
+  }
+
+  /** Forgets the current event (answered, timed out or abandoned); late answers are refused. */
+  public void finish(Submission submission) {
+    mailbox.remove(submission);
+    if (current == submission) {
+      current = null;
+    }
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    mailbox.clear();
+    mailbox.offer(CLOSED);
+    server.unregister(this);
+  }
+
+  String address() {
+    return address;
+  }
+
+  Set<Long> pids() {
+    return pids.get();
+  }
+
+  Set<Integer> verifiedPorts() {
+    return verifiedPorts;
+  }
+
+  /** Blocks the runtime's {@code GET /next} until there is an event; empty once closed. */
+  Optional<Submission> take() throws InterruptedException {
+    firstPoll.complete(null);
+    if (closed) {
+      return Optional.empty();
+    }
+    Submission next = mailbox.take();
+    if (next == CLOSED) {
+      mailbox.offer(CLOSED);
+      return Optional.empty();
+    }
+    current = next;
+    return Optional.of(next);
+  }
+
+  Optional<Submission> current(String requestId) {
+    Submission s = current;
+    return s != null && s.event().requestId().equals(requestId) ? Optional.of(s) : Optional.empty();
+  }
+
+  void initFailed(RuntimeAnswer.InitError error) {
+    initError = error;
+    Submission waiting = mailbox.poll();
+    if (waiting != null && waiting != CLOSED) {
+      waiting.answer().complete(error);
+    }
+    Submission taken = current;
+    if (taken != null) {
+      taken.answer().complete(error);
+    }
+  }
+}

@@ -1,0 +1,180 @@
+package dev.kiln.runtimes;
+
+import dev.kiln.model.LambdaError;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+
+/**
+ * Which runtime identifiers this Kiln runs, and with what: each identifier maps to a family (the
+ * bootstrap Kiln ships for it) and to the interpreter that runs the bootstrap, found on this host.
+ *
+ * <p>Kiln does not carry interpreters of its own: {@code python3.9} to {@code python3.13} all run
+ * on the host's {@code python3}, {@code nodejs18.x} to {@code nodejs22.x} on its {@code node}. An
+ * operator can point any identifier at another interpreter ({@code kiln server --runtime
+ * python3.12=/opt/python3.12/bin/python3}). An identifier whose interpreter is missing is refused
+ * when a function is created, with a message naming the interpreter, rather than failing at the
+ * first invoke.
+ */
+public final class RuntimeTable {
+
+  /** A runtime family: the bootstrap program Kiln ships and how to find its interpreter. */
+  public enum Family {
+    PYTHON("python/bootstrap.py", List.of("/usr/bin/python3", "/usr/local/bin/python3"), "python3"),
+    NODE("node/bootstrap.mjs", List.of("/usr/bin/node", "/usr/local/bin/node"), "node");
+
+    final String bootstrap;
+    final List<String> wellKnownPaths;
+    final String commandName;
+
+    Family(String bootstrap, List<String> wellKnownPaths, String commandName) {
+      this.bootstrap = bootstrap;
+      this.wellKnownPaths = wellKnownPaths;
+      this.commandName = commandName;
+    }
+  }
+
+  /** How to start an instance of a runtime: the command, and where its bootstrap lives. */
+  public record Launch(String runtime, Family family, List<String> command, Path runtimeDir) {}
+
+  private static final Map<String, Family> FAMILIES = new LinkedHashMap<>();
+
+  static {
+    for (String v : List.of("3.9", "3.10", "3.11", "3.12", "3.13")) {
+      FAMILIES.put("python" + v, Family.PYTHON);
+    }
+    for (String v : List.of("18", "20", "22")) {
+      FAMILIES.put("nodejs" + v + ".x", Family.NODE);
+    }
+  }
+
+  private final Path bootstrapDir;
+  private final Map<String, String> interpreterOverrides;
+
+  private RuntimeTable(Path bootstrapDir, Map<String, String> interpreterOverrides) {
+    this.bootstrapDir = bootstrapDir;
+    this.interpreterOverrides = Map.copyOf(interpreterOverrides);
+  }
+
+  /**
+   * Writes the bootstraps Kiln ships into {@code bootstrapDir} and returns the table.
+   *
+   * @param interpreterOverrides runtime identifier to interpreter path, taking precedence over the
+   *     host's defaults
+   */
+  public static RuntimeTable install(Path bootstrapDir, Map<String, String> interpreterOverrides) {
+    for (String key : interpreterOverrides.keySet()) {
+      if (!FAMILIES.containsKey(key)) {
+        throw new IllegalArgumentException(
+            "cannot set an interpreter for "
+                + key
+                + ": Kiln runs "
+                + String.join(", ", FAMILIES.keySet()));
+      }
+    }
+    try {
+      for (Family family : Family.values()) {
+        Path target = bootstrapDir.resolve(family.bootstrap);
+        Files.createDirectories(target.getParent());
+        try (InputStream in =
+            RuntimeTable.class.getResourceAsStream("/dev/kiln/runtimes/" + family.bootstrap)) {
+          if (in == null) {
+            throw new IllegalStateException(
+                "bootstrap missing from the build: " + family.bootstrap);
+          }
+          Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot install runtime bootstraps in " + bootstrapDir, e);
+    }
+    return new RuntimeTable(bootstrapDir, interpreterOverrides);
+  }
+
+  /**
+   * How to launch {@code runtime}.
+   *
+   * @throws LambdaError InvalidParameterValueException naming the runtime and the interpreter it
+   *     needs, when Kiln does not run it or its interpreter is not installed
+   */
+  public Launch launch(String runtime) {
+    Family family = FAMILIES.get(runtime);
+    if (family == null) {
+      throw LambdaError.invalidParameter(
+          "The runtime parameter of "
+              + runtime
+              + " is not supported by this Kiln server. Supported runtimes: "
+              + String.join(", ", new TreeSet<>(FAMILIES.keySet())));
+    }
+    String interpreter =
+        interpreter(runtime, family)
+            .orElseThrow(
+                () ->
+                    LambdaError.invalidParameter(
+                        "The runtime "
+                            + runtime
+                            + " is not installed on this Kiln server: its interpreter '"
+                            + interpreterOverrides.getOrDefault(runtime, family.commandName)
+                            + "' was not found (looked in "
+                            + String.join(", ", candidates(runtime, family))
+                            + " and on PATH)"));
+    Path runtimeDir = bootstrapDir.resolve(family.bootstrap).getParent();
+    return new Launch(
+        runtime,
+        family,
+        List.of(interpreter, bootstrapDir.resolve(family.bootstrap).toString()),
+        runtimeDir);
+  }
+
+  /** Every runtime this table knows, with the interpreter it found or why it did not. */
+  public Map<String, String> describe() {
+    Map<String, String> out = new LinkedHashMap<>();
+    for (var e : FAMILIES.entrySet()) {
+      out.put(e.getKey(), interpreter(e.getKey(), e.getValue()).orElse("not installed"));
+    }
+    return out;
+  }
+
+  private Optional<String> interpreter(String runtime, Family family) {
+    for (String candidate : candidates(runtime, family)) {
+      if (Files.isExecutable(Path.of(candidate))) {
+        return Optional.of(candidate);
+      }
+    }
+    if (interpreterOverrides.containsKey(runtime)) {
+      return Optional.empty();
+    }
+    String path = System.getenv().getOrDefault("PATH", "");
+    for (String dir : path.split(":")) {
+      // a version manager's shim re-resolves the interpreter on every start, which costs more
+      // than the interpreter's own start; prefer the real binary behind it when there is one
+      if (dir.isEmpty() || dir.contains("/shims")) {
+        continue;
+      }
+      Path p = Path.of(dir, family.commandName);
+      if (Files.isExecutable(p)) {
+        return Optional.of(p.toString());
+      }
+    }
+    return Optional.empty();
+  }
+
+  private List<String> candidates(String runtime, Family family) {
+    List<String> c = new ArrayList<>();
+    if (interpreterOverrides.containsKey(runtime)) {
+      c.add(interpreterOverrides.get(runtime));
+      return c;
+    }
+    c.addAll(family.wellKnownPaths);
+    return c;
+  }
+}

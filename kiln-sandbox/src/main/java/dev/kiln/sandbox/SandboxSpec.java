@@ -1,0 +1,28 @@
+package dev.kiln.sandbox;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What one instance needs from its sandbox.
+ *
+ * @param instanceDir private to this instance; holds its {@code /tmp} and the driver's records
+ * @param taskRoot the function's unpacked code, to be seen read-only
+ * @param runtimeDir the bootstrap Kiln ships for the runtime, read-only
+ */
+public record SandboxSpec(
+    String instanceId,
+    List<String> command,
+    Map<String, String> environment,
+    Path taskRoot,
+    Path runtimeDir,
+    Path instanceDir,
+    int memoryMb,
+    int ephemeralStorageMb) {
+
+  public SandboxSpec {
+    command = List.copyOf(command);
+    environment = Map.copyOf(environment);
+  }
+}

@@ -1,0 +1,117 @@
+package dev.kiln.server;
+
+import dev.kiln.model.Account;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** The {@code kiln} command line. */
+@Command(
+    name = "kiln",
+    mixinStandardHelpOptions = true,
+    version = "kiln 0.1.0",
+    description = "A self-hosted, AWS Lambda compatible function platform.",
+    subcommands = {KilnCli.Server.class})
+public final class KilnCli implements Runnable {
+
+  @Override
+  public void run() {
+    CommandLine.usage(this, System.out);
+  }
+
+  public static void main(String[] args) {
+    int code = new CommandLine(new KilnCli()).execute(args);
+    if (code != 0) {
+      System.exit(code);
+    }
+  }
+
+  @Command(
+      name = "server",
+      mixinStandardHelpOptions = true,
+      description = "Start Kiln on the embedded defaults (SQLite and a local code store).")
+  static final class Server implements Callable<Integer> {
+
+    @Option(names = "--port", description = "Port of the Lambda API (default: ${DEFAULT-VALUE})")
+    int port = ServerSettings.DEFAULT_PORT;
+
+    @Option(
+        names = "--bind",
+        description = "Address to listen on (default: ${DEFAULT-VALUE}; 0.0.0.0 for all)")
+    String bind = "127.0.0.1";
+
+    @Option(
+        names = "--data-dir",
+        description = "Where Kiln keeps metadata, code and instances (default: ~/.kiln)")
+    Path dataDir = Path.of(System.getProperty("user.home"), ".kiln");
+
+    @Option(names = "--region", description = "Region in ARNs (default: ${DEFAULT-VALUE})")
+    String region = Account.DEFAULT.region();
+
+    @Option(
+        names = "--account-id",
+        description = "12-digit account id in ARNs (default: ${DEFAULT-VALUE})")
+    String accountId = Account.DEFAULT.accountId();
+
+    @Option(
+        names = "--keep-alive",
+        description = "Seconds an idle instance is kept warm (default: ${DEFAULT-VALUE})")
+    long keepAliveSeconds = ServerSettings.DEFAULT_KEEP_ALIVE.toSeconds();
+
+    @Option(
+        names = "--shutdown-grace",
+        description =
+            "Seconds running invocations may take to finish at shutdown (default: ${DEFAULT-VALUE})")
+    long shutdownGraceSeconds = ServerSettings.DEFAULT_SHUTDOWN_GRACE.toSeconds();
+
+    @Option(
+        names = "--runtime",
+        description = "Interpreter for a runtime, e.g. --runtime python3.12=/opt/py312/bin/python3")
+    Map<String, String> interpreters = new LinkedHashMap<>();
+
+    @Override
+    public Integer call() throws InterruptedException {
+      ServerSettings settings;
+      try {
+        settings =
+            new ServerSettings(
+                bind,
+                port,
+                dataDir,
+                new Account(region, accountId),
+                Duration.ofSeconds(keepAliveSeconds),
+                Duration.ofSeconds(shutdownGraceSeconds),
+                interpreters);
+      } catch (IllegalArgumentException e) {
+        System.err.println("kiln server: " + e.getMessage());
+        return 2;
+      }
+      KilnServer server;
+      try {
+        server = KilnServer.start(settings);
+      } catch (RuntimeException e) {
+        System.err.println("kiln server: " + e.getMessage());
+        return 1;
+      }
+      CountDownLatch stopped = new CountDownLatch(1);
+      Runtime.getRuntime()
+          .addShutdownHook(
+              new Thread(
+                  () -> {
+                    server.close();
+                    stopped.countDown();
+                  },
+                  "kiln-shutdown"));
+      server.banner().forEach(System.out::println);
+      System.out.flush();
+      stopped.await();
+      return 0;
+    }
+  }
+}

@@ -1,0 +1,179 @@
+package dev.kiln.server;
+
+import dev.kiln.api.LambdaApi;
+import dev.kiln.invoke.FunctionCatalog;
+import dev.kiln.invoke.Invoker;
+import dev.kiln.runtimeapi.RuntimeApiServer;
+import dev.kiln.runtimes.RuntimeTable;
+import dev.kiln.sandbox.ProcessSandboxDriver;
+import dev.kiln.sandbox.SandboxDriver;
+import dev.kiln.store.LocalCodeStore;
+import dev.kiln.store.MetadataStore;
+import dev.kiln.store.SqliteMetadataStore;
+import io.helidon.webserver.WebServer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One Kiln node on the embedded defaults: SQLite metadata and a local code store under the data
+ * directory, the Runtime API for instances, and the Lambda API for clients. This class only wires
+ * the parts together and takes them down in the reverse order.
+ */
+public final class KilnServer implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(KilnServer.class);
+
+  private final ServerSettings settings;
+  private final FileChannel lockFile;
+  private final FileLock lock;
+  private final MetadataStore store;
+  private final RuntimeApiServer runtimeApi;
+  private final Invoker invoker;
+  private final SandboxDriver driver;
+  private final RuntimeTable runtimes;
+  private final WebServer web;
+  private boolean closed;
+
+  private KilnServer(ServerSettings settings) throws IOException {
+    this.settings = settings;
+    Path data = settings.dataDir();
+    Files.createDirectories(data);
+    this.lockFile =
+        FileChannel.open(
+            data.resolve("kiln.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    this.lock = lockFile.tryLock();
+    if (lock == null) {
+      lockFile.close();
+      throw new IllegalStateException(
+          "another Kiln server is already using the data directory " + data);
+    }
+    this.driver = new ProcessSandboxDriver();
+    Path instances = data.resolve("instances");
+    driver.reapLeftovers(instances);
+    deleteTree(instances);
+    Files.createDirectories(instances);
+    this.store = SqliteMetadataStore.open(data.resolve("metadata.db"));
+    LocalCodeStore code = new LocalCodeStore(data.resolve("code"));
+    this.runtimes = RuntimeTable.install(data.resolve("runtimes"), settings.interpreters());
+    this.runtimeApi = RuntimeApiServer.start();
+    this.invoker =
+        Invoker.create(
+            driver,
+            runtimeApi,
+            instances,
+            settings.account(),
+            InstantSource.system(),
+            settings.keepAlive(),
+            true);
+    FunctionCatalog catalog =
+        new FunctionCatalog(
+            store, code, runtimes, invoker, settings.account(), InstantSource.system());
+    LambdaApi api = new LambdaApi(catalog, invoker);
+    this.web =
+        WebServer.builder()
+            .host(settings.bind())
+            .port(settings.port())
+            .routing(api::routes)
+            .build()
+            .start();
+  }
+
+  /** Starts a server; it serves until {@link #close}. */
+  public static KilnServer start(ServerSettings settings) {
+    try {
+      return new KilnServer(settings);
+    } catch (IOException e) {
+      throw new UncheckedIOException("Kiln could not start: " + e.getMessage(), e);
+    }
+  }
+
+  public URI endpoint() {
+    String host = settings.bind().equals("0.0.0.0") ? "127.0.0.1" : settings.bind();
+    return URI.create("http://" + host + ":" + web.port());
+  }
+
+  public int port() {
+    return web.port();
+  }
+
+  /** For tests: the invoker, to drive reaping and count instances. */
+  public Invoker invoker() {
+    return invoker;
+  }
+
+  /** What the start-up banner says, line by line. */
+  public List<String> banner() {
+    List<String> lines = new ArrayList<>();
+    String url = endpoint().toString();
+    lines.add("Kiln is serving the AWS Lambda API at " + url);
+    lines.add("  data directory: " + settings.dataDir().toAbsolutePath());
+    lines.add(
+        "  account "
+            + settings.account().accountId()
+            + " in region "
+            + settings.account().region()
+            + "; idle instances kept warm for "
+            + settings.keepAlive().toSeconds()
+            + " s");
+    lines.add("  " + driver.describe());
+    for (Map.Entry<String, String> r : runtimes.describe().entrySet()) {
+      lines.add("  runtime " + r.getKey() + ": " + r.getValue());
+    }
+    lines.add("");
+    lines.add("Use it with the AWS CLI (any access key works until signed requests are enforced):");
+    lines.add(
+        "  export AWS_ENDPOINT_URL_LAMBDA="
+            + url
+            + " AWS_ACCESS_KEY_ID=kiln AWS_SECRET_ACCESS_KEY=kiln AWS_DEFAULT_REGION="
+            + settings.account().region());
+    lines.add("  aws --endpoint-url " + url + " lambda list-functions");
+    return lines;
+  }
+
+  /**
+   * Stops in order: running invocations get the shutdown grace to finish, then every instance is
+   * killed, then the servers and the store close.
+   */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    LOG.info("Kiln is shutting down");
+    invoker.shutdown(settings.shutdownGrace());
+    web.stop();
+    runtimeApi.close();
+    store.close();
+    try {
+      lock.release();
+      lockFile.close();
+    } catch (IOException e) {
+      LOG.warn("could not release the data directory lock: {}", e.toString());
+    }
+    LOG.info("Kiln stopped");
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (var walk = Files.walk(dir)) {
+      for (Path p : walk.sorted((a, b) -> b.compareTo(a)).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+}

@@ -1,0 +1,68 @@
+package dev.kiln.store;
+
+import dev.kiln.model.FunctionConfig;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Where Kiln keeps what users told it: functions, their versions and tags. Every method is one
+ * transaction; a method that fails changes nothing. Implementations: {@link SqliteMetadataStore}
+ * (embedded default). The hot invoke path never reads from here: it works from configurations the
+ * invoker holds in memory, refreshed when the control plane changes them.
+ */
+public interface MetadataStore extends AutoCloseable {
+
+  /**
+   * Stores a new function's {@code $LATEST} (and, when the caller asked to publish, version 1).
+   *
+   * @throws dev.kiln.model.LambdaError ResourceConflictException if the name is taken
+   */
+  void createFunction(
+      FunctionConfig latest, Map<String, String> tags, Optional<FunctionConfig> published);
+
+  Optional<FunctionConfig> function(String name, String version);
+
+  /** Pages through the functions' {@code $LATEST} configurations in name order. */
+  FunctionPage listFunctions(Optional<String> afterName, int maxItems);
+
+  /** One page of {@link #listFunctions}; {@code nextMarker} is present when more follow. */
+  record FunctionPage(List<FunctionConfig> functions, Optional<String> nextMarker) {}
+
+  /**
+   * Replaces {@code $LATEST} if its revision is still {@code expectedRevisionId}.
+   *
+   * @throws dev.kiln.model.LambdaError PreconditionFailedException if someone changed it first,
+   *     ResourceNotFoundException if it is gone
+   */
+  void replaceLatest(FunctionConfig config, String expectedRevisionId);
+
+  /**
+   * Snapshots {@code $LATEST} as the next version number, unless the newest version already has the
+   * same code and configuration (AWS publishes nothing new then and returns that version).
+   */
+  FunctionConfig publishVersion(String name);
+
+  /** Removes a function with all its versions and tags; false if there was none. */
+  boolean deleteFunction(String name);
+
+  boolean exists(String name);
+
+  Map<String, String> tags(String name);
+
+  void tag(String name, Map<String, String> tags);
+
+  void untag(String name, Set<String> keys);
+
+  /** Function count and bytes of zipped code held, for GetAccountSettings. */
+  Usage usage();
+
+  record Usage(long functionCount, long totalCodeSize) {}
+
+  /** Hex digests of every deployment package some version still refers to. */
+  Set<String> referencedCode();
+
+  @Override
+  void close();
+}

@@ -1,0 +1,399 @@
+package dev.kiln.store;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import dev.kiln.model.CodeDigest;
+import dev.kiln.model.FunctionConfig;
+import dev.kiln.model.FunctionRef;
+import dev.kiln.model.LambdaError;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.flywaydb.core.Flyway;
+import org.sqlite.SQLiteConfig;
+import org.sqlite.SQLiteDataSource;
+
+/**
+ * The embedded metadata store: one SQLite file in WAL mode with {@code synchronous=FULL}, so a
+ * change that returned is on disk even if Kiln is killed the next instant. Schema changes are
+ * versioned Flyway migrations under {@code db/migration}.
+ *
+ * <p>A function's configuration is kept as one JSON document per version (the record {@link
+ * FunctionConfig}), with the columns that queries need beside it. Control-plane traffic is light
+ * next to invokes, which never come here, so one connection behind a lock keeps every method a
+ * simple serial transaction.
+ */
+public final class SqliteMetadataStore implements MetadataStore {
+
+  private static final ObjectMapper JSON =
+      new ObjectMapper()
+          .registerModule(new Jdk8Module())
+          .registerModule(new JavaTimeModule())
+          .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+          .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+  private final Connection db;
+
+  private SqliteMetadataStore(Connection db) {
+    this.db = db;
+  }
+
+  /** Opens (creating and migrating if needed) the store in {@code file}. */
+  public static SqliteMetadataStore open(Path file) {
+    SQLiteConfig config = new SQLiteConfig();
+    config.setJournalMode(SQLiteConfig.JournalMode.WAL);
+    config.setSynchronous(SQLiteConfig.SynchronousMode.FULL);
+    config.enforceForeignKeys(true);
+    config.setBusyTimeout(10_000);
+    SQLiteDataSource source = new SQLiteDataSource(config);
+    source.setUrl("jdbc:sqlite:" + file.toAbsolutePath());
+    Flyway.configure()
+        .dataSource(source)
+        .locations("classpath:db/migration")
+        .loggers("slf4j")
+        .load()
+        .migrate();
+    try {
+      Connection connection = source.getConnection();
+      connection.setAutoCommit(false);
+      return new SqliteMetadataStore(connection);
+    } catch (SQLException e) {
+      throw new IllegalStateException("cannot open metadata store " + file, e);
+    }
+  }
+
+  @Override
+  public synchronized void createFunction(
+      FunctionConfig latest, Map<String, String> tags, Optional<FunctionConfig> published) {
+    inTransaction(
+        () -> {
+          if (existsLocked(latest.functionName())) {
+            throw LambdaError.conflict("Function already exist: " + latest.functionName());
+          }
+          try (PreparedStatement st =
+              db.prepareStatement("INSERT INTO functions(name, next_version) VALUES (?, ?)")) {
+            st.setString(1, latest.functionName());
+            st.setLong(2, published.isPresent() ? 2 : 1);
+            st.executeUpdate();
+          }
+          insertVersion(latest);
+          if (published.isPresent()) {
+            insertVersion(published.get());
+          }
+          putTags(latest.functionName(), tags);
+          return null;
+        });
+  }
+
+  @Override
+  public synchronized Optional<FunctionConfig> function(String name, String version) {
+    return inTransaction(
+        () -> {
+          try (PreparedStatement st =
+              db.prepareStatement(
+                  "SELECT config FROM function_versions WHERE name = ? AND version = ?")) {
+            st.setString(1, name);
+            st.setString(2, version);
+            try (ResultSet rs = st.executeQuery()) {
+              return rs.next() ? Optional.of(fromJson(rs.getString(1))) : Optional.empty();
+            }
+          }
+        });
+  }
+
+  @Override
+  public synchronized FunctionPage listFunctions(Optional<String> afterName, int maxItems) {
+    return inTransaction(
+        () -> {
+          try (PreparedStatement st =
+              db.prepareStatement(
+                  "SELECT name, config FROM function_versions WHERE version = ? AND name > ?"
+                      + " ORDER BY name LIMIT ?")) {
+            st.setString(1, FunctionRef.LATEST);
+            st.setString(2, afterName.orElse(""));
+            st.setInt(3, maxItems + 1);
+            List<FunctionConfig> page = new ArrayList<>();
+            boolean more = false;
+            try (ResultSet rs = st.executeQuery()) {
+              while (rs.next()) {
+                if (page.size() == maxItems) {
+                  more = true;
+                  break;
+                }
+                page.add(fromJson(rs.getString(2)));
+              }
+            }
+            Optional<String> next =
+                more ? Optional.of(page.get(page.size() - 1).functionName()) : Optional.empty();
+            return new FunctionPage(page, next);
+          }
+        });
+  }
+
+  @Override
+  public synchronized void replaceLatest(FunctionConfig config, String expectedRevisionId) {
+    inTransaction(
+        () -> {
+          try (PreparedStatement st =
+              db.prepareStatement(
+                  "UPDATE function_versions SET config = ?, revision_id = ?, code_sha256_hex = ?,"
+                      + " code_size = ? WHERE name = ? AND version = ? AND revision_id = ?")) {
+            st.setString(1, toJson(config));
+            st.setString(2, config.revisionId());
+            st.setString(3, CodeDigest.hexFromBase64(config.codeSha256()));
+            st.setLong(4, config.codeSize());
+            st.setString(5, config.functionName());
+            st.setString(6, FunctionRef.LATEST);
+            st.setString(7, expectedRevisionId);
+            if (st.executeUpdate() == 1) {
+              return null;
+            }
+          }
+          if (!existsLocked(config.functionName())) {
+            throw LambdaError.notFound("Function not found: " + config.functionName());
+          }
+          throw LambdaError.preconditionFailed(
+              "The Revision Id provided does not match the latest Revision Id. Call the"
+                  + " GetFunction/GetAlias API to retrieve the latest Revision Id");
+        });
+  }
+
+  @Override
+  public synchronized FunctionConfig publishVersion(String name) {
+    return inTransaction(
+        () -> {
+          FunctionConfig latest =
+              function(name, FunctionRef.LATEST)
+                  .orElseThrow(() -> LambdaError.notFound("Function not found: " + name));
+          long number;
+          try (PreparedStatement st =
+              db.prepareStatement("SELECT next_version FROM functions WHERE name = ?")) {
+            st.setString(1, name);
+            try (ResultSet rs = st.executeQuery()) {
+              rs.next();
+              number = rs.getLong(1);
+            }
+          }
+          if (number > 1) {
+            Optional<FunctionConfig> newest = function(name, Long.toString(number - 1));
+            if (newest.isPresent() && newest.get().sameCodeAndSettings(latest)) {
+              return newest.get();
+            }
+          }
+          FunctionConfig version = latest.asVersion(Long.toString(number));
+          insertVersion(version);
+          try (PreparedStatement st =
+              db.prepareStatement("UPDATE functions SET next_version = ? WHERE name = ?")) {
+            st.setLong(1, number + 1);
+            st.setString(2, name);
+            st.executeUpdate();
+          }
+          return version;
+        });
+  }
+
+  @Override
+  public synchronized boolean deleteFunction(String name) {
+    return inTransaction(
+        () -> {
+          try (PreparedStatement st = db.prepareStatement("DELETE FROM functions WHERE name = ?")) {
+            st.setString(1, name);
+            return st.executeUpdate() == 1;
+          }
+        });
+  }
+
+  @Override
+  public synchronized boolean exists(String name) {
+    return inTransaction(() -> existsLocked(name));
+  }
+
+  @Override
+  public synchronized Map<String, String> tags(String name) {
+    return inTransaction(
+        () -> {
+          try (PreparedStatement st =
+              db.prepareStatement(
+                  "SELECT tag_key, tag_value FROM function_tags WHERE name = ? ORDER BY tag_key")) {
+            st.setString(1, name);
+            Map<String, String> tags = new LinkedHashMap<>();
+            try (ResultSet rs = st.executeQuery()) {
+              while (rs.next()) {
+                tags.put(rs.getString(1), rs.getString(2));
+              }
+            }
+            return tags;
+          }
+        });
+  }
+
+  @Override
+  public synchronized void tag(String name, Map<String, String> tags) {
+    inTransaction(
+        () -> {
+          requireExists(name);
+          putTags(name, tags);
+          return null;
+        });
+  }
+
+  @Override
+  public synchronized void untag(String name, Set<String> keys) {
+    inTransaction(
+        () -> {
+          requireExists(name);
+          try (PreparedStatement st =
+              db.prepareStatement("DELETE FROM function_tags WHERE name = ? AND tag_key = ?")) {
+            for (String key : keys) {
+              st.setString(1, name);
+              st.setString(2, key);
+              st.addBatch();
+            }
+            st.executeBatch();
+          }
+          return null;
+        });
+  }
+
+  @Override
+  public synchronized Usage usage() {
+    return inTransaction(
+        () -> {
+          try (Statement st = db.createStatement();
+              ResultSet rs =
+                  st.executeQuery(
+                      "SELECT (SELECT count(*) FROM functions),"
+                          + " (SELECT coalesce(sum(code_size), 0) FROM function_versions)")) {
+            rs.next();
+            return new Usage(rs.getLong(1), rs.getLong(2));
+          }
+        });
+  }
+
+  @Override
+  public synchronized Set<String> referencedCode() {
+    return inTransaction(
+        () -> {
+          Set<String> digests = new HashSet<>();
+          try (Statement st = db.createStatement();
+              ResultSet rs =
+                  st.executeQuery("SELECT DISTINCT code_sha256_hex FROM function_versions")) {
+            while (rs.next()) {
+              digests.add(rs.getString(1));
+            }
+          }
+          return digests;
+        });
+  }
+
+  @Override
+  public synchronized void close() {
+    try {
+      db.close();
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private boolean existsLocked(String name) throws SQLException {
+    try (PreparedStatement st = db.prepareStatement("SELECT 1 FROM functions WHERE name = ?")) {
+      st.setString(1, name);
+      try (ResultSet rs = st.executeQuery()) {
+        return rs.next();
+      }
+    }
+  }
+
+  private void requireExists(String name) throws SQLException {
+    if (!existsLocked(name)) {
+      throw LambdaError.notFound("Function not found: " + name);
+    }
+  }
+
+  private void insertVersion(FunctionConfig config) throws SQLException {
+    try (PreparedStatement st =
+        db.prepareStatement(
+            "INSERT INTO function_versions(name, version, revision_id, code_sha256_hex, code_size,"
+                + " config) VALUES (?, ?, ?, ?, ?, ?)")) {
+      st.setString(1, config.functionName());
+      st.setString(2, config.version());
+      st.setString(3, config.revisionId());
+      st.setString(4, CodeDigest.hexFromBase64(config.codeSha256()));
+      st.setLong(5, config.codeSize());
+      st.setString(6, toJson(config));
+      st.executeUpdate();
+    }
+  }
+
+  private void putTags(String name, Map<String, String> tags) throws SQLException {
+    try (PreparedStatement st =
+        db.prepareStatement(
+            "INSERT INTO function_tags(name, tag_key, tag_value) VALUES (?, ?, ?)"
+                + " ON CONFLICT(name, tag_key) DO UPDATE SET tag_value = excluded.tag_value")) {
+      for (var e : tags.entrySet()) {
+        st.setString(1, name);
+        st.setString(2, e.getKey());
+        st.setString(3, e.getValue());
+        st.addBatch();
+      }
+      st.executeBatch();
+    }
+  }
+
+  private interface Work<T> {
+    T run() throws SQLException;
+  }
+
+  /** Runs {@code work} as one transaction: committed when it returns, rolled back if it throws. */
+  private <T> T inTransaction(Work<T> work) {
+    try {
+      T result = work.run();
+      db.commit();
+      return result;
+    } catch (SQLException e) {
+      rollback();
+      throw new IllegalStateException("metadata store failure: " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      rollback();
+      throw e;
+    }
+  }
+
+  private void rollback() {
+    try {
+      db.rollback();
+    } catch (SQLException ignored) {
+      // the original failure is the one worth reporting
+    }
+  }
+
+  private static String toJson(FunctionConfig config) {
+    try {
+      return JSON.writeValueAsString(config);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static FunctionConfig fromJson(String json) {
+    try {
+      return JSON.readValue(json, FunctionConfig.class);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("unreadable stored configuration: " + e.getMessage(), e);
+    }
+  }
+}
