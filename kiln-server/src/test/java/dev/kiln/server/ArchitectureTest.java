@@ -1,0 +1,94 @@
+package dev.kiln.server;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Keeps the module arrows pointing one way, as the README's layout describes: model ← store ←
+ * invoke ← api ← server, sandbox ← invoke, runtime-api ← invoke, runtimes ← invoke. Maven already
+ * refuses cycles between modules; this also refuses a lower layer reaching up through a package it
+ * happens to have on its class path.
+ */
+class ArchitectureTest {
+
+  static final JavaClasses KILN =
+      new ClassFileImporter()
+          .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+          .importPackages("dev.kiln");
+
+  @Test
+  void modulesHaveNoCycles() {
+    slices().matching("dev.kiln.(*)..").should().beFreeOfCycles().check(KILN);
+  }
+
+  @Test
+  void modelDependsOnNoOtherModule() {
+    noClasses()
+        .that()
+        .resideInAPackage("dev.kiln.model..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage(
+            "dev.kiln.store..",
+            "dev.kiln.sandbox..",
+            "dev.kiln.runtimes..",
+            "dev.kiln.runtimeapi..",
+            "dev.kiln.invoke..",
+            "dev.kiln.api..",
+            "dev.kiln.server..")
+        .check(KILN);
+  }
+
+  @Test
+  void storeSandboxRuntimesAndRuntimeApiKnowNothingOfTheLayersAbove() {
+    noClasses()
+        .that()
+        .resideInAnyPackage(
+            "dev.kiln.store..",
+            "dev.kiln.sandbox..",
+            "dev.kiln.runtimes..",
+            "dev.kiln.runtimeapi..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("dev.kiln.invoke..", "dev.kiln.api..", "dev.kiln.server..")
+        .check(KILN);
+  }
+
+  @Test
+  void sandboxAndRuntimeApiAreIndependentOfTheStore() {
+    noClasses()
+        .that()
+        .resideInAnyPackage("dev.kiln.sandbox..", "dev.kiln.runtimeapi..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("dev.kiln.store..", "dev.kiln.model..")
+        .check(KILN);
+  }
+
+  @Test
+  void invokeDoesNotKnowTheHttpApiOrTheServer() {
+    noClasses()
+        .that()
+        .resideInAPackage("dev.kiln.invoke..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("dev.kiln.api..", "dev.kiln.server..", "io.helidon..")
+        .check(KILN);
+  }
+
+  @Test
+  void apiDoesNotKnowTheServer() {
+    noClasses()
+        .that()
+        .resideInAPackage("dev.kiln.api..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAPackage("dev.kiln.server..")
+        .check(KILN);
+  }
+}

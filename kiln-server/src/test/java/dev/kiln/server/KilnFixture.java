@@ -1,0 +1,90 @@
+package dev.kiln.server;
+
+import dev.kiln.model.Account;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.SdkBytes;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.lambda.LambdaClient;
+import software.amazon.awssdk.services.lambda.model.CreateFunctionResponse;
+import software.amazon.awssdk.services.lambda.model.Runtime;
+
+/**
+ * A real Kiln server on a free port with a scratch data directory, and a real AWS SDK for Java v2
+ * {@link LambdaClient} pointed at it: what every integration test drives.
+ */
+final class KilnFixture implements AutoCloseable {
+
+  static final String ROLE = "arn:aws:iam::000000000000:role/lambda-role";
+
+  final Path dataDir;
+  final KilnServer server;
+  final LambdaClient lambda;
+
+  KilnFixture() {
+    this(ServerSettings.DEFAULT_KEEP_ALIVE);
+  }
+
+  KilnFixture(Duration keepAlive) {
+    try {
+      dataDir = Files.createTempDirectory("kiln-test-");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    server =
+        KilnServer.start(
+            new ServerSettings(
+                "127.0.0.1",
+                0,
+                dataDir,
+                Account.DEFAULT,
+                keepAlive,
+                Duration.ofSeconds(5),
+                Map.of()));
+    lambda = client(server.endpoint());
+  }
+
+  static LambdaClient client(URI endpoint) {
+    return LambdaClient.builder()
+        .endpointOverride(endpoint)
+        .region(Region.US_EAST_1)
+        .credentialsProvider(
+            StaticCredentialsProvider.create(AwsBasicCredentials.create("kiln", "kiln")))
+        .httpClient(UrlConnectionHttpClient.builder().socketTimeout(Duration.ofMinutes(2)).build())
+        .overrideConfiguration(
+            c -> c.retryPolicy(software.amazon.awssdk.core.retry.RetryPolicy.none()))
+        .build();
+  }
+
+  CreateFunctionResponse python(String name, String code) {
+    return create(name, Runtime.PYTHON3_12, "app.handler", Zips.of("app.py", code));
+  }
+
+  CreateFunctionResponse node(String name, String fileName, String code) {
+    return create(name, Runtime.NODEJS20_X, "index.handler", Zips.of(fileName, code));
+  }
+
+  CreateFunctionResponse create(String name, Runtime runtime, String handler, byte[] zip) {
+    return lambda.createFunction(
+        b ->
+            b.functionName(name)
+                .runtime(runtime)
+                .handler(handler)
+                .role(ROLE)
+                .code(c -> c.zipFile(SdkBytes.fromByteArray(zip))));
+  }
+
+  @Override
+  public void close() {
+    lambda.close();
+    server.close();
+  }
+}

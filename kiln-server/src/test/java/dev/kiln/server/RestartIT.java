@@ -1,0 +1,118 @@
+package dev.kiln.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.core.SdkBytes;
+import software.amazon.awssdk.services.lambda.LambdaClient;
+import software.amazon.awssdk.services.lambda.model.InvokeResponse;
+import software.amazon.awssdk.services.lambda.model.Runtime;
+
+/**
+ * Kiln as an operating-system process: what was stored survives a crash (kill -9) and a restart,
+ * and a SIGTERM lets running invocations finish and leaves no instance process behind.
+ */
+class RestartIT {
+
+  static final String PID_FUNCTION =
+      "import os, time\ndef handler(event, context):\n    time.sleep(event.get('sleep', 0))\n    return os.getpid()\n";
+
+  @Test
+  void killMinus9ThenRestart_keepsEveryFunctionAndKillsLeftoverInstances() throws Exception {
+    Path data = Files.createTempDirectory("kiln-restart-");
+    int port = ServerProcess.freePort();
+    long instancePid;
+    String sha;
+    try (ServerProcess first = ServerProcess.start(data, port);
+        LambdaClient lambda = KilnFixture.client(first.endpoint())) {
+      sha =
+          lambda
+              .createFunction(
+                  b ->
+                      b.functionName("survivor")
+                          .runtime(Runtime.PYTHON3_12)
+                          .handler("app.handler")
+                          .role(KilnFixture.ROLE)
+                          .environment(e -> e.variables(java.util.Map.of("KEPT", "yes")))
+                          .code(
+                              c ->
+                                  c.zipFile(
+                                      SdkBytes.fromByteArray(Zips.of("app.py", PID_FUNCTION)))))
+              .codeSha256();
+      lambda.updateFunctionConfiguration(b -> b.functionName("survivor").timeout(20));
+      instancePid =
+          Long.parseLong(
+              lambda
+                  .invoke(b -> b.functionName("survivor").payload(SdkBytes.fromUtf8String("{}")))
+                  .payload()
+                  .asUtf8String());
+      first.process.destroyForcibly(); // SIGKILL: no shutdown hook runs
+      assertThat(first.process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    }
+
+    try (ServerProcess second = ServerProcess.start(data, port);
+        LambdaClient lambda = KilnFixture.client(second.endpoint())) {
+      assertThat(ProcessHandle.of(instancePid).map(ProcessHandle::isAlive).orElse(false))
+          .as("the instance the killed server left running is gone after the restart")
+          .isFalse();
+      var config = lambda.getFunctionConfiguration(b -> b.functionName("survivor"));
+      assertThat(config.codeSha256()).isEqualTo(sha);
+      assertThat(config.timeout()).isEqualTo(20);
+      assertThat(config.environment().variables()).containsEntry("KEPT", "yes");
+      InvokeResponse r =
+          lambda.invoke(b -> b.functionName("survivor").payload(SdkBytes.fromUtf8String("{}")));
+      assertThat(r.functionError()).isNull();
+    }
+  }
+
+  @Test
+  void sigterm_letsRunningInvocationsFinishAndLeavesNoInstanceBehind() throws Exception {
+    Path data = Files.createTempDirectory("kiln-sigterm-");
+    try (ServerProcess server = ServerProcess.start(data, ServerProcess.freePort());
+        LambdaClient lambda = KilnFixture.client(server.endpoint())) {
+      lambda.createFunction(
+          b ->
+              b.functionName("finisher")
+                  .runtime(Runtime.PYTHON3_12)
+                  .handler("app.handler")
+                  .role(KilnFixture.ROLE)
+                  .timeout(30)
+                  .code(c -> c.zipFile(SdkBytes.fromByteArray(Zips.of("app.py", PID_FUNCTION)))));
+      long idlePid =
+          Long.parseLong(
+              lambda
+                  .invoke(b -> b.functionName("finisher").payload(SdkBytes.fromUtf8String("{}")))
+                  .payload()
+                  .asUtf8String());
+      CompletableFuture<InvokeResponse> running =
+          CompletableFuture.supplyAsync(
+              () ->
+                  lambda.invoke(
+                      b ->
+                          b.functionName("finisher")
+                              .payload(SdkBytes.fromUtf8String("{\"sleep\": 2}"))));
+      // let the slow invocation start on a second instance before asking Kiln to stop
+      org.awaitility.Awaitility.await()
+          .atMost(java.time.Duration.ofSeconds(20))
+          .until(
+              () ->
+                  ProcessHandle.of(idlePid).orElseThrow().parent().orElseThrow().children().count()
+                      >= 2);
+      server.process.destroy(); // SIGTERM
+      InvokeResponse r = running.get(60, TimeUnit.SECONDS);
+      assertThat(r.functionError()).isNull();
+      long busyPid = Long.parseLong(r.payload().asUtf8String());
+      assertThat(server.process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+      for (long pid : new long[] {idlePid, busyPid}) {
+        assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false))
+            .as("instance %d is gone after shutdown", pid)
+            .isFalse();
+      }
+      assertThat(String.join("\n", server.output)).contains("Kiln stopped");
+    }
+  }
+}

@@ -1,0 +1,110 @@
+package dev.kiln.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+
+/**
+ * External clients the end-to-end tests drive Kiln with (the AWS CLI, boto3). Where one is missing
+ * the test is skipped, except in CI ({@code -Dkiln.requireTools=true}), where a missing tool fails
+ * the run so that a green build always means the tools were really exercised.
+ */
+final class Tools {
+
+  private Tools() {}
+
+  static final List<String> SEARCH_PATH = List.of("/usr/bin", "/usr/local/bin", "/bin");
+
+  /** The AWS CLI, preferring the distribution's (v2) over a version manager's shim. */
+  static Path awsCli() {
+    return require("the AWS CLI (aws)", find("aws"));
+  }
+
+  /** A python3 that can import boto3. */
+  static Path pythonWithBoto3() {
+    List<Path> candidates = new ArrayList<>();
+    find("python3").ifPresent(candidates::add);
+    for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
+      Path p = Path.of(dir, "python3");
+      if (Files.isExecutable(p)) {
+        candidates.add(p);
+      }
+    }
+    for (Path python : candidates) {
+      try {
+        if (run(List.of(python.toString(), "-c", "import boto3"), Path.of("."), Map.of()).exit()
+            == 0) {
+          return python;
+        }
+      } catch (Exception e) {
+        // try the next
+      }
+    }
+    return require("python3 with boto3", Optional.empty());
+  }
+
+  static Optional<Path> find(String name) {
+    List<String> dirs = new ArrayList<>(SEARCH_PATH);
+    dirs.addAll(List.of(System.getenv().getOrDefault("PATH", "").split(":")));
+    for (String dir : dirs) {
+      Path p = Path.of(dir, name);
+      if (!dir.isEmpty() && Files.isExecutable(p)) {
+        return Optional.of(p);
+      }
+    }
+    return Optional.empty();
+  }
+
+  private static Path require(String what, Optional<Path> found) {
+    if (found.isEmpty()) {
+      if (Boolean.getBoolean("kiln.requireTools")) {
+        throw new AssertionError(what + " is required in CI but was not found");
+      }
+      Assumptions.abort(what + " is not installed; skipping (CI installs it)");
+    }
+    return found.get();
+  }
+
+  record Result(int exit, String output) {}
+
+  static Result run(List<String> command, Path dir, Map<String, String> env) throws Exception {
+    ProcessBuilder b =
+        new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true);
+    b.environment().putAll(env);
+    Process p = b.start();
+    byte[] out = p.getInputStream().readAllBytes();
+    assertThat(p.waitFor(5, TimeUnit.MINUTES)).isTrue();
+    return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8));
+  }
+
+  /** Environment for AWS clients: dummy credentials, the region, and no user config files. */
+  static Map<String, String> awsEnv(Path home) throws IOException {
+    Files.createDirectories(home);
+    return Map.of(
+        "AWS_ACCESS_KEY_ID",
+        "kiln",
+        "AWS_SECRET_ACCESS_KEY",
+        "kiln",
+        "AWS_DEFAULT_REGION",
+        "us-east-1",
+        "AWS_CONFIG_FILE",
+        home.resolve("config").toString(),
+        "AWS_SHARED_CREDENTIALS_FILE",
+        home.resolve("credentials").toString(),
+        "AWS_PAGER",
+        "",
+        "HOME",
+        home.toString(),
+        "PATH",
+        "/usr/bin:/bin:" + System.getenv().getOrDefault("PATH", ""));
+  }
+}
