@@ -1,0 +1,86 @@
+package dev.kiln.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.kiln.model.CodeDigest;
+import dev.kiln.model.LambdaError;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+import org.junit.jupiter.api.Test;
+
+class LocalCodeStoreTest {
+
+  static byte[] zip(String name, byte[] content) throws Exception {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
+      zip.putNextEntry(new ZipEntry(name));
+      zip.write(content);
+      zip.closeEntry();
+    }
+    return bytes.toByteArray();
+  }
+
+  @Test
+  void put_storesOncePerContentAndUnpacksReadOnly() throws Exception {
+    Path root = Files.createTempDirectory("kiln-code-");
+    LocalCodeStore store = new LocalCodeStore(root);
+    byte[] zip = zip("dir/app.py", "x = 1\n".getBytes(StandardCharsets.UTF_8));
+    CodeDigest a = store.put(zip);
+    CodeDigest b = store.put(zip);
+    assertThat(a).isEqualTo(b);
+    assertThat(a.unzippedSize()).isEqualTo(6);
+    Path task = store.taskRoot(a.sha256Hex());
+    assertThat(Files.readString(task.resolve("dir/app.py"))).isEqualTo("x = 1\n");
+    assertThat(Files.getPosixFilePermissions(task.resolve("dir/app.py")).toString())
+        .doesNotContain("WRITE");
+    assertThat(store.zip(a.sha256Hex())).isPresent();
+  }
+
+  @Test
+  void taskRoot_isRebuiltFromTheZipWhenTheUnpackedCopyIsGone() throws Exception {
+    Path root = Files.createTempDirectory("kiln-code-");
+    LocalCodeStore store = new LocalCodeStore(root);
+    CodeDigest d = store.put(zip("a.txt", new byte[] {1}));
+    LocalCodeStore.deleteTree(root.resolve("unpacked"));
+    Files.createDirectories(root.resolve("unpacked"));
+    assertThat(Files.readAllBytes(store.taskRoot(d.sha256Hex()).resolve("a.txt")))
+        .containsExactly(1);
+  }
+
+  @Test
+  void retainOnly_deletesUnreferencedPackages() throws Exception {
+    Path root = Files.createTempDirectory("kiln-code-");
+    LocalCodeStore store = new LocalCodeStore(root);
+    CodeDigest keep = store.put(zip("k", new byte[] {1}));
+    CodeDigest drop = store.put(zip("d", new byte[] {2}));
+    store.retainOnly(Set.of(keep.sha256Hex()));
+    assertThat(store.zip(keep.sha256Hex())).isPresent();
+    assertThat(store.zip(drop.sha256Hex())).isEmpty();
+    assertThat(root.resolve("unpacked").resolve(drop.sha256Hex())).doesNotExist();
+  }
+
+  @Test
+  void duplicateEntries_areRefused() throws Exception {
+    Path root = Files.createTempDirectory("kiln-code-");
+    LocalCodeStore store = new LocalCodeStore(root);
+    // java.util.zip refuses duplicates; write the second entry under a name that normalises to
+    // the same file
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
+      zip.putNextEntry(new ZipEntry("a.py"));
+      zip.closeEntry();
+      zip.putNextEntry(new ZipEntry("./a.py"));
+      zip.closeEntry();
+    }
+    assertThatThrownBy(() -> store.put(bytes.toByteArray()))
+        .isInstanceOfSatisfying(
+            LambdaError.class,
+            e -> assertThat(e.getMessage()).contains("entry './a.py' appears more than once"));
+  }
+}
