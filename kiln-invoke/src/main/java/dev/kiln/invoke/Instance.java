@@ -154,7 +154,9 @@ final class Instance {
     }
     Outcome outcome = await(submission, requestId, began, timeoutMillis);
     channel.finish(submission);
-    return finish(request, requestId, began, cold, outcome);
+    // the duration runs from the moment the runtime took the event, as Lambda bills it
+    long handedOut = submission.handoff().isDone() ? submission.handoff().join().atNanos() : began;
+    return finish(request, requestId, handedOut, cold, outcome);
   }
 
   /** The end of an invocation, before it is written up. */
@@ -172,10 +174,11 @@ final class Instance {
     try {
       // until the runtime takes the event, it may still be initialising
       long initWaitMillis = INIT_LIMIT.toMillis() + timeoutMillis;
-      CompletableFuture.anyOf(submission.deadline(), submission.answer(), exit)
+      CompletableFuture.anyOf(submission.handoff(), submission.answer(), exit)
           .get(initWaitMillis, TimeUnit.MILLISECONDS);
-      if (!submission.answer().isDone() && submission.deadline().isDone()) {
-        long remaining = submission.deadline().join() - System.currentTimeMillis();
+      if (!submission.answer().isDone() && submission.handoff().isDone()) {
+        long remaining =
+            submission.handoff().join().deadlineEpochMillis() - System.currentTimeMillis();
         CompletableFuture.anyOf(submission.answer(), exit)
             .get(Math.max(remaining, 0), TimeUnit.MILLISECONDS);
       }
@@ -243,9 +246,6 @@ final class Instance {
   private InvocationResult finish(
       InvokeRequest request, String requestId, long began, boolean cold, Outcome outcome) {
     long ended = System.nanoTime();
-    if (outcome.kind != InvocationKind.FATAL) {
-      log.drain();
-    }
     double durationMs = (ended - began) / 1_000_000.0;
     String record =
         log.takeRecord(); // init output (cold) and the handler's output, as the runtime wrote it
@@ -283,9 +283,10 @@ final class Instance {
             version.config().memorySize(),
             Math.max(1, sandbox.maxMemoryUsedBytes() / (1024 * 1024))));
     if (cold) {
+      long initEnded = channel.firstPoll().getNow(began);
       lines.append(
           String.format(
-              Locale.ROOT, "Init Duration: %.2f ms\t", (began - startedNanos) / 1_000_000.0));
+              Locale.ROOT, "Init Duration: %.2f ms\t", (initEnded - startedNanos) / 1_000_000.0));
     }
     if (outcome.kind == InvocationKind.FATAL && outcome.errorType != null) {
       lines.append("Status: error\tError Type: ").append(outcome.errorType);

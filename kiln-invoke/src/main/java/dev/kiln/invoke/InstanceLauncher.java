@@ -17,8 +17,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Starts instances: opens the instance's Runtime API channel, builds the environment Lambda gives a
@@ -26,7 +24,6 @@ import org.slf4j.LoggerFactory;
  */
 final class InstanceLauncher {
 
-  private static final Logger FUNCTION_OUTPUT = LoggerFactory.getLogger("dev.kiln.function");
   private static final DateTimeFormatter STREAM_DATE = DateTimeFormatter.ofPattern("yyyy/MM/dd");
 
   private final SandboxDriver driver;
@@ -75,15 +72,7 @@ final class InstanceLauncher {
       throw e;
     }
     sandboxRef.set(sandbox);
-    String prefix = "[" + config.functionName() + " " + id.substring(0, 8) + "] ";
-    InstanceLog log =
-        new InstanceLog(
-            sandbox.output(),
-            chunk -> {
-              if (FUNCTION_OUTPUT.isDebugEnabled()) {
-                FUNCTION_OUTPUT.debug("{}{}", prefix, chunk.stripTrailing());
-              }
-            });
+    InstanceLog log = new InstanceLog(sandbox.outputFile());
     return new Instance(id, version, logStream, sandbox, channel, log, startedNanos);
   }
 

@@ -1,98 +1,62 @@
 package dev.kiln.invoke;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Consumer;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The output of one instance, cut into invocations.
  *
- * <p>A virtual thread reads the instance's merged stdout and stderr and appends whatever arrives to
- * the open invocation's record (output written between invocations, such as during init, goes to
- * the next one, as Lambda attributes init output to the first invocation). Because the runtime's
- * result and its output travel separately, {@link #drain} waits until everything the instance wrote
- * before answering has been read, so nothing it printed is cut off or misattributed.
+ * <p>The instance appends its stdout and stderr to a file. A runtime flushes its output before it
+ * posts a result, and a write to a file is complete when it returns, so when the result arrives
+ * everything the function printed is already in the file: the invocation's record is exactly the
+ * bytes between where the previous record ended and the file's end now. Output written between
+ * invocations (during init, say) lands in the next record, as Lambda attributes init output to the
+ * first invocation. No thread reads the file while the instance is idle.
  */
 final class InstanceLog {
 
-  private final InputStream output;
-  private final Consumer<String> sink;
-  private final Object lock = new Object();
-  private final AtomicLong reads = new AtomicLong();
-  private volatile boolean blockedInRead;
-  private volatile boolean ended;
-  private ByteArrayOutputStream current = new ByteArrayOutputStream();
+  private static final Logger LOG = LoggerFactory.getLogger(InstanceLog.class);
 
   /**
-   * @param sink receives each chunk of output as it arrives, for the server's own log
+   * Past this, the file is emptied between invocations so a chatty instance cannot fill the disk.
    */
-  InstanceLog(InputStream output, Consumer<String> sink) {
-    this.output = output;
-    this.sink = sink;
-    Thread.ofVirtual().name("instance-log").start(this::pump);
+  private static final long TRUNCATE_AT = 16L * 1024 * 1024;
+
+  /** At most this much of one invocation's output is kept in its record. */
+  private static final int MAX_RECORD = 1024 * 1024;
+
+  private final Path file;
+  private long offset;
+
+  InstanceLog(Path file) {
+    this.file = file;
   }
 
-  private void pump() {
-    byte[] buffer = new byte[8192];
-    try {
-      while (true) {
-        blockedInRead = true;
-        int n = output.read(buffer);
-        blockedInRead = false;
-        reads.incrementAndGet();
-        if (n < 0) {
-          break;
-        }
-        synchronized (lock) {
-          current.write(buffer, 0, n);
-        }
-        sink.accept(new String(buffer, 0, n, StandardCharsets.UTF_8));
+  /** Closes the current record and returns the function's output in it. */
+  synchronized String takeRecord() {
+    try (FileChannel ch =
+        FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+      long end = ch.size();
+      long from = Math.max(offset, end - MAX_RECORD);
+      ByteBuffer buffer = ByteBuffer.allocate((int) Math.max(0, end - from));
+      while (buffer.hasRemaining() && ch.read(buffer, from + buffer.position()) > 0) {
+        // read to the end seen above
       }
+      offset = end;
+      if (end > TRUNCATE_AT) {
+        ch.truncate(0);
+        offset = 0;
+      }
+      return new String(buffer.array(), 0, buffer.position(), StandardCharsets.UTF_8);
     } catch (IOException e) {
-      // the instance is gone
-    } finally {
-      ended = true;
-      blockedInRead = false;
-    }
-  }
-
-  /** Appends a line of Kiln's own (START, END, REPORT, errors) to the open record. */
-  void platformLine(String line) {
-    byte[] bytes = (line + "\n").getBytes(StandardCharsets.UTF_8);
-    synchronized (lock) {
-      current.write(bytes, 0, bytes.length);
-    }
-  }
-
-  /** Waits (briefly) until all output the instance has written so far has been read. */
-  void drain() {
-    long giveUpAt = System.nanoTime() + 200_000_000L;
-    while (System.nanoTime() < giveUpAt && !ended) {
-      long before = reads.get();
-      boolean waiting = blockedInRead;
-      int pending;
-      try {
-        pending = output.available();
-      } catch (IOException e) {
-        return;
-      }
-      if (waiting && pending == 0 && reads.get() == before) {
-        return;
-      }
-      Thread.onSpinWait();
-      Thread.yield();
-    }
-  }
-
-  /** Closes the current record and returns it; output from now on starts the next one. */
-  String takeRecord() {
-    synchronized (lock) {
-      String text = current.toString(StandardCharsets.UTF_8);
-      current = new ByteArrayOutputStream();
-      return text;
+      LOG.debug("cannot read instance output {}: {}", file, e.toString());
+      return "";
     }
   }
 }

@@ -150,7 +150,7 @@ public final class RuntimeApiServer implements AutoCloseable {
         .header(HeaderNames.CONTENT_TYPE, "application/json");
     event.clientContext().ifPresent(c -> res.header("Lambda-Runtime-Client-Context", c));
     event.cognitoIdentity().ifPresent(c -> res.header("Lambda-Runtime-Cognito-Identity", c));
-    taken.get().deadline().complete(deadline);
+    taken.get().handoff().complete(new RuntimeChannel.Handoff(deadline, System.nanoTime()));
     res.send(event.payload());
   }
 

@@ -23,8 +23,14 @@ public final class RuntimeChannel implements AutoCloseable {
   /** An event on its way through the runtime. */
   public record Submission(
       RuntimeEvent event,
-      CompletableFuture<Long> deadline,
+      CompletableFuture<Handoff> handoff,
       CompletableFuture<RuntimeAnswer> answer) {}
+
+  /**
+   * The moment the runtime took the event: its deadline (epoch milliseconds, as the runtime is
+   * told) and when it happened on Kiln's monotonic clock, where the invocation's duration starts.
+   */
+  public record Handoff(long deadlineEpochMillis, long atNanos) {}
 
   private static final Submission CLOSED =
       new Submission(null, new CompletableFuture<>(), new CompletableFuture<>());
@@ -38,7 +44,7 @@ public final class RuntimeChannel implements AutoCloseable {
   private volatile Submission current;
   private volatile RuntimeAnswer.InitError initError;
   private volatile boolean closed;
-  private final CompletableFuture<Void> firstPoll = new CompletableFuture<>();
+  private final CompletableFuture<Long> firstPoll = new CompletableFuture<>();
 
   RuntimeChannel(
       String instanceId, String address, Supplier<Set<Long>> pids, RuntimeApiServer server) {
@@ -57,8 +63,11 @@ public final class RuntimeChannel implements AutoCloseable {
     return address + ":" + server.port();
   }
 
-  /** Completes when the runtime first asks for an event: its initialisation is over. */
-  public CompletableFuture<Void> firstPoll() {
+  /**
+   * Completes, with the time on Kiln's monotonic clock, when the runtime first asks for an event:
+   * its initialisation is over.
+   */
+  public CompletableFuture<Long> firstPoll() {
     return firstPoll;
   }
 
@@ -107,7 +116,9 @@ public final class RuntimeChannel implements AutoCloseable {
 
   /** Blocks the runtime's {@code GET /next} until there is an event; empty once closed. */
   Optional<Submission> take() throws InterruptedException {
-    firstPoll.complete(null);
+    if (!firstPoll.isDone()) {
+      firstPoll.complete(System.nanoTime());
+    }
     if (closed) {
       return Optional.empty();
     }

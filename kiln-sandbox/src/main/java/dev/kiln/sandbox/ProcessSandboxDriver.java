@@ -1,7 +1,6 @@
 package dev.kiln.sandbox;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -48,13 +47,15 @@ public final class ProcessSandboxDriver implements SandboxDriver {
     builder.environment().put("TMPDIR", tmp.toString());
     builder.directory(spec.taskRoot().toFile());
     builder.redirectErrorStream(true);
+    Path output = spec.instanceDir().resolve("output.log");
+    builder.redirectOutput(ProcessBuilder.Redirect.appendTo(output.toFile()));
     builder.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
     Process process = builder.start();
     ProcessHandle handle = process.toHandle();
     Files.writeString(
         spec.instanceDir().resolve(PID_FILE),
         handle.pid() + " " + handle.info().startInstant().map(Instant::toEpochMilli).orElse(0L));
-    return new ProcessSandbox(process);
+    return new ProcessSandbox(process, output);
   }
 
   @Override
@@ -119,10 +120,12 @@ public final class ProcessSandboxDriver implements SandboxDriver {
 
   private static final class ProcessSandbox implements Sandbox {
     private final Process process;
+    private final Path output;
     private final CompletableFuture<ExitStatus> exit;
 
-    ProcessSandbox(Process process) {
+    ProcessSandbox(Process process, Path output) {
       this.process = process;
+      this.output = output;
       this.exit = process.onExit().thenApply(p -> ExitStatus.fromExitValue(p.exitValue()));
     }
 
@@ -132,8 +135,8 @@ public final class ProcessSandboxDriver implements SandboxDriver {
     }
 
     @Override
-    public InputStream output() {
-      return process.getInputStream();
+    public Path outputFile() {
+      return output;
     }
 
     @Override

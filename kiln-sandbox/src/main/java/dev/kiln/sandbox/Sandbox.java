@@ -1,6 +1,6 @@
 package dev.kiln.sandbox;
 
-import java.io.InputStream;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -10,8 +10,13 @@ public interface Sandbox {
 
   long pid();
 
-  /** The tree's stdout and stderr, merged, as the function's log. */
-  InputStream output();
+  /**
+   * The file the tree's stdout and stderr go to, merged and appended, as the function's log. A file
+   * rather than a pipe: its size says exactly how much the function has written, so the output of
+   * an invocation can be cut off precisely when the runtime answers, with no reader thread per
+   * instance.
+   */
+  Path outputFile();
 
   /** Completes when the instance's main process has exited. */
   CompletableFuture<ExitStatus> onExit();

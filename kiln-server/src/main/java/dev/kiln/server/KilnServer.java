@@ -90,6 +90,12 @@ public final class KilnServer implements AutoCloseable {
             .start();
   }
 
+  static {
+    // Helidon logs through java.util.logging; send it where Kiln's own logs go
+    org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
+    org.slf4j.bridge.SLF4JBridgeHandler.install();
+  }
+
   /** Starts a server; it serves until {@link #close}. */
   public static KilnServer start(ServerSettings settings) {
     try {

@@ -161,10 +161,10 @@ class ControlPlaneIT {
                 b.functionName("cp-update-config")
                     .memorySize(512)
                     .timeout(30)
-                    .environment(e -> e.variables(Map.of("A", "1"))));
+                    .environment(e -> e.variables(Map.of("AB", "1"))));
     assertThat(updated.memorySize()).isEqualTo(512);
     assertThat(updated.timeout()).isEqualTo(30);
-    assertThat(updated.environment().variables()).containsExactly(Map.entry("A", "1"));
+    assertThat(updated.environment().variables()).containsExactly(Map.entry("AB", "1"));
     assertThat(updated.revisionId()).isNotEqualTo(created.revisionId());
     assertThat(updated.codeSha256()).isEqualTo(created.codeSha256());
     assertThat(

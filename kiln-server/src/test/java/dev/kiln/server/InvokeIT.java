@@ -112,12 +112,18 @@ class InvokeIT {
     kiln.python(
         "sleeper",
         "import os, time\ndef handler(event, context):\n    time.sleep(event['s'])\n    return os.getpid()\n");
-    List<CompletableFuture<InvokeResponse>> calls =
-        List.of(
-            CompletableFuture.supplyAsync(() -> invoke("sleeper", "{\"s\": 1.5}")),
-            CompletableFuture.supplyAsync(() -> invoke("sleeper", "{\"s\": 1.5}")));
-    List<String> pids = calls.stream().map(c -> c.join().payload().asUtf8String()).toList();
-    assertThat(pids.get(0)).isNotEqualTo(pids.get(1));
+    // both calls are in flight together: each holds its instance until the other has started
+    var pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+    try {
+      List<CompletableFuture<InvokeResponse>> calls =
+          List.of(
+              CompletableFuture.supplyAsync(() -> invoke("sleeper", "{\"s\": 1.5}"), pool),
+              CompletableFuture.supplyAsync(() -> invoke("sleeper", "{\"s\": 1.5}"), pool));
+      List<String> pids = calls.stream().map(c -> c.join().payload().asUtf8String()).toList();
+      assertThat(pids.get(0)).isNotEqualTo(pids.get(1));
+    } finally {
+      pool.shutdown();
+    }
   }
 
   @Test
@@ -192,9 +198,7 @@ class InvokeIT {
             "RequestId: "
                 + r.responseMetadata().requestId()
                 + " Error: Task timed out after 1.00 seconds");
-    assertThat(ProcessHandle.of(before).map(ProcessHandle::isAlive).orElse(false))
-        .as("the timed-out instance is killed")
-        .isFalse();
+    assertThat(Processes.running(before)).as("the timed-out instance is killed").isFalse();
     long after = Long.parseLong(invoke("slow", "{}").payload().asUtf8String());
     assertThat(after).isNotEqualTo(before);
   }
@@ -276,7 +280,7 @@ class InvokeIT {
     JsonNode v3 = json(invoke("changing", "{}"));
     assertThat(v3.get(0).asInt()).isEqualTo(2);
     assertThat(v3.get(2).asText()).isEqualTo("on");
-    assertThat(ProcessHandle.of(v2.get(1).asLong()).map(ProcessHandle::isAlive).orElse(false))
+    assertThat(Processes.running(v2.get(1).asLong()))
         .as("the instance of the previous revision is stopped")
         .isFalse();
   }

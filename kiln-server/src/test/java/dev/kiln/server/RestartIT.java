@@ -56,7 +56,7 @@ class RestartIT {
 
     try (ServerProcess second = ServerProcess.start(data, port);
         LambdaClient lambda = KilnFixture.client(second.endpoint())) {
-      assertThat(ProcessHandle.of(instancePid).map(ProcessHandle::isAlive).orElse(false))
+      assertThat(Processes.running(instancePid))
           .as("the instance the killed server left running is gone after the restart")
           .isFalse();
       var config = lambda.getFunctionConfiguration(b -> b.functionName("survivor"));
@@ -108,9 +108,7 @@ class RestartIT {
       long busyPid = Long.parseLong(r.payload().asUtf8String());
       assertThat(server.process.waitFor(60, TimeUnit.SECONDS)).isTrue();
       for (long pid : new long[] {idlePid, busyPid}) {
-        assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false))
-            .as("instance %d is gone after shutdown", pid)
-            .isFalse();
+        assertThat(Processes.running(pid)).as("instance %d is gone after shutdown", pid).isFalse();
       }
       assertThat(String.join("\n", server.output)).contains("Kiln stopped");
     }

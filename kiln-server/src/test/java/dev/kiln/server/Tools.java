@@ -24,22 +24,25 @@ final class Tools {
 
   static final List<String> SEARCH_PATH = List.of("/usr/bin", "/usr/local/bin", "/bin");
 
-  /** The AWS CLI, preferring the distribution's (v2) over a version manager's shim. */
+  /** The AWS CLI version 2 (the README is written for it), wherever it is installed. */
   static Path awsCli() {
-    return require("the AWS CLI (aws)", find("aws"));
+    for (Path aws : findAll("aws")) {
+      try {
+        if (run(List.of(aws.toString(), "--version"), Path.of("."), Map.of())
+            .output()
+            .startsWith("aws-cli/2")) {
+          return aws;
+        }
+      } catch (Exception e) {
+        // try the next
+      }
+    }
+    return require("the AWS CLI version 2 (aws)", Optional.empty());
   }
 
   /** A python3 that can import boto3. */
   static Path pythonWithBoto3() {
-    List<Path> candidates = new ArrayList<>();
-    find("python3").ifPresent(candidates::add);
-    for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
-      Path p = Path.of(dir, "python3");
-      if (Files.isExecutable(p)) {
-        candidates.add(p);
-      }
-    }
-    for (Path python : candidates) {
+    for (Path python : findAll("python3")) {
       try {
         if (run(List.of(python.toString(), "-c", "import boto3"), Path.of("."), Map.of()).exit()
             == 0) {
@@ -53,15 +56,20 @@ final class Tools {
   }
 
   static Optional<Path> find(String name) {
+    return findAll(name).stream().findFirst();
+  }
+
+  static List<Path> findAll(String name) {
     List<String> dirs = new ArrayList<>(SEARCH_PATH);
     dirs.addAll(List.of(System.getenv().getOrDefault("PATH", "").split(":")));
+    List<Path> found = new ArrayList<>();
     for (String dir : dirs) {
       Path p = Path.of(dir, name);
-      if (!dir.isEmpty() && Files.isExecutable(p)) {
-        return Optional.of(p);
+      if (!dir.isEmpty() && Files.isExecutable(p) && !found.contains(p)) {
+        found.add(p);
       }
     }
-    return Optional.empty();
+    return found;
   }
 
   private static Path require(String what, Optional<Path> found) {

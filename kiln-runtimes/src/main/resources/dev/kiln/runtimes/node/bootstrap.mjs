@@ -1,0 +1,282 @@
+// Kiln's bootstrap for Node.js functions: the Lambda Runtime API client.
+//
+// It loads the handler named by _HANDLER from LAMBDA_TASK_ROOT (CommonJS or ES module), then
+// loops: take the next event (GET /next blocks), call the handler with the event and a context,
+// and post the result or the error document, as AWS's Node.js runtime does: the same handler
+// strings, context, console format, error documents and init error types. Standard library only;
+// one keep-alive connection for all requests.
+
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import util from 'node:util';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+
+const [host, port] = (() => {
+  const address = process.env.AWS_LAMBDA_RUNTIME_API;
+  const i = address.lastIndexOf(':');
+  return [address.slice(0, i), Number(address.slice(i + 1))];
+})();
+const BASE = '/2018-06-01/runtime';
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+function request(method, urlPath, body, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host, port, method, path: urlPath, agent, headers },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      });
+    req.on('error', reject);
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
+function post(urlPath, doc, headers = {}) {
+  const body = Buffer.from(doc);
+  return request('POST', urlPath, body, { 'Content-Type': 'application/json', 'Content-Length': body.length, ...headers });
+}
+
+// ---- console, as Lambda formats it --------------------------------------------------------
+
+let currentRequestId;
+const jsonLogs = process.env.AWS_LAMBDA_LOG_FORMAT === 'JSON';
+const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
+const minLevel = LEVELS.indexOf((process.env.AWS_LAMBDA_LOG_LEVEL || 'TRACE').toUpperCase());
+
+function patchConsole() {
+  const write = (level, args) => {
+    if (LEVELS.indexOf(level) < minLevel) return;
+    const time = new Date().toISOString();
+    let line;
+    if (jsonLogs) {
+      line = JSON.stringify({ timestamp: time, level, requestId: currentRequestId, message: util.format(...args) });
+    } else {
+      line = `${time}\t${currentRequestId}\t${level}\t${util.format(...args)}`.replace(/\n/g, '\r');
+    }
+    process.stdout.write(line + '\n');
+  };
+  console.log = (...a) => write('INFO', a);
+  console.info = (...a) => write('INFO', a);
+  console.warn = (...a) => write('WARN', a);
+  console.error = (...a) => write('ERROR', a);
+  console.debug = (...a) => write('DEBUG', a);
+  console.trace = (...a) => write('TRACE', a);
+  console.fatal = (...a) => write('FATAL', a);
+}
+
+// ---- errors --------------------------------------------------------------------------------
+
+function errorDoc(err) {
+  if (err instanceof Error) {
+    return {
+      errorType: err.name || 'Error',
+      errorMessage: err.message,
+      trace: (err.stack || '').split('\n'),
+    };
+  }
+  return { errorType: typeof err === 'string' ? 'string' : typeof err, errorMessage: typeof err === 'string' ? err : JSON.stringify(err), trace: [] };
+}
+
+class InitError extends Error {
+  constructor(type, message, cause) {
+    super(message);
+    this.name = type;
+    if (cause && cause.stack) this.stack = `${type}: ${message}\n` + cause.stack.split('\n').slice(1).join('\n');
+  }
+}
+
+// ---- loading the handler -------------------------------------------------------------------
+
+function moduleType(dir, root) {
+  let d = dir;
+  while (true) {
+    const pkg = path.join(d, 'package.json');
+    if (fs.existsSync(pkg)) {
+      try { return JSON.parse(fs.readFileSync(pkg, 'utf8')).type === 'module' ? 'module' : 'commonjs'; } catch { return 'commonjs'; }
+    }
+    if (d === root || d === path.dirname(d)) return 'commonjs';
+    d = path.dirname(d);
+  }
+}
+
+async function loadHandler() {
+  const root = process.env.LAMBDA_TASK_ROOT || process.cwd();
+  const handlerString = process.env._HANDLER || '';
+  const slash = handlerString.lastIndexOf('/');
+  const dirPart = handlerString.slice(0, slash + 1);
+  const rest = handlerString.slice(slash + 1);
+  const dot = rest.indexOf('.');
+  if (dot < 1 || dot === rest.length - 1) {
+    throw new InitError('Runtime.MalformedHandlerName', `Bad handler ${handlerString}`);
+  }
+  const moduleName = dirPart + rest.slice(0, dot);
+  const propertyPath = rest.slice(dot + 1).split('.');
+  const base = path.resolve(root, moduleName);
+
+  let file;
+  for (const ext of ['.js', '.mjs', '.cjs']) {
+    if (fs.existsSync(base + ext)) { file = base + ext; break; }
+  }
+  let mod;
+  try {
+    if (!file) {
+      // let require produce Node's own "Cannot find module" message, as AWS's runtime does
+      createRequire(path.join(root, 'index.js'))(base);
+    }
+    const esm = file.endsWith('.mjs') || (file.endsWith('.js') && moduleType(path.dirname(file), root) === 'module');
+    if (esm) {
+      mod = await import(pathToFileURL(file).href);
+    } else {
+      try {
+        mod = createRequire(file)(file);
+      } catch (e) {
+        if (e && e.code === 'ERR_REQUIRE_ESM') mod = await import(pathToFileURL(file).href);
+        else throw e;
+      }
+    }
+  } catch (e) {
+    if (e instanceof SyntaxError) {
+      throw new InitError('Runtime.UserCodeSyntaxError', `${e.name}: ${e.message}`, e);
+    }
+    if (e && (e.code === 'MODULE_NOT_FOUND' || e.code === 'ERR_MODULE_NOT_FOUND')) {
+      throw new InitError('Runtime.ImportModuleError', `Error: ${e.message}`, e);
+    }
+    throw e;
+  }
+  let fn = mod;
+  for (const p of propertyPath) fn = fn == null ? undefined : fn[p];
+  if (fn === undefined && mod && mod.default) {
+    fn = mod.default;
+    for (const p of propertyPath) fn = fn == null ? undefined : fn[p];
+  }
+  if (typeof fn !== 'function') {
+    throw new InitError('Runtime.HandlerNotFound', `${rest} is undefined or not exported`);
+  }
+  return fn;
+}
+
+// ---- one invocation ------------------------------------------------------------------------
+
+function makeContext(headers, finish) {
+  const deadline = Number(headers['lambda-runtime-deadline-ms'] || 0);
+  const cc = headers['lambda-runtime-client-context'];
+  const id = headers['lambda-runtime-cognito-identity'];
+  const context = {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+    functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION,
+    invokedFunctionArn: headers['lambda-runtime-invoked-function-arn'],
+    memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    awsRequestId: headers['lambda-runtime-aws-request-id'],
+    logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME,
+    logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
+    clientContext: cc ? JSON.parse(cc) : undefined,
+    identity: id ? JSON.parse(id) : undefined,
+    getRemainingTimeInMillis: () => Math.max(deadline - Date.now(), 0),
+    succeed: (result) => finish(null, result),
+    fail: (err) => finish(err == null ? new Error('handled') : err),
+    done: (err, result) => finish(err, result),
+  };
+  return context;
+}
+
+function invoke(handler, event, headers) {
+  return new Promise((resolve) => {
+    let settled = false;
+    let waitForLoop = true;
+    const finish = (err, result, fromCallback) => {
+      if (settled) return;
+      settled = true;
+      const outcome = err != null && err !== undefined ? { error: err } : { result };
+      if (fromCallback && waitForLoop) {
+        // as on AWS: a callback's result is sent once the event loop has nothing left to do
+        process.once('beforeExit', () => resolve(outcome));
+      } else {
+        resolve(outcome);
+      }
+    };
+    const context = makeContext(headers, (e, r) => finish(e, r, false));
+    const callback = (err, result) => {
+      waitForLoop = context.callbackWaitsForEmptyEventLoop;
+      finish(err, result, true);
+    };
+    try {
+      const returned = handler(event, context, callback);
+      if (returned && typeof returned.then === 'function') {
+        returned.then((r) => finish(null, r, false), (e) => finish(e == null ? new Error('undefined') : e, undefined, false));
+      }
+    } catch (e) {
+      finish(e, undefined, false);
+    }
+  });
+}
+
+async function main() {
+  patchConsole();
+  let handler;
+  try {
+    handler = await loadHandler();
+  } catch (e) {
+    const doc = errorDoc(e);
+    console.error(JSON.stringify(doc));
+    await post(`${BASE}/init/error`, JSON.stringify(doc), { 'Lambda-Runtime-Function-Error-Type': doc.errorType });
+    process.exit(1);
+  }
+
+  let inFlight;
+  const crash = async (err) => {
+    const doc = errorDoc(err);
+    console.error(`Unhandled ${doc.errorType}`, doc.errorMessage);
+    if (inFlight) {
+      await post(`${BASE}/invocation/${inFlight}/error`, JSON.stringify(doc), { 'Lambda-Runtime-Function-Error-Type': 'Unhandled' }).catch(() => {});
+    }
+    process.exit(128);
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
+
+  while (true) {
+    const next = await request('GET', `${BASE}/invocation/next`);
+    if (next.status !== 200) process.exit(0);
+    const id = next.headers['lambda-runtime-aws-request-id'];
+    inFlight = id;
+    currentRequestId = id;
+    if (next.headers['lambda-runtime-trace-id']) process.env._X_AMZN_TRACE_ID = next.headers['lambda-runtime-trace-id'];
+    else delete process.env._X_AMZN_TRACE_ID;
+    let event;
+    try {
+      event = next.body.length ? JSON.parse(next.body.toString('utf8')) : {};
+    } catch (e) {
+      event = next.body.toString('utf8');
+    }
+    const outcome = await invoke(handler, event, next.headers);
+    if ('error' in outcome) {
+      const doc = errorDoc(outcome.error);
+      console.error('Invoke Error', JSON.stringify(doc));
+      await post(`${BASE}/invocation/${id}/error`, JSON.stringify(doc), { 'Lambda-Runtime-Function-Error-Type': 'Unhandled' });
+    } else {
+      let body;
+      try {
+        body = outcome.result === undefined ? 'null' : JSON.stringify(outcome.result);
+      } catch (e) {
+        const doc = { errorType: 'Runtime.MarshalError', errorMessage: `Unable to stringify response body: ${e.message}`, trace: [] };
+        await post(`${BASE}/invocation/${id}/error`, JSON.stringify(doc), { 'Lambda-Runtime-Function-Error-Type': 'Runtime.MarshalError' });
+        inFlight = undefined;
+        continue;
+      }
+      await post(`${BASE}/invocation/${id}/response`, body);
+    }
+    inFlight = undefined;
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`Kiln bootstrap failed: ${e && e.stack}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,306 @@
+"""Kiln's bootstrap for Python functions: the Lambda Runtime API client.
+
+It imports the handler named by _HANDLER from LAMBDA_TASK_ROOT, then loops: take the next event
+from the Runtime API (GET /next, which blocks), call the handler with the event and a context, and
+post the result or the error document. It behaves as AWS's own Python runtime does: the same
+handler strings, context attributes, error documents and init error types, so a function written
+for Lambda runs unchanged. Standard library only; one keep-alive connection for all requests.
+"""
+
+import http.client
+import importlib
+import json
+import logging
+import os
+import sys
+import time
+import traceback
+
+API = os.environ["AWS_LAMBDA_RUNTIME_API"]
+BASE = "/2018-06-01/runtime"
+
+
+class _Connection:
+    """One persistent HTTP/1.1 connection to the Runtime API, reopened if it drops."""
+
+    def __init__(self, address):
+        host, _, port = address.rpartition(":")
+        self.host, self.port = host, int(port)
+        self.conn = None
+
+    def request(self, method, path, body=None, headers=None):
+        for attempt in (1, 2):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection(self.host, self.port)
+            try:
+                self.conn.request(method, path, body=body, headers=headers or {})
+                response = self.conn.getresponse()
+                data = response.read()
+                return response, data
+            except (http.client.HTTPException, OSError):
+                self.conn.close()
+                self.conn = None
+                if attempt == 2:
+                    raise
+
+
+RUNTIME = _Connection(API)
+
+
+def _flush():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+
+
+def _post(path, body, headers=None):
+    _flush()
+    h = {"Content-Type": "application/json"}
+    if headers:
+        h.update(headers)
+    return RUNTIME.request("POST", path, body=body, headers=h)
+
+
+class _Identity:
+    def __init__(self, data):
+        self.cognito_identity_id = data.get("cognitoIdentityId")
+        self.cognito_identity_pool_id = data.get("cognitoIdentityPoolId")
+
+
+class _Client:
+    def __init__(self, data):
+        self.installation_id = data.get("installation_id")
+        self.app_title = data.get("app_title")
+        self.app_version_name = data.get("app_version_name")
+        self.app_version_code = data.get("app_version_code")
+        self.app_package_name = data.get("app_package_name")
+
+
+class _ClientContext:
+    def __init__(self, data):
+        client = data.get("client")
+        self.client = _Client(client) if client is not None else None
+        self.custom = data.get("custom")
+        self.env = data.get("env")
+
+
+class LambdaContext:
+    def __init__(self, request_id, deadline_ms, arn, client_context, identity):
+        self.aws_request_id = request_id
+        self.invoked_function_arn = arn
+        self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION")
+        self.memory_limit_in_mb = int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"))
+        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
+        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
+        self._deadline_ms = deadline_ms
+        self.client_context = _ClientContext(client_context) if client_context else None
+        self.identity = _Identity(identity) if identity else None
+
+    def get_remaining_time_in_millis(self):
+        return max(self._deadline_ms - int(time.time() * 1000), 0)
+
+    def log(self, msg):
+        sys.stdout.write(str(msg))
+
+
+class _RequestIdFilter(logging.Filter):
+    request_id = None
+
+    def filter(self, record):
+        record.aws_request_id = _RequestIdFilter.request_id
+        return True
+
+
+def _setup_logging():
+    handler = logging.StreamHandler(sys.stdout)
+    if os.environ.get("AWS_LAMBDA_LOG_FORMAT") == "JSON":
+        class _Json(logging.Formatter):
+            def format(self, record):
+                doc = {
+                    "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+                    + "Z",
+                    "level": record.levelname,
+                    "message": record.getMessage(),
+                    "logger": record.name,
+                    "requestId": getattr(record, "aws_request_id", None),
+                }
+                if record.exc_info:
+                    doc["stackTrace"] = traceback.format_exception(*record.exc_info)
+                return json.dumps(doc)
+
+        handler.setFormatter(_Json())
+    else:
+        formatter = logging.Formatter(
+            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
+            "%Y-%m-%dT%H:%M:%S",
+        )
+        formatter.converter = time.gmtime
+        handler.setFormatter(formatter)
+    handler.addFilter(_RequestIdFilter())
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    root.addHandler(handler)
+    level = os.environ.get("AWS_LAMBDA_LOG_LEVEL")
+    if level:
+        root.setLevel(getattr(logging, level.upper(), logging.INFO))
+
+
+def _stack(tb):
+    return [
+        '  File "%s", line %d, in %s\n    %s\n' % (f.filename, f.lineno, f.name, f.line or "")
+        for f in traceback.extract_tb(tb)
+    ]
+
+
+def _error_doc(error_type, message, stack=None, request_id=""):
+    return {
+        "errorMessage": message,
+        "errorType": error_type,
+        "requestId": request_id,
+        "stackTrace": stack or [],
+    }
+
+
+def _log_error(doc):
+    lines = ["[ERROR] %s: %s" % (doc["errorType"], doc["errorMessage"])]
+    if doc.get("stackTrace"):
+        lines.append("Traceback (most recent call last):")
+        lines.extend(s.rstrip("\n") for s in doc["stackTrace"])
+    sys.stdout.write("\r".join(lines) + "\n")
+
+
+class _InitError(Exception):
+    def __init__(self, doc):
+        super().__init__(doc["errorMessage"])
+        self.doc = doc
+
+
+def _load_handler(handler):
+    try:
+        module_path, function_name = handler.rsplit(".", 1)
+    except ValueError as e:
+        raise _InitError(
+            _error_doc("Runtime.MalformedHandlerName", "Bad handler '%s': %s" % (handler, e))
+        )
+    module_name = module_path.replace("/", ".")
+    if module_name.startswith("."):
+        raise _InitError(
+            _error_doc("Runtime.MalformedHandlerName", "Bad handler '%s': relative path" % handler)
+        )
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        raise _InitError(
+            _error_doc(
+                "Runtime.ImportModuleError",
+                "Unable to import module '%s': %s" % (module_path, e),
+            )
+        )
+    except SyntaxError as e:
+        raise _InitError(
+            _error_doc(
+                "Runtime.UserCodeSyntaxError",
+                "Syntax error in module '%s': %s" % (module_path, e),
+                _stack(e.__traceback__),
+            )
+        )
+    except Exception as e:
+        raise _InitError(
+            _error_doc(
+                type(e).__name__,
+                str(e),
+                _stack(e.__traceback__),
+            )
+        )
+    func = getattr(module, function_name, None)
+    if func is None:
+        raise _InitError(
+            _error_doc(
+                "Runtime.HandlerNotFound",
+                "Handler '%s' missing on module '%s'" % (function_name, module_path),
+            )
+        )
+    return func
+
+
+def _init():
+    task_root = os.environ.get("LAMBDA_TASK_ROOT", os.getcwd())
+    paths = [task_root]
+    major_minor = "python%d.%d" % sys.version_info[:2]
+    for extra in ("/opt/python", "/opt/python/lib/%s/site-packages" % major_minor):
+        if os.path.isdir(extra):
+            paths.append(extra)
+    sys.path[0:0] = paths
+    _setup_logging()
+    return _load_handler(os.environ["_HANDLER"])
+
+
+def main():
+    try:
+        handler = _init()
+    except _InitError as e:
+        _log_error(e.doc)
+        _post(
+            BASE + "/init/error",
+            json.dumps(e.doc).encode(),
+            {"Lambda-Runtime-Function-Error-Type": e.doc["errorType"]},
+        )
+        sys.exit(1)
+
+    while True:
+        response, body = RUNTIME.request("GET", BASE + "/invocation/next")
+        if response.status != 200:
+            # the instance is being shut down
+            sys.exit(0)
+        request_id = response.getheader("Lambda-Runtime-Aws-Request-Id")
+        deadline = int(response.getheader("Lambda-Runtime-Deadline-Ms") or 0)
+        arn = response.getheader("Lambda-Runtime-Invoked-Function-Arn")
+        trace = response.getheader("Lambda-Runtime-Trace-Id")
+        if trace:
+            os.environ["_X_AMZN_TRACE_ID"] = trace
+        else:
+            os.environ.pop("_X_AMZN_TRACE_ID", None)
+        client_context = response.getheader("Lambda-Runtime-Client-Context")
+        identity = response.getheader("Lambda-Runtime-Cognito-Identity")
+        _RequestIdFilter.request_id = request_id
+        context = LambdaContext(
+            request_id,
+            deadline,
+            arn,
+            json.loads(client_context) if client_context else None,
+            json.loads(identity) if identity else None,
+        )
+        try:
+            event = json.loads(body) if body else {}
+            result = handler(event, context)
+        except Exception as e:
+            doc = _error_doc(type(e).__name__, str(e), _stack(e.__traceback__), request_id)
+            _log_error(doc)
+            _post(
+                BASE + "/invocation/%s/error" % request_id,
+                json.dumps(doc).encode(),
+                {"Lambda-Runtime-Function-Error-Type": "Unhandled"},
+            )
+            continue
+        try:
+            payload = json.dumps(result).encode()
+        except Exception as e:
+            doc = _error_doc(
+                "Runtime.MarshalError", "Unable to marshal response: %s" % e, [], request_id
+            )
+            _log_error(doc)
+            _post(
+                BASE + "/invocation/%s/error" % request_id,
+                json.dumps(doc).encode(),
+                {"Lambda-Runtime-Function-Error-Type": "Runtime.MarshalError"},
+            )
+            continue
+        _post(BASE + "/invocation/%s/response" % request_id, payload)
+
+
+if __name__ == "__main__":
+    main()
