@@ -1,6 +1,8 @@
 package dev.kiln.api;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -20,7 +22,15 @@ import java.util.Optional;
  */
 final class RequestBody {
 
-  private static final ObjectMapper JSON = new ObjectMapper();
+  /** A CreateFunction body carries the whole zip as one base64 string of up to ~70 MB. */
+  private static final ObjectMapper JSON =
+      new ObjectMapper(
+          JsonFactory.builder()
+              .streamReadConstraints(
+                  StreamReadConstraints.builder()
+                      .maxStringLength(LambdaApi.MAX_CONTROL_PLANE_BODY)
+                      .build())
+              .build());
 
   private final ObjectNode node;
   private final String path;

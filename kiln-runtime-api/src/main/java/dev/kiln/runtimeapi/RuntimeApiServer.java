@@ -48,7 +48,14 @@ public final class RuntimeApiServer implements AutoCloseable {
   private RuntimeApiServer(boolean verifyPeers, int port) {
     this.verifier = verifyPeers ? PeerVerifier.forThisHost() : PeerVerifier.NONE;
     this.server =
-        WebServer.builder().host("0.0.0.0").port(port).routing(this::routes).build().start();
+        WebServer.builder()
+            .host("0.0.0.0")
+            .port(port)
+            // Kiln stops this server itself, after running invocations had their grace period
+            .shutdownHook(false)
+            .routing(this::routes)
+            .build()
+            .start();
   }
 
   /** Starts the server on a free port. */

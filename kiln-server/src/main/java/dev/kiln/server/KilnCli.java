@@ -104,7 +104,13 @@ public final class KilnCli implements Runnable {
           .addShutdownHook(
               new Thread(
                   () -> {
+                    System.out.println(
+                        "Kiln is shutting down: running invocations get "
+                            + settings.shutdownGrace().toSeconds()
+                            + " s to finish");
                     server.close();
+                    System.out.println("Kiln stopped");
+                    System.out.flush();
                     stopped.countDown();
                   },
                   "kiln-shutdown"));

@@ -85,6 +85,8 @@ public final class KilnServer implements AutoCloseable {
         WebServer.builder()
             .host(settings.bind())
             .port(settings.port())
+            // Kiln stops its servers itself, after running invocations had their grace period
+            .shutdownHook(false)
             .routing(api::routes)
             .build()
             .start();
@@ -158,7 +160,6 @@ public final class KilnServer implements AutoCloseable {
       return;
     }
     closed = true;
-    LOG.info("Kiln is shutting down");
     invoker.shutdown(settings.shutdownGrace());
     web.stop();
     runtimeApi.close();
@@ -169,7 +170,6 @@ public final class KilnServer implements AutoCloseable {
     } catch (IOException e) {
       LOG.warn("could not release the data directory lock: {}", e.toString());
     }
-    LOG.info("Kiln stopped");
   }
 
   private static void deleteTree(Path dir) throws IOException {

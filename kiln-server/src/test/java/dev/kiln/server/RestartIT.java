@@ -72,20 +72,26 @@ class RestartIT {
   @Test
   void sigterm_letsRunningInvocationsFinishAndLeavesNoInstanceBehind() throws Exception {
     Path data = Files.createTempDirectory("kiln-sigterm-");
+    Path started = data.resolve("started");
     try (ServerProcess server = ServerProcess.start(data, ServerProcess.freePort());
         LambdaClient lambda = KilnFixture.client(server.endpoint())) {
-      lambda.createFunction(
-          b ->
-              b.functionName("finisher")
-                  .runtime(Runtime.PYTHON3_12)
-                  .handler("app.handler")
-                  .role(KilnFixture.ROLE)
-                  .timeout(30)
-                  .code(c -> c.zipFile(SdkBytes.fromByteArray(Zips.of("app.py", PID_FUNCTION)))));
+      for (String name : new String[] {"idler", "finisher"}) {
+        lambda.createFunction(
+            b ->
+                b.functionName(name)
+                    .runtime(Runtime.PYTHON3_12)
+                    .handler("app.handler")
+                    .role(KilnFixture.ROLE)
+                    .timeout(30)
+                    .code(
+                        c ->
+                            c.zipFile(
+                                SdkBytes.fromByteArray(Zips.of("app.py", MARKING_FUNCTION)))));
+      }
       long idlePid =
           Long.parseLong(
               lambda
-                  .invoke(b -> b.functionName("finisher").payload(SdkBytes.fromUtf8String("{}")))
+                  .invoke(b -> b.functionName("idler").payload(SdkBytes.fromUtf8String("{}")))
                   .payload()
                   .asUtf8String());
       CompletableFuture<InvokeResponse> running =
@@ -94,14 +100,13 @@ class RestartIT {
                   lambda.invoke(
                       b ->
                           b.functionName("finisher")
-                              .payload(SdkBytes.fromUtf8String("{\"sleep\": 2}"))));
-      // let the slow invocation start on a second instance before asking Kiln to stop
+                              .payload(
+                                  SdkBytes.fromUtf8String(
+                                      "{\"sleep\": 2, \"mark\": \"" + started + "\"}"))));
+      // ask Kiln to stop only once the slow invocation is running in its instance
       org.awaitility.Awaitility.await()
-          .atMost(java.time.Duration.ofSeconds(20))
-          .until(
-              () ->
-                  ProcessHandle.of(idlePid).orElseThrow().parent().orElseThrow().children().count()
-                      >= 2);
+          .atMost(java.time.Duration.ofSeconds(30))
+          .until(() -> Files.exists(started));
       server.process.destroy(); // SIGTERM
       InvokeResponse r = running.get(60, TimeUnit.SECONDS);
       assertThat(r.functionError()).isNull();
@@ -110,7 +115,17 @@ class RestartIT {
       for (long pid : new long[] {idlePid, busyPid}) {
         assertThat(Processes.running(pid)).as("instance %d is gone after shutdown", pid).isFalse();
       }
-      assertThat(String.join("\n", server.output)).contains("Kiln stopped");
+      assertThat(server.output()).contains("Kiln stopped");
     }
   }
+
+  static final String MARKING_FUNCTION =
+      """
+      import os, time
+      def handler(event, context):
+          if "mark" in event:
+              open(event["mark"], "w").close()
+          time.sleep(event.get("sleep", 0))
+          return os.getpid()
+      """;
 }

@@ -1,31 +1,32 @@
 package dev.kiln.server;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
 
 /**
  * {@code kiln server} as a separate operating-system process, started the way a user starts it, so
- * tests can stop it with real signals (SIGTERM, SIGKILL) and start it again on the same data.
+ * tests can stop it with real signals (SIGTERM, SIGKILL) and start it again on the same data. Its
+ * console output goes to a file, which outlives the process and can be read whole after it.
  */
 final class ServerProcess implements AutoCloseable {
 
   final Process process;
   final int port;
-  final List<String> output = java.util.Collections.synchronizedList(new ArrayList<>());
+  private final Path console;
 
-  private ServerProcess(Process process, int port) {
+  private ServerProcess(Process process, int port, Path console) {
     this.process = process;
     this.port = port;
+    this.console = console;
   }
 
   static int freePort() {
@@ -49,34 +50,32 @@ final class ServerProcess implements AutoCloseable {
     command.add("--data-dir");
     command.add(dataDir.toString());
     command.addAll(List.of(extraArgs));
-    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-    ServerProcess server = new ServerProcess(p, port);
-    CompletableFuture<Void> ready = new CompletableFuture<>();
-    Thread.ofVirtual()
-        .start(
+    Path console = Files.createTempFile("kiln-console-", ".txt");
+    Process p =
+        new ProcessBuilder(command)
+            .redirectErrorStream(true)
+            .redirectOutput(console.toFile())
+            .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+            .start();
+    ServerProcess server = new ServerProcess(p, port, console);
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(60))
+        .until(
             () -> {
-              try (BufferedReader r =
-                  new BufferedReader(
-                      new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = r.readLine()) != null) {
-                  server.output.add(line);
-                  if (line.contains("aws --endpoint-url")) {
-                    ready.complete(null);
-                  }
-                }
-              } catch (IOException e) {
-                // process gone
+              if (!p.isAlive()) {
+                throw new IllegalStateException("kiln server exited: " + server.output());
               }
-              ready.completeExceptionally(
-                  new IllegalStateException("kiln server exited: " + server.output));
+              return server.output().contains("aws --endpoint-url");
             });
-    ready.get(60, TimeUnit.SECONDS);
     return server;
   }
 
   URI endpoint() {
     return URI.create("http://127.0.0.1:" + port);
+  }
+
+  String output() throws IOException {
+    return Files.readString(console);
   }
 
   @Override
