@@ -1,0 +1,119 @@
+package dev.kiln.invoke;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kiln.model.Account;
+import dev.kiln.model.CodeDigest;
+import dev.kiln.model.ConfigPatch;
+import dev.kiln.model.FunctionConfig;
+import dev.kiln.runtimeapi.RuntimeApiServer;
+import dev.kiln.runtimes.RuntimeTable;
+import dev.kiln.sandbox.ProcessSandboxDriver;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The invoker with real instances but a clock the test moves: keep-alive is decided by the clock,
+ * not by sleeping.
+ */
+class InvokerTest {
+
+  final AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-01-01T00:00:00Z"));
+  final InstantSource clock = () -> now.get();
+  RuntimeApiServer runtimeApi;
+  Invoker invoker;
+  FunctionVersion version;
+
+  @BeforeEach
+  void start() throws Exception {
+    Path root = Files.createTempDirectory("kiln-invoker-");
+    Path task = Files.createDirectories(root.resolve("task"));
+    Files.writeString(
+        task.resolve("app.py"), "import os\ndef handler(e, c):\n    return os.getpid()\n");
+    RuntimeTable runtimes = RuntimeTable.install(root.resolve("runtimes"), Map.of());
+    runtimeApi = RuntimeApiServer.start();
+    invoker =
+        Invoker.create(
+            new ProcessSandboxDriver(),
+            runtimeApi,
+            Files.createDirectories(root.resolve("instances")),
+            Account.DEFAULT,
+            clock,
+            Duration.ofMinutes(5),
+            false);
+    ConfigPatch p = ConfigPatch.empty();
+    FunctionConfig config =
+        FunctionConfig.create(
+            "f",
+            new CodeDigest("00".repeat(32), 1, 1),
+            new ConfigPatch(
+                Optional.of("python3.12"),
+                Optional.of("app.handler"),
+                Optional.of("arn:aws:iam::000000000000:role/r"),
+                p.description(),
+                p.memorySize(),
+                p.timeout(),
+                p.environment(),
+                p.ephemeralStorageSize(),
+                p.architectures(),
+                p.packageType(),
+                p.tracingMode(),
+                p.logging()),
+            now.get());
+    version =
+        new FunctionVersion(
+            config, Account.DEFAULT.functionArn("f"), task, runtimes.launch("python3.12"));
+  }
+
+  @AfterEach
+  void stop() {
+    invoker.close();
+    runtimeApi.close();
+  }
+
+  String invoke() {
+    InvocationResult r =
+        invoker.invoke(
+            version,
+            new InvokeRequest(
+                "{}".getBytes(StandardCharsets.UTF_8),
+                version.functionArn(),
+                Optional.empty(),
+                false));
+    assertThat(r).isInstanceOf(InvocationResult.Success.class);
+    return new String(r.payload(), StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void reapIdle_stopsInstancesOnlyOnceTheKeepAliveHasPassed() {
+    String pid = invoke();
+    assertThat(invoker.instanceCount()).isEqualTo(1);
+
+    now.set(now.get().plus(Duration.ofMinutes(4)));
+    assertThat(invoker.reapIdle()).isZero();
+    assertThat(invoke()).as("still warm: the same instance").isEqualTo(pid);
+
+    now.set(now.get().plus(Duration.ofMinutes(5)).plusSeconds(1));
+    assertThat(invoker.reapIdle()).isEqualTo(1);
+    assertThat(invoker.instanceCount()).isZero();
+    assertThat(invoke()).as("a fresh instance after reaping").isNotEqualTo(pid);
+  }
+
+  @Test
+  void retire_stopsIdleInstancesOfThatVersion() {
+    invoke();
+    assertThat(invoker.idleInstanceCount()).isEqualTo(1);
+    invoker.retire("f", "$LATEST");
+    assertThat(invoker.instanceCount()).isZero();
+  }
+}

@@ -1,0 +1,58 @@
+package dev.kiln.runtimes;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.kiln.model.LambdaError;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class RuntimeTableTest {
+
+  @Test
+  void install_writesTheBootstrapsAndLaunchRunsThemOnTheInterpreter() throws Exception {
+    Path dir = Files.createTempDirectory("kiln-runtimes-");
+    RuntimeTable table = RuntimeTable.install(dir, Map.of("python3.12", "/bin/sh"));
+    RuntimeTable.Launch launch = table.launch("python3.12");
+    assertThat(launch.command())
+        .containsExactly("/bin/sh", dir.resolve("python/bootstrap.py").toString());
+    assertThat(dir.resolve("python/bootstrap.py")).isRegularFile();
+    assertThat(dir.resolve("node/bootstrap.mjs")).isRegularFile();
+  }
+
+  @Test
+  void launch_namesTheMissingInterpreter() throws Exception {
+    RuntimeTable table =
+        RuntimeTable.install(
+            Files.createTempDirectory("kiln-runtimes-"), Map.of("python3.9", "/nowhere/python3.9"));
+    assertThatThrownBy(() -> table.launch("python3.9"))
+        .isInstanceOfSatisfying(
+            LambdaError.class,
+            e -> {
+              assertThat(e.errorType()).isEqualTo("InvalidParameterValueException");
+              assertThat(e.getMessage())
+                  .contains("The runtime python3.9 is not installed")
+                  .contains("/nowhere/python3.9");
+            });
+  }
+
+  @Test
+  void launch_refusesRuntimesKilnDoesNotRun() throws Exception {
+    RuntimeTable table =
+        RuntimeTable.install(Files.createTempDirectory("kiln-runtimes-"), Map.of());
+    assertThatThrownBy(() -> table.launch("java21"))
+        .hasMessageContaining(
+            "The runtime parameter of java21 is not supported by this Kiln server");
+  }
+
+  @Test
+  void install_refusesAnOverrideForAnUnknownRuntime() {
+    assertThatThrownBy(
+            () ->
+                RuntimeTable.install(Files.createTempDirectory("x"), Map.of("cobol", "/bin/true")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("cannot set an interpreter for cobol");
+  }
+}
