@@ -279,6 +279,21 @@ class ControlPlaneIT {
   }
 
   @Test
+  void getAccountSettings_answersWithAndWithoutTrailingSlash() throws Exception {
+    var http = java.net.http.HttpClient.newHttpClient();
+    for (String path : List.of("/2016-08-19/account-settings", "/2016-08-19/account-settings/")) {
+      var r =
+          http.send(
+              java.net.http.HttpRequest.newBuilder(
+                      java.net.URI.create(kiln.server.endpoint() + path))
+                  .build(),
+              java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).as(path).isEqualTo(200);
+      assertThat(r.body()).contains("\"AccountLimit\"").contains("\"FunctionCount\"");
+    }
+  }
+
+  @Test
   void waiters_functionActiveV2AndFunctionUpdatedV2_succeed() {
     kiln.python("cp-waiters", CODE);
     try (var waiter = kiln.lambda.waiter()) {

@@ -93,6 +93,28 @@ class NodeInvokeIT {
   }
 
   @Test
+  void callbackWaitsForEmptyEventLoop_decidesWhetherPendingWorkDelaysTheResponse() {
+    // a timer still pending when the callback is called: by default the response waits for it
+    kiln.node(
+        "cb-wait",
+        "index.js",
+        """
+        let ticks = 0;
+        exports.handler = (event, context, callback) => {
+          context.callbackWaitsForEmptyEventLoop = event.wait;
+          const started = ticks;
+          setTimeout(() => { ticks++; }, 300);
+          callback(null, started);
+        };
+        """);
+    assertThat(invoke("cb-wait", "{\"wait\": true}").payload().asUtf8String()).isEqualTo("0");
+    // the timer of the first call ran before its response was sent
+    assertThat(invoke("cb-wait", "{\"wait\": false}").payload().asUtf8String()).isEqualTo("1");
+    // with false the response went out at once, so the second timer had not run yet
+    assertThat(invoke("cb-wait", "{\"wait\": true}").payload().asUtf8String()).isEqualTo("1");
+  }
+
+  @Test
   void thrownError_isAFunctionErrorWithNodesErrorDocument() throws Exception {
     kiln.node(
         "node-error",

@@ -1,0 +1,57 @@
+package dev.kiln.server;
+
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.kiln.model.Account;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.awscore.exception.AwsServiceException;
+import software.amazon.awssdk.services.lambda.model.FunctionConfiguration;
+import software.amazon.awssdk.services.lambda.model.Runtime;
+
+/** A runtime whose interpreter is not installed is refused at CreateFunction, naming it. */
+class RuntimeAvailabilityIT {
+
+  @Test
+  void createFunction_withAMissingInterpreter_isRefusedAndStoresNothing() throws Exception {
+    try (KilnServer server =
+            KilnServer.start(
+                new ServerSettings(
+                    "127.0.0.1",
+                    0,
+                    Files.createTempDirectory("kiln-missing-"),
+                    Account.DEFAULT,
+                    Duration.ofMinutes(1),
+                    Duration.ofSeconds(5),
+                    Map.of("python3.13", "/opt/no-such-python/bin/python3.13")));
+        var lambda = KilnFixture.client(server.endpoint())) {
+      assertThatThrownBy(
+              () ->
+                  lambda.createFunction(
+                      b ->
+                          b.functionName("needs-313")
+                              .runtime(Runtime.PYTHON3_13)
+                              .handler("app.handler")
+                              .role(KilnFixture.ROLE)
+                              .code(
+                                  c ->
+                                      c.zipFile(
+                                          software.amazon.awssdk.core.SdkBytes.fromByteArray(
+                                              Zips.of("app.py", "def handler(e, c): pass\n"))))))
+          .isInstanceOfSatisfying(
+              AwsServiceException.class,
+              e ->
+                  BadInputIT.assertAwsError(
+                      e,
+                      400,
+                      "InvalidParameterValueException",
+                      "The runtime python3.13 is not installed on this Kiln server: its interpreter"
+                          + " '/opt/no-such-python/bin/python3.13' was not found"));
+      org.assertj.core.api.Assertions.assertThat(
+              lambda.listFunctions().functions().stream().map(FunctionConfiguration::functionName))
+          .isEmpty();
+    }
+  }
+}
