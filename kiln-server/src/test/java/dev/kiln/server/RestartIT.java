@@ -119,6 +119,52 @@ class RestartIT {
     }
   }
 
+  @Test
+  void sigterm_failsInvocationsStillRunningAfterTheGraceWithAClearError() throws Exception {
+    Path data = Files.createTempDirectory("kiln-grace-");
+    Path started = data.resolve("started");
+    try (ServerProcess server =
+            ServerProcess.start(data, ServerProcess.freePort(), "--shutdown-grace", "1");
+        LambdaClient lambda = KilnFixture.client(server.endpoint())) {
+      lambda.createFunction(
+          b ->
+              b.functionName("overstayer")
+                  .runtime(Runtime.PYTHON3_12)
+                  .handler("app.handler")
+                  .role(KilnFixture.ROLE)
+                  .timeout(60)
+                  .code(
+                      c -> c.zipFile(SdkBytes.fromByteArray(Zips.of("app.py", MARKING_FUNCTION)))));
+      CompletableFuture<Throwable> running =
+          CompletableFuture.supplyAsync(
+              () ->
+                  org.assertj.core.api.Assertions.catchThrowable(
+                      () ->
+                          lambda.invoke(
+                              b ->
+                                  b.functionName("overstayer")
+                                      .payload(
+                                          SdkBytes.fromUtf8String(
+                                              "{\"sleep\": 30, \"mark\": \"" + started + "\"}")))));
+      org.awaitility.Awaitility.await()
+          .atMost(java.time.Duration.ofSeconds(30))
+          .until(() -> Files.exists(started));
+      server.process.destroy(); // SIGTERM
+      Throwable failure = running.get(60, TimeUnit.SECONDS);
+      assertThat(failure)
+          .isInstanceOfSatisfying(
+              software.amazon.awssdk.awscore.exception.AwsServiceException.class,
+              e -> {
+                assertThat(e.statusCode()).isEqualTo(503);
+                assertThat(e.awsErrorDetails().errorCode()).isEqualTo("ServiceException");
+                assertThat(e.awsErrorDetails().errorMessage())
+                    .contains("Kiln is shutting down")
+                    .contains("was stopped before it finished");
+              });
+      assertThat(server.process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    }
+  }
+
   static final String MARKING_FUNCTION =
       """
       import os, time
