@@ -33,7 +33,17 @@ public final class FunctionCatalog {
   private final Invoker invoker;
   private final Account account;
   private final InstantSource clock;
-  private final ConcurrentHashMap<String, FunctionVersion> resolved = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Resolved> resolved = new ConcurrentHashMap<>();
+
+  /**
+   * Bumped after every durable change. A cached version is used only if no change happened since
+   * before it was read from the store, so a read racing a change can never pin the old revision.
+   */
+  private final java.util.concurrent.atomic.AtomicLong changes =
+      new java.util.concurrent.atomic.AtomicLong();
+
+  private record Resolved(FunctionVersion version, long generation) {}
+
   private final Object writeLock = new Object();
 
   public FunctionCatalog(
@@ -176,9 +186,10 @@ public final class FunctionCatalog {
   /** The runnable form of a reference, from memory when it was resolved before. */
   public FunctionVersion resolve(FunctionRef ref) {
     String key = ref.name() + ":" + ref.qualifierOrLatest();
-    FunctionVersion cached = resolved.get(key);
-    if (cached != null) {
-      return cached;
+    long generation = changes.get();
+    Resolved cached = resolved.get(key);
+    if (cached != null && cached.generation() == generation) {
+      return cached.version();
     }
     FunctionConfig config = get(ref);
     FunctionVersion version =
@@ -187,7 +198,7 @@ public final class FunctionCatalog {
             account.functionArn(config.functionName(), config.version()),
             code.taskRoot(CodeDigest.hexFromBase64(config.codeSha256())),
             runtimes.launch(config.runtime()));
-    resolved.put(key, version);
+    resolved.put(key, new Resolved(version, generation));
     return version;
   }
 
@@ -222,7 +233,9 @@ public final class FunctionCatalog {
     }
   }
 
+  /** Called after a change to {@code name} is durable. */
   private void forget(String name) {
+    changes.incrementAndGet();
     resolved.keySet().removeIf(k -> k.startsWith(name + ":"));
   }
 

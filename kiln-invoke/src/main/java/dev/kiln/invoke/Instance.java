@@ -83,6 +83,16 @@ final class Instance {
     this.channel = channel;
     this.log = log;
     this.startedNanos = startedNanos;
+    // a runtime that dies while idle must not be handed the next event
+    sandbox.onExit().thenRun(this::exited);
+  }
+
+  private void exited() {
+    if (state.compareAndSet(State.IDLE, State.DEAD)
+        || state.compareAndSet(State.STARTING, State.DEAD)) {
+      deathCause = "Runtime exited while idle";
+      channel.close();
+    }
   }
 
   String id() {
@@ -150,7 +160,12 @@ final class Instance {
     try {
       submission = channel.submit(event);
     } catch (IllegalStateException e) {
-      return finish(request, requestId, began, cold, crashed(requestId, "the instance stopped"));
+      // the runtime died before it could take the event
+      String why =
+          sandbox.onExit().isDone()
+              ? "Runtime exited with error: " + sandbox.onExit().join().describe()
+              : "Runtime exited before it took the event";
+      return finish(request, requestId, began, cold, crashed(requestId, why));
     }
     Outcome outcome = await(submission, requestId, began, timeoutMillis);
     channel.finish(submission);

@@ -51,24 +51,11 @@ class InvokerTest {
             clock,
             Duration.ofMinutes(5),
             false);
-    ConfigPatch p = ConfigPatch.empty();
     FunctionConfig config =
         FunctionConfig.create(
             "f",
             new CodeDigest("00".repeat(32), 1, 1),
-            new ConfigPatch(
-                Optional.of("python3.12"),
-                Optional.of("app.handler"),
-                Optional.of("arn:aws:iam::000000000000:role/r"),
-                p.description(),
-                p.memorySize(),
-                p.timeout(),
-                p.environment(),
-                p.ephemeralStorageSize(),
-                p.architectures(),
-                p.packageType(),
-                p.tracingMode(),
-                p.logging()),
+            ConfigPatch.of("python3.12", "app.handler", "arn:aws:iam::000000000000:role/r"),
             now.get());
     version =
         new FunctionVersion(

@@ -147,6 +147,24 @@ public record ConfigPatch(
         Optional.empty());
   }
 
+  /** Just what a zip function must have: the runtime, the handler and the role. */
+  public static ConfigPatch of(String runtime, String handler, String role) {
+    ConfigPatch p = empty();
+    return new ConfigPatch(
+        Optional.of(runtime),
+        Optional.of(handler),
+        Optional.of(role),
+        p.description,
+        p.memorySize,
+        p.timeout,
+        p.environment,
+        p.ephemeralStorageSize,
+        p.architectures,
+        p.packageType,
+        p.tracingMode,
+        p.logging);
+  }
+
   /** The configuration with these settings applied, checked, with a new revision id. */
   public FunctionConfig applyTo(FunctionConfig current, Instant now) {
     runtime.ifPresent(ConfigPatch::checkRuntime);

@@ -223,6 +223,21 @@ class InvokeIT {
   }
 
   @Test
+  void anInstanceThatDiesWhileIdle_isNotHandedTheNextEvent() throws Exception {
+    kiln.python(
+        "dies-idle",
+        "import os, threading\ndef handler(event, context):\n"
+            + "    threading.Timer(0.2, lambda: os._exit(0)).start()\n    return os.getpid()\n");
+    long first = Long.parseLong(invoke("dies-idle", "{}").payload().asUtf8String());
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(10))
+        .until(() -> !Processes.running(first));
+    InvokeResponse next = invoke("dies-idle", "{}");
+    assertThat(next.functionError()).isNull();
+    assertThat(Long.parseLong(next.payload().asUtf8String())).isNotEqualTo(first);
+  }
+
+  @Test
   void initFailures_areReportedWithAwsErrorTypes() throws Exception {
     kiln.python("import-error", "import does_not_exist\ndef handler(e, c):\n    return 1\n");
     JsonNode doc = json(invoke("import-error", "{}"));

@@ -34,21 +34,8 @@ class SqliteMetadataStoreTest {
   }
 
   static FunctionConfig config(String name) {
-    ConfigPatch p = ConfigPatch.empty();
     ConfigPatch settings =
-        new ConfigPatch(
-            Optional.of("python3.12"),
-            Optional.of("app.handler"),
-            Optional.of("arn:aws:iam::000000000000:role/r"),
-            p.description(),
-            p.memorySize(),
-            p.timeout(),
-            p.environment(),
-            p.ephemeralStorageSize(),
-            p.architectures(),
-            p.packageType(),
-            p.tracingMode(),
-            p.logging());
+        ConfigPatch.of("python3.12", "app.handler", "arn:aws:iam::000000000000:role/r");
     return FunctionConfig.create(
         name, new CodeDigest("ab".repeat(32), 10, 20), settings, Instant.now());
   }

@@ -173,6 +173,16 @@ def _log_error(doc):
     sys.stdout.write("\r".join(lines) + "\n")
 
 
+def _report_error(request_id, doc, error_type):
+    """Logs an invocation's error as AWS's runtime does and posts its document."""
+    _log_error(doc)
+    _post(
+        BASE + "/invocation/%s/error" % request_id,
+        json.dumps(doc).encode(),
+        {"Lambda-Runtime-Function-Error-Type": error_type},
+    )
+
+
 class _InitError(Exception):
     def __init__(self, doc):
         super().__init__(doc["errorMessage"])
@@ -279,12 +289,7 @@ def main():
             result = handler(event, context)
         except Exception as e:
             doc = _error_doc(type(e).__name__, str(e), _stack(e.__traceback__), request_id)
-            _log_error(doc)
-            _post(
-                BASE + "/invocation/%s/error" % request_id,
-                json.dumps(doc).encode(),
-                {"Lambda-Runtime-Function-Error-Type": "Unhandled"},
-            )
+            _report_error(request_id, doc, "Unhandled")
             continue
         try:
             payload = json.dumps(result).encode()
@@ -292,12 +297,7 @@ def main():
             doc = _error_doc(
                 "Runtime.MarshalError", "Unable to marshal response: %s" % e, [], request_id
             )
-            _log_error(doc)
-            _post(
-                BASE + "/invocation/%s/error" % request_id,
-                json.dumps(doc).encode(),
-                {"Lambda-Runtime-Function-Error-Type": "Runtime.MarshalError"},
-            )
+            _report_error(request_id, doc, "Runtime.MarshalError")
             continue
         _post(BASE + "/invocation/%s/response" % request_id, payload)
 
