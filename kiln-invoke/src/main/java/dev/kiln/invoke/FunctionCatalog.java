@@ -162,25 +162,29 @@ public final class FunctionCatalog {
 
   /** DeleteFunction: the whole function, or one published version when qualified. */
   public void delete(FunctionRef ref) {
-    if (ref.qualifier().isPresent() && !ref.qualifier().get().equals(FunctionRef.LATEST)) {
-      throw LambdaError.invalidParameter(
-          "Deleting a single version is not supported by this Kiln yet; delete the function"
-              + " without a qualifier");
-    }
-    if (ref.qualifier().isPresent()) {
+    if (ref.qualifier().isPresent() && ref.qualifier().get().equals(FunctionRef.LATEST)) {
       throw LambdaError.invalidParameter(
           "$LATEST version cannot be deleted without deleting the function.");
     }
     boolean deleted;
     synchronized (writeLock) {
-      deleted = store.deleteFunction(ref.name());
+      deleted =
+          ref.qualifier().isPresent()
+              ? store.deleteVersion(ref.name(), ref.qualifier().get())
+              : store.deleteFunction(ref.name());
     }
     if (!deleted) {
       throw notFound(ref);
     }
     forget(ref.name());
-    invoker.retireAll(ref.name());
-    code.retainOnly(store.referencedCode());
+    if (ref.qualifier().isPresent()) {
+      invoker.retire(ref.name(), ref.qualifier().get());
+    } else {
+      invoker.retireAll(ref.name());
+    }
+    synchronized (writeLock) {
+      code.retainOnly(store.referencedCode());
+    }
   }
 
   /** The runnable form of a reference, from memory when it was resolved before. */

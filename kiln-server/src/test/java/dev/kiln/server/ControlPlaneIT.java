@@ -256,6 +256,41 @@ class ControlPlaneIT {
   }
 
   @Test
+  void deleteFunction_withAVersion_removesOnlyThatVersion() {
+    kiln.lambda.createFunction(
+        b ->
+            b.functionName("cp-delete-version")
+                .runtime(Runtime.PYTHON3_12)
+                .handler("app.handler")
+                .role(KilnFixture.ROLE)
+                .publish(true)
+                .code(c -> c.zipFile(SdkBytes.fromByteArray(Zips.of("app.py", CODE)))));
+    assertThatThrownBy(
+            () ->
+                kiln.lambda.deleteFunction(
+                    b -> b.functionName("cp-delete-version").qualifier("$LATEST")))
+        .isInstanceOfSatisfying(
+            software.amazon.awssdk.awscore.exception.AwsServiceException.class,
+            e ->
+                BadInputIT.assertAwsError(
+                    e,
+                    400,
+                    "InvalidParameterValueException",
+                    "$LATEST version cannot be deleted without deleting the function."));
+    kiln.lambda.deleteFunction(b -> b.functionName("cp-delete-version").qualifier("1"));
+    assertThatThrownBy(
+            () -> kiln.lambda.getFunction(b -> b.functionName("cp-delete-version").qualifier("1")))
+        .isInstanceOf(ResourceNotFoundException.class)
+        .hasMessageContaining("function:cp-delete-version:1");
+    assertThat(
+            kiln.lambda
+                .getFunction(b -> b.functionName("cp-delete-version"))
+                .configuration()
+                .version())
+        .isEqualTo("$LATEST");
+  }
+
+  @Test
   void tags_canBeAddedListedAndRemoved() {
     String arn = kiln.python("cp-tags", CODE).functionArn();
     kiln.lambda.tagResource(b -> b.resource(arn).tags(Map.of("a", "1", "b", "2")));

@@ -44,6 +44,9 @@ public interface MetadataStore extends AutoCloseable {
    */
   FunctionConfig publishVersion(String name);
 
+  /** Removes one published version; false if there was none. */
+  boolean deleteVersion(String name, String version);
+
   /** Removes a function with all its versions and tags; false if there was none. */
   boolean deleteFunction(String name);
 

@@ -218,6 +218,22 @@ public final class SqliteMetadataStore implements MetadataStore {
   }
 
   @Override
+  public synchronized boolean deleteVersion(String name, String version) {
+    if (version.equals(FunctionRef.LATEST)) {
+      throw new IllegalArgumentException("$LATEST goes only with its function");
+    }
+    return inTransaction(
+        () -> {
+          try (PreparedStatement st =
+              db.prepareStatement("DELETE FROM function_versions WHERE name = ? AND version = ?")) {
+            st.setString(1, name);
+            st.setString(2, version);
+            return st.executeUpdate() == 1;
+          }
+        });
+  }
+
+  @Override
   public synchronized boolean exists(String name) {
     return inTransaction(() -> existsLocked(name));
   }
