@@ -126,14 +126,15 @@ public final class LambdaApi {
     }
     maxItems = Math.min(maxItems, DEFAULT_MAX_ITEMS);
     Optional<String> marker = query(req, "Marker").map(LambdaApi::decodeMarker);
-    query(req, "FunctionVersion")
+    Optional<String> functionVersion = query(req, "FunctionVersion");
+    functionVersion
         .filter(v -> !v.equals("ALL"))
         .ifPresent(
             v -> {
               throw LambdaError.validation(
                   "functionVersion", v, "Member must satisfy enum value set: [ALL]");
             });
-    MetadataStore.FunctionPage page = catalog.list(marker, maxItems);
+    MetadataStore.FunctionPage page = catalog.list(marker, maxItems, functionVersion.isPresent());
     ObjectNode out = FunctionJson.JSON.createObjectNode();
     page.nextMarker().ifPresent(m -> out.put("NextMarker", encodeMarker(m)));
     ArrayNode list = out.putArray("Functions");

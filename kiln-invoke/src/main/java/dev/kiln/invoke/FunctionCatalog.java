@@ -92,8 +92,9 @@ public final class FunctionCatalog {
     return store.function(ref.name(), ref.qualifierOrLatest()).orElseThrow(() -> notFound(ref));
   }
 
-  public MetadataStore.FunctionPage list(Optional<String> marker, int maxItems) {
-    return store.listFunctions(marker, maxItems);
+  public MetadataStore.FunctionPage list(
+      Optional<String> marker, int maxItems, boolean allVersions) {
+    return store.listFunctions(marker, maxItems, allVersions);
   }
 
   /** UpdateFunctionCode: new code for {@code $LATEST}, optionally published as a new version. */

@@ -153,6 +153,26 @@ class ControlPlaneIT {
   }
 
   @Test
+  void listFunctions_withFunctionVersionAll_includesPublishedVersions() {
+    kiln.python("cp-list-all", CODE);
+    kiln.lambda.updateFunctionCode(
+        b ->
+            b.functionName("cp-list-all")
+                .publish(true)
+                .zipFile(SdkBytes.fromByteArray(Zips.of("app.py", CODE + "# v1\n"))));
+    List<String> versions =
+        kiln
+            .lambda
+            .listFunctionsPaginator(b -> b.functionVersion("ALL").maxItems(3))
+            .functions()
+            .stream()
+            .filter(f -> f.functionName().equals("cp-list-all"))
+            .map(FunctionConfiguration::version)
+            .toList();
+    assertThat(versions).containsExactly("$LATEST", "1");
+  }
+
+  @Test
   void updateFunctionConfiguration_changesSettingsAndRevision() {
     CreateFunctionResponse created = kiln.python("cp-update-config", CODE);
     UpdateFunctionConfigurationResponse updated =

@@ -24,8 +24,13 @@ public interface MetadataStore extends AutoCloseable {
 
   Optional<FunctionConfig> function(String name, String version);
 
-  /** Pages through the functions' {@code $LATEST} configurations in name order. */
-  FunctionPage listFunctions(Optional<String> afterName, int maxItems);
+  /**
+   * Pages through the functions in name order: their {@code $LATEST} configurations, or with {@code
+   * allVersions} every version ({@code $LATEST} first, then published ones by number).
+   *
+   * @param marker where the previous page ended, as its {@code nextMarker} said
+   */
+  FunctionPage listFunctions(Optional<String> marker, int maxItems, boolean allVersions);
 
   /** One page of {@link #listFunctions}; {@code nextMarker} is present when more follow. */
   record FunctionPage(List<FunctionConfig> functions, Optional<String> nextMarker) {}

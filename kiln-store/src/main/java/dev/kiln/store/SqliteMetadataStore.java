@@ -116,17 +116,39 @@ public final class SqliteMetadataStore implements MetadataStore {
   }
 
   @Override
-  public synchronized FunctionPage listFunctions(Optional<String> afterName, int maxItems) {
+  public synchronized FunctionPage listFunctions(
+      Optional<String> marker, int maxItems, boolean allVersions) {
+    // keyset pagination on (name, seq), where seq orders $LATEST (0) before versions 1, 2, ...
+    String afterName = "";
+    long afterSeq = Long.MAX_VALUE;
+    if (marker.isPresent()) {
+      int slash = marker.get().lastIndexOf('/');
+      try {
+        afterName = marker.get().substring(0, slash);
+        afterSeq = Long.parseLong(marker.get().substring(slash + 1));
+      } catch (RuntimeException e) {
+        throw LambdaError.invalidParameter("Invalid Marker: it was not issued by this Kiln");
+      }
+    }
+    String from = afterName;
+    long fromSeq = afterSeq;
     return inTransaction(
         () -> {
           try (PreparedStatement st =
               db.prepareStatement(
-                  "SELECT name, config FROM function_versions WHERE version = ? AND name > ?"
-                      + " ORDER BY name LIMIT ?")) {
+                  "SELECT config, seq FROM (SELECT name, config, CASE WHEN version = ? THEN 0"
+                      + " ELSE CAST(version AS INTEGER) END AS seq FROM function_versions"
+                      + " WHERE (? OR version = ?))"
+                      + " WHERE name > ? OR (name = ? AND seq > ?) ORDER BY name, seq LIMIT ?")) {
             st.setString(1, FunctionRef.LATEST);
-            st.setString(2, afterName.orElse(""));
-            st.setInt(3, maxItems + 1);
+            st.setBoolean(2, allVersions);
+            st.setString(3, FunctionRef.LATEST);
+            st.setString(4, from);
+            st.setString(5, from);
+            st.setLong(6, fromSeq);
+            st.setInt(7, maxItems + 1);
             List<FunctionConfig> page = new ArrayList<>();
+            long lastSeq = 0;
             boolean more = false;
             try (ResultSet rs = st.executeQuery()) {
               while (rs.next()) {
@@ -134,11 +156,14 @@ public final class SqliteMetadataStore implements MetadataStore {
                   more = true;
                   break;
                 }
-                page.add(fromJson(rs.getString(2)));
+                page.add(fromJson(rs.getString(1)));
+                lastSeq = rs.getLong(2);
               }
             }
             Optional<String> next =
-                more ? Optional.of(page.get(page.size() - 1).functionName()) : Optional.empty();
+                more
+                    ? Optional.of(page.get(page.size() - 1).functionName() + "/" + lastSeq)
+                    : Optional.empty();
             return new FunctionPage(page, next);
           }
         });

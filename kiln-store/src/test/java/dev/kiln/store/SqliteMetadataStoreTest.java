@@ -99,14 +99,51 @@ class SqliteMetadataStoreTest {
     for (String n : new String[] {"c", "a", "b"}) {
       store.createFunction(config(n), Map.of(), Optional.empty());
     }
-    MetadataStore.FunctionPage first = store.listFunctions(Optional.empty(), 2);
+    MetadataStore.FunctionPage first = store.listFunctions(Optional.empty(), 2, false);
     assertThat(first.functions())
         .extracting(FunctionConfig::functionName)
         .containsExactly("a", "b");
-    assertThat(first.nextMarker()).hasValue("b");
-    MetadataStore.FunctionPage second = store.listFunctions(first.nextMarker(), 2);
+    assertThat(first.nextMarker()).isPresent();
+    MetadataStore.FunctionPage second = store.listFunctions(first.nextMarker(), 2, false);
     assertThat(second.functions()).extracting(FunctionConfig::functionName).containsExactly("c");
     assertThat(second.nextMarker()).isEmpty();
+  }
+
+  @Test
+  void listFunctions_withAllVersions_listsLatestThenVersionsInNumberOrder() {
+    FunctionConfig f = config("v");
+    store.createFunction(f, Map.of(), Optional.empty());
+    for (int i = 1; i <= 11; i++) {
+      FunctionConfig latest = store.function("v", "$LATEST").orElseThrow();
+      store.replaceLatest(
+          latest.withCode(
+              new CodeDigest(String.format("%064x", i), i, i), java.util.List.of(), Instant.now()),
+          latest.revisionId());
+      store.publishVersion("v");
+    }
+    store.createFunction(config("w"), Map.of(), Optional.empty());
+    java.util.List<String> seen = new java.util.ArrayList<>();
+    Optional<String> marker = Optional.empty();
+    do {
+      MetadataStore.FunctionPage page = store.listFunctions(marker, 5, true);
+      page.functions().forEach(c -> seen.add(c.functionName() + ":" + c.version()));
+      marker = page.nextMarker();
+    } while (marker.isPresent());
+    assertThat(seen)
+        .containsExactly(
+            "v:$LATEST",
+            "v:1",
+            "v:2",
+            "v:3",
+            "v:4",
+            "v:5",
+            "v:6",
+            "v:7",
+            "v:8",
+            "v:9",
+            "v:10",
+            "v:11",
+            "w:$LATEST");
   }
 
   @Test
