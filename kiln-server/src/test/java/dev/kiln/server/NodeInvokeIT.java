@@ -103,7 +103,7 @@ class NodeInvokeIT {
         exports.handler = (event, context, callback) => {
           context.callbackWaitsForEmptyEventLoop = event.wait;
           const started = ticks;
-          setTimeout(() => { ticks++; }, 300);
+          setTimeout(() => { ticks++; }, 1500);
           callback(null, started);
         };
         """);
