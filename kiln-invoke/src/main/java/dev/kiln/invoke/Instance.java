@@ -167,7 +167,7 @@ final class Instance {
               : "Runtime exited before it took the event";
       return finish(request, requestId, began, cold, crashed(requestId, why));
     }
-    Outcome outcome = await(submission, requestId, began, timeoutMillis);
+    Outcome outcome = await(submission, requestId, timeoutMillis);
     channel.finish(submission);
     // the duration runs from the moment the runtime took the event, as Lambda bills it
     long handedOut = submission.handoff().isDone() ? submission.handoff().join().atNanos() : began;
@@ -184,7 +184,7 @@ final class Instance {
   }
 
   private Outcome await(
-      RuntimeChannel.Submission submission, String requestId, long began, long timeoutMillis) {
+      RuntimeChannel.Submission submission, String requestId, long timeoutMillis) {
     CompletableFuture<ExitStatus> exit = sandbox.onExit();
     try {
       // until the runtime takes the event, it may still be initialising

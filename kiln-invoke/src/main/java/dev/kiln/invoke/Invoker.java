@@ -150,15 +150,7 @@ public final class Invoker implements AutoCloseable {
    */
   public void shutdown(Duration grace) {
     closing = true;
-    long giveUpAt = System.nanoTime() + grace.toNanos();
-    while (inFlight.get() > 0 && System.nanoTime() < giveUpAt) {
-      try {
-        Thread.sleep(20);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        break;
-      }
-    }
+    awaitNoneInFlight(grace);
     if (inFlight.get() > 0) {
       LOG.warn("stopping {} invocation(s) still running after {}", inFlight.get(), grace);
     }
@@ -170,10 +162,18 @@ public final class Invoker implements AutoCloseable {
     }
     pools.clear();
     // the invocations just stopped are writing their error responses; let them
-    long answeredBy = System.nanoTime() + 2_000_000_000L;
-    while (inFlight.get() > 0 && System.nanoTime() < answeredBy) {
-      Thread.onSpinWait();
-      Thread.yield();
+    awaitNoneInFlight(Duration.ofSeconds(2));
+  }
+
+  private void awaitNoneInFlight(Duration atMost) {
+    long giveUpAt = System.nanoTime() + atMost.toNanos();
+    while (inFlight.get() > 0 && System.nanoTime() < giveUpAt) {
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
     }
   }
 
