@@ -132,6 +132,11 @@ final class Instance {
     }
   }
 
+  /** Frees the instance's files once its processes are gone; its last log has been read. */
+  void removeFiles() {
+    sandbox.removeFiles();
+  }
+
   /** Asks the runtime to stop (SIGTERM), then kills what is left after a grace period. */
   void terminate(String cause) {
     if (state.getAndSet(State.DEAD) != State.DEAD) {

@@ -65,6 +65,7 @@ final class InstancePool {
         return new Lease(this, instance, false);
       }
       all.remove(instance);
+      instance.removeFiles();
     }
     Instance fresh;
     try {
@@ -91,6 +92,7 @@ final class InstancePool {
     if (!keep) {
       all.remove(instance);
       instance.terminate("retired");
+      instance.removeFiles();
     }
   }
 
@@ -108,6 +110,7 @@ final class InstancePool {
       all.remove(i);
       LOG.debug("reaping instance {} of {} (idle past keep-alive)", i.id(), version.key());
       i.terminate("idle past keep-alive");
+      i.removeFiles();
     }
     return expired.size();
   }
@@ -123,6 +126,7 @@ final class InstancePool {
     for (Instance i : idleNow) {
       all.remove(i);
       i.terminate("retired");
+      i.removeFiles();
     }
   }
 
@@ -131,6 +135,7 @@ final class InstancePool {
     retire();
     for (Instance i : List.copyOf(all)) {
       i.kill(cause);
+      i.removeFiles();
       all.remove(i);
     }
   }

@@ -55,7 +55,7 @@ public final class ProcessSandboxDriver implements SandboxDriver {
     Files.writeString(
         spec.instanceDir().resolve(PID_FILE),
         handle.pid() + " " + handle.info().startInstant().map(Instant::toEpochMilli).orElse(0L));
-    return new ProcessSandbox(process, output);
+    return new ProcessSandbox(process, spec.instanceDir(), output);
   }
 
   @Override
@@ -89,6 +89,7 @@ public final class ProcessSandboxDriver implements SandboxDriver {
                     killTree(p);
                   });
         }
+        deleteTree(dir);
       }
     } catch (IOException | NumberFormatException e) {
       LOG.warn("could not look for leftover instances under {}: {}", instancesRoot, e.toString());
@@ -108,6 +109,17 @@ public final class ProcessSandboxDriver implements SandboxDriver {
     root.destroyForcibly();
   }
 
+  /** Deletes {@code dir} and everything below it, as far as it can. */
+  private static void deleteTree(Path dir) {
+    try (Stream<Path> walk = Files.walk(dir)) {
+      for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    } catch (IOException | UncheckedIOException e) {
+      LOG.debug("could not remove {}: {}", dir, e.toString());
+    }
+  }
+
   private static Optional<String> findExecutable(String name) {
     for (String dir : List.of("/usr/bin", "/bin", "/usr/sbin", "/sbin")) {
       Path p = Path.of(dir, name);
@@ -120,11 +132,13 @@ public final class ProcessSandboxDriver implements SandboxDriver {
 
   private static final class ProcessSandbox implements Sandbox {
     private final Process process;
+    private final Path instanceDir;
     private final Path output;
     private final CompletableFuture<ExitStatus> exit;
 
-    ProcessSandbox(Process process, Path output) {
+    ProcessSandbox(Process process, Path instanceDir, Path output) {
       this.process = process;
+      this.instanceDir = instanceDir;
       this.output = output;
       this.exit = process.onExit().thenApply(p -> ExitStatus.fromExitValue(p.exitValue()));
     }
@@ -195,6 +209,11 @@ public final class ProcessSandboxDriver implements SandboxDriver {
         // gone, or not Linux
       }
       return 0;
+    }
+
+    @Override
+    public void removeFiles() {
+      exit.thenRun(() -> deleteTree(instanceDir));
     }
 
     @Override

@@ -27,6 +27,12 @@ public interface Sandbox {
   /** Peak resident memory of the tree so far, in bytes, or 0 when it cannot be measured. */
   long maxMemoryUsedBytes();
 
+  /**
+   * Deletes the instance's directory (its {@code /tmp}, output file and records) as soon as the
+   * process tree has exited. Call once the instance is done with, after its last log was read.
+   */
+  void removeFiles();
+
   /** SIGKILL to the whole tree, now. */
   void kill();
 

@@ -17,7 +17,8 @@ public interface SandboxDriver {
 
   /**
    * Kills instance processes left behind by an earlier Kiln process that died without cleaning up
-   * (kill -9, power loss), found through the records under {@code instancesRoot}.
+   * (kill -9, power loss), found through the records under {@code instancesRoot}, and removes
+   * everything those instances left there.
    */
   void reapLeftovers(Path instancesRoot);
 }

@@ -62,7 +62,6 @@ public final class KilnServer implements AutoCloseable {
     this.driver = new ProcessSandboxDriver();
     Path instances = data.resolve("instances");
     driver.reapLeftovers(instances);
-    deleteTree(instances);
     Files.createDirectories(instances);
     this.store = SqliteMetadataStore.open(data.resolve("metadata.db"));
     LocalCodeStore code = new LocalCodeStore(data.resolve("code"));
@@ -169,17 +168,6 @@ public final class KilnServer implements AutoCloseable {
       lockFile.close();
     } catch (IOException e) {
       LOG.warn("could not release the data directory lock: {}", e.toString());
-    }
-  }
-
-  private static void deleteTree(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (var walk = Files.walk(dir)) {
-      for (Path p : walk.sorted((a, b) -> b.compareTo(a)).toList()) {
-        Files.deleteIfExists(p);
-      }
     }
   }
 }

@@ -32,6 +32,15 @@ class InstanceLifecycleIT {
       assertThat(instance.isAlive()).isFalse();
       assertThat(child.isAlive()).as("the instance's children go with it").isFalse();
       assertThat(kiln.server.invoker().instanceCount()).isZero();
+      // nor do its private /tmp and output: nothing of it is left on disk
+      org.awaitility.Awaitility.await()
+          .atMost(Duration.ofSeconds(10))
+          .untilAsserted(
+              () -> {
+                try (var dirs = java.nio.file.Files.list(kiln.dataDir.resolve("instances"))) {
+                  assertThat(dirs).isEmpty();
+                }
+              });
     }
   }
 }
