@@ -33,6 +33,12 @@ public interface Sandbox {
    */
   void removeFiles();
 
+  /**
+   * The runtime finished initialising (its first call for an event). From here on it gets only its
+   * share of CPU; like Lambda, Kiln lets initialisation run at full speed.
+   */
+  default void initialised() {}
+
   /** SIGKILL to the whole tree, now. */
   void kill();
 

@@ -2,6 +2,7 @@ package dev.kiln.sandbox;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Optional;
 
 /**
  * Starts the process tree of one function instance with whatever isolation and limits the driver
@@ -12,6 +13,29 @@ public interface SandboxDriver {
 
   Sandbox start(SandboxSpec spec) throws IOException;
 
+  /**
+   * Gives a new instance a network of its own, before it starts, when this driver isolates
+   * networks: the instance then reaches the Runtime API at {@link InstanceNetwork#hostAddress}.
+   * Empty when instances share the host's network. The sandbox started with it releases it; call
+   * {@link #releaseNetwork} if the instance is never started.
+   */
+  default Optional<InstanceNetwork> isolateNetwork(String instanceId) throws IOException {
+    return Optional.empty();
+  }
+
+  /** Frees a network {@link #isolateNetwork} gave to an instance that did not start. */
+  default void releaseNetwork(InstanceNetwork network) {}
+
+  /** Where an instance sees the function's code ({@code LAMBDA_TASK_ROOT}). */
+  default Path taskRootInside(Path taskRoot) {
+    return taskRoot;
+  }
+
+  /** Where an instance sees its runtime's bootstrap ({@code LAMBDA_RUNTIME_DIR}). */
+  default Path runtimeDirInside(Path runtimeDir) {
+    return runtimeDir;
+  }
+
   /** One line for the start-up banner: which isolation and limits are in force, which are not. */
   String describe();
 
@@ -21,4 +45,7 @@ public interface SandboxDriver {
    * everything those instances left there.
    */
   void reapLeftovers(Path instancesRoot);
+
+  /** Undoes what the driver set up on the host for all instances; call after the last one ended. */
+  default void close() {}
 }

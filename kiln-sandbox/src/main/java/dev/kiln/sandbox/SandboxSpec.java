@@ -3,6 +3,7 @@ package dev.kiln.sandbox;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * What one instance needs from its sandbox.
@@ -10,6 +11,8 @@ import java.util.Map;
  * @param instanceDir private to this instance; holds its {@code /tmp} and the driver's records
  * @param taskRoot the function's unpacked code, to be seen read-only
  * @param runtimeDir the bootstrap Kiln ships for the runtime, read-only
+ * @param network the instance's own network, from {@link SandboxDriver#isolateNetwork}; empty when
+ *     it shares the host's
  */
 public record SandboxSpec(
     String instanceId,
@@ -19,7 +22,8 @@ public record SandboxSpec(
     Path runtimeDir,
     Path instanceDir,
     int memoryMb,
-    int ephemeralStorageMb) {
+    int ephemeralStorageMb,
+    Optional<InstanceNetwork> network) {
 
   public SandboxSpec {
     command = List.copyOf(command);

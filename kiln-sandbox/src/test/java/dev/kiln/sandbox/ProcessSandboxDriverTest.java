@@ -23,7 +23,8 @@ class ProcessSandboxDriverTest {
         dir,
         Files.createDirectories(dir.resolve("instance")),
         128,
-        512);
+        512,
+        java.util.Optional.empty());
   }
 
   @Test

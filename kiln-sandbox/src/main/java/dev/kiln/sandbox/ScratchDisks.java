@@ -1,0 +1,165 @@
+package dev.kiln.sandbox;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Each instance's {@code /tmp}: a disk of exactly the function's {@code EphemeralStorage}, private
+ * to the instance, that answers ENOSPC when it is full.
+ *
+ * <p>A tmpfs would be quicker to make, but the kernel charges tmpfs pages to the memory limit of
+ * whoever writes them, so a 128 MB function could not fill a 512 MB {@code /tmp} as it can on
+ * Lambda: it would be OOM-killed. So {@code /tmp} is an ext4 file system in a sparse image on a
+ * loop device. Formatting costs tens of milliseconds, so each size is formatted once into a
+ * template; an instance gets a sparse copy of the template (a few blocks) and a loop mount (a few
+ * milliseconds). Needs root; without it the driver falls back to a size-limited tmpfs.
+ */
+final class ScratchDisks {
+
+  /** ext4's own metadata takes about 3% and a few MB; the image is that much larger. */
+  static long imageBytes(int sizeMb) {
+    long bytes = sizeMb * 1024L * 1024L;
+    return bytes + bytes * 3 / 100 + 8L * 1024 * 1024;
+  }
+
+  private final Path templates;
+  private final String owner;
+  private final String mkfs;
+  private final String mount;
+  private final String umount;
+  private final String cp;
+  private final String debugfs;
+
+  private ScratchDisks(
+      Path templates,
+      String owner,
+      String mkfs,
+      String mount,
+      String umount,
+      String cp,
+      String debugfs) {
+    this.templates = templates;
+    this.owner = owner;
+    this.mkfs = mkfs;
+    this.mount = mount;
+    this.umount = umount;
+    this.cp = cp;
+    this.debugfs = debugfs;
+  }
+
+  /**
+   * Scratch disks, when this host can make them (root, and mkfs.ext4, mount and loop devices
+   * there); they belong to {@code uid:gid}.
+   */
+  static Optional<ScratchDisks> create(Path templates, int uid, int gid) {
+    Optional<String> mkfs = ProcessTrees.executable("mkfs.ext4");
+    Optional<String> mount = ProcessTrees.executable("mount");
+    Optional<String> umount = ProcessTrees.executable("umount");
+    Optional<String> cp = ProcessTrees.executable("cp");
+    Optional<String> debugfs = ProcessTrees.executable("debugfs");
+    if (!LinuxSandboxDriver.isRoot()
+        || mkfs.isEmpty()
+        || mount.isEmpty()
+        || umount.isEmpty()
+        || cp.isEmpty()
+        || debugfs.isEmpty()
+        || !Files.exists(Path.of("/dev/loop-control"))) {
+      return Optional.empty();
+    }
+    try {
+      Files.createDirectories(templates);
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+    return Optional.of(
+        new ScratchDisks(
+            templates,
+            uid + ":" + gid,
+            mkfs.get(),
+            mount.get(),
+            umount.get(),
+            cp.get(),
+            debugfs.get()));
+  }
+
+  /** Mounts a fresh, empty disk of {@code sizeMb} at {@code mountPoint}, its image beside it. */
+  void mount(Path mountPoint, int sizeMb) throws IOException {
+    Path template = template(sizeMb);
+    Path image = mountPoint.resolveSibling(mountPoint.getFileName() + ".img");
+    Files.createDirectories(mountPoint);
+    run(cp, "--sparse=always", template.toString(), image.toString());
+    run(mount, "-o", "loop,nosuid,nodev", image.toString(), mountPoint.toString());
+  }
+
+  /** Unmounts what {@link #mount} mounted, if it is mounted; the image goes with the directory. */
+  void unmount(Path mountPoint) {
+    if (isMountPoint(mountPoint)) {
+      try {
+        // lazily: a process still holding a file there must not keep the loop device busy
+        run(umount, "-l", mountPoint.toString());
+      } catch (IOException e) {
+        // nothing more to do; the next start of Kiln tries again
+      }
+    }
+  }
+
+  private synchronized Path template(int sizeMb) throws IOException {
+    Path template = templates.resolve(sizeMb + "mb.ext4");
+    if (!Files.exists(template)) {
+      Path partial = templates.resolve(sizeMb + "mb.ext4.partial");
+      Files.deleteIfExists(partial);
+      try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(partial.toFile(), "rw")) {
+        f.setLength(imageBytes(sizeMb)); // sparse: no block is written
+      }
+      run(
+          mkfs,
+          "-q",
+          "-F",
+          "-m",
+          "0",
+          "-O",
+          "^has_journal",
+          "-E",
+          "root_owner=" + owner,
+          partial.toString());
+      // Lambda's /tmp starts empty: no lost+found
+      run(debugfs, "-w", "-R", "rmdir lost+found", partial.toString());
+      Files.move(partial, template);
+    }
+    return template;
+  }
+
+  static boolean isMountPoint(Path dir) {
+    try {
+      String target = " " + dir.toAbsolutePath() + " ";
+      return Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
+          .anyMatch(l -> l.contains(target));
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private static void run(String... command) throws IOException {
+    Process p = new ProcessBuilder(List.of(command)).redirectErrorStream(true).start();
+    try {
+      if (!p.waitFor(30, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        throw new IOException(String.join(" ", command) + " took over 30 s");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      p.destroyForcibly();
+      throw new IOException("interrupted", e);
+    }
+    if (p.exitValue() != 0) {
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+      throw new IOException(
+          "could not make the instance's /tmp: " + String.join(" ", command) + ": " + out);
+    }
+  }
+}
