@@ -85,6 +85,8 @@ final class Instance {
     this.startedNanos = startedNanos;
     // a runtime that dies while idle must not be handed the next event
     sandbox.onExit().thenRun(this::exited);
+    // initialisation runs at full speed, the invocations at the function's share of CPU
+    channel.firstPoll().thenRun(sandbox::initialised);
   }
 
   private void exited() {
@@ -166,11 +168,11 @@ final class Instance {
       submission = channel.submit(event);
     } catch (IllegalStateException e) {
       // the runtime died before it could take the event
-      String why =
+      Outcome crash =
           sandbox.onExit().isDone()
-              ? "Runtime exited with error: " + sandbox.onExit().join().describe()
-              : "Runtime exited before it took the event";
-      return finish(request, requestId, began, cold, crashed(requestId, why));
+              ? crashed(requestId, sandbox.onExit().join())
+              : crashed(requestId, "Runtime exited before it took the event");
+      return finish(request, requestId, began, cold, crash);
     }
     Outcome outcome = await(submission, requestId, timeoutMillis);
     channel.finish(submission);
@@ -217,7 +219,7 @@ final class Instance {
           "Kiln is shutting down: invocation " + requestId + " was stopped before it finished");
     }
     if (exit.isDone()) {
-      return crashed(requestId, "Runtime exited with error: " + exit.join().describe());
+      return crashed(requestId, exit.join());
     }
     if (deathCause != null) {
       return crashed(requestId, deathCause);
@@ -254,13 +256,28 @@ final class Instance {
   }
 
   private Outcome crashed(String requestId, String why) {
+    return crashed(requestId, why, "Runtime.ExitError");
+  }
+
+  /**
+   * The runtime died: {@code Runtime.ExitError}, or {@code Runtime.OutOfMemory} when the kernel
+   * killed it for going over the memory limit, as Lambda tells them apart.
+   */
+  private Outcome crashed(String requestId, ExitStatus exit) {
+    return crashed(
+        requestId,
+        "Runtime exited with error: " + exit.describe(),
+        exit.outOfMemory() ? "Runtime.OutOfMemory" : "Runtime.ExitError");
+  }
+
+  private Outcome crashed(String requestId, String why, String errorType) {
     kill(why);
     String message = "RequestId: " + requestId + " Error: " + why;
     return new Outcome(
         InvocationKind.FATAL,
-        "Runtime.ExitError",
-        errorDocument("Runtime.ExitError", message),
-        message + "\nRuntime.ExitError");
+        errorType,
+        errorDocument(errorType, message),
+        message + "\n" + errorType);
   }
 
   private InvocationResult finish(

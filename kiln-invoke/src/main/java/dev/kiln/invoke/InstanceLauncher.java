@@ -4,6 +4,7 @@ import dev.kiln.model.Account;
 import dev.kiln.model.FunctionConfig;
 import dev.kiln.runtimeapi.RuntimeApiServer;
 import dev.kiln.runtimeapi.RuntimeChannel;
+import dev.kiln.sandbox.InstanceNetwork;
 import dev.kiln.sandbox.Sandbox;
 import dev.kiln.sandbox.SandboxDriver;
 import dev.kiln.sandbox.SandboxSpec;
@@ -12,8 +13,11 @@ import java.nio.file.Path;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
@@ -43,13 +47,17 @@ final class InstanceLauncher {
     String id = UUID.randomUUID().toString().replace("-", "");
     long startedNanos = System.nanoTime();
     AtomicReference<Sandbox> sandboxRef = new AtomicReference<>();
+    Optional<InstanceNetwork> network = driver.isolateNetwork(id);
     RuntimeChannel channel =
-        runtimeApi.open(
-            id,
-            () -> {
-              Sandbox s = sandboxRef.get();
-              return s == null ? Set.of() : s.pids();
-            });
+        network.isPresent()
+            ? runtimeApi.openIsolated(
+                id, network.get().hostAddress(), network.get().instanceAddress())
+            : runtimeApi.open(
+                id,
+                () -> {
+                  Sandbox s = sandboxRef.get();
+                  return s == null ? Set.of() : s.pids();
+                });
     String logStream =
         LocalDate.now(ZoneOffset.UTC).format(STREAM_DATE) + "/[" + version.version() + "]" + id;
     Map<String, String> env = environment(version, channel.runtimeApiAddress(), logStream);
@@ -57,23 +65,40 @@ final class InstanceLauncher {
     SandboxSpec spec =
         new SandboxSpec(
             id,
-            version.launch().command(),
+            command(version),
             env,
             version.taskRoot(),
             version.launch().runtimeDir(),
             instancesRoot.resolve(id),
             config.memorySize(),
-            config.ephemeralStorageSize());
+            config.ephemeralStorageSize(),
+            network);
     Sandbox sandbox;
     try {
       sandbox = driver.start(spec);
     } catch (IOException | RuntimeException e) {
+      // the driver has released the network; the channel is ours to close
       channel.close();
       throw e;
     }
     sandboxRef.set(sandbox);
     InstanceLog log = new InstanceLog(sandbox.outputFile());
     return new Instance(id, version, logStream, sandbox, channel, log, startedNanos);
+  }
+
+  /** The runtime's command, naming its bootstrap where the instance sees it. */
+  private List<String> command(FunctionVersion version) {
+    Path runtimeDir = version.launch().runtimeDir();
+    Path inside = driver.runtimeDirInside(runtimeDir);
+    List<String> command = new ArrayList<>();
+    for (String arg : version.launch().command()) {
+      Path p = Path.of(arg);
+      command.add(
+          p.isAbsolute() && p.startsWith(runtimeDir)
+              ? inside.resolve(runtimeDir.relativize(p)).toString()
+              : arg);
+    }
+    return command;
   }
 
   /** The environment Lambda gives a function, then the function's own variables. */
@@ -85,10 +110,12 @@ final class InstanceLauncher {
     env.put("LD_LIBRARY_PATH", "/usr/local/lib:/usr/lib:/lib:/opt/lib");
     env.put("LANG", "en_US.UTF-8");
     env.put("TZ", ":UTC");
-    env.put("HOME", version.taskRoot().toString());
+    String taskRoot = driver.taskRootInside(version.taskRoot()).toString();
+    env.put("HOME", taskRoot);
     env.put("_HANDLER", c.handler());
-    env.put("LAMBDA_TASK_ROOT", version.taskRoot().toString());
-    env.put("LAMBDA_RUNTIME_DIR", version.launch().runtimeDir().toString());
+    env.put("LAMBDA_TASK_ROOT", taskRoot);
+    env.put(
+        "LAMBDA_RUNTIME_DIR", driver.runtimeDirInside(version.launch().runtimeDir()).toString());
     env.put("AWS_LAMBDA_RUNTIME_API", runtimeApiAddress);
     env.put("AWS_EXECUTION_ENV", "AWS_Lambda_" + c.runtime());
     env.put("AWS_LAMBDA_FUNCTION_NAME", c.functionName());

@@ -85,6 +85,22 @@ public final class RuntimeApiServer implements AutoCloseable {
     }
   }
 
+  /**
+   * Opens a channel for an instance in a network namespace of its own, on the host's address of its
+   * veth pair. A call must come from the instance's end of the pair: no other process can complete
+   * a TCP handshake from that address, since the replies are routed into the instance's namespace,
+   * and the host's firewall keeps other instances off the host's end.
+   */
+  public RuntimeChannel openIsolated(
+      String instanceId, String hostAddress, String instanceAddress) {
+    RuntimeChannel channel =
+        new RuntimeChannel(instanceId, hostAddress, null, instanceAddress, this);
+    if (byAddress.putIfAbsent(hostAddress, channel) != null) {
+      throw new IllegalStateException("an instance is already served at " + hostAddress);
+    }
+    return channel;
+  }
+
   void unregister(RuntimeChannel channel) {
     byAddress.remove(channel.address(), channel);
   }
@@ -121,7 +137,17 @@ public final class RuntimeApiServer implements AutoCloseable {
     }
     InetSocketAddress remote = (InetSocketAddress) req.remotePeer().address();
     int connection = remote.getPort();
-    if (!channel.verifiedPorts().contains(connection)) {
+    if (channel.peerAddress().isPresent()) {
+      if (!channel.peerAddress().get().equals(remote.getAddress().getHostAddress())) {
+        LOG.warn("refused Runtime API call to instance {} from {}", channel.instanceId(), remote);
+        sendError(
+            res,
+            Status.FORBIDDEN_403,
+            "AccessDenied",
+            "The caller is not a process of the instance served at " + local);
+        return Optional.empty();
+      }
+    } else if (!channel.verifiedPorts().contains(connection)) {
       if (!verifier.belongsTo(
           remote, (InetSocketAddress) req.localPeer().address(), channel.pids())) {
         LOG.warn("refused Runtime API call to instance {} from {}", channel.instanceId(), remote);

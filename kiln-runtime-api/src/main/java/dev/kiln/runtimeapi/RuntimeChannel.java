@@ -38,6 +38,7 @@ public final class RuntimeChannel implements AutoCloseable {
   private final String instanceId;
   private final String address;
   private final Supplier<Set<Long>> pids;
+  private final String peerAddress;
   private final RuntimeApiServer server;
   private final LinkedBlockingQueue<Submission> mailbox = new LinkedBlockingQueue<>(1);
   private final Set<Integer> verifiedPorts = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -48,10 +49,31 @@ public final class RuntimeChannel implements AutoCloseable {
 
   RuntimeChannel(
       String instanceId, String address, Supplier<Set<Long>> pids, RuntimeApiServer server) {
+    this(instanceId, address, pids, null, server);
+  }
+
+  /**
+   * @param pids the instance's processes, to check callers against; null when the instance has a
+   *     network of its own
+   * @param peerAddress the instance's own address, the only one its calls may come from; null when
+   *     it shares the host's network
+   */
+  RuntimeChannel(
+      String instanceId,
+      String address,
+      Supplier<Set<Long>> pids,
+      String peerAddress,
+      RuntimeApiServer server) {
     this.instanceId = instanceId;
     this.address = address;
     this.pids = pids;
+    this.peerAddress = peerAddress;
     this.server = server;
+  }
+
+  /** The instance's own address when it has a network of its own, which identifies its calls. */
+  Optional<String> peerAddress() {
+    return Optional.ofNullable(peerAddress);
   }
 
   public String instanceId() {

@@ -75,6 +75,20 @@ public final class KilnCli implements Runnable {
         description = "Interpreter for a runtime, e.g. --runtime python3.12=/opt/py312/bin/python3")
     Map<String, String> interpreters = new LinkedHashMap<>();
 
+    @Option(
+        names = "--sandbox",
+        description =
+            "How instances are isolated: linux (namespaces and cgroups), process (none) or auto"
+                + " (linux where the host allows it; default: ${DEFAULT-VALUE})")
+    String sandbox = "auto";
+
+    @Option(
+        names = "--outbound-network",
+        description =
+            "Whether functions may reach the network beyond this host: on (as on Lambda) or off"
+                + " (default: ${DEFAULT-VALUE})")
+    String outboundNetwork = "on";
+
     @Override
     public Integer call() throws InterruptedException {
       ServerSettings settings;
@@ -87,7 +101,9 @@ public final class KilnCli implements Runnable {
                 new Account(region, accountId),
                 Duration.ofSeconds(keepAliveSeconds),
                 Duration.ofSeconds(shutdownGraceSeconds),
-                interpreters);
+                interpreters,
+                ServerSettings.SandboxChoice.parse(sandbox),
+                ServerSettings.onOff("--outbound-network", outboundNetwork));
       } catch (IllegalArgumentException e) {
         System.err.println("kiln server: " + e.getMessage());
         return 2;

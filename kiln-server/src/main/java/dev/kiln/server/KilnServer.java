@@ -5,6 +5,7 @@ import dev.kiln.invoke.FunctionCatalog;
 import dev.kiln.invoke.Invoker;
 import dev.kiln.runtimeapi.RuntimeApiServer;
 import dev.kiln.runtimes.RuntimeTable;
+import dev.kiln.sandbox.LinuxSandboxDriver;
 import dev.kiln.sandbox.ProcessSandboxDriver;
 import dev.kiln.sandbox.SandboxDriver;
 import dev.kiln.store.LocalCodeStore;
@@ -59,14 +60,19 @@ public final class KilnServer implements AutoCloseable {
       throw new IllegalStateException(
           "another Kiln server is already using the data directory " + data);
     }
-    this.driver = new ProcessSandboxDriver();
+    this.runtimeApi = RuntimeApiServer.start();
+    this.driver =
+        sandboxDriver(
+            settings.sandbox(),
+            data.resolve("sandbox"),
+            runtimeApi.port(),
+            settings.outboundNetwork());
     Path instances = data.resolve("instances");
     driver.reapLeftovers(instances);
     Files.createDirectories(instances);
     this.store = SqliteMetadataStore.open(data.resolve("metadata.db"));
     LocalCodeStore code = new LocalCodeStore(data.resolve("code"));
     this.runtimes = RuntimeTable.install(data.resolve("runtimes"), settings.interpreters());
-    this.runtimeApi = RuntimeApiServer.start();
     this.invoker =
         Invoker.create(
             driver,
@@ -89,6 +95,24 @@ public final class KilnServer implements AutoCloseable {
             .routing(api::routes)
             .build()
             .start();
+  }
+
+  /** The driver the settings ask for; {@code auto} falls back to plain processes, loudly. */
+  private static SandboxDriver sandboxDriver(
+      ServerSettings.SandboxChoice choice, Path state, int runtimeApiPort, boolean outbound)
+      throws IOException {
+    if (choice == ServerSettings.SandboxChoice.PROCESS) {
+      return new ProcessSandboxDriver();
+    }
+    try {
+      return LinuxSandboxDriver.open(state, runtimeApiPort, outbound);
+    } catch (IOException e) {
+      if (choice == ServerSettings.SandboxChoice.LINUX) {
+        throw new IOException("--sandbox=linux is not possible here: " + e.getMessage(), e);
+      }
+      LOG.warn("instances run as plain processes, WITHOUT isolation or limits: {}", e.getMessage());
+      return new ProcessSandboxDriver();
+    }
   }
 
   static {
@@ -161,6 +185,7 @@ public final class KilnServer implements AutoCloseable {
     closed = true;
     invoker.shutdown(settings.shutdownGrace());
     web.stop();
+    driver.close();
     runtimeApi.close();
     store.close();
     try {

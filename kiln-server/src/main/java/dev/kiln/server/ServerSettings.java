@@ -12,6 +12,8 @@ import java.util.Map;
  * @param keepAlive how long an idle instance stays warm
  * @param shutdownGrace how long running invocations may take to finish when Kiln stops
  * @param interpreters runtime identifier to interpreter path, overriding the host's defaults
+ * @param sandbox which sandbox driver runs instances
+ * @param outboundNetwork whether instances may reach the network beyond the host (as on Lambda)
  */
 public record ServerSettings(
     String bind,
@@ -20,7 +22,30 @@ public record ServerSettings(
     Account account,
     Duration keepAlive,
     Duration shutdownGrace,
-    Map<String, String> interpreters) {
+    Map<String, String> interpreters,
+    SandboxChoice sandbox,
+    boolean outboundNetwork) {
+
+  /**
+   * {@code linux}: namespaces and cgroups, or refuse to start; {@code process}: plain processes, no
+   * isolation; {@code auto}: linux where the host allows it, else process with a warning.
+   */
+  public enum SandboxChoice {
+    AUTO,
+    LINUX,
+    PROCESS;
+
+    /** From the command line's spelling: {@code auto}, {@code linux} or {@code process}. */
+    public static SandboxChoice parse(String value) {
+      for (SandboxChoice c : values()) {
+        if (c.name().equalsIgnoreCase(value)) {
+          return c;
+        }
+      }
+      throw new IllegalArgumentException(
+          "--sandbox must be auto, linux or process, got '" + value + "'");
+    }
+  }
 
   public static final int DEFAULT_PORT = 9000;
   public static final Duration DEFAULT_KEEP_ALIVE = Duration.ofMinutes(5);
@@ -36,6 +61,16 @@ public record ServerSettings(
     }
   }
 
+  /** A command-line switch spelled {@code on} or {@code off}. */
+  public static boolean onOff(String option, String value) {
+    return switch (value.toLowerCase(java.util.Locale.ROOT)) {
+      case "on", "true", "yes" -> true;
+      case "off", "false", "no" -> false;
+      default ->
+          throw new IllegalArgumentException(option + " must be on or off, got '" + value + "'");
+    };
+  }
+
   public static ServerSettings defaults(Path dataDir) {
     return new ServerSettings(
         "127.0.0.1",
@@ -44,16 +79,34 @@ public record ServerSettings(
         Account.DEFAULT,
         DEFAULT_KEEP_ALIVE,
         DEFAULT_SHUTDOWN_GRACE,
-        Map.of());
+        Map.of(),
+        SandboxChoice.AUTO,
+        true);
   }
 
   public ServerSettings withPort(int newPort) {
     return new ServerSettings(
-        bind, newPort, dataDir, account, keepAlive, shutdownGrace, interpreters);
+        bind,
+        newPort,
+        dataDir,
+        account,
+        keepAlive,
+        shutdownGrace,
+        interpreters,
+        sandbox,
+        outboundNetwork);
   }
 
   public ServerSettings withKeepAlive(Duration newKeepAlive) {
     return new ServerSettings(
-        bind, port, dataDir, account, newKeepAlive, shutdownGrace, interpreters);
+        bind,
+        port,
+        dataDir,
+        account,
+        newKeepAlive,
+        shutdownGrace,
+        interpreters,
+        sandbox,
+        outboundNetwork);
   }
 }

@@ -14,18 +14,28 @@ class InstanceLifecycleIT {
     try (KilnFixture kiln = new KilnFixture(Duration.ofMillis(300))) {
       kiln.python(
           "short-lived",
-          "import os, subprocess\n"
-              + "child = subprocess.Popen(['sleep', '600'])\n"
-              + "def handler(e, c):\n    return [os.getpid(), child.pid]\n");
-      String[] pids =
+          "import subprocess\n"
+              + "child = subprocess.Popen(['sleep', '6007'])\n"
+              + "def handler(e, c):\n    return c.log_stream_name\n");
+      String logStream =
           kiln.lambda
               .invoke(b -> b.functionName("short-lived").payload(SdkBytes.fromUtf8String("{}")))
               .payload()
-              .asUtf8String()
-              .replaceAll("[\\[\\] ]", "")
-              .split(",");
-      ProcessHandle instance = ProcessHandle.of(Long.parseLong(pids[0])).orElseThrow();
-      ProcessHandle child = ProcessHandle.of(Long.parseLong(pids[1])).orElseThrow();
+              .asUtf8String();
+      ProcessHandle instance =
+          ProcessHandle.of(Processes.instancePid(kiln.dataDir, logStream)).orElseThrow();
+      // the child as the host sees it: the one sleep with this argument below the instance
+      ProcessHandle child =
+          instance
+              .descendants()
+              .filter(
+                  p ->
+                      p.info()
+                          .arguments()
+                          .map(a -> a.length == 1 && a[0].equals("6007"))
+                          .orElse(false))
+              .findFirst()
+              .orElseThrow();
       // the reaper runs on its own; wait for it to stop both processes
       instance.onExit().get(30, java.util.concurrent.TimeUnit.SECONDS);
       child.onExit().get(30, java.util.concurrent.TimeUnit.SECONDS);

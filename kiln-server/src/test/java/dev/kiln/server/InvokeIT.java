@@ -37,7 +37,7 @@ class InvokeIT {
           print("handling", json.dumps(event))
           return {
               "event": event,
-              "pid": os.getpid(),
+              "instance": context.log_stream_name,
               "request_id": context.aws_request_id,
               "function_name": context.function_name,
               "function_version": context.function_version,
@@ -102,8 +102,8 @@ class InvokeIT {
 
   @Test
   void aWarmInstanceIsReused() throws Exception {
-    long first = json(invoke("echo", "{}")).get("pid").asLong();
-    long second = json(invoke("echo", "{}")).get("pid").asLong();
+    String first = json(invoke("echo", "{}")).get("instance").asText();
+    String second = json(invoke("echo", "{}")).get("instance").asText();
     assertThat(second).isEqualTo(first);
   }
 
@@ -111,7 +111,7 @@ class InvokeIT {
   void concurrentInvocationsRunInParallelInstances() throws Exception {
     kiln.python(
         "sleeper",
-        "import os, time\ndef handler(event, context):\n    time.sleep(event['s'])\n    return os.getpid()\n");
+        "import time\ndef handler(event, context):\n    time.sleep(event['s'])\n    return context.log_stream_name\n");
     // both calls are in flight together: each holds its instance until the other has started
     var pool = java.util.concurrent.Executors.newFixedThreadPool(2);
     try {
@@ -187,8 +187,9 @@ class InvokeIT {
                             SdkBytes.fromByteArray(
                                 Zips.of(
                                     "app.py",
-                                    "import os, time\ndef handler(event, context):\n    if event.get('sleep'):\n        time.sleep(5)\n    return os.getpid()\n")))));
-    long before = Long.parseLong(invoke("slow", "{}").payload().asUtf8String());
+                                    "import time\ndef handler(event, context):\n    if event.get('sleep'):\n        time.sleep(5)\n    return context.log_stream_name\n")))));
+    String before = invoke("slow", "{}").payload().asUtf8String();
+    long beforePid = Processes.instancePid(kiln.dataDir, before);
     InvokeResponse r = invoke("slow", "{\"sleep\": true}");
     assertThat(r.functionError()).isEqualTo("Unhandled");
     JsonNode doc = json(r);
@@ -198,8 +199,8 @@ class InvokeIT {
             "RequestId: "
                 + r.responseMetadata().requestId()
                 + " Error: Task timed out after 1.00 seconds");
-    assertThat(Processes.running(before)).as("the timed-out instance is killed").isFalse();
-    long after = Long.parseLong(invoke("slow", "{}").payload().asUtf8String());
+    assertThat(Processes.running(beforePid)).as("the timed-out instance is killed").isFalse();
+    String after = invoke("slow", "{}").payload().asUtf8String();
     assertThat(after).isNotEqualTo(before);
   }
 
@@ -207,8 +208,8 @@ class InvokeIT {
   void crash_answersRuntimeExitErrorAndTheNextCallGetsAFreshInstance() throws Exception {
     kiln.python(
         "crasher",
-        "import os\ndef handler(event, context):\n    if event.get('exit'):\n        os._exit(3)\n    return os.getpid()\n");
-    long before = Long.parseLong(invoke("crasher", "{}").payload().asUtf8String());
+        "import os\ndef handler(event, context):\n    if event.get('exit'):\n        os._exit(3)\n    return context.log_stream_name\n");
+    String before = invoke("crasher", "{}").payload().asUtf8String();
     InvokeResponse r = invoke("crasher", "{\"exit\": true}");
     assertThat(r.functionError()).isEqualTo("Unhandled");
     JsonNode doc = json(r);
@@ -218,7 +219,7 @@ class InvokeIT {
             "RequestId: "
                 + r.responseMetadata().requestId()
                 + " Error: Runtime exited with error: exit status 3");
-    long after = Long.parseLong(invoke("crasher", "{}").payload().asUtf8String());
+    String after = invoke("crasher", "{}").payload().asUtf8String();
     assertThat(after).isNotEqualTo(before);
   }
 
@@ -227,14 +228,15 @@ class InvokeIT {
     kiln.python(
         "dies-idle",
         "import os, threading\ndef handler(event, context):\n"
-            + "    threading.Timer(0.2, lambda: os._exit(0)).start()\n    return os.getpid()\n");
-    long first = Long.parseLong(invoke("dies-idle", "{}").payload().asUtf8String());
+            + "    threading.Timer(0.2, lambda: os._exit(0)).start()\n    return context.log_stream_name\n");
+    String first = invoke("dies-idle", "{}").payload().asUtf8String();
+    long firstPid = Processes.instancePid(kiln.dataDir, first);
     org.awaitility.Awaitility.await()
         .atMost(java.time.Duration.ofSeconds(10))
-        .until(() -> !Processes.running(first));
+        .until(() -> !Processes.running(firstPid));
     InvokeResponse next = invoke("dies-idle", "{}");
     assertThat(next.functionError()).isNull();
-    assertThat(Long.parseLong(next.payload().asUtf8String())).isNotEqualTo(first);
+    assertThat(next.payload().asUtf8String()).isNotEqualTo(first);
   }
 
   @Test
@@ -274,7 +276,7 @@ class InvokeIT {
   void updates_reachNewInvocationsAndRetireOldInstances() throws Exception {
     kiln.python(
         "changing",
-        "import os\nV = 1\ndef handler(e, c):\n    return [V, os.getpid(), os.environ.get('MY_SETTING')]\n");
+        "import os\nV = 1\ndef handler(e, c):\n    return [V, c.log_stream_name, os.environ.get('MY_SETTING')]\n");
     JsonNode v1 = json(invoke("changing", "{}"));
     assertThat(v1.get(0).asInt()).isEqualTo(1);
 
@@ -282,7 +284,8 @@ class InvokeIT {
         b -> b.functionName("changing").environment(e -> e.variables(Map.of("MY_SETTING", "on"))));
     JsonNode v2 = json(invoke("changing", "{}"));
     assertThat(v2.get(2).asText()).isEqualTo("on");
-    assertThat(v2.get(1).asLong()).isNotEqualTo(v1.get(1).asLong());
+    assertThat(v2.get(1).asText()).isNotEqualTo(v1.get(1).asText());
+    long v2Pid = Processes.instancePid(kiln.dataDir, v2.get(1).asText());
 
     kiln.lambda.updateFunctionCode(
         b ->
@@ -291,11 +294,11 @@ class InvokeIT {
                     SdkBytes.fromByteArray(
                         Zips.of(
                             "app.py",
-                            "import os\nV = 2\ndef handler(e, c):\n    return [V, os.getpid(), os.environ.get('MY_SETTING')]\n"))));
+                            "import os\nV = 2\ndef handler(e, c):\n    return [V, c.log_stream_name, os.environ.get('MY_SETTING')]\n"))));
     JsonNode v3 = json(invoke("changing", "{}"));
     assertThat(v3.get(0).asInt()).isEqualTo(2);
     assertThat(v3.get(2).asText()).isEqualTo("on");
-    assertThat(Processes.running(v2.get(1).asLong()))
+    assertThat(Processes.running(v2Pid))
         .as("the instance of the previous revision is stopped")
         .isFalse();
   }

@@ -34,6 +34,10 @@ final class KilnFixture implements AutoCloseable {
   }
 
   KilnFixture(Duration keepAlive) {
+    this(keepAlive, ServerSettings.SandboxChoice.AUTO);
+  }
+
+  KilnFixture(Duration keepAlive, ServerSettings.SandboxChoice sandbox) {
     try {
       dataDir = Files.createTempDirectory("kiln-test-");
     } catch (IOException e) {
@@ -48,7 +52,9 @@ final class KilnFixture implements AutoCloseable {
                 Account.DEFAULT,
                 keepAlive,
                 Duration.ofSeconds(5),
-                Map.of()));
+                Map.of(),
+                sandbox,
+                true));
     lambda = client(server.endpoint());
   }
 

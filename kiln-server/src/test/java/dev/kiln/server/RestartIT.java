@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -19,7 +20,7 @@ import software.amazon.awssdk.services.lambda.model.Runtime;
 class RestartIT {
 
   static final String PID_FUNCTION =
-      "import os, time\ndef handler(event, context):\n    time.sleep(event.get('sleep', 0))\n    return os.getpid()\n";
+      "import time\ndef handler(event, context):\n    time.sleep(event.get('sleep', 0))\n    return context.log_stream_name\n";
 
   @Test
   void killMinus9ThenRestart_keepsEveryFunctionAndKillsLeftoverInstances() throws Exception {
@@ -45,7 +46,8 @@ class RestartIT {
               .codeSha256();
       lambda.updateFunctionConfiguration(b -> b.functionName("survivor").timeout(20));
       instancePid =
-          Long.parseLong(
+          Processes.instancePid(
+              data,
               lambda
                   .invoke(b -> b.functionName("survivor").payload(SdkBytes.fromUtf8String("{}")))
                   .payload()
@@ -72,7 +74,7 @@ class RestartIT {
   @Test
   void sigterm_letsRunningInvocationsFinishAndLeavesNoInstanceBehind() throws Exception {
     Path data = Files.createTempDirectory("kiln-sigterm-");
-    Path started = data.resolve("started");
+    String started = "started-" + System.nanoTime();
     try (ServerProcess server = ServerProcess.start(data, ServerProcess.freePort());
         LambdaClient lambda = KilnFixture.client(server.endpoint())) {
       for (String name : new String[] {"idler", "finisher"}) {
@@ -89,7 +91,8 @@ class RestartIT {
                                 SdkBytes.fromByteArray(Zips.of("app.py", MARKING_FUNCTION)))));
       }
       long idlePid =
-          Long.parseLong(
+          Processes.instancePid(
+              data,
               lambda
                   .invoke(b -> b.functionName("idler").payload(SdkBytes.fromUtf8String("{}")))
                   .payload()
@@ -104,13 +107,14 @@ class RestartIT {
                                   SdkBytes.fromUtf8String(
                                       "{\"sleep\": 2, \"mark\": \"" + started + "\"}"))));
       // ask Kiln to stop only once the slow invocation is running in its instance
-      org.awaitility.Awaitility.await()
-          .atMost(java.time.Duration.ofSeconds(30))
-          .until(() -> Files.exists(started));
+      long busyPid =
+          org.awaitility.Awaitility.await()
+              .atMost(java.time.Duration.ofSeconds(30))
+              .until(() -> Processes.instanceWhoseLogContains(data, started), Optional::isPresent)
+              .orElseThrow();
       server.process.destroy(); // SIGTERM
       InvokeResponse r = running.get(60, TimeUnit.SECONDS);
       assertThat(r.functionError()).isNull();
-      long busyPid = Long.parseLong(r.payload().asUtf8String());
       assertThat(server.process.waitFor(60, TimeUnit.SECONDS)).isTrue();
       for (long pid : new long[] {idlePid, busyPid}) {
         assertThat(Processes.running(pid)).as("instance %d is gone after shutdown", pid).isFalse();
@@ -122,7 +126,7 @@ class RestartIT {
   @Test
   void sigterm_failsInvocationsStillRunningAfterTheGraceWithAClearError() throws Exception {
     Path data = Files.createTempDirectory("kiln-grace-");
-    Path started = data.resolve("started");
+    String started = "started-" + System.nanoTime();
     try (ServerProcess server =
             ServerProcess.start(data, ServerProcess.freePort(), "--shutdown-grace", "1");
         LambdaClient lambda = KilnFixture.client(server.endpoint())) {
@@ -148,7 +152,7 @@ class RestartIT {
                                               "{\"sleep\": 30, \"mark\": \"" + started + "\"}")))));
       org.awaitility.Awaitility.await()
           .atMost(java.time.Duration.ofSeconds(30))
-          .until(() -> Files.exists(started));
+          .until(() -> Processes.instanceWhoseLogContains(data, started).isPresent());
       server.process.destroy(); // SIGTERM
       Throwable failure = running.get(60, TimeUnit.SECONDS);
       assertThat(failure)
@@ -167,11 +171,11 @@ class RestartIT {
 
   static final String MARKING_FUNCTION =
       """
-      import os, time
+      import time
       def handler(event, context):
           if "mark" in event:
-              open(event["mark"], "w").close()
+              print(event["mark"], flush=True)
           time.sleep(event.get("sleep", 0))
-          return os.getpid()
+          return context.log_stream_name
       """;
 }

@@ -25,7 +25,9 @@ class RuntimeAvailabilityIT {
                     Account.DEFAULT,
                     Duration.ofMinutes(1),
                     Duration.ofSeconds(5),
-                    Map.of("python3.13", "/opt/no-such-python/bin/python3.13")));
+                    Map.of("python3.13", "/opt/no-such-python/bin/python3.13"),
+                    ServerSettings.SandboxChoice.PROCESS,
+                    true));
         var lambda = KilnFixture.client(server.endpoint())) {
       assertThatThrownBy(
               () ->
