@@ -228,9 +228,23 @@ public abstract class Cgroups {
 
   /**
    * Removes a group directory. The kernel refuses while killed processes are still exiting (a big
-   * or forking instance can take a while), so a refusal is retried in the background for a minute.
+   * or forking instance can take a while): a refusal is retried here for up to two seconds, then in
+   * the background for a minute.
    */
   static void removeDir(Path dir) {
+    for (int attempt = 0; attempt < 100; attempt++) {
+      try {
+        Files.deleteIfExists(dir);
+        return;
+      } catch (IOException e) {
+        try {
+          Thread.sleep(20);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          break;
+        }
+      }
+    }
     removeDir(dir, 0);
   }
 

@@ -12,7 +12,12 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -94,6 +99,17 @@ public final class LinuxSandboxDriver implements SandboxDriver {
   private final Optional<NetworkNamespaces> networks;
   private final String nsenter;
 
+  /** Instances' clean-ups (unmount, cgroup, network) not yet done; close() waits for them. */
+  private final Set<CompletableFuture<Void>> cleanUps = ConcurrentHashMap.newKeySet();
+
+  private final ExecutorService cleaner =
+      Executors.newCachedThreadPool(
+          r -> {
+            Thread t = new Thread(r, "kiln-sandbox-cleaner");
+            t.setDaemon(true);
+            return t;
+          });
+
   private LinuxSandboxDriver(
       String bwrap,
       String setpriv,
@@ -160,7 +176,7 @@ public final class LinuxSandboxDriver implements SandboxDriver {
         Cgroups.detect(),
         ScratchDisks.create(stateDir.resolve("tmp-templates"), SANDBOX_UID, SANDBOX_GID),
         etc,
-        NetworkNamespaces.create(runtimeApiPort, outbound),
+        NetworkNamespaces.create(stateDir, runtimeApiPort, outbound),
         nsenter);
   }
 
@@ -375,12 +391,14 @@ public final class LinuxSandboxDriver implements SandboxDriver {
     in.add("own pid, ipc, uts and mount namespaces");
     in.add("code read-only at /var/task");
     in.add(root ? "uid 993 with no capabilities" : "uid 993 inside a user namespace");
+    Set<String> enforced = cgroups.map(Cgroups::enforced).orElse(Set.of());
     if (scratch.isPresent()) {
       in.add("/tmp an ext4 disk of EphemeralStorage");
     } else {
-      in.add("/tmp a tmpfs of EphemeralStorage (its files count towards the memory limit)");
+      in.add(
+          "/tmp a tmpfs of EphemeralStorage"
+              + (enforced.contains("memory") ? " (its files count towards the memory limit)" : ""));
     }
-    Set<String> enforced = cgroups.map(Cgroups::enforced).orElse(Set.of());
     String via = cgroups.map(c -> " via " + c.describe()).orElse("");
     for (String[] limit :
         List.of(
@@ -405,7 +423,15 @@ public final class LinuxSandboxDriver implements SandboxDriver {
 
   @Override
   public void close() {
+    try {
+      CompletableFuture.allOf(cleanUps.toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException | TimeoutException e) {
+      LOG.warn("some instances were not cleaned up: {}", e.toString());
+    }
     networks.ifPresent(NetworkNamespaces::close);
+    cleaner.shutdown();
   }
 
   @Override
@@ -497,13 +523,17 @@ public final class LinuxSandboxDriver implements SandboxDriver {
 
     @Override
     public void removeFiles() {
-      exit.thenRun(
-          () -> {
-            scratch.ifPresent(s -> s.unmount(dir.resolve("tmp")));
-            cgroup.ifPresent(Cgroups.InstanceCgroup::remove);
-            network.ifPresent(LinuxSandboxDriver.this::releaseNetwork);
-            ProcessTrees.deleteTree(dir);
-          });
+      CompletableFuture<Void> cleanUp =
+          exit.thenRunAsync(
+              () -> {
+                scratch.ifPresent(s -> s.unmount(dir.resolve("tmp")));
+                cgroup.ifPresent(Cgroups.InstanceCgroup::remove);
+                network.ifPresent(LinuxSandboxDriver.this::releaseNetwork);
+                ProcessTrees.deleteTree(dir);
+              },
+              cleaner);
+      cleanUps.add(cleanUp);
+      cleanUp.whenComplete((v, e) -> cleanUps.remove(cleanUp));
     }
 
     @Override

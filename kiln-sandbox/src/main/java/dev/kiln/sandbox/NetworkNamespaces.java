@@ -59,7 +59,7 @@ final class NetworkNamespaces {
    * Network isolation for instances reaching the Runtime API on {@code runtimeApiPort}, or empty
    * with the reason logged when this host cannot give it.
    */
-  static Optional<NetworkNamespaces> create(int runtimeApiPort, boolean outbound) {
+  static Optional<NetworkNamespaces> create(Path stateDir, int runtimeApiPort, boolean outbound) {
     Optional<String> ip = ProcessTrees.executable("ip");
     Optional<String> nft = ProcessTrees.executable("nft");
     if (!LinuxSandboxDriver.isRoot() || ip.isEmpty() || nft.isEmpty()) {
@@ -67,7 +67,16 @@ final class NetworkNamespaces {
     }
     NetworkNamespaces n = new NetworkNamespaces(ip.get(), nft.get(), runtimeApiPort, outbound);
     try {
+      // a Kiln killed with -9 left its table behind; its name is on record
+      Path record = stateDir.resolve("firewall-table");
+      if (Files.exists(record)) {
+        String old = Files.readString(record).trim();
+        if (old.matches("kiln-[0-9]+")) {
+          n.deleteTable(old);
+        }
+      }
       n.installFirewall(runtimeApiPort);
+      Files.writeString(record, n.table);
       if (outbound) {
         Files.writeString(Path.of("/proc/sys/net/ipv4/ip_forward"), "1");
       }
@@ -113,10 +122,14 @@ final class NetworkNamespaces {
 
   /** Removes the firewall table; instances' namespaces are removed one by one as they end. */
   void close() {
+    deleteTable(table);
+  }
+
+  private void deleteTable(String name) {
     try {
-      run(List.of(nft, "delete", "table", "inet", table), "");
+      run(List.of(nft, "delete", "table", "inet", name), "");
     } catch (IOException e) {
-      LOG.debug("could not remove nftables table {}: {}", table, e.toString());
+      LOG.debug("could not remove nftables table {}: {}", name, e.toString());
     }
   }
 
