@@ -102,13 +102,8 @@ public final class LinuxSandboxDriver implements SandboxDriver {
   /** Instances' clean-ups (unmount, cgroup, network) not yet done; close() waits for them. */
   private final Set<CompletableFuture<Void>> cleanUps = ConcurrentHashMap.newKeySet();
 
-  private final ExecutorService cleaner =
-      Executors.newCachedThreadPool(
-          r -> {
-            Thread t = new Thread(r, "kiln-sandbox-cleaner");
-            t.setDaemon(true);
-            return t;
-          });
+  /** Clean-ups and the making of spares, off the invocation path. */
+  private final ExecutorService background;
 
   private LinuxSandboxDriver(
       String bwrap,
@@ -118,7 +113,9 @@ public final class LinuxSandboxDriver implements SandboxDriver {
       Optional<ScratchDisks> scratch,
       Path etc,
       Optional<NetworkNamespaces> networks,
-      String nsenter) {
+      String nsenter,
+      ExecutorService background) {
+    this.background = background;
     this.bwrap = bwrap;
     this.setpriv = setpriv;
     this.setsid = setsid;
@@ -169,15 +166,23 @@ public final class LinuxSandboxDriver implements SandboxDriver {
             + SANDBOX_GID
             + "::/home/sbx_user1051:/sbin/nologin\n");
     Files.writeString(etc.resolve("group"), "root:x:0:\nsbx_user1051:x:" + SANDBOX_GID + ":\n");
+    ExecutorService background =
+        Executors.newCachedThreadPool(
+            r -> {
+              Thread t = new Thread(r, "kiln-sandbox-background");
+              t.setDaemon(true);
+              return t;
+            });
     return new LinuxSandboxDriver(
         bwrap,
         setpriv,
         setsid,
         Cgroups.detect(),
-        ScratchDisks.create(stateDir.resolve("tmp-templates"), SANDBOX_UID, SANDBOX_GID),
+        ScratchDisks.create(stateDir, SANDBOX_UID, SANDBOX_GID, background),
         etc,
-        NetworkNamespaces.create(stateDir, runtimeApiPort, outbound),
-        nsenter);
+        NetworkNamespaces.create(stateDir, runtimeApiPort, outbound, background),
+        nsenter,
+        background);
   }
 
   /** Starts a trivial sandbox, to learn whether this kernel lets us make the namespaces. */
@@ -226,7 +231,7 @@ public final class LinuxSandboxDriver implements SandboxDriver {
 
   @Override
   public Optional<InstanceNetwork> isolateNetwork(String instanceId) throws IOException {
-    return networks.isPresent() ? Optional.of(networks.get().create(instanceId)) : Optional.empty();
+    return networks.isPresent() ? Optional.of(networks.get().take()) : Optional.empty();
   }
 
   @Override
@@ -249,17 +254,17 @@ public final class LinuxSandboxDriver implements SandboxDriver {
     Path dir = spec.instanceDir();
     Files.createDirectories(dir);
     Optional<Cgroups.InstanceCgroup> cgroup = Optional.empty();
+    Optional<Path> disk = Optional.empty();
     try {
       if (cgroups.isPresent()) {
         cgroup =
             Optional.of(
                 cgroups.get().create(spec.instanceId(), CgroupLimits.forMemory(spec.memoryMb())));
       }
-      Path tmp = dir.resolve("tmp");
       if (scratch.isPresent()) {
-        scratch.get().mount(tmp, spec.ephemeralStorageMb());
+        disk = Optional.of(scratch.get().take(spec.ephemeralStorageMb()));
       }
-      ProcessBuilder builder = new ProcessBuilder(command(spec, cgroup, tmp));
+      ProcessBuilder builder = new ProcessBuilder(command(spec, cgroup, disk));
       builder.environment().clear();
       builder.environment().putAll(spec.environment());
       builder.directory(dir.toFile());
@@ -270,16 +275,23 @@ public final class LinuxSandboxDriver implements SandboxDriver {
       Process process = builder.start();
       ProcessTrees.recordPid(dir, process.toHandle());
       return new LinuxSandbox(
-          process, dir, output, cgroup, CgroupLimits.forMemory(spec.memoryMb()), spec.network());
+          process,
+          dir,
+          output,
+          cgroup,
+          CgroupLimits.forMemory(spec.memoryMb()),
+          spec.network(),
+          disk);
     } catch (IOException | RuntimeException e) {
       cgroup.ifPresent(Cgroups.InstanceCgroup::remove);
-      scratch.ifPresent(s -> s.unmount(dir.resolve("tmp")));
+      disk.ifPresent(d -> scratch.get().remove(d));
       spec.network().ifPresent(this::releaseNetwork);
       throw e;
     }
   }
 
-  private List<String> command(SandboxSpec spec, Optional<Cgroups.InstanceCgroup> cgroup, Path tmp)
+  private List<String> command(
+      SandboxSpec spec, Optional<Cgroups.InstanceCgroup> cgroup, Optional<Path> disk)
       throws IOException {
     List<String> c = new ArrayList<>(List.of(setsid, "/bin/sh", "-c", ENTER_CGROUPS, "kiln-enter"));
     cgroup.ifPresent(g -> g.procsFiles().forEach(f -> c.add(f.toString())));
@@ -326,8 +338,8 @@ public final class LinuxSandboxDriver implements SandboxDriver {
     c.addAll(List.of("--ro-bind", spec.taskRoot().toString(), TASK_ROOT.toString()));
     c.addAll(List.of("--ro-bind", spec.runtimeDir().toString(), RUNTIME_DIR.toString()));
     c.addAll(List.of("--dir", "/opt"));
-    if (scratch.isPresent()) {
-      c.addAll(List.of("--bind", tmp.toString(), "/tmp"));
+    if (disk.isPresent()) {
+      c.addAll(List.of("--bind", disk.get().toString(), "/tmp"));
     } else {
       c.addAll(
           List.of(
@@ -431,7 +443,8 @@ public final class LinuxSandboxDriver implements SandboxDriver {
       LOG.warn("some instances were not cleaned up: {}", e.toString());
     }
     networks.ifPresent(NetworkNamespaces::close);
-    cleaner.shutdown();
+    scratch.ifPresent(ScratchDisks::close);
+    background.shutdown();
   }
 
   @Override
@@ -439,10 +452,13 @@ public final class LinuxSandboxDriver implements SandboxDriver {
     for (Path dir : ProcessTrees.instanceDirs(instancesRoot)) {
       ProcessTrees.killRecorded(dir);
       cgroups.ifPresent(c -> c.reapLeftover(dir.getFileName().toString()));
-      networks.ifPresent(n -> n.removeLeftover(dir.getFileName().toString()));
-      scratch.ifPresent(s -> s.unmount(dir.resolve("tmp")));
       ProcessTrees.deleteTree(dir);
     }
+    // the disks and networks of those instances, and the spares made for the next ones
+    networks.ifPresent(NetworkNamespaces::sweep);
+    scratch.ifPresent(ScratchDisks::sweep);
+    networks.ifPresent(NetworkNamespaces::prepare);
+    scratch.ifPresent(ScratchDisks::prepare);
   }
 
   private final class LinuxSandbox implements Sandbox {
@@ -452,6 +468,7 @@ public final class LinuxSandboxDriver implements SandboxDriver {
     private final Optional<Cgroups.InstanceCgroup> cgroup;
     private final CgroupLimits limits;
     private final Optional<InstanceNetwork> network;
+    private final Optional<Path> disk;
     private final CompletableFuture<ExitStatus> exit;
 
     LinuxSandbox(
@@ -460,8 +477,10 @@ public final class LinuxSandboxDriver implements SandboxDriver {
         Path output,
         Optional<Cgroups.InstanceCgroup> cgroup,
         CgroupLimits limits,
-        Optional<InstanceNetwork> network) {
+        Optional<InstanceNetwork> network,
+        Optional<Path> disk) {
       this.network = network;
+      this.disk = disk;
       this.process = process;
       this.limits = limits;
       this.dir = dir;
@@ -526,12 +545,12 @@ public final class LinuxSandboxDriver implements SandboxDriver {
       CompletableFuture<Void> cleanUp =
           exit.thenRunAsync(
               () -> {
-                scratch.ifPresent(s -> s.unmount(dir.resolve("tmp")));
+                disk.ifPresent(d -> scratch.get().remove(d));
                 cgroup.ifPresent(Cgroups.InstanceCgroup::remove);
                 network.ifPresent(LinuxSandboxDriver.this::releaseNetwork);
                 ProcessTrees.deleteTree(dir);
               },
-              cleaner);
+              background);
       cleanUps.add(cleanUp);
       cleanUp.whenComplete((v, e) -> cleanUps.remove(cleanUp));
     }

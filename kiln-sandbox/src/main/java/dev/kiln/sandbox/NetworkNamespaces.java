@@ -7,6 +7,8 @@ import java.nio.file.Path;
 import java.util.BitSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -24,8 +26,10 @@ import org.slf4j.LoggerFactory;
  * forwards to another. Because the host's end of a pair can only be reached from that one
  * namespace, the address a Runtime API request arrives on identifies the instance for certain.
  *
- * <p>Costs about 10 ms per instance start (two {@code ip -batch} calls), and 3 ms to tear down, off
- * the invocation path. Needs root, {@code ip} (iproute2) and {@code nft} (nftables).
+ * <p>Making one costs about 10 ms (two {@code ip -batch} calls), so one is kept ready ({@link
+ * Spare}); tearing one down costs 3 ms, off the invocation path. Each namespace's name is recorded
+ * under the driver's state directory until it is removed, so that what a Kiln killed with -9 left
+ * behind is swept at the next start. Needs root, {@code ip} (iproute2) and {@code nft} (nftables).
  */
 final class NetworkNamespaces {
 
@@ -44,8 +48,18 @@ final class NetworkNamespaces {
   private final String table;
   private final String linkPrefix;
   private final boolean outbound;
+  private final Path records;
+  private final Spare<InstanceNetwork> spare;
 
-  private NetworkNamespaces(String ip, String nft, int runtimeApiPort, boolean outbound) {
+  private NetworkNamespaces(
+      String ip,
+      String nft,
+      int runtimeApiPort,
+      boolean outbound,
+      Path records,
+      Executor executor) {
+    this.records = records;
+    this.spare = new Spare<>("network namespace", this::make, this::remove, executor);
     this.ip = ip;
     this.nft = nft;
     // one table and one interface prefix per server (its Runtime API port is unique on the host),
@@ -59,14 +73,18 @@ final class NetworkNamespaces {
    * Network isolation for instances reaching the Runtime API on {@code runtimeApiPort}, or empty
    * with the reason logged when this host cannot give it.
    */
-  static Optional<NetworkNamespaces> create(Path stateDir, int runtimeApiPort, boolean outbound) {
+  static Optional<NetworkNamespaces> create(
+      Path stateDir, int runtimeApiPort, boolean outbound, Executor executor) {
     Optional<String> ip = ProcessTrees.executable("ip");
     Optional<String> nft = ProcessTrees.executable("nft");
     if (!LinuxSandboxDriver.isRoot() || ip.isEmpty() || nft.isEmpty()) {
       return Optional.empty();
     }
-    NetworkNamespaces n = new NetworkNamespaces(ip.get(), nft.get(), runtimeApiPort, outbound);
+    NetworkNamespaces n =
+        new NetworkNamespaces(
+            ip.get(), nft.get(), runtimeApiPort, outbound, stateDir.resolve("netns"), executor);
     try {
+      Files.createDirectories(n.records);
       // a Kiln killed with -9 left its table behind; its name is on record
       Path record = stateDir.resolve("firewall-table");
       if (Files.exists(record)) {
@@ -120,9 +138,32 @@ final class NetworkNamespaces {
     run(List.of(nft, "-f", "-"), rules.toString());
   }
 
-  /** Removes the firewall table; instances' namespaces are removed one by one as they end. */
+  /** Removes the spare and the firewall table; instances' namespaces go one by one as they end. */
   void close() {
+    spare.close();
     deleteTable(table);
+  }
+
+  /** Makes the first spare; call once leftovers are swept. */
+  void prepare() {
+    spare.refill();
+  }
+
+  /** A namespace and veth pair for a new instance. */
+  InstanceNetwork take() throws IOException {
+    return spare.take();
+  }
+
+  /** Removes the namespaces a Kiln killed with -9 left behind; their instances are gone already. */
+  void sweep() {
+    for (Path record : ProcessTrees.files(records)) {
+      remove(record.getFileName().toString());
+      try {
+        Files.deleteIfExists(record);
+      } catch (IOException e) {
+        LOG.debug("could not remove {}: {}", record, e.toString());
+      }
+    }
   }
 
   private void deleteTable(String name) {
@@ -133,14 +174,14 @@ final class NetworkNamespaces {
     }
   }
 
-  /** Makes the namespace and veth pair of a new instance. */
-  InstanceNetwork create(String instanceId) throws IOException {
+  private InstanceNetwork make() throws IOException {
     int slot = claimSlot();
     int block = BASE + slot * 4;
     String host = address(block + 1);
     String inside = address(block + 2);
-    String name = "kiln-" + instanceId;
+    String name = "kiln-" + UUID.randomUUID().toString().replace("-", "").substring(0, 16);
     String link = linkPrefix + slot;
+    Files.writeString(records.resolve(name), link);
     try {
       run(
           List.of(ip, "-batch", "-"),
@@ -165,6 +206,7 @@ final class NetworkNamespaces {
               + (outbound ? "route add default via " + host + "\n" : ""));
     } catch (IOException e) {
       remove(name);
+      Files.deleteIfExists(records.resolve(name));
       releaseSlot(slot);
       throw e;
     }
@@ -174,15 +216,13 @@ final class NetworkNamespaces {
   /** Removes an instance's namespace; its veth pair goes with it. */
   void remove(InstanceNetwork network) {
     remove(network.namespace());
+    try {
+      Files.deleteIfExists(records.resolve(network.namespace()));
+    } catch (IOException e) {
+      LOG.debug("could not remove the record of {}: {}", network.namespace(), e.toString());
+    }
     int host = parse(network.hostAddress());
     releaseSlot((host - 1 - BASE) / 4);
-  }
-
-  /** Removes the namespace an earlier Kiln left for {@code instanceId}, if there is one. */
-  void removeLeftover(String instanceId) {
-    if (Files.exists(Path.of("/run/netns/kiln-" + instanceId))) {
-      remove("kiln-" + instanceId);
-    }
   }
 
   private void remove(String namespace) {

@@ -88,6 +88,20 @@ final class ProcessTrees {
     }
   }
 
+  /** The regular files in {@code dir}; none when it is missing. */
+  static List<Path> files(Path dir) {
+    if (!Files.isDirectory(dir)) {
+      return List.of();
+    }
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, Files::isRegularFile)) {
+      List<Path> out = new ArrayList<>();
+      files.forEach(out::add);
+      return out;
+    } catch (IOException | UncheckedIOException e) {
+      return List.of();
+    }
+  }
+
   /** The instance directories under {@code instancesRoot}. */
   static List<Path> instanceDirs(Path instancesRoot) {
     if (!Files.isDirectory(instancesRoot)) {

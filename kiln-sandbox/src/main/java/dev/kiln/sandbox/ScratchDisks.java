@@ -6,6 +6,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -17,7 +19,12 @@ import java.util.concurrent.TimeUnit;
  * Lambda: it would be OOM-killed. So {@code /tmp} is an ext4 file system in a sparse image on a
  * loop device. Formatting costs tens of milliseconds, so each size is formatted once into a
  * template; an instance gets a sparse copy of the template (a few blocks) and a loop mount (a few
- * milliseconds). Needs root; without it the driver falls back to a size-limited tmpfs.
+ * milliseconds). A disk of the default size is kept ready ({@link Spare}), so most cold starts do
+ * not wait even for that. Needs root; without it the driver falls back to a size-limited tmpfs.
+ *
+ * <p>Disks live under the driver's state directory, not in the instance's, so that a spare can be
+ * made before its instance exists; what a Kiln killed with -9 left there is swept at the next
+ * start.
  */
 final class ScratchDisks {
 
@@ -27,7 +34,12 @@ final class ScratchDisks {
     return bytes + bytes * 3 / 100 + 8L * 1024 * 1024;
   }
 
+  /** Lambda's default {@code EphemeralStorage}, the size kept ready. */
+  static final int DEFAULT_SIZE_MB = 512;
+
   private final Path templates;
+  private final Path disks;
+  private final Spare<Path> spare;
   private final String owner;
   private final String mkfs;
   private final String mount;
@@ -36,14 +48,17 @@ final class ScratchDisks {
   private final String debugfs;
 
   private ScratchDisks(
-      Path templates,
+      Path stateDir,
+      Executor executor,
       String owner,
       String mkfs,
       String mount,
       String umount,
       String cp,
       String debugfs) {
-    this.templates = templates;
+    this.templates = stateDir.resolve("tmp-templates");
+    this.disks = stateDir.resolve("tmp-disks");
+    this.spare = new Spare<>("/tmp disk", () -> make(DEFAULT_SIZE_MB), this::remove, executor);
     this.owner = owner;
     this.mkfs = mkfs;
     this.mount = mount;
@@ -56,7 +71,7 @@ final class ScratchDisks {
    * Scratch disks, when this host can make them (root, and mkfs.ext4, mount and loop devices
    * there); they belong to {@code uid:gid}.
    */
-  static Optional<ScratchDisks> create(Path templates, int uid, int gid) {
+  static Optional<ScratchDisks> create(Path stateDir, int uid, int gid, Executor executor) {
     Optional<String> mkfs = ProcessTrees.executable("mkfs.ext4");
     Optional<String> mount = ProcessTrees.executable("mount");
     Optional<String> umount = ProcessTrees.executable("umount");
@@ -72,13 +87,15 @@ final class ScratchDisks {
       return Optional.empty();
     }
     try {
-      Files.createDirectories(templates);
+      Files.createDirectories(stateDir.resolve("tmp-templates"));
+      Files.createDirectories(stateDir.resolve("tmp-disks"));
     } catch (IOException e) {
       return Optional.empty();
     }
     return Optional.of(
         new ScratchDisks(
-            templates,
+            stateDir,
+            executor,
             uid + ":" + gid,
             mkfs.get(),
             mount.get(),
@@ -87,23 +104,57 @@ final class ScratchDisks {
             debugfs.get()));
   }
 
-  /** Mounts a fresh, empty disk of {@code sizeMb} at {@code mountPoint}, its image beside it. */
-  void mount(Path mountPoint, int sizeMb) throws IOException {
-    Path template = template(sizeMb);
-    Path image = mountPoint.resolveSibling(mountPoint.getFileName() + ".img");
-    Files.createDirectories(mountPoint);
-    run(cp, "--sparse=always", template.toString(), image.toString());
-    run(mount, "-o", "loop,nosuid,nodev", image.toString(), mountPoint.toString());
+  /** Makes the first spare; call once leftovers are swept. */
+  void prepare() {
+    spare.refill();
   }
 
-  /** Unmounts what {@link #mount} mounted, if it is mounted; the image goes with the directory. */
-  void unmount(Path mountPoint) {
+  /** A fresh, empty, mounted disk of {@code sizeMb}: the directory to bind at {@code /tmp}. */
+  Path take(int sizeMb) throws IOException {
+    return sizeMb == DEFAULT_SIZE_MB ? spare.take() : make(sizeMb);
+  }
+
+  private Path make(int sizeMb) throws IOException {
+    Path template = template(sizeMb);
+    Path dir = disks.resolve(UUID.randomUUID().toString().replace("-", ""));
+    Path mountPoint = dir.resolve("tmp");
+    Path image = dir.resolve("tmp.img");
+    Files.createDirectories(mountPoint);
+    try {
+      run(cp, "--sparse=always", template.toString(), image.toString());
+      run(mount, "-o", "loop,nosuid,nodev", image.toString(), mountPoint.toString());
+    } catch (IOException e) {
+      ProcessTrees.deleteTree(dir);
+      throw e;
+    }
+    return mountPoint;
+  }
+
+  /** Unmounts a disk {@link #take} gave and deletes its image. */
+  void remove(Path disk) {
+    unmount(disk);
+    ProcessTrees.deleteTree(disk.getParent());
+  }
+
+  /** Removes the disks a Kiln killed with -9 left behind; their instances are gone already. */
+  void sweep() {
+    for (Path dir : ProcessTrees.instanceDirs(disks)) {
+      remove(dir.resolve("tmp"));
+    }
+  }
+
+  /** Removes the spare. */
+  void close() {
+    spare.close();
+  }
+
+  private void unmount(Path mountPoint) {
     if (isMountPoint(mountPoint)) {
       try {
         // lazily: a process still holding a file there must not keep the loop device busy
         run(umount, "-l", mountPoint.toString());
       } catch (IOException e) {
-        // nothing more to do; the next start of Kiln tries again
+        // nothing more to do; the next start of Kiln sweeps it
       }
     }
   }
