@@ -202,7 +202,10 @@ public final class FunctionCatalog {
             config,
             account.functionArn(config.functionName(), config.version()),
             code.taskRoot(CodeDigest.hexFromBase64(config.codeSha256())),
-            runtimes.launch(config.runtime()));
+            runtimes.launch(config.runtime()),
+            !"off"
+                .equalsIgnoreCase(
+                    store.tags(config.functionName()).get(FunctionVersion.NETWORK_TAG)));
     resolved.put(key, new Resolved(version, generation));
     return version;
   }
@@ -215,13 +218,25 @@ public final class FunctionCatalog {
   public void tag(FunctionRef ref, Map<String, String> tags) {
     synchronized (writeLock) {
       store.tag(ref.name(), tags);
+      if (tags.containsKey(FunctionVersion.NETWORK_TAG)) {
+        networkChanged(ref.name());
+      }
     }
   }
 
   public void untag(FunctionRef ref, Set<String> keys) {
     synchronized (writeLock) {
       store.untag(ref.name(), keys);
+      if (keys.contains(FunctionVersion.NETWORK_TAG)) {
+        networkChanged(ref.name());
+      }
     }
+  }
+
+  /** The network tag changed: new invocations get instances with the new network. */
+  private void networkChanged(String name) {
+    forget(name);
+    invoker.retireAll(name);
   }
 
   public Optional<Path> codeZip(String sha256Hex) {

@@ -8,13 +8,28 @@ import java.nio.file.Path;
  * Everything needed to run one revision of one version of a function, resolved once: its
  * configuration, where its code is unpacked and how its runtime starts. Instances belong to exactly
  * one of these; a changed configuration is a different value with its own instances.
+ *
+ * @param outboundNetwork whether its instances may reach beyond the host: off when the function is
+ *     tagged {@code kiln:outbound-network=off} (see {@link #NETWORK_TAG})
  */
 public record FunctionVersion(
-    FunctionConfig config, String functionArn, Path taskRoot, RuntimeTable.Launch launch) {
+    FunctionConfig config,
+    String functionArn,
+    Path taskRoot,
+    RuntimeTable.Launch launch,
+    boolean outboundNetwork) {
+
+  /** The tag that cuts a function off the network beyond the host, with the value {@code off}. */
+  public static final String NETWORK_TAG = "kiln:outbound-network";
 
   /** Identifies the revision: instances of a different key never receive this one's events. */
   public String key() {
-    return config.functionName() + ":" + config.version() + "#" + config.revisionId();
+    return config.functionName()
+        + ":"
+        + config.version()
+        + "#"
+        + config.revisionId()
+        + (outboundNetwork ? "" : "#offline");
   }
 
   public String name() {

@@ -47,7 +47,7 @@ final class InstanceLauncher {
     String id = UUID.randomUUID().toString().replace("-", "");
     long startedNanos = System.nanoTime();
     AtomicReference<Sandbox> sandboxRef = new AtomicReference<>();
-    Optional<InstanceNetwork> network = driver.isolateNetwork(id);
+    Optional<InstanceNetwork> network = driver.isolateNetwork(id, version.outboundNetwork());
     RuntimeChannel channel =
         network.isPresent()
             ? runtimeApi.openIsolated(

@@ -59,7 +59,7 @@ class InvokerTest {
             now.get());
     version =
         new FunctionVersion(
-            config, Account.DEFAULT.functionArn("f"), task, runtimes.launch("python3.12"));
+            config, Account.DEFAULT.functionArn("f"), task, runtimes.launch("python3.12"), true);
   }
 
   @AfterEach

@@ -230,8 +230,9 @@ public final class LinuxSandboxDriver implements SandboxDriver {
   }
 
   @Override
-  public Optional<InstanceNetwork> isolateNetwork(String instanceId) throws IOException {
-    return networks.isPresent() ? Optional.of(networks.get().take()) : Optional.empty();
+  public Optional<InstanceNetwork> isolateNetwork(String instanceId, boolean outbound)
+      throws IOException {
+    return networks.isPresent() ? Optional.of(networks.get().take(outbound)) : Optional.empty();
   }
 
   @Override

@@ -149,9 +149,21 @@ final class NetworkNamespaces {
     spare.refill();
   }
 
-  /** A namespace and veth pair for a new instance. */
-  InstanceNetwork take() throws IOException {
-    return spare.take();
+  /**
+   * A namespace and veth pair for a new instance; with no route beyond the host unless {@code
+   * outbound} (and outbound access is on for the server).
+   */
+  InstanceNetwork take(boolean outbound) throws IOException {
+    InstanceNetwork network = spare.take();
+    if (this.outbound && !outbound) {
+      try {
+        run(List.of(ip, "-n", network.namespace(), "route", "del", "default"), "");
+      } catch (IOException e) {
+        remove(network);
+        throw e;
+      }
+    }
+    return network;
   }
 
   /** Removes the namespaces a Kiln killed with -9 left behind; their instances are gone already. */

@@ -15,11 +15,13 @@ public interface SandboxDriver {
 
   /**
    * Gives a new instance a network of its own, before it starts, when this driver isolates
-   * networks: the instance then reaches the Runtime API at {@link InstanceNetwork#hostAddress}.
-   * Empty when instances share the host's network. The sandbox started with it releases it; call
-   * {@link #releaseNetwork} if the instance is never started.
+   * networks: the instance then reaches the Runtime API at {@link InstanceNetwork#hostAddress}, and
+   * the world beyond the host only if {@code outbound} (and the driver allows it at all). Empty
+   * when instances share the host's network. The sandbox started with it releases it; call {@link
+   * #releaseNetwork} if the instance is never started.
    */
-  default Optional<InstanceNetwork> isolateNetwork(String instanceId) throws IOException {
+  default Optional<InstanceNetwork> isolateNetwork(String instanceId, boolean outbound)
+      throws IOException {
     return Optional.empty();
   }
 

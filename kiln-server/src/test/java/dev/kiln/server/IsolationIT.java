@@ -30,6 +30,7 @@ class IsolationIT {
 
   static final ObjectMapper JSON = new ObjectMapper();
   static KilnFixture kiln;
+  static byte[] attackZip;
 
   @BeforeAll
   static void start() throws Exception {
@@ -47,6 +48,7 @@ class IsolationIT {
       attack = in.readAllBytes();
     }
     byte[] zip = Zips.of("attack.py", new String(attack, StandardCharsets.UTF_8));
+    attackZip = zip;
     create("attacker", 128, 30, zip);
     create("bystander", 128, 3, zip);
     create("big", 1769, 30, zip);
@@ -169,6 +171,23 @@ class IsolationIT {
         .isFalse();
     assertThat(r.get("default_route").asBoolean()).as("outbound access is on by default").isTrue();
     assertHealthy("bystander");
+  }
+
+  @Test
+  void aFunctionTaggedOffline_hasNoRouteBeyondTheHost_untilTheTagGoes() throws Exception {
+    create("hermit", 128, 3, attackZip);
+    String arn =
+        kiln.lambda.getFunction(b -> b.functionName("hermit")).configuration().functionArn();
+    Map<String, Object> probe =
+        Map.of("action", "network", "host_port", 1, "other_runtime_api", "127.0.0.1:1");
+    assertThat(call("hermit", probe).get("default_route").asBoolean()).isTrue();
+    kiln.lambda.tagResource(b -> b.resource(arn).tags(Map.of("kiln:outbound-network", "off")));
+    JsonNode offline = call("hermit", probe);
+    assertThat(offline.get("default_route").asBoolean())
+        .as("a new instance, without the route")
+        .isFalse();
+    kiln.lambda.untagResource(b -> b.resource(arn).tagKeys("kiln:outbound-network"));
+    assertThat(call("hermit", probe).get("default_route").asBoolean()).isTrue();
   }
 
   @Test
