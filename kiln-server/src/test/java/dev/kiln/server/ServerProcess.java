@@ -38,11 +38,55 @@ final class ServerProcess implements AutoCloseable {
   }
 
   static ServerProcess start(Path dataDir, int port, String... extraArgs) throws Exception {
+    return start(List.of(), System.getProperty("java.class.path"), dataDir, port, extraArgs);
+  }
+
+  /**
+   * {@code kiln server} as a normal user ({@code nobody}), started by a root test through {@code
+   * setpriv}: the classes are copied where that user can read them, and the data directory is
+   * handed to it.
+   */
+  static ServerProcess startAsNobody(Path dataDir, int port, String... extraArgs) throws Exception {
+    Path copy = Files.createTempDirectory("kiln-classpath-");
+    List<String> entries = new ArrayList<>();
+    int n = 0;
+    for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+      Path source = Path.of(entry);
+      if (!Files.exists(source)) {
+        continue;
+      }
+      Path target = copy.resolve(n++ + (Files.isDirectory(source) ? "" : ".jar"));
+      try (var walk = Files.walk(source)) {
+        for (Path p : walk.toList()) {
+          Files.copy(p, target.resolve(source.relativize(p).toString()));
+        }
+      }
+      entries.add(target.toString());
+    }
+    Tools.run(List.of("chmod", "-R", "a+rX", copy.toString()), copy, java.util.Map.of());
+    Tools.run(
+        List.of("chown", "-R", NOBODY + ":" + NOBODY, dataDir.toString()),
+        dataDir,
+        java.util.Map.of());
+    return start(
+        List.of(
+            "setpriv", "--reuid=" + NOBODY, "--regid=" + NOBODY, "--clear-groups", "--reset-env"),
+        String.join(java.io.File.pathSeparator, entries),
+        dataDir,
+        port,
+        extraArgs);
+  }
+
+  static final int NOBODY = 65534;
+
+  private static ServerProcess start(
+      List<String> prefix, String classpath, Path dataDir, int port, String... extraArgs)
+      throws Exception {
     String java = ProcessHandle.current().info().command().orElse("java");
-    List<String> command = new ArrayList<>();
+    List<String> command = new ArrayList<>(prefix);
     command.add(java);
     command.add("-cp");
-    command.add(System.getProperty("java.class.path"));
+    command.add(classpath);
     command.add(KilnCli.class.getName());
     command.add("server");
     command.add("--port");
