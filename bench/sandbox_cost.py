@@ -9,7 +9,9 @@ Starts two Kiln servers from this checkout, one with --sandbox process and one w
   - cold invoke: UpdateFunctionConfiguration retires the warm instance, then one Invoke starts a
     fresh one (client-side time of the Invoke, and the Init Duration Kiln reports);
   - warm invoke of the same no-op function, as a check that the sandbox costs nothing once warm;
-  - on the Linux sandbox, a CPU-bound loop at 128 MB against 1769 MB (Lambda's one vCPU).
+  - on the Linux sandbox, a CPU-bound loop at 128 MB against 1769 MB (Lambda's one vCPU);
+  - on the Linux sandbox, how long after its 1 s deadline a spinning function is answered
+    Sandbox.Timedout (the REPORT Duration against 1000 ms).
 Reports medians and the ratios linux / process (and 128 MB / 1769 MB).
 """
 import argparse
@@ -30,6 +32,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CODE = """
 import time
 def handler(event, context):
+    if event.get("forever"):
+        while True:
+            pass
     if event.get("spin"):
         started = time.process_time()
         x = 0
@@ -61,13 +66,13 @@ class Kiln:
         data = r.read()
         return r.status, dict(r.getheaders()), data
 
-    def create(self, name, memory):
+    def create(self, name, memory, timeout=60):
         code = io.BytesIO()
         with zipfile.ZipFile(code, "w") as z:
             z.writestr("app.py", CODE)
         status, _, text = self.call("POST", "/2015-03-31/functions", json.dumps({
             "FunctionName": name, "Runtime": "python3.12", "Handler": "app.handler",
-            "Role": "arn:aws:iam::000000000000:role/bench", "MemorySize": memory, "Timeout": 60,
+            "Role": "arn:aws:iam::000000000000:role/bench", "MemorySize": memory, "Timeout": timeout,
             "Code": {"ZipFile": base64.b64encode(code.getvalue()).decode()}}))
         if status != 201:
             raise SystemExit("could not create %s: %s" % (name, text))
@@ -128,6 +133,19 @@ def main():
                 small = statistics.median(kiln.invoke("cpu-128", spin)[0] for _ in range(3))
                 big = statistics.median(kiln.invoke("cpu-1769", spin)[0] for _ in range(3))
                 results["cpu"] = (small, big)
+                kiln.create("deadline", 1769, timeout=1)
+                kiln.invoke("deadline")
+                overshoot = []
+                for _ in range(10):
+                    status, headers, body = kiln.call(
+                        "POST", "/2015-03-31/functions/deadline/invocations",
+                        json.dumps({"forever": True}), {"X-Amz-Log-Type": "Tail"})
+                    tail = base64.b64decode(headers.get("X-Amz-Log-Result", "")).decode()
+                    if b"Sandbox.Timedout" not in body:
+                        raise SystemExit("expected a timeout: %s" % body)
+                    duration = float(re.search(r"\tDuration: ([0-9.]+) ms", tail).group(1))
+                    overshoot.append(duration - 1000)
+                results["deadline"] = (statistics.median(overshoot), max(overshoot))
         finally:
             kiln.close()
     p, l = results["process"], results["linux"]
@@ -141,6 +159,11 @@ def main():
     print("| CPU-bound loop (Linux sandbox), ms | 128 MB | 1769 MB | ratio 128 / 1769 |")
     print("|---|---|---|---|")
     print("| client side | %.0f | %.0f | %.1f |" % (small, big, small / big))
+    median, worst = results["deadline"]
+    print()
+    print("| Sandbox.Timedout after a 1 s timeout | median | worst of 10 |")
+    print("|---|---|---|")
+    print("| REPORT Duration past the deadline, ms | %.1f | %.1f |" % (median, worst))
 
 
 if __name__ == "__main__":
