@@ -137,27 +137,23 @@ public final class RuntimeApiServer implements AutoCloseable {
     }
     InetSocketAddress remote = (InetSocketAddress) req.remotePeer().address();
     int connection = remote.getPort();
-    if (channel.peerAddress().isPresent()) {
-      if (!channel.peerAddress().get().equals(remote.getAddress().getHostAddress())) {
-        LOG.warn("refused Runtime API call to instance {} from {}", channel.instanceId(), remote);
-        sendError(
-            res,
-            Status.FORBIDDEN_403,
-            "AccessDenied",
-            "The caller is not a process of the instance served at " + local);
-        return Optional.empty();
-      }
-    } else if (!channel.verifiedPorts().contains(connection)) {
-      if (!verifier.belongsTo(
-          remote, (InetSocketAddress) req.localPeer().address(), channel.pids())) {
-        LOG.warn("refused Runtime API call to instance {} from {}", channel.instanceId(), remote);
-        sendError(
-            res,
-            Status.FORBIDDEN_403,
-            "AccessDenied",
-            "The caller is not a process of the instance served at " + local);
-        return Optional.empty();
-      }
+    // with a network of its own, the instance is known by its address; else by its processes
+    boolean trusted =
+        channel.peerAddress().isPresent()
+            ? channel.peerAddress().get().equals(remote.getAddress().getHostAddress())
+            : channel.verifiedPorts().contains(connection)
+                || verifier.belongsTo(
+                    remote, (InetSocketAddress) req.localPeer().address(), channel.pids());
+    if (!trusted) {
+      LOG.warn("refused Runtime API call to instance {} from {}", channel.instanceId(), remote);
+      sendError(
+          res,
+          Status.FORBIDDEN_403,
+          "AccessDenied",
+          "The caller is not a process of the instance served at " + local);
+      return Optional.empty();
+    }
+    if (channel.peerAddress().isEmpty()) {
       channel.verifiedPorts().add(connection);
     }
     return Optional.of(channel);

@@ -2,7 +2,6 @@ package dev.kiln.sandbox;
 
 import java.io.File;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -203,16 +202,10 @@ public final class LinuxSandboxDriver implements SandboxDriver {
             "/proc",
             "--",
             "/bin/true"));
-    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
     try {
-      if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0) {
-        p.destroyForcibly();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-        throw new IOException("bubblewrap cannot make namespaces on this host: " + out);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("interrupted while trying bubblewrap", e);
+      ProcessTrees.run(command, "");
+    } catch (IOException e) {
+      throw new IOException("bubblewrap cannot make namespaces on this host: " + e.getMessage(), e);
     }
   }
 

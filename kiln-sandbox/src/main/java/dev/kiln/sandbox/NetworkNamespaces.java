@@ -1,7 +1,6 @@
 package dev.kiln.sandbox;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.BitSet;
@@ -10,7 +9,6 @@ import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -135,7 +133,7 @@ final class NetworkNamespaces {
       rules.append("  }\n");
     }
     rules.append("}\n");
-    run(List.of(nft, "-f", "-"), rules.toString());
+    ProcessTrees.run(List.of(nft, "-f", "-"), rules.toString());
   }
 
   /** Removes the spare and the firewall table; instances' namespaces go one by one as they end. */
@@ -157,7 +155,7 @@ final class NetworkNamespaces {
     InstanceNetwork network = spare.take();
     if (this.outbound && !outbound) {
       try {
-        run(List.of(ip, "-n", network.namespace(), "route", "del", "default"), "");
+        ProcessTrees.run(List.of(ip, "-n", network.namespace(), "route", "del", "default"), "");
       } catch (IOException e) {
         remove(network);
         throw e;
@@ -180,7 +178,7 @@ final class NetworkNamespaces {
 
   private void deleteTable(String name) {
     try {
-      run(List.of(nft, "delete", "table", "inet", name), "");
+      ProcessTrees.run(List.of(nft, "delete", "table", "inet", name), "");
     } catch (IOException e) {
       LOG.debug("could not remove nftables table {}: {}", name, e.toString());
     }
@@ -195,7 +193,7 @@ final class NetworkNamespaces {
     String link = linkPrefix + slot;
     Files.writeString(records.resolve(name), link);
     try {
-      run(
+      ProcessTrees.run(
           List.of(ip, "-batch", "-"),
           "netns add "
               + name
@@ -210,7 +208,7 @@ final class NetworkNamespaces {
               + "\nlink set "
               + link
               + " up\n");
-      run(
+      ProcessTrees.run(
           List.of(ip, "-n", name, "-batch", "-"),
           "addr add "
               + inside
@@ -239,7 +237,7 @@ final class NetworkNamespaces {
 
   private void remove(String namespace) {
     try {
-      run(List.of(ip, "netns", "delete", namespace), "");
+      ProcessTrees.run(List.of(ip, "netns", "delete", namespace), "");
     } catch (IOException e) {
       LOG.debug("could not delete network namespace {}: {}", namespace, e.toString());
     }
@@ -282,25 +280,5 @@ final class NetworkNamespaces {
       a = (a << 8) | Integer.parseInt(part);
     }
     return a;
-  }
-
-  private static void run(List<String> command, String input) throws IOException {
-    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-    try (var in = p.getOutputStream()) {
-      in.write(input.getBytes(StandardCharsets.UTF_8));
-    }
-    try {
-      if (!p.waitFor(10, TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-        throw new IOException(String.join(" ", command) + " took over 10 s");
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("interrupted", e);
-    }
-    if (p.exitValue() != 0) {
-      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-      throw new IOException(String.join(" ", command) + " failed: " + out);
-    }
   }
 }

@@ -2,6 +2,7 @@ package dev.kiln.sandbox;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,6 +37,31 @@ final class ProcessTrees {
       }
     }
     return Optional.empty();
+  }
+
+  /**
+   * Runs a system program to completion, feeding it {@code input}; fails with the program's own
+   * words when it fails or takes over 30 seconds.
+   */
+  static void run(List<String> command, String input) throws IOException {
+    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+    try (var in = p.getOutputStream()) {
+      in.write(input.getBytes(StandardCharsets.UTF_8));
+    }
+    try {
+      if (!p.waitFor(30, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        throw new IOException(String.join(" ", command) + " took over 30 s");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      p.destroyForcibly();
+      throw new IOException("interrupted while running " + command.get(0), e);
+    }
+    if (p.exitValue() != 0) {
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+      throw new IOException(String.join(" ", command) + " failed: " + out);
+    }
   }
 
   /** Kills {@code root} and every descendant, leaves first so that none escapes to init. */

@@ -1,14 +1,12 @@
 package dev.kiln.sandbox;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.Executor;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Each instance's {@code /tmp}: a disk of exactly the function's {@code EphemeralStorage}, private
@@ -196,21 +194,10 @@ final class ScratchDisks {
   }
 
   private static void run(String... command) throws IOException {
-    Process p = new ProcessBuilder(List.of(command)).redirectErrorStream(true).start();
     try {
-      if (!p.waitFor(30, TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-        throw new IOException(String.join(" ", command) + " took over 30 s");
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      p.destroyForcibly();
-      throw new IOException("interrupted", e);
-    }
-    if (p.exitValue() != 0) {
-      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-      throw new IOException(
-          "could not make the instance's /tmp: " + String.join(" ", command) + ": " + out);
+      ProcessTrees.run(List.of(command), "");
+    } catch (IOException e) {
+      throw new IOException("could not make the instance's /tmp: " + e.getMessage(), e);
     }
   }
 }
