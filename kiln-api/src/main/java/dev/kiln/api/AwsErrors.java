@@ -23,7 +23,10 @@ final class AwsErrors {
     ObjectNode body = JSON.createObjectNode();
     body.put("Type", error.status() >= 500 ? "Service" : "User");
     body.put("message", error.getMessage());
-    error.extraMembers().forEach(body::put);
+    // RetryAfterSeconds is a header member (Retry-After), not part of the body
+    error.extraMembers().entrySet().stream()
+        .filter(e -> !e.getKey().equals("RetryAfterSeconds"))
+        .forEach(e -> body.put(e.getKey(), e.getValue()));
     res.status(error.status())
         .header("x-amzn-ErrorType", error.errorType())
         .header("x-amzn-RequestId", requestId)

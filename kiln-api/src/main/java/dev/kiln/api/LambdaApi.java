@@ -53,8 +53,8 @@ public final class LambdaApi {
   /** A 50 MB zip, base64-encoded in a JSON body, with room for the other members. */
   static final int MAX_CONTROL_PLANE_BODY = 70_167_211;
 
-  private static final int DEFAULT_MAX_ITEMS = 50;
-  private static final String FUNCTIONS = "/2015-03-31/functions";
+  static final int DEFAULT_MAX_ITEMS = 50;
+  static final String FUNCTIONS = "/2015-03-31/functions";
   private static final String CODE_DOWNLOAD = "/kiln/code";
 
   private final FunctionCatalog catalog;
@@ -83,8 +83,9 @@ public final class LambdaApi {
         .post("/2017-03-31/tags/{arn}", this::tagResource)
         .delete("/2017-03-31/tags/{arn}", this::untagResource)
         .get("/2017-03-31/tags/{arn}", this::listTags)
-        .get(CODE_DOWNLOAD + "/{file}", this::downloadCode)
-        .any(this::unknownOperation)
+        .get(CODE_DOWNLOAD + "/{file}", this::downloadCode);
+    new VersionsApi(catalog).routes(r);
+    r.any(this::unknownOperation)
         .error(LambdaError.class, (req, res, e) -> AwsErrors.send(res, requestId(req), e))
         .error(
             Exception.class,
@@ -161,6 +162,9 @@ public final class LambdaApi {
       ObjectNode t = out.putObject("Tags");
       tags.forEach(t::put);
     }
+    catalog
+        .reservedConcurrency(ref)
+        .ifPresent(n -> out.putObject("Concurrency").put("ReservedConcurrentExecutions", n));
     sendJson(res, req, 200, out);
   }
 
@@ -293,8 +297,8 @@ public final class LambdaApi {
     limit.put("TotalCodeSize", 80_530_636_800L);
     limit.put("CodeSizeUnzipped", 262_144_000L);
     limit.put("CodeSizeZipped", 52_428_800L);
-    limit.put("ConcurrentExecutions", 1000);
-    limit.put("UnreservedConcurrentExecutions", 1000);
+    limit.put("ConcurrentExecutions", invoker.budget().accountLimit());
+    limit.put("UnreservedConcurrentExecutions", invoker.budget().unreserved());
     ObjectNode used = out.putObject("AccountUsage");
     used.put("TotalCodeSize", usage.totalCodeSize());
     used.put("FunctionCount", usage.functionCount());
@@ -493,13 +497,17 @@ public final class LambdaApi {
   }
 
   private FunctionRef functionRef(ServerRequest req) {
+    return functionRef(req, account);
+  }
+
+  /** The function a request's path names, with the {@code Qualifier} of its query if any. */
+  static FunctionRef functionRef(ServerRequest req, Account account) {
     FunctionRef ref =
         FunctionRef.parse(req.path().pathParameters().get("name"), "functionName", account);
     return ref.withQualifier(query(req, "Qualifier"));
   }
 
-  private static byte[] readBody(ServerRequest req, int limit, String operation)
-      throws IOException {
+  static byte[] readBody(ServerRequest req, int limit, String operation) throws IOException {
     if (req.headers().contentLength().orElse(0) > limit) {
       throw tooLarge(limit, operation);
     }
@@ -523,15 +531,15 @@ public final class LambdaApi {
         : LambdaError.requestEntityTooLarge(message);
   }
 
-  private static Optional<String> header(ServerRequest req, String name) {
+  static Optional<String> header(ServerRequest req, String name) {
     return req.headers().first(HeaderNames.create(name));
   }
 
-  private static Optional<String> query(ServerRequest req, String name) {
+  static Optional<String> query(ServerRequest req, String name) {
     return req.query().contains(name) ? Optional.of(req.query().get(name)) : Optional.empty();
   }
 
-  private static Optional<Integer> queryInt(ServerRequest req, String name) {
+  static Optional<Integer> queryInt(ServerRequest req, String name) {
     return query(req, name)
         .map(
             v -> {
@@ -543,13 +551,13 @@ public final class LambdaApi {
             });
   }
 
-  private static String encodeMarker(String name) {
+  static String encodeMarker(String name) {
     return Base64.getUrlEncoder()
         .withoutPadding()
         .encodeToString(name.getBytes(StandardCharsets.UTF_8));
   }
 
-  private static String decodeMarker(String marker) {
+  static String decodeMarker(String marker) {
     try {
       return new String(Base64.getUrlDecoder().decode(marker), StandardCharsets.UTF_8);
     } catch (IllegalArgumentException e) {
@@ -561,7 +569,7 @@ public final class LambdaApi {
     return "http://" + req.authority();
   }
 
-  private static String requestId(ServerRequest req) {
+  static String requestId(ServerRequest req) {
     return req.context()
         .get("kiln.requestId", String.class)
         .orElseGet(
@@ -572,7 +580,7 @@ public final class LambdaApi {
             });
   }
 
-  private static void sendJson(ServerResponse res, ServerRequest req, int status, ObjectNode body) {
+  static void sendJson(ServerResponse res, ServerRequest req, int status, ObjectNode body) {
     res.status(status)
         .header("x-amzn-RequestId", requestId(req))
         .header(HeaderNames.CONTENT_TYPE, "application/json")

@@ -141,6 +141,26 @@ final class RequestBody {
     return Optional.of(map);
   }
 
+  Optional<Map<String, Double>> numberMap(String member) {
+    JsonNode v = present(member);
+    if (v == null) {
+      return Optional.empty();
+    }
+    if (!v.isObject()) {
+      throw wrongType(member, "an object of numbers");
+    }
+    Map<String, Double> map = new LinkedHashMap<>();
+    for (var it = v.fields(); it.hasNext(); ) {
+      var e = it.next();
+      if (!e.getValue().isNumber()) {
+        throw LambdaError.serialization(
+            "Member " + path + member + "." + e.getKey() + " must be a number");
+      }
+      map.put(e.getKey(), e.getValue().asDouble());
+    }
+    return Optional.of(map);
+  }
+
   Optional<List<String>> stringList(String member) {
     JsonNode v = present(member);
     if (v == null) {

@@ -1,6 +1,7 @@
 package dev.kiln.invoke;
 
 import dev.kiln.model.Account;
+import dev.kiln.model.AliasConfig;
 import dev.kiln.model.CodeDigest;
 import dev.kiln.model.ConfigPatch;
 import dev.kiln.model.FunctionConfig;
@@ -43,6 +44,11 @@ public final class FunctionCatalog {
       new java.util.concurrent.atomic.AtomicLong();
 
   private record Resolved(FunctionVersion version, long generation) {}
+
+  private record ResolvedAlias(AliasConfig alias, long generation) {}
+
+  private final ConcurrentHashMap<String, ResolvedAlias> resolvedAliases =
+      new ConcurrentHashMap<>();
 
   private final Object writeLock = new Object();
 
@@ -87,9 +93,187 @@ public final class FunctionCatalog {
     return published.orElse(latest);
   }
 
-  /** The configuration a reference names: {@code $LATEST} or a published version number. */
+  /**
+   * The configuration a reference names: {@code $LATEST}, a published version number, or an alias
+   * (the version it points to).
+   */
   public FunctionConfig get(FunctionRef ref) {
-    return store.function(ref.name(), ref.qualifierOrLatest()).orElseThrow(() -> notFound(ref));
+    String qualifier = ref.qualifierOrLatest();
+    if (isAliasName(qualifier)) {
+      AliasConfig alias = getAlias(ref.name(), qualifier);
+      return store.function(ref.name(), alias.functionVersion()).orElseThrow(() -> notFound(ref));
+    }
+    return store.function(ref.name(), qualifier).orElseThrow(() -> notFound(ref));
+  }
+
+  /** Version numbers and {@code $LATEST} are not alias names; anything else is. */
+  static boolean isAliasName(String qualifier) {
+    return !qualifier.equals(FunctionRef.LATEST) && !qualifier.chars().allMatch(Character::isDigit);
+  }
+
+  // ---- versions -----------------------------------------------------------------------------
+
+  /**
+   * PublishVersion: snapshots {@code $LATEST}, or returns the newest version when nothing changed
+   * since it was published.
+   */
+  public FunctionConfig publish(
+      FunctionRef ref,
+      Optional<String> codeSha256,
+      Optional<String> description,
+      Optional<String> revisionId) {
+    requireUnqualified(ref);
+    FunctionConfig latest = get(ref.withQualifier(Optional.empty()));
+    if (codeSha256.isPresent() && !codeSha256.get().equals(latest.codeSha256())) {
+      throw LambdaError.invalidParameter(
+          "CodeSHA256 ("
+              + codeSha256.get()
+              + ") is different from current CodeSHA256 in $LATEST ("
+              + latest.codeSha256()
+              + "). Please try again with the CodeSHA256 in $LATEST.");
+    }
+    checkRevision(latest, revisionId);
+    FunctionConfig published;
+    synchronized (writeLock) {
+      published = store.publishVersion(ref.name(), description);
+    }
+    forget(ref.name());
+    return published;
+  }
+
+  /** ListVersionsByFunction: {@code $LATEST}, then the published versions by number. */
+  public List<FunctionConfig> versions(FunctionRef ref) {
+    requireExists(ref);
+    return store.versions(ref.name());
+  }
+
+  // ---- concurrency --------------------------------------------------------------------------
+
+  /**
+   * PutFunctionConcurrency: reserves {@code count} of the account's concurrency for the function.
+   */
+  public int reserveConcurrency(FunctionRef ref, int count) {
+    requireUnqualified(ref);
+    requireExists(ref);
+    ConcurrencyBudget budget = invoker.budget();
+    if (count < 0) {
+      throw LambdaError.validation(
+          "reservedConcurrentExecutions",
+          count,
+          "Member must have value greater than or equal to 0");
+    }
+    synchronized (writeLock) {
+      if (budget.unreservedIf(ref.name(), count) < budget.minimumUnreserved()) {
+        throw LambdaError.invalidParameter(
+            "Specified ReservedConcurrentExecutions for function decreases account's"
+                + " UnreservedConcurrentExecution below its minimum value of ["
+                + budget.minimumUnreserved()
+                + "].");
+      }
+      store.putReservedConcurrency(ref.name(), count);
+      budget.reserve(ref.name(), count);
+    }
+    return count;
+  }
+
+  /** GetFunctionConcurrency: the function's reserved concurrency, if it has any. */
+  public Optional<Integer> reservedConcurrency(FunctionRef ref) {
+    requireExists(ref);
+    return Optional.ofNullable(invoker.budget().reservations().get(ref.name()));
+  }
+
+  /** DeleteFunctionConcurrency: the function shares the unreserved pool again. */
+  public void unreserveConcurrency(FunctionRef ref) {
+    requireUnqualified(ref);
+    requireExists(ref);
+    synchronized (writeLock) {
+      store.deleteReservedConcurrency(ref.name());
+      invoker.budget().unreserve(ref.name());
+    }
+  }
+
+  // ---- aliases ------------------------------------------------------------------------------
+
+  public AliasConfig createAlias(
+      FunctionRef ref,
+      String name,
+      String functionVersion,
+      String description,
+      Map<String, Double> weights) {
+    requireUnqualified(ref);
+    requireExists(ref);
+    AliasConfig alias = AliasConfig.of(ref.name(), name, functionVersion, description, weights);
+    requireVersions(alias);
+    synchronized (writeLock) {
+      store.createAlias(alias);
+    }
+    forget(ref.name());
+    return alias;
+  }
+
+  public AliasConfig getAlias(String function, String name) {
+    AliasConfig.checkName(name);
+    if (!store.exists(function)) {
+      throw LambdaError.functionNotFound(account.functionArn(function));
+    }
+    return store
+        .alias(function, name)
+        .orElseThrow(
+            () -> LambdaError.notFound("Alias not found: " + account.functionArn(function, name)));
+  }
+
+  /** UpdateAlias: changes what is given, keeps the rest. */
+  public AliasConfig updateAlias(
+      FunctionRef ref,
+      String name,
+      Optional<String> functionVersion,
+      Optional<String> description,
+      Optional<Map<String, Double>> weights,
+      Optional<String> revisionId) {
+    AliasConfig current = getAlias(ref.name(), name);
+    if (revisionId.isPresent() && !revisionId.get().equals(current.revisionId())) {
+      throw LambdaError.preconditionFailed(
+          "The Revision Id provided does not match the latest Revision Id. Call the GetAlias API"
+              + " to retrieve the latest Revision Id");
+    }
+    AliasConfig next =
+        AliasConfig.of(
+            ref.name(),
+            name,
+            functionVersion.orElse(current.functionVersion()),
+            description.orElse(current.description()),
+            weights.orElse(current.additionalVersionWeights()));
+    requireVersions(next);
+    synchronized (writeLock) {
+      store.replaceAlias(next, current.revisionId());
+    }
+    forget(ref.name());
+    return next;
+  }
+
+  public void deleteAlias(FunctionRef ref, String name) {
+    AliasConfig.checkName(name);
+    synchronized (writeLock) {
+      store.deleteAlias(ref.name(), name);
+    }
+    forget(ref.name());
+  }
+
+  /** ListAliases, optionally only those that route to {@code functionVersion}. */
+  public List<AliasConfig> aliases(FunctionRef ref, Optional<String> functionVersion) {
+    requireExists(ref);
+    return store.aliases(ref.name()).stream()
+        .filter(a -> functionVersion.map(v -> a.versions().contains(v)).orElse(true))
+        .toList();
+  }
+
+  private void requireVersions(AliasConfig alias) {
+    for (String v : alias.versions()) {
+      if (store.function(alias.functionName(), v).isEmpty()) {
+        throw LambdaError.notFound(
+            "Function not found: " + account.functionArn(alias.functionName(), v));
+      }
+    }
   }
 
   public MetadataStore.FunctionPage list(
@@ -153,7 +337,7 @@ public final class FunctionCatalog {
     synchronized (writeLock) {
       store.replaceLatest(next, current.revisionId());
       if (publish) {
-        result = store.publishVersion(next.functionName());
+        result = store.publishVersion(next.functionName(), Optional.empty());
       }
     }
     forget(next.functionName());
@@ -166,6 +350,23 @@ public final class FunctionCatalog {
     if (ref.qualifier().isPresent() && ref.qualifier().get().equals(FunctionRef.LATEST)) {
       throw LambdaError.invalidParameter(
           "$LATEST version cannot be deleted without deleting the function.");
+    }
+    if (ref.qualifier().isPresent() && isAliasName(ref.qualifier().get())) {
+      throw LambdaError.invalidParameter(
+          "Deletion of aliases is not supported by DeleteFunction; use DeleteAlias to delete"
+              + " alias "
+              + ref.qualifier().get());
+    }
+    if (ref.qualifier().isPresent()) {
+      List<String> using =
+          store.aliases(ref.name()).stream()
+              .filter(a -> a.versions().contains(ref.qualifier().get()))
+              .map(AliasConfig::name)
+              .toList();
+      if (!using.isEmpty()) {
+        throw LambdaError.conflict(
+            "Unable to delete version because the following aliases reference it: " + using);
+      }
     }
     boolean deleted;
     synchronized (writeLock) {
@@ -182,15 +383,25 @@ public final class FunctionCatalog {
       invoker.retire(ref.name(), ref.qualifier().get());
     } else {
       invoker.retireAll(ref.name());
+      invoker.budget().unreserve(ref.name());
     }
     synchronized (writeLock) {
       code.retainOnly(store.referencedCode());
     }
   }
 
-  /** The runnable form of a reference, from memory when it was resolved before. */
+  /**
+   * The runnable form of a reference, from memory when it was resolved before. An alias picks one
+   * of its versions by their weights, afresh for every call.
+   */
   public FunctionVersion resolve(FunctionRef ref) {
-    String key = ref.name() + ":" + ref.qualifierOrLatest();
+    String qualifier = ref.qualifierOrLatest();
+    if (isAliasName(qualifier)) {
+      AliasConfig alias = resolveAlias(ref.name(), qualifier);
+      String version = alias.pick(java.util.concurrent.ThreadLocalRandom.current().nextDouble());
+      return resolve(new FunctionRef(ref.name(), Optional.of(version)));
+    }
+    String key = ref.name() + ":" + qualifier;
     long generation = changes.get();
     Resolved cached = resolved.get(key);
     if (cached != null && cached.generation() == generation) {
@@ -208,6 +419,18 @@ public final class FunctionCatalog {
                     store.tags(config.functionName()).get(FunctionVersion.NETWORK_TAG)));
     resolved.put(key, new Resolved(version, generation));
     return version;
+  }
+
+  private AliasConfig resolveAlias(String function, String name) {
+    String key = function + ":@" + name;
+    long generation = changes.get();
+    ResolvedAlias cached = resolvedAliases.get(key);
+    if (cached != null && cached.generation() == generation) {
+      return cached.alias();
+    }
+    AliasConfig alias = getAlias(function, name);
+    resolvedAliases.put(key, new ResolvedAlias(alias, generation));
+    return alias;
   }
 
   public Map<String, String> tags(FunctionRef ref) {
@@ -257,6 +480,7 @@ public final class FunctionCatalog {
   private void forget(String name) {
     changes.incrementAndGet();
     resolved.keySet().removeIf(k -> k.startsWith(name + ":"));
+    resolvedAliases.keySet().removeIf(k -> k.startsWith(name + ":"));
   }
 
   private void requireUnqualified(FunctionRef ref) {

@@ -35,6 +35,7 @@ public final class Invoker implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Invoker.class);
 
   private final InstanceLauncher launcher;
+  private final ConcurrencyBudget budget;
   private final InstantSource clock;
   private final Duration keepAlive;
   private final ConcurrentHashMap<String, InstancePool> pools = new ConcurrentHashMap<>();
@@ -54,17 +55,24 @@ public final class Invoker implements AutoCloseable {
       Account account,
       InstantSource clock,
       Duration keepAlive,
-      boolean runReaper) {
+      boolean runReaper,
+      ConcurrencyBudget budget) {
     return new Invoker(
         new InstanceLauncher(driver, runtimeApi, instancesRoot, account),
         clock,
         keepAlive,
-        runReaper);
+        runReaper,
+        budget);
   }
 
   private Invoker(
-      InstanceLauncher launcher, InstantSource clock, Duration keepAlive, boolean runReaper) {
+      InstanceLauncher launcher,
+      InstantSource clock,
+      Duration keepAlive,
+      boolean runReaper,
+      ConcurrencyBudget budget) {
     this.launcher = launcher;
+    this.budget = budget;
     this.clock = clock;
     this.keepAlive = keepAlive;
     if (runReaper) {
@@ -85,17 +93,19 @@ public final class Invoker implements AutoCloseable {
       if (closing) {
         throw LambdaError.unavailable("Kiln is shutting down and takes no new invocations");
       }
-      while (true) {
-        InstancePool pool =
-            pools.computeIfAbsent(version.key(), k -> new InstancePool(version, launcher, clock));
-        Lease lease = pool.acquire();
-        if (lease == null) {
-          // retired between lookup and lease: the caller resolved a version that just changed
-          pools.remove(version.key(), pool);
-          continue;
-        }
-        try (lease) {
-          return lease.instance().invoke(request);
+      try (ConcurrencyBudget.Permit permit = budget.admit(version.name())) {
+        while (true) {
+          InstancePool pool =
+              pools.computeIfAbsent(version.key(), k -> new InstancePool(version, launcher, clock));
+          Lease lease = pool.acquire();
+          if (lease == null) {
+            // retired between lookup and lease: the caller resolved a version that just changed
+            pools.remove(version.key(), pool);
+            continue;
+          }
+          try (lease) {
+            return lease.instance().invoke(request);
+          }
         }
       }
     } finally {
@@ -133,6 +143,11 @@ public final class Invoker implements AutoCloseable {
       reaped += pool.reapIdle(keepAlive);
     }
     return reaped;
+  }
+
+  /** The account's concurrency, which every invocation is admitted through. */
+  public ConcurrencyBudget budget() {
+    return budget;
   }
 
   /** Instances alive now, busy or idle, across all functions. */

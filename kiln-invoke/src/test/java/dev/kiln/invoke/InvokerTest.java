@@ -50,7 +50,8 @@ class InvokerTest {
             Account.DEFAULT,
             clock,
             Duration.ofMinutes(5),
-            false);
+            false,
+            new ConcurrencyBudget(1000, java.util.Map.of()));
     FunctionConfig config =
         FunctionConfig.create(
             "f",

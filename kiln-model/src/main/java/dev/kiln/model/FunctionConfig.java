@@ -111,9 +111,37 @@ public record FunctionConfig(
     return withIdentity(number, lastModified, newRevisionId());
   }
 
-  /** True when both run the same code the same way, whatever their version and revision. */
+  /** The same configuration with another description (PublishVersion's own, for the version). */
+  public FunctionConfig withDescription(String newDescription) {
+    return new FunctionConfig(
+        functionName,
+        version,
+        runtime,
+        handler,
+        role,
+        newDescription,
+        memorySize,
+        timeout,
+        environment,
+        ephemeralStorageSize,
+        architectures,
+        packageType,
+        tracingMode,
+        logging,
+        codeSha256,
+        codeSize,
+        lastModified,
+        revisionId);
+  }
+
+  /**
+   * True when both run the same code the same way, whatever their version, revision and description
+   * (PublishVersion may give a version a description of its own).
+   */
   public boolean sameCodeAndSettings(FunctionConfig other) {
-    return withIdentity("", Instant.EPOCH, "").equals(other.withIdentity("", Instant.EPOCH, ""));
+    return withIdentity("", Instant.EPOCH, "")
+        .withDescription("")
+        .equals(other.withIdentity("", Instant.EPOCH, "").withDescription(""));
   }
 
   private FunctionConfig withIdentity(String v, Instant modified, String revision) {

@@ -89,6 +89,13 @@ public final class KilnCli implements Runnable {
                 + " (default: ${DEFAULT-VALUE})")
     String outboundNetwork = "on";
 
+    @Option(
+        names = "--concurrency-limit",
+        description =
+            "Invocations that may run at once across all functions, Lambda's account concurrency"
+                + " limit (default: ${DEFAULT-VALUE})")
+    int concurrencyLimit = ServerSettings.DEFAULT_CONCURRENCY_LIMIT;
+
     @Override
     public Integer call() throws InterruptedException {
       ServerSettings settings;
@@ -103,7 +110,8 @@ public final class KilnCli implements Runnable {
                 Duration.ofSeconds(shutdownGraceSeconds),
                 interpreters,
                 ServerSettings.SandboxChoice.parse(sandbox),
-                ServerSettings.onOff("--outbound-network", outboundNetwork));
+                ServerSettings.onOff("--outbound-network", outboundNetwork),
+                concurrencyLimit);
       } catch (IllegalArgumentException e) {
         System.err.println("kiln server: " + e.getMessage());
         return 2;

@@ -1,6 +1,7 @@
 package dev.kiln.server;
 
 import dev.kiln.api.LambdaApi;
+import dev.kiln.invoke.ConcurrencyBudget;
 import dev.kiln.invoke.FunctionCatalog;
 import dev.kiln.invoke.Invoker;
 import dev.kiln.runtimeapi.RuntimeApiServer;
@@ -81,7 +82,8 @@ public final class KilnServer implements AutoCloseable {
             settings.account(),
             InstantSource.system(),
             settings.keepAlive(),
-            true);
+            true,
+            new ConcurrencyBudget(settings.concurrencyLimit(), store.reservedConcurrency()));
     FunctionCatalog catalog =
         new FunctionCatalog(
             store, code, runtimes, invoker, settings.account(), InstantSource.system());

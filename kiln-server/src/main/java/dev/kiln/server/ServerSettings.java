@@ -14,6 +14,8 @@ import java.util.Map;
  * @param interpreters runtime identifier to interpreter path, overriding the host's defaults
  * @param sandbox which sandbox driver runs instances
  * @param outboundNetwork whether instances may reach the network beyond the host (as on Lambda)
+ * @param concurrencyLimit how many invocations may run at once across all functions (Lambda's
+ *     account concurrency limit)
  */
 public record ServerSettings(
     String bind,
@@ -24,7 +26,8 @@ public record ServerSettings(
     Duration shutdownGrace,
     Map<String, String> interpreters,
     SandboxChoice sandbox,
-    boolean outboundNetwork) {
+    boolean outboundNetwork,
+    int concurrencyLimit) {
 
   /**
    * {@code linux}: namespaces and cgroups, or refuse to start; {@code process}: plain processes, no
@@ -48,6 +51,7 @@ public record ServerSettings(
   }
 
   public static final int DEFAULT_PORT = 9000;
+  public static final int DEFAULT_CONCURRENCY_LIMIT = 1000;
   public static final Duration DEFAULT_KEEP_ALIVE = Duration.ofMinutes(5);
   public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(10);
 
@@ -55,6 +59,10 @@ public record ServerSettings(
     interpreters = Map.copyOf(interpreters);
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("--port must be between 0 and 65535, got " + port);
+    }
+    if (concurrencyLimit < 1) {
+      throw new IllegalArgumentException(
+          "--concurrency-limit must be at least 1, got " + concurrencyLimit);
     }
     if (keepAlive.isNegative() || keepAlive.isZero()) {
       throw new IllegalArgumentException("--keep-alive must be positive, got " + keepAlive);
@@ -81,7 +89,8 @@ public record ServerSettings(
         DEFAULT_SHUTDOWN_GRACE,
         Map.of(),
         SandboxChoice.AUTO,
-        true);
+        true,
+        DEFAULT_CONCURRENCY_LIMIT);
   }
 
   public ServerSettings withPort(int newPort) {
@@ -94,7 +103,22 @@ public record ServerSettings(
         shutdownGrace,
         interpreters,
         sandbox,
-        outboundNetwork);
+        outboundNetwork,
+        concurrencyLimit);
+  }
+
+  public ServerSettings withConcurrencyLimit(int limit) {
+    return new ServerSettings(
+        bind,
+        port,
+        dataDir,
+        account,
+        keepAlive,
+        shutdownGrace,
+        interpreters,
+        sandbox,
+        outboundNetwork,
+        limit);
   }
 
   public ServerSettings withKeepAlive(Duration newKeepAlive) {
@@ -107,6 +131,7 @@ public record ServerSettings(
         shutdownGrace,
         interpreters,
         sandbox,
-        outboundNetwork);
+        outboundNetwork,
+        concurrencyLimit);
   }
 }

@@ -38,6 +38,10 @@ final class KilnFixture implements AutoCloseable {
   }
 
   KilnFixture(Duration keepAlive, ServerSettings.SandboxChoice sandbox) {
+    this(keepAlive, sandbox, ServerSettings.DEFAULT_CONCURRENCY_LIMIT);
+  }
+
+  KilnFixture(Duration keepAlive, ServerSettings.SandboxChoice sandbox, int concurrencyLimit) {
     try {
       dataDir = Files.createTempDirectory("kiln-test-");
     } catch (IOException e) {
@@ -54,7 +58,8 @@ final class KilnFixture implements AutoCloseable {
                 Duration.ofSeconds(5),
                 Map.of(),
                 sandbox,
-                true));
+                true,
+                concurrencyLimit));
     lambda = client(server.endpoint());
   }
 

@@ -27,7 +27,8 @@ class RuntimeAvailabilityIT {
                     Duration.ofSeconds(5),
                     Map.of("python3.13", "/opt/no-such-python/bin/python3.13"),
                     ServerSettings.SandboxChoice.PROCESS,
-                    true));
+                    true,
+                    ServerSettings.DEFAULT_CONCURRENCY_LIMIT));
         var lambda = KilnFixture.client(server.endpoint())) {
       assertThatThrownBy(
               () ->

@@ -1,5 +1,6 @@
 package dev.kiln.store;
 
+import dev.kiln.model.AliasConfig;
 import dev.kiln.model.FunctionConfig;
 import java.util.List;
 import java.util.Map;
@@ -47,7 +48,7 @@ public interface MetadataStore extends AutoCloseable {
    * Snapshots {@code $LATEST} as the next version number, unless the newest version already has the
    * same code and configuration (AWS publishes nothing new then and returns that version).
    */
-  FunctionConfig publishVersion(String name);
+  FunctionConfig publishVersion(String name, Optional<String> description);
 
   /** Removes one published version; false if there was none. */
   boolean deleteVersion(String name, String version);
@@ -62,6 +63,35 @@ public interface MetadataStore extends AutoCloseable {
   void tag(String name, Map<String, String> tags);
 
   void untag(String name, Set<String> keys);
+
+  /** Every version of a function: {@code $LATEST} first, then published ones by number. */
+  List<FunctionConfig> versions(String name);
+
+  /**
+   * @throws dev.kiln.model.LambdaError ResourceConflictException if the alias exists
+   */
+  void createAlias(AliasConfig alias);
+
+  Optional<AliasConfig> alias(String name, String alias);
+
+  /** The function's aliases, by name. */
+  List<AliasConfig> aliases(String name);
+
+  /**
+   * Replaces an alias if its revision is still {@code expectedRevisionId}.
+   *
+   * @throws dev.kiln.model.LambdaError PreconditionFailedException if someone changed it first
+   */
+  void replaceAlias(AliasConfig alias, String expectedRevisionId);
+
+  boolean deleteAlias(String name, String alias);
+
+  /** Reserved concurrency of every function that has one. */
+  Map<String, Integer> reservedConcurrency();
+
+  void putReservedConcurrency(String name, int reserved);
+
+  boolean deleteReservedConcurrency(String name);
 
   /** Function count and bytes of zipped code held, for GetAccountSettings. */
   Usage usage();

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import dev.kiln.model.AliasConfig;
 import dev.kiln.model.CodeDigest;
 import dev.kiln.model.FunctionConfig;
 import dev.kiln.model.FunctionRef;
@@ -198,7 +199,7 @@ public final class SqliteMetadataStore implements MetadataStore {
   }
 
   @Override
-  public synchronized FunctionConfig publishVersion(String name) {
+  public synchronized FunctionConfig publishVersion(String name, Optional<String> description) {
     return inTransaction(
         () -> {
           FunctionConfig latest =
@@ -219,7 +220,8 @@ public final class SqliteMetadataStore implements MetadataStore {
               return newest.get();
             }
           }
-          FunctionConfig version = latest.asVersion(Long.toString(number));
+          FunctionConfig snapshot = latest.asVersion(Long.toString(number));
+          FunctionConfig version = description.map(snapshot::withDescription).orElse(snapshot);
           insertVersion(version);
           try (PreparedStatement st =
               db.prepareStatement("UPDATE functions SET next_version = ? WHERE name = ?")) {
@@ -253,6 +255,164 @@ public final class SqliteMetadataStore implements MetadataStore {
               db.prepareStatement("DELETE FROM function_versions WHERE name = ? AND version = ?")) {
             st.setString(1, name);
             st.setString(2, version);
+            return st.executeUpdate() == 1;
+          }
+        });
+  }
+
+  @Override
+  public synchronized List<FunctionConfig> versions(String name) {
+    return inTransaction(
+        () -> {
+          try (PreparedStatement st =
+              db.prepareStatement(
+                  "SELECT config FROM function_versions WHERE name = ? ORDER BY CASE WHEN version"
+                      + " = ? THEN 0 ELSE CAST(version AS INTEGER) END")) {
+            st.setString(1, name);
+            st.setString(2, FunctionRef.LATEST);
+            List<FunctionConfig> out = new ArrayList<>();
+            try (ResultSet rs = st.executeQuery()) {
+              while (rs.next()) {
+                out.add(fromJson(rs.getString(1)));
+              }
+            }
+            return out;
+          }
+        });
+  }
+
+  @Override
+  public synchronized void createAlias(AliasConfig alias) {
+    inTransaction(
+        () -> {
+          requireExists(alias.functionName());
+          if (aliasLocked(alias.functionName(), alias.name()).isPresent()) {
+            throw LambdaError.conflict("Alias already exists: " + alias.name());
+          }
+          try (PreparedStatement st =
+              db.prepareStatement(
+                  "INSERT INTO function_aliases (name, alias, config) VALUES (?, ?, ?)")) {
+            st.setString(1, alias.functionName());
+            st.setString(2, alias.name());
+            st.setString(3, write(alias));
+            st.executeUpdate();
+          }
+          return null;
+        });
+  }
+
+  @Override
+  public synchronized Optional<AliasConfig> alias(String name, String alias) {
+    return inTransaction(() -> aliasLocked(name, alias));
+  }
+
+  private Optional<AliasConfig> aliasLocked(String name, String alias) throws SQLException {
+    try (PreparedStatement st =
+        db.prepareStatement("SELECT config FROM function_aliases WHERE name = ? AND alias = ?")) {
+      st.setString(1, name);
+      st.setString(2, alias);
+      try (ResultSet rs = st.executeQuery()) {
+        return rs.next() ? Optional.of(read(rs.getString(1), AliasConfig.class)) : Optional.empty();
+      }
+    }
+  }
+
+  @Override
+  public synchronized List<AliasConfig> aliases(String name) {
+    return inTransaction(
+        () -> {
+          try (PreparedStatement st =
+              db.prepareStatement(
+                  "SELECT config FROM function_aliases WHERE name = ? ORDER BY alias")) {
+            st.setString(1, name);
+            List<AliasConfig> out = new ArrayList<>();
+            try (ResultSet rs = st.executeQuery()) {
+              while (rs.next()) {
+                out.add(read(rs.getString(1), AliasConfig.class));
+              }
+            }
+            return out;
+          }
+        });
+  }
+
+  @Override
+  public synchronized void replaceAlias(AliasConfig alias, String expectedRevisionId) {
+    inTransaction(
+        () -> {
+          AliasConfig current =
+              aliasLocked(alias.functionName(), alias.name())
+                  .orElseThrow(() -> LambdaError.notFound("Alias not found: " + alias.name()));
+          if (!current.revisionId().equals(expectedRevisionId)) {
+            throw LambdaError.preconditionFailed(
+                "The Revision Id provided does not match the latest Revision Id. Call the"
+                    + " GetAlias API to retrieve the latest Revision Id");
+          }
+          try (PreparedStatement st =
+              db.prepareStatement(
+                  "UPDATE function_aliases SET config = ? WHERE name = ? AND alias = ?")) {
+            st.setString(1, write(alias));
+            st.setString(2, alias.functionName());
+            st.setString(3, alias.name());
+            st.executeUpdate();
+          }
+          return null;
+        });
+  }
+
+  @Override
+  public synchronized boolean deleteAlias(String name, String alias) {
+    return inTransaction(
+        () -> {
+          try (PreparedStatement st =
+              db.prepareStatement("DELETE FROM function_aliases WHERE name = ? AND alias = ?")) {
+            st.setString(1, name);
+            st.setString(2, alias);
+            return st.executeUpdate() == 1;
+          }
+        });
+  }
+
+  @Override
+  public synchronized Map<String, Integer> reservedConcurrency() {
+    return inTransaction(
+        () -> {
+          Map<String, Integer> out = new LinkedHashMap<>();
+          try (PreparedStatement st =
+                  db.prepareStatement("SELECT name, reserved FROM function_concurrency");
+              ResultSet rs = st.executeQuery()) {
+            while (rs.next()) {
+              out.put(rs.getString(1), rs.getInt(2));
+            }
+          }
+          return out;
+        });
+  }
+
+  @Override
+  public synchronized void putReservedConcurrency(String name, int reserved) {
+    inTransaction(
+        () -> {
+          requireExists(name);
+          try (PreparedStatement st =
+              db.prepareStatement(
+                  "INSERT INTO function_concurrency (name, reserved) VALUES (?, ?)"
+                      + " ON CONFLICT(name) DO UPDATE SET reserved = excluded.reserved")) {
+            st.setString(1, name);
+            st.setInt(2, reserved);
+            st.executeUpdate();
+          }
+          return null;
+        });
+  }
+
+  @Override
+  public synchronized boolean deleteReservedConcurrency(String name) {
+    return inTransaction(
+        () -> {
+          try (PreparedStatement st =
+              db.prepareStatement("DELETE FROM function_concurrency WHERE name = ?")) {
+            st.setString(1, name);
             return st.executeUpdate() == 1;
           }
         });
@@ -427,6 +587,22 @@ public final class SqliteMetadataStore implements MetadataStore {
       return JSON.writeValueAsString(config);
     } catch (JsonProcessingException e) {
       throw new IllegalStateException(e);
+    }
+  }
+
+  private static String write(Object value) {
+    try {
+      return JSON.writeValueAsString(value);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static <T> T read(String json, Class<T> type) {
+    try {
+      return JSON.readValue(json, type);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("unreadable stored " + type.getSimpleName(), e);
     }
   }
 

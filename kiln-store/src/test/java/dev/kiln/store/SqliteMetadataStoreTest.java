@@ -85,13 +85,15 @@ class SqliteMetadataStoreTest {
   void publishVersion_numbersSnapshotsAndSkipsUnchangedOnes() {
     FunctionConfig f = config("pub");
     store.createFunction(f, Map.of(), Optional.empty());
-    FunctionConfig v1 = store.publishVersion("pub");
+    FunctionConfig v1 = store.publishVersion("pub", Optional.empty());
     assertThat(v1.version()).isEqualTo("1");
-    assertThat(store.publishVersion("pub").version()).as("nothing changed").isEqualTo("1");
+    assertThat(store.publishVersion("pub", Optional.empty()).version())
+        .as("nothing changed")
+        .isEqualTo("1");
     store.replaceLatest(
         f.withCode(new CodeDigest("cd".repeat(32), 5, 5), java.util.List.of(), Instant.now()),
         f.revisionId());
-    assertThat(store.publishVersion("pub").version()).isEqualTo("2");
+    assertThat(store.publishVersion("pub", Optional.empty()).version()).isEqualTo("2");
   }
 
   @Test
@@ -119,7 +121,7 @@ class SqliteMetadataStoreTest {
           latest.withCode(
               new CodeDigest(String.format("%064x", i), i, i), java.util.List.of(), Instant.now()),
           latest.revisionId());
-      store.publishVersion("v");
+      store.publishVersion("v", Optional.empty());
     }
     store.createFunction(config("w"), Map.of(), Optional.empty());
     java.util.List<String> seen = new java.util.ArrayList<>();
@@ -149,7 +151,7 @@ class SqliteMetadataStoreTest {
   @Test
   void delete_removesVersionsAndTags() {
     store.createFunction(config("gone"), Map.of("a", "b"), Optional.empty());
-    store.publishVersion("gone");
+    store.publishVersion("gone", Optional.empty());
     assertThat(store.deleteFunction("gone")).isTrue();
     assertThat(store.function("gone", "$LATEST")).isEmpty();
     assertThat(store.function("gone", "1")).isEmpty();
