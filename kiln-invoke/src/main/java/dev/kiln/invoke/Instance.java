@@ -89,6 +89,11 @@ final class Instance {
     channel.firstPoll().thenRun(sandbox::initialised);
   }
 
+  /** Completes when the instance's main process has exited. */
+  CompletableFuture<ExitStatus> onExit() {
+    return sandbox.onExit();
+  }
+
   private void exited() {
     if (state.compareAndSet(State.IDLE, State.DEAD)
         || state.compareAndSet(State.STARTING, State.DEAD)) {

@@ -34,16 +34,40 @@ final class InstanceLauncher {
   private final RuntimeApiServer runtimeApi;
   private final Path instancesRoot;
   private final Account account;
+  private final ScaleGate gate;
 
   InstanceLauncher(
-      SandboxDriver driver, RuntimeApiServer runtimeApi, Path instancesRoot, Account account) {
+      SandboxDriver driver,
+      RuntimeApiServer runtimeApi,
+      Path instancesRoot,
+      Account account,
+      ScaleGate gate) {
+    this.gate = gate;
     this.driver = driver;
     this.runtimeApi = runtimeApi;
     this.instancesRoot = instancesRoot;
     this.account = account;
   }
 
+  /**
+   * Starts an instance of {@code version}, once the scale gate lets it (429 when it does not). The
+   * instance's memory goes back to the gate when its processes are gone.
+   */
   Instance start(FunctionVersion version) throws IOException {
+    int memory = version.config().memorySize();
+    gate.admit(version.name(), memory);
+    Instance instance;
+    try {
+      instance = launch(version);
+    } catch (IOException | RuntimeException e) {
+      gate.release(memory);
+      throw e;
+    }
+    instance.onExit().thenRun(() -> gate.release(memory));
+    return instance;
+  }
+
+  private Instance launch(FunctionVersion version) throws IOException {
     String id = UUID.randomUUID().toString().replace("-", "");
     long startedNanos = System.nanoTime();
     AtomicReference<Sandbox> sandboxRef = new AtomicReference<>();

@@ -56,9 +56,10 @@ public final class Invoker implements AutoCloseable {
       InstantSource clock,
       Duration keepAlive,
       boolean runReaper,
-      ConcurrencyBudget budget) {
+      ConcurrencyBudget budget,
+      ScaleGate gate) {
     return new Invoker(
-        new InstanceLauncher(driver, runtimeApi, instancesRoot, account),
+        new InstanceLauncher(driver, runtimeApi, instancesRoot, account, gate),
         clock,
         keepAlive,
         runReaper,

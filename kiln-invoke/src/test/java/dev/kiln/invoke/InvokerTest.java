@@ -51,7 +51,8 @@ class InvokerTest {
             clock,
             Duration.ofMinutes(5),
             false,
-            new ConcurrencyBudget(1000, java.util.Map.of()));
+            new ConcurrencyBudget(1000, java.util.Map.of()),
+            ScaleGate.unlimited(clock));
     FunctionConfig config =
         FunctionConfig.create(
             "f",

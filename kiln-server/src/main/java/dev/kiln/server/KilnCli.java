@@ -96,6 +96,20 @@ public final class KilnCli implements Runnable {
                 + " limit (default: ${DEFAULT-VALUE})")
     int concurrencyLimit = ServerSettings.DEFAULT_CONCURRENCY_LIMIT;
 
+    @Option(
+        names = "--scale-out-rate",
+        description =
+            "New instances one function may start per 10 seconds (default: ${DEFAULT-VALUE}, as"
+                + " on Lambda)")
+    int scaleOutRate = ServerSettings.DEFAULT_SCALE_OUT_RATE;
+
+    @Option(
+        names = "--instance-memory",
+        description =
+            "MB of host memory all instances may hold together, their MemorySize summed (default:"
+                + " the host's memory less a quarter)")
+    long instanceMemoryMb = ServerSettings.defaultInstanceMemoryMb();
+
     @Override
     public Integer call() throws InterruptedException {
       ServerSettings settings;
@@ -111,7 +125,9 @@ public final class KilnCli implements Runnable {
                 interpreters,
                 ServerSettings.SandboxChoice.parse(sandbox),
                 ServerSettings.onOff("--outbound-network", outboundNetwork),
-                concurrencyLimit);
+                concurrencyLimit,
+                scaleOutRate,
+                instanceMemoryMb);
       } catch (IllegalArgumentException e) {
         System.err.println("kiln server: " + e.getMessage());
         return 2;

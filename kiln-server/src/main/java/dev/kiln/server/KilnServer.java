@@ -4,6 +4,7 @@ import dev.kiln.api.LambdaApi;
 import dev.kiln.invoke.ConcurrencyBudget;
 import dev.kiln.invoke.FunctionCatalog;
 import dev.kiln.invoke.Invoker;
+import dev.kiln.invoke.ScaleGate;
 import dev.kiln.runtimeapi.RuntimeApiServer;
 import dev.kiln.runtimes.RuntimeTable;
 import dev.kiln.sandbox.LinuxSandboxDriver;
@@ -36,6 +37,9 @@ import org.slf4j.LoggerFactory;
 public final class KilnServer implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(KilnServer.class);
+
+  /** How long a new instance may wait for host memory before its invocation is throttled. */
+  private static final java.time.Duration CAPACITY_WAIT = java.time.Duration.ofSeconds(2);
 
   private final ServerSettings settings;
   private final FileChannel lockFile;
@@ -83,7 +87,12 @@ public final class KilnServer implements AutoCloseable {
             InstantSource.system(),
             settings.keepAlive(),
             true,
-            new ConcurrencyBudget(settings.concurrencyLimit(), store.reservedConcurrency()));
+            new ConcurrencyBudget(settings.concurrencyLimit(), store.reservedConcurrency()),
+            new ScaleGate(
+                settings.scaleOutRate(),
+                settings.instanceMemoryMb(),
+                CAPACITY_WAIT,
+                InstantSource.system()));
     FunctionCatalog catalog =
         new FunctionCatalog(
             store, code, runtimes, invoker, settings.account(), InstantSource.system());
@@ -160,6 +169,14 @@ public final class KilnServer implements AutoCloseable {
             + "; idle instances kept warm for "
             + settings.keepAlive().toSeconds()
             + " s");
+    lines.add(
+        "  concurrency limit "
+            + settings.concurrencyLimit()
+            + "; each function may start "
+            + settings.scaleOutRate()
+            + " instances per 10 s; instances may hold "
+            + settings.instanceMemoryMb()
+            + " MB of memory together");
     lines.add("  " + driver.describe());
     for (Map.Entry<String, String> r : runtimes.describe().entrySet()) {
       lines.add("  runtime " + r.getKey() + ": " + r.getValue());

@@ -16,6 +16,8 @@ import java.util.Map;
  * @param outboundNetwork whether instances may reach the network beyond the host (as on Lambda)
  * @param concurrencyLimit how many invocations may run at once across all functions (Lambda's
  *     account concurrency limit)
+ * @param scaleOutRate how many new instances one function may start per 10 seconds
+ * @param instanceMemoryMb the host memory instances may hold together (their MemorySize summed)
  */
 public record ServerSettings(
     String bind,
@@ -27,7 +29,9 @@ public record ServerSettings(
     Map<String, String> interpreters,
     SandboxChoice sandbox,
     boolean outboundNetwork,
-    int concurrencyLimit) {
+    int concurrencyLimit,
+    int scaleOutRate,
+    long instanceMemoryMb) {
 
   /**
    * {@code linux}: namespaces and cgroups, or refuse to start; {@code process}: plain processes, no
@@ -52,6 +56,28 @@ public record ServerSettings(
 
   public static final int DEFAULT_PORT = 9000;
   public static final int DEFAULT_CONCURRENCY_LIMIT = 1000;
+
+  /** Lambda's: 1000 new instances per function per 10 seconds. */
+  public static final int DEFAULT_SCALE_OUT_RATE = 1000;
+
+  /**
+   * Instances may hold together what the host has, less a quarter (at least 1 GB) for Kiln and the
+   * rest of the machine.
+   */
+  public static long defaultInstanceMemoryMb() {
+    long total = 4096;
+    try {
+      for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/meminfo"))) {
+        if (line.startsWith("MemTotal:")) {
+          total = Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
+        }
+      }
+    } catch (java.io.IOException | NumberFormatException e) {
+      // not Linux: a modest default
+    }
+    return Math.max(128, total - Math.max(1024, total / 4));
+  }
+
   public static final Duration DEFAULT_KEEP_ALIVE = Duration.ofMinutes(5);
   public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(10);
 
@@ -63,6 +89,14 @@ public record ServerSettings(
     if (concurrencyLimit < 1) {
       throw new IllegalArgumentException(
           "--concurrency-limit must be at least 1, got " + concurrencyLimit);
+    }
+    if (scaleOutRate < 1) {
+      throw new IllegalArgumentException(
+          "--scale-out-rate must be at least 1, got " + scaleOutRate);
+    }
+    if (instanceMemoryMb < 128) {
+      throw new IllegalArgumentException(
+          "--instance-memory must be at least 128 (MB), got " + instanceMemoryMb);
     }
     if (keepAlive.isNegative() || keepAlive.isZero()) {
       throw new IllegalArgumentException("--keep-alive must be positive, got " + keepAlive);
@@ -90,7 +124,9 @@ public record ServerSettings(
         Map.of(),
         SandboxChoice.AUTO,
         true,
-        DEFAULT_CONCURRENCY_LIMIT);
+        DEFAULT_CONCURRENCY_LIMIT,
+        DEFAULT_SCALE_OUT_RATE,
+        defaultInstanceMemoryMb());
   }
 
   public ServerSettings withPort(int newPort) {
@@ -104,7 +140,9 @@ public record ServerSettings(
         interpreters,
         sandbox,
         outboundNetwork,
-        concurrencyLimit);
+        concurrencyLimit,
+        scaleOutRate,
+        instanceMemoryMb);
   }
 
   public ServerSettings withConcurrencyLimit(int limit) {
@@ -118,7 +156,9 @@ public record ServerSettings(
         interpreters,
         sandbox,
         outboundNetwork,
-        limit);
+        limit,
+        scaleOutRate,
+        instanceMemoryMb);
   }
 
   public ServerSettings withKeepAlive(Duration newKeepAlive) {
@@ -132,6 +172,8 @@ public record ServerSettings(
         interpreters,
         sandbox,
         outboundNetwork,
-        concurrencyLimit);
+        concurrencyLimit,
+        scaleOutRate,
+        instanceMemoryMb);
   }
 }

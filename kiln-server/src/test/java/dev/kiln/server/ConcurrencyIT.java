@@ -27,6 +27,14 @@ class ConcurrencyIT {
 
   /** Fires {@code n} invocations together; returns how many ended in each way. */
   static Map<String, Integer> burst(KilnFixture kiln, String function, int n, double seconds) {
+    return burst(kiln.lambda, function, n, seconds);
+  }
+
+  static Map<String, Integer> burst(
+      software.amazon.awssdk.services.lambda.LambdaClient lambda,
+      String function,
+      int n,
+      double seconds) {
     ExecutorService pool = Executors.newFixedThreadPool(n);
     try {
       List<CompletableFuture<String>> calls = new ArrayList<>();
@@ -36,7 +44,7 @@ class ConcurrencyIT {
                 () -> {
                   try {
                     var r =
-                        kiln.lambda.invoke(
+                        lambda.invoke(
                             b ->
                                 b.functionName(function)
                                     .payload(SdkBytes.fromUtf8String("{\"s\": " + seconds + "}")));
@@ -169,6 +177,39 @@ class ConcurrencyIT {
       assertThat(kiln.lambda.getAccountSettings().accountLimit().unreservedConcurrentExecutions())
           .isEqualTo(100);
     }
+  }
+
+  /** A server with extra flags, and a 128 MB function on it that sleeps as long as it is told. */
+  static Map<String, Integer> burstOnServer(int calls, String... flags) throws Exception {
+    var data = java.nio.file.Files.createTempDirectory("kiln-scale-");
+    try (ServerProcess server = ServerProcess.start(data, ServerProcess.freePort(), flags);
+        var lambda = KilnFixture.client(server.endpoint())) {
+      lambda.createFunction(
+          b ->
+              b.functionName("sleeper")
+                  .runtime(software.amazon.awssdk.services.lambda.model.Runtime.PYTHON3_12)
+                  .handler("app.handler")
+                  .role(KilnFixture.ROLE)
+                  .memorySize(128)
+                  .timeout(20)
+                  .code(c -> c.zipFile(SdkBytes.fromByteArray(Zips.of("app.py", SLOW)))));
+      return burst(lambda, "sleeper", calls, 5);
+    }
+  }
+
+  @Test
+  void instancesNeverHoldMoreMemoryThanTheHostGivesThem() throws Exception {
+    // room for two 128 MB instances: the third waits its bounded time, then is throttled
+    assertThat(burstOnServer(3, "--instance-memory", "256"))
+        .containsExactlyInAnyOrderEntriesOf(
+            Map.of("ok", 2, "429 ConcurrentInvocationLimitExceeded", 1));
+  }
+
+  @Test
+  void aFunctionScalesOutNoFasterThanItsRate() throws Exception {
+    assertThat(burstOnServer(4, "--scale-out-rate", "2"))
+        .containsExactlyInAnyOrderEntriesOf(
+            Map.of("ok", 2, "429 FunctionInvocationRateLimitExceeded", 2));
   }
 
   @Test

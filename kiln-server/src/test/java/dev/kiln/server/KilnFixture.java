@@ -59,7 +59,9 @@ final class KilnFixture implements AutoCloseable {
                 Map.of(),
                 sandbox,
                 true,
-                concurrencyLimit));
+                concurrencyLimit,
+                ServerSettings.DEFAULT_SCALE_OUT_RATE,
+                ServerSettings.defaultInstanceMemoryMb()));
     lambda = client(server.endpoint());
   }
 

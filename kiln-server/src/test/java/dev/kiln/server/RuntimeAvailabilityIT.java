@@ -28,7 +28,9 @@ class RuntimeAvailabilityIT {
                     Map.of("python3.13", "/opt/no-such-python/bin/python3.13"),
                     ServerSettings.SandboxChoice.PROCESS,
                     true,
-                    ServerSettings.DEFAULT_CONCURRENCY_LIMIT));
+                    ServerSettings.DEFAULT_CONCURRENCY_LIMIT,
+                    ServerSettings.DEFAULT_SCALE_OUT_RATE,
+                    ServerSettings.defaultInstanceMemoryMb()));
         var lambda = KilnFixture.client(server.endpoint())) {
       assertThatThrownBy(
               () ->

@@ -1,0 +1,68 @@
+package dev.kiln.invoke;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.kiln.model.LambdaError;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+class ScaleGateTest {
+
+  final AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-11-25T00:00:00Z"));
+  final InstantSource clock = () -> now.get();
+
+  static String reason(LambdaError e) {
+    return e.status() + " " + e.extraMember("Reason").orElse("");
+  }
+
+  @Test
+  void aFunctionStartsAtMostTheRatePer10Seconds_thenRefillsSteadily() {
+    ScaleGate gate = new ScaleGate(3, 1_000_000, Duration.ZERO, clock);
+    for (int i = 0; i < 3; i++) {
+      gate.admit("f", 128);
+    }
+    assertThatThrownBy(() -> gate.admit("f", 128))
+        .isInstanceOfSatisfying(
+            LambdaError.class,
+            e -> assertThat(reason(e)).isEqualTo("429 FunctionInvocationRateLimitExceeded"));
+    gate.admit("other", 128); // each function has its own rate
+    now.set(now.get().plusMillis(3_400)); // a third of the window: one more token
+    gate.admit("f", 128);
+    assertThatThrownBy(() -> gate.admit("f", 128)).isInstanceOf(LambdaError.class);
+    now.set(now.get().plusSeconds(60)); // a full bucket, never more
+    for (int i = 0; i < 3; i++) {
+      gate.admit("f", 128);
+    }
+    assertThatThrownBy(() -> gate.admit("f", 128)).isInstanceOf(LambdaError.class);
+  }
+
+  @Test
+  void instancesReserveHostMemory_andAStartThatDoesNotFitWaitsThenIsThrottled() throws Exception {
+    ScaleGate gate = new ScaleGate(1000, 512, Duration.ofMillis(200), clock);
+    gate.admit("a", 256);
+    gate.admit("b", 256);
+    assertThat(gate.reservedMb()).isEqualTo(512);
+    assertThatThrownBy(() -> gate.admit("c", 128))
+        .isInstanceOfSatisfying(
+            LambdaError.class,
+            e -> {
+              assertThat(reason(e)).isEqualTo("429 ConcurrentInvocationLimitExceeded");
+              assertThat(e.getMessage()).contains("512 of 512 MB");
+            });
+    // a start that waits gets the room an ending instance gives back
+    ScaleGate patient = new ScaleGate(1000, 512, Duration.ofSeconds(30), clock);
+    patient.admit("a", 512);
+    CompletableFuture<Void> waiting = CompletableFuture.runAsync(() -> patient.admit("b", 256));
+    Thread.sleep(100);
+    assertThat(waiting).isNotDone();
+    patient.release(512);
+    waiting.get(10, TimeUnit.SECONDS);
+    assertThat(patient.reservedMb()).isEqualTo(256);
+  }
+}
