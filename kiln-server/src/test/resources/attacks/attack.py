@@ -85,6 +85,8 @@ def handler(event, context):
                 children += 1
         except OSError as e:
             return {"children": children, "errno": errno.errorcode.get(e.errno)}
+    if action == "instance":
+        return context.log_stream_name
     if action == "allocate":
         hoard = [bytearray(1024 * 1024) for _ in range(event["mb"])]
         return {"allocated_mb": len(hoard)}

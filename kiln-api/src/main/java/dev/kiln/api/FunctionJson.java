@@ -21,6 +21,11 @@ final class FunctionJson {
 
   private FunctionJson() {}
 
+  /** A timestamp as the Lambda API writes {@code LastModified}. */
+  static String timestamp(java.time.Instant instant) {
+    return LAST_MODIFIED.format(instant);
+  }
+
   static ObjectNode configuration(FunctionConfig c, Account account) {
     ObjectNode n = JSON.createObjectNode();
     n.put("FunctionName", c.functionName());

@@ -45,7 +45,61 @@ final class VersionsApi {
         .delete(function + "/aliases/{alias}", this::deleteAlias)
         .put("/2017-10-31/functions/{name}/concurrency", this::putConcurrency)
         .get("/2019-09-30/functions/{name}/concurrency", this::getConcurrency)
-        .delete("/2017-10-31/functions/{name}/concurrency", this::deleteConcurrency);
+        .delete("/2017-10-31/functions/{name}/concurrency", this::deleteConcurrency)
+        .put(PROVISIONED, this::putProvisioned)
+        .get(PROVISIONED, this::getProvisioned)
+        .delete(PROVISIONED, this::deleteProvisioned);
+  }
+
+  private static final String PROVISIONED = "/2019-09-30/functions/{name}/provisioned-concurrency";
+
+  private void putProvisioned(ServerRequest req, ServerResponse res) throws IOException {
+    FunctionRef ref = LambdaApi.functionRef(req, account);
+    RequestBody body =
+        RequestBody.parse(LambdaApi.readBody(req, MAX_BODY, "PutProvisionedConcurrencyConfig"));
+    int count =
+        body.integer("ProvisionedConcurrentExecutions")
+            .orElseThrow(
+                () ->
+                    LambdaError.validation(
+                        "provisionedConcurrentExecutions", "null", "Member must not be null"));
+    LambdaApi.sendJson(res, req, 202, provisionedJson(catalog.provision(ref, count), false));
+  }
+
+  /**
+   * GetProvisionedConcurrencyConfig, or with {@code List=ALL} ListProvisionedConcurrencyConfigs.
+   */
+  private void getProvisioned(ServerRequest req, ServerResponse res) {
+    FunctionRef ref = LambdaApi.functionRef(req, account);
+    if (LambdaApi.query(req, "List").isPresent()) {
+      ObjectNode out = FunctionJson.JSON.createObjectNode();
+      ArrayNode list = out.putArray("ProvisionedConcurrencyConfigs");
+      page(req, catalog.provisionedConfigs(ref), v -> v.config().qualifier(), out)
+          .forEach(v -> list.add(provisionedJson(v, true)));
+      LambdaApi.sendJson(res, req, 200, out);
+      return;
+    }
+    LambdaApi.sendJson(res, req, 200, provisionedJson(catalog.provisioned(ref), false));
+  }
+
+  private void deleteProvisioned(ServerRequest req, ServerResponse res) {
+    catalog.deprovision(LambdaApi.functionRef(req, account));
+    res.status(204).header("x-amzn-RequestId", LambdaApi.requestId(req)).send();
+  }
+
+  private ObjectNode provisionedJson(FunctionCatalog.ProvisionedView v, boolean withArn) {
+    ObjectNode out = FunctionJson.JSON.createObjectNode();
+    if (withArn) {
+      out.put(
+          "FunctionArn", account.functionArn(v.config().functionName(), v.config().qualifier()));
+    }
+    out.put("RequestedProvisionedConcurrentExecutions", v.config().requested());
+    out.put("AvailableProvisionedConcurrentExecutions", v.ready());
+    out.put("AllocatedProvisionedConcurrentExecutions", v.ready());
+    out.put("Status", v.status());
+    v.failure().ifPresent(f -> out.put("StatusReason", f));
+    out.put("LastModified", FunctionJson.timestamp(v.config().lastModified()));
+    return out;
   }
 
   private void putConcurrency(ServerRequest req, ServerResponse res) throws IOException {

@@ -7,6 +7,7 @@ import dev.kiln.model.ConfigPatch;
 import dev.kiln.model.FunctionConfig;
 import dev.kiln.model.FunctionRef;
 import dev.kiln.model.LambdaError;
+import dev.kiln.model.ProvisionedConfig;
 import dev.kiln.runtimes.RuntimeTable;
 import dev.kiln.store.CodeStore;
 import dev.kiln.store.MetadataStore;
@@ -192,6 +193,114 @@ public final class FunctionCatalog {
     }
   }
 
+  // ---- provisioned concurrency --------------------------------------------------------------
+
+  /** A provisioned-concurrency configuration and how far Kiln has come with it. */
+  public record ProvisionedView(ProvisionedConfig config, int ready, Optional<String> failure) {
+
+    /** {@code READY} when all requested instances are initialised, as AWS's status enum says. */
+    public String status() {
+      if (failure.isPresent()) {
+        return "FAILED";
+      }
+      return ready >= config.requested() ? "READY" : "IN_PROGRESS";
+    }
+  }
+
+  /** PutProvisionedConcurrencyConfig on a version or an alias. */
+  public ProvisionedView provision(FunctionRef ref, int count) {
+    String qualifier = provisionableQualifier(ref);
+    if (count < 1) {
+      throw LambdaError.validation(
+          "provisionedConcurrentExecutions",
+          count,
+          "Member must have value greater than or equal to 1");
+    }
+    FunctionVersion target = provisionedVersion(ref.name(), qualifier);
+    Integer reserved = invoker.budget().reservations().get(ref.name());
+    if (reserved != null) {
+      int others =
+          store.provisionedConfigs(Optional.of(ref.name())).stream()
+              .filter(c -> !c.qualifier().equals(qualifier))
+              .mapToInt(ProvisionedConfig::requested)
+              .sum();
+      if (others + count > reserved) {
+        throw LambdaError.invalidParameter(
+            "Requested Provisioned Concurrency should not be greater than the"
+                + " reservedConcurrentExecution for function");
+      }
+    }
+    ProvisionedConfig config = new ProvisionedConfig(ref.name(), qualifier, count, clock.instant());
+    synchronized (writeLock) {
+      store.putProvisioned(config);
+    }
+    invoker.provision(target, count);
+    return view(config);
+  }
+
+  public ProvisionedView provisioned(FunctionRef ref) {
+    String qualifier = provisionableQualifier(ref);
+    return store
+        .provisioned(ref.name(), qualifier)
+        .map(this::view)
+        .orElseThrow(
+            () ->
+                new LambdaError(
+                    "ProvisionedConcurrencyConfigNotFoundException",
+                    404,
+                    "No Provisioned Concurrency Config found for this function"));
+  }
+
+  public void deprovision(FunctionRef ref) {
+    String qualifier = provisionableQualifier(ref);
+    FunctionVersion target = provisionedVersion(ref.name(), qualifier);
+    synchronized (writeLock) {
+      store.deleteProvisioned(ref.name(), qualifier);
+    }
+    invoker.provision(target, 0);
+  }
+
+  public List<ProvisionedView> provisionedConfigs(FunctionRef ref) {
+    requireExists(ref);
+    return store.provisionedConfigs(Optional.of(ref.name())).stream().map(this::view).toList();
+  }
+
+  /** Starts provisioning what the store holds: at start-up, after a restart. */
+  public void restoreProvisioning() {
+    for (ProvisionedConfig c : store.provisionedConfigs(Optional.empty())) {
+      try {
+        invoker.provision(provisionedVersion(c.functionName(), c.qualifier()), c.requested());
+      } catch (LambdaError e) {
+        // the version or alias went away with an earlier Kiln; nothing to provision
+      }
+    }
+  }
+
+  private ProvisionedView view(ProvisionedConfig config) {
+    Invoker.Provisioning p =
+        invoker.provisioning(provisionedVersion(config.functionName(), config.qualifier()));
+    return new ProvisionedView(config, p.ready(), p.failure());
+  }
+
+  private FunctionVersion provisionedVersion(String function, String qualifier) {
+    String version =
+        isAliasName(qualifier) ? getAlias(function, qualifier).functionVersion() : qualifier;
+    return resolve(new FunctionRef(function, Optional.of(version)));
+  }
+
+  private String provisionableQualifier(FunctionRef ref) {
+    requireExists(ref);
+    String qualifier =
+        ref.qualifier()
+            .orElseThrow(
+                () -> LambdaError.validation("qualifier", "null", "Member must not be null"));
+    if (qualifier.equals(FunctionRef.LATEST)) {
+      throw LambdaError.invalidParameter(
+          "Provisioned Concurrency Configs cannot be applied to unpublished function versions.");
+    }
+    return qualifier;
+  }
+
   // ---- aliases ------------------------------------------------------------------------------
 
   public AliasConfig createAlias(
@@ -248,11 +357,26 @@ public final class FunctionCatalog {
       store.replaceAlias(next, current.revisionId());
     }
     forget(ref.name());
+    // provisioned concurrency on the alias moves with it to its new version
+    store
+        .provisioned(ref.name(), name)
+        .filter(c -> !current.functionVersion().equals(next.functionVersion()))
+        .ifPresent(
+            c -> {
+              invoker.provision(
+                  resolve(new FunctionRef(ref.name(), Optional.of(next.functionVersion()))),
+                  c.requested());
+              invoker.provision(
+                  resolve(new FunctionRef(ref.name(), Optional.of(current.functionVersion()))), 0);
+            });
     return next;
   }
 
   public void deleteAlias(FunctionRef ref, String name) {
     AliasConfig.checkName(name);
+    if (store.provisioned(ref.name(), name).isPresent()) {
+      deprovision(new FunctionRef(ref.name(), Optional.of(name)));
+    }
     synchronized (writeLock) {
       store.deleteAlias(ref.name(), name);
     }
@@ -374,6 +498,9 @@ public final class FunctionCatalog {
           ref.qualifier().isPresent()
               ? store.deleteVersion(ref.name(), ref.qualifier().get())
               : store.deleteFunction(ref.name());
+      if (deleted && ref.qualifier().isPresent()) {
+        store.deleteProvisioned(ref.name(), ref.qualifier().get());
+      }
     }
     if (!deleted) {
       throw notFound(ref);

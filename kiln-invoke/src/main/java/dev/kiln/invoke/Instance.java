@@ -89,6 +89,17 @@ final class Instance {
     channel.firstPoll().thenRun(sandbox::initialised);
   }
 
+  /** Completes when the runtime has initialised: its first request for an event. */
+  CompletableFuture<?> initialised() {
+    return channel.firstPoll();
+  }
+
+  /** STARTING → IDLE, for an instance started ahead of demand; false if it died meanwhile. */
+  boolean becomeIdle(Instant now) {
+    idleSince = now;
+    return state.compareAndSet(State.STARTING, State.IDLE);
+  }
+
   /** Completes when the instance's main process has exited. */
   CompletableFuture<ExitStatus> onExit() {
     return sandbox.onExit();
@@ -116,6 +127,31 @@ final class Instance {
 
   String logStreamName() {
     return logStreamName;
+  }
+
+  private boolean frozen;
+
+  /**
+   * Freezes the instance if it is still idle (it then uses no CPU, as an idle Lambda execution
+   * environment does not); under the same lock as {@link #thaw}, so a freeze can never land on an
+   * instance that was just claimed and thawed.
+   */
+  synchronized void freezeIfIdle() {
+    if (!frozen && state.get() == State.IDLE) {
+      frozen = sandbox.freeze(true);
+    }
+  }
+
+  /** Thaws the instance if it was frozen; call after {@link #claim}, before the event. */
+  synchronized void thaw() {
+    if (frozen) {
+      sandbox.freeze(false);
+      frozen = false;
+    }
+  }
+
+  synchronized boolean isFrozen() {
+    return frozen;
   }
 
   /** STARTING or IDLE → BUSY; false if the instance died meanwhile. */

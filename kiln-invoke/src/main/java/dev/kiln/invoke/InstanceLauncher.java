@@ -54,11 +54,19 @@ final class InstanceLauncher {
    * instance's memory goes back to the gate when its processes are gone.
    */
   Instance start(FunctionVersion version) throws IOException {
+    return start(version, false);
+  }
+
+  /**
+   * @param provisioned started ahead of demand for provisioned concurrency, which the runtime
+   *     learns from {@code AWS_LAMBDA_INITIALIZATION_TYPE}
+   */
+  Instance start(FunctionVersion version, boolean provisioned) throws IOException {
     int memory = version.config().memorySize();
     gate.admit(version.name(), memory);
     Instance instance;
     try {
-      instance = launch(version);
+      instance = launch(version, provisioned);
     } catch (IOException | RuntimeException e) {
       gate.release(memory);
       throw e;
@@ -67,7 +75,7 @@ final class InstanceLauncher {
     return instance;
   }
 
-  private Instance launch(FunctionVersion version) throws IOException {
+  private Instance launch(FunctionVersion version, boolean provisioned) throws IOException {
     String id = UUID.randomUUID().toString().replace("-", "");
     long startedNanos = System.nanoTime();
     AtomicReference<Sandbox> sandboxRef = new AtomicReference<>();
@@ -84,7 +92,8 @@ final class InstanceLauncher {
                 });
     String logStream =
         LocalDate.now(ZoneOffset.UTC).format(STREAM_DATE) + "/[" + version.version() + "]" + id;
-    Map<String, String> env = environment(version, channel.runtimeApiAddress(), logStream);
+    Map<String, String> env =
+        environment(version, channel.runtimeApiAddress(), logStream, provisioned);
     FunctionConfig config = version.config();
     SandboxSpec spec =
         new SandboxSpec(
@@ -127,7 +136,7 @@ final class InstanceLauncher {
 
   /** The environment Lambda gives a function, then the function's own variables. */
   private Map<String, String> environment(
-      FunctionVersion version, String runtimeApiAddress, String logStream) {
+      FunctionVersion version, String runtimeApiAddress, String logStream, boolean provisioned) {
     FunctionConfig c = version.config();
     Map<String, String> env = new LinkedHashMap<>();
     env.put("PATH", "/usr/local/bin:/usr/bin:/bin:/opt/bin");
@@ -147,7 +156,8 @@ final class InstanceLauncher {
     env.put("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", Integer.toString(c.memorySize()));
     env.put("AWS_LAMBDA_LOG_GROUP_NAME", c.logging().logGroup());
     env.put("AWS_LAMBDA_LOG_STREAM_NAME", logStream);
-    env.put("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand");
+    env.put(
+        "AWS_LAMBDA_INITIALIZATION_TYPE", provisioned ? "provisioned-concurrency" : "on-demand");
     env.put("AWS_REGION", account.region());
     env.put("AWS_DEFAULT_REGION", account.region());
     if (c.logging().logFormat().equals("JSON")) {

@@ -26,6 +26,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A retired pool (its function was updated or deleted) hands out nothing more; its idle
  * instances stop at once and its busy ones as soon as their invocation ends.
+ *
+ * <p><b>Provisioned concurrency.</b> A pool can be asked to keep a number of instances started and
+ * initialised ahead of demand ({@link #provision}). Those are started in the background with {@code
+ * AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency}, join the idle stack once their runtime
+ * has initialised (so an invocation they serve has no init on its path), are never reaped, and are
+ * replaced when they die. Beyond them the pool starts on-demand instances as usual.
  */
 final class InstancePool {
 
@@ -38,7 +44,24 @@ final class InstancePool {
   private final Set<Instance> all = ConcurrentHashMap.newKeySet();
   private boolean retired;
 
-  InstancePool(FunctionVersion version, InstanceLauncher launcher, InstantSource clock) {
+  /** Instances kept for provisioned concurrency, started or starting. */
+  private final Set<Instance> provisioned = ConcurrentHashMap.newKeySet();
+
+  private final java.util.concurrent.Executor background;
+  private int provisionTarget;
+  private int provisionStarting;
+  private int provisionFailures;
+  private String provisionFailure;
+
+  /** After this many provisioned instances in a row fail to initialise, provisioning stops. */
+  private static final int MAX_PROVISION_FAILURES = 3;
+
+  InstancePool(
+      FunctionVersion version,
+      InstanceLauncher launcher,
+      InstantSource clock,
+      java.util.concurrent.Executor background) {
+    this.background = background;
     this.version = version;
     this.launcher = launcher;
     this.clock = clock;
@@ -62,6 +85,7 @@ final class InstancePool {
         break;
       }
       if (instance.claim()) {
+        instance.thaw();
         return new Lease(this, instance, false);
       }
       all.remove(instance);
@@ -96,14 +120,24 @@ final class InstancePool {
     }
   }
 
-  /** Stops instances idle since before {@code now - keepAlive}; returns how many. */
+  /**
+   * Stops instances idle since before {@code now - keepAlive}, except provisioned ones; returns how
+   * many.
+   */
   int reapIdle(Duration keepAlive) {
     Instant cutoff = clock.instant().minus(keepAlive);
     List<Instance> expired = new ArrayList<>();
     synchronized (this) {
       // the oldest idle instances are at the bottom of the stack
-      while (!idle.isEmpty() && idle.peekLast().idleSince().isBefore(cutoff)) {
-        expired.add(idle.pollLast());
+      for (var it = idle.descendingIterator(); it.hasNext(); ) {
+        Instance i = it.next();
+        if (!i.idleSince().isBefore(cutoff)) {
+          break;
+        }
+        if (!provisioned.contains(i)) {
+          it.remove();
+          expired.add(i);
+        }
       }
     }
     for (Instance i : expired) {
@@ -115,11 +149,138 @@ final class InstancePool {
     return expired.size();
   }
 
+  /** Freezes instances idle since before {@code now - after}; returns how many it froze. */
+  int freezeIdle(Duration after) {
+    Instant cutoff = clock.instant().minus(after);
+    List<Instance> candidates;
+    synchronized (this) {
+      candidates =
+          idle.stream().filter(i -> i.idleSince().isBefore(cutoff) && !i.isFrozen()).toList();
+    }
+    candidates.forEach(Instance::freezeIfIdle);
+    return (int) candidates.stream().filter(Instance::isFrozen).count();
+  }
+
+  // ---- provisioned concurrency --------------------------------------------------------------
+
+  /**
+   * Keeps {@code target} instances initialised ahead of demand; 0 ends provisioning (the instances
+   * it kept become ordinary ones, reaped when idle past the keep-alive).
+   */
+  void provision(int target) {
+    List<Instance> released = new ArrayList<>();
+    synchronized (this) {
+      provisionTarget = target;
+      provisionFailures = 0;
+      provisionFailure = null;
+      for (Instance i : provisioned) {
+        if (provisioned.size() - released.size() > target) {
+          released.add(i);
+        }
+      }
+      released.forEach(provisioned::remove);
+    }
+    topUp();
+  }
+
+  /** Provisioned instances that are initialised and alive now. */
+  int provisionedReady() {
+    return (int)
+        provisioned.stream()
+            .filter(i -> i.initialised().isDone() && i.state() != Instance.State.DEAD)
+            .count();
+  }
+
+  /** Why provisioning stopped, when instances kept failing to initialise. */
+  synchronized java.util.Optional<String> provisionFailure() {
+    return java.util.Optional.ofNullable(provisionFailure);
+  }
+
+  private void topUp() {
+    int missing;
+    synchronized (this) {
+      if (retired || provisionFailure != null) {
+        return;
+      }
+      missing = provisionTarget - provisioned.size() - provisionStarting;
+      if (missing <= 0) {
+        return;
+      }
+      provisionStarting += missing;
+    }
+    for (int n = 0; n < missing; n++) {
+      background.execute(this::startProvisioned);
+    }
+  }
+
+  private void startProvisioned() {
+    Instance fresh;
+    try {
+      fresh = launcher.start(version, true);
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("could not start a provisioned instance of {}: {}", version.key(), e.toString());
+      synchronized (this) {
+        provisionStarting--;
+      }
+      failed("an instance could not be started: " + e.getMessage());
+      java.util.concurrent.CompletableFuture.delayedExecutor(
+              1, java.util.concurrent.TimeUnit.SECONDS, background)
+          .execute(this::topUp);
+      return;
+    }
+    synchronized (this) {
+      provisionStarting--;
+      if (retired) {
+        // retired (or shut down) while it started: it has no place here
+        fresh.kill("retired");
+        fresh.removeFiles();
+        return;
+      }
+      all.add(fresh);
+      provisioned.add(fresh);
+    }
+    fresh
+        .onExit()
+        .thenRun(
+            () -> {
+              boolean mine = provisioned.remove(fresh);
+              if (!fresh.initialised().isDone()) {
+                failed("the runtime exited before it initialised");
+              }
+              if (mine) {
+                synchronized (this) {
+                  idle.remove(fresh);
+                }
+                all.remove(fresh);
+                fresh.removeFiles();
+                topUp(); // replace it
+              }
+            });
+    fresh
+        .initialised()
+        .thenRun(
+            () -> {
+              synchronized (this) {
+                provisionFailures = 0;
+                if (!retired && fresh.becomeIdle(clock.instant())) {
+                  idle.addFirst(fresh);
+                }
+              }
+            });
+  }
+
+  private synchronized void failed(String why) {
+    if (++provisionFailures >= MAX_PROVISION_FAILURES && provisionTarget > 0) {
+      provisionFailure = why;
+    }
+  }
+
   /** Hands out nothing more; idle instances stop now, busy ones when their invocation ends. */
   void retire() {
     List<Instance> idleNow;
     synchronized (this) {
       retired = true;
+      provisioned.clear();
       idleNow = new ArrayList<>(idle);
       idle.clear();
     }

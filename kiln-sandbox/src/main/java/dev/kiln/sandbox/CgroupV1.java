@@ -115,6 +115,20 @@ final class CgroupV1 extends Cgroups {
     }
 
     @Override
+    public boolean freeze(boolean frozen) {
+      Path freezer = dirs.get("freezer");
+      if (freezer == null) {
+        return false;
+      }
+      try {
+        write(freezer.resolve("freezer.state"), frozen ? "FROZEN" : "THAWED");
+        return true;
+      } catch (IOException e) {
+        return false;
+      }
+    }
+
+    @Override
     public void limitCpu(long quotaMicros) {
       setQuota(Long.toString(quotaMicros));
     }

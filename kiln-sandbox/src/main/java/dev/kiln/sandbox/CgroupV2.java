@@ -126,6 +126,16 @@ final class CgroupV2 extends Cgroups {
     }
 
     @Override
+    public boolean freeze(boolean frozen) {
+      try {
+        write(dir.resolve("cgroup.freeze"), frozen ? "1" : "0");
+        return true;
+      } catch (IOException e) {
+        return false;
+      }
+    }
+
+    @Override
     public void limitCpu(long quotaMicros) {
       setMax(quotaMicros + " " + CgroupLimits.CPU_PERIOD_MICROS);
     }

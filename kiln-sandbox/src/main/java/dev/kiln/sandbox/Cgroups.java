@@ -62,6 +62,12 @@ public abstract class Cgroups {
     /** Peak memory charged to the group, in bytes; 0 when the kernel does not record it. */
     long peakMemoryBytes();
 
+    /**
+     * Freezes ({@code true}) or thaws every process of the group; false when this host cannot
+     * freeze it (no freezer).
+     */
+    boolean freeze(boolean frozen);
+
     /** Holds the group to its CPU quota; until then (while it initialises) it runs unthrottled. */
     void limitCpu(long quotaMicros);
 

@@ -530,6 +530,11 @@ public final class LinuxSandboxDriver implements SandboxDriver {
     }
 
     @Override
+    public boolean freeze(boolean frozen) {
+      return cgroup.map(g -> g.freeze(frozen)).orElse(false);
+    }
+
+    @Override
     public void initialised() {
       cgroup.ifPresent(g -> g.limitCpu(limits.cpuQuotaMicros()));
     }
@@ -561,6 +566,8 @@ public final class LinuxSandboxDriver implements SandboxDriver {
     public void terminate(Duration grace) {
       // SIGTERM to the runtime and its children, not to bubblewrap: its death would SIGKILL them
       // before the grace period. bubblewrap's init ignores a signal from outside its namespace.
+      // A frozen instance is thawed first, or the signal would wait for a thaw that never comes.
+      freeze(false);
       process.descendants().forEach(ProcessHandle::destroy);
       try {
         if (!process.waitFor(grace.toMillis(), TimeUnit.MILLISECONDS)) {

@@ -39,6 +39,14 @@ public interface Sandbox {
    */
   default void initialised() {}
 
+  /**
+   * Freezes every process of the instance (it uses no CPU until thawed), or thaws it; false when
+   * this sandbox cannot freeze, in which case an idle instance just waits.
+   */
+  default boolean freeze(boolean frozen) {
+    return false;
+  }
+
   /** SIGKILL to the whole tree, now. */
   void kill();
 

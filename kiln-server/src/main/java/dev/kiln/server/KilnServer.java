@@ -96,6 +96,7 @@ public final class KilnServer implements AutoCloseable {
     FunctionCatalog catalog =
         new FunctionCatalog(
             store, code, runtimes, invoker, settings.account(), InstantSource.system());
+    catalog.restoreProvisioning();
     LambdaApi api = new LambdaApi(catalog, invoker);
     this.web =
         WebServer.builder()

@@ -191,6 +191,23 @@ class IsolationIT {
   }
 
   @Test
+  void anIdleInstance_isFrozen_andThawedForItsNextEvent() throws Exception {
+    create("sleepy", 128, 3, attackZip);
+    String stream = call("sleepy", Map.of("action", "instance")).asText();
+    Path state =
+        kilnGroups("freezer")
+            .resolve(stream.substring(stream.lastIndexOf(']') + 1))
+            .resolve("freezer.state");
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(15))
+        .until(() -> Files.readString(state).trim().equals("FROZEN"));
+    assertThat(call("sleepy", Map.of("action", "instance")).asText())
+        .as("the same instance, thawed")
+        .isEqualTo(stream);
+    assertThat(Files.readString(state).trim()).isEqualTo("THAWED");
+  }
+
+  @Test
   void aForkBomb_stopsAtTheProcessLimit() throws Exception {
     JsonNode r = call("big", Map.of("action", "fork"));
     assertThat(r.get("errno").asText()).isEqualTo("EAGAIN");

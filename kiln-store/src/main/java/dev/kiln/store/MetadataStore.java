@@ -2,6 +2,7 @@ package dev.kiln.store;
 
 import dev.kiln.model.AliasConfig;
 import dev.kiln.model.FunctionConfig;
+import dev.kiln.model.ProvisionedConfig;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -92,6 +93,15 @@ public interface MetadataStore extends AutoCloseable {
   void putReservedConcurrency(String name, int reserved);
 
   boolean deleteReservedConcurrency(String name);
+
+  void putProvisioned(ProvisionedConfig config);
+
+  Optional<ProvisionedConfig> provisioned(String name, String qualifier);
+
+  /** A function's provisioned-concurrency configurations; every function's for an empty name. */
+  List<ProvisionedConfig> provisionedConfigs(Optional<String> name);
+
+  boolean deleteProvisioned(String name, String qualifier);
 
   /** Function count and bytes of zipped code held, for GetAccountSettings. */
   Usage usage();

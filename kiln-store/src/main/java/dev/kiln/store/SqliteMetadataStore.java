@@ -11,6 +11,7 @@ import dev.kiln.model.CodeDigest;
 import dev.kiln.model.FunctionConfig;
 import dev.kiln.model.FunctionRef;
 import dev.kiln.model.LambdaError;
+import dev.kiln.model.ProvisionedConfig;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -413,6 +414,78 @@ public final class SqliteMetadataStore implements MetadataStore {
           try (PreparedStatement st =
               db.prepareStatement("DELETE FROM function_concurrency WHERE name = ?")) {
             st.setString(1, name);
+            return st.executeUpdate() == 1;
+          }
+        });
+  }
+
+  @Override
+  public synchronized void putProvisioned(ProvisionedConfig config) {
+    inTransaction(
+        () -> {
+          requireExists(config.functionName());
+          try (PreparedStatement st =
+              db.prepareStatement(
+                  "INSERT INTO provisioned_concurrency (name, qualifier, requested, last_modified)"
+                      + " VALUES (?, ?, ?, ?) ON CONFLICT(name, qualifier) DO UPDATE SET"
+                      + " requested = excluded.requested, last_modified = excluded.last_modified")) {
+            st.setString(1, config.functionName());
+            st.setString(2, config.qualifier());
+            st.setInt(3, config.requested());
+            st.setString(4, config.lastModified().toString());
+            st.executeUpdate();
+          }
+          return null;
+        });
+  }
+
+  @Override
+  public synchronized Optional<ProvisionedConfig> provisioned(String name, String qualifier) {
+    return provisionedWhere("name = ? AND qualifier = ?", name, qualifier).stream().findFirst();
+  }
+
+  @Override
+  public synchronized List<ProvisionedConfig> provisionedConfigs(Optional<String> name) {
+    return name.isPresent() ? provisionedWhere("name = ?", name.get()) : provisionedWhere("1 = 1");
+  }
+
+  private List<ProvisionedConfig> provisionedWhere(String where, String... args) {
+    return inTransaction(
+        () -> {
+          try (PreparedStatement st =
+              db.prepareStatement(
+                  "SELECT name, qualifier, requested, last_modified FROM provisioned_concurrency"
+                      + " WHERE "
+                      + where
+                      + " ORDER BY name, qualifier")) {
+            for (int i = 0; i < args.length; i++) {
+              st.setString(i + 1, args[i]);
+            }
+            List<ProvisionedConfig> out = new ArrayList<>();
+            try (ResultSet rs = st.executeQuery()) {
+              while (rs.next()) {
+                out.add(
+                    new ProvisionedConfig(
+                        rs.getString(1),
+                        rs.getString(2),
+                        rs.getInt(3),
+                        java.time.Instant.parse(rs.getString(4))));
+              }
+            }
+            return out;
+          }
+        });
+  }
+
+  @Override
+  public synchronized boolean deleteProvisioned(String name, String qualifier) {
+    return inTransaction(
+        () -> {
+          try (PreparedStatement st =
+              db.prepareStatement(
+                  "DELETE FROM provisioned_concurrency WHERE name = ? AND qualifier = ?")) {
+            st.setString(1, name);
+            st.setString(2, qualifier);
             return st.executeUpdate() == 1;
           }
         });
