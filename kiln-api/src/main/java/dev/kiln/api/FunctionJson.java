@@ -49,6 +49,7 @@ final class FunctionJson {
       c.environment().forEach(vars::put);
     }
     n.putObject("TracingConfig").put("Mode", c.tracingMode());
+    c.deadLetterTarget().ifPresent(t -> n.putObject("DeadLetterConfig").put("TargetArn", t));
     n.put("RevisionId", c.revisionId());
     n.put("State", "Active");
     n.put("LastUpdateStatus", "Successful");

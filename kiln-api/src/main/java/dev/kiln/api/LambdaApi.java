@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.kiln.invoke.AsyncInvocations;
 import dev.kiln.invoke.FunctionCatalog;
 import dev.kiln.invoke.FunctionVersion;
 import dev.kiln.invoke.InvocationResult;
@@ -61,11 +62,17 @@ public final class LambdaApi {
   private final Invoker invoker;
   private final Account account;
 
-  public LambdaApi(FunctionCatalog catalog, Invoker invoker) {
+  public LambdaApi(FunctionCatalog catalog, Invoker invoker, AsyncInvocations async) {
     this.catalog = catalog;
     this.invoker = invoker;
+    this.async = async;
     this.account = catalog.account();
   }
+
+  private final AsyncInvocations async;
+
+  /** Lambda's limit on an asynchronous invocation's payload. */
+  static final int MAX_EVENT_PAYLOAD = 256 * 1024;
 
   public void routes(HttpRouting.Builder r) {
     r.post(FUNCTIONS, this::createFunction)
@@ -85,6 +92,9 @@ public final class LambdaApi {
         .get("/2017-03-31/tags/{arn}", this::listTags)
         .get(CODE_DOWNLOAD + "/{file}", this::downloadCode);
     new VersionsApi(catalog).routes(r);
+    new AsyncApi(catalog, async).routes(r);
+    r.post("/2014-11-13/functions/{name}/invoke-async", this::invokeAsync)
+        .post("/2014-11-13/functions/{name}/invoke-async/", this::invokeAsync);
     r.any(this::unknownOperation)
         .error(LambdaError.class, (req, res, e) -> AwsErrors.send(res, requestId(req), e))
         .error(
@@ -200,7 +210,11 @@ public final class LambdaApi {
   }
 
   private void deleteFunction(ServerRequest req, ServerResponse res) {
-    catalog.delete(functionRef(req));
+    FunctionRef ref = functionRef(req);
+    catalog.delete(ref);
+    if (ref.qualifier().isEmpty()) {
+      async.functionDeleted(ref.name());
+    }
     res.status(204).header("x-amzn-RequestId", requestId(req)).send();
   }
 
@@ -217,24 +231,28 @@ public final class LambdaApi {
     Optional<String> clientContext =
         header(req, "X-Amz-Client-Context").map(LambdaApi::clientContext);
     switch (type) {
-      case "RequestResponse", "DryRun" -> {}
-      case "Event" ->
-          throw LambdaError.invalidParameter(
-              "InvocationType Event (asynchronous invocation) is not available in this Kiln"
-                  + " release yet; the event was not accepted. Use RequestResponse.");
+      case "RequestResponse", "DryRun", "Event" -> {}
       default ->
           throw LambdaError.validation(
               "invocationType",
               type,
               "Member must satisfy enum value set: [Event, RequestResponse, DryRun]");
     }
-    byte[] payload = readBody(req, MAX_INVOKE_PAYLOAD, "InvokeFunction");
+    byte[] payload =
+        readBody(
+            req, type.equals("Event") ? MAX_EVENT_PAYLOAD : MAX_INVOKE_PAYLOAD, "InvokeFunction");
     if (payload.length == 0) {
       payload = "{}".getBytes(StandardCharsets.UTF_8);
     } else {
       checkJson(payload);
     }
     FunctionVersion version = catalog.resolve(ref);
+    if (type.equals("Event")) {
+      // 202 only once the event is on disk
+      String requestId = async.accept(ref, payload);
+      res.status(202).header("x-amzn-RequestId", requestId).send();
+      return;
+    }
     if (type.equals("DryRun")) {
       res.status(204).header("x-amzn-RequestId", requestId(req)).send();
       return;
@@ -255,6 +273,25 @@ public final class LambdaApi {
     }
     result.logTail().ifPresent(t -> res.header("X-Amz-Log-Result", t));
     res.send(result.payload());
+  }
+
+  /** The deprecated InvokeAsync: an asynchronous invocation answering {@code {"Status": 202}}. */
+  private void invokeAsync(ServerRequest req, ServerResponse res) throws IOException {
+    FunctionRef ref = functionRef(req);
+    byte[] payload = readBody(req, MAX_EVENT_PAYLOAD, "InvokeAsync");
+    if (payload.length == 0) {
+      payload = "{}".getBytes(StandardCharsets.UTF_8);
+    } else {
+      checkJson(payload);
+    }
+    catalog.resolve(ref);
+    String requestId = async.accept(ref, payload);
+    ObjectNode out = FunctionJson.JSON.createObjectNode();
+    out.put("Status", 202);
+    res.status(202)
+        .header("x-amzn-RequestId", requestId)
+        .header(HeaderNames.CONTENT_TYPE, "application/json")
+        .send(out.toString().getBytes(StandardCharsets.UTF_8));
   }
 
   private static String clientContext(String base64) {
@@ -447,7 +484,8 @@ public final class LambdaApi {
         creating ? body.stringList("Architectures") : Optional.empty(),
         creating ? body.string("PackageType") : Optional.empty(),
         body.object("TracingConfig").flatMap(t -> t.string("Mode")),
-        logging);
+        logging,
+        body.object("DeadLetterConfig").map(d -> d.string("TargetArn").orElse("")));
   }
 
   /** Members of the model that Kiln cannot honour yet: refused by name rather than ignored. */
@@ -456,7 +494,6 @@ public final class LambdaApi {
         List.of(
             "Layers",
             "VpcConfig",
-            "DeadLetterConfig",
             "KMSKeyArn",
             "FileSystemConfigs",
             "ImageConfig",

@@ -4,6 +4,7 @@ import dev.kiln.model.Account;
 import dev.kiln.model.AliasConfig;
 import dev.kiln.model.CodeDigest;
 import dev.kiln.model.ConfigPatch;
+import dev.kiln.model.EventInvokeConfig;
 import dev.kiln.model.FunctionConfig;
 import dev.kiln.model.FunctionRef;
 import dev.kiln.model.LambdaError;
@@ -80,6 +81,7 @@ public final class FunctionCatalog {
       String name, byte[] zip, ConfigPatch settings, Map<String, String> tags, boolean publish) {
     FunctionConfig probe =
         FunctionConfig.create(name, placeholderDigest(), settings, clock.instant());
+    probe.deadLetterTarget().ifPresent(this::checkDestination);
     runtimes.launch(probe.runtime()); // refuses a runtime this host cannot run, before storing
     if (store.exists(name)) {
       throw LambdaError.conflict("Function already exist: " + name);
@@ -191,6 +193,121 @@ public final class FunctionCatalog {
       store.deleteReservedConcurrency(ref.name());
       invoker.budget().unreserve(ref.name());
     }
+  }
+
+  // ---- asynchronous invocation --------------------------------------------------------------
+
+  /**
+   * Put ({@code replace}) or Update FunctionEventInvokeConfig: Put sets what is given and resets
+   * the rest to the defaults, Update changes only what is given.
+   */
+  public EventInvokeConfig putEventInvokeConfig(
+      FunctionRef ref,
+      Optional<Integer> retries,
+      Optional<Integer> maxAge,
+      Optional<Optional<String>> onSuccess,
+      Optional<Optional<String>> onFailure,
+      boolean replace) {
+    String qualifier = ref.qualifierOrLatest();
+    requireQualifierExists(ref);
+    EventInvokeConfig base =
+        replace
+            ? EventInvokeConfig.defaults(ref.name(), qualifier)
+            : store
+                .eventInvokeConfig(ref.name(), qualifier)
+                .orElseThrow(() -> noEventInvokeConfig(ref));
+    Optional<String> success = onSuccess.orElse(base.onSuccess());
+    Optional<String> failure = onFailure.orElse(base.onFailure());
+    success.ifPresent(this::checkDestination);
+    failure.ifPresent(this::checkDestination);
+    EventInvokeConfig config =
+        new EventInvokeConfig(
+            ref.name(),
+            qualifier,
+            retries.orElse(base.maxRetryAttempts()),
+            maxAge.orElse(base.maxEventAgeSeconds()),
+            success,
+            failure,
+            clock.instant());
+    synchronized (writeLock) {
+      store.putEventInvokeConfig(config);
+    }
+    return config;
+  }
+
+  public EventInvokeConfig eventInvokeConfig(FunctionRef ref) {
+    requireExists(ref);
+    return store
+        .eventInvokeConfig(ref.name(), ref.qualifierOrLatest())
+        .orElseThrow(() -> noEventInvokeConfig(ref));
+  }
+
+  public void deleteEventInvokeConfig(FunctionRef ref) {
+    requireExists(ref);
+    synchronized (writeLock) {
+      if (!store.deleteEventInvokeConfig(ref.name(), ref.qualifierOrLatest())) {
+        throw noEventInvokeConfig(ref);
+      }
+    }
+  }
+
+  public List<EventInvokeConfig> eventInvokeConfigs(FunctionRef ref) {
+    requireExists(ref);
+    return store.eventInvokeConfigs(ref.name());
+  }
+
+  /** What applies to events of {@code function} invoked as {@code qualifier}. */
+  public EventInvokeConfig effectiveEventInvokeConfig(String function, String qualifier) {
+    if (!store.exists(function)) {
+      throw LambdaError.functionNotFound(account.functionArn(function));
+    }
+    return store
+        .eventInvokeConfig(function, qualifier)
+        .orElseGet(() -> EventInvokeConfig.defaults(function, qualifier));
+  }
+
+  /**
+   * The dead-letter function of the version an event was sent to, from its {@code
+   * DeadLetterConfig}; none when the function or version is gone.
+   */
+  public Optional<String> deadLetterTarget(String function, String qualifier) {
+    try {
+      return get(new FunctionRef(function, Optional.of(qualifier))).deadLetterTarget();
+    } catch (LambdaError gone) {
+      return Optional.empty();
+    }
+  }
+
+  /** Destinations and dead-letter targets are functions of this Kiln, named by ARN. */
+  void checkDestination(String arn) {
+    if (!arn.startsWith("arn:") || !arn.contains(":lambda:") || !arn.contains(":function:")) {
+      throw LambdaError.invalidParameter(
+          "The destination ARN "
+              + arn
+              + " is invalid: Kiln delivers to Lambda functions only, named by their ARN"
+              + " (arn:aws:lambda:<region>:<account>:function:<name>)");
+    }
+    FunctionRef to = FunctionRef.parse(arn, "destination", account);
+    if (!store.exists(to.name())) {
+      throw LambdaError.invalidParameter(
+          "The destination function " + arn + " does not exist in this Kiln");
+    }
+  }
+
+  private void requireQualifierExists(FunctionRef ref) {
+    String qualifier = ref.qualifierOrLatest();
+    if (isAliasName(qualifier)) {
+      getAlias(ref.name(), qualifier);
+    } else if (store.function(ref.name(), qualifier).isEmpty()) {
+      throw notFound(ref);
+    }
+  }
+
+  private LambdaError noEventInvokeConfig(FunctionRef ref) {
+    return LambdaError.notFound(
+        "The function "
+            + account.functionArn(ref.name(), ref.qualifierOrLatest())
+            + " doesn't have an EventInvokeConfig");
   }
 
   // ---- provisioned concurrency --------------------------------------------------------------
@@ -431,7 +548,8 @@ public final class FunctionCatalog {
                   Optional.of(a),
                   p.packageType(),
                   p.tracingMode(),
-                  p.logging())
+                  p.logging(),
+                  p.deadLetterTarget())
               .applyTo(current, clock.instant());
         });
     CodeDigest digest = code.put(zip);
@@ -450,6 +568,7 @@ public final class FunctionCatalog {
     FunctionConfig current = get(ref);
     checkRevision(current, revisionId);
     FunctionConfig next = settings.applyTo(current, clock.instant());
+    next.deadLetterTarget().ifPresent(this::checkDestination);
     if (settings.runtime().isPresent()) {
       runtimes.launch(next.runtime());
     }

@@ -191,7 +191,7 @@ final class Instance {
 
   /** Runs one event to its end: answered, failed, timed out or crashed. */
   InvocationResult invoke(InvokeRequest request) {
-    String requestId = UUID.randomUUID().toString();
+    String requestId = request.requestId().orElseGet(() -> UUID.randomUUID().toString());
     boolean cold = !channel.firstPoll().isDone();
     long timeoutMillis = version.config().timeout() * 1000L;
     RuntimeEvent event =

@@ -8,6 +8,18 @@ import java.util.Optional;
  * @param invokedArn the ARN the caller used, qualified as they qualified it
  * @param clientContext the decoded client context JSON, passed to the runtime
  * @param tailLog whether the caller wants the end of the invocation's log back
+ * @param requestId the request id to run under: an asynchronous event keeps its id across retries,
+ *     as on Lambda; a new one is made when empty
  */
 public record InvokeRequest(
-    byte[] payload, String invokedArn, Optional<String> clientContext, boolean tailLog) {}
+    byte[] payload,
+    String invokedArn,
+    Optional<String> clientContext,
+    boolean tailLog,
+    Optional<String> requestId) {
+
+  public InvokeRequest(
+      byte[] payload, String invokedArn, Optional<String> clientContext, boolean tailLog) {
+    this(payload, invokedArn, clientContext, tailLog, Optional.empty());
+  }
+}

@@ -14,6 +14,8 @@ import java.util.stream.Collectors;
  * The settings a CreateFunction or UpdateFunctionConfiguration request carries; an absent member
  * leaves the current value as it is. {@link #applyTo} is the one place where settings are checked
  * against Lambda's limits, so both operations reject the same values with the same words.
+ *
+ * @param deadLetterTarget {@code DeadLetterConfig.TargetArn}; empty text removes it
  */
 public record ConfigPatch(
     Optional<String> runtime,
@@ -27,7 +29,8 @@ public record ConfigPatch(
     Optional<List<String>> architectures,
     Optional<String> packageType,
     Optional<String> tracingMode,
-    Optional<LoggingPatch> logging) {
+    Optional<LoggingPatch> logging,
+    Optional<String> deadLetterTarget) {
 
   public static final int MIN_MEMORY_MB = 128;
   public static final int MAX_MEMORY_MB = 10_240;
@@ -144,6 +147,7 @@ public record ConfigPatch(
         Optional.empty(),
         Optional.empty(),
         Optional.empty(),
+        Optional.empty(),
         Optional.empty());
   }
 
@@ -162,7 +166,8 @@ public record ConfigPatch(
         p.architectures,
         p.packageType,
         p.tracingMode,
-        p.logging);
+        p.logging,
+        p.deadLetterTarget);
   }
 
   /** The configuration with these settings applied, checked, with a new revision id. */
@@ -234,7 +239,10 @@ public record ConfigPatch(
             current.codeSha256(),
             current.codeSize(),
             now,
-            FunctionConfig.newRevisionId());
+            FunctionConfig.newRevisionId(),
+            deadLetterTarget
+                .map(t -> t.isEmpty() ? Optional.<String>empty() : Optional.of(t))
+                .orElse(current.deadLetterTarget()));
     if (next.runtime() == null || next.handler() == null) {
       throw LambdaError.invalidParameter(
           "Runtime and Handler are mandatory parameters for functions created with deployment"

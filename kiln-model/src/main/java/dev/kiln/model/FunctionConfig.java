@@ -34,15 +34,21 @@ public record FunctionConfig(
     String codeSha256,
     long codeSize,
     Instant lastModified,
-    String revisionId) {
+    String revisionId,
+    Optional<String> deadLetterTarget) {
 
   public static final int DEFAULT_MEMORY_MB = 128;
   public static final int DEFAULT_TIMEOUT_SECONDS = 3;
   public static final int DEFAULT_EPHEMERAL_STORAGE_MB = 512;
 
+  /**
+   * @param deadLetterTarget the ARN of the function that gets the events that failed for good, from
+   *     {@code DeadLetterConfig.TargetArn}
+   */
   public FunctionConfig {
     environment = Map.copyOf(environment);
     architectures = List.copyOf(architectures);
+    deadLetterTarget = deadLetterTarget == null ? Optional.empty() : deadLetterTarget;
   }
 
   /** How the function's logs are formatted and where they go, as {@code LoggingConfig}. */
@@ -80,7 +86,8 @@ public record FunctionConfig(
             code.sha256Base64(),
             code.size(),
             now,
-            newRevisionId());
+            newRevisionId(),
+            Optional.empty());
     return settings.applyTo(defaults, now);
   }
 
@@ -103,7 +110,8 @@ public record FunctionConfig(
         code.sha256Base64(),
         code.size(),
         now,
-        newRevisionId());
+        newRevisionId(),
+        deadLetterTarget);
   }
 
   /** The snapshot that PublishVersion stores: same settings and code, a number for a version. */
@@ -131,7 +139,8 @@ public record FunctionConfig(
         codeSha256,
         codeSize,
         lastModified,
-        revisionId);
+        revisionId,
+        deadLetterTarget);
   }
 
   /**
@@ -163,7 +172,8 @@ public record FunctionConfig(
         codeSha256,
         codeSize,
         modified,
-        revision);
+        revision,
+        deadLetterTarget);
   }
 
   public static String newRevisionId() {

@@ -110,6 +110,13 @@ public final class KilnCli implements Runnable {
                 + " the host's memory less a quarter)")
     long instanceMemoryMb = ServerSettings.defaultInstanceMemoryMb();
 
+    @Option(
+        names = "--async-retry-delay",
+        description =
+            "Seconds a failed asynchronous event waits before its first retry; the second waits"
+                + " twice as long (default: ${DEFAULT-VALUE}, as on Lambda)")
+    long asyncRetryDelaySeconds = ServerSettings.DEFAULT_ASYNC_RETRY_DELAY.toSeconds();
+
     @Override
     public Integer call() throws InterruptedException {
       ServerSettings settings;
@@ -127,7 +134,8 @@ public final class KilnCli implements Runnable {
                 ServerSettings.onOff("--outbound-network", outboundNetwork),
                 concurrencyLimit,
                 scaleOutRate,
-                instanceMemoryMb);
+                instanceMemoryMb,
+                Duration.ofSeconds(asyncRetryDelaySeconds));
       } catch (IllegalArgumentException e) {
         System.err.println("kiln server: " + e.getMessage());
         return 2;

@@ -1,6 +1,8 @@
 package dev.kiln.server;
 
 import dev.kiln.api.LambdaApi;
+import dev.kiln.invoke.AsyncDispatcher;
+import dev.kiln.invoke.AsyncInvocations;
 import dev.kiln.invoke.ConcurrencyBudget;
 import dev.kiln.invoke.FunctionCatalog;
 import dev.kiln.invoke.Invoker;
@@ -10,8 +12,10 @@ import dev.kiln.runtimes.RuntimeTable;
 import dev.kiln.sandbox.LinuxSandboxDriver;
 import dev.kiln.sandbox.ProcessSandboxDriver;
 import dev.kiln.sandbox.SandboxDriver;
+import dev.kiln.store.EventQueue;
 import dev.kiln.store.LocalCodeStore;
 import dev.kiln.store.MetadataStore;
+import dev.kiln.store.SqliteEventQueue;
 import dev.kiln.store.SqliteMetadataStore;
 import io.helidon.webserver.WebServer;
 import java.io.IOException;
@@ -47,6 +51,11 @@ public final class KilnServer implements AutoCloseable {
   private final MetadataStore store;
   private final RuntimeApiServer runtimeApi;
   private final Invoker invoker;
+  private final AsyncInvocations async;
+
+  /** Threads that deliver asynchronous events; the functions' concurrency limits still apply. */
+  private static final int ASYNC_WORKERS = 16;
+
   private final SandboxDriver driver;
   private final RuntimeTable runtimes;
   private final WebServer web;
@@ -97,7 +106,18 @@ public final class KilnServer implements AutoCloseable {
         new FunctionCatalog(
             store, code, runtimes, invoker, settings.account(), InstantSource.system());
     catalog.restoreProvisioning();
-    LambdaApi api = new LambdaApi(catalog, invoker);
+    EventQueue events = SqliteEventQueue.open(data.resolve("events.db"));
+    AsyncDispatcher dispatcher =
+        AsyncDispatcher.create(
+            events,
+            catalog,
+            invoker,
+            InstantSource.system(),
+            settings.asyncRetryDelay(),
+            ASYNC_WORKERS);
+    this.async = new AsyncInvocations(events, dispatcher, InstantSource.system());
+    dispatcher.start();
+    LambdaApi api = new LambdaApi(catalog, invoker, async);
     this.web =
         WebServer.builder()
             .host(settings.bind())
@@ -204,6 +224,7 @@ public final class KilnServer implements AutoCloseable {
     }
     closed = true;
     invoker.shutdown(settings.shutdownGrace());
+    async.close();
     web.stop();
     driver.close();
     runtimeApi.close();

@@ -18,6 +18,8 @@ import java.util.Map;
  *     account concurrency limit)
  * @param scaleOutRate how many new instances one function may start per 10 seconds
  * @param instanceMemoryMb the host memory instances may hold together (their MemorySize summed)
+ * @param asyncRetryDelay how long an asynchronous event waits after its first failed attempt (the
+ *     second retry waits twice as long); Lambda's is a minute
  */
 public record ServerSettings(
     String bind,
@@ -31,7 +33,8 @@ public record ServerSettings(
     boolean outboundNetwork,
     int concurrencyLimit,
     int scaleOutRate,
-    long instanceMemoryMb) {
+    long instanceMemoryMb,
+    Duration asyncRetryDelay) {
 
   /**
    * {@code linux}: namespaces and cgroups, or refuse to start; {@code process}: plain processes, no
@@ -56,6 +59,9 @@ public record ServerSettings(
 
   public static final int DEFAULT_PORT = 9000;
   public static final int DEFAULT_CONCURRENCY_LIMIT = 1000;
+
+  /** Lambda's: a minute before the first retry of a failed asynchronous event. */
+  public static final Duration DEFAULT_ASYNC_RETRY_DELAY = Duration.ofMinutes(1);
 
   /** Lambda's: 1000 new instances per function per 10 seconds. */
   public static final int DEFAULT_SCALE_OUT_RATE = 1000;
@@ -126,7 +132,8 @@ public record ServerSettings(
         true,
         DEFAULT_CONCURRENCY_LIMIT,
         DEFAULT_SCALE_OUT_RATE,
-        defaultInstanceMemoryMb());
+        defaultInstanceMemoryMb(),
+        DEFAULT_ASYNC_RETRY_DELAY);
   }
 
   public ServerSettings withPort(int newPort) {
@@ -142,7 +149,8 @@ public record ServerSettings(
         outboundNetwork,
         concurrencyLimit,
         scaleOutRate,
-        instanceMemoryMb);
+        instanceMemoryMb,
+        asyncRetryDelay);
   }
 
   public ServerSettings withConcurrencyLimit(int limit) {
@@ -158,7 +166,8 @@ public record ServerSettings(
         outboundNetwork,
         limit,
         scaleOutRate,
-        instanceMemoryMb);
+        instanceMemoryMb,
+        asyncRetryDelay);
   }
 
   public ServerSettings withKeepAlive(Duration newKeepAlive) {
@@ -174,6 +183,7 @@ public record ServerSettings(
         outboundNetwork,
         concurrencyLimit,
         scaleOutRate,
-        instanceMemoryMb);
+        instanceMemoryMb,
+        asyncRetryDelay);
   }
 }

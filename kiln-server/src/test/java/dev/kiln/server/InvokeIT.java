@@ -339,16 +339,22 @@ class InvokeIT {
   }
 
   @Test
-  void eventInvocation_isRefusedClearlyUntilAsyncArrives() {
+  void anEventTooLargeForAsynchronousInvocation_isRefused() {
+    String big = "\"" + "x".repeat(300 * 1024) + "\"";
     assertThatThrownBy(
             () ->
                 kiln.lambda.invoke(
-                    b -> b.functionName("echo").invocationType(InvocationType.EVENT)))
+                    b ->
+                        b.functionName("echo")
+                            .invocationType(InvocationType.EVENT)
+                            .payload(SdkBytes.fromUtf8String(big))))
         .isInstanceOfSatisfying(
             AwsServiceException.class,
             e -> {
-              assertThat(e.statusCode()).isEqualTo(400);
-              assertThat(e.awsErrorDetails().errorMessage()).contains("InvocationType Event");
+              assertThat(e.statusCode()).isEqualTo(413);
+              assertThat(e.awsErrorDetails().errorMessage())
+                  .isEqualTo(
+                      "Request must be smaller than 262144 bytes for the InvokeFunction operation");
             });
   }
 

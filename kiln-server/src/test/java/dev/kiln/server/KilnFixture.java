@@ -61,7 +61,8 @@ final class KilnFixture implements AutoCloseable {
                 true,
                 concurrencyLimit,
                 ServerSettings.DEFAULT_SCALE_OUT_RATE,
-                ServerSettings.defaultInstanceMemoryMb()));
+                ServerSettings.defaultInstanceMemoryMb(),
+                ServerSettings.DEFAULT_ASYNC_RETRY_DELAY));
     lambda = client(server.endpoint());
   }
 

@@ -30,7 +30,8 @@ class RuntimeAvailabilityIT {
                     true,
                     ServerSettings.DEFAULT_CONCURRENCY_LIMIT,
                     ServerSettings.DEFAULT_SCALE_OUT_RATE,
-                    ServerSettings.defaultInstanceMemoryMb()));
+                    ServerSettings.defaultInstanceMemoryMb(),
+                    ServerSettings.DEFAULT_ASYNC_RETRY_DELAY));
         var lambda = KilnFixture.client(server.endpoint())) {
       assertThatThrownBy(
               () ->

@@ -1,6 +1,7 @@
 package dev.kiln.store;
 
 import dev.kiln.model.AliasConfig;
+import dev.kiln.model.EventInvokeConfig;
 import dev.kiln.model.FunctionConfig;
 import dev.kiln.model.ProvisionedConfig;
 import java.util.List;
@@ -102,6 +103,14 @@ public interface MetadataStore extends AutoCloseable {
   List<ProvisionedConfig> provisionedConfigs(Optional<String> name);
 
   boolean deleteProvisioned(String name, String qualifier);
+
+  void putEventInvokeConfig(EventInvokeConfig config);
+
+  Optional<EventInvokeConfig> eventInvokeConfig(String name, String qualifier);
+
+  List<EventInvokeConfig> eventInvokeConfigs(String name);
+
+  boolean deleteEventInvokeConfig(String name, String qualifier);
 
   /** Function count and bytes of zipped code held, for GetAccountSettings. */
   Usage usage();

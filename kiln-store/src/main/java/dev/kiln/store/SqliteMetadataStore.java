@@ -8,6 +8,7 @@ import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import dev.kiln.model.AliasConfig;
 import dev.kiln.model.CodeDigest;
+import dev.kiln.model.EventInvokeConfig;
 import dev.kiln.model.FunctionConfig;
 import dev.kiln.model.FunctionRef;
 import dev.kiln.model.LambdaError;
@@ -484,6 +485,71 @@ public final class SqliteMetadataStore implements MetadataStore {
           try (PreparedStatement st =
               db.prepareStatement(
                   "DELETE FROM provisioned_concurrency WHERE name = ? AND qualifier = ?")) {
+            st.setString(1, name);
+            st.setString(2, qualifier);
+            return st.executeUpdate() == 1;
+          }
+        });
+  }
+
+  @Override
+  public synchronized void putEventInvokeConfig(EventInvokeConfig config) {
+    inTransaction(
+        () -> {
+          requireExists(config.functionName());
+          try (PreparedStatement st =
+              db.prepareStatement(
+                  "INSERT INTO event_invoke_configs (name, qualifier, config) VALUES (?, ?, ?)"
+                      + " ON CONFLICT(name, qualifier) DO UPDATE SET config = excluded.config")) {
+            st.setString(1, config.functionName());
+            st.setString(2, config.qualifier());
+            st.setString(3, write(config));
+            st.executeUpdate();
+          }
+          return null;
+        });
+  }
+
+  @Override
+  public synchronized Optional<EventInvokeConfig> eventInvokeConfig(String name, String qualifier) {
+    return eventInvokeConfigsWhere("name = ? AND qualifier = ?", name, qualifier).stream()
+        .findFirst();
+  }
+
+  @Override
+  public synchronized List<EventInvokeConfig> eventInvokeConfigs(String name) {
+    return eventInvokeConfigsWhere("name = ?", name);
+  }
+
+  private List<EventInvokeConfig> eventInvokeConfigsWhere(String where, String... args) {
+    return inTransaction(
+        () -> {
+          try (PreparedStatement st =
+              db.prepareStatement(
+                  "SELECT config FROM event_invoke_configs WHERE "
+                      + where
+                      + " ORDER BY qualifier")) {
+            for (int i = 0; i < args.length; i++) {
+              st.setString(i + 1, args[i]);
+            }
+            List<EventInvokeConfig> out = new ArrayList<>();
+            try (ResultSet rs = st.executeQuery()) {
+              while (rs.next()) {
+                out.add(read(rs.getString(1), EventInvokeConfig.class));
+              }
+            }
+            return out;
+          }
+        });
+  }
+
+  @Override
+  public synchronized boolean deleteEventInvokeConfig(String name, String qualifier) {
+    return inTransaction(
+        () -> {
+          try (PreparedStatement st =
+              db.prepareStatement(
+                  "DELETE FROM event_invoke_configs WHERE name = ? AND qualifier = ?")) {
             st.setString(1, name);
             st.setString(2, qualifier);
             return st.executeUpdate() == 1;

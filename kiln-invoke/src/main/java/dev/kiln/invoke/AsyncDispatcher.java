@@ -1,0 +1,357 @@
+package dev.kiln.invoke;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.kiln.model.EventInvokeConfig;
+import dev.kiln.model.FunctionRef;
+import dev.kiln.model.LambdaError;
+import dev.kiln.store.EventQueue;
+import dev.kiln.store.EventQueue.Event;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Delivers asynchronous events: takes due events from the durable {@link EventQueue}, invokes the
+ * function through the same {@link Invoker} as synchronous calls (sharing its concurrency), and
+ * records each event's outcome.
+ *
+ * <p>As on Lambda: a function error or timeout is a failed attempt, retried after 1 minute and then
+ * 2 minutes (the base is configurable), up to the function's {@code MaximumRetryAttempts}; an
+ * attempt refused for want of concurrency (429) is not an attempt, and is retried with exponential
+ * backoff from 1 second up to 5 minutes, for as long as the event is younger than its {@code
+ * MaximumEventAgeInSeconds}. The request id stays the same across attempts: it is the idempotency
+ * key. A success goes to the {@code OnSuccess} destination, a final failure to {@code OnFailure}
+ * or, without one, to the function's dead-letter function; both as new events, stored in the same
+ * transaction that deletes the finished one. Delivery is at least once: an event whose invocation
+ * was running when Kiln crashed runs again after the restart.
+ */
+public final class AsyncDispatcher implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(AsyncDispatcher.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  static final Duration MAX_THROTTLE_BACKOFF = Duration.ofMinutes(5);
+
+  /** What the dispatcher needs from the rest of Kiln; a test can put a fake in its place. */
+  interface Target {
+    InvocationResult invoke(Event event);
+
+    EventInvokeConfig config(String function, String qualifier);
+
+    Optional<String> deadLetter(String function, String qualifier);
+
+    String functionArn(String function, String qualifier);
+
+    /** The function a destination or dead-letter ARN names. */
+    FunctionRef function(String arn);
+  }
+
+  private final EventQueue queue;
+  private final Target target;
+  private final InstantSource clock;
+  private final Duration retryBase;
+  private final int workers;
+  private final Semaphore free;
+  private final ExecutorService pool;
+  private final Object wakeUp = new Object();
+  private volatile boolean closed;
+  private Thread loop;
+
+  AsyncDispatcher(
+      EventQueue queue, Target target, InstantSource clock, Duration retryBase, int workers) {
+    this.queue = queue;
+    this.target = target;
+    this.clock = clock;
+    this.retryBase = retryBase;
+    this.workers = workers;
+    this.free = new Semaphore(workers);
+    this.pool =
+        Executors.newFixedThreadPool(
+            workers, r -> Thread.ofPlatform().daemon().name("async-worker").unstarted(r));
+  }
+
+  /** The dispatcher of a running server, invoking through {@code catalog} and {@code invoker}. */
+  public static AsyncDispatcher create(
+      EventQueue queue,
+      FunctionCatalog catalog,
+      Invoker invoker,
+      InstantSource clock,
+      Duration retryBase,
+      int workers) {
+    Target target =
+        new Target() {
+          @Override
+          public InvocationResult invoke(Event e) {
+            FunctionVersion version =
+                catalog.resolve(new FunctionRef(e.function(), Optional.of(e.qualifier())));
+            return invoker.invoke(
+                version,
+                new InvokeRequest(
+                    e.payload(),
+                    functionArn(e.function(), e.qualifier()),
+                    Optional.empty(),
+                    false,
+                    Optional.of(e.requestId())));
+          }
+
+          @Override
+          public EventInvokeConfig config(String function, String qualifier) {
+            return catalog.effectiveEventInvokeConfig(function, qualifier);
+          }
+
+          @Override
+          public Optional<String> deadLetter(String function, String qualifier) {
+            return catalog.deadLetterTarget(function, qualifier);
+          }
+
+          @Override
+          public String functionArn(String function, String qualifier) {
+            return qualifier.equals(FunctionRef.LATEST)
+                ? catalog.account().functionArn(function)
+                : catalog.account().functionArn(function, qualifier);
+          }
+
+          @Override
+          public FunctionRef function(String arn) {
+            return FunctionRef.parse(arn, "destination", catalog.account());
+          }
+        };
+    return new AsyncDispatcher(queue, target, clock, retryBase, workers);
+  }
+
+  /** Runs the dispatch loop in the background, after re-queuing what a crash left in flight. */
+  public void start() {
+    int requeued = queue.requeueInFlight();
+    if (requeued > 0) {
+      LOG.info("{} asynchronous event(s) in flight at the last stop will run again", requeued);
+    }
+    loop = Thread.ofPlatform().daemon().name("async-dispatcher").start(this::run);
+  }
+
+  /** Tells the loop an event was enqueued, so it need not wait for its next look. */
+  public void wake() {
+    synchronized (wakeUp) {
+      wakeUp.notifyAll();
+    }
+  }
+
+  private void run() {
+    while (!closed) {
+      try {
+        int started = dispatchDue(false);
+        if (started == 0) {
+          long waitMillis = 1000;
+          Optional<Instant> next = queue.nextDue();
+          if (next.isPresent()) {
+            waitMillis = Math.max(1, Math.min(1000, next.get().toEpochMilli() - clock.millis()));
+          }
+          if (free.availablePermits() == 0) {
+            waitMillis = Math.min(waitMillis, 20);
+          }
+          synchronized (wakeUp) {
+            wakeUp.wait(waitMillis);
+          }
+        }
+      } catch (InterruptedException e) {
+        return;
+      } catch (RuntimeException e) {
+        LOG.error("asynchronous dispatch failed; trying again", e);
+        try {
+          Thread.sleep(1000);
+        } catch (InterruptedException ie) {
+          return;
+        }
+      }
+    }
+  }
+
+  /**
+   * Claims due events for free workers and runs them; returns how many it started. With {@code
+   * inline}, runs them on this thread and returns when they are done (tests with a fake clock).
+   */
+  int dispatchDue(boolean inline) {
+    int room = inline ? workers : free.availablePermits();
+    if (room == 0) {
+      return 0;
+    }
+    List<Event> due = queue.claim(clock.instant(), room);
+    for (Event e : due) {
+      if (inline) {
+        process(e);
+      } else {
+        free.acquireUninterruptibly();
+        pool.execute(
+            () -> {
+              try {
+                process(e);
+              } finally {
+                free.release();
+                wake();
+              }
+            });
+      }
+    }
+    return due.size();
+  }
+
+  /** One attempt at one event, and whatever follows from its result. */
+  void process(Event e) {
+    Instant now = clock.instant();
+    EventInvokeConfig config;
+    try {
+      config = target.config(e.function(), e.qualifier());
+    } catch (LambdaError gone) {
+      LOG.info("dropping event {}: {}", e.requestId(), gone.getMessage());
+      queue.finish(e, false, List.of());
+      return;
+    }
+    if (Duration.between(e.received(), now).getSeconds() > config.maxEventAgeSeconds()) {
+      fail(e, config, "EventAgeExceeded", Optional.empty(), e.attempts());
+      return;
+    }
+    InvocationResult result;
+    try {
+      result = target.invoke(e);
+    } catch (LambdaError error) {
+      if (error.status() == 429) {
+        long backoff =
+            Math.min(MAX_THROTTLE_BACKOFF.toMillis(), 1000L << Math.min(e.throttles(), 20));
+        queue.retry(withRetry(e, e.attempts(), e.throttles() + 1, now.plusMillis(backoff)));
+        return;
+      }
+      if (error.status() == 404) {
+        LOG.info("dropping event {}: {}", e.requestId(), error.getMessage());
+        queue.finish(e, false, List.of());
+        return;
+      }
+      // Kiln could not run it (shutting down, a start failure): try again shortly, not an attempt
+      queue.retry(withRetry(e, e.attempts(), e.throttles() + 1, now.plusSeconds(1)));
+      return;
+    }
+    int attempts = e.attempts() + 1;
+    if (result instanceof InvocationResult.Success) {
+      List<Event> followUps = new ArrayList<>();
+      config
+          .onSuccess()
+          .ifPresent(d -> followUps.add(record(d, e, "Success", Optional.of(result), attempts)));
+      queue.finish(e, true, followUps);
+    } else if (attempts > config.maxRetryAttempts()) {
+      fail(e, config, "RetriesExhausted", Optional.of(result), attempts);
+    } else {
+      // Lambda waits 1 minute before the first retry and 2 before the second
+      queue.retry(
+          withRetry(e, attempts, e.throttles(), now.plus(retryBase.multipliedBy(attempts))));
+    }
+  }
+
+  private void fail(
+      Event e,
+      EventInvokeConfig config,
+      String condition,
+      Optional<InvocationResult> last,
+      int attempts) {
+    List<Event> followUps = new ArrayList<>();
+    if (config.onFailure().isPresent()) {
+      followUps.add(record(config.onFailure().get(), e, condition, last, attempts));
+    } else {
+      target
+          .deadLetter(e.function(), e.qualifier())
+          .ifPresent(
+              dlq -> {
+                FunctionRef to = target.function(dlq);
+                followUps.add(
+                    Event.accepted(
+                        UUID.randomUUID().toString(),
+                        to.name(),
+                        to.qualifierOrLatest(),
+                        e.payload(),
+                        clock.instant()));
+              });
+    }
+    queue.finish(e, false, followUps);
+  }
+
+  private static Event withRetry(Event e, int attempts, int throttles, Instant due) {
+    return new Event(
+        e.seq(),
+        e.requestId(),
+        e.function(),
+        e.qualifier(),
+        e.payload(),
+        e.received(),
+        attempts,
+        throttles,
+        due);
+  }
+
+  /** The invocation record AWS sends to a destination, as a new event for its function. */
+  private Event record(
+      String destinationArn,
+      Event e,
+      String condition,
+      Optional<InvocationResult> result,
+      int attempts) {
+    ObjectNode doc = JSON.createObjectNode();
+    doc.put("version", "1.0");
+    doc.put("timestamp", clock.instant().toString());
+    ObjectNode request = doc.putObject("requestContext");
+    request.put("requestId", e.requestId());
+    // the record names the version qualified, $LATEST included, as AWS's does
+    String arn = target.functionArn(e.function(), e.qualifier());
+    request.put("functionArn", arn.endsWith(":" + e.qualifier()) ? arn : arn + ":" + e.qualifier());
+    request.put("condition", condition);
+    request.put("approximateInvokeCount", attempts);
+    doc.set("requestPayload", json(e.payload()));
+    if (result.isPresent()) {
+      ObjectNode response = doc.putObject("responseContext");
+      response.put("statusCode", 200);
+      response.put("executedVersion", result.get().executedVersion());
+      if (result.get() instanceof InvocationResult.FunctionError) {
+        response.put("functionError", "Unhandled");
+      }
+      doc.set("responsePayload", json(result.get().payload()));
+    }
+    FunctionRef to = target.function(destinationArn);
+    return Event.accepted(
+        UUID.randomUUID().toString(),
+        to.name(),
+        to.qualifierOrLatest(),
+        doc.toString().getBytes(StandardCharsets.UTF_8),
+        clock.instant());
+  }
+
+  private static JsonNode json(byte[] bytes) {
+    try {
+      return JSON.readTree(bytes);
+    } catch (java.io.IOException ex) {
+      return JSON.getNodeFactory().textNode(new String(bytes, StandardCharsets.UTF_8));
+    }
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    wake();
+    if (loop != null) {
+      loop.interrupt();
+    }
+    pool.shutdownNow();
+    try {
+      pool.awaitTermination(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

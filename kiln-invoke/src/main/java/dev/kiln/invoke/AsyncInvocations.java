@@ -1,0 +1,51 @@
+package dev.kiln.invoke;
+
+import dev.kiln.model.FunctionRef;
+import dev.kiln.store.EventQueue;
+import java.time.InstantSource;
+import java.util.UUID;
+
+/**
+ * The front of asynchronous invocation: accepts an event into the durable queue (returning only
+ * once it is on disk), and tells how a function's events stand.
+ */
+public final class AsyncInvocations implements AutoCloseable {
+
+  private final EventQueue queue;
+  private final AsyncDispatcher dispatcher;
+  private final InstantSource clock;
+
+  public AsyncInvocations(EventQueue queue, AsyncDispatcher dispatcher, InstantSource clock) {
+    this.queue = queue;
+    this.dispatcher = dispatcher;
+    this.clock = clock;
+  }
+
+  /**
+   * Stores an event for {@code version} (as the caller named it: {@code ref}'s qualifier) and
+   * returns its request id, which stays the same across retries.
+   */
+  public String accept(FunctionRef ref, byte[] payload) {
+    String requestId = UUID.randomUUID().toString();
+    queue.enqueue(
+        EventQueue.Event.accepted(
+            requestId, ref.name(), ref.qualifierOrLatest(), payload, clock.instant()));
+    dispatcher.wake();
+    return requestId;
+  }
+
+  public EventQueue.Counts counts(String function) {
+    return queue.counts(function);
+  }
+
+  /** A deleted function's queued events go with it. */
+  public void functionDeleted(String function) {
+    queue.dropFunction(function);
+  }
+
+  @Override
+  public void close() {
+    dispatcher.close();
+    queue.close();
+  }
+}
