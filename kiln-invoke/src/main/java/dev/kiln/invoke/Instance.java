@@ -333,7 +333,7 @@ final class Instance {
           .append("INIT_START Runtime Version: ")
           .append(version.config().runtime())
           .append("\tRuntime Version ARN: kiln:")
-          .append(version.launch().command().get(0))
+          .append(version.launch().custom() ? "bootstrap" : version.launch().command().get(0))
           .append('\n');
     }
     lines

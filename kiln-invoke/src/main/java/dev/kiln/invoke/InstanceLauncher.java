@@ -121,6 +121,10 @@ final class InstanceLauncher {
 
   /** The runtime's command, naming its bootstrap where the instance sees it. */
   private List<String> command(FunctionVersion version) {
+    if (version.launch().custom()) {
+      // a custom runtime: the function's own bootstrap, where the instance sees its code
+      return List.of(driver.taskRootInside(version.taskRoot()).resolve("bootstrap").toString());
+    }
     Path runtimeDir = version.launch().runtimeDir();
     Path inside = driver.runtimeDirInside(runtimeDir);
     List<String> command = new ArrayList<>();
@@ -166,6 +170,9 @@ final class InstanceLauncher {
     }
     if (c.runtime().startsWith("nodejs")) {
       env.put("NODE_PATH", "/opt/nodejs/node_modules");
+    }
+    if (c.runtime().startsWith("ruby")) {
+      env.put("RUBYLIB", taskRoot + ":/opt/ruby/lib");
     }
     env.putAll(c.environment());
     return env;

@@ -30,7 +30,10 @@ public final class RuntimeTable {
   /** A runtime family: the bootstrap program Kiln ships and how to find its interpreter. */
   public enum Family {
     PYTHON("python/bootstrap.py", List.of("/usr/bin/python3", "/usr/local/bin/python3"), "python3"),
-    NODE("node/bootstrap.mjs", List.of("/usr/bin/node", "/usr/local/bin/node"), "node");
+    NODE("node/bootstrap.mjs", List.of("/usr/bin/node", "/usr/local/bin/node"), "node"),
+    RUBY("ruby/bootstrap.rb", List.of("/usr/bin/ruby", "/usr/local/bin/ruby"), "ruby"),
+    /** A custom runtime: the function's own executable {@code bootstrap} is the runtime. */
+    CUSTOM(null, List.of(), null);
 
     final String bootstrap;
     final List<String> wellKnownPaths;
@@ -43,8 +46,16 @@ public final class RuntimeTable {
     }
   }
 
-  /** How to start an instance of a runtime: the command, and where its bootstrap lives. */
-  public record Launch(String runtime, Family family, List<String> command, Path runtimeDir) {}
+  /**
+   * How to start an instance of a runtime: the command, and where its bootstrap lives. For a custom
+   * runtime the command is empty: the instance runs the {@code bootstrap} of its own code.
+   */
+  public record Launch(String runtime, Family family, List<String> command, Path runtimeDir) {
+
+    public boolean custom() {
+      return family == Family.CUSTOM;
+    }
+  }
 
   private static final Map<String, Family> FAMILIES = new LinkedHashMap<>();
 
@@ -54,6 +65,12 @@ public final class RuntimeTable {
     }
     for (String v : List.of("18", "20", "22")) {
       FAMILIES.put("nodejs" + v + ".x", Family.NODE);
+    }
+    for (String v : List.of("3.2", "3.3", "3.4")) {
+      FAMILIES.put("ruby" + v, Family.RUBY);
+    }
+    for (String id : List.of("provided", "provided.al2", "provided.al2023")) {
+      FAMILIES.put(id, Family.CUSTOM);
     }
   }
 
@@ -73,7 +90,7 @@ public final class RuntimeTable {
    */
   public static RuntimeTable install(Path bootstrapDir, Map<String, String> interpreterOverrides) {
     for (String key : interpreterOverrides.keySet()) {
-      if (!FAMILIES.containsKey(key)) {
+      if (!FAMILIES.containsKey(key) || FAMILIES.get(key) == Family.CUSTOM) {
         throw new IllegalArgumentException(
             "cannot set an interpreter for "
                 + key
@@ -83,6 +100,9 @@ public final class RuntimeTable {
     }
     try {
       for (Family family : Family.values()) {
+        if (family == Family.CUSTOM) {
+          continue;
+        }
         Path target = bootstrapDir.resolve(family.bootstrap);
         Files.createDirectories(target.getParent());
         try (InputStream in =
@@ -115,6 +135,9 @@ public final class RuntimeTable {
               + " is not supported by this Kiln server. Supported runtimes: "
               + String.join(", ", new TreeSet<>(FAMILIES.keySet())));
     }
+    if (family == Family.CUSTOM) {
+      return new Launch(runtime, family, List.of(), bootstrapDir);
+    }
     String interpreter =
         interpreter(runtime, family)
             .orElseThrow(
@@ -139,7 +162,11 @@ public final class RuntimeTable {
   public Map<String, String> describe() {
     Map<String, String> out = new LinkedHashMap<>();
     for (var e : FAMILIES.entrySet()) {
-      out.put(e.getKey(), interpreter(e.getKey(), e.getValue()).orElse("not installed"));
+      out.put(
+          e.getKey(),
+          e.getValue() == Family.CUSTOM
+              ? "the function's own bootstrap"
+              : interpreter(e.getKey(), e.getValue()).orElse("not installed"));
     }
     return out;
   }

@@ -7,10 +7,25 @@ import java.nio.charset.StandardCharsets;
 import org.apache.commons.compress.archivers.zip.ZipArchiveEntry;
 import org.apache.commons.compress.archivers.zip.ZipArchiveOutputStream;
 
-/** Zips with Unix symbolic links, which java.util.zip cannot write. */
+/** Zips with Unix modes (symbolic links, executables), which java.util.zip cannot write. */
 final class ZipsWithLinks {
 
   private ZipsWithLinks() {}
+
+  /** A zip of one executable file, as {@code chmod +x bootstrap; zip} makes it. */
+  static byte[] executable(String name, byte[] content) {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (ZipArchiveOutputStream zip = new ZipArchiveOutputStream(bytes)) {
+      ZipArchiveEntry entry = new ZipArchiveEntry(name);
+      entry.setUnixMode(0100755);
+      zip.putArchiveEntry(entry);
+      zip.write(content);
+      zip.closeArchiveEntry();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return bytes.toByteArray();
+  }
 
   static byte[] symlink(String name, String target) {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
