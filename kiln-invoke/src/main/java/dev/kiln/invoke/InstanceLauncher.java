@@ -4,6 +4,7 @@ import dev.kiln.model.Account;
 import dev.kiln.model.FunctionConfig;
 import dev.kiln.runtimeapi.RuntimeApiServer;
 import dev.kiln.runtimeapi.RuntimeChannel;
+import dev.kiln.runtimes.RuntimeTable;
 import dev.kiln.sandbox.InstanceNetwork;
 import dev.kiln.sandbox.Sandbox;
 import dev.kiln.sandbox.SandboxDriver;
@@ -125,6 +126,9 @@ final class InstanceLauncher {
       // a custom runtime: the function's own bootstrap, where the instance sees its code
       return List.of(driver.taskRootInside(version.taskRoot()).resolve("bootstrap").toString());
     }
+    if (version.launch().family() == RuntimeTable.Family.JAVA) {
+      return javaCommand(version);
+    }
     Path runtimeDir = version.launch().runtimeDir();
     Path inside = driver.runtimeDirInside(runtimeDir);
     List<String> command = new ArrayList<>();
@@ -136,6 +140,30 @@ final class InstanceLauncher {
               : arg);
     }
     return command;
+  }
+
+  /**
+   * A Java instance: AWS's runtime interface client on the function's JDK, with the JVM tuned for
+   * short-lived instances as AWS's Java runtimes tune it (client compiler only, serial GC, class
+   * data sharing) and a heap of 85% of the function's memory. The code is the task root's classes
+   * and its {@code lib/*.jar}, as in a Lambda deployment package.
+   */
+  private List<String> javaCommand(FunctionVersion version) {
+    Path runtime = driver.runtimeDirInside(version.launch().runtimeDir());
+    Path task = driver.taskRootInside(version.taskRoot());
+    int heapMb = Math.max(32, version.config().memorySize() * 85 / 100);
+    return List.of(
+        version.launch().command().get(0),
+        "-XX:+TieredCompilation",
+        "-XX:TieredStopAtLevel=1",
+        "-XX:+UseSerialGC",
+        "-Xshare:auto",
+        "-Xmx" + heapMb + "m",
+        "-Djava.net.preferIPv4Stack=true",
+        "-cp",
+        runtime.resolve("lib") + "/*:" + task + ":" + task.resolve("lib") + "/*",
+        RuntimeTable.JAVA_MAIN,
+        version.config().handler());
   }
 
   /** The environment Lambda gives a function, then the function's own variables. */

@@ -32,6 +32,11 @@ public final class RuntimeTable {
     PYTHON("python/bootstrap.py", List.of("/usr/bin/python3", "/usr/local/bin/python3"), "python3"),
     NODE("node/bootstrap.mjs", List.of("/usr/bin/node", "/usr/local/bin/node"), "node"),
     RUBY("ruby/bootstrap.rb", List.of("/usr/bin/ruby", "/usr/local/bin/ruby"), "ruby"),
+    /**
+     * Java on AWS's own runtime interface client (from Maven Central), which Kiln copies into
+     * {@code java/lib}; each identifier needs its own JDK ({@link #JDKS}).
+     */
+    JAVA("java/lib", List.of(), "java"),
     /** A custom runtime: the function's own executable {@code bootstrap} is the runtime. */
     CUSTOM(null, List.of(), null);
 
@@ -59,6 +64,22 @@ public final class RuntimeTable {
 
   private static final Map<String, Family> FAMILIES = new LinkedHashMap<>();
 
+  /** Where each Java identifier's JDK is looked for: the major version must match. */
+  static final Map<String, List<String>> JDKS = new LinkedHashMap<>();
+
+  /** The classes whose jars make up AWS's runtime interface client and what it needs. */
+  private static final List<String> RIC_CLASSES =
+      List.of(
+          "com/amazonaws/services/lambda/runtime/api/client/AWSLambda.class",
+          "com/amazonaws/services/lambda/runtime/Context.class",
+          "com/amazonaws/services/lambda/runtime/serialization/PojoSerializer.class",
+          "software/amazon/awssdk/utilslite/SdkInternalThreadLocal.class",
+          "software/amazon/awssdk/annotations/SdkInternalApi.class");
+
+  /** The class the Java runtimes start. */
+  public static final String JAVA_MAIN =
+      "com.amazonaws.services.lambda.runtime.api.client.AWSLambda";
+
   static {
     for (String v : List.of("3.9", "3.10", "3.11", "3.12", "3.13")) {
       FAMILIES.put("python" + v, Family.PYTHON);
@@ -68,6 +89,15 @@ public final class RuntimeTable {
     }
     for (String v : List.of("3.2", "3.3", "3.4")) {
       FAMILIES.put("ruby" + v, Family.RUBY);
+    }
+    for (String v : List.of("17", "21", "25")) {
+      FAMILIES.put("java" + v, Family.JAVA);
+      JDKS.put(
+          "java" + v,
+          List.of(
+              "/usr/lib/jvm/java-" + v + "-openjdk-amd64/bin/java",
+              "/usr/lib/jvm/temurin-" + v + "-jdk-amd64/bin/java",
+              "/usr/lib/jvm/java-" + v + "-openjdk/bin/java"));
     }
     for (String id : List.of("provided", "provided.al2", "provided.al2023")) {
       FAMILIES.put(id, Family.CUSTOM);
@@ -99,8 +129,9 @@ public final class RuntimeTable {
       }
     }
     try {
+      installRuntimeInterfaceClient(bootstrapDir.resolve(Family.JAVA.bootstrap));
       for (Family family : Family.values()) {
-        if (family == Family.CUSTOM) {
+        if (family == Family.CUSTOM || family == Family.JAVA) {
           continue;
         }
         Path target = bootstrapDir.resolve(family.bootstrap);
@@ -150,12 +181,31 @@ public final class RuntimeTable {
                             + "' was not found (looked in "
                             + String.join(", ", candidates(runtime, family))
                             + " and on PATH)"));
+    if (family == Family.JAVA) {
+      // the launcher adds the JVM's flags, the class path and the handler
+      return new Launch(runtime, family, List.of(interpreter), bootstrapDir.resolve("java"));
+    }
     Path runtimeDir = bootstrapDir.resolve(family.bootstrap).getParent();
     return new Launch(
         runtime,
         family,
         List.of(interpreter, bootstrapDir.resolve(family.bootstrap).toString()),
         runtimeDir);
+  }
+
+  /** Copies the jars of AWS's runtime interface client from Kiln's own classpath. */
+  private static void installRuntimeInterfaceClient(Path lib) throws IOException {
+    Files.createDirectories(lib);
+    for (String resource : RIC_CLASSES) {
+      java.net.URL url = RuntimeTable.class.getClassLoader().getResource(resource);
+      if (url == null || !url.getProtocol().equals("jar")) {
+        throw new IllegalStateException(
+            "the Java runtime's jars are missing from the build: " + resource);
+      }
+      String file = url.getPath().substring("file:".length(), url.getPath().indexOf("!/"));
+      Path jar = Path.of(java.net.URLDecoder.decode(file, java.nio.charset.StandardCharsets.UTF_8));
+      Files.copy(jar, lib.resolve(jar.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+    }
   }
 
   /** Every runtime this table knows, with the interpreter it found or why it did not. */
@@ -177,7 +227,7 @@ public final class RuntimeTable {
         return Optional.of(candidate);
       }
     }
-    if (interpreterOverrides.containsKey(runtime)) {
+    if (interpreterOverrides.containsKey(runtime) || family == Family.JAVA) {
       return Optional.empty();
     }
     String path = System.getenv().getOrDefault("PATH", "");
@@ -201,7 +251,7 @@ public final class RuntimeTable {
       c.add(interpreterOverrides.get(runtime));
       return c;
     }
-    c.addAll(family.wellKnownPaths);
+    c.addAll(JDKS.getOrDefault(runtime, family.wellKnownPaths));
     return c;
   }
 }

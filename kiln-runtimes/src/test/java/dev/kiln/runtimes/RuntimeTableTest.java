@@ -42,9 +42,23 @@ class RuntimeTableTest {
   void launch_refusesRuntimesKilnDoesNotRun() throws Exception {
     RuntimeTable table =
         RuntimeTable.install(Files.createTempDirectory("kiln-runtimes-"), Map.of());
-    assertThatThrownBy(() -> table.launch("java21"))
+    assertThatThrownBy(() -> table.launch("dotnet8"))
         .hasMessageContaining(
-            "The runtime parameter of java21 is not supported by this Kiln server");
+            "The runtime parameter of dotnet8 is not supported by this Kiln server");
+  }
+
+  @Test
+  void aJavaRuntime_needsAJdkOfItsOwnVersion_andCustomRuntimesNeedNoInterpreter() throws Exception {
+    RuntimeTable table =
+        RuntimeTable.install(
+            Files.createTempDirectory("kiln-runtimes-"),
+            Map.of("java21", "/nowhere/java21/bin/java"));
+    assertThatThrownBy(() -> table.launch("java21"))
+        .hasMessageContaining("The runtime java21 is not installed")
+        .hasMessageContaining("/nowhere/java21/bin/java");
+    RuntimeTable.Launch custom = table.launch("provided.al2023");
+    assertThat(custom.custom()).isTrue();
+    assertThat(custom.command()).isEmpty();
   }
 
   @Test

@@ -88,6 +88,18 @@ public final class LinuxSandboxDriver implements SandboxDriver {
           "mime.types",
           "os-release");
 
+  private static final List<Path> JAVA_ETC = javaEtc();
+
+  private static List<Path> javaEtc() {
+    try (var dirs = Files.newDirectoryStream(Path.of("/etc"), "java*")) {
+      List<Path> out = new ArrayList<>();
+      dirs.forEach(out::add);
+      return out;
+    } catch (IOException | RuntimeException e) {
+      return List.of();
+    }
+  }
+
   private final String bwrap;
   private final String setpriv;
   private final String setsid;
@@ -326,6 +338,10 @@ public final class LinuxSandboxDriver implements SandboxDriver {
     c.addAll(List.of("--perms", "0755", "--dir", "/etc", "--perms", "0755", "--dir", "/var"));
     for (String name : HOST_ETC) {
       c.addAll(List.of("--ro-bind-try", "/etc/" + name, "/etc/" + name));
+    }
+    // a distribution's JDK keeps its configuration in /etc/java-NN-openjdk
+    for (Path javaConf : JAVA_ETC) {
+      c.addAll(List.of("--ro-bind", javaConf.toString(), javaConf.toString()));
     }
     c.addAll(List.of("--ro-bind", etc.resolve("passwd").toString(), "/etc/passwd"));
     c.addAll(List.of("--ro-bind", etc.resolve("group").toString(), "/etc/group"));

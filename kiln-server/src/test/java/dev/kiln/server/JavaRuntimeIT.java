@@ -1,0 +1,127 @@
+package dev.kiln.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+import javax.tools.ToolProvider;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.core.SdkBytes;
+import software.amazon.awssdk.services.lambda.model.InvokeResponse;
+import software.amazon.awssdk.services.lambda.model.Runtime;
+
+/**
+ * A Java function, compiled here against aws-lambda-java-core, on AWS's own runtime interface
+ * client: a {@code RequestHandler<Map, Map>} with {@code Context} and {@code LambdaLogger}, and
+ * AWS's error document for an exception.
+ */
+class JavaRuntimeIT {
+
+  static final ObjectMapper JSON = new ObjectMapper();
+
+  static final String HANDLER =
+      """
+      package example;
+
+      import com.amazonaws.services.lambda.runtime.Context;
+      import com.amazonaws.services.lambda.runtime.RequestHandler;
+      import java.util.HashMap;
+      import java.util.Map;
+
+      public class Hello implements RequestHandler<Map<String, Object>, Map<String, Object>> {
+        @Override
+        public Map<String, Object> handleRequest(Map<String, Object> event, Context context) {
+          if (event.containsKey("fail")) {
+            throw new IllegalStateException("asked to fail");
+          }
+          context.getLogger().log("hello from java");
+          Map<String, Object> out = new HashMap<>();
+          out.put("greeting", "hello " + event.get("name"));
+          out.put("function", context.getFunctionName());
+          out.put("requestId", context.getAwsRequestId());
+          out.put("memory", context.getMemoryLimitInMB());
+          out.put("java", System.getProperty("java.specification.version"));
+          return out;
+        }
+      }
+      """;
+
+  @Test
+  void aRequestHandler_runsOnAwsRuntimeInterfaceClient() throws Exception {
+    Path jdk17 = Path.of("/usr/lib/jvm/java-17-openjdk-amd64/bin/java");
+    if (!Files.isExecutable(jdk17)) {
+      Assumptions.abort("a JDK 17 is needed at " + jdk17);
+    }
+    Path src = Files.createTempDirectory("kiln-java-src-");
+    Path classes = Files.createDirectories(src.resolve("classes"));
+    Path file = Files.createDirectories(src.resolve("example")).resolve("Hello.java");
+    Files.writeString(file, HANDLER);
+    String core =
+        Path.of(
+                com.amazonaws.services.lambda.runtime.Context.class
+                    .getProtectionDomain()
+                    .getCodeSource()
+                    .getLocation()
+                    .toURI())
+            .toString();
+    int compiled =
+        ToolProvider.getSystemJavaCompiler()
+            .run(
+                null,
+                null,
+                null,
+                "--release",
+                "17",
+                "-cp",
+                core,
+                "-d",
+                classes.toString(),
+                file.toString());
+    assertThat(compiled).isZero();
+    ByteArrayOutputStream zip = new ByteArrayOutputStream();
+    try (ZipOutputStream out = new ZipOutputStream(zip)) {
+      out.putNextEntry(new ZipEntry("example/Hello.class"));
+      out.write(Files.readAllBytes(classes.resolve("example/Hello.class")));
+      out.closeEntry();
+    }
+
+    try (KilnFixture kiln = new KilnFixture()) {
+      kiln.create("hello-java", Runtime.JAVA17, "example.Hello::handleRequest", zip.toByteArray());
+      kiln.lambda.updateFunctionConfiguration(
+          b -> b.functionName("hello-java").memorySize(512).timeout(30));
+      InvokeResponse r =
+          kiln.lambda.invoke(
+              b ->
+                  b.functionName("hello-java")
+                      .logType(software.amazon.awssdk.services.lambda.model.LogType.TAIL)
+                      .payload(SdkBytes.fromUtf8String("{\"name\": \"kiln\"}")));
+      assertThat(r.functionError()).as(r.payload().asUtf8String()).isNull();
+      JsonNode out = JSON.readTree(r.payload().asUtf8String());
+      assertThat(out.get("greeting").asText()).isEqualTo("hello kiln");
+      assertThat(out.get("function").asText()).isEqualTo("hello-java");
+      assertThat(out.get("requestId").asText()).isEqualTo(r.responseMetadata().requestId());
+      assertThat(out.get("memory").asInt()).isEqualTo(512);
+      assertThat(out.get("java").asText()).isEqualTo("17");
+      String log =
+          new String(
+              java.util.Base64.getDecoder().decode(r.logResult()),
+              java.nio.charset.StandardCharsets.UTF_8);
+      assertThat(log).contains("hello from java");
+
+      InvokeResponse failed =
+          kiln.lambda.invoke(
+              b -> b.functionName("hello-java").payload(SdkBytes.fromUtf8String("{\"fail\": 1}")));
+      assertThat(failed.functionError()).isEqualTo("Unhandled");
+      JsonNode doc = JSON.readTree(failed.payload().asUtf8String());
+      assertThat(doc.get("errorType").asText()).isEqualTo("java.lang.IllegalStateException");
+      assertThat(doc.get("errorMessage").asText()).isEqualTo("asked to fail");
+      assertThat(doc.get("stackTrace").isArray()).isTrue();
+    }
+  }
+}
