@@ -76,7 +76,23 @@ final class InstanceLauncher {
     return instance;
   }
 
+  /**
+   * A custom runtime whose code has no executable {@code bootstrap}: Lambda answers the invocation
+   * with {@code Runtime.InvalidEntrypoint}, and so does the invoker on catching this.
+   */
+  static final class InvalidEntrypoint extends RuntimeException {
+    InvalidEntrypoint(String message) {
+      super(message, null, false, false);
+    }
+  }
+
   private Instance launch(FunctionVersion version, boolean provisioned) throws IOException {
+    if (version.launch().custom()
+        && !java.nio.file.Files.isExecutable(version.taskRoot().resolve("bootstrap"))) {
+      // Lambda's words, which name where Lambda looks (the Linux sandbox's layout too)
+      throw new InvalidEntrypoint(
+          "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]");
+    }
     String id = UUID.randomUUID().toString().replace("-", "");
     long startedNanos = System.nanoTime();
     AtomicReference<Sandbox> sandboxRef = new AtomicReference<>();

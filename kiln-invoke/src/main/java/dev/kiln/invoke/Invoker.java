@@ -113,6 +113,17 @@ public final class Invoker implements AutoCloseable {
             return lease.instance().invoke(request);
           }
         }
+      } catch (InstanceLauncher.InvalidEntrypoint e) {
+        String requestId =
+            request.requestId().orElseGet(() -> java.util.UUID.randomUUID().toString());
+        return new InvocationResult.FunctionError(
+            requestId,
+            version.version(),
+            "Runtime.InvalidEntrypoint",
+            Instance.errorDocument(
+                "Runtime.InvalidEntrypoint",
+                "RequestId: " + requestId + " Error: " + e.getMessage()),
+            java.util.Optional.empty());
       }
     } finally {
       inFlight.decrementAndGet();

@@ -113,6 +113,17 @@ class MoreRuntimesIT {
         .as("_HANDLER passed through")
         .isEqualTo("function.handler");
     assertThat(out.at("/event/x").asInt()).isEqualTo(1);
+    kiln.create(
+        "no-bootstrap", Runtime.PROVIDED_AL2023, "x", Zips.of("README", "no bootstrap here"));
+    InvokeResponse missing = invoke("no-bootstrap", "{}");
+    assertThat(missing.functionError()).isEqualTo("Unhandled");
+    JsonNode doc = JSON.readTree(missing.payload().asUtf8String());
+    assertThat(doc.get("errorType").asText()).isEqualTo("Runtime.InvalidEntrypoint");
+    assertThat(doc.get("errorMessage").asText())
+        .isEqualTo(
+            "RequestId: "
+                + missing.responseMetadata().requestId()
+                + " Error: Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]");
     assertThat(
             JSON.readTree(invoke("sh-runtime", "{\"x\": 2}").payload().asUtf8String())
                 .at("/event/x")
