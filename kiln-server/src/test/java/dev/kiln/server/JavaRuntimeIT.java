@@ -52,6 +52,27 @@ class JavaRuntimeIT {
       }
       """;
 
+  static final String STREAM_HANDLER =
+      """
+      package example;
+
+      import com.amazonaws.services.lambda.runtime.Context;
+      import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
+      import java.io.IOException;
+      import java.io.InputStream;
+      import java.io.OutputStream;
+      import java.nio.charset.StandardCharsets;
+
+      public class Shout implements RequestStreamHandler {
+        @Override
+        public void handleRequest(InputStream in, OutputStream out, Context context)
+            throws IOException {
+          String body = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+          out.write(body.toUpperCase().getBytes(StandardCharsets.UTF_8));
+        }
+      }
+      """;
+
   @Test
   void aRequestHandler_runsOnAwsRuntimeInterfaceClient() throws Exception {
     Path jdk17 = Path.of("/usr/lib/jvm/java-17-openjdk-amd64/bin/java");
@@ -62,6 +83,8 @@ class JavaRuntimeIT {
     Path classes = Files.createDirectories(src.resolve("classes"));
     Path file = Files.createDirectories(src.resolve("example")).resolve("Hello.java");
     Files.writeString(file, HANDLER);
+    Path stream = src.resolve("example").resolve("Shout.java");
+    Files.writeString(stream, STREAM_HANDLER);
     String core =
         Path.of(
                 com.amazonaws.services.lambda.runtime.Context.class
@@ -82,12 +105,16 @@ class JavaRuntimeIT {
                 core,
                 "-d",
                 classes.toString(),
-                file.toString());
+                file.toString(),
+                stream.toString());
     assertThat(compiled).isZero();
     ByteArrayOutputStream zip = new ByteArrayOutputStream();
     try (ZipOutputStream out = new ZipOutputStream(zip)) {
       out.putNextEntry(new ZipEntry("example/Hello.class"));
       out.write(Files.readAllBytes(classes.resolve("example/Hello.class")));
+      out.closeEntry();
+      out.putNextEntry(new ZipEntry("example/Shout.class"));
+      out.write(Files.readAllBytes(classes.resolve("example/Shout.class")));
       out.closeEntry();
     }
 
@@ -122,6 +149,18 @@ class JavaRuntimeIT {
       assertThat(doc.get("errorType").asText()).isEqualTo("java.lang.IllegalStateException");
       assertThat(doc.get("errorMessage").asText()).isEqualTo("asked to fail");
       assertThat(doc.get("stackTrace").isArray()).isTrue();
+
+      // a RequestStreamHandler, named by its class alone
+      kiln.create("shout-java", Runtime.JAVA17, "example.Shout", zip.toByteArray());
+      kiln.lambda.updateFunctionConfiguration(
+          b -> b.functionName("shout-java").memorySize(512).timeout(30));
+      InvokeResponse shouted =
+          kiln.lambda.invoke(
+              b ->
+                  b.functionName("shout-java")
+                      .payload(SdkBytes.fromUtf8String("{\"say\": \"hi\"}")));
+      assertThat(shouted.functionError()).isNull();
+      assertThat(shouted.payload().asUtf8String()).isEqualTo("{\"SAY\": \"HI\"}");
     }
   }
 }
