@@ -9,9 +9,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import org.flywaydb.core.Flyway;
-import org.sqlite.SQLiteConfig;
-import org.sqlite.SQLiteDataSource;
 
 /**
  * The embedded event queue: a SQLite file of its own ({@code events.db}, so that event traffic
@@ -27,25 +24,7 @@ public final class SqliteEventQueue implements EventQueue {
   }
 
   public static SqliteEventQueue open(Path file) {
-    SQLiteConfig config = new SQLiteConfig();
-    config.setJournalMode(SQLiteConfig.JournalMode.WAL);
-    config.setSynchronous(SQLiteConfig.SynchronousMode.FULL);
-    config.setBusyTimeout(10_000);
-    SQLiteDataSource source = new SQLiteDataSource(config);
-    source.setUrl("jdbc:sqlite:" + file.toAbsolutePath());
-    Flyway.configure()
-        .dataSource(source)
-        .locations("classpath:db/events")
-        .loggers("slf4j")
-        .load()
-        .migrate();
-    try {
-      Connection connection = source.getConnection();
-      connection.setAutoCommit(false);
-      return new SqliteEventQueue(connection);
-    } catch (SQLException e) {
-      throw new IllegalStateException("cannot open event queue " + file, e);
-    }
+    return new SqliteEventQueue(SqliteDatabase.open(file, "db/events", "event queue"));
   }
 
   @Override
@@ -239,22 +218,7 @@ public final class SqliteEventQueue implements EventQueue {
     }
   }
 
-  private interface Work<T> {
-    T run() throws SQLException;
-  }
-
-  private <T> T inTransaction(Work<T> work) {
-    try {
-      T result = work.run();
-      db.commit();
-      return result;
-    } catch (SQLException e) {
-      try {
-        db.rollback();
-      } catch (SQLException ignored) {
-        // the original failure is the one worth reporting
-      }
-      throw new IllegalStateException("event queue failure: " + e.getMessage(), e);
-    }
+  private <T> T inTransaction(SqliteDatabase.Work<T> work) {
+    return SqliteDatabase.inTransaction(db, work, "event queue");
   }
 }

@@ -26,9 +26,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import org.flywaydb.core.Flyway;
-import org.sqlite.SQLiteConfig;
-import org.sqlite.SQLiteDataSource;
 
 /**
  * The embedded metadata store: one SQLite file in WAL mode with {@code synchronous=FULL}, so a
@@ -57,26 +54,7 @@ public final class SqliteMetadataStore implements MetadataStore {
 
   /** Opens (creating and migrating if needed) the store in {@code file}. */
   public static SqliteMetadataStore open(Path file) {
-    SQLiteConfig config = new SQLiteConfig();
-    config.setJournalMode(SQLiteConfig.JournalMode.WAL);
-    config.setSynchronous(SQLiteConfig.SynchronousMode.FULL);
-    config.enforceForeignKeys(true);
-    config.setBusyTimeout(10_000);
-    SQLiteDataSource source = new SQLiteDataSource(config);
-    source.setUrl("jdbc:sqlite:" + file.toAbsolutePath());
-    Flyway.configure()
-        .dataSource(source)
-        .locations("classpath:db/migration")
-        .loggers("slf4j")
-        .load()
-        .migrate();
-    try {
-      Connection connection = source.getConnection();
-      connection.setAutoCommit(false);
-      return new SqliteMetadataStore(connection);
-    } catch (SQLException e) {
-      throw new IllegalStateException("cannot open metadata store " + file, e);
-    }
+    return new SqliteMetadataStore(SqliteDatabase.open(file, "db/migration", "metadata store"));
   }
 
   @Override
@@ -694,31 +672,8 @@ public final class SqliteMetadataStore implements MetadataStore {
     }
   }
 
-  private interface Work<T> {
-    T run() throws SQLException;
-  }
-
-  /** Runs {@code work} as one transaction: committed when it returns, rolled back if it throws. */
-  private <T> T inTransaction(Work<T> work) {
-    try {
-      T result = work.run();
-      db.commit();
-      return result;
-    } catch (SQLException e) {
-      rollback();
-      throw new IllegalStateException("metadata store failure: " + e.getMessage(), e);
-    } catch (RuntimeException e) {
-      rollback();
-      throw e;
-    }
-  }
-
-  private void rollback() {
-    try {
-      db.rollback();
-    } catch (SQLException ignored) {
-      // the original failure is the one worth reporting
-    }
+  private <T> T inTransaction(SqliteDatabase.Work<T> work) {
+    return SqliteDatabase.inTransaction(db, work, "metadata store");
   }
 
   private static String toJson(FunctionConfig config) {
