@@ -23,15 +23,15 @@ final class AwsErrors {
     ObjectNode body = JSON.createObjectNode();
     body.put("Type", error.status() >= 500 ? "Service" : "User");
     body.put("message", error.getMessage());
-    // RetryAfterSeconds is a header member (Retry-After), not part of the body
+    // the retry hint is a header member (Retry-After), not part of the body
     error.extraMembers().entrySet().stream()
-        .filter(e -> !e.getKey().equals("RetryAfterSeconds"))
+        .filter(e -> !e.getKey().equals(LambdaError.RETRY_AFTER_SECONDS))
         .forEach(e -> body.put(e.getKey(), e.getValue()));
     res.status(error.status())
         .header("x-amzn-ErrorType", error.errorType())
         .header("x-amzn-RequestId", requestId)
         .header(HeaderNames.CONTENT_TYPE, "application/json");
-    error.extraMember("RetryAfterSeconds").ifPresent(s -> res.header("Retry-After", s));
+    error.extraMember(LambdaError.RETRY_AFTER_SECONDS).ifPresent(s -> res.header("Retry-After", s));
     res.send(body.toString().getBytes(StandardCharsets.UTF_8));
   }
 }

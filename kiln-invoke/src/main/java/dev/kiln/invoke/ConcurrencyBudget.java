@@ -93,11 +93,7 @@ public final class ConcurrencyBudget {
   }
 
   private static LambdaError throttled(String reason) {
-    return new LambdaError(
-        "TooManyRequestsException",
-        429,
-        "Rate Exceeded.",
-        Map.of("Reason", reason, "RetryAfterSeconds", RETRY_AFTER_SECONDS));
+    return LambdaError.tooManyRequests("Rate Exceeded.", reason, RETRY_AFTER_SECONDS);
   }
 
   private synchronized void release(Permit permit) {

@@ -113,4 +113,20 @@ public final class LambdaError extends RuntimeException {
   public static LambdaError tooManyRequests(String message, String reason) {
     return new LambdaError("TooManyRequestsException", 429, message, Map.of("Reason", reason));
   }
+
+  /**
+   * The extra member that carries how long a throttled caller should wait; the protocol sends it as
+   * the {@code Retry-After} header, not in the body.
+   */
+  public static final String RETRY_AFTER_SECONDS = "RetryAfterSeconds";
+
+  /** A throttle that tells the caller when to try again. */
+  public static LambdaError tooManyRequests(
+      String message, String reason, String retryAfterSeconds) {
+    return new LambdaError(
+        "TooManyRequestsException",
+        429,
+        message,
+        Map.of("Reason", reason, RETRY_AFTER_SECONDS, retryAfterSeconds));
+  }
 }
