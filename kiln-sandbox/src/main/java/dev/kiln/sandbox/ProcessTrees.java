@@ -117,29 +117,24 @@ final class ProcessTrees {
 
   /** The regular files in {@code dir}; none when it is missing. */
   static List<Path> files(Path dir) {
-    if (!Files.isDirectory(dir)) {
-      return List.of();
-    }
-    try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, Files::isRegularFile)) {
-      List<Path> out = new ArrayList<>();
-      files.forEach(out::add);
-      return out;
-    } catch (IOException | UncheckedIOException e) {
-      return List.of();
-    }
+    return entries(dir, Files::isRegularFile);
   }
 
   /** The instance directories under {@code instancesRoot}. */
   static List<Path> instanceDirs(Path instancesRoot) {
-    if (!Files.isDirectory(instancesRoot)) {
+    return entries(instancesRoot, Files::isDirectory);
+  }
+
+  private static List<Path> entries(Path dir, DirectoryStream.Filter<Path> which) {
+    if (!Files.isDirectory(dir)) {
       return List.of();
     }
-    try (DirectoryStream<Path> dirs = Files.newDirectoryStream(instancesRoot, Files::isDirectory)) {
+    try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir, which)) {
       List<Path> out = new ArrayList<>();
-      dirs.forEach(out::add);
+      entries.forEach(out::add);
       return out;
     } catch (IOException | UncheckedIOException e) {
-      LOG.warn("could not look for leftover instances under {}: {}", instancesRoot, e.toString());
+      LOG.warn("could not list {}: {}", dir, e.toString());
       return List.of();
     }
   }
