@@ -220,7 +220,7 @@ final class NetworkNamespaces {
       releaseSlot(slot);
       throw e;
     }
-    return new InstanceNetwork(name, host, inside);
+    return new InstanceNetwork(name, host, inside, slot);
   }
 
   /** Removes an instance's namespace; its veth pair goes with it. */
@@ -231,8 +231,7 @@ final class NetworkNamespaces {
     } catch (IOException e) {
       LOG.debug("could not remove the record of {}: {}", network.namespace(), e.toString());
     }
-    int host = parse(network.hostAddress());
-    releaseSlot((host - 1 - BASE) / 4);
+    releaseSlot(network.slot());
   }
 
   private void remove(String namespace) {
@@ -272,13 +271,5 @@ final class NetworkNamespaces {
         + ((a >>> 8) & 255)
         + "."
         + (a & 255);
-  }
-
-  private static int parse(String dotted) {
-    int a = 0;
-    for (String part : dotted.split("\\.")) {
-      a = (a << 8) | Integer.parseInt(part);
-    }
-    return a;
   }
 }
