@@ -50,6 +50,12 @@ final class FunctionJson {
     }
     n.putObject("TracingConfig").put("Mode", c.tracingMode());
     c.deadLetterTarget().ifPresent(t -> n.putObject("DeadLetterConfig").put("TargetArn", t));
+    if (!c.layers().isEmpty()) {
+      var layers = n.putArray("Layers");
+      for (FunctionConfig.Layer layer : c.layers()) {
+        layers.addObject().put("Arn", layer.arn()).put("CodeSize", layer.codeSize());
+      }
+    }
     n.put("RevisionId", c.revisionId());
     n.put("State", "Active");
     n.put("LastUpdateStatus", "Successful");

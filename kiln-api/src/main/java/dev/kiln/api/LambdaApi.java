@@ -93,6 +93,7 @@ public final class LambdaApi {
         .get(CODE_DOWNLOAD + "/{file}", this::downloadCode);
     new VersionsApi(catalog).routes(r);
     new AsyncApi(catalog, async).routes(r);
+    new LayersApi(catalog.layers()).routes(r);
     r.post("/2014-11-13/functions/{name}/invoke-async", this::invokeAsync)
         .post("/2014-11-13/functions/{name}/invoke-async/", this::invokeAsync);
     r.any(this::unknownOperation)
@@ -119,7 +120,7 @@ public final class LambdaApi {
     RequestBody code =
         body.object("Code")
             .orElseThrow(() -> LambdaError.validation("code", "null", "Member must not be null"));
-    byte[] zip = zipFrom(code);
+    byte[] zip = zipFrom(code, "Code.");
     rejectUnsupported(body);
     ConfigPatch settings = settings(body, true);
     Map<String, String> tags = body.stringMap("Tags").orElse(Map.of());
@@ -162,11 +163,7 @@ public final class LambdaApi {
     code.put("RepositoryType", "S3");
     code.put(
         "Location",
-        baseUrl(req)
-            + CODE_DOWNLOAD
-            + "/"
-            + dev.kiln.model.CodeDigest.hexFromBase64(config.codeSha256())
-            + ".zip");
+        codeLocation(req, dev.kiln.model.CodeDigest.hexFromBase64(config.codeSha256())));
     Map<String, String> tags = catalog.tags(ref);
     if (!tags.isEmpty()) {
       ObjectNode t = out.putObject("Tags");
@@ -197,7 +194,7 @@ public final class LambdaApi {
     FunctionRef ref = functionRef(req);
     RequestBody body =
         RequestBody.parse(readBody(req, MAX_CONTROL_PLANE_BODY, "UpdateFunctionCode"));
-    byte[] zip = zipFrom(body);
+    byte[] zip = zipFrom(body, "");
     FunctionConfig updated =
         catalog.updateCode(
             ref,
@@ -485,14 +482,14 @@ public final class LambdaApi {
         creating ? body.string("PackageType") : Optional.empty(),
         body.object("TracingConfig").flatMap(t -> t.string("Mode")),
         logging,
-        body.object("DeadLetterConfig").map(d -> d.string("TargetArn").orElse("")));
+        body.object("DeadLetterConfig").map(d -> d.string("TargetArn").orElse("")),
+        body.stringList("Layers"));
   }
 
   /** Members of the model that Kiln cannot honour yet: refused by name rather than ignored. */
   private static void rejectUnsupported(RequestBody body) {
     for (String member :
         List.of(
-            "Layers",
             "VpcConfig",
             "KMSKeyArn",
             "FileSystemConfigs",
@@ -516,11 +513,17 @@ public final class LambdaApi {
             });
   }
 
-  private static byte[] zipFrom(RequestBody code) {
+  /**
+   * The zip a request uploads as {@code ZipFile}.
+   *
+   * @param prefix how error messages name the members ({@code "Code."}, {@code "Content."}, or
+   *     nothing for members at the top)
+   */
+  static byte[] zipFrom(RequestBody code, String prefix) {
     for (String member : List.of("S3Bucket", "S3Key", "S3ObjectVersion", "ImageUri")) {
       if (code.has(member)) {
         throw LambdaError.invalidParameter(
-            "Code."
+            prefix
                 + member
                 + " is not supported by Kiln, which has no S3: upload the .zip"
                 + " file itself as ZipFile (aws lambda ... --zip-file fileb://function.zip)");
@@ -602,8 +605,9 @@ public final class LambdaApi {
     }
   }
 
-  private static String baseUrl(ServerRequest req) {
-    return "http://" + req.authority();
+  /** Where the stored zip with this digest can be downloaded, for {@code Location} members. */
+  static String codeLocation(ServerRequest req, String sha256Hex) {
+    return "http://" + req.authority() + CODE_DOWNLOAD + "/" + sha256Hex + ".zip";
   }
 
   static String requestId(ServerRequest req) {

@@ -216,8 +216,7 @@ final class VersionsApi {
    * The page of {@code all} that the request's {@code Marker} and {@code MaxItems} ask for; sets
    * {@code NextMarker} on {@code out} when more follow.
    */
-  private static <T> List<T> page(
-      ServerRequest req, List<T> all, Function<T, String> key, ObjectNode out) {
+  static <T> List<T> page(ServerRequest req, List<T> all, Function<T, String> key, ObjectNode out) {
     int maxItems = LambdaApi.queryInt(req, "MaxItems").orElse(LambdaApi.DEFAULT_MAX_ITEMS);
     if (maxItems < 1 || maxItems > 10_000) {
       throw LambdaError.validation(

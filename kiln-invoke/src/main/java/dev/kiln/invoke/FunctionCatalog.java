@@ -37,6 +37,7 @@ public final class FunctionCatalog {
   private final Account account;
   private final InstantSource clock;
   private final ConcurrentHashMap<String, Resolved> resolved = new ConcurrentHashMap<>();
+  private final LayerCatalog layers;
 
   /**
    * Bumped after every durable change. A cached version is used only if no change happened since
@@ -67,6 +68,12 @@ public final class FunctionCatalog {
     this.invoker = invoker;
     this.account = account;
     this.clock = clock;
+    this.layers = new LayerCatalog(store, code, account, clock, writeLock);
+  }
+
+  /** The layers functions can use. */
+  public LayerCatalog layers() {
+    return layers;
   }
 
   public Account account() {
@@ -86,8 +93,12 @@ public final class FunctionCatalog {
     if (store.exists(name)) {
       throw LambdaError.conflict("Function already exist: " + name);
     }
+    List<String> layerArns = settings.layers().orElse(List.of());
+    layers.resolve(layerArns, 0); // refuses missing layers before the code is stored
     CodeDigest digest = code.put(zip);
-    FunctionConfig latest = FunctionConfig.create(name, digest, settings, clock.instant());
+    FunctionConfig latest =
+        FunctionConfig.create(name, digest, settings, clock.instant())
+            .withLayers(layers.resolve(layerArns, digest.unzippedSize()));
     Optional<FunctionConfig> published =
         publish ? Optional.of(latest.asVersion("1")) : Optional.empty();
     synchronized (writeLock) {
@@ -533,26 +544,9 @@ public final class FunctionCatalog {
     requireUnqualified(ref);
     FunctionConfig current = get(ref);
     checkRevision(current, revisionId);
-    architectures.ifPresent(
-        a -> {
-          ConfigPatch p = ConfigPatch.empty();
-          new ConfigPatch(
-                  p.runtime(),
-                  p.handler(),
-                  p.role(),
-                  p.description(),
-                  p.memorySize(),
-                  p.timeout(),
-                  p.environment(),
-                  p.ephemeralStorageSize(),
-                  Optional.of(a),
-                  p.packageType(),
-                  p.tracingMode(),
-                  p.logging(),
-                  p.deadLetterTarget())
-              .applyTo(current, clock.instant());
-        });
+    architectures.ifPresent(ConfigPatch::checkArchitectures);
     CodeDigest digest = code.put(zip);
+    LayerCatalog.checkSize(current.layers(), digest.unzippedSize());
     FunctionConfig next =
         current.withCode(digest, architectures.orElse(List.of()), clock.instant());
     if (dryRun) {
@@ -568,6 +562,13 @@ public final class FunctionCatalog {
     FunctionConfig current = get(ref);
     checkRevision(current, revisionId);
     FunctionConfig next = settings.applyTo(current, clock.instant());
+    if (settings.layers().isPresent()) {
+      next =
+          next.withLayers(
+              layers.resolve(
+                  settings.layers().get(),
+                  code.unzippedSize(CodeDigest.hexFromBase64(current.codeSha256()))));
+    }
     next.deadLetterTarget().ifPresent(this::checkDestination);
     if (settings.runtime().isPresent()) {
       runtimes.launch(next.runtime());
@@ -660,6 +661,13 @@ public final class FunctionCatalog {
             account.functionArn(config.functionName(), config.version()),
             code.taskRoot(CodeDigest.hexFromBase64(config.codeSha256())),
             runtimes.launch(config.runtime()),
+            config.layers().isEmpty()
+                ? Optional.empty()
+                : Optional.of(
+                    code.merged(
+                        config.layers().stream()
+                            .map(FunctionConfig.Layer::codeSha256Hex)
+                            .toList())),
             !"off"
                 .equalsIgnoreCase(
                     store.tags(config.functionName()).get(FunctionVersion.NETWORK_TAG)));

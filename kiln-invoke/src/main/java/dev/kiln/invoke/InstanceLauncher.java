@@ -87,8 +87,7 @@ final class InstanceLauncher {
   }
 
   private Instance launch(FunctionVersion version, boolean provisioned) throws IOException {
-    if (version.launch().custom()
-        && !java.nio.file.Files.isExecutable(version.taskRoot().resolve("bootstrap"))) {
+    if (version.launch().custom() && customBootstrap(version).isEmpty()) {
       // Lambda's words, which name where Lambda looks (the Linux sandbox's layout too)
       throw new InvalidEntrypoint(
           "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]");
@@ -122,6 +121,7 @@ final class InstanceLauncher {
             instancesRoot.resolve(id),
             config.memorySize(),
             config.ephemeralStorageSize(),
+            version.layers(),
             network);
     Sandbox sandbox;
     try {
@@ -139,8 +139,8 @@ final class InstanceLauncher {
   /** The runtime's command, naming its bootstrap where the instance sees it. */
   private List<String> command(FunctionVersion version) {
     if (version.launch().custom()) {
-      // a custom runtime: the function's own bootstrap, where the instance sees its code
-      return List.of(driver.taskRootInside(version.taskRoot()).resolve("bootstrap").toString());
+      // a custom runtime: the function's own bootstrap, or a layer's, where the instance sees it
+      return List.of(customBootstrap(version).orElseThrow());
     }
     if (version.launch().family() == RuntimeTable.Family.JAVA) {
       return javaCommand(version);
@@ -156,6 +156,21 @@ final class InstanceLauncher {
               : arg);
     }
     return command;
+  }
+
+  /**
+   * Where a custom runtime's {@code bootstrap} is, as the instance sees it: the function's own
+   * ({@code /var/task/bootstrap}) first, then a layer's ({@code /opt/bootstrap}), as on Lambda.
+   */
+  private Optional<String> customBootstrap(FunctionVersion version) {
+    if (java.nio.file.Files.isExecutable(version.taskRoot().resolve("bootstrap"))) {
+      return Optional.of(driver.taskRootInside(version.taskRoot()).resolve("bootstrap").toString());
+    }
+    if (version.layers().isPresent()
+        && java.nio.file.Files.isExecutable(version.layers().get().resolve("bootstrap"))) {
+      return Optional.of(driver.layersInside(version.layers()).resolve("bootstrap").toString());
+    }
+    return Optional.empty();
   }
 
   /**
@@ -177,7 +192,14 @@ final class InstanceLauncher {
         "-Xmx" + heapMb + "m",
         "-Djava.net.preferIPv4Stack=true",
         "-cp",
-        runtime.resolve("lib") + "/*:" + task + ":" + task.resolve("lib") + "/*",
+        runtime.resolve("lib")
+            + "/*:"
+            + task
+            + ":"
+            + task.resolve("lib")
+            + "/*:"
+            + driver.layersInside(version.layers()).resolve("java/lib")
+            + "/*",
         RuntimeTable.JAVA_MAIN,
         version.config().handler());
   }
@@ -187,8 +209,9 @@ final class InstanceLauncher {
       FunctionVersion version, String runtimeApiAddress, String logStream, boolean provisioned) {
     FunctionConfig c = version.config();
     Map<String, String> env = new LinkedHashMap<>();
-    env.put("PATH", "/usr/local/bin:/usr/bin:/bin:/opt/bin");
-    env.put("LD_LIBRARY_PATH", "/usr/local/lib:/usr/lib:/lib:/opt/lib");
+    Path opt = driver.layersInside(version.layers());
+    env.put("PATH", "/usr/local/bin:/usr/bin:/bin:" + opt.resolve("bin"));
+    env.put("LD_LIBRARY_PATH", "/usr/local/lib:/usr/lib:/lib:" + opt.resolve("lib"));
     env.put("LANG", "en_US.UTF-8");
     env.put("TZ", ":UTC");
     String taskRoot = driver.taskRootInside(version.taskRoot()).toString();
@@ -212,13 +235,41 @@ final class InstanceLauncher {
       env.put("AWS_LAMBDA_LOG_FORMAT", "JSON");
       c.logging().applicationLogLevel().ifPresent(l -> env.put("AWS_LAMBDA_LOG_LEVEL", l));
     }
-    if (c.runtime().startsWith("nodejs")) {
-      env.put("NODE_PATH", "/opt/nodejs/node_modules");
+    if (!opt.equals(Path.of("/opt"))) {
+      // the layers are not at /opt (no mount namespace): tell Kiln's bootstraps where they are
+      env.put("KILN_LAYERS_DIR", opt.toString());
     }
-    if (c.runtime().startsWith("ruby")) {
-      env.put("RUBYLIB", taskRoot + ":/opt/ruby/lib");
-    }
+    layerSearchPaths(c.runtime(), taskRoot, opt, env);
     env.putAll(c.environment());
     return env;
+  }
+
+  /**
+   * Where each runtime looks for libraries in the function's layers, as AWS's runtimes set it up:
+   * {@code nodejs/nodeNN/node_modules} and {@code nodejs/node_modules} on {@code NODE_PATH}, {@code
+   * ruby/gems/X.Y.0} on {@code GEM_PATH} and {@code ruby/lib} on {@code RUBYLIB}. Python's {@code
+   * python} and {@code python/lib/pythonX.Y/site-packages} are added by Kiln's bootstrap, Java's
+   * {@code java/lib} is on the class path ({@link #javaCommand}).
+   */
+  private static void layerSearchPaths(
+      String runtime, String taskRoot, Path opt, Map<String, String> env) {
+    if (runtime.startsWith("nodejs")) {
+      String major = runtime.substring("nodejs".length(), runtime.indexOf('.'));
+      env.put(
+          "NODE_PATH",
+          opt.resolve("nodejs/node" + major + "/node_modules")
+              + ":"
+              + opt.resolve("nodejs/node_modules")
+              + ":"
+              + taskRoot
+              + "/node_modules");
+    }
+    if (runtime.startsWith("ruby")) {
+      String abi = runtime.substring("ruby".length()) + ".0";
+      env.put("RUBYLIB", taskRoot + ":" + opt.resolve("ruby/lib"));
+      env.put(
+          "GEM_PATH",
+          taskRoot + "/vendor/bundle/ruby/" + abi + ":" + opt.resolve("ruby/gems/" + abi));
+    }
   }
 }

@@ -61,7 +61,12 @@ class InvokerTest {
             now.get());
     version =
         new FunctionVersion(
-            config, Account.DEFAULT.functionArn("f"), task, runtimes.launch("python3.12"), true);
+            config,
+            Account.DEFAULT.functionArn("f"),
+            task,
+            runtimes.launch("python3.12"),
+            java.util.Optional.empty(),
+            true);
   }
 
   @AfterEach

@@ -30,4 +30,12 @@ public record Account(String region, String accountId) {
   public String functionArn(String functionName, String qualifier) {
     return functionArn(functionName) + ":" + qualifier;
   }
+
+  public String layerArn(String layerName) {
+    return "arn:aws:lambda:" + region + ":" + accountId + ":layer:" + layerName;
+  }
+
+  public String layerVersionArn(String layerName, long version) {
+    return layerArn(layerName) + ":" + version;
+  }
 }

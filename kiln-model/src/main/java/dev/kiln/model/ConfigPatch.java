@@ -16,6 +16,8 @@ import java.util.stream.Collectors;
  * against Lambda's limits, so both operations reject the same values with the same words.
  *
  * @param deadLetterTarget {@code DeadLetterConfig.TargetArn}; empty text removes it
+ * @param layers {@code Layers}: layer version ARNs, resolved by the catalog (an empty list removes
+ *     them all)
  */
 public record ConfigPatch(
     Optional<String> runtime,
@@ -30,7 +32,8 @@ public record ConfigPatch(
     Optional<String> packageType,
     Optional<String> tracingMode,
     Optional<LoggingPatch> logging,
-    Optional<String> deadLetterTarget) {
+    Optional<String> deadLetterTarget,
+    Optional<List<String>> layers) {
 
   public static final int MIN_MEMORY_MB = 128;
   public static final int MAX_MEMORY_MB = 10_240;
@@ -148,6 +151,7 @@ public record ConfigPatch(
         Optional.empty(),
         Optional.empty(),
         Optional.empty(),
+        Optional.empty(),
         Optional.empty());
   }
 
@@ -167,7 +171,8 @@ public record ConfigPatch(
         p.packageType,
         p.tracingMode,
         p.logging,
-        p.deadLetterTarget);
+        p.deadLetterTarget,
+        p.layers);
   }
 
   /** The configuration with these settings applied, checked, with a new revision id. */
@@ -242,7 +247,8 @@ public record ConfigPatch(
             FunctionConfig.newRevisionId(),
             deadLetterTarget
                 .map(t -> t.isEmpty() ? Optional.<String>empty() : Optional.of(t))
-                .orElse(current.deadLetterTarget()));
+                .orElse(current.deadLetterTarget()),
+            current.layers());
     if (next.runtime() == null || next.handler() == null) {
       throw LambdaError.invalidParameter(
           "Runtime and Handler are mandatory parameters for functions created with deployment"

@@ -35,7 +35,8 @@ public record FunctionConfig(
     long codeSize,
     Instant lastModified,
     String revisionId,
-    Optional<String> deadLetterTarget) {
+    Optional<String> deadLetterTarget,
+    List<Layer> layers) {
 
   public static final int DEFAULT_MEMORY_MB = 128;
   public static final int DEFAULT_TIMEOUT_SECONDS = 3;
@@ -49,6 +50,39 @@ public record FunctionConfig(
     environment = Map.copyOf(environment);
     architectures = List.copyOf(architectures);
     deadLetterTarget = deadLetterTarget == null ? Optional.empty() : deadLetterTarget;
+    layers = layers == null ? List.of() : List.copyOf(layers);
+  }
+
+  /**
+   * A layer version the function uses, in the order given: its ARN and the digest of its content,
+   * which keeps the content in the code store for as long as a version of the function names it,
+   * even after DeleteLayerVersion.
+   */
+  public record Layer(String arn, long codeSize, String codeSha256Hex, long unzippedSize) {}
+
+  /** The same configuration with these layers (already resolved and checked). */
+  public FunctionConfig withLayers(List<Layer> newLayers) {
+    return new FunctionConfig(
+        functionName,
+        version,
+        runtime,
+        handler,
+        role,
+        description,
+        memorySize,
+        timeout,
+        environment,
+        ephemeralStorageSize,
+        architectures,
+        packageType,
+        tracingMode,
+        logging,
+        codeSha256,
+        codeSize,
+        lastModified,
+        revisionId,
+        deadLetterTarget,
+        newLayers);
   }
 
   /** How the function's logs are formatted and where they go, as {@code LoggingConfig}. */
@@ -87,7 +121,8 @@ public record FunctionConfig(
             code.size(),
             now,
             newRevisionId(),
-            Optional.empty());
+            Optional.empty(),
+            List.of());
     return settings.applyTo(defaults, now);
   }
 
@@ -111,7 +146,8 @@ public record FunctionConfig(
         code.size(),
         now,
         newRevisionId(),
-        deadLetterTarget);
+        deadLetterTarget,
+        layers);
   }
 
   /** The snapshot that PublishVersion stores: same settings and code, a number for a version. */
@@ -140,7 +176,8 @@ public record FunctionConfig(
         codeSize,
         lastModified,
         revisionId,
-        deadLetterTarget);
+        deadLetterTarget,
+        layers);
   }
 
   /**
@@ -173,7 +210,8 @@ public record FunctionConfig(
         codeSize,
         modified,
         revision,
-        deadLetterTarget);
+        deadLetterTarget,
+        layers);
   }
 
   public static String newRevisionId() {

@@ -27,11 +27,11 @@ import org.slf4j.LoggerFactory;
  * <p>What an instance sees is built from nothing: an empty read-only root with the host's {@code
  * /usr} (and the {@code /bin}, {@code /lib} that point into it) and a few files of {@code /etc}
  * read-only; the function's code read-only at {@code /var/task}; Kiln's bootstrap for the runtime
- * read-only at {@code /var/runtime}; an empty {@code /opt}; a fresh {@code /proc} for its own pid
- * namespace; a minimal {@code /dev}; and its own {@code /tmp} (see {@link ScratchDisks}). Kiln's
- * data directory, other functions' code and other instances' {@code /tmp} are not there to be seen.
- * The code runs as uid 993 ({@code sbx_user1051}, as on Lambda), with no capabilities and no way to
- * gain any.
+ * read-only at {@code /var/runtime}; its layers read-only at {@code /opt} (empty without); a fresh
+ * {@code /proc} for its own pid namespace; a minimal {@code /dev}; and its own {@code /tmp} (see
+ * {@link ScratchDisks}). Kiln's data directory, other functions' code and other instances' {@code
+ * /tmp} are not there to be seen. The code runs as uid 993 ({@code sbx_user1051}, as on Lambda),
+ * with no capabilities and no way to gain any.
  *
  * <p>Why bubblewrap: measured on the machines Kiln is built on, it adds about 10 ms to a {@code
  * python3 -c pass} start, where crun adds 15 ms and cannot use a hybrid cgroup layout, and runc
@@ -58,6 +58,7 @@ public final class LinuxSandboxDriver implements SandboxDriver {
   public static final int SANDBOX_GID = 990;
 
   public static final Path TASK_ROOT = Path.of("/var/task");
+  public static final Path OPT = Path.of("/opt");
   public static final Path RUNTIME_DIR = Path.of("/var/runtime");
 
   /**
@@ -256,6 +257,11 @@ public final class LinuxSandboxDriver implements SandboxDriver {
   }
 
   @Override
+  public Path layersInside(Optional<Path> layers) {
+    return OPT;
+  }
+
+  @Override
   public Sandbox start(SandboxSpec spec) throws IOException {
     Path dir = spec.instanceDir();
     Files.createDirectories(dir);
@@ -347,7 +353,11 @@ public final class LinuxSandboxDriver implements SandboxDriver {
     c.addAll(List.of("--ro-bind", etc.resolve("group").toString(), "/etc/group"));
     c.addAll(List.of("--ro-bind", spec.taskRoot().toString(), TASK_ROOT.toString()));
     c.addAll(List.of("--ro-bind", spec.runtimeDir().toString(), RUNTIME_DIR.toString()));
-    c.addAll(List.of("--dir", "/opt"));
+    if (spec.layers().isPresent()) {
+      c.addAll(List.of("--ro-bind", spec.layers().get().toString(), OPT.toString()));
+    } else {
+      c.addAll(List.of("--dir", OPT.toString()));
+    }
     if (disk.isPresent()) {
       c.addAll(List.of("--bind", disk.get().toString(), "/tmp"));
     } else {

@@ -38,6 +38,14 @@ public interface SandboxDriver {
     return runtimeDir;
   }
 
+  /**
+   * Where an instance sees its layers: {@code /opt} when the driver mounts them there, otherwise
+   * wherever they are ({@code /opt} itself when the function has none).
+   */
+  default Path layersInside(Optional<Path> layers) {
+    return layers.orElse(Path.of("/opt"));
+  }
+
   /** One line for the start-up banner: which isolation and limits are in force, which are not. */
   String describe();
 

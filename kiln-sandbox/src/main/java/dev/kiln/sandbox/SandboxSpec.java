@@ -11,6 +11,8 @@ import java.util.Optional;
  * @param instanceDir private to this instance; holds its {@code /tmp} and the driver's records
  * @param taskRoot the function's unpacked code, to be seen read-only
  * @param runtimeDir the bootstrap Kiln ships for the runtime, read-only
+ * @param layers the function's layers merged into one directory, to be seen read-only at {@code
+ *     /opt}; empty when it has none
  * @param network the instance's own network, from {@link SandboxDriver#isolateNetwork}; empty when
  *     it shares the host's
  */
@@ -23,6 +25,7 @@ public record SandboxSpec(
     Path instanceDir,
     int memoryMb,
     int ephemeralStorageMb,
+    Optional<Path> layers,
     Optional<InstanceNetwork> network) {
 
   public SandboxSpec {

@@ -24,6 +24,7 @@ class ProcessSandboxDriverTest {
         Files.createDirectories(dir.resolve("instance")),
         128,
         512,
+        java.util.Optional.empty(),
         java.util.Optional.empty());
   }
 

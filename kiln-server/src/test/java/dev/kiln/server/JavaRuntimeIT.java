@@ -163,4 +163,123 @@ class JavaRuntimeIT {
       assertThat(shouted.payload().asUtf8String()).isEqualTo("{\"SAY\": \"HI\"}");
     }
   }
+
+  static final String HELPER =
+      """
+      package lib;
+
+      public class Helper {
+        public static String word() {
+          return "from the helper jar";
+        }
+      }
+      """;
+
+  static final String USES_LIB =
+      """
+      package example;
+
+      import com.amazonaws.services.lambda.runtime.Context;
+      import com.amazonaws.services.lambda.runtime.RequestHandler;
+
+      public class UsesLib implements RequestHandler<String, String> {
+        @Override
+        public String handleRequest(String event, Context context) {
+          return event + " " + lib.Helper.word();
+        }
+      }
+      """;
+
+  /**
+   * The three ways a Java function brings its libraries: {@code lib/*.jar} in the zip, everything
+   * at the root of one fat jar, and {@code java/lib/*.jar} in a layer.
+   */
+  @Test
+  void libraries_fromLibJars_aFatJar_orALayer() throws Exception {
+    Path jdk17 = Path.of("/usr/lib/jvm/java-17-openjdk-amd64/bin/java");
+    if (!Files.isExecutable(jdk17)) {
+      Assumptions.abort("a JDK 17 is needed at " + jdk17);
+    }
+    Path src = Files.createTempDirectory("kiln-java-lib-");
+    Path classes = Files.createDirectories(src.resolve("classes"));
+    Path helper = Files.createDirectories(src.resolve("lib")).resolve("Helper.java");
+    Files.writeString(helper, HELPER);
+    Path handler = Files.createDirectories(src.resolve("example")).resolve("UsesLib.java");
+    Files.writeString(handler, USES_LIB);
+    String core =
+        Path.of(
+                com.amazonaws.services.lambda.runtime.Context.class
+                    .getProtectionDomain()
+                    .getCodeSource()
+                    .getLocation()
+                    .toURI())
+            .toString();
+    assertThat(
+            ToolProvider.getSystemJavaCompiler()
+                .run(
+                    null,
+                    null,
+                    null,
+                    "--release",
+                    "17",
+                    "-cp",
+                    core,
+                    "-d",
+                    classes.toString(),
+                    helper.toString(),
+                    handler.toString()))
+        .isZero();
+    byte[] helperClass = Files.readAllBytes(classes.resolve("lib/Helper.class"));
+    byte[] handlerClass = Files.readAllBytes(classes.resolve("example/UsesLib.class"));
+    byte[] helperJar = archive(java.util.Map.of("lib/Helper.class", helperClass));
+    byte[] withLibDir =
+        archive(
+            java.util.Map.of("example/UsesLib.class", handlerClass, "lib/helper.jar", helperJar));
+    byte[] fatJar =
+        archive(
+            java.util.Map.of(
+                "META-INF/MANIFEST.MF",
+                "Manifest-Version: 1.0\n".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                "example/UsesLib.class",
+                handlerClass,
+                "lib/Helper.class",
+                helperClass));
+    byte[] handlerOnly = archive(java.util.Map.of("example/UsesLib.class", handlerClass));
+    byte[] layer = archive(java.util.Map.of("java/lib/helper.jar", helperJar));
+
+    try (KilnFixture kiln = new KilnFixture()) {
+      String layerArn =
+          kiln.lambda
+              .publishLayerVersion(
+                  b ->
+                      b.layerName("java-helper")
+                          .content(c -> c.zipFile(SdkBytes.fromByteArray(layer))))
+              .layerVersionArn();
+      kiln.create("java-libdir", Runtime.JAVA17, "example.UsesLib::handleRequest", withLibDir);
+      kiln.create("java-fat", Runtime.JAVA17, "example.UsesLib::handleRequest", fatJar);
+      kiln.create("java-layer", Runtime.JAVA17, "example.UsesLib::handleRequest", handlerOnly);
+      kiln.lambda.updateFunctionConfiguration(b -> b.functionName("java-layer").layers(layerArn));
+      for (String function : java.util.List.of("java-libdir", "java-fat", "java-layer")) {
+        kiln.lambda.updateFunctionConfiguration(
+            b -> b.functionName(function).memorySize(512).timeout(30));
+        InvokeResponse r =
+            kiln.lambda.invoke(
+                b -> b.functionName(function).payload(SdkBytes.fromUtf8String("\"hi\"")));
+        assertThat(r.functionError()).as(function + ": " + r.payload().asUtf8String()).isNull();
+        assertThat(r.payload().asUtf8String()).as(function).isEqualTo("\"hi from the helper jar\"");
+      }
+    }
+  }
+
+  private static byte[] archive(java.util.Map<String, byte[]> entries) throws Exception {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (ZipOutputStream out = new ZipOutputStream(bytes)) {
+      for (var e : new java.util.TreeMap<>(entries).entrySet()) {
+        out.putNextEntry(new ZipEntry(e.getKey()));
+        out.write(e.getValue());
+        out.closeEntry();
+      }
+    }
+    return bytes.toByteArray();
+  }
 }

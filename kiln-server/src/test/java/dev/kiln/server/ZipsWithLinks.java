@@ -27,6 +27,24 @@ final class ZipsWithLinks {
     return bytes.toByteArray();
   }
 
+  /** A zip of text files, those named in {@code executables} with mode 0755. */
+  static byte[] withExecutables(
+      java.util.Map<String, String> files, java.util.Set<String> executables) {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (ZipArchiveOutputStream zip = new ZipArchiveOutputStream(bytes)) {
+      for (var file : files.entrySet()) {
+        ZipArchiveEntry entry = new ZipArchiveEntry(file.getKey());
+        entry.setUnixMode(executables.contains(file.getKey()) ? 0100755 : 0100644);
+        zip.putArchiveEntry(entry);
+        zip.write(file.getValue().getBytes(StandardCharsets.UTF_8));
+        zip.closeArchiveEntry();
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return bytes.toByteArray();
+  }
+
   static byte[] symlink(String name, String target) {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     try (ZipArchiveOutputStream zip = new ZipArchiveOutputStream(bytes)) {

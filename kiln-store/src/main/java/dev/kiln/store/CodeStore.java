@@ -23,6 +23,17 @@ public interface CodeStore {
   /** The unpacked, read-only code directory of a stored package (unpacked again if missing). */
   Path taskRoot(String sha256Hex);
 
+  /**
+   * The content of several packages as one read-only directory, unpacked in the order given so that
+   * a file in a later package replaces the same file in an earlier one: a function's layers as its
+   * instances see them under {@code /opt}. Made once per combination and kept until one of the
+   * packages is deleted.
+   */
+  Path merged(java.util.List<String> sha256Hexes);
+
+  /** Bytes of a stored package once unpacked. */
+  long unzippedSize(String sha256Hex);
+
   /** The stored zip itself, for GetFunction's {@code Code.Location}. */
   Optional<Path> zip(String sha256Hex);
 

@@ -32,7 +32,8 @@ import org.apache.commons.compress.utils.SeekableInMemoryByteChannel;
 
 /**
  * The embedded code store: {@code zips/<sha256>.zip} and {@code unpacked/<sha256>/} under one
- * directory.
+ * directory, and {@code merged/<key>/}: the union of several packages (a function's layers), made
+ * of hard links to their unpacked files, with {@code merged/<key>.parts} naming the packages.
  *
  * <p>A package is checked entry by entry while it is unpacked into a scratch directory, counting
  * the bytes actually inflated rather than trusting sizes the archive declares, so a zip bomb stops
@@ -58,16 +59,19 @@ public final class LocalCodeStore implements CodeStore {
   private final Path zips;
   private final Path unpacked;
   private final Path scratch;
+  private final Path merged;
   private final ConcurrentHashMap<String, Object> unpackLocks = new ConcurrentHashMap<>();
 
   public LocalCodeStore(Path root) {
     this.zips = root.resolve("zips");
     this.unpacked = root.resolve("unpacked");
     this.scratch = root.resolve("scratch");
+    this.merged = root.resolve("merged");
     try {
       Files.createDirectories(zips);
       Files.createDirectories(unpacked);
       Files.createDirectories(scratch);
+      Files.createDirectories(merged);
       deleteTree(scratch);
       Files.createDirectories(scratch);
     } catch (IOException e) {
@@ -132,6 +136,83 @@ public final class LocalCodeStore implements CodeStore {
   }
 
   @Override
+  public Path merged(List<String> sha256Hexes) {
+    String parts = String.join("\n", sha256Hexes);
+    String key = sha256Hex(parts.getBytes(StandardCharsets.UTF_8));
+    Path target = merged.resolve(key);
+    if (Files.isDirectory(target)) {
+      return target;
+    }
+    synchronized (lockFor("merged-" + key)) {
+      if (Files.isDirectory(target)) {
+        return target;
+      }
+      Path scratchDir = scratch.resolve(UUID.randomUUID().toString());
+      try {
+        Files.createDirectories(scratchDir);
+        for (String hex : sha256Hexes) {
+          overlay(taskRoot(hex), scratchDir);
+        }
+        Files.writeString(merged.resolve(key + ".parts"), parts);
+        sealDirectories(scratchDir);
+        moveIntoPlace(scratchDir, target);
+      } catch (IOException e) {
+        deleteQuietly(scratchDir);
+        throw new UncheckedIOException("cannot merge packages " + sha256Hexes, e);
+      }
+    }
+    return target;
+  }
+
+  /**
+   * Links every file of {@code from} into {@code into}, replacing what is there: a later layer
+   * wins, as when Lambda extracts layers one after another into {@code /opt}.
+   */
+  private static void overlay(Path from, Path into) throws IOException {
+    try (var walk = Files.walk(from)) {
+      for (Path source : (Iterable<Path>) walk::iterator) {
+        Path target = into.resolve(from.relativize(source).toString());
+        if (source.equals(from)) {
+          continue;
+        }
+        boolean sourceIsDir = Files.isDirectory(source, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        if (Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+          boolean targetIsDir = Files.isDirectory(target, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+          if (sourceIsDir && targetIsDir) {
+            continue;
+          }
+          deleteTree(target);
+        }
+        if (sourceIsDir) {
+          Files.createDirectory(target);
+        } else if (Files.isSymbolicLink(source)) {
+          Files.createSymbolicLink(target, Files.readSymbolicLink(source));
+        } else {
+          Files.createLink(target, source);
+        }
+      }
+    }
+  }
+
+  @Override
+  public long unzippedSize(String sha256Hex) {
+    try (var walk = Files.walk(taskRoot(sha256Hex))) {
+      return walk.filter(p -> Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS))
+          .mapToLong(
+              p -> {
+                try {
+                  return Files.size(p);
+                } catch (IOException e) {
+                  throw new UncheckedIOException(e);
+                }
+              })
+          .sum();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot measure package " + sha256Hex, e);
+    }
+  }
+
+  @Override
   public Optional<Path> zip(String sha256Hex) {
     if (!sha256Hex.matches("[0-9a-f]{64}")) {
       return Optional.empty();
@@ -149,6 +230,20 @@ public final class LocalCodeStore implements CodeStore {
           synchronized (lockFor(hex)) {
             deleteTree(unpacked.resolve(hex));
             Files.deleteIfExists(zip);
+          }
+        }
+      }
+      try (DirectoryStream<Path> combinations = Files.newDirectoryStream(merged, "*.parts")) {
+        for (Path partsFile : combinations) {
+          String key = partsFile.getFileName().toString().replace(".parts", "");
+          boolean stale =
+              Files.readAllLines(partsFile).stream()
+                  .anyMatch(hex -> !hex.isEmpty() && !referenced.contains(hex));
+          if (stale) {
+            synchronized (lockFor("merged-" + key)) {
+              deleteTree(merged.resolve(key));
+              Files.deleteIfExists(partsFile);
+            }
           }
         }
       }
@@ -237,14 +332,22 @@ public final class LocalCodeStore implements CodeStore {
       throw LambdaError.invalidParameter(
           "Could not unzip uploaded file. Please check your file, then try to upload again.");
     }
+    sealDirectories(root);
+    return total;
+  }
+
+  /** Makes every directory under {@code root} read-only, deepest first. */
+  private static void sealDirectories(Path root) throws IOException {
     // deepest first, so a parent is still writable while its children are sealed
     try (var walk = Files.walk(root)) {
-      List<Path> dirs = walk.filter(Files::isDirectory).sorted((a, b) -> b.compareTo(a)).toList();
+      List<Path> dirs =
+          walk.filter(p -> Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS))
+              .sorted((a, b) -> b.compareTo(a))
+              .toList();
       for (Path d : dirs) {
         Files.setPosixFilePermissions(d, READ_ONLY_DIR);
       }
     }
-    return total;
   }
 
   private static Path insideRoot(Path root, String name) {

@@ -3,6 +3,8 @@ package dev.kiln.store;
 import dev.kiln.model.AliasConfig;
 import dev.kiln.model.EventInvokeConfig;
 import dev.kiln.model.FunctionConfig;
+import dev.kiln.model.LayerPolicy;
+import dev.kiln.model.LayerVersion;
 import dev.kiln.model.ProvisionedConfig;
 import java.util.List;
 import java.util.Map;
@@ -117,7 +119,36 @@ public interface MetadataStore extends AutoCloseable {
 
   record Usage(long functionCount, long totalCodeSize) {}
 
-  /** Hex digests of every deployment package some version still refers to. */
+  /**
+   * Stores a new version of a layer (creating the layer), numbered one past the last version it
+   * ever had; {@code draft}'s own number is ignored.
+   */
+  LayerVersion publishLayerVersion(LayerVersion draft);
+
+  Optional<LayerVersion> layerVersion(String layerName, long version);
+
+  /** The versions of one layer, or of all layers when empty, newest first within a layer. */
+  List<LayerVersion> layerVersions(Optional<String> layerName);
+
+  /** Removes a layer version and its policy; false if there was none. */
+  boolean deleteLayerVersion(String layerName, long version);
+
+  Optional<LayerPolicy> layerPolicy(String layerName, long version);
+
+  /**
+   * Replaces a layer version's policy if its revision is still {@code expectedRevisionId} (when
+   * given).
+   *
+   * @throws dev.kiln.model.LambdaError ResourceNotFoundException if the version is gone,
+   *     PreconditionFailedException if the policy changed since
+   */
+  void putLayerPolicy(
+      String layerName, long version, LayerPolicy policy, Optional<String> expectedRevisionId);
+
+  /**
+   * Hex digests of every package still needed: the code of every function version, the layers those
+   * versions use, and every layer version.
+   */
   Set<String> referencedCode();
 
   @Override

@@ -12,6 +12,8 @@ import dev.kiln.model.EventInvokeConfig;
 import dev.kiln.model.FunctionConfig;
 import dev.kiln.model.FunctionRef;
 import dev.kiln.model.LambdaError;
+import dev.kiln.model.LayerPolicy;
+import dev.kiln.model.LayerVersion;
 import dev.kiln.model.ProvisionedConfig;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -603,13 +605,164 @@ public final class SqliteMetadataStore implements MetadataStore {
   }
 
   @Override
+  public synchronized LayerVersion publishLayerVersion(LayerVersion draft) {
+    return inTransaction(
+        () -> {
+          try (PreparedStatement st =
+              db.prepareStatement(
+                  "INSERT INTO layers(name, next_version) VALUES (?, 1) ON CONFLICT(name) DO"
+                      + " NOTHING")) {
+            st.setString(1, draft.layerName());
+            st.executeUpdate();
+          }
+          long number;
+          try (PreparedStatement st =
+              db.prepareStatement(
+                  "UPDATE layers SET next_version = next_version + 1 WHERE name = ?"
+                      + " RETURNING next_version - 1")) {
+            st.setString(1, draft.layerName());
+            try (ResultSet rs = st.executeQuery()) {
+              rs.next();
+              number = rs.getLong(1);
+            }
+          }
+          LayerVersion stored =
+              new LayerVersion(
+                  draft.layerName(),
+                  number,
+                  draft.description(),
+                  draft.createdDate(),
+                  draft.compatibleRuntimes(),
+                  draft.compatibleArchitectures(),
+                  draft.licenseInfo(),
+                  draft.codeSha256Hex(),
+                  draft.codeSize(),
+                  draft.unzippedSize());
+          try (PreparedStatement st =
+              db.prepareStatement(
+                  "INSERT INTO layer_versions(name, version, code_sha256_hex, config)"
+                      + " VALUES (?, ?, ?, ?)")) {
+            st.setString(1, stored.layerName());
+            st.setLong(2, number);
+            st.setString(3, stored.codeSha256Hex());
+            st.setString(4, write(stored));
+            st.executeUpdate();
+          }
+          return stored;
+        });
+  }
+
+  @Override
+  public synchronized Optional<LayerVersion> layerVersion(String layerName, long version) {
+    return inTransaction(
+        () -> {
+          try (PreparedStatement st =
+              db.prepareStatement(
+                  "SELECT config FROM layer_versions WHERE name = ? AND version = ?")) {
+            st.setString(1, layerName);
+            st.setLong(2, version);
+            try (ResultSet rs = st.executeQuery()) {
+              return rs.next()
+                  ? Optional.of(read(rs.getString(1), LayerVersion.class))
+                  : Optional.empty();
+            }
+          }
+        });
+  }
+
+  @Override
+  public synchronized List<LayerVersion> layerVersions(Optional<String> layerName) {
+    return inTransaction(
+        () -> {
+          try (PreparedStatement st =
+              db.prepareStatement(
+                  "SELECT config FROM layer_versions WHERE ? IS NULL OR name = ?"
+                      + " ORDER BY name, version DESC")) {
+            st.setString(1, layerName.orElse(null));
+            st.setString(2, layerName.orElse(null));
+            List<LayerVersion> out = new ArrayList<>();
+            try (ResultSet rs = st.executeQuery()) {
+              while (rs.next()) {
+                out.add(read(rs.getString(1), LayerVersion.class));
+              }
+            }
+            return out;
+          }
+        });
+  }
+
+  @Override
+  public synchronized boolean deleteLayerVersion(String layerName, long version) {
+    return inTransaction(
+        () -> {
+          try (PreparedStatement st =
+              db.prepareStatement("DELETE FROM layer_versions WHERE name = ? AND version = ?")) {
+            st.setString(1, layerName);
+            st.setLong(2, version);
+            return st.executeUpdate() > 0;
+          }
+        });
+  }
+
+  @Override
+  public synchronized Optional<LayerPolicy> layerPolicy(String layerName, long version) {
+    return inTransaction(
+        () -> {
+          try (PreparedStatement st =
+              db.prepareStatement(
+                  "SELECT policy FROM layer_versions WHERE name = ? AND version = ?")) {
+            st.setString(1, layerName);
+            st.setLong(2, version);
+            try (ResultSet rs = st.executeQuery()) {
+              return rs.next() && rs.getString(1) != null
+                  ? Optional.of(read(rs.getString(1), LayerPolicy.class))
+                  : Optional.empty();
+            }
+          }
+        });
+  }
+
+  @Override
+  public synchronized void putLayerPolicy(
+      String layerName, long version, LayerPolicy policy, Optional<String> expectedRevisionId) {
+    inTransaction(
+        () -> {
+          Optional<LayerPolicy> current = layerPolicy(layerName, version);
+          if (expectedRevisionId.isPresent()
+              && !current.map(LayerPolicy::revisionId).equals(expectedRevisionId)) {
+            throw LambdaError.preconditionFailed(
+                "The RevisionId provided does not match the latest RevisionId for the layer"
+                    + " version policy. Call GetLayerVersionPolicy to retrieve the latest"
+                    + " RevisionId");
+          }
+          try (PreparedStatement st =
+              db.prepareStatement(
+                  "UPDATE layer_versions SET policy = ? WHERE name = ? AND version = ?")) {
+            st.setString(1, policy.statements().isEmpty() ? null : write(policy));
+            st.setString(2, layerName);
+            st.setLong(3, version);
+            if (st.executeUpdate() == 0) {
+              throw LambdaError.notFound(
+                  "Layer version " + layerName + ":" + version + " does not exist.");
+            }
+          }
+          return null;
+        });
+  }
+
+  @Override
   public synchronized Set<String> referencedCode() {
     return inTransaction(
         () -> {
           Set<String> digests = new HashSet<>();
           try (Statement st = db.createStatement();
               ResultSet rs =
-                  st.executeQuery("SELECT DISTINCT code_sha256_hex FROM function_versions")) {
+                  st.executeQuery(
+                      "SELECT code_sha256_hex FROM function_versions"
+                          + " UNION SELECT json_extract(l.value, '$.codeSha256Hex')"
+                          + " FROM function_versions, json_each(function_versions.config,"
+                          + " '$.layers') AS l"
+                          + " UNION SELECT code_sha256_hex FROM layer_versions")) {
             while (rs.next()) {
               digests.add(rs.getString(1));
             }

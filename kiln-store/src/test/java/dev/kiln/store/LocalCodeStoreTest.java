@@ -66,6 +66,33 @@ class LocalCodeStoreTest {
   }
 
   @Test
+  void merged_unpacksInOrder_laterPackagesWin_andGoesWhenAPartIsDeleted() throws Exception {
+    Path root = Files.createTempDirectory("kiln-code-");
+    LocalCodeStore store = new LocalCodeStore(root);
+    CodeDigest first = store.put(zip("python/shared.py", "first".getBytes(StandardCharsets.UTF_8)));
+    CodeDigest second =
+        store.put(zip("python/shared.py", "second".getBytes(StandardCharsets.UTF_8)));
+    CodeDigest other = store.put(zip("bin/tool", "tool".getBytes(StandardCharsets.UTF_8)));
+
+    Path forward =
+        store.merged(java.util.List.of(first.sha256Hex(), other.sha256Hex(), second.sha256Hex()));
+    assertThat(Files.readString(forward.resolve("python/shared.py"))).isEqualTo("second");
+    assertThat(Files.readString(forward.resolve("bin/tool"))).isEqualTo("tool");
+    assertThat(Files.getPosixFilePermissions(forward.resolve("python")))
+        .doesNotContain(java.nio.file.attribute.PosixFilePermission.OWNER_WRITE);
+    Path backward = store.merged(java.util.List.of(second.sha256Hex(), first.sha256Hex()));
+    assertThat(Files.readString(backward.resolve("python/shared.py"))).isEqualTo("first");
+    assertThat(store.merged(java.util.List.of(second.sha256Hex(), first.sha256Hex())))
+        .as("made once per combination")
+        .isEqualTo(backward);
+    assertThat(store.unzippedSize(second.sha256Hex())).isEqualTo(6);
+
+    store.retainOnly(Set.of(first.sha256Hex(), second.sha256Hex()));
+    assertThat(forward).as("it used a deleted package").doesNotExist();
+    assertThat(backward).exists();
+  }
+
+  @Test
   void duplicateEntries_areRefused() throws Exception {
     Path root = Files.createTempDirectory("kiln-code-");
     LocalCodeStore store = new LocalCodeStore(root);

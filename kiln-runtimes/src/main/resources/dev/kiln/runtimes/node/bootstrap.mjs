@@ -10,7 +10,7 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import util from 'node:util';
-import { createRequire } from 'node:module';
+import nodeModule, { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
 const [host, port] = (() => {
@@ -105,7 +105,36 @@ function moduleType(dir, root) {
   }
 }
 
+// ES modules ignore NODE_PATH, yet on Lambda an `import` of a package that only a layer has
+// (nodejs/node_modules, nodejs/nodeNN/node_modules) works: when Node's own resolution finds nothing,
+// try again from each layer directory. Registered only when some layer has a nodejs/ directory,
+// because a loader hook costs a worker thread at start-up.
+function resolveImportsFromLayers() {
+  const opt = process.env.KILN_LAYERS_DIR || '/opt';
+  if (!fs.existsSync(path.join(opt, 'nodejs')) || typeof nodeModule.register !== 'function') return;
+  const dirs = (process.env.NODE_PATH || '').split(':')
+    .filter((d) => d.startsWith(opt + '/') && fs.existsSync(d))
+    .map((d) => pathToFileURL(d + '/').href);
+  const hooks = `
+const dirs = ${JSON.stringify(dirs)};
+export async function resolve(specifier, context, next) {
+  try {
+    return await next(specifier, context);
+  } catch (e) {
+    const bare = !specifier.startsWith('.') && !specifier.startsWith('/')
+      && !/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(specifier);
+    if (!bare || !e || e.code !== 'ERR_MODULE_NOT_FOUND') throw e;
+    for (const dir of dirs) {
+      try { return await next(specifier, { ...context, parentURL: dir + 'index.mjs' }); } catch {}
+    }
+    throw e;
+  }
+}`;
+  nodeModule.register('data:text/javascript,' + encodeURIComponent(hooks));
+}
+
 async function loadHandler() {
+  resolveImportsFromLayers();
   const root = process.env.LAMBDA_TASK_ROOT || process.cwd();
   const handlerString = process.env._HANDLER || '';
   const slash = handlerString.lastIndexOf('/');

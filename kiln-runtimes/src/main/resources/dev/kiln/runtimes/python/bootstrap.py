@@ -241,9 +241,23 @@ def _init():
     task_root = os.environ.get("LAMBDA_TASK_ROOT", os.getcwd())
     paths = [task_root]
     major_minor = "python%d.%d" % sys.version_info[:2]
-    for extra in ("/opt/python", "/opt/python/lib/%s/site-packages" % major_minor):
-        if os.path.isdir(extra):
-            paths.append(extra)
+    # the function's layers, at /opt (or where KILN_LAYERS_DIR says when there is no mount
+    # namespace): python/ on the path, python/lib/pythonX.Y/site-packages as a site directory so
+    # that its .pth files are honoured, as in AWS's runtime
+    # (the order is AWS's: task root, the layers' site-packages, the layers' python/, the rest)
+    opt = os.environ.get("KILN_LAYERS_DIR", "/opt")
+    layer_python = os.path.join(opt, "python")
+    site_packages = os.path.join(layer_python, "lib", major_minor, "site-packages")
+    if os.path.isdir(site_packages):
+        import site
+
+        before = set(sys.path)
+        site.addsitedir(site_packages)
+        added = [p for p in sys.path if p not in before]
+        sys.path[:] = [p for p in sys.path if p in before]
+        paths.extend(added)
+    if os.path.isdir(layer_python):
+        paths.append(layer_python)
     sys.path[0:0] = paths
     _setup_logging()
     return _load_handler(os.environ["_HANDLER"])
