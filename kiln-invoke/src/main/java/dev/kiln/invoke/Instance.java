@@ -57,6 +57,9 @@ final class Instance {
   private static final int TAIL_BYTES = 4096;
   private static final Duration TERMINATE_GRACE = Duration.ofMillis(500);
 
+  /** How long extensions have for {@code SHUTDOWN} before the instance is stopped, as on Lambda. */
+  static final Duration EXTENSION_SHUTDOWN_LIMIT = Duration.ofSeconds(2);
+
   private final String id;
   private final FunctionVersion version;
   private final String logStreamName;
@@ -67,6 +70,8 @@ final class Instance {
   private final AtomicReference<State> state = new AtomicReference<>(State.STARTING);
   private volatile Instant idleSince;
   private volatile String deathCause;
+  private volatile long lastDeadlineEpochMillis;
+  private volatile boolean running;
 
   Instance(
       String id,
@@ -87,6 +92,37 @@ final class Instance {
     sandbox.onExit().thenRun(this::exited);
     // initialisation runs at full speed, the invocations at the function's share of CPU
     channel.firstPoll().thenRun(sandbox::initialised);
+    // an extension that reports an error leaves the instance unusable; a busy one fails its event
+    channel
+        .extensionFailure()
+        .thenRun(
+            () -> {
+              if (state.compareAndSet(State.IDLE, State.DEAD)) {
+                deathCause = "an extension reported an error";
+                channel.close();
+                sandbox.kill();
+              }
+            });
+  }
+
+  /**
+   * Completes when the instance has finished with its last event: at once without extensions,
+   * otherwise when each extension is back in next. Extensions that are still busy at the
+   * invocation's deadline get the instance killed, as a timeout would.
+   */
+  CompletableFuture<Void> settled() {
+    CompletableFuture<Void> idle = channel.extensionsIdle();
+    if (idle.isDone() || state.get() == State.DEAD) {
+      return CompletableFuture.completedFuture(null);
+    }
+    long remaining = Math.max(0, lastDeadlineEpochMillis - System.currentTimeMillis());
+    return idle.copy()
+        .orTimeout(remaining, TimeUnit.MILLISECONDS)
+        .exceptionally(
+            timedOut -> {
+              kill("an extension did not finish before the deadline");
+              return null;
+            });
   }
 
   /** Completes when the runtime has initialised: its first request for an event. */
@@ -184,13 +220,54 @@ final class Instance {
   void terminate(String cause) {
     if (state.getAndSet(State.DEAD) != State.DEAD) {
       deathCause = cause;
+      shutDownExtensions();
       channel.close();
       sandbox.terminate(TERMINATE_GRACE);
     }
   }
 
+  /**
+   * Sends {@code SHUTDOWN} to the extensions that asked for it and gives them {@link
+   * #EXTENSION_SHUTDOWN_LIMIT} to call next again. Unlike Lambda, which signals the runtime at the
+   * same moment, Kiln stops the runtime after the extensions are done.
+   */
+  private void shutDownExtensions() {
+    if (!channel.extensionsWantShutdown()) {
+      return;
+    }
+    thaw();
+    long limit = EXTENSION_SHUTDOWN_LIMIT.toMillis();
+    try {
+      channel
+          .shutdownExtensions("spindown", System.currentTimeMillis() + limit)
+          .copy()
+          .get(limit, TimeUnit.MILLISECONDS);
+    } catch (TimeoutException | ExecutionException e) {
+      // out of time: the instance is stopped all the same
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /**
+   * Whether an invocation is running in the instance now; false when it is idle, and while its
+   * extensions finish with the last event.
+   */
+  boolean running() {
+    return running;
+  }
+
   /** Runs one event to its end: answered, failed, timed out or crashed. */
   InvocationResult invoke(InvokeRequest request) {
+    running = true;
+    try {
+      return run(request);
+    } finally {
+      running = false;
+    }
+  }
+
+  private InvocationResult run(InvokeRequest request) {
     String requestId = request.requestId().orElseGet(() -> UUID.randomUUID().toString());
     boolean cold = !channel.firstPoll().isDone();
     long timeoutMillis = version.config().timeout() * 1000L;
@@ -217,6 +294,10 @@ final class Instance {
     }
     Outcome outcome = await(submission, requestId, timeoutMillis);
     channel.finish(submission);
+    lastDeadlineEpochMillis =
+        submission.handoff().isDone()
+            ? submission.handoff().join().deadlineEpochMillis()
+            : System.currentTimeMillis();
     // the duration runs from the moment the runtime took the event, as Lambda bills it
     long handedOut = submission.handoff().isDone() ? submission.handoff().join().atNanos() : began;
     return finish(request, requestId, handedOut, cold, outcome);

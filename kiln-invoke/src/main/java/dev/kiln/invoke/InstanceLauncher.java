@@ -111,10 +111,19 @@ final class InstanceLauncher {
     Map<String, String> env =
         environment(version, channel.runtimeApiAddress(), logStream, provisioned);
     FunctionConfig config = version.config();
+    List<String> extensions = externalExtensions(version);
+    List<String> command = command(version);
+    if (!extensions.isEmpty()) {
+      channel.expectExtensions(
+          java.util.Set.copyOf(extensions),
+          new RuntimeChannel.FunctionInfo(
+              config.functionName(), config.version(), config.handler(), account.accountId()));
+      command = withExtensions(version, extensions, command);
+    }
     SandboxSpec spec =
         new SandboxSpec(
             id,
-            command(version),
+            command,
             env,
             version.taskRoot(),
             version.launch().runtimeDir(),
@@ -122,6 +131,7 @@ final class InstanceLauncher {
             config.memorySize(),
             config.ephemeralStorageSize(),
             version.layers(),
+            !extensions.isEmpty(),
             network);
     Sandbox sandbox;
     try {
@@ -132,6 +142,10 @@ final class InstanceLauncher {
       throw e;
     }
     sandboxRef.set(sandbox);
+    if (!extensions.isEmpty()) {
+      // the runtime starts once every extension has registered, as on Lambda
+      channel.extensionsRegistered().thenRun(sandbox::releaseStart);
+    }
     InstanceLog log = new InstanceLog(sandbox.outputFile());
     return new Instance(id, version, logStream, sandbox, channel, log, startedNanos);
   }
@@ -155,6 +169,50 @@ final class InstanceLauncher {
               ? inside.resolve(runtimeDir.relativize(p)).toString()
               : arg);
     }
+    return command;
+  }
+
+  /**
+   * The external extensions of a version: the executable files in its layers' {@code extensions}
+   * directory, by name, which is the order Lambda starts them in.
+   */
+  static List<String> externalExtensions(FunctionVersion version) {
+    if (version.layers().isEmpty()) {
+      return List.of();
+    }
+    Path dir = version.layers().get().resolve("extensions");
+    if (!java.nio.file.Files.isDirectory(dir)) {
+      return List.of();
+    }
+    try (var files = java.nio.file.Files.list(dir)) {
+      return files
+          .filter(f -> java.nio.file.Files.isRegularFile(f) && java.nio.file.Files.isExecutable(f))
+          .map(f -> f.getFileName().toString())
+          .sorted()
+          .toList();
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException("cannot list the extensions in " + dir, e);
+    }
+  }
+
+  /**
+   * The instance's first process with extensions: a shell that starts each extension in the
+   * background, waits on its standard input until Kiln says they have all registered, then becomes
+   * the runtime. The extensions are children of the runtime's process from then on, and go with it.
+   */
+  private List<String> withExtensions(
+      FunctionVersion version, List<String> extensions, List<String> runtime) {
+    Path dir = driver.layersInside(version.layers()).resolve("extensions");
+    List<String> command = new ArrayList<>();
+    command.add("/bin/sh");
+    command.add("-c");
+    command.add(
+        "while [ \"$1\" != -- ]; do \"$1\" & shift; done; shift;"
+            + " read -r _ || true; exec \"$@\" </dev/null");
+    command.add("kiln-extensions");
+    extensions.forEach(e -> command.add(dir.resolve(e).toString()));
+    command.add("--");
+    command.addAll(runtime);
     return command;
   }
 

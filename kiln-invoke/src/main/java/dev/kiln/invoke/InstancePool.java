@@ -275,8 +275,24 @@ final class InstancePool {
     }
   }
 
-  /** Hands out nothing more; idle instances stop now, busy ones when their invocation ends. */
+  /**
+   * Hands out nothing more; idle instances stop now, in the background (their extensions may take
+   * up to two seconds over {@code SHUTDOWN}), busy ones when their invocation ends.
+   */
   void retire() {
+    for (Instance i : takeIdle()) {
+      Thread.ofVirtual()
+          .name("retire-" + i.id())
+          .start(
+              () -> {
+                i.terminate("retired");
+                i.removeFiles();
+              });
+    }
+  }
+
+  /** Marks the pool retired and takes its idle instances out of it. */
+  private List<Instance> takeIdle() {
     List<Instance> idleNow;
     synchronized (this) {
       retired = true;
@@ -284,20 +300,31 @@ final class InstancePool {
       idleNow = new ArrayList<>(idle);
       idle.clear();
     }
-    for (Instance i : idleNow) {
-      all.remove(i);
-      i.terminate("retired");
-      i.removeFiles();
-    }
+    all.removeAll(idleNow);
+    return idleNow;
   }
 
-  /** Kills every instance, busy or not (shutdown). */
-  void killAll(String cause) {
-    retire();
-    for (Instance i : List.copyOf(all)) {
-      i.kill(cause);
-      i.removeFiles();
-      all.remove(i);
+  /**
+   * Stops every instance: those not running an invocation gracefully (their extensions get {@code
+   * SHUTDOWN}, the runtime SIGTERM), all at once; those running one are killed, their invocations
+   * failing with {@code cause}.
+   */
+  void stopAll(String cause) {
+    List<Instance> instances = new ArrayList<>(takeIdle());
+    instances.addAll(all);
+    try (var stopping = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+      for (Instance i : instances) {
+        stopping.submit(
+            () -> {
+              if (!i.running()) {
+                i.terminate(cause);
+              } else {
+                i.kill(cause);
+              }
+              i.removeFiles();
+              all.remove(i);
+            });
+      }
     }
   }
 

@@ -45,6 +45,13 @@ public final class Invoker implements AutoCloseable {
   private final InstantSource clock;
   private final Duration keepAlive;
   private final ConcurrentHashMap<String, InstancePool> pools = new ConcurrentHashMap<>();
+
+  /**
+   * Retired pools whose busy instances have not all come back yet (an invocation still running, or
+   * extensions finishing with one), so that shutdown stops those instances too.
+   */
+  private final java.util.Set<InstancePool> draining = ConcurrentHashMap.newKeySet();
+
   private final AtomicInteger inFlight = new AtomicInteger();
   private final ScheduledExecutorService reaper;
   private volatile boolean closing;
@@ -171,8 +178,10 @@ public final class Invoker implements AutoCloseable {
       if (which.test(pool.version())) {
         pools.remove(e.getKey(), pool);
         pool.retire();
+        draining.add(pool);
       }
     }
+    draining.removeIf(pool -> pool.size() == 0);
   }
 
   /**
@@ -223,10 +232,13 @@ public final class Invoker implements AutoCloseable {
       reaper.shutdownNow();
     }
     background.shutdownNow();
-    for (InstancePool pool : List.copyOf(pools.values())) {
-      pool.killAll(Instance.SHUTDOWN);
+    List<InstancePool> all = new java.util.ArrayList<>(pools.values());
+    all.addAll(draining);
+    try (var stopping = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+      all.forEach(pool -> stopping.submit(() -> pool.stopAll(Instance.SHUTDOWN)));
     }
     pools.clear();
+    draining.clear();
     // the invocations just stopped are writing their error responses; let them
     awaitNoneInFlight(Duration.ofSeconds(2));
   }

@@ -2,7 +2,8 @@ package dev.kiln.invoke;
 
 /**
  * One invocation's hold on one instance. Closing it gives the instance back to its pool, which
- * keeps it for the next event if it is still healthy and stops it otherwise.
+ * keeps it for the next event if it is still healthy and stops it otherwise; an instance with
+ * extensions goes back once they have finished with the event too.
  */
 final class Lease implements AutoCloseable {
 
@@ -29,7 +30,15 @@ final class Lease implements AutoCloseable {
   public void close() {
     if (!closed) {
       closed = true;
-      pool.giveBack(instance);
+      java.util.concurrent.CompletableFuture<Void> settled = instance.settled();
+      if (settled.isDone()) {
+        pool.giveBack(instance);
+      } else {
+        // not on the thread that completes it: that is an extension's own call for its next
+        // event, which giving back may need to answer (SHUTDOWN for a retired instance)
+        settled.thenRunAsync(
+            () -> pool.giveBack(instance), r -> Thread.ofVirtual().name("give-back").start(r));
+      }
     }
   }
 }

@@ -30,13 +30,16 @@ import org.slf4j.LoggerFactory;
  * instance ({@code /proc/net/tcp} gives the socket's inode, the instance's {@code /proc/PID/fd}
  * must hold it). A request that fails either check is refused with 403 and touches nothing.
  *
- * <p>Status codes and error bodies are the ones AWS's runtime interface clients expect.
+ * <p>Status codes and error bodies are the ones AWS's runtime interface clients expect. The
+ * Extensions API 2020-01-01 is served on the same address, for the instance's extensions.
  */
 public final class RuntimeApiServer implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(RuntimeApiServer.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String BASE = "/2018-06-01/runtime";
+  private static final String EXTENSION = "/2020-01-01/extension";
+  private static final String EXTENSION_ID = "Lambda-Extension-Identifier";
 
   /** Lambda's limit on a synchronous response, as the Runtime API enforces it. */
   public static final int MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100;
@@ -116,6 +119,10 @@ public final class RuntimeApiServer implements AutoCloseable {
         .post(BASE + "/invocation/{id}/response", this::response)
         .post(BASE + "/invocation/{id}/error", this::error)
         .post(BASE + "/init/error", this::initError)
+        .post(EXTENSION + "/register", this::registerExtension)
+        .get(EXTENSION + "/event/next", this::nextExtensionEvent)
+        .post(EXTENSION + "/init/error", this::extensionError)
+        .post(EXTENSION + "/exit/error", this::extensionError)
         .any(
             (req, res) ->
                 sendError(
@@ -179,6 +186,7 @@ public final class RuntimeApiServer implements AutoCloseable {
         .header(HeaderNames.CONTENT_TYPE, "application/json");
     event.clientContext().ifPresent(c -> res.header("Lambda-Runtime-Client-Context", c));
     event.cognitoIdentity().ifPresent(c -> res.header("Lambda-Runtime-Cognito-Identity", c));
+    found.get().extensions().invoke(event, deadline);
     taken.get().handoff().complete(new RuntimeChannel.Handoff(deadline, System.nanoTime()));
     res.send(event.payload());
   }
@@ -221,6 +229,127 @@ public final class RuntimeApiServer implements AutoCloseable {
     byte[] body = readLimited(req, MAX_RESPONSE_BYTES).orElse(new byte[0]);
     channel.get().initFailed(new RuntimeAnswer.InitError(errorType(req), body));
     accepted(res);
+  }
+
+  // ---- Extensions API ----------------------------------------------------------------------
+
+  private void registerExtension(ServerRequest req, ServerResponse res) throws IOException {
+    Optional<RuntimeChannel> channel = caller(req, res);
+    if (channel.isEmpty()) {
+      return;
+    }
+    java.util.List<String> events = new java.util.ArrayList<>();
+    try {
+      byte[] body = readLimited(req, 64 * 1024).orElse(new byte[0]);
+      com.fasterxml.jackson.databind.JsonNode doc = JSON.readTree(body);
+      if (doc == null || !doc.path("events").isArray()) {
+        sendError(
+            res,
+            Status.BAD_REQUEST_400,
+            "InvalidRequest",
+            "The registration body must be {\"events\": [\"INVOKE\", \"SHUTDOWN\"]}");
+        return;
+      }
+      doc.get("events").forEach(e -> events.add(e.asText()));
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      sendError(res, Status.BAD_REQUEST_400, "InvalidRequest", "The registration body is not JSON");
+      return;
+    }
+    String name = req.headers().first(HeaderNames.create("Lambda-Extension-Name")).orElse(null);
+    Extensions.Extension extension;
+    try {
+      extension = channel.get().extensions().register(name, events);
+    } catch (Extensions.Refusal r) {
+      sendError(res, Status.create(r.status), r.errorType, r.getMessage());
+      return;
+    }
+    boolean wantsAccount =
+        req.headers()
+            .first(HeaderNames.create("Lambda-Extension-Accept-Feature"))
+            .map(f -> f.contains("accountId"))
+            .orElse(false);
+    RuntimeChannel.FunctionInfo info =
+        channel.get().functionInfo().orElse(new RuntimeChannel.FunctionInfo("", "", "", ""));
+    res.status(Status.OK_200)
+        .header(EXTENSION_ID, extension.id)
+        .header(HeaderNames.CONTENT_TYPE, "application/json")
+        .send(
+            Extensions.registrationBody(
+                info.functionName(),
+                info.functionVersion(),
+                info.handler(),
+                wantsAccount ? Optional.of(info.accountId()) : Optional.empty()));
+  }
+
+  private void nextExtensionEvent(ServerRequest req, ServerResponse res)
+      throws InterruptedException {
+    Optional<Extensions.Extension> extension = extension(req, res);
+    if (extension.isEmpty()) {
+      return;
+    }
+    RuntimeChannel channel = byAddress.get(localAddress(req));
+    Optional<byte[]> event = channel.extensions().next(extension.get());
+    if (event.isEmpty()) {
+      sendError(res, Status.GONE_410, "InstanceShutdown", "This instance is shutting down");
+      return;
+    }
+    res.status(Status.OK_200)
+        .header("Lambda-Extension-Event-Identifier", java.util.UUID.randomUUID().toString())
+        .header(HeaderNames.CONTENT_TYPE, "application/json")
+        .send(event.get());
+  }
+
+  /** {@code init/error} and {@code exit/error}: the instance is of no further use. */
+  private void extensionError(ServerRequest req, ServerResponse res) throws IOException {
+    Optional<Extensions.Extension> extension = extension(req, res);
+    if (extension.isEmpty()) {
+      return;
+    }
+    String type =
+        req.headers()
+            .first(HeaderNames.create("Lambda-Extension-Function-Error-Type"))
+            .orElse("Extension.UnknownReason");
+    byte[] body = readLimited(req, MAX_RESPONSE_BYTES).orElse(new byte[0]);
+    if (body.length == 0) {
+      body =
+          JSON.createObjectNode()
+              .put("errorMessage", "Extension " + extension.get().name + " failed")
+              .put("errorType", type)
+              .toString()
+              .getBytes(StandardCharsets.UTF_8);
+    }
+    byAddress.get(localAddress(req)).extensionFailed(new RuntimeAnswer.InitError(type, body));
+    accepted(res);
+  }
+
+  /** The registered extension a request names in its identifier header, after the caller check. */
+  private Optional<Extensions.Extension> extension(ServerRequest req, ServerResponse res) {
+    Optional<RuntimeChannel> channel = caller(req, res);
+    if (channel.isEmpty()) {
+      return Optional.empty();
+    }
+    Optional<String> id = req.headers().first(HeaderNames.create(EXTENSION_ID));
+    if (id.isEmpty()) {
+      sendError(
+          res,
+          Status.FORBIDDEN_403,
+          "Extension.MissingExtensionIdentifier",
+          "Missing Lambda-Extension-Identifier header");
+      return Optional.empty();
+    }
+    Optional<Extensions.Extension> extension = channel.get().extensions().byId(id.get());
+    if (extension.isEmpty()) {
+      sendError(
+          res,
+          Status.FORBIDDEN_403,
+          "Extension.InvalidExtensionIdentifier",
+          "No extension is registered with identifier " + id.get());
+    }
+    return extension;
+  }
+
+  private static String localAddress(ServerRequest req) {
+    return ((InetSocketAddress) req.localPeer().address()).getAddress().getHostAddress();
   }
 
   private Optional<RuntimeChannel.Submission> submission(ServerRequest req, ServerResponse res) {

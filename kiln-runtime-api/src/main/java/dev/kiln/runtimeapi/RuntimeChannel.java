@@ -17,6 +17,11 @@ import java.util.function.Supplier;
  *
  * <p>A channel is bound to an address that only its own instance should use, and to the set of
  * process ids of that instance, which the server checks callers against.
+ *
+ * <p>The instance's extensions (Extensions API 2020-01-01) share the channel: init is over only
+ * when the runtime and every extension have asked for their next event, an event the runtime takes
+ * goes to the extensions registered for {@code INVOKE} too, and the instance is free again once
+ * they are all back in next (see {@link Extensions}).
  */
 public final class RuntimeChannel implements AutoCloseable {
 
@@ -46,6 +51,15 @@ public final class RuntimeChannel implements AutoCloseable {
   private volatile RuntimeAnswer.InitError initError;
   private volatile boolean closed;
   private final CompletableFuture<Long> firstPoll = new CompletableFuture<>();
+  private final CompletableFuture<Void> closedSignal = new CompletableFuture<>();
+  private final CompletableFuture<RuntimeAnswer.InitError> extensionFailure =
+      new CompletableFuture<>();
+  private volatile Extensions extensions = new Extensions(Set.of());
+  private volatile FunctionInfo functionInfo;
+
+  /** What an extension is told about the function when it registers. */
+  public record FunctionInfo(
+      String functionName, String functionVersion, String handler, String accountId) {}
 
   RuntimeChannel(
       String instanceId, String address, Supplier<Set<Long>> pids, RuntimeApiServer server) {
@@ -69,6 +83,69 @@ public final class RuntimeChannel implements AutoCloseable {
     this.pids = pids;
     this.peerAddress = peerAddress;
     this.server = server;
+    watchReadiness();
+  }
+
+  /** Init is over when the runtime and every registered extension have called next. */
+  private void watchReadiness() {
+    Extensions current = extensions;
+    current.ready().thenRun(() -> firstPoll.complete(System.nanoTime()));
+  }
+
+  /**
+   * Sets up the instance's extensions, before it starts: the external ones that were started (their
+   * file names) and what they are told when they register.
+   */
+  public void expectExtensions(Set<String> external, FunctionInfo info) {
+    this.functionInfo = info;
+    this.extensions = new Extensions(external);
+    watchReadiness();
+  }
+
+  /** Completes when every external extension has registered: the runtime may start. */
+  public CompletableFuture<Void> extensionsRegistered() {
+    return extensions.allRegistered();
+  }
+
+  /**
+   * Completes when every extension is done with the last event (back in next): the instance may
+   * take another.
+   */
+  public CompletableFuture<Void> extensionsIdle() {
+    return extensions.idle();
+  }
+
+  /** Whether some extension asked for {@code SHUTDOWN}. */
+  public boolean extensionsWantShutdown() {
+    return extensions.wantShutdown();
+  }
+
+  /**
+   * Sends {@code SHUTDOWN} to the extensions that asked for it; completes when they are done.
+   *
+   * @param reason {@code spindown}, {@code timeout} or {@code failure}
+   */
+  public CompletableFuture<Void> shutdownExtensions(String reason, long deadlineEpochMillis) {
+    return extensions.shutdown(reason, deadlineEpochMillis);
+  }
+
+  /** Completes when an extension reports {@code init/error} or {@code exit/error}. */
+  public CompletableFuture<RuntimeAnswer.InitError> extensionFailure() {
+    return extensionFailure;
+  }
+
+  Extensions extensions() {
+    return extensions;
+  }
+
+  Optional<FunctionInfo> functionInfo() {
+    return Optional.ofNullable(functionInfo);
+  }
+
+  /** An extension failed: whatever the instance was doing fails with its error. */
+  void extensionFailed(RuntimeAnswer.InitError error) {
+    initFailed(error);
+    extensionFailure.complete(error);
   }
 
   /** The instance's own address when it has a network of its own, which identifies its calls. */
@@ -121,6 +198,8 @@ public final class RuntimeChannel implements AutoCloseable {
     closed = true;
     mailbox.clear();
     mailbox.offer(CLOSED);
+    closedSignal.complete(null);
+    extensions.close();
     server.unregister(this);
   }
 
@@ -139,7 +218,13 @@ public final class RuntimeChannel implements AutoCloseable {
   /** Blocks the runtime's {@code GET /next} until there is an event; empty once closed. */
   Optional<Submission> take() throws InterruptedException {
     if (!firstPoll.isDone()) {
-      firstPoll.complete(System.nanoTime());
+      extensions.runtimePolled();
+      // no event before every extension is through its init too
+      try {
+        CompletableFuture.anyOf(firstPoll, closedSignal).get();
+      } catch (java.util.concurrent.ExecutionException e) {
+        throw new IllegalStateException(e);
+      }
     }
     if (closed) {
       return Optional.empty();

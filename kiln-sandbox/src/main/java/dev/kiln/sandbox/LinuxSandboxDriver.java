@@ -1,6 +1,5 @@
 package dev.kiln.sandbox;
 
-import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -89,10 +88,10 @@ public final class LinuxSandboxDriver implements SandboxDriver {
           "mime.types",
           "os-release");
 
-  private static final List<Path> JAVA_ETC = javaEtc();
+  private static final List<Path> RUNTIME_ETC = runtimeEtc();
 
-  private static List<Path> javaEtc() {
-    try (var dirs = Files.newDirectoryStream(Path.of("/etc"), "java*")) {
+  private static List<Path> runtimeEtc() {
+    try (var dirs = Files.newDirectoryStream(Path.of("/etc"), "{java*,mono}")) {
       List<Path> out = new ArrayList<>();
       dirs.forEach(out::add);
       return out;
@@ -283,7 +282,7 @@ public final class LinuxSandboxDriver implements SandboxDriver {
       builder.redirectErrorStream(true);
       Path output = dir.resolve("output.log");
       builder.redirectOutput(ProcessBuilder.Redirect.appendTo(output.toFile()));
-      builder.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+      builder.redirectInput(ProcessTrees.stdin(spec));
       Process process = builder.start();
       ProcessTrees.recordPid(dir, process.toHandle());
       return new LinuxSandbox(
@@ -345,9 +344,9 @@ public final class LinuxSandboxDriver implements SandboxDriver {
     for (String name : HOST_ETC) {
       c.addAll(List.of("--ro-bind-try", "/etc/" + name, "/etc/" + name));
     }
-    // a distribution's JDK keeps its configuration in /etc/java-NN-openjdk
-    for (Path javaConf : JAVA_ETC) {
-      c.addAll(List.of("--ro-bind", javaConf.toString(), javaConf.toString()));
+    // a distribution's JDK keeps its configuration in /etc/java-NN-openjdk, Mono in /etc/mono
+    for (Path conf : RUNTIME_ETC) {
+      c.addAll(List.of("--ro-bind", conf.toString(), conf.toString()));
     }
     c.addAll(List.of("--ro-bind", etc.resolve("passwd").toString(), "/etc/passwd"));
     c.addAll(List.of("--ro-bind", etc.resolve("group").toString(), "/etc/group"));
@@ -578,6 +577,11 @@ public final class LinuxSandboxDriver implements SandboxDriver {
               background);
       cleanUps.add(cleanUp);
       cleanUp.whenComplete((v, e) -> cleanUps.remove(cleanUp));
+    }
+
+    @Override
+    public void releaseStart() {
+      ProcessTrees.releaseStart(process);
     }
 
     @Override

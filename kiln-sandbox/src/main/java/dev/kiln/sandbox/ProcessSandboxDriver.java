@@ -41,7 +41,7 @@ public final class ProcessSandboxDriver implements SandboxDriver {
     builder.redirectErrorStream(true);
     Path output = spec.instanceDir().resolve("output.log");
     builder.redirectOutput(ProcessBuilder.Redirect.appendTo(output.toFile()));
-    builder.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+    builder.redirectInput(ProcessTrees.stdin(spec));
     Process process = builder.start();
     ProcessHandle handle = process.toHandle();
     ProcessTrees.recordPid(spec.instanceDir(), handle);
@@ -106,6 +106,11 @@ public final class ProcessSandboxDriver implements SandboxDriver {
     @Override
     public void removeFiles() {
       exit.thenRun(() -> ProcessTrees.deleteTree(instanceDir));
+    }
+
+    @Override
+    public void releaseStart() {
+      ProcessTrees.releaseStart(process);
     }
 
     @Override

@@ -193,4 +193,20 @@ final class ProcessTrees {
     }
     return 0;
   }
+
+  /** Writes one line to a process's standard input and closes it. */
+  static void releaseStart(Process process) {
+    try (var in = process.getOutputStream()) {
+      in.write('\n');
+    } catch (IOException e) {
+      // the process is gone already: nothing waits for the line
+    }
+  }
+
+  /** Standard input for a sandbox's first process: a pipe when it is held at start. */
+  static ProcessBuilder.Redirect stdin(SandboxSpec spec) {
+    return spec.heldAtStart()
+        ? ProcessBuilder.Redirect.PIPE
+        : ProcessBuilder.Redirect.from(new java.io.File("/dev/null"));
+  }
 }

@@ -47,6 +47,12 @@ public interface Sandbox {
     return false;
   }
 
+  /**
+   * Lets a command that waits on its standard input go on (one line, then end of file); for a
+   * sandbox started {@link SandboxSpec#heldAtStart held}.
+   */
+  void releaseStart();
+
   /** SIGKILL to the whole tree, now. */
   void kill();
 

@@ -13,6 +13,8 @@ import java.util.Optional;
  * @param runtimeDir the bootstrap Kiln ships for the runtime, read-only
  * @param layers the function's layers merged into one directory, to be seen read-only at {@code
  *     /opt}; empty when it has none
+ * @param heldAtStart the command's standard input is a pipe, on which {@link Sandbox#releaseStart}
+ *     writes one line and which it then closes; otherwise {@code /dev/null}
  * @param network the instance's own network, from {@link SandboxDriver#isolateNetwork}; empty when
  *     it shares the host's
  */
@@ -26,6 +28,7 @@ public record SandboxSpec(
     int memoryMb,
     int ephemeralStorageMb,
     Optional<Path> layers,
+    boolean heldAtStart,
     Optional<InstanceNetwork> network) {
 
   public SandboxSpec {
