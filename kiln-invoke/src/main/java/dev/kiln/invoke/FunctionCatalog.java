@@ -90,6 +90,7 @@ public final class FunctionCatalog {
         FunctionConfig.create(name, placeholderDigest(), settings, clock.instant());
     probe.deadLetterTarget().ifPresent(this::checkDestination);
     runtimes.launch(probe.runtime()); // refuses a runtime this host cannot run, before storing
+    runtimes.checkHandler(probe.runtime(), probe.handler());
     if (store.exists(name)) {
       throw LambdaError.conflict("Function already exist: " + name);
     }
@@ -573,6 +574,7 @@ public final class FunctionCatalog {
     if (settings.runtime().isPresent()) {
       runtimes.launch(next.runtime());
     }
+    runtimes.checkHandler(next.runtime(), next.handler());
     return commit(current, next, false);
   }
 

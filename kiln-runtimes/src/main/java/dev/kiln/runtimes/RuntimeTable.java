@@ -37,6 +37,12 @@ public final class RuntimeTable {
      * {@code java/lib}; each identifier needs its own JDK ({@link #JDKS}).
      */
     JAVA("java/lib", List.of(), "java"),
+    /**
+     * .NET on Mono: Kiln's bootstrap and its own {@code Amazon.Lambda.Core}, compiled from C#
+     * source with the host's {@code mcs} when Kiln starts ({@link DotnetBootstrap}).
+     */
+    DOTNET(
+        "dotnet/" + DotnetBootstrap.EXE, List.of("/usr/bin/mono", "/usr/local/bin/mono"), "mono"),
     /** A custom runtime: the function's own executable {@code bootstrap} is the runtime. */
     CUSTOM(null, List.of(), null);
 
@@ -99,6 +105,9 @@ public final class RuntimeTable {
               "/usr/lib/jvm/temurin-" + v + "-jdk-amd64/bin/java",
               "/usr/lib/jvm/java-" + v + "-openjdk/bin/java"));
     }
+    for (String v : List.of("8", "10")) {
+      FAMILIES.put("dotnet" + v, Family.DOTNET);
+    }
     for (String id : List.of("provided", "provided.al2", "provided.al2023")) {
       FAMILIES.put(id, Family.CUSTOM);
     }
@@ -130,8 +139,9 @@ public final class RuntimeTable {
     }
     try {
       installRuntimeInterfaceClient(bootstrapDir.resolve(Family.JAVA.bootstrap));
+      DotnetBootstrap.build(bootstrapDir.resolve("dotnet"));
       for (Family family : Family.values()) {
-        if (family == Family.CUSTOM || family == Family.JAVA) {
+        if (family == Family.CUSTOM || family == Family.JAVA || family == Family.DOTNET) {
           continue;
         }
         Path target = bootstrapDir.resolve(family.bootstrap);
@@ -185,12 +195,45 @@ public final class RuntimeTable {
       // the launcher adds the JVM's flags, the class path and the handler
       return new Launch(runtime, family, List.of(interpreter), bootstrapDir.resolve("java"));
     }
+    if (family == Family.DOTNET && !Files.isRegularFile(bootstrapDir.resolve(family.bootstrap))) {
+      throw LambdaError.invalidParameter(
+          "The runtime "
+              + runtime
+              + " is not installed on this Kiln server: Kiln runs .NET functions on Mono and"
+              + " builds its bootstrap with the Mono C# compiler, and "
+              + DotnetBootstrap.missing()
+              + " (apt-get install mono-mcs libmono-system-web-extensions4.0-cil)");
+    }
     Path runtimeDir = bootstrapDir.resolve(family.bootstrap).getParent();
     return new Launch(
         runtime,
         family,
         List.of(interpreter, bootstrapDir.resolve(family.bootstrap).toString()),
         runtimeDir);
+  }
+
+  /**
+   * Refuses a handler this host cannot run although its runtime is installed: a PowerShell function
+   * as AWS's tools package it (a .NET package whose handler is AWSLambdaPSCore's {@code
+   * Bootstrap::ExecuteFunction}) needs PowerShell hosted on .NET, which Kiln's Mono runtime is not.
+   */
+  public void checkHandler(String runtime, String handler) {
+    if (FAMILIES.get(runtime) == Family.DOTNET
+        && handler != null
+        && handler.endsWith(".Bootstrap::ExecuteFunction")) {
+      boolean pwsh =
+          List.of("/usr/bin/pwsh", "/usr/local/bin/pwsh", "/opt/microsoft/powershell/7/pwsh")
+              .stream()
+              .anyMatch(p -> Files.isExecutable(Path.of(p)));
+      throw LambdaError.invalidParameter(
+          "The handler "
+              + handler
+              + " is a PowerShell function (AWSLambdaPSCore): Kiln cannot run PowerShell"
+              + " functions, which need PowerShell hosted on .NET; "
+              + (pwsh
+                  ? "pwsh is installed, but Kiln's .NET runtime runs on Mono and cannot host it."
+                  : "PowerShell is not installed on this Kiln server (pwsh was not found)."));
+    }
   }
 
   /** Copies the jars of AWS's runtime interface client from Kiln's own classpath. */
@@ -212,11 +255,16 @@ public final class RuntimeTable {
   public Map<String, String> describe() {
     Map<String, String> out = new LinkedHashMap<>();
     for (var e : FAMILIES.entrySet()) {
-      out.put(
-          e.getKey(),
-          e.getValue() == Family.CUSTOM
-              ? "the function's own bootstrap"
-              : interpreter(e.getKey(), e.getValue()).orElse("not installed"));
+      String found;
+      if (e.getValue() == Family.CUSTOM) {
+        found = "the function's own bootstrap";
+      } else if (e.getValue() == Family.DOTNET
+          && !Files.isRegularFile(bootstrapDir.resolve(Family.DOTNET.bootstrap))) {
+        found = "not installed (" + DotnetBootstrap.missing() + ")";
+      } else {
+        found = interpreter(e.getKey(), e.getValue()).orElse("not installed");
+      }
+      out.put(e.getKey(), found);
     }
     return out;
   }

@@ -42,9 +42,9 @@ class RuntimeTableTest {
   void launch_refusesRuntimesKilnDoesNotRun() throws Exception {
     RuntimeTable table =
         RuntimeTable.install(Files.createTempDirectory("kiln-runtimes-"), Map.of());
-    assertThatThrownBy(() -> table.launch("dotnet8"))
+    assertThatThrownBy(() -> table.launch("dotnet6"))
         .hasMessageContaining(
-            "The runtime parameter of dotnet8 is not supported by this Kiln server");
+            "The runtime parameter of dotnet6 is not supported by this Kiln server");
   }
 
   @Test
