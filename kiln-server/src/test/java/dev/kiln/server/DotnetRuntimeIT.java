@@ -7,10 +7,8 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Base64;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.core.SdkBytes;
@@ -83,22 +81,8 @@ class DotnetRuntimeIT {
     try (KilnFixture kiln = new KilnFixture()) {
       Path core = kiln.dataDir.resolve("runtimes/dotnet/Amazon.Lambda.Core.dll");
       assertThat(core).as("Kiln built its Amazon.Lambda.Core at start-up").exists();
-      Path src = Files.createTempDirectory("kiln-dotnet-");
-      Files.writeString(src.resolve("Functions.cs"), HANDLER);
-      Process mcs =
-          new ProcessBuilder(
-                  "mcs",
-                  "-target:library",
-                  "-out:" + src.resolve("Example.dll"),
-                  "-r:" + core,
-                  src.resolve("Functions.cs").toString())
-              .redirectErrorStream(true)
-              .start();
-      String compilerOutput = new String(mcs.getInputStream().readAllBytes());
-      assertThat(mcs.waitFor(60, TimeUnit.SECONDS)).isTrue();
-      assertThat(mcs.exitValue()).as(compilerOutput).isZero();
-      byte[] zip =
-          ZipsWithLinks.binary("Example.dll", Files.readAllBytes(src.resolve("Example.dll")));
+      byte[] dll = Compilers.csharp(core, "Example", HANDLER);
+      byte[] zip = Compilers.zip(java.util.Map.of("Example.dll", dll));
 
       kiln.create("cs-order", Runtime.DOTNET8, "Example::Example.Functions::Handle", zip);
       InvokeResponse ok =

@@ -4,12 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipOutputStream;
-import javax.tools.ToolProvider;
+import java.util.Map;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.core.SdkBytes;
@@ -79,47 +76,13 @@ class JavaRuntimeIT {
     if (!Files.isExecutable(jdk17)) {
       Assumptions.abort("a JDK 17 is needed at " + jdk17);
     }
-    Path src = Files.createTempDirectory("kiln-java-src-");
-    Path classes = Files.createDirectories(src.resolve("classes"));
-    Path file = Files.createDirectories(src.resolve("example")).resolve("Hello.java");
-    Files.writeString(file, HANDLER);
-    Path stream = src.resolve("example").resolve("Shout.java");
-    Files.writeString(stream, STREAM_HANDLER);
-    String core =
-        Path.of(
-                com.amazonaws.services.lambda.runtime.Context.class
-                    .getProtectionDomain()
-                    .getCodeSource()
-                    .getLocation()
-                    .toURI())
-            .toString();
-    int compiled =
-        ToolProvider.getSystemJavaCompiler()
-            .run(
-                null,
-                null,
-                null,
-                "--release",
-                "17",
-                "-cp",
-                core,
-                "-d",
-                classes.toString(),
-                file.toString(),
-                stream.toString());
-    assertThat(compiled).isZero();
-    ByteArrayOutputStream zip = new ByteArrayOutputStream();
-    try (ZipOutputStream out = new ZipOutputStream(zip)) {
-      out.putNextEntry(new ZipEntry("example/Hello.class"));
-      out.write(Files.readAllBytes(classes.resolve("example/Hello.class")));
-      out.closeEntry();
-      out.putNextEntry(new ZipEntry("example/Shout.class"));
-      out.write(Files.readAllBytes(classes.resolve("example/Shout.class")));
-      out.closeEntry();
-    }
+    byte[] zip =
+        Compilers.zip(
+            Compilers.java(
+                java.util.Map.of("example.Hello", HANDLER, "example.Shout", STREAM_HANDLER)));
 
     try (KilnFixture kiln = new KilnFixture()) {
-      kiln.create("hello-java", Runtime.JAVA17, "example.Hello::handleRequest", zip.toByteArray());
+      kiln.create("hello-java", Runtime.JAVA17, "example.Hello::handleRequest", zip);
       kiln.lambda.updateFunctionConfiguration(
           b -> b.functionName("hello-java").memorySize(512).timeout(30));
       InvokeResponse r =
@@ -151,7 +114,7 @@ class JavaRuntimeIT {
       assertThat(doc.get("stackTrace").isArray()).isTrue();
 
       // a RequestStreamHandler, named by its class alone
-      kiln.create("shout-java", Runtime.JAVA17, "example.Shout", zip.toByteArray());
+      kiln.create("shout-java", Runtime.JAVA17, "example.Shout", zip);
       kiln.lambda.updateFunctionConfiguration(
           b -> b.functionName("shout-java").memorySize(512).timeout(30));
       InvokeResponse shouted =
@@ -200,43 +163,16 @@ class JavaRuntimeIT {
     if (!Files.isExecutable(jdk17)) {
       Assumptions.abort("a JDK 17 is needed at " + jdk17);
     }
-    Path src = Files.createTempDirectory("kiln-java-lib-");
-    Path classes = Files.createDirectories(src.resolve("classes"));
-    Path helper = Files.createDirectories(src.resolve("lib")).resolve("Helper.java");
-    Files.writeString(helper, HELPER);
-    Path handler = Files.createDirectories(src.resolve("example")).resolve("UsesLib.java");
-    Files.writeString(handler, USES_LIB);
-    String core =
-        Path.of(
-                com.amazonaws.services.lambda.runtime.Context.class
-                    .getProtectionDomain()
-                    .getCodeSource()
-                    .getLocation()
-                    .toURI())
-            .toString();
-    assertThat(
-            ToolProvider.getSystemJavaCompiler()
-                .run(
-                    null,
-                    null,
-                    null,
-                    "--release",
-                    "17",
-                    "-cp",
-                    core,
-                    "-d",
-                    classes.toString(),
-                    helper.toString(),
-                    handler.toString()))
-        .isZero();
-    byte[] helperClass = Files.readAllBytes(classes.resolve("lib/Helper.class"));
-    byte[] handlerClass = Files.readAllBytes(classes.resolve("example/UsesLib.class"));
-    byte[] helperJar = archive(java.util.Map.of("lib/Helper.class", helperClass));
+    Map<String, byte[]> classes =
+        Compilers.java(java.util.Map.of("lib.Helper", HELPER, "example.UsesLib", USES_LIB));
+    byte[] helperClass = classes.get("lib/Helper.class");
+    byte[] handlerClass = classes.get("example/UsesLib.class");
+    byte[] helperJar = Compilers.zip(java.util.Map.of("lib/Helper.class", helperClass));
     byte[] withLibDir =
-        archive(
+        Compilers.zip(
             java.util.Map.of("example/UsesLib.class", handlerClass, "lib/helper.jar", helperJar));
     byte[] fatJar =
-        archive(
+        Compilers.zip(
             java.util.Map.of(
                 "META-INF/MANIFEST.MF",
                 "Manifest-Version: 1.0\n".getBytes(java.nio.charset.StandardCharsets.UTF_8),
@@ -244,8 +180,8 @@ class JavaRuntimeIT {
                 handlerClass,
                 "lib/Helper.class",
                 helperClass));
-    byte[] handlerOnly = archive(java.util.Map.of("example/UsesLib.class", handlerClass));
-    byte[] layer = archive(java.util.Map.of("java/lib/helper.jar", helperJar));
+    byte[] handlerOnly = Compilers.zip(java.util.Map.of("example/UsesLib.class", handlerClass));
+    byte[] layer = Compilers.zip(java.util.Map.of("java/lib/helper.jar", helperJar));
 
     try (KilnFixture kiln = new KilnFixture()) {
       String layerArn =
@@ -269,17 +205,5 @@ class JavaRuntimeIT {
         assertThat(r.payload().asUtf8String()).as(function).isEqualTo("\"hi from the helper jar\"");
       }
     }
-  }
-
-  private static byte[] archive(java.util.Map<String, byte[]> entries) throws Exception {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    try (ZipOutputStream out = new ZipOutputStream(bytes)) {
-      for (var e : new java.util.TreeMap<>(entries).entrySet()) {
-        out.putNextEntry(new ZipEntry(e.getKey()));
-        out.write(e.getValue());
-        out.closeEntry();
-      }
-    }
-    return bytes.toByteArray();
   }
 }

@@ -27,21 +27,6 @@ final class ZipsWithLinks {
     return bytes.toByteArray();
   }
 
-  /** A zip of one binary file (mode 0644). */
-  static byte[] binary(String name, byte[] content) {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    try (ZipArchiveOutputStream zip = new ZipArchiveOutputStream(bytes)) {
-      ZipArchiveEntry entry = new ZipArchiveEntry(name);
-      entry.setUnixMode(0100644);
-      zip.putArchiveEntry(entry);
-      zip.write(content);
-      zip.closeArchiveEntry();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return bytes.toByteArray();
-  }
-
   /** A zip of text files, those named in {@code executables} with mode 0755. */
   static byte[] withExecutables(
       java.util.Map<String, String> files, java.util.Set<String> executables) {
