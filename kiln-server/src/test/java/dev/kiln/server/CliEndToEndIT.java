@@ -163,4 +163,81 @@ class CliEndToEndIT {
         "\"hello cli\"",
         "\"howdy cli\"");
   }
+
+  @Test
+  void layers_withTheAwsCli_andBoto3() throws Exception {
+    Path dir = Files.createTempDirectory("kiln-cli-layers-");
+    Files.write(
+        dir.resolve("layer.zip"), Zips.of("python/cli_lib.py", "WORD = 'from-cli-layer'\n"));
+    Files.write(
+        dir.resolve("function.zip"),
+        Zips.of("app.py", "import cli_lib\ndef handler(e, c):\n    return cli_lib.WORD\n"));
+    JsonNode published =
+        JSON.readTree(
+            aws(
+                    dir,
+                    "lambda",
+                    "publish-layer-version",
+                    "--layer-name",
+                    "cli-layer",
+                    "--compatible-runtimes",
+                    "python3.12",
+                    "--zip-file",
+                    "fileb://layer.zip")
+                .output());
+    String arn = published.get("LayerVersionArn").asText();
+    assertThat(arn).isEqualTo("arn:aws:lambda:us-east-1:000000000000:layer:cli-layer:1");
+    JsonNode layers =
+        JSON.readTree(
+            aws(dir, "lambda", "list-layers", "--compatible-runtime", "python3.12").output());
+    assertThat(layers.get("Layers").toString()).contains("cli-layer");
+    aws(
+        dir,
+        "lambda",
+        "create-function",
+        "--function-name",
+        "cli-layered",
+        "--runtime",
+        "python3.12",
+        "--handler",
+        "app.handler",
+        "--role",
+        KilnFixture.ROLE,
+        "--layers",
+        arn,
+        "--zip-file",
+        "fileb://function.zip");
+    aws(dir, "lambda", "invoke", "--function-name", "cli-layered", "out.json");
+    assertThat(Files.readString(dir.resolve("out.json"))).isEqualTo("\"from-cli-layer\"");
+
+    // boto3: the same layer, looked up by ARN, listed, then deleted
+    Path script = dir.resolve("layers.py");
+    Files.writeString(
+        script,
+        """
+        import boto3, sys
+        lam = boto3.client('lambda', endpoint_url=sys.argv[1], region_name='us-east-1',
+                           aws_access_key_id='kiln', aws_secret_access_key='kiln')
+        v = lam.get_layer_version_by_arn(Arn=sys.argv[2])
+        versions = lam.list_layer_versions(LayerName='cli-layer')['LayerVersions']
+        lam.delete_layer_version(LayerName='cli-layer', VersionNumber=1)
+        try:
+            lam.get_layer_version(LayerName='cli-layer', VersionNumber=1)
+            gone = 'still there'
+        except lam.exceptions.ResourceNotFoundException as e:
+            gone = e.response['Error']['Code']
+        print(v['Version'], v['CompatibleRuntimes'][0], len(versions), gone)
+        """);
+    Tools.Result r =
+        Tools.run(
+            List.of(
+                Tools.pythonWithBoto3().toString(),
+                script.toString(),
+                kiln.server.endpoint().toString(),
+                arn),
+            dir,
+            Tools.awsEnv(dir.resolve("home")));
+    assertThat(r.exit()).as(r.output()).isZero();
+    assertThat(r.output().trim()).isEqualTo("1 python3.12 1 ResourceNotFoundException");
+  }
 }
