@@ -96,6 +96,18 @@ final class KilnFixture implements AutoCloseable {
                 .code(c -> c.zipFile(SdkBytes.fromByteArray(zip))));
   }
 
+  CreateFunctionResponse createWithLayers(
+      String name, Runtime runtime, String handler, byte[] zip, String... layers) {
+    return lambda.createFunction(
+        b ->
+            b.functionName(name)
+                .runtime(runtime)
+                .handler(handler)
+                .role(ROLE)
+                .layers(layers)
+                .code(c -> c.zipFile(SdkBytes.fromByteArray(zip))));
+  }
+
   @Override
   public void close() {
     lambda.close();

@@ -176,14 +176,8 @@ class LayersIT {
             + " text=True).stdout.strip(),\n"
             + "            'lib': open('/opt/lib/data.txt').read().strip(),\n"
             + "            'ld': os.environ['LD_LIBRARY_PATH']}\n";
-    kiln.lambda.createFunction(
-        b ->
-            b.functionName("py-layered")
-                .runtime(Runtime.PYTHON3_12)
-                .handler("app.handler")
-                .role(KilnFixture.ROLE)
-                .layers(first, second)
-                .code(c -> c.zipFile(SdkBytes.fromByteArray(Zips.of("app.py", code)))));
+    kiln.createWithLayers(
+        "py-layered", Runtime.PYTHON3_12, "app.handler", Zips.of("app.py", code), first, second);
     var config = kiln.lambda.getFunctionConfiguration(b -> b.functionName("py-layered"));
     assertThat(config.layers()).extracting(l -> l.arn()).containsExactly(first, second);
     assertThat(config.layers().get(0).codeSize()).isPositive();
@@ -234,43 +228,31 @@ class LayersIT {
                         "nodejs/node20/node_modules/esm-lib/index.js",
                             "export const v = 'esm';\n")))
             .layerVersionArn();
-    kiln.lambda.createFunction(
-        b ->
-            b.functionName("node-cjs")
-                .runtime(Runtime.NODEJS20_X)
-                .handler("index.handler")
-                .role(KilnFixture.ROLE)
-                .layers(layer)
-                .code(
-                    c ->
-                        c.zipFile(
-                            SdkBytes.fromByteArray(
-                                Zips.of(
-                                    "index.js",
-                                    "const lib = require('cjs-lib');\n"
-                                        + "exports.handler = async () => ({v: lib.v,"
-                                        + " esm: (await import('esm-lib')).v});\n")))));
+    kiln.createWithLayers(
+        "node-cjs",
+        Runtime.NODEJS20_X,
+        "index.handler",
+        Zips.of(
+            "index.js",
+            "const lib = require('cjs-lib');\n"
+                + "exports.handler = async () => ({v: lib.v,"
+                + " esm: (await import('esm-lib')).v});\n"),
+        layer);
     JsonNode cjs = invokeJson("node-cjs");
     assertThat(cjs.get("v").asText()).isEqualTo("cjs");
     assertThat(cjs.get("esm").asText()).isEqualTo("esm");
 
-    kiln.lambda.createFunction(
-        b ->
-            b.functionName("node-esm")
-                .runtime(Runtime.NODEJS20_X)
-                .handler("index.handler")
-                .role(KilnFixture.ROLE)
-                .layers(layer)
-                .code(
-                    c ->
-                        c.zipFile(
-                            SdkBytes.fromByteArray(
-                                Zips.of(
-                                    "index.mjs",
-                                    "import { v } from 'esm-lib';\n"
-                                        + "import lib from 'cjs-lib';\n"
-                                        + "export const handler = async () => ({esm: v, v:"
-                                        + " lib.v});\n")))));
+    kiln.createWithLayers(
+        "node-esm",
+        Runtime.NODEJS20_X,
+        "index.handler",
+        Zips.of(
+            "index.mjs",
+            "import { v } from 'esm-lib';\n"
+                + "import lib from 'cjs-lib';\n"
+                + "export const handler = async () => ({esm: v, v:"
+                + " lib.v});\n"),
+        layer);
     JsonNode esm = invokeJson("node-esm");
     assertThat(esm.get("esm").asText()).as("an ES module import from a layer").isEqualTo("esm");
     assertThat(esm.get("v").asText()).isEqualTo("cjs");
@@ -284,22 +266,16 @@ class LayersIT {
                 "ruby-libs",
                 Zips.of("ruby/lib/greeter.rb", "module Greeter; WORD = 'ruby-layer'; end\n"))
             .layerVersionArn();
-    kiln.lambda.createFunction(
-        b ->
-            b.functionName("rb-layered")
-                .runtime(Runtime.RUBY3_3)
-                .handler("app.handler")
-                .role(KilnFixture.ROLE)
-                .layers(layer)
-                .code(
-                    c ->
-                        c.zipFile(
-                            SdkBytes.fromByteArray(
-                                Zips.of(
-                                    "app.rb",
-                                    "require 'greeter'\n"
-                                        + "def handler(event:, context:)\n"
-                                        + "  { 'word' => Greeter::WORD }\nend\n")))));
+    kiln.createWithLayers(
+        "rb-layered",
+        Runtime.RUBY3_3,
+        "app.handler",
+        Zips.of(
+            "app.rb",
+            "require 'greeter'\n"
+                + "def handler(event:, context:)\n"
+                + "  { 'word' => Greeter::WORD }\nend\n"),
+        layer);
     assertThat(invokeJson("rb-layered").get("word").asText()).isEqualTo("ruby-layer");
   }
 
@@ -313,14 +289,12 @@ class LayersIT {
     String layer =
         publish("sh-runtime-layer", ZipsWithLinks.executable("bootstrap", script))
             .layerVersionArn();
-    kiln.lambda.createFunction(
-        b ->
-            b.functionName("runtime-from-layer")
-                .runtime(Runtime.PROVIDED_AL2023)
-                .handler("function.handler")
-                .role(KilnFixture.ROLE)
-                .layers(layer)
-                .code(c -> c.zipFile(SdkBytes.fromByteArray(Zips.of("README", "code only")))));
+    kiln.createWithLayers(
+        "runtime-from-layer",
+        Runtime.PROVIDED_AL2023,
+        "function.handler",
+        Zips.of("README", "code only"),
+        layer);
     JsonNode out =
         JSON.readTree(invoke("runtime-from-layer", "{\"x\": 7}").payload().asUtf8String());
     assertThat(out.get("shell").asBoolean()).isTrue();
@@ -332,20 +306,12 @@ class LayersIT {
       throws Exception {
     String arn =
         publish("doomed", Zips.of("python/doomed.py", "V = 'still here'\n")).layerVersionArn();
-    kiln.lambda.createFunction(
-        b ->
-            b.functionName("keeps-layer")
-                .runtime(Runtime.PYTHON3_12)
-                .handler("app.handler")
-                .role(KilnFixture.ROLE)
-                .layers(arn)
-                .code(
-                    c ->
-                        c.zipFile(
-                            SdkBytes.fromByteArray(
-                                Zips.of(
-                                    "app.py",
-                                    "import doomed\ndef handler(e, c):\n    return doomed.V\n")))));
+    kiln.createWithLayers(
+        "keeps-layer",
+        Runtime.PYTHON3_12,
+        "app.handler",
+        Zips.of("app.py", "import doomed\ndef handler(e, c):\n    return doomed.V\n"),
+        arn);
     kiln.lambda.deleteLayerVersion(b -> b.layerName("doomed").versionNumber(1L));
     kiln.lambda.deleteLayerVersion(b -> b.layerName("doomed").versionNumber(1L)); // idempotent
     // a new revision of the function gets new instances, which still find the layer's content
@@ -601,20 +567,12 @@ class LayersIT {
                                       SdkBytes.fromByteArray(
                                           Zips.of("python/plainlib.py", "V = 'found'\n")))))
               .layerVersionArn();
-      plain.lambda.createFunction(
-          b ->
-              b.functionName("plain-layered")
-                  .runtime(Runtime.PYTHON3_12)
-                  .handler("app.handler")
-                  .role(KilnFixture.ROLE)
-                  .layers(layer)
-                  .code(
-                      c ->
-                          c.zipFile(
-                              SdkBytes.fromByteArray(
-                                  Zips.of(
-                                      "app.py",
-                                      "import plainlib\ndef handler(e, c):\n    return plainlib.V\n")))));
+      plain.createWithLayers(
+          "plain-layered",
+          Runtime.PYTHON3_12,
+          "app.handler",
+          Zips.of("app.py", "import plainlib\ndef handler(e, c):\n    return plainlib.V\n"),
+          layer);
       assertThat(
               plain
                   .lambda
