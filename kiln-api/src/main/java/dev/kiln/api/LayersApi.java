@@ -85,6 +85,7 @@ final class LayersApi {
       LambdaApi.sendJson(res, req, 200, versionJson(req, layers.versionByArn(arn)));
       return;
     }
+    checkMaxItems(req);
     List<LayerVersion> latest = layers.latestVersions(runtimeFilter(req), architectureFilter(req));
     ObjectNode out = FunctionJson.JSON.createObjectNode();
     ArrayNode list = out.putArray("Layers");
@@ -97,7 +98,19 @@ final class LayersApi {
     LambdaApi.sendJson(res, req, 200, out);
   }
 
+  /** {@code MaxItems} of the layer listings: 1 to 50 in the service model. */
+  private static void checkMaxItems(ServerRequest req) {
+    LambdaApi.queryInt(req, "MaxItems")
+        .filter(n -> n < 1 || n > 50)
+        .ifPresent(
+            n -> {
+              throw LambdaError.validation(
+                  "maxItems", n, "Member must have value between 1 and 50");
+            });
+  }
+
   private void listVersions(ServerRequest req, ServerResponse res) {
+    checkMaxItems(req);
     List<LayerVersion> versions =
         layers.versions(layerName(req), runtimeFilter(req), architectureFilter(req));
     ObjectNode out = FunctionJson.JSON.createObjectNode();

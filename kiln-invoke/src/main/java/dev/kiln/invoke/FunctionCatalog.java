@@ -68,7 +68,7 @@ public final class FunctionCatalog {
     this.invoker = invoker;
     this.account = account;
     this.clock = clock;
-    this.layers = new LayerCatalog(store, code, account, clock, writeLock);
+    this.layers = new LayerCatalog(store, code, account, clock, writeLock, this::collectUnusedCode);
   }
 
   /** The layers functions can use. */
@@ -97,15 +97,16 @@ public final class FunctionCatalog {
     List<String> layerArns = settings.layers().orElse(List.of());
     layers.resolve(layerArns, 0); // refuses missing layers before the code is stored
     CodeDigest digest = code.put(zip);
-    FunctionConfig latest =
-        FunctionConfig.create(name, digest, settings, clock.instant())
-            .withLayers(layers.resolve(layerArns, digest.unzippedSize()));
-    Optional<FunctionConfig> published =
-        publish ? Optional.of(latest.asVersion("1")) : Optional.empty();
     synchronized (writeLock) {
+      // resolved again under the lock: a layer version deleted meanwhile is refused, never stored
+      FunctionConfig latest =
+          FunctionConfig.create(name, digest, settings, clock.instant())
+              .withLayers(layers.resolve(layerArns, digest.unzippedSize()));
+      Optional<FunctionConfig> published =
+          publish ? Optional.of(latest.asVersion("1")) : Optional.empty();
       store.createFunction(latest, tags, published);
+      return published.orElse(latest);
     }
-    return published.orElse(latest);
   }
 
   /**
@@ -563,19 +564,20 @@ public final class FunctionCatalog {
     FunctionConfig current = get(ref);
     checkRevision(current, revisionId);
     FunctionConfig next = settings.applyTo(current, clock.instant());
-    if (settings.layers().isPresent()) {
-      next =
-          next.withLayers(
-              layers.resolve(
-                  settings.layers().get(),
-                  code.unzippedSize(CodeDigest.hexFromBase64(current.codeSha256()))));
-    }
     next.deadLetterTarget().ifPresent(this::checkDestination);
     if (settings.runtime().isPresent()) {
       runtimes.launch(next.runtime());
     }
     runtimes.checkHandler(next.runtime(), next.handler());
-    return commit(current, next, false);
+    if (settings.layers().isEmpty()) {
+      return commit(current, next, false);
+    }
+    long codeSize = code.unzippedSize(CodeDigest.hexFromBase64(current.codeSha256()));
+    synchronized (writeLock) {
+      // under the lock: a layer version deleted meanwhile is refused, never stored
+      return commit(
+          current, next.withLayers(layers.resolve(settings.layers().get(), codeSize)), false);
+    }
   }
 
   private FunctionConfig commit(FunctionConfig current, FunctionConfig next, boolean publish) {
@@ -634,8 +636,18 @@ public final class FunctionCatalog {
       invoker.retireAll(ref.name());
       invoker.budget().unreserve(ref.name());
     }
+    collectUnusedCode();
+  }
+
+  /**
+   * Deletes the packages nothing needs any more: no stored version or layer version names them, and
+   * no instance (running, or still stopping) runs from them.
+   */
+  void collectUnusedCode() {
     synchronized (writeLock) {
-      code.retainOnly(store.referencedCode());
+      Set<String> keep = new java.util.HashSet<>(store.referencedCode());
+      keep.addAll(invoker.codeInUse());
+      code.retainOnly(keep);
     }
   }
 

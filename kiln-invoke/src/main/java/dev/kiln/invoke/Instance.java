@@ -92,15 +92,15 @@ final class Instance {
     sandbox.onExit().thenRun(this::exited);
     // initialisation runs at full speed, the invocations at the function's share of CPU
     channel.firstPoll().thenRun(sandbox::initialised);
-    // an extension that reports an error leaves the instance unusable; a busy one fails its event
+    // an extension that reports an error leaves the instance unusable: a running invocation fails
+    // with the error (and the instance with it); otherwise the instance is killed at once, whether
+    // idle, still initialising ahead of demand, or waiting for its extensions after an invocation
     channel
         .extensionFailure()
         .thenRun(
             () -> {
-              if (state.compareAndSet(State.IDLE, State.DEAD)) {
-                deathCause = "an extension reported an error";
-                channel.close();
-                sandbox.kill();
+              if (!running) {
+                kill("an extension reported an error");
               }
             });
   }
@@ -264,6 +264,10 @@ final class Instance {
       return run(request);
     } finally {
       running = false;
+      if (channel.extensionFailure().isDone()) {
+        // an extension failed after the runtime had answered: nothing more runs here
+        kill("an extension reported an error");
+      }
     }
   }
 

@@ -113,11 +113,12 @@ final class InstanceLauncher {
     FunctionConfig config = version.config();
     List<String> extensions = externalExtensions(version);
     List<String> command = command(version);
+    // internal extensions may register even when there are no external ones
+    channel.expectExtensions(
+        java.util.Set.copyOf(extensions),
+        new RuntimeChannel.FunctionInfo(
+            config.functionName(), config.version(), config.handler(), account.accountId()));
     if (!extensions.isEmpty()) {
-      channel.expectExtensions(
-          java.util.Set.copyOf(extensions),
-          new RuntimeChannel.FunctionInfo(
-              config.functionName(), config.version(), config.handler(), account.accountId()));
       command = withExtensions(version, extensions, command);
     }
     SandboxSpec spec =

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -115,8 +116,7 @@ final class InstancePool {
     }
     if (!keep) {
       all.remove(instance);
-      instance.terminate("retired");
-      instance.removeFiles();
+      stopInBackground(instance, "retired");
     }
   }
 
@@ -143,8 +143,7 @@ final class InstancePool {
     for (Instance i : expired) {
       all.remove(i);
       LOG.debug("reaping instance {} of {} (idle past keep-alive)", i.id(), version.key());
-      i.terminate("idle past keep-alive");
-      i.removeFiles();
+      stopInBackground(i, "idle past keep-alive");
     }
     return expired.size();
   }
@@ -281,14 +280,60 @@ final class InstancePool {
    */
   void retire() {
     for (Instance i : takeIdle()) {
-      Thread.ofVirtual()
-          .name("retire-" + i.id())
-          .start(
-              () -> {
-                i.terminate("retired");
-                i.removeFiles();
-              });
+      stopInBackground(i, "retired");
     }
+  }
+
+  /** Graceful stops under way (SHUTDOWN to extensions, SIGTERM, grace), each on its own thread. */
+  private final Set<CompletableFuture<Void>> stopping = ConcurrentHashMap.newKeySet();
+
+  /**
+   * Stops an instance gracefully without holding up the caller: its extensions may take up to two
+   * seconds over {@code SHUTDOWN}, the runtime half a second over SIGTERM.
+   */
+  private void stopInBackground(Instance instance, String cause) {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    stopping.add(done);
+    Thread.ofVirtual()
+        .name("stop-" + instance.id())
+        .start(
+            () -> {
+              try {
+                instance.terminate(cause);
+                instance.removeFiles();
+              } finally {
+                stopping.remove(done);
+                done.complete(null);
+              }
+            });
+  }
+
+  /** Waits, up to {@code atMost}, for the graceful stops under way. */
+  void awaitStops(Duration atMost) {
+    try {
+      CompletableFuture.allOf(stopping.toArray(CompletableFuture[]::new))
+          .get(atMost.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+      // what is left is killed with the server's own process tree
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** No instance left, running or stopping. */
+  boolean drained() {
+    return all.isEmpty() && stopping.isEmpty();
+  }
+
+  /** The version's code and layers, by digest, while any instance of it is alive. */
+  Set<String> codeInUse() {
+    if (drained()) {
+      return Set.of();
+    }
+    Set<String> digests = new java.util.HashSet<>();
+    digests.add(dev.kiln.model.CodeDigest.hexFromBase64(version.config().codeSha256()));
+    version.config().layers().forEach(l -> digests.add(l.codeSha256Hex()));
+    return digests;
   }
 
   /** Marks the pool retired and takes its idle instances out of it. */
@@ -312,9 +357,9 @@ final class InstancePool {
   void stopAll(String cause) {
     List<Instance> instances = new ArrayList<>(takeIdle());
     instances.addAll(all);
-    try (var stopping = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+    try (var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
       for (Instance i : instances) {
-        stopping.submit(
+        threads.submit(
             () -> {
               if (!i.running()) {
                 i.terminate(cause);

@@ -181,7 +181,18 @@ public final class Invoker implements AutoCloseable {
         draining.add(pool);
       }
     }
-    draining.removeIf(pool -> pool.size() == 0);
+    draining.removeIf(InstancePool::drained);
+  }
+
+  /**
+   * Digests of the code and layers that instances still run from, live or stopping: the code store
+   * must keep them even if no stored version names them any more.
+   */
+  public java.util.Set<String> codeInUse() {
+    java.util.Set<String> digests = new java.util.HashSet<>();
+    pools.values().forEach(p -> digests.addAll(p.codeInUse()));
+    draining.forEach(p -> digests.addAll(p.codeInUse()));
+    return digests;
   }
 
   /**
@@ -237,6 +248,8 @@ public final class Invoker implements AutoCloseable {
     try (var stopping = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
       all.forEach(pool -> stopping.submit(() -> pool.stopAll(Instance.SHUTDOWN)));
     }
+    // and the graceful stops that were already under way
+    all.forEach(pool -> pool.awaitStops(Duration.ofSeconds(5)));
     pools.clear();
     draining.clear();
     // the invocations just stopped are writing their error responses; let them

@@ -48,18 +48,27 @@ public final class LayerCatalog {
   private final Account account;
   private final InstantSource clock;
   private final Object writeLock;
+  private final Runnable collectUnusedCode;
 
   /**
    * @param writeLock the lock the function catalog changes the stores under, so that deleting
    *     unused code never races a function starting to use it
+   * @param collectUnusedCode deletes the packages nothing needs any more (the function catalog
+   *     knows which instances still run from what)
    */
   LayerCatalog(
-      MetadataStore store, CodeStore code, Account account, InstantSource clock, Object writeLock) {
+      MetadataStore store,
+      CodeStore code,
+      Account account,
+      InstantSource clock,
+      Object writeLock,
+      Runnable collectUnusedCode) {
     this.store = store;
     this.code = code;
     this.account = account;
     this.clock = clock;
     this.writeLock = writeLock;
+    this.collectUnusedCode = collectUnusedCode;
   }
 
   public Account account() {
@@ -187,7 +196,7 @@ public final class LayerCatalog {
     LayerRef ref = LayerRef.parseName(layerName, account);
     synchronized (writeLock) {
       store.deleteLayerVersion(ref.name(), number);
-      code.retainOnly(store.referencedCode());
+      collectUnusedCode.run();
     }
   }
 

@@ -283,12 +283,11 @@ public final class RuntimeApiServer implements AutoCloseable {
 
   private void nextExtensionEvent(ServerRequest req, ServerResponse res)
       throws InterruptedException {
-    Optional<Extensions.Extension> extension = extension(req, res);
-    if (extension.isEmpty()) {
+    Optional<CallingExtension> caller = extension(req, res);
+    if (caller.isEmpty()) {
       return;
     }
-    RuntimeChannel channel = byAddress.get(localAddress(req));
-    Optional<byte[]> event = channel.extensions().next(extension.get());
+    Optional<byte[]> event = caller.get().channel().extensions().next(caller.get().extension());
     if (event.isEmpty()) {
       sendError(res, Status.GONE_410, "InstanceShutdown", "This instance is shutting down");
       return;
@@ -301,8 +300,8 @@ public final class RuntimeApiServer implements AutoCloseable {
 
   /** {@code init/error} and {@code exit/error}: the instance is of no further use. */
   private void extensionError(ServerRequest req, ServerResponse res) throws IOException {
-    Optional<Extensions.Extension> extension = extension(req, res);
-    if (extension.isEmpty()) {
+    Optional<CallingExtension> caller = extension(req, res);
+    if (caller.isEmpty()) {
       return;
     }
     String type =
@@ -313,17 +312,20 @@ public final class RuntimeApiServer implements AutoCloseable {
     if (body.length == 0) {
       body =
           JSON.createObjectNode()
-              .put("errorMessage", "Extension " + extension.get().name + " failed")
+              .put("errorMessage", "Extension " + caller.get().extension().name + " failed")
               .put("errorType", type)
               .toString()
               .getBytes(StandardCharsets.UTF_8);
     }
-    byAddress.get(localAddress(req)).extensionFailed(new RuntimeAnswer.InitError(type, body));
+    caller.get().channel().extensionFailed(new RuntimeAnswer.InitError(type, body));
     accepted(res);
   }
 
+  /** An extension calling, and the instance's channel it was verified against. */
+  private record CallingExtension(RuntimeChannel channel, Extensions.Extension extension) {}
+
   /** The registered extension a request names in its identifier header, after the caller check. */
-  private Optional<Extensions.Extension> extension(ServerRequest req, ServerResponse res) {
+  private Optional<CallingExtension> extension(ServerRequest req, ServerResponse res) {
     Optional<RuntimeChannel> channel = caller(req, res);
     if (channel.isEmpty()) {
       return Optional.empty();
@@ -345,11 +347,7 @@ public final class RuntimeApiServer implements AutoCloseable {
           "Extension.InvalidExtensionIdentifier",
           "No extension is registered with identifier " + id.get());
     }
-    return extension;
-  }
-
-  private static String localAddress(ServerRequest req) {
-    return ((InetSocketAddress) req.localPeer().address()).getAddress().getHostAddress();
+    return extension.map(e -> new CallingExtension(channel.get(), e));
   }
 
   private Optional<RuntimeChannel.Submission> submission(ServerRequest req, ServerResponse res) {

@@ -57,8 +57,19 @@ class ExtensionsTest {
     CompletableFuture<Void> shutdown = extensions.shutdown("spindown", 456);
     // the extension comes back for its next event: it finished r1, but SHUTDOWN is waiting
     assertThat(text(extensions.next(a))).contains("\"requestId\":\"r1\"");
+    assertThat(shutdown).as("SHUTDOWN is not yet taken, let alone done").isNotDone();
     assertThat(text(extensions.next(a))).contains("\"eventType\":\"SHUTDOWN\"");
-    assertThat(shutdown).isNotDone();
+    assertThat(shutdown).as("SHUTDOWN taken, not yet done").isNotDone();
+    // the extension comes back once more: done with SHUTDOWN
+    CompletableFuture.runAsync(
+        () -> {
+          try {
+            extensions.next(a);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        });
+    shutdown.get(5, java.util.concurrent.TimeUnit.SECONDS);
   }
 
   @Test

@@ -92,18 +92,29 @@ final class DotnetBootstrap {
   }
 
   private static boolean compile(List<String> command) throws IOException {
-    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-    String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    Path log = Files.createTempFile("kiln-mcs-", ".log");
+    Process p =
+        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     try {
-      if (!p.waitFor(2, TimeUnit.MINUTES) || p.exitValue() != 0) {
-        LOG.error("building Kiln's .NET bootstrap failed: {}\n{}", command, output);
+      boolean finished = p.waitFor(2, TimeUnit.MINUTES);
+      if (!finished) {
+        p.destroyForcibly();
+      }
+      if (!finished || p.exitValue() != 0) {
+        LOG.error(
+            "building Kiln's .NET bootstrap failed: {}\n{}",
+            command,
+            Files.readString(log, StandardCharsets.UTF_8));
         return false;
       }
+      return true;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+      p.destroyForcibly();
       return false;
+    } finally {
+      Files.deleteIfExists(log);
     }
-    return true;
   }
 
   private static String source(String name) throws IOException {

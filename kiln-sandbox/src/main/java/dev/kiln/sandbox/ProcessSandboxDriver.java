@@ -45,7 +45,7 @@ public final class ProcessSandboxDriver implements SandboxDriver {
     Process process = builder.start();
     ProcessHandle handle = process.toHandle();
     ProcessTrees.recordPid(spec.instanceDir(), handle);
-    return new ProcessSandbox(process, spec.instanceDir(), output);
+    return new ProcessSandbox(process, spec.instanceDir(), output, setsid.isPresent());
   }
 
   @Override
@@ -68,11 +68,32 @@ public final class ProcessSandboxDriver implements SandboxDriver {
     private final Path output;
     private final CompletableFuture<ExitStatus> exit;
 
-    ProcessSandbox(Process process, Path instanceDir, Path output) {
+    private final boolean ownGroup;
+
+    /**
+     * @param ownGroup the main process leads a process group of its own (setsid): whatever the
+     *     instance started that outlives it, orphaned by then, is still found through the group
+     */
+    ProcessSandbox(Process process, Path instanceDir, Path output, boolean ownGroup) {
       this.process = process;
       this.instanceDir = instanceDir;
       this.output = output;
-      this.exit = process.onExit().thenApply(p -> ExitStatus.fromExitValue(p.exitValue()));
+      this.ownGroup = ownGroup;
+      this.exit =
+          process
+              .onExit()
+              .thenApply(
+                  p -> {
+                    // the instance is over: its extensions and strays go with its main process
+                    killGroup();
+                    return ExitStatus.fromExitValue(p.exitValue());
+                  });
+    }
+
+    private void killGroup() {
+      if (ownGroup) {
+        ProcessTrees.killGroup(process.pid());
+      }
     }
 
     @Override
@@ -116,6 +137,7 @@ public final class ProcessSandboxDriver implements SandboxDriver {
     @Override
     public void kill() {
       ProcessTrees.killTree(process.toHandle());
+      killGroup();
     }
 
     @Override

@@ -194,6 +194,27 @@ final class ProcessTrees {
     return 0;
   }
 
+  private static final Optional<String> KILL = executable("kill");
+
+  /** SIGKILL to every process of a process group that is left, quietly. */
+  static void killGroup(long pgid) {
+    if (KILL.isEmpty()) {
+      return;
+    }
+    try {
+      Process p =
+          new ProcessBuilder(KILL.get(), "-KILL", "--", "-" + pgid)
+              .redirectErrorStream(true)
+              .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+              .start();
+      p.waitFor(5, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (IOException e) {
+      // nothing left to kill, or no way to: the group dies with the machine
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   /** Writes one line to a process's standard input and closes it. */
   static void releaseStart(Process process) {
     try (var in = process.getOutputStream()) {

@@ -200,8 +200,8 @@ class ExtensionsIT {
                 return e.code, dict(e.headers), e.read()
         refused = call('/register', b'{"events": ["SHUTDOWN"]}',
                        {'Lambda-Extension-Name': 'internal-shutdown'})
-        status, headers, _ = call('/register', b'{"events": ["INVOKE"]}',
-                                  {'Lambda-Extension-Name': 'internal-counter'})
+        status, headers, registration = call('/register', b'{"events": ["INVOKE"]}',
+                                             {'Lambda-Extension-Name': 'internal-counter'})
         ID = headers['Lambda-Extension-Identifier']
         SEEN = []
         def loop():
@@ -217,6 +217,7 @@ class ExtensionsIT {
                     break
                 time.sleep(0.01)
             return {'registered': status, 'seen': list(SEEN),
+                    'registration': json.loads(registration),
                     'refusedStatus': refused[0],
                     'refusedType': json.loads(refused[2])['errorType']}
         """;
@@ -232,6 +233,9 @@ class ExtensionsIT {
             .contains(r.responseMetadata().requestId());
       }
       assertThat(out.get("registered").asInt()).isEqualTo(200);
+      assertThat(out.at("/registration/functionName").asText()).isEqualTo("internal");
+      assertThat(out.at("/registration/functionVersion").asText()).isEqualTo("$LATEST");
+      assertThat(out.at("/registration/handler").asText()).isEqualTo("app.handler");
       assertThat(out.get("refusedStatus").asInt()).isEqualTo(403);
       assertThat(out.get("refusedType").asText())
           .isEqualTo("ShutdownEventNotSupportedForInternalExtension");

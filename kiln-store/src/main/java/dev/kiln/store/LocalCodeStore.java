@@ -62,7 +62,23 @@ public final class LocalCodeStore implements CodeStore {
   private final Path merged;
   private final ConcurrentHashMap<String, Object> unpackLocks = new ConcurrentHashMap<>();
 
+  /**
+   * How long a package stored (or stored again) is safe from {@link #retainOnly} although nothing
+   * names it yet: the time between a put and the metadata that names it.
+   */
+  public static final java.time.Duration DEFAULT_GRACE = java.time.Duration.ofMinutes(10);
+
+  private final java.time.Duration grace;
+
   public LocalCodeStore(Path root) {
+    this(root, DEFAULT_GRACE);
+  }
+
+  /**
+   * @param grace see {@link #DEFAULT_GRACE}; tests use zero
+   */
+  public LocalCodeStore(Path root, java.time.Duration grace) {
+    this.grace = grace;
     this.zips = root.resolve("zips");
     this.unpacked = root.resolve("unpacked");
     this.scratch = root.resolve("scratch");
@@ -97,6 +113,10 @@ public final class LocalCodeStore implements CodeStore {
       try {
         unzippedSize = unpack(zip, scratchDir);
         writeDurably(zips.resolve(hex + ".zip"), zip);
+        // stored again: a fresh grace period before an unreferenced package may go
+        Files.setLastModifiedTime(
+            zips.resolve(hex + ".zip"),
+            java.nio.file.attribute.FileTime.from(java.time.Instant.now()));
         if (Files.exists(target)) {
           deleteTree(scratchDir);
         } else {
@@ -226,7 +246,11 @@ public final class LocalCodeStore implements CodeStore {
     try (DirectoryStream<Path> all = Files.newDirectoryStream(zips, "*.zip")) {
       for (Path zip : all) {
         String hex = zip.getFileName().toString().replace(".zip", "");
-        if (!referenced.contains(hex)) {
+        boolean fresh =
+            Files.getLastModifiedTime(zip)
+                .toInstant()
+                .isAfter(java.time.Instant.now().minus(grace));
+        if (!referenced.contains(hex) && !fresh) {
           synchronized (lockFor(hex)) {
             deleteTree(unpacked.resolve(hex));
             Files.deleteIfExists(zip);

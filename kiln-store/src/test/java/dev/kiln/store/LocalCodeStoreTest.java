@@ -29,7 +29,7 @@ class LocalCodeStoreTest {
   @Test
   void put_storesOncePerContentAndUnpacksReadOnly() throws Exception {
     Path root = Files.createTempDirectory("kiln-code-");
-    LocalCodeStore store = new LocalCodeStore(root);
+    LocalCodeStore store = new LocalCodeStore(root, java.time.Duration.ZERO);
     byte[] zip = zip("dir/app.py", "x = 1\n".getBytes(StandardCharsets.UTF_8));
     CodeDigest a = store.put(zip);
     CodeDigest b = store.put(zip);
@@ -45,7 +45,7 @@ class LocalCodeStoreTest {
   @Test
   void taskRoot_isRebuiltFromTheZipWhenTheUnpackedCopyIsGone() throws Exception {
     Path root = Files.createTempDirectory("kiln-code-");
-    LocalCodeStore store = new LocalCodeStore(root);
+    LocalCodeStore store = new LocalCodeStore(root, java.time.Duration.ZERO);
     CodeDigest d = store.put(zip("a.txt", new byte[] {1}));
     LocalCodeStore.deleteTree(root.resolve("unpacked"));
     Files.createDirectories(root.resolve("unpacked"));
@@ -56,7 +56,7 @@ class LocalCodeStoreTest {
   @Test
   void retainOnly_deletesUnreferencedPackages() throws Exception {
     Path root = Files.createTempDirectory("kiln-code-");
-    LocalCodeStore store = new LocalCodeStore(root);
+    LocalCodeStore store = new LocalCodeStore(root, java.time.Duration.ZERO);
     CodeDigest keep = store.put(zip("k", new byte[] {1}));
     CodeDigest drop = store.put(zip("d", new byte[] {2}));
     store.retainOnly(Set.of(keep.sha256Hex()));
@@ -68,7 +68,7 @@ class LocalCodeStoreTest {
   @Test
   void merged_unpacksInOrder_laterPackagesWin_andGoesWhenAPartIsDeleted() throws Exception {
     Path root = Files.createTempDirectory("kiln-code-");
-    LocalCodeStore store = new LocalCodeStore(root);
+    LocalCodeStore store = new LocalCodeStore(root, java.time.Duration.ZERO);
     CodeDigest first = store.put(zip("python/shared.py", "first".getBytes(StandardCharsets.UTF_8)));
     CodeDigest second =
         store.put(zip("python/shared.py", "second".getBytes(StandardCharsets.UTF_8)));
@@ -93,9 +93,20 @@ class LocalCodeStoreTest {
   }
 
   @Test
+  void retainOnly_sparesPackagesStoredWithinTheGracePeriod() throws Exception {
+    Path root = Files.createTempDirectory("kiln-code-");
+    LocalCodeStore store = new LocalCodeStore(root, java.time.Duration.ofMinutes(10));
+    CodeDigest fresh = store.put(zip("f", new byte[] {3}));
+    store.retainOnly(Set.of());
+    assertThat(store.zip(fresh.sha256Hex()))
+        .as("stored a moment ago: the metadata naming it may be on its way")
+        .isPresent();
+  }
+
+  @Test
   void duplicateEntries_areRefused() throws Exception {
     Path root = Files.createTempDirectory("kiln-code-");
-    LocalCodeStore store = new LocalCodeStore(root);
+    LocalCodeStore store = new LocalCodeStore(root, java.time.Duration.ZERO);
     // java.util.zip refuses duplicates; write the second entry under a name that normalises to
     // the same file
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
