@@ -648,6 +648,7 @@ public final class FunctionCatalog {
       Set<String> keep = new java.util.HashSet<>(store.referencedCode());
       keep.addAll(invoker.codeInUse());
       code.retainOnly(keep);
+      invoker.retainPrepared(keep);
     }
   }
 

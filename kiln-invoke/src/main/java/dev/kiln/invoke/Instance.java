@@ -72,6 +72,24 @@ final class Instance {
   private volatile String deathCause;
   private volatile long lastDeadlineEpochMillis;
   private volatile boolean running;
+  private final Epilogue epilogue;
+
+  /** What else happens when the instance stops, once its processes are gone. */
+  interface Epilogue {
+
+    Epilogue NONE = (sandbox, graceful) -> {};
+
+    /** How long the runtime may take to exit after SIGTERM before it is killed. */
+    default Duration terminateGrace() {
+      return TERMINATE_GRACE;
+    }
+
+    /**
+     * The instance stopped: gracefully (SIGTERM, and its processes have exited, before its files
+     * are removed) or not (killed, crashed, or exited by itself).
+     */
+    void stopped(Sandbox sandbox, boolean graceful);
+  }
 
   Instance(
       String id,
@@ -80,7 +98,9 @@ final class Instance {
       Sandbox sandbox,
       RuntimeChannel channel,
       InstanceLog log,
-      long startedNanos) {
+      long startedNanos,
+      Epilogue epilogue) {
+    this.epilogue = epilogue;
     this.id = id;
     this.version = version;
     this.logStreamName = logStreamName;
@@ -146,6 +166,7 @@ final class Instance {
         || state.compareAndSet(State.STARTING, State.DEAD)) {
       deathCause = "Runtime exited while idle";
       channel.close();
+      epilogue.stopped(sandbox, false);
     }
   }
 
@@ -208,6 +229,7 @@ final class Instance {
       deathCause = cause;
       channel.close();
       sandbox.kill();
+      epilogue.stopped(sandbox, false);
     }
   }
 
@@ -222,7 +244,8 @@ final class Instance {
       deathCause = cause;
       shutDownExtensions();
       channel.close();
-      sandbox.terminate(TERMINATE_GRACE);
+      sandbox.terminate(epilogue.terminateGrace());
+      epilogue.stopped(sandbox, true);
     }
   }
 

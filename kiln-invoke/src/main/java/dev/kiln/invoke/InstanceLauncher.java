@@ -5,6 +5,7 @@ import dev.kiln.model.FunctionConfig;
 import dev.kiln.runtimeapi.RuntimeApiServer;
 import dev.kiln.runtimeapi.RuntimeChannel;
 import dev.kiln.runtimes.RuntimeTable;
+import dev.kiln.sandbox.ExitStatus;
 import dev.kiln.sandbox.InstanceNetwork;
 import dev.kiln.sandbox.Sandbox;
 import dev.kiln.sandbox.SandboxDriver;
@@ -36,6 +37,7 @@ final class InstanceLauncher {
   private final Path instancesRoot;
   private final Account account;
   private final ScaleGate gate;
+  private final JavaClassCache classCache;
 
   InstanceLauncher(
       SandboxDriver driver,
@@ -48,6 +50,12 @@ final class InstanceLauncher {
     this.runtimeApi = runtimeApi;
     this.instancesRoot = instancesRoot;
     this.account = account;
+    this.classCache = new JavaClassCache(instancesRoot.resolveSibling("java-cds"));
+  }
+
+  /** Deletes what was prepared for versions whose code is gone. */
+  void retainOnly(java.util.Set<String> referencedCode) {
+    classCache.retainOnly(referencedCode);
   }
 
   /**
@@ -112,7 +120,8 @@ final class InstanceLauncher {
         environment(version, channel.runtimeApiAddress(), logStream, provisioned);
     FunctionConfig config = version.config();
     List<String> extensions = externalExtensions(version);
-    List<String> command = command(version);
+    Optional<JavaClassCache.Plan> cds = classDataSharing(version);
+    List<String> command = command(version, instancesRoot.resolve(id), cds);
     // internal extensions may register even when there are no external ones
     channel.expectExtensions(
         java.util.Set.copyOf(extensions),
@@ -132,6 +141,7 @@ final class InstanceLauncher {
             config.memorySize(),
             config.ephemeralStorageSize(),
             version.layers(),
+            cds.map(JavaClassCache.Plan::dir),
             !extensions.isEmpty(),
             network);
     Sandbox sandbox;
@@ -140,6 +150,9 @@ final class InstanceLauncher {
     } catch (IOException | RuntimeException e) {
       // the driver has released the network; the channel is ours to close
       channel.close();
+      cds.filter(JavaClassCache.Plan::dump)
+          .ifPresent(
+              plan -> classCache.finished(plan, new ExitStatus(1, 0, false), Optional.empty()));
       throw e;
     }
     sandboxRef.set(sandbox);
@@ -148,17 +161,68 @@ final class InstanceLauncher {
       channel.extensionsRegistered().thenRun(sandbox::releaseStart);
     }
     InstanceLog log = new InstanceLog(sandbox.outputFile());
-    return new Instance(id, version, logStream, sandbox, channel, log, startedNanos);
+    Instance.Epilogue epilogue =
+        cds.filter(JavaClassCache.Plan::dump)
+            .<Instance.Epilogue>map(
+                plan ->
+                    new Instance.Epilogue() {
+                      @Override
+                      public java.time.Duration terminateGrace() {
+                        // the JVM writes the archive on its way out
+                        return ARCHIVE_GRACE;
+                      }
+
+                      @Override
+                      public void stopped(Sandbox stoppedSandbox, boolean graceful) {
+                        ExitStatus killed = new ExitStatus(137, 9, false);
+                        ExitStatus exit = killed;
+                        if (graceful) {
+                          try {
+                            // the process is gone; its exit status arrives a moment later
+                            exit =
+                                stoppedSandbox
+                                    .onExit()
+                                    .get(5, java.util.concurrent.TimeUnit.SECONDS);
+                          } catch (Exception e) {
+                            exit = killed;
+                          }
+                        }
+                        classCache.finished(plan, exit, stoppedSandbox.tmpOnHost());
+                      }
+                    })
+            .orElse(Instance.Epilogue.NONE);
+    return new Instance(id, version, logStream, sandbox, channel, log, startedNanos, epilogue);
+  }
+
+  /** How long a JVM that writes a class data sharing archive may take to exit. */
+  private static final java.time.Duration ARCHIVE_GRACE = java.time.Duration.ofSeconds(10);
+
+  /**
+   * The class data sharing plan of a Java instance; empty for other runtimes, or when the cache
+   * cannot be prepared (the instance then starts without it).
+   */
+  private Optional<JavaClassCache.Plan> classDataSharing(FunctionVersion version) {
+    if (version.launch().family() != RuntimeTable.Family.JAVA) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(classCache.plan(version, version.launch().command().get(0)));
+    } catch (IOException | RuntimeException e) {
+      org.slf4j.LoggerFactory.getLogger(InstanceLauncher.class)
+          .warn("no class data sharing for {}: {}", version.key(), e.toString());
+      return Optional.empty();
+    }
   }
 
   /** The runtime's command, naming its bootstrap where the instance sees it. */
-  private List<String> command(FunctionVersion version) {
+  private List<String> command(
+      FunctionVersion version, Path instanceDir, Optional<JavaClassCache.Plan> cds) {
     if (version.launch().custom()) {
       // a custom runtime: the function's own bootstrap, or a layer's, where the instance sees it
       return List.of(customBootstrap(version).orElseThrow());
     }
     if (version.launch().family() == RuntimeTable.Family.JAVA) {
-      return javaCommand(version);
+      return javaCommand(version, instanceDir, cds);
     }
     Path runtimeDir = version.launch().runtimeDir();
     Path inside = driver.runtimeDirInside(runtimeDir);
@@ -235,32 +299,58 @@ final class InstanceLauncher {
   /**
    * A Java instance: AWS's runtime interface client on the function's JDK, with the JVM tuned for
    * short-lived instances as AWS's Java runtimes tune it (client compiler only, serial GC, class
-   * data sharing) and a heap of 85% of the function's memory. The code is the task root's classes
-   * and its {@code lib/*.jar}, as in a Lambda deployment package.
+   * data sharing: the JDK's archive, and one per function version made by its first instance, see
+   * {@link JavaClassCache}) and a heap of 85% of the function's memory. The code is the task root's
+   * classes (packed into a jar for class data sharing) and its {@code lib/*.jar}, as in a Lambda
+   * deployment package, then the layers' {@code java/lib/*.jar}.
    */
-  private List<String> javaCommand(FunctionVersion version) {
+  private List<String> javaCommand(
+      FunctionVersion version, Path instanceDir, Optional<JavaClassCache.Plan> cds) {
     Path runtime = driver.runtimeDirInside(version.launch().runtimeDir());
     Path task = driver.taskRootInside(version.taskRoot());
+    Path opt = driver.layersInside(version.layers());
     int heapMb = Math.max(32, version.config().memorySize() * 85 / 100);
-    return List.of(
-        version.launch().command().get(0),
-        "-XX:+TieredCompilation",
-        "-XX:TieredStopAtLevel=1",
-        "-XX:+UseSerialGC",
-        "-Xshare:auto",
-        "-Xmx" + heapMb + "m",
-        "-Djava.net.preferIPv4Stack=true",
-        "-cp",
-        runtime.resolve("lib")
-            + "/*:"
-            + task
-            + ":"
-            + task.resolve("lib")
-            + "/*:"
-            + driver.layersInside(version.layers()).resolve("java/lib")
-            + "/*",
-        RuntimeTable.JAVA_MAIN,
-        version.config().handler());
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                version.launch().command().get(0),
+                "-XX:+TieredCompilation",
+                "-XX:TieredStopAtLevel=1",
+                "-XX:+UseSerialGC",
+                "-Xshare:auto",
+                "-Xmx" + heapMb + "m",
+                "-Djava.net.preferIPv4Stack=true"));
+    String code = task.toString();
+    if (cds.isPresent()) {
+      // jars only, as the JVM requires of a class path it archives (see JavaClassCache)
+      Path cache = driver.runtimeCacheInside(cds.get().dir());
+      code = cache.resolve(JavaClassCache.APP_JAR).toString();
+      if (cds.get().useArchive()) {
+        command.add("-XX:SharedArchiveFile=" + cache.resolve(JavaClassCache.ARCHIVE));
+      } else if (cds.get().dump()) {
+        command.add(
+            "-XX:ArchiveClassesAtExit="
+                + driver.tmpInside(instanceDir).resolve(JavaClassCache.DUMP_IN_TMP));
+      }
+      // an archive the JVM cannot use (a JDK updated in place) is skipped without a word in
+      // the function's log
+      command.add("-Xlog:cds=off");
+      command.add("-Xlog:cds+dynamic=off");
+    }
+    command.addAll(
+        List.of(
+            "-cp",
+            runtime.resolve("lib")
+                + "/*:"
+                + code
+                + ":"
+                + task.resolve("lib")
+                + "/*:"
+                + opt.resolve("java/lib")
+                + "/*",
+            RuntimeTable.JAVA_MAIN,
+            version.config().handler()));
+    return command;
   }
 
   /** The environment Lambda gives a function, then the function's own variables. */

@@ -184,6 +184,11 @@ public final class Invoker implements AutoCloseable {
     draining.removeIf(InstancePool::drained);
   }
 
+  /** Deletes what instances were given for code that is gone (Java class data archives). */
+  public void retainPrepared(java.util.Set<String> keptCode) {
+    launcher.retainOnly(keptCode);
+  }
+
   /**
    * Digests of the code and layers that instances still run from, live or stopping: the code store
    * must keep them even if no stored version names them any more.

@@ -58,6 +58,7 @@ public final class LinuxSandboxDriver implements SandboxDriver {
 
   public static final Path TASK_ROOT = Path.of("/var/task");
   public static final Path OPT = Path.of("/opt");
+  public static final Path RUNTIME_CACHE = Path.of("/var/kiln-cache");
   public static final Path RUNTIME_DIR = Path.of("/var/runtime");
 
   /**
@@ -261,6 +262,16 @@ public final class LinuxSandboxDriver implements SandboxDriver {
   }
 
   @Override
+  public Path runtimeCacheInside(Path runtimeCache) {
+    return RUNTIME_CACHE;
+  }
+
+  @Override
+  public Path tmpInside(Path instanceDir) {
+    return Path.of("/tmp");
+  }
+
+  @Override
   public Sandbox start(SandboxSpec spec) throws IOException {
     Path dir = spec.instanceDir();
     Files.createDirectories(dir);
@@ -352,6 +363,9 @@ public final class LinuxSandboxDriver implements SandboxDriver {
     c.addAll(List.of("--ro-bind", etc.resolve("group").toString(), "/etc/group"));
     c.addAll(List.of("--ro-bind", spec.taskRoot().toString(), TASK_ROOT.toString()));
     c.addAll(List.of("--ro-bind", spec.runtimeDir().toString(), RUNTIME_DIR.toString()));
+    spec.runtimeCache()
+        .ifPresent(
+            cache -> c.addAll(List.of("--ro-bind", cache.toString(), RUNTIME_CACHE.toString())));
     if (spec.layers().isPresent()) {
       c.addAll(List.of("--ro-bind", spec.layers().get().toString(), OPT.toString()));
     } else {
@@ -582,6 +596,11 @@ public final class LinuxSandboxDriver implements SandboxDriver {
     @Override
     public void releaseStart() {
       ProcessTrees.releaseStart(process);
+    }
+
+    @Override
+    public Optional<Path> tmpOnHost() {
+      return disk;
     }
 
     @Override

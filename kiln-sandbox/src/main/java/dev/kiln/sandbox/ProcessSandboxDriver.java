@@ -135,6 +135,11 @@ public final class ProcessSandboxDriver implements SandboxDriver {
     }
 
     @Override
+    public Optional<Path> tmpOnHost() {
+      return Optional.of(instanceDir.resolve("tmp"));
+    }
+
+    @Override
     public void kill() {
       ProcessTrees.killTree(process.toHandle());
       killGroup();

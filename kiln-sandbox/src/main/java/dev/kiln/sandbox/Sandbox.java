@@ -2,6 +2,7 @@ package dev.kiln.sandbox;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
@@ -46,6 +47,12 @@ public interface Sandbox {
   default boolean freeze(boolean frozen) {
     return false;
   }
+
+  /**
+   * The instance's {@code /tmp} as Kiln sees it, while its files are not yet removed; empty when
+   * the host cannot see it (a tmpfs inside the sandbox).
+   */
+  Optional<Path> tmpOnHost();
 
   /**
    * Lets a command that waits on its standard input go on (one line, then end of file); for a

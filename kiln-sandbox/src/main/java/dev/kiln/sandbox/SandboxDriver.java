@@ -46,6 +46,16 @@ public interface SandboxDriver {
     return layers.orElse(Path.of("/opt"));
   }
 
+  /** Where an instance sees its own {@code /tmp}, given its {@link SandboxSpec#instanceDir}. */
+  default Path tmpInside(Path instanceDir) {
+    return instanceDir.resolve("tmp");
+  }
+
+  /** Where an instance sees its {@link SandboxSpec#runtimeCache}. */
+  default Path runtimeCacheInside(Path runtimeCache) {
+    return runtimeCache;
+  }
+
   /** One line for the start-up banner: which isolation and limits are in force, which are not. */
   String describe();
 

@@ -13,6 +13,9 @@ import java.util.Optional;
  * @param runtimeDir the bootstrap Kiln ships for the runtime, read-only
  * @param layers the function's layers merged into one directory, to be seen read-only at {@code
  *     /opt}; empty when it has none
+ * @param runtimeCache a directory the runtime reads what Kiln prepared for this function version
+ *     from (a Java class data sharing archive), to be seen read-only ({@link
+ *     SandboxDriver#runtimeCacheInside}); empty when there is none
  * @param heldAtStart the command's standard input is a pipe, on which {@link Sandbox#releaseStart}
  *     writes one line and which it then closes; otherwise {@code /dev/null}
  * @param network the instance's own network, from {@link SandboxDriver#isolateNetwork}; empty when
@@ -28,6 +31,7 @@ public record SandboxSpec(
     int memoryMb,
     int ephemeralStorageMb,
     Optional<Path> layers,
+    Optional<Path> runtimeCache,
     boolean heldAtStart,
     Optional<InstanceNetwork> network) {
 

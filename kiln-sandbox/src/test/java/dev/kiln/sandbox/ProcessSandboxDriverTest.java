@@ -25,6 +25,7 @@ class ProcessSandboxDriverTest {
         128,
         512,
         java.util.Optional.empty(),
+        java.util.Optional.empty(),
         false,
         java.util.Optional.empty());
   }

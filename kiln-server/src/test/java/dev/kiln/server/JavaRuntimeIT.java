@@ -206,4 +206,70 @@ class JavaRuntimeIT {
       }
     }
   }
+
+  static final String JVM_ARGS =
+      """
+      package example;
+
+      import com.amazonaws.services.lambda.runtime.Context;
+      import com.amazonaws.services.lambda.runtime.RequestHandler;
+      import java.lang.management.ManagementFactory;
+      import java.util.Map;
+
+      public class JvmArgs implements RequestHandler<Map<String, Object>, String> {
+        @Override
+        public String handleRequest(Map<String, Object> event, Context context) {
+          return String.join(" ", ManagementFactory.getRuntimeMXBean().getInputArguments());
+        }
+      }
+      """;
+
+  /**
+   * The first instance of a version writes a class data sharing archive as it stops; the next cold
+   * start maps it.
+   */
+  @Test
+  void theFirstInstanceArchivesItsClasses_forTheNextColdStarts() throws Exception {
+    Path jdk17 = Path.of("/usr/lib/jvm/java-17-openjdk-amd64/bin/java");
+    if (!Files.isExecutable(jdk17)) {
+      Assumptions.abort("a JDK 17 is needed at " + jdk17);
+    }
+    byte[] zip = Compilers.zip(Compilers.java(Map.of("example.JvmArgs", JVM_ARGS)));
+    try (KilnFixture kiln = new KilnFixture()) {
+      kiln.create("cds", Runtime.JAVA17, "example.JvmArgs::handleRequest", zip);
+      kiln.lambda.updateFunctionConfiguration(
+          b -> b.functionName("cds").memorySize(512).timeout(30));
+      String first = invokeText(kiln, "cds");
+      assertThat(first).contains("-XX:ArchiveClassesAtExit=");
+
+      // retiring the instance stops it gracefully: its JVM writes the archive on the way out
+      kiln.lambda.updateFunctionConfiguration(b -> b.functionName("cds").timeout(31));
+      Path archive = null;
+      for (int i = 0; i < 300 && archive == null; i++) {
+        try (var found =
+            Files.find(
+                kiln.dataDir.resolve("java-cds"),
+                2,
+                (p, a) -> p.getFileName().toString().equals("app.jsa"))) {
+          archive = found.findFirst().orElse(null);
+        }
+        Thread.sleep(50);
+      }
+      assertThat(archive).as("the archive the first instance wrote").isNotNull();
+      assertThat(Files.size(archive)).isPositive();
+
+      String second = invokeText(kiln, "cds");
+      assertThat(second)
+          .as("the next cold start maps the archive")
+          .contains("-XX:SharedArchiveFile=")
+          .doesNotContain("-XX:ArchiveClassesAtExit=");
+    }
+  }
+
+  private static String invokeText(KilnFixture kiln, String function) {
+    InvokeResponse r =
+        kiln.lambda.invoke(b -> b.functionName(function).payload(SdkBytes.fromUtf8String("{}")));
+    assertThat(r.functionError()).as(r.payload().asUtf8String()).isNull();
+    return r.payload().asUtf8String();
+  }
 }
