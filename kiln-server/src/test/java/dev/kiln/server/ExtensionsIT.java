@@ -185,6 +185,28 @@ class ExtensionsIT {
   }
 
   @Test
+  void anExtensionsExitError_retiresTheInstance() throws Exception {
+    try (KilnFixture kiln = new KilnFixture()) {
+      String layer = publish(kiln.lambda, "quitter", extensionLayer("quitter.sh"));
+      create(kiln.lambda, "quits", layer, "def handler(e, c):\n    return 'ran'\n", Map.of());
+      for (int i = 0; i < 2; i++) {
+        InvokeResponse r = invoke(kiln.lambda, "quits");
+        String log = new String(Base64.getDecoder().decode(r.logResult()), StandardCharsets.UTF_8);
+        assertThat(log)
+            .as("invocation %d starts a fresh instance: the last one's extension quit", i)
+            .contains("Init Duration");
+        if (r.functionError() != null) {
+          // the extension quit before the runtime answered: the invocation fails with its error
+          assertThat(JSON.readTree(r.payload().asUtf8String()).get("errorType").asText())
+              .isEqualTo("Extension.Quit");
+        } else {
+          assertThat(r.payload().asUtf8String()).isEqualTo("\"ran\"");
+        }
+      }
+    }
+  }
+
+  @Test
   void anInternalExtension_registersFromTheRuntime_andCannotAskForShutdown() throws Exception {
     String code =
         """

@@ -266,6 +266,59 @@ class JavaRuntimeIT {
     }
   }
 
+  static final String POJO =
+      """
+      package example;
+
+      import com.amazonaws.services.lambda.runtime.Context;
+      import com.amazonaws.services.lambda.runtime.RequestHandler;
+
+      public class Orders implements RequestHandler<Orders.Order, Orders.Receipt> {
+        public static class Order {
+          private String item;
+          private int count;
+          public String getItem() { return item; }
+          public void setItem(String item) { this.item = item; }
+          public int getCount() { return count; }
+          public void setCount(int count) { this.count = count; }
+        }
+
+        public static class Receipt {
+          private String message;
+          public Receipt(String message) { this.message = message; }
+          public String getMessage() { return message; }
+        }
+
+        @Override
+        public Receipt handleRequest(Order order, Context context) {
+          return new Receipt(order.getCount() + " x " + order.getItem());
+        }
+      }
+      """;
+
+  /** A POJO in and a POJO out, through AWS's own serializer. */
+  @Test
+  void pojoInput_andOutput() throws Exception {
+    Path jdk17 = Path.of("/usr/lib/jvm/java-17-openjdk-amd64/bin/java");
+    if (!Files.isExecutable(jdk17)) {
+      Assumptions.abort("a JDK 17 is needed at " + jdk17);
+    }
+    byte[] zip = Compilers.zip(Compilers.java(Map.of("example.Orders", POJO)));
+    try (KilnFixture kiln = new KilnFixture()) {
+      kiln.create("orders", Runtime.JAVA17, "example.Orders::handleRequest", zip);
+      kiln.lambda.updateFunctionConfiguration(
+          b -> b.functionName("orders").memorySize(512).timeout(30));
+      InvokeResponse r =
+          kiln.lambda.invoke(
+              b ->
+                  b.functionName("orders")
+                      .payload(SdkBytes.fromUtf8String("{\"item\": \"tea\", \"count\": 2}")));
+      assertThat(r.functionError()).as(r.payload().asUtf8String()).isNull();
+      assertThat(JSON.readTree(r.payload().asUtf8String()).get("message").asText())
+          .isEqualTo("2 x tea");
+    }
+  }
+
   private static String invokeText(KilnFixture kiln, String function) {
     InvokeResponse r =
         kiln.lambda.invoke(b -> b.functionName(function).payload(SdkBytes.fromUtf8String("{}")));
