@@ -390,6 +390,10 @@ class InvokeIT {
   @Test
   void responseOver6Mb_isAFunctionError() throws Exception {
     kiln.python("big-answer", "def handler(e, c):\n    return 'x' * (7 * 1024 * 1024)\n");
+    // a full vCPU and time to spare: at 128 MB (a 14th of a CPU) encoding 7 MB on a busy machine
+    // can outlast the default 3 s, and this test is about the size, not the speed
+    kiln.lambda.updateFunctionConfiguration(
+        b -> b.functionName("big-answer").memorySize(1769).timeout(30));
     InvokeResponse r = invoke("big-answer", "{}");
     assertThat(r.functionError()).isEqualTo("Unhandled");
     JsonNode doc = json(r);
