@@ -33,7 +33,7 @@ class ExtensionsIT {
   static final ObjectMapper JSON = new ObjectMapper();
 
   /**
-   * Waits (up to 3 s) for the counter extension to record the current invocation in the /tmp it
+   * Waits (up to 8 s) for the counter extension to record the current invocation in the /tmp it
    * shares with the function, and returns what it registered with.
    */
   static final String FUNCTION =
@@ -42,7 +42,7 @@ class ExtensionsIT {
       STARTED_AFTER_REGISTRATION = os.path.exists('/tmp/counter-registration.json')
       def handler(event, context):
           mine = '/tmp/invoke-' + context.aws_request_id
-          for _ in range(300):
+          for _ in range(800):
               if os.path.exists(mine):
                   break
               time.sleep(0.01)
@@ -83,6 +83,9 @@ class ExtensionsIT {
                 .handler("app.handler")
                 .role(KilnFixture.ROLE)
                 .timeout(10)
+                // a full vCPU: the extension (a shell forking curl and sed) shares the function's
+                // CPU quota, which at 128 MB would make it crawl on a busy machine
+                .memorySize(1769)
                 .layers(layer)
                 .environment(e -> e.variables(env))
                 .code(c -> c.zipFile(SdkBytes.fromByteArray(Zips.of("app.py", code)))));
@@ -234,7 +237,7 @@ class ExtensionsIT {
                 SEEN.append(json.loads(body)['requestId'])
         threading.Thread(target=loop, daemon=True).start()
         def handler(event, context):
-            for _ in range(300):
+            for _ in range(800):
                 if context.aws_request_id in SEEN:
                     break
                 time.sleep(0.01)
@@ -245,6 +248,8 @@ class ExtensionsIT {
         """;
     try (KilnFixture kiln = new KilnFixture()) {
       kiln.python("internal", code);
+      kiln.lambda.updateFunctionConfiguration(
+          b -> b.functionName("internal").memorySize(1769).timeout(15));
       JsonNode out = null;
       for (int i = 0; i < 3; i++) {
         InvokeResponse r = invoke(kiln.lambda, "internal");

@@ -47,8 +47,10 @@ class RuntimeMatrixIT {
                 .runtime(runtime)
                 .handler(handler)
                 .role(KilnFixture.ROLE)
-                .memorySize(512)
-                .timeout(2)
+                // a full vCPU, so that a first call's JIT work (Mono, the JVM) cannot outlast the
+                // timeout on a busy machine
+                .memorySize(1769)
+                .timeout(3)
                 .environment(e -> e.variables(Map.of("GREETING", "hello-" + name)))
                 .code(c -> c.zipFile(SdkBytes.fromByteArray(zip))));
     InvokeResponse ok = invoke(name, "{\"sleep\": 0}");
@@ -63,7 +65,7 @@ class RuntimeMatrixIT {
         .containsPattern(
             "REPORT RequestId: "
                 + id
-                + "\tDuration: [0-9.]+ ms\tBilled Duration: [0-9]+ ms\tMemory Size: 512 MB"
+                + "\tDuration: [0-9.]+ ms\tBilled Duration: [0-9]+ ms\tMemory Size: 1769 MB"
                 + "\tMax Memory Used: [0-9]+ MB\tInit Duration: [0-9.]+ ms");
     assertThat(log.indexOf("matrix-log-line"))
         .as("the function's output sits between START and END")
@@ -73,7 +75,7 @@ class RuntimeMatrixIT {
     assertThat(late.functionError()).isEqualTo("Unhandled");
     JsonNode doc = JSON.readTree(late.payload().asUtf8String());
     assertThat(doc.get("errorType").asText()).isEqualTo("Sandbox.Timedout");
-    assertThat(doc.get("errorMessage").asText()).contains("Task timed out after 2.00 seconds");
+    assertThat(doc.get("errorMessage").asText()).contains("Task timed out after 3.00 seconds");
 
     InvokeResponse after = invoke(name, "{\"sleep\": 0}");
     assertThat(after.functionError()).as("a fresh instance after the timeout").isNull();
