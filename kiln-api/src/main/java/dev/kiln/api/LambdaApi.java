@@ -62,7 +62,14 @@ public final class LambdaApi {
   private final Invoker invoker;
   private final Account account;
 
-  public LambdaApi(FunctionCatalog catalog, Invoker invoker, AsyncInvocations async) {
+  private final dev.kiln.store.LogStore logs;
+
+  public LambdaApi(
+      FunctionCatalog catalog,
+      Invoker invoker,
+      AsyncInvocations async,
+      dev.kiln.store.LogStore logs) {
+    this.logs = logs;
     this.catalog = catalog;
     this.invoker = invoker;
     this.async = async;
@@ -94,6 +101,7 @@ public final class LambdaApi {
     new VersionsApi(catalog).routes(r);
     new AsyncApi(catalog, async).routes(r);
     new LayersApi(catalog.layers()).routes(r);
+    new LogsApi(logs, account).routes(r);
     r.post("/2014-11-13/functions/{name}/invoke-async", this::invokeAsync)
         .post("/2014-11-13/functions/{name}/invoke-async/", this::invokeAsync);
     r.any(this::unknownOperation)

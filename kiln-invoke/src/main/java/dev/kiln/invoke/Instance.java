@@ -73,6 +73,7 @@ final class Instance {
   private volatile long lastDeadlineEpochMillis;
   private volatile boolean running;
   private final Epilogue epilogue;
+  private final FunctionLogs logs;
 
   /** What else happens when the instance stops, once its processes are gone. */
   interface Epilogue {
@@ -99,8 +100,10 @@ final class Instance {
       RuntimeChannel channel,
       InstanceLog log,
       long startedNanos,
-      Epilogue epilogue) {
+      Epilogue epilogue,
+      FunctionLogs logs) {
     this.epilogue = epilogue;
+    this.logs = logs;
     this.id = id;
     this.version = version;
     this.logStreamName = logStreamName;
@@ -478,6 +481,11 @@ final class Instance {
       lines.append("Status: error\tError Type: ").append(outcome.errorType);
     }
     lines.append('\n');
+    logs.record(
+        version.config().logging().logGroup(),
+        logStreamName,
+        System.currentTimeMillis(),
+        lines.toString());
     Optional<String> tail =
         request.tailLog() ? Optional.of(tail(lines.toString())) : Optional.empty();
     return switch (outcome.kind) {

@@ -38,14 +38,17 @@ final class InstanceLauncher {
   private final Account account;
   private final ScaleGate gate;
   private final JavaClassCache classCache;
+  private final FunctionLogs logs;
 
   InstanceLauncher(
       SandboxDriver driver,
       RuntimeApiServer runtimeApi,
       Path instancesRoot,
       Account account,
-      ScaleGate gate) {
+      ScaleGate gate,
+      FunctionLogs logs) {
     this.gate = gate;
+    this.logs = logs;
     this.driver = driver;
     this.runtimeApi = runtimeApi;
     this.instancesRoot = instancesRoot;
@@ -191,7 +194,8 @@ final class InstanceLauncher {
                       }
                     })
             .orElse(Instance.Epilogue.NONE);
-    return new Instance(id, version, logStream, sandbox, channel, log, startedNanos, epilogue);
+    return new Instance(
+        id, version, logStream, sandbox, channel, log, startedNanos, epilogue, logs);
   }
 
   /** How long a JVM that writes a class data sharing archive may take to exit. */

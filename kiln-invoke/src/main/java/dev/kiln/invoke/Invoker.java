@@ -70,9 +70,10 @@ public final class Invoker implements AutoCloseable {
       Duration keepAlive,
       boolean runReaper,
       ConcurrencyBudget budget,
-      ScaleGate gate) {
+      ScaleGate gate,
+      FunctionLogs logs) {
     return new Invoker(
-        new InstanceLauncher(driver, runtimeApi, instancesRoot, account, gate),
+        new InstanceLauncher(driver, runtimeApi, instancesRoot, account, gate, logs),
         clock,
         keepAlive,
         runReaper,

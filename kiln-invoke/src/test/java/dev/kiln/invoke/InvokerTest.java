@@ -52,7 +52,8 @@ class InvokerTest {
             Duration.ofMinutes(5),
             false,
             new ConcurrencyBudget(1000, java.util.Map.of()),
-            ScaleGate.unlimited(clock));
+            ScaleGate.unlimited(clock),
+            FunctionLogs.NONE);
     FunctionConfig config =
         FunctionConfig.create(
             "f",

@@ -117,6 +117,18 @@ public final class KilnCli implements Runnable {
                 + " twice as long (default: ${DEFAULT-VALUE}, as on Lambda)")
     long asyncRetryDelaySeconds = ServerSettings.DEFAULT_ASYNC_RETRY_DELAY.toSeconds();
 
+    @Option(
+        names = "--log-retention-days",
+        description = "Days function logs are kept (default: ${DEFAULT-VALUE})")
+    long logRetentionDays = ServerSettings.DEFAULT_LOG_RETENTION.toDays();
+
+    @Option(
+        names = "--log-max-mb",
+        description =
+            "MB of function logs kept at most, the oldest dropped first (default:"
+                + " ${DEFAULT-VALUE})")
+    long logMaxMb = ServerSettings.DEFAULT_LOG_MAX_BYTES / (1024 * 1024);
+
     @Override
     public Integer call() throws InterruptedException {
       ServerSettings settings;
@@ -135,7 +147,9 @@ public final class KilnCli implements Runnable {
                 concurrencyLimit,
                 scaleOutRate,
                 instanceMemoryMb,
-                Duration.ofSeconds(asyncRetryDelaySeconds));
+                Duration.ofSeconds(asyncRetryDelaySeconds),
+                Duration.ofDays(logRetentionDays),
+                logMaxMb * 1024 * 1024);
       } catch (IllegalArgumentException e) {
         System.err.println("kiln server: " + e.getMessage());
         return 2;

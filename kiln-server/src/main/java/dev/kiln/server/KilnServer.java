@@ -3,6 +3,7 @@ package dev.kiln.server;
 import dev.kiln.api.LambdaApi;
 import dev.kiln.invoke.AsyncDispatcher;
 import dev.kiln.invoke.AsyncInvocations;
+import dev.kiln.invoke.BufferedLogWriter;
 import dev.kiln.invoke.ConcurrencyBudget;
 import dev.kiln.invoke.FunctionCatalog;
 import dev.kiln.invoke.Invoker;
@@ -16,6 +17,7 @@ import dev.kiln.store.EventQueue;
 import dev.kiln.store.LocalCodeStore;
 import dev.kiln.store.MetadataStore;
 import dev.kiln.store.SqliteEventQueue;
+import dev.kiln.store.SqliteLogStore;
 import dev.kiln.store.SqliteMetadataStore;
 import io.helidon.webserver.WebServer;
 import java.io.IOException;
@@ -49,6 +51,8 @@ public final class KilnServer implements AutoCloseable {
   private final FileChannel lockFile;
   private final FileLock lock;
   private final MetadataStore store;
+  private final SqliteLogStore logStore;
+  private final BufferedLogWriter logWriter;
   private final RuntimeApiServer runtimeApi;
   private final Invoker invoker;
   private final AsyncInvocations async;
@@ -87,6 +91,9 @@ public final class KilnServer implements AutoCloseable {
     this.store = SqliteMetadataStore.open(data.resolve("metadata.db"));
     LocalCodeStore code = new LocalCodeStore(data.resolve("code"));
     this.runtimes = RuntimeTable.install(data.resolve("runtimes"), settings.interpreters());
+    this.logStore = SqliteLogStore.open(data.resolve("logs.db"));
+    this.logWriter =
+        new BufferedLogWriter(logStore, settings.logRetention(), settings.logMaxBytes());
     this.invoker =
         Invoker.create(
             driver,
@@ -101,7 +108,8 @@ public final class KilnServer implements AutoCloseable {
                 settings.scaleOutRate(),
                 settings.instanceMemoryMb(),
                 CAPACITY_WAIT,
-                InstantSource.system()));
+                InstantSource.system()),
+            logWriter);
     FunctionCatalog catalog =
         new FunctionCatalog(
             store, code, runtimes, invoker, settings.account(), InstantSource.system());
@@ -117,7 +125,7 @@ public final class KilnServer implements AutoCloseable {
             ASYNC_WORKERS);
     this.async = new AsyncInvocations(events, dispatcher, InstantSource.system());
     dispatcher.start();
-    LambdaApi api = new LambdaApi(catalog, invoker, async);
+    LambdaApi api = new LambdaApi(catalog, invoker, async, logStore);
     this.web =
         WebServer.builder()
             .host(settings.bind())
@@ -225,10 +233,12 @@ public final class KilnServer implements AutoCloseable {
     closed = true;
     invoker.shutdown(settings.shutdownGrace());
     async.close();
+    logWriter.close();
     web.stop();
     driver.close();
     runtimeApi.close();
     store.close();
+    logStore.close();
     try {
       lock.release();
       lockFile.close();

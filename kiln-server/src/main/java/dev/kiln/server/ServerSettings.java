@@ -34,7 +34,15 @@ public record ServerSettings(
     int concurrencyLimit,
     int scaleOutRate,
     long instanceMemoryMb,
-    Duration asyncRetryDelay) {
+    Duration asyncRetryDelay,
+    Duration logRetention,
+    long logMaxBytes) {
+
+  /** How long function logs are kept unless {@code --log-retention-days} says otherwise. */
+  public static final Duration DEFAULT_LOG_RETENTION = Duration.ofDays(30);
+
+  /** How many bytes of function logs are kept at most, the oldest going first. */
+  public static final long DEFAULT_LOG_MAX_BYTES = 1024L * 1024 * 1024;
 
   /**
    * {@code linux}: namespaces and cgroups, or refuse to start; {@code process}: plain processes, no
@@ -104,6 +112,14 @@ public record ServerSettings(
       throw new IllegalArgumentException(
           "--instance-memory must be at least 128 (MB), got " + instanceMemoryMb);
     }
+    if (logRetention.isNegative() || logRetention.isZero()) {
+      throw new IllegalArgumentException(
+          "--log-retention-days must be at least 1, got " + logRetention.toDays());
+    }
+    if (logMaxBytes < 1024 * 1024) {
+      throw new IllegalArgumentException(
+          "--log-max-mb must be at least 1, got " + logMaxBytes / (1024 * 1024));
+    }
     if (keepAlive.isNegative() || keepAlive.isZero()) {
       throw new IllegalArgumentException("--keep-alive must be positive, got " + keepAlive);
     }
@@ -133,6 +149,8 @@ public record ServerSettings(
         DEFAULT_CONCURRENCY_LIMIT,
         DEFAULT_SCALE_OUT_RATE,
         defaultInstanceMemoryMb(),
-        DEFAULT_ASYNC_RETRY_DELAY);
+        DEFAULT_ASYNC_RETRY_DELAY,
+        DEFAULT_LOG_RETENTION,
+        DEFAULT_LOG_MAX_BYTES);
   }
 }

@@ -62,7 +62,9 @@ final class KilnFixture implements AutoCloseable {
                 concurrencyLimit,
                 ServerSettings.DEFAULT_SCALE_OUT_RATE,
                 ServerSettings.defaultInstanceMemoryMb(),
-                ServerSettings.DEFAULT_ASYNC_RETRY_DELAY));
+                ServerSettings.DEFAULT_ASYNC_RETRY_DELAY,
+                ServerSettings.DEFAULT_LOG_RETENTION,
+                ServerSettings.DEFAULT_LOG_MAX_BYTES));
     lambda = client(server.endpoint());
   }
 

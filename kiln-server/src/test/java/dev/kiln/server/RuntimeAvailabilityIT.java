@@ -31,7 +31,9 @@ class RuntimeAvailabilityIT {
                     ServerSettings.DEFAULT_CONCURRENCY_LIMIT,
                     ServerSettings.DEFAULT_SCALE_OUT_RATE,
                     ServerSettings.defaultInstanceMemoryMb(),
-                    ServerSettings.DEFAULT_ASYNC_RETRY_DELAY));
+                    ServerSettings.DEFAULT_ASYNC_RETRY_DELAY,
+                    ServerSettings.DEFAULT_LOG_RETENTION,
+                    ServerSettings.DEFAULT_LOG_MAX_BYTES));
         var lambda = KilnFixture.client(server.endpoint())) {
       assertThatThrownBy(
               () ->

@@ -264,6 +264,13 @@ def _init():
 
 
 def main():
+    # a line printed before a timeout or a crash must reach the log, as on Lambda: write each line
+    # through at once instead of holding it in a buffer the kill would lose
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(line_buffering=True)
+        except (AttributeError, ValueError):
+            pass
     try:
         handler = _init()
     except _InitError as e:

@@ -1,0 +1,170 @@
+package dev.kiln.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.SdkBytes;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.cloudwatchlogs.CloudWatchLogsClient;
+import software.amazon.awssdk.services.cloudwatchlogs.model.CloudWatchLogsException;
+import software.amazon.awssdk.services.cloudwatchlogs.model.FilteredLogEvent;
+import software.amazon.awssdk.services.cloudwatchlogs.model.LogStream;
+import software.amazon.awssdk.services.cloudwatchlogs.model.OutputLogEvent;
+import software.amazon.awssdk.services.cloudwatchlogs.model.ResourceNotFoundException;
+
+/**
+ * Function logs through the CloudWatch Logs API: the groups, streams and events that invocations
+ * leave, read with the SDK's CloudWatchLogsClient and the AWS CLI.
+ */
+class LogsIT {
+
+  static final ObjectMapper JSON = new ObjectMapper();
+  static KilnFixture kiln;
+  static CloudWatchLogsClient logs;
+
+  @BeforeAll
+  static void start() {
+    kiln = new KilnFixture();
+    logs =
+        CloudWatchLogsClient.builder()
+            .endpointOverride(kiln.server.endpoint())
+            .region(Region.US_EAST_1)
+            .credentialsProvider(
+                StaticCredentialsProvider.create(AwsBasicCredentials.create("kiln", "kiln")))
+            .build();
+  }
+
+  @AfterAll
+  static void stop() {
+    logs.close();
+    kiln.close();
+  }
+
+  /** Events are written in the background: wait until {@code count} lines match. */
+  static List<FilteredLogEvent> filter(String group, String pattern, int count) throws Exception {
+    List<FilteredLogEvent> events = List.of();
+    for (int i = 0; i < 100; i++) {
+      events =
+          logs
+              .filterLogEventsPaginator(b -> b.logGroupName(group).filterPattern(pattern))
+              .events()
+              .stream()
+              .toList();
+      if (events.size() >= count) {
+        return events;
+      }
+      Thread.sleep(100);
+    }
+    return events;
+  }
+
+  @Test
+  void invocations_leaveLambdasLogLines_inTheFunctionsGroup() throws Exception {
+    kiln.python(
+        "logged",
+        "import time\n"
+            + "def handler(event, context):\n"
+            + "    print('hello-logs ' + event.get('who', ''))\n"
+            + "    if event.get('fail'):\n"
+            + "        raise ValueError('bad-input')\n"
+            + "    time.sleep(event.get('sleep', 0))\n"
+            + "    return 'ok'\n");
+    kiln.lambda.updateFunctionConfiguration(b -> b.functionName("logged").timeout(1));
+    for (String payload :
+        List.of("{\"who\": \"a\"}", "{\"who\": \"b\"}", "{\"fail\": true}", "{\"sleep\": 3}")) {
+      kiln.lambda.invoke(b -> b.functionName("logged").payload(SdkBytes.fromUtf8String(payload)));
+    }
+    String group = "/aws/lambda/logged";
+
+    List<FilteredLogEvent> reports = filter(group, "REPORT RequestId", 4);
+    assertThat(reports).as("one REPORT per invocation").hasSize(4);
+    assertThat(reports.get(0).message())
+        .containsPattern(
+            "REPORT RequestId: \\S+\\tDuration: [0-9.]+ ms\\tBilled Duration: [0-9]+ ms\\tMemory"
+                + " Size: 128 MB\\tMax Memory Used: [0-9]+ MB\\tInit Duration: [0-9.]+ ms");
+    assertThat(filter(group, "hello-logs", 4)).hasSize(4);
+    assertThat(filter(group, "\"hello-logs a\"", 1)).hasSize(1);
+    assertThat(filter(group, "hello-logs -a", 3))
+        .extracting(FilteredLogEvent::message)
+        .noneMatch(m -> m.contains("hello-logs a"));
+    assertThat(filter(group, "?bad-input ?\"Task timed out\"", 2))
+        .extracting(FilteredLogEvent::message)
+        .anyMatch(m -> m.contains("ValueError") || m.contains("bad-input"))
+        .anyMatch(m -> m.contains("Task timed out after 1.00 seconds"));
+
+    assertThat(logs.describeLogGroups(b -> b.logGroupNamePrefix("/aws/lambda/log")).logGroups())
+        .anyMatch(g -> g.logGroupName().equals(group) && g.storedBytes() > 0);
+    List<LogStream> streams = logs.describeLogStreams(b -> b.logGroupName(group)).logStreams();
+    assertThat(streams).isNotEmpty();
+    assertThat(streams.get(0).logStreamName())
+        .matches("\\d{4}/\\d{2}/\\d{2}/\\[\\$LATEST\\][0-9a-f]{32}");
+    String stream = streams.get(0).logStreamName();
+    List<OutputLogEvent> events =
+        logs.getLogEvents(b -> b.logGroupName(group).logStreamName(stream).startFromHead(true))
+            .events();
+    assertThat(events.get(0).message()).startsWith("INIT_START");
+    assertThat(events.get(1).message()).startsWith("START RequestId: ");
+    assertThat(events).anyMatch(e -> e.message().startsWith("END RequestId: "));
+
+    // the AWS CLI reads the same
+    Path dir = Files.createTempDirectory("kiln-cli-logs-");
+    List<String> command = new ArrayList<>();
+    command.add(Tools.awsCli().toString());
+    command.addAll(
+        List.of(
+            "--endpoint-url",
+            kiln.server.endpoint().toString(),
+            "--output",
+            "json",
+            "logs",
+            "filter-log-events",
+            "--log-group-name",
+            group,
+            "--filter-pattern",
+            "hello-logs"));
+    Tools.Result r = Tools.run(command, dir, Tools.awsEnv(dir.resolve("home")));
+    assertThat(r.exit()).as(r.output()).isZero();
+    JsonNode out = JSON.readTree(r.output());
+    assertThat(out.get("events")).hasSize(4);
+  }
+
+  @Test
+  void badRequests_getCloudWatchLogsErrors() {
+    ResourceNotFoundException missing =
+        catchThrowableOfType(
+            ResourceNotFoundException.class,
+            () -> logs.describeLogStreams(b -> b.logGroupName("/aws/lambda/nothing-here")));
+    assertThat(missing.awsErrorDetails().errorMessage())
+        .isEqualTo("The specified log group does not exist.");
+    kiln.python("quiet", "def handler(e, c):\n    print('x')\n");
+    kiln.lambda.invoke(b -> b.functionName("quiet").payload(SdkBytes.fromUtf8String("{}")));
+    CloudWatchLogsException json =
+        catchThrowableOfType(
+            CloudWatchLogsException.class,
+            () -> {
+              for (int i = 0; i < 50; i++) {
+                try {
+                  logs.filterLogEvents(
+                      b -> b.logGroupName("/aws/lambda/quiet").filterPattern("{ $.level = 1 }"));
+                } catch (ResourceNotFoundException notYet) {
+                  Thread.sleep(100);
+                  continue;
+                }
+              }
+            });
+    assertThat(json.statusCode()).isEqualTo(400);
+    assertThat(json.awsErrorDetails().errorCode()).isEqualTo("InvalidParameterException");
+    assertThat(json.awsErrorDetails().errorMessage()).contains("not JSON or field patterns");
+  }
+}

@@ -1,0 +1,298 @@
+package dev.kiln.store;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The embedded log store: one SQLite file ({@code logs.db}) beside the metadata, with a stream
+ * table and an event table. Writes come in batches from a background writer, never from the
+ * invocation itself, so the cost of a commit is paid once per batch.
+ */
+public final class SqliteLogStore implements LogStore {
+
+  private final Connection db;
+
+  private SqliteLogStore(Connection db) {
+    this.db = db;
+  }
+
+  public static SqliteLogStore open(Path file) {
+    return new SqliteLogStore(SqliteDatabase.open(file, "db/logs", "log store"));
+  }
+
+  @Override
+  public synchronized void append(List<Event> events) {
+    if (events.isEmpty()) {
+      return;
+    }
+    long now = System.currentTimeMillis();
+    SqliteDatabase.inTransaction(
+        db,
+        () -> {
+          Map<String, Long> ids = new HashMap<>();
+          try (PreparedStatement insert =
+              db.prepareStatement(
+                  "INSERT INTO log_events(stream, ts, ingested, message) VALUES (?, ?, ?, ?)")) {
+            for (Event e : events) {
+              long stream = ids.computeIfAbsent(e.group() + "\n" + e.stream(), k -> -1L);
+              if (stream < 0) {
+                stream = streamId(e.group(), e.stream(), now);
+                ids.put(e.group() + "\n" + e.stream(), stream);
+              }
+              insert.setLong(1, stream);
+              insert.setLong(2, e.timestamp());
+              insert.setLong(3, now);
+              insert.setString(4, e.message());
+              insert.addBatch();
+              try (PreparedStatement update =
+                  db.prepareStatement(
+                      "UPDATE log_streams SET first_event = coalesce(min(first_event, ?), ?),"
+                          + " last_event = coalesce(max(last_event, ?), ?), last_ingestion = ?,"
+                          + " stored_bytes = stored_bytes + ? WHERE id = ?")) {
+                update.setLong(1, e.timestamp());
+                update.setLong(2, e.timestamp());
+                update.setLong(3, e.timestamp());
+                update.setLong(4, e.timestamp());
+                update.setLong(5, now);
+                update.setLong(6, e.message().getBytes(StandardCharsets.UTF_8).length);
+                update.setLong(7, stream);
+                update.executeUpdate();
+              }
+            }
+            insert.executeBatch();
+          }
+          return null;
+        },
+        "log store");
+  }
+
+  private long streamId(String group, String stream, long now) throws SQLException {
+    try (PreparedStatement st =
+        db.prepareStatement(
+            "INSERT INTO log_streams(log_group, name, created) VALUES (?, ?, ?)"
+                + " ON CONFLICT(log_group, name) DO NOTHING")) {
+      st.setString(1, group);
+      st.setString(2, stream);
+      st.setLong(3, now);
+      st.executeUpdate();
+    }
+    try (PreparedStatement st =
+        db.prepareStatement("SELECT id FROM log_streams WHERE log_group = ? AND name = ?")) {
+      st.setString(1, group);
+      st.setString(2, stream);
+      try (ResultSet rs = st.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    }
+  }
+
+  @Override
+  public synchronized List<Group> groups(String prefix) {
+    return read(
+        "SELECT log_group, min(created), sum(stored_bytes) FROM log_streams"
+            + " WHERE substr(log_group, 1, length(?)) = ? GROUP BY log_group ORDER BY log_group",
+        st -> {
+          st.setString(1, prefix);
+          st.setString(2, prefix);
+        },
+        rs -> new Group(rs.getString(1), rs.getLong(2), rs.getLong(3)));
+  }
+
+  @Override
+  public synchronized List<Stream> streams(
+      String group, String prefix, boolean byLastEventTime, boolean descending) {
+    String order =
+        (byLastEventTime ? "coalesce(last_event, 0)" : "name") + (descending ? " DESC" : " ASC");
+    return read(
+        "SELECT name, created, first_event, last_event, last_ingestion, stored_bytes"
+            + " FROM log_streams WHERE log_group = ? AND substr(name, 1, length(?)) = ?"
+            + " ORDER BY "
+            + order,
+        st -> {
+          st.setString(1, group);
+          st.setString(2, prefix);
+          st.setString(3, prefix);
+        },
+        rs ->
+            new Stream(
+                rs.getString(1),
+                rs.getLong(2),
+                optionalLong(rs, 3),
+                optionalLong(rs, 4),
+                optionalLong(rs, 5),
+                rs.getLong(6)));
+  }
+
+  @Override
+  public synchronized List<StoredEvent> events(
+      String group,
+      String stream,
+      long start,
+      long end,
+      Optional<Long> afterId,
+      Optional<Long> beforeId,
+      int limit,
+      boolean fromHead) {
+    boolean ascending = afterId.isPresent() || (beforeId.isEmpty() && fromHead);
+    List<StoredEvent> out =
+        read(
+            "SELECT e.id, s.name, e.ts, e.ingested, e.message FROM log_events e"
+                + " JOIN log_streams s ON s.id = e.stream"
+                + " WHERE s.log_group = ? AND s.name = ? AND e.ts >= ? AND e.ts < ?"
+                + " AND e.id > ? AND e.id < ? ORDER BY e.id "
+                + (ascending ? "ASC" : "DESC")
+                + " LIMIT ?",
+            st -> {
+              st.setString(1, group);
+              st.setString(2, stream);
+              st.setLong(3, start);
+              st.setLong(4, end);
+              st.setLong(5, afterId.orElse(0L));
+              st.setLong(6, beforeId.orElse(Long.MAX_VALUE));
+              st.setInt(7, limit);
+            },
+            SqliteLogStore::event);
+    if (!ascending) {
+      java.util.Collections.reverse(out);
+    }
+    return out;
+  }
+
+  @Override
+  public synchronized List<StoredEvent> scan(
+      String group,
+      List<String> streams,
+      String streamPrefix,
+      long start,
+      long end,
+      long afterId,
+      int limit) {
+    String named =
+        streams.isEmpty()
+            ? ""
+            : " AND s.name IN ("
+                + String.join(",", java.util.Collections.nCopies(streams.size(), "?"))
+                + ")";
+    return read(
+        "SELECT e.id, s.name, e.ts, e.ingested, e.message FROM log_events e"
+            + " JOIN log_streams s ON s.id = e.stream"
+            + " WHERE s.log_group = ? AND substr(s.name, 1, length(?)) = ?"
+            + named
+            + " AND e.ts >= ? AND e.ts < ? AND e.id > ? ORDER BY e.id LIMIT ?",
+        st -> {
+          int i = 1;
+          st.setString(i++, group);
+          st.setString(i++, streamPrefix);
+          st.setString(i++, streamPrefix);
+          for (String s : streams) {
+            st.setString(i++, s);
+          }
+          st.setLong(i++, start);
+          st.setLong(i++, end);
+          st.setLong(i++, afterId);
+          st.setInt(i, limit);
+        },
+        SqliteLogStore::event);
+  }
+
+  @Override
+  public synchronized void prune(long olderThan, long maxBytes) {
+    SqliteDatabase.inTransaction(
+        db,
+        () -> {
+          try (PreparedStatement st = db.prepareStatement("DELETE FROM log_events WHERE ts < ?")) {
+            st.setLong(1, olderThan);
+            st.executeUpdate();
+          }
+          long total;
+          try (PreparedStatement st =
+                  db.prepareStatement(
+                      "SELECT coalesce(sum(length(CAST(message AS BLOB))), 0) FROM log_events");
+              ResultSet rs = st.executeQuery()) {
+            rs.next();
+            total = rs.getLong(1);
+          }
+          if (total > maxBytes) {
+            // drop the oldest events until a tenth under the limit, so pruning is not constant
+            long toDrop = total - maxBytes + maxBytes / 10;
+            try (PreparedStatement st =
+                db.prepareStatement(
+                    "DELETE FROM log_events WHERE id <= (SELECT max(id) FROM (SELECT id,"
+                        + " sum(length(CAST(message AS BLOB))) OVER (ORDER BY id) AS running"
+                        + " FROM log_events) WHERE running <= ?)")) {
+              st.setLong(1, toDrop);
+              st.executeUpdate();
+            }
+          }
+          try (PreparedStatement st =
+              db.prepareStatement(
+                  "UPDATE log_streams SET stored_bytes = (SELECT coalesce(sum(length(CAST(message"
+                      + " AS BLOB))), 0) FROM log_events WHERE stream = log_streams.id)")) {
+            st.executeUpdate();
+          }
+          try (PreparedStatement st =
+              db.prepareStatement(
+                  "DELETE FROM log_streams WHERE NOT EXISTS (SELECT 1 FROM log_events WHERE"
+                      + " stream = log_streams.id)")) {
+            st.executeUpdate();
+          }
+          return null;
+        },
+        "log store");
+  }
+
+  @Override
+  public synchronized void close() {
+    try {
+      db.close();
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private interface Binder {
+    void bind(PreparedStatement st) throws SQLException;
+  }
+
+  private interface Row<T> {
+    T map(ResultSet rs) throws SQLException;
+  }
+
+  private <T> List<T> read(String sql, Binder binder, Row<T> row) {
+    return SqliteDatabase.inTransaction(
+        db,
+        () -> {
+          try (PreparedStatement st = db.prepareStatement(sql)) {
+            binder.bind(st);
+            List<T> out = new ArrayList<>();
+            try (ResultSet rs = st.executeQuery()) {
+              while (rs.next()) {
+                out.add(row.map(rs));
+              }
+            }
+            return out;
+          }
+        },
+        "log store");
+  }
+
+  private static StoredEvent event(ResultSet rs) throws SQLException {
+    return new StoredEvent(
+        rs.getLong(1), rs.getString(2), rs.getLong(3), rs.getLong(4), rs.getString(5));
+  }
+
+  private static Optional<Long> optionalLong(ResultSet rs, int column) throws SQLException {
+    long v = rs.getLong(column);
+    return rs.wasNull() ? Optional.empty() : Optional.of(v);
+  }
+}
