@@ -140,6 +140,59 @@ class LogsIT {
   }
 
   @Test
+  void kilnLogs_printsTheLog_andFollowsIt() throws Exception {
+    kiln.python("followed", "def handler(e, c):\n    print('line-' + e['n'])\n");
+    kiln.lambda.invoke(
+        b -> b.functionName("followed").payload(SdkBytes.fromUtf8String("{\"n\": \"one\"}")));
+    filter("/aws/lambda/followed", "line-one", 1);
+
+    java.io.ByteArrayOutputStream once = new java.io.ByteArrayOutputStream();
+    LogsCommand command = new LogsCommand();
+    command.out = new java.io.PrintStream(once, true);
+    int code =
+        new picocli.CommandLine(command)
+            .execute("followed", "--endpoint", kiln.server.endpoint().toString());
+    assertThat(code).isZero();
+    assertThat(once.toString())
+        .contains("line-one")
+        .containsPattern("\\S+Z \\d{4}/\\d{2}/\\d{2}/\\[\\$LATEST\\]\\S+ START RequestId: ");
+
+    java.io.ByteArrayOutputStream followed = new java.io.ByteArrayOutputStream();
+    LogsCommand follower = new LogsCommand();
+    follower.out = new java.io.PrintStream(followed, true);
+    Thread thread =
+        Thread.ofVirtual()
+            .start(
+                () ->
+                    new picocli.CommandLine(follower)
+                        .execute(
+                            "followed",
+                            "--follow",
+                            "--endpoint",
+                            kiln.server.endpoint().toString()));
+    kiln.lambda.invoke(
+        b -> b.functionName("followed").payload(SdkBytes.fromUtf8String("{\"n\": \"two\"}")));
+    for (int i = 0; i < 100 && !followed.toString().contains("line-two"); i++) {
+      Thread.sleep(100);
+    }
+    thread.interrupt();
+    assertThat(followed.toString()).as("--follow prints what comes next").contains("line-two");
+
+    java.io.ByteArrayOutputStream errors = new java.io.ByteArrayOutputStream();
+    java.io.PrintStream stderr = System.err;
+    System.setErr(new java.io.PrintStream(errors, true));
+    try {
+      assertThat(
+              new picocli.CommandLine(new LogsCommand())
+                  .execute("never-invoked", "--endpoint", kiln.server.endpoint().toString()))
+          .isEqualTo(1);
+    } finally {
+      System.setErr(stderr);
+    }
+    assertThat(errors.toString()).contains("The specified log group does not exist.");
+  }
+
+  @Test
   void badRequests_getCloudWatchLogsErrors() {
     ResourceNotFoundException missing =
         catchThrowableOfType(

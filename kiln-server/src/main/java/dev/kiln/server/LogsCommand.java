@@ -1,0 +1,122 @@
+package dev.kiln.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code kiln logs NAME [--follow]}: a function's log, read through the CloudWatch Logs API of a
+ * running Kiln (FilterLogEvents on {@code /aws/lambda/NAME}), one line per event as {@code <time>
+ * <stream> <message>}, like {@code aws logs tail}.
+ */
+@Command(
+    name = "logs",
+    mixinStandardHelpOptions = true,
+    description = "Print a function's log (and with --follow, what comes next).")
+final class LogsCommand implements Callable<Integer> {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @Parameters(index = "0", paramLabel = "NAME", description = "The function's name")
+  String function;
+
+  @Option(names = "--follow", description = "Keep printing new lines until interrupted")
+  boolean follow;
+
+  @Option(
+      names = "--since",
+      description = "Only lines of the last SECONDS (default: ${DEFAULT-VALUE}, one day)")
+  long sinceSeconds = 86_400;
+
+  @Option(
+      names = "--endpoint",
+      description =
+          "Kiln's endpoint (default: $AWS_ENDPOINT_URL_LOGS, else $AWS_ENDPOINT_URL, else the local"
+              + " server on its default port)")
+  String endpoint;
+
+  PrintStream out = System.out;
+
+  @Override
+  public Integer call() throws Exception {
+    String base = endpoint != null ? endpoint : defaultEndpoint();
+    String group = "/aws/lambda/" + function;
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    long startTime = System.currentTimeMillis() - sinceSeconds * 1000;
+    String lastId = null;
+    while (true) {
+      ObjectNode request = JSON.createObjectNode();
+      request.put("logGroupName", group);
+      request.put("startTime", startTime);
+      if (lastId != null) {
+        request.put("nextToken", "e/" + lastId);
+      }
+      HttpResponse<String> response;
+      try {
+        response =
+            http.send(
+                HttpRequest.newBuilder(URI.create(base + "/"))
+                    .header("X-Amz-Target", "Logs_20140328.FilterLogEvents")
+                    .header("Content-Type", "application/x-amz-json-1.1")
+                    .POST(HttpRequest.BodyPublishers.ofString(request.toString()))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
+      } catch (java.net.ConnectException e) {
+        System.err.println(
+            "kiln logs: no Kiln answers at " + base + " (start one with ./kiln server)");
+        return 1;
+      }
+      JsonNode body = JSON.readTree(response.body());
+      if (response.statusCode() != 200) {
+        String type = body.path("__type").asText();
+        if (type.equals("ResourceNotFoundException") && follow) {
+          Thread.sleep(1000); // no log yet: wait for the first invocation
+          continue;
+        }
+        System.err.println("kiln logs: " + body.path("message").asText(response.body()));
+        return 1;
+      }
+      for (JsonNode e : body.path("events")) {
+        out.println(
+            Instant.ofEpochMilli(e.path("timestamp").asLong())
+                + " "
+                + e.path("logStreamName").asText()
+                + " "
+                + e.path("message").asText());
+        lastId = e.path("eventId").asText();
+      }
+      out.flush();
+      if (body.has("nextToken")) {
+        lastId = body.get("nextToken").asText().substring(2);
+        continue;
+      }
+      if (!follow) {
+        return 0;
+      }
+      Thread.sleep(1000);
+    }
+  }
+
+  private static String defaultEndpoint() {
+    String logs = System.getenv("AWS_ENDPOINT_URL_LOGS");
+    if (logs != null && !logs.isBlank()) {
+      return logs;
+    }
+    String any = System.getenv("AWS_ENDPOINT_URL");
+    if (any != null && !any.isBlank()) {
+      return any;
+    }
+    return "http://127.0.0.1:" + ServerSettings.DEFAULT_PORT;
+  }
+}
