@@ -74,6 +74,7 @@ final class Instance {
   private volatile boolean running;
   private final Epilogue epilogue;
   private final FunctionLogs logs;
+  private final KilnMetrics metrics;
 
   /** What else happens when the instance stops, once its processes are gone. */
   interface Epilogue {
@@ -101,9 +102,11 @@ final class Instance {
       InstanceLog log,
       long startedNanos,
       Epilogue epilogue,
-      FunctionLogs logs) {
+      FunctionLogs logs,
+      KilnMetrics metrics) {
     this.epilogue = epilogue;
     this.logs = logs;
+    this.metrics = metrics;
     this.id = id;
     this.version = version;
     this.logStreamName = logStreamName;
@@ -471,12 +474,24 @@ final class Instance {
             (long) Math.ceil(durationMs),
             version.config().memorySize(),
             Math.max(1, sandbox.maxMemoryUsedBytes() / (1024 * 1024))));
+    Optional<Duration> init = Optional.empty();
     if (cold) {
       long initEnded = channel.firstPoll().getNow(began);
+      init = Optional.of(Duration.ofNanos(initEnded - startedNanos));
       lines.append(
           String.format(
               Locale.ROOT, "Init Duration: %.2f ms\t", (initEnded - startedNanos) / 1_000_000.0));
     }
+    metrics.invoked(
+        version.name(),
+        version.version(),
+        Duration.ofNanos(ended - began),
+        init,
+        switch (outcome.kind) {
+          case SUCCESS -> Optional.empty();
+          case FUNCTION_ERROR -> Optional.of("Function");
+          case FATAL -> Optional.of(outcome.errorType == null ? "Runtime" : outcome.errorType);
+        });
     if (outcome.kind == InvocationKind.FATAL && outcome.errorType != null) {
       lines.append("Status: error\tError Type: ").append(outcome.errorType);
     }

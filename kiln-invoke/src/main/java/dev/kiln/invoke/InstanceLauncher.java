@@ -39,6 +39,7 @@ final class InstanceLauncher {
   private final ScaleGate gate;
   private final JavaClassCache classCache;
   private final FunctionLogs logs;
+  private final KilnMetrics metrics;
 
   InstanceLauncher(
       SandboxDriver driver,
@@ -46,9 +47,11 @@ final class InstanceLauncher {
       Path instancesRoot,
       Account account,
       ScaleGate gate,
-      FunctionLogs logs) {
+      FunctionLogs logs,
+      KilnMetrics metrics) {
     this.gate = gate;
     this.logs = logs;
+    this.metrics = metrics;
     this.driver = driver;
     this.runtimeApi = runtimeApi;
     this.instancesRoot = instancesRoot;
@@ -195,7 +198,7 @@ final class InstanceLauncher {
                     })
             .orElse(Instance.Epilogue.NONE);
     return new Instance(
-        id, version, logStream, sandbox, channel, log, startedNanos, epilogue, logs);
+        id, version, logStream, sandbox, channel, log, startedNanos, epilogue, logs, metrics);
   }
 
   /** How long a JVM that writes a class data sharing archive may take to exit. */

@@ -35,6 +35,7 @@ public final class Invoker implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Invoker.class);
 
   private final InstanceLauncher launcher;
+  private final KilnMetrics metrics;
   private final ConcurrencyBudget budget;
 
   /** Starts provisioned instances, off the invocation path. */
@@ -71,13 +72,15 @@ public final class Invoker implements AutoCloseable {
       boolean runReaper,
       ConcurrencyBudget budget,
       ScaleGate gate,
-      FunctionLogs logs) {
+      FunctionLogs logs,
+      KilnMetrics metrics) {
     return new Invoker(
-        new InstanceLauncher(driver, runtimeApi, instancesRoot, account, gate, logs),
+        new InstanceLauncher(driver, runtimeApi, instancesRoot, account, gate, logs, metrics),
         clock,
         keepAlive,
         runReaper,
-        budget);
+        budget,
+        metrics);
   }
 
   private Invoker(
@@ -85,7 +88,9 @@ public final class Invoker implements AutoCloseable {
       InstantSource clock,
       Duration keepAlive,
       boolean runReaper,
-      ConcurrencyBudget budget) {
+      ConcurrencyBudget budget,
+      KilnMetrics metrics) {
+    this.metrics = metrics;
     this.launcher = launcher;
     this.budget = budget;
     this.clock = clock;
@@ -108,10 +113,20 @@ public final class Invoker implements AutoCloseable {
       if (closing) {
         throw LambdaError.unavailable("Kiln is shutting down and takes no new invocations");
       }
-      try (ConcurrencyBudget.Permit permit = budget.admit(version.name())) {
+      metrics.watchConcurrency(version.name(), budget);
+      try (ConcurrencyBudget.Permit permit = admit(version.name())) {
         while (true) {
           InstancePool pool = pools.computeIfAbsent(version.key(), k -> newPool(version));
-          Lease lease = pool.acquire();
+          Lease lease;
+          try {
+            lease = pool.acquire();
+          } catch (LambdaError e) {
+            if (e.status() == 429) {
+              // no instance could be started: the scale-out rate or the host's memory
+              metrics.throttled(version.name(), e.extraMember("Reason").orElse("TooManyRequests"));
+            }
+            throw e;
+          }
           if (lease == null) {
             // retired between lookup and lease: the caller resolved a version that just changed
             pools.remove(version.key(), pool);
@@ -135,6 +150,18 @@ public final class Invoker implements AutoCloseable {
       }
     } finally {
       inFlight.decrementAndGet();
+    }
+  }
+
+  /** Admission by the concurrency budget; a refusal is counted as a throttle. */
+  private ConcurrencyBudget.Permit admit(String function) {
+    try {
+      return budget.admit(function);
+    } catch (LambdaError e) {
+      if (e.status() == 429) {
+        metrics.throttled(function, e.extraMember("Reason").orElse("TooManyRequests"));
+      }
+      throw e;
     }
   }
 

@@ -53,7 +53,8 @@ class InvokerTest {
             false,
             new ConcurrencyBudget(1000, java.util.Map.of()),
             ScaleGate.unlimited(clock),
-            FunctionLogs.NONE);
+            FunctionLogs.NONE,
+            KilnMetrics.inMemory());
     FunctionConfig config =
         FunctionConfig.create(
             "f",

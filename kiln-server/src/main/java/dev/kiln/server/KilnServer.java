@@ -7,6 +7,7 @@ import dev.kiln.invoke.BufferedLogWriter;
 import dev.kiln.invoke.ConcurrencyBudget;
 import dev.kiln.invoke.FunctionCatalog;
 import dev.kiln.invoke.Invoker;
+import dev.kiln.invoke.KilnMetrics;
 import dev.kiln.invoke.ScaleGate;
 import dev.kiln.runtimeapi.RuntimeApiServer;
 import dev.kiln.runtimes.RuntimeTable;
@@ -52,6 +53,7 @@ public final class KilnServer implements AutoCloseable {
   private final FileLock lock;
   private final MetadataStore store;
   private final SqliteLogStore logStore;
+  private final io.micrometer.prometheusmetrics.PrometheusMeterRegistry prometheus;
   private final BufferedLogWriter logWriter;
   private final RuntimeApiServer runtimeApi;
   private final Invoker invoker;
@@ -92,6 +94,16 @@ public final class KilnServer implements AutoCloseable {
     LocalCodeStore code = new LocalCodeStore(data.resolve("code"));
     this.runtimes = RuntimeTable.install(data.resolve("runtimes"), settings.interpreters());
     this.logStore = SqliteLogStore.open(data.resolve("logs.db"));
+    this.prometheus =
+        new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
+            io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
+    KilnMetrics metrics = new KilnMetrics(prometheus);
+    ScaleGate gate =
+        new ScaleGate(
+            settings.scaleOutRate(),
+            settings.instanceMemoryMb(),
+            CAPACITY_WAIT,
+            InstantSource.system());
     this.logWriter =
         new BufferedLogWriter(logStore, settings.logRetention(), settings.logMaxBytes());
     this.invoker =
@@ -104,12 +116,21 @@ public final class KilnServer implements AutoCloseable {
             settings.keepAlive(),
             true,
             new ConcurrencyBudget(settings.concurrencyLimit(), store.reservedConcurrency()),
-            new ScaleGate(
-                settings.scaleOutRate(),
-                settings.instanceMemoryMb(),
-                CAPACITY_WAIT,
-                InstantSource.system()),
-            logWriter);
+            gate,
+            logWriter,
+            metrics);
+    metrics.gauge(
+        "kiln.instances", "Instances alive, busy or idle", invoker, Invoker::instanceCount);
+    metrics.gauge(
+        "kiln.instances.idle",
+        "Instances waiting for an event",
+        invoker,
+        Invoker::idleInstanceCount);
+    metrics.gauge(
+        "kiln.instance.memory.reserved.bytes",
+        "Host memory held by instances: their MemorySize summed",
+        gate,
+        g -> g.reservedMb() * 1024.0 * 1024.0);
     FunctionCatalog catalog =
         new FunctionCatalog(
             store, code, runtimes, invoker, settings.account(), InstantSource.system());
@@ -132,7 +153,18 @@ public final class KilnServer implements AutoCloseable {
             .port(settings.port())
             // Kiln stops its servers itself, after running invocations had their grace period
             .shutdownHook(false)
-            .routing(api::routes)
+            .routing(
+                r -> {
+                  // Prometheus's scrape, beside the AWS APIs
+                  r.get(
+                      "/metrics",
+                      (req, res) ->
+                          res.header(
+                                  io.helidon.http.HeaderNames.CONTENT_TYPE,
+                                  "text/plain; version=0.0.4; charset=utf-8")
+                              .send(prometheus.scrape()));
+                  api.routes(r);
+                })
             .build()
             .start();
   }
