@@ -33,6 +33,42 @@ public final class KilnMetrics {
   private final MeterRegistry registry;
   private final Set<String> gauged = ConcurrentHashMap.newKeySet();
 
+  /** The meters of one function version, registered once and kept: no lookup per invocation. */
+  private record VersionMeters(
+      Counter invocations,
+      Timer duration,
+      Counter coldStarts,
+      Timer initDuration,
+      ConcurrentHashMap<String, Counter> errors) {}
+
+  private final ConcurrentHashMap<String, VersionMeters> versions = new ConcurrentHashMap<>();
+
+  private VersionMeters meters(String function, String version) {
+    return versions.computeIfAbsent(
+        function + "\n" + version,
+        k ->
+            new VersionMeters(
+                Counter.builder("kiln.invocations")
+                    .description("Invocations that ran, whatever their outcome")
+                    .tags("function", function, "version", version)
+                    .register(registry),
+                Timer.builder("kiln.duration")
+                    .description(
+                        "Duration of invocations, from the runtime taking the event to its answer")
+                    .tags("function", function, "version", version)
+                    .publishPercentileHistogram()
+                    .register(registry),
+                Counter.builder("kiln.cold.starts")
+                    .description("Invocations that started a new instance")
+                    .tags("function", function, "version", version)
+                    .register(registry),
+                Timer.builder("kiln.init.duration")
+                    .description("Init Duration of cold starts")
+                    .tags("function", function, "version", version)
+                    .register(registry),
+                new ConcurrentHashMap<>()));
+  }
+
   public KilnMetrics(MeterRegistry registry) {
     this.registry = registry;
   }
@@ -53,36 +89,24 @@ public final class KilnMetrics {
       Duration duration,
       java.util.Optional<Duration> initDuration,
       java.util.Optional<String> errorType) {
-    Counter.builder("kiln.invocations")
-        .description("Invocations that ran, whatever their outcome")
-        .tags("function", function, "version", version)
-        .register(registry)
-        .increment();
-    Timer.builder("kiln.duration")
-        .description("Duration of invocations, from the runtime taking the event to its answer")
-        .tags("function", function, "version", version)
-        .publishPercentileHistogram()
-        .register(registry)
-        .record(duration);
+    VersionMeters m = meters(function, version);
+    m.invocations().increment();
+    m.duration().record(duration);
     errorType.ifPresent(
         type ->
-            Counter.builder("kiln.errors")
-                .description("Invocations that ended in an error (function or runtime)")
-                .tags("function", function, "version", version, "error_type", type)
-                .register(registry)
+            m.errors()
+                .computeIfAbsent(
+                    type,
+                    t ->
+                        Counter.builder("kiln.errors")
+                            .description("Invocations that ended in an error (function or runtime)")
+                            .tags("function", function, "version", version, "error_type", t)
+                            .register(registry))
                 .increment());
     initDuration.ifPresent(
         init -> {
-          Counter.builder("kiln.cold.starts")
-              .description("Invocations that started a new instance")
-              .tags("function", function, "version", version)
-              .register(registry)
-              .increment();
-          Timer.builder("kiln.init.duration")
-              .description("Init Duration of cold starts")
-              .tags("function", function, "version", version)
-              .register(registry)
-              .record(init);
+          m.coldStarts().increment();
+          m.initDuration().record(init);
         });
   }
 
