@@ -63,13 +63,16 @@ public final class LambdaApi {
   private final Account account;
 
   private final dev.kiln.store.LogStore logs;
+  private final dev.kiln.store.SqliteUsageStore usage;
 
   public LambdaApi(
       FunctionCatalog catalog,
       Invoker invoker,
       AsyncInvocations async,
-      dev.kiln.store.LogStore logs) {
+      dev.kiln.store.LogStore logs,
+      dev.kiln.store.SqliteUsageStore usage) {
     this.logs = logs;
+    this.usage = usage;
     this.catalog = catalog;
     this.invoker = invoker;
     this.async = async;
@@ -102,6 +105,7 @@ public final class LambdaApi {
     new AsyncApi(catalog, async).routes(r);
     new LayersApi(catalog.layers()).routes(r);
     new LogsApi(logs, account).routes(r);
+    new UsageApi(usage).routes(r);
     r.post("/2014-11-13/functions/{name}/invoke-async", this::invokeAsync)
         .post("/2014-11-13/functions/{name}/invoke-async/", this::invokeAsync);
     r.any(this::unknownOperation)

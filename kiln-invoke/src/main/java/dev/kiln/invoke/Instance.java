@@ -75,6 +75,7 @@ final class Instance {
   private final Epilogue epilogue;
   private final FunctionLogs logs;
   private final KilnMetrics metrics;
+  private final UsageMeter usage;
 
   /** What else happens when the instance stops, once its processes are gone. */
   interface Epilogue {
@@ -103,7 +104,9 @@ final class Instance {
       long startedNanos,
       Epilogue epilogue,
       FunctionLogs logs,
-      KilnMetrics metrics) {
+      KilnMetrics metrics,
+      UsageMeter usage) {
+    this.usage = usage;
     this.epilogue = epilogue;
     this.logs = logs;
     this.metrics = metrics;
@@ -474,6 +477,11 @@ final class Instance {
             (long) Math.ceil(durationMs),
             version.config().memorySize(),
             Math.max(1, sandbox.maxMemoryUsedBytes() / (1024 * 1024))));
+    usage.record(
+        version.name(),
+        System.currentTimeMillis(),
+        (long) Math.ceil(durationMs),
+        version.config().memorySize());
     Optional<Duration> init = Optional.empty();
     if (cold) {
       long initEnded = channel.firstPoll().getNow(began);

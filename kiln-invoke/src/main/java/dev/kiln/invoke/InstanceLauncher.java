@@ -40,6 +40,7 @@ final class InstanceLauncher {
   private final JavaClassCache classCache;
   private final FunctionLogs logs;
   private final KilnMetrics metrics;
+  private final UsageMeter usage;
 
   InstanceLauncher(
       SandboxDriver driver,
@@ -48,7 +49,9 @@ final class InstanceLauncher {
       Account account,
       ScaleGate gate,
       FunctionLogs logs,
-      KilnMetrics metrics) {
+      KilnMetrics metrics,
+      UsageMeter usage) {
+    this.usage = usage;
     this.gate = gate;
     this.logs = logs;
     this.metrics = metrics;
@@ -198,7 +201,17 @@ final class InstanceLauncher {
                     })
             .orElse(Instance.Epilogue.NONE);
     return new Instance(
-        id, version, logStream, sandbox, channel, log, startedNanos, epilogue, logs, metrics);
+        id,
+        version,
+        logStream,
+        sandbox,
+        channel,
+        log,
+        startedNanos,
+        epilogue,
+        logs,
+        metrics,
+        usage);
   }
 
   /** How long a JVM that writes a class data sharing archive may take to exit. */

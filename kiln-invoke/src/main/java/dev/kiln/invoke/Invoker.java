@@ -73,9 +73,11 @@ public final class Invoker implements AutoCloseable {
       ConcurrencyBudget budget,
       ScaleGate gate,
       FunctionLogs logs,
-      KilnMetrics metrics) {
+      KilnMetrics metrics,
+      UsageMeter usage) {
     return new Invoker(
-        new InstanceLauncher(driver, runtimeApi, instancesRoot, account, gate, logs, metrics),
+        new InstanceLauncher(
+            driver, runtimeApi, instancesRoot, account, gate, logs, metrics, usage),
         clock,
         keepAlive,
         runReaper,

@@ -54,7 +54,8 @@ class InvokerTest {
             new ConcurrencyBudget(1000, java.util.Map.of()),
             ScaleGate.unlimited(clock),
             FunctionLogs.NONE,
-            KilnMetrics.inMemory());
+            KilnMetrics.inMemory(),
+            UsageMeter.NONE);
     FunctionConfig config =
         FunctionConfig.create(
             "f",

@@ -17,7 +17,7 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     version = "kiln 0.1.0",
     description = "A self-hosted, AWS Lambda compatible function platform.",
-    subcommands = {KilnCli.Server.class, LogsCommand.class})
+    subcommands = {KilnCli.Server.class, LogsCommand.class, UsageCommand.class})
 public final class KilnCli implements Runnable {
 
   @Override

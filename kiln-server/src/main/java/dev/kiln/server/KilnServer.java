@@ -9,6 +9,7 @@ import dev.kiln.invoke.FunctionCatalog;
 import dev.kiln.invoke.Invoker;
 import dev.kiln.invoke.KilnMetrics;
 import dev.kiln.invoke.ScaleGate;
+import dev.kiln.invoke.UsageMeter;
 import dev.kiln.runtimeapi.RuntimeApiServer;
 import dev.kiln.runtimes.RuntimeTable;
 import dev.kiln.sandbox.LinuxSandboxDriver;
@@ -20,6 +21,7 @@ import dev.kiln.store.MetadataStore;
 import dev.kiln.store.SqliteEventQueue;
 import dev.kiln.store.SqliteLogStore;
 import dev.kiln.store.SqliteMetadataStore;
+import dev.kiln.store.SqliteUsageStore;
 import io.helidon.webserver.WebServer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -53,6 +55,8 @@ public final class KilnServer implements AutoCloseable {
   private final FileLock lock;
   private final MetadataStore store;
   private final SqliteLogStore logStore;
+  private final SqliteUsageStore usageStore;
+  private final UsageMeter usageMeter;
   private final io.micrometer.prometheusmetrics.PrometheusMeterRegistry prometheus;
   private final BufferedLogWriter logWriter;
   private final RuntimeApiServer runtimeApi;
@@ -98,6 +102,8 @@ public final class KilnServer implements AutoCloseable {
         new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
             io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
     KilnMetrics metrics = new KilnMetrics(prometheus);
+    this.usageStore = SqliteUsageStore.open(data.resolve("usage.db"));
+    this.usageMeter = new UsageMeter(usageStore);
     ScaleGate gate =
         new ScaleGate(
             settings.scaleOutRate(),
@@ -118,7 +124,8 @@ public final class KilnServer implements AutoCloseable {
             new ConcurrencyBudget(settings.concurrencyLimit(), store.reservedConcurrency()),
             gate,
             logWriter,
-            metrics);
+            metrics,
+            usageMeter);
     metrics.gauge(
         "kiln.instances", "Instances alive, busy or idle", invoker, Invoker::instanceCount);
     metrics.gauge(
@@ -146,7 +153,7 @@ public final class KilnServer implements AutoCloseable {
             ASYNC_WORKERS);
     this.async = new AsyncInvocations(events, dispatcher, InstantSource.system());
     dispatcher.start();
-    LambdaApi api = new LambdaApi(catalog, invoker, async, logStore);
+    LambdaApi api = new LambdaApi(catalog, invoker, async, logStore, usageStore);
     this.web =
         WebServer.builder()
             .host(settings.bind())
@@ -266,11 +273,13 @@ public final class KilnServer implements AutoCloseable {
     invoker.shutdown(settings.shutdownGrace());
     async.close();
     logWriter.close();
+    usageMeter.close();
     web.stop();
     driver.close();
     runtimeApi.close();
     store.close();
     logStore.close();
+    usageStore.close();
     try {
       lock.release();
       lockFile.close();

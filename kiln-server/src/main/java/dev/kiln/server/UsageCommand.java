@@ -1,0 +1,124 @@
+package dev.kiln.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code kiln usage}: requests, GB-seconds and cost per function over a period, from a running
+ * Kiln's {@code /kiln/usage}.
+ */
+@Command(
+    name = "usage",
+    mixinStandardHelpOptions = true,
+    description = "Print requests, GB-seconds and cost per function (this month by default).")
+final class UsageCommand implements Callable<Integer> {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @Option(names = "--since", description = "Start, an ISO-8601 instant (default: month start, UTC)")
+  String since;
+
+  @Option(names = "--until", description = "End, an ISO-8601 instant (default: now)")
+  String until;
+
+  @Option(names = "--function", description = "Only this function")
+  String function;
+
+  @Option(
+      names = "--price-per-million-requests",
+      description = "USD per million requests (default: AWS's x86 price, 0.20)")
+  Double perMillionRequests;
+
+  @Option(
+      names = "--price-per-gb-second",
+      description = "USD per GB-second (default: AWS's x86 price, 0.0000166667)")
+  Double perGbSecond;
+
+  @Option(
+      names = "--endpoint",
+      description = "Kiln's endpoint (default: $AWS_ENDPOINT_URL, else the local server)")
+  String endpoint;
+
+  PrintStream out = System.out;
+
+  @Override
+  public Integer call() throws Exception {
+    String base = endpoint != null ? endpoint : defaultEndpoint();
+    List<String> query = new ArrayList<>();
+    add(query, "since", since);
+    add(query, "until", until);
+    add(query, "function", function);
+    add(
+        query,
+        "pricePerMillionRequests",
+        perMillionRequests == null ? null : perMillionRequests.toString());
+    add(query, "pricePerGbSecond", perGbSecond == null ? null : perGbSecond.toString());
+    HttpResponse<String> response;
+    try {
+      response =
+          HttpClient.newBuilder()
+              .connectTimeout(Duration.ofSeconds(5))
+              .build()
+              .send(
+                  HttpRequest.newBuilder(
+                          URI.create(
+                              base
+                                  + "/kiln/usage"
+                                  + (query.isEmpty() ? "" : "?" + String.join("&", query))))
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString());
+    } catch (java.net.ConnectException e) {
+      System.err.println(
+          "kiln usage: no Kiln answers at " + base + " (start one with ./kiln server)");
+      return 1;
+    }
+    JsonNode body = JSON.readTree(response.body());
+    if (response.statusCode() != 200) {
+      System.err.println("kiln usage: " + body.path("message").asText(response.body()));
+      return 1;
+    }
+    out.println("from " + body.path("from").asText() + " until " + body.path("until").asText());
+    out.printf(
+        Locale.ROOT, "%-40s %12s %16s %14s%n", "FUNCTION", "REQUESTS", "GB-SECONDS", "COST (USD)");
+    for (JsonNode f : body.path("functions")) {
+      row(f.path("function").asText(), f);
+    }
+    row("TOTAL", body.path("total"));
+    return 0;
+  }
+
+  private void row(String name, JsonNode n) {
+    out.printf(
+        Locale.ROOT,
+        "%-40s %12d %16.6f %14.8f%n",
+        name,
+        n.path("requests").asLong(),
+        n.path("gbSeconds").asDouble(),
+        n.path("cost").asDouble());
+  }
+
+  private static void add(List<String> query, String name, String value) {
+    if (value != null) {
+      query.add(name + "=" + URLEncoder.encode(value, StandardCharsets.UTF_8));
+    }
+  }
+
+  private static String defaultEndpoint() {
+    String any = System.getenv("AWS_ENDPOINT_URL");
+    return any != null && !any.isBlank() ? any : "http://127.0.0.1:" + ServerSettings.DEFAULT_PORT;
+  }
+}

@@ -1,0 +1,102 @@
+package dev.kiln.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.core.SdkBytes;
+import software.amazon.awssdk.services.lambda.model.InvokeResponse;
+import software.amazon.awssdk.services.lambda.model.LogType;
+
+/** Metering: the usage report adds up exactly what the REPORT lines billed. */
+class UsageIT {
+
+  static final ObjectMapper JSON = new ObjectMapper();
+
+  static JsonNode usage(KilnFixture kiln, String query) throws Exception {
+    HttpResponse<String> r =
+        HttpClient.newHttpClient()
+            .send(
+                HttpRequest.newBuilder(URI.create(kiln.server.endpoint() + "/kiln/usage" + query))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    return JSON.readTree(r.body());
+  }
+
+  @Test
+  void usage_isTheSumOfBilledDurationTimesMemory_pricedAsAsked() throws Exception {
+    try (KilnFixture kiln = new KilnFixture()) {
+      kiln.python(
+          "billed", "import time\ndef handler(e, c):\n    time.sleep(0.05)\n    return 1\n");
+      kiln.lambda.updateFunctionConfiguration(b -> b.functionName("billed").memorySize(512));
+      long billedMs = 0;
+      for (int i = 0; i < 4; i++) {
+        InvokeResponse r =
+            kiln.lambda.invoke(
+                b ->
+                    b.functionName("billed")
+                        .logType(LogType.TAIL)
+                        .payload(SdkBytes.fromUtf8String("{}")));
+        Matcher m =
+            Pattern.compile("Billed Duration: (\\d+) ms")
+                .matcher(
+                    new String(Base64.getDecoder().decode(r.logResult()), StandardCharsets.UTF_8));
+        assertThat(m.find()).isTrue();
+        billedMs += Long.parseLong(m.group(1));
+      }
+      double expectedGbSeconds = billedMs / 1000.0 * 512 / 1024.0;
+
+      JsonNode report = null;
+      for (int i = 0; i < 60; i++) {
+        report = usage(kiln, "?function=billed&pricePerMillionRequests=1000000&pricePerGbSecond=2");
+        if (report.path("total").path("requests").asLong() == 4) {
+          break;
+        }
+        Thread.sleep(200); // use is written every two seconds
+      }
+      JsonNode fn = report.path("functions").get(0);
+      assertThat(fn.path("function").asText()).isEqualTo("billed");
+      assertThat(fn.path("requests").asLong()).isEqualTo(4);
+      assertThat(fn.path("gbSeconds").asDouble()).isCloseTo(expectedGbSeconds, within(1e-9));
+      assertThat(fn.path("requestCost").asDouble()).isCloseTo(4.0, within(1e-9));
+      assertThat(fn.path("durationCost").asDouble()).isCloseTo(2 * expectedGbSeconds, within(1e-9));
+      assertThat(report.path("total").path("cost").asDouble())
+          .isCloseTo(4.0 + 2 * expectedGbSeconds, within(1e-9));
+
+      ByteArrayOutputStream printed = new ByteArrayOutputStream();
+      UsageCommand command = new UsageCommand();
+      command.out = new PrintStream(printed, true);
+      int code =
+          new picocli.CommandLine(command)
+              .execute("--function", "billed", "--endpoint", kiln.server.endpoint().toString());
+      assertThat(code).isZero();
+      assertThat(printed.toString()).containsPattern("billed\\s+4\\s+");
+
+      HttpResponse<String> bad =
+          HttpClient.newHttpClient()
+              .send(
+                  HttpRequest.newBuilder(
+                          URI.create(kiln.server.endpoint() + "/kiln/usage?since=yesterday"))
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString());
+      assertThat(bad.statusCode()).isEqualTo(400);
+      assertThat(bad.body()).contains("since must be an ISO-8601 instant");
+    }
+  }
+
+  private static org.assertj.core.data.Offset<Double> within(double d) {
+    return org.assertj.core.data.Offset.offset(d);
+  }
+}

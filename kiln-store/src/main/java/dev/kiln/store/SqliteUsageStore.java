@@ -1,0 +1,100 @@
+package dev.kiln.store;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Metered use, kept per function and hour in {@code usage.db}: requests and billed duration times
+ * memory. Written in batches by the metering writer; read by the usage report.
+ */
+public final class SqliteUsageStore implements AutoCloseable {
+
+  /** One function's use over a period. */
+  public record Usage(String function, long requests, long mbMs) {
+
+    /** GB-seconds, as AWS bills them: billed seconds times memory in GB (1024 MB). */
+    public double gbSeconds() {
+      return mbMs / 1000.0 / 1024.0;
+    }
+  }
+
+  /** What to add to an hour of one function. */
+  public record Increment(String function, long hour, long requests, long mbMs) {}
+
+  private final Connection db;
+
+  private SqliteUsageStore(Connection db) {
+    this.db = db;
+  }
+
+  public static SqliteUsageStore open(Path file) {
+    return new SqliteUsageStore(SqliteDatabase.open(file, "db/usage", "usage store"));
+  }
+
+  public synchronized void add(List<Increment> increments) {
+    if (increments.isEmpty()) {
+      return;
+    }
+    SqliteDatabase.inTransaction(
+        db,
+        () -> {
+          try (PreparedStatement st =
+              db.prepareStatement(
+                  "INSERT INTO usage_hours(function, hour, requests, mb_ms) VALUES (?, ?, ?, ?)"
+                      + " ON CONFLICT(function, hour) DO UPDATE SET requests = requests +"
+                      + " excluded.requests, mb_ms = mb_ms + excluded.mb_ms")) {
+            for (Increment i : increments) {
+              st.setString(1, i.function());
+              st.setLong(2, i.hour());
+              st.setLong(3, i.requests());
+              st.setLong(4, i.mbMs());
+              st.addBatch();
+            }
+            st.executeBatch();
+          }
+          return null;
+        },
+        "usage store");
+  }
+
+  /** Use per function over the hours starting in {@code [from, to)}, by function name. */
+  public synchronized List<Usage> usage(long from, long to, Optional<String> function) {
+    return SqliteDatabase.inTransaction(
+        db,
+        () -> {
+          try (PreparedStatement st =
+              db.prepareStatement(
+                  "SELECT function, sum(requests), sum(mb_ms) FROM usage_hours WHERE hour >= ? AND"
+                      + " hour < ? AND (? IS NULL OR function = ?) GROUP BY function ORDER BY"
+                      + " function")) {
+            st.setLong(1, from);
+            st.setLong(2, to);
+            st.setString(3, function.orElse(null));
+            st.setString(4, function.orElse(null));
+            List<Usage> out = new ArrayList<>();
+            try (ResultSet rs = st.executeQuery()) {
+              while (rs.next()) {
+                out.add(new Usage(rs.getString(1), rs.getLong(2), rs.getLong(3)));
+              }
+            }
+            return out;
+          }
+        },
+        "usage store");
+  }
+
+  @Override
+  public synchronized void close() {
+    try {
+      db.close();
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
