@@ -19,6 +19,14 @@ final class Compilers {
 
   private Compilers() {}
 
+  /** The JDK the java17 runtime needs on this machine; the test is skipped without it. */
+  static void requireJdk17() {
+    Path jdk17 = Path.of("/usr/lib/jvm/java-17-openjdk-amd64/bin/java");
+    if (!Files.isExecutable(jdk17)) {
+      org.junit.jupiter.api.Assumptions.abort("a JDK 17 is needed at " + jdk17);
+    }
+  }
+
   /**
    * Compiles Java sources (class name to source) for Java 17 against aws-lambda-java-core and
    * returns each class file by its path in a deployment package ({@code example/Hello.class}).

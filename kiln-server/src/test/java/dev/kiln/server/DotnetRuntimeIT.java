@@ -76,8 +76,8 @@ class DotnetRuntimeIT {
 
   @Test
   void aCSharpHandler_runsOnMono_withContextLoggerAndAwsErrorDocuments() throws Exception {
-    MoreRuntimesIT.require("mcs");
-    MoreRuntimesIT.require("mono");
+    Tools.require("mcs");
+    Tools.require("mono");
     try (KilnFixture kiln = new KilnFixture()) {
       Path core = kiln.dataDir.resolve("runtimes/dotnet/Amazon.Lambda.Core.dll");
       assertThat(core).as("Kiln built its Amazon.Lambda.Core at start-up").exists();

@@ -54,7 +54,7 @@ class ExtensionsIT {
 
   @BeforeAll
   static void tools() {
-    MoreRuntimesIT.require("curl");
+    Tools.require("curl");
   }
 
   static byte[] extensionLayer(String... names) throws Exception {

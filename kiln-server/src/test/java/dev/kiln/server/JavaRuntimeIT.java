@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.lambda.model.InvokeResponse;
@@ -72,10 +71,7 @@ class JavaRuntimeIT {
 
   @Test
   void aRequestHandler_runsOnAwsRuntimeInterfaceClient() throws Exception {
-    Path jdk17 = Path.of("/usr/lib/jvm/java-17-openjdk-amd64/bin/java");
-    if (!Files.isExecutable(jdk17)) {
-      Assumptions.abort("a JDK 17 is needed at " + jdk17);
-    }
+    Compilers.requireJdk17();
     byte[] zip =
         Compilers.zip(
             Compilers.java(
@@ -159,10 +155,7 @@ class JavaRuntimeIT {
    */
   @Test
   void libraries_fromLibJars_aFatJar_orALayer() throws Exception {
-    Path jdk17 = Path.of("/usr/lib/jvm/java-17-openjdk-amd64/bin/java");
-    if (!Files.isExecutable(jdk17)) {
-      Assumptions.abort("a JDK 17 is needed at " + jdk17);
-    }
+    Compilers.requireJdk17();
     Map<String, byte[]> classes =
         Compilers.java(java.util.Map.of("lib.Helper", HELPER, "example.UsesLib", USES_LIB));
     byte[] helperClass = classes.get("lib/Helper.class");
@@ -230,10 +223,7 @@ class JavaRuntimeIT {
    */
   @Test
   void theFirstInstanceArchivesItsClasses_forTheNextColdStarts() throws Exception {
-    Path jdk17 = Path.of("/usr/lib/jvm/java-17-openjdk-amd64/bin/java");
-    if (!Files.isExecutable(jdk17)) {
-      Assumptions.abort("a JDK 17 is needed at " + jdk17);
-    }
+    Compilers.requireJdk17();
     byte[] zip = Compilers.zip(Compilers.java(Map.of("example.JvmArgs", JVM_ARGS)));
     try (KilnFixture kiln = new KilnFixture()) {
       kiln.create("cds", Runtime.JAVA17, "example.JvmArgs::handleRequest", zip);
@@ -299,10 +289,7 @@ class JavaRuntimeIT {
   /** A POJO in and a POJO out, through AWS's own serializer. */
   @Test
   void pojoInput_andOutput() throws Exception {
-    Path jdk17 = Path.of("/usr/lib/jvm/java-17-openjdk-amd64/bin/java");
-    if (!Files.isExecutable(jdk17)) {
-      Assumptions.abort("a JDK 17 is needed at " + jdk17);
-    }
+    Compilers.requireJdk17();
     byte[] zip = Compilers.zip(Compilers.java(Map.of("example.Orders", POJO)));
     try (KilnFixture kiln = new KilnFixture()) {
       kiln.create("orders", Runtime.JAVA17, "example.Orders::handleRequest", zip);

@@ -263,7 +263,7 @@ class LayersIT {
 
   @Test
   void rubyFunction_requiresFromTheLayersRubyLib() throws Exception {
-    MoreRuntimesIT.require("ruby");
+    Tools.require("ruby");
     String layer =
         publish(
                 "ruby-libs",
@@ -284,7 +284,7 @@ class LayersIT {
 
   @Test
   void aLayersBootstrap_servesAsTheCustomRuntime() throws Exception {
-    MoreRuntimesIT.require("curl");
+    Tools.require("curl");
     byte[] script;
     try (var in = getClass().getResourceAsStream("/custom/bootstrap.sh")) {
       script = in.readAllBytes();

@@ -10,7 +10,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.core.SdkBytes;
@@ -38,18 +37,9 @@ class MoreRuntimesIT {
         b -> b.functionName(function).payload(SdkBytes.fromUtf8String(payload)));
   }
 
-  static void require(String tool) {
-    if (Tools.find(tool).isEmpty()) {
-      if (Boolean.getBoolean("kiln.requireTools")) {
-        throw new AssertionError(tool + " is required in CI but was not found");
-      }
-      Assumptions.abort(tool + " is not installed; skipping (CI installs it)");
-    }
-  }
-
   @Test
   void ruby_runsFileDotMethodHandlers_withContext_andAwsErrorDocuments() throws Exception {
-    require("ruby");
+    Tools.require("ruby");
     kiln.create(
         "rb",
         Runtime.RUBY3_3,
@@ -95,7 +85,7 @@ class MoreRuntimesIT {
 
   @Test
   void aShellScriptBootstrap_isTheRuntime() throws Exception {
-    require("curl");
+    Tools.require("curl");
     byte[] script;
     try (var in = getClass().getResourceAsStream("/custom/bootstrap.sh")) {
       script = in.readAllBytes();
@@ -134,7 +124,7 @@ class MoreRuntimesIT {
 
   @Test
   void aGoProgramCompiledHere_runsAsACustomRuntime() throws Exception {
-    require("go");
+    Tools.require("go");
     Path dir = Files.createTempDirectory("kiln-go-");
     try (var in = getClass().getResourceAsStream("/custom/main.go")) {
       Files.write(dir.resolve("main.go"), in.readAllBytes());

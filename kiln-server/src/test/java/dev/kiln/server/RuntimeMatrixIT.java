@@ -5,12 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Base64;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.core.SdkBytes;
@@ -119,7 +116,7 @@ class RuntimeMatrixIT {
 
   @Test
   void ruby() throws Exception {
-    MoreRuntimesIT.require("ruby");
+    Tools.require("ruby");
     check(
         "m-ruby",
         Runtime.RUBY3_3,
@@ -135,9 +132,7 @@ class RuntimeMatrixIT {
 
   @Test
   void java() throws Exception {
-    if (!Files.isExecutable(Path.of("/usr/lib/jvm/java-17-openjdk-amd64/bin/java"))) {
-      Assumptions.abort("a JDK 17 is needed at /usr/lib/jvm/java-17-openjdk-amd64");
-    }
+    Compilers.requireJdk17();
     Map<String, byte[]> classes =
         Compilers.java(
             Map.of(
@@ -167,8 +162,8 @@ class RuntimeMatrixIT {
 
   @Test
   void dotnet() throws Exception {
-    MoreRuntimesIT.require("mcs");
-    MoreRuntimesIT.require("mono");
+    Tools.require("mcs");
+    Tools.require("mono");
     byte[] dll =
         Compilers.csharp(
             kiln.dataDir.resolve("runtimes/dotnet/Amazon.Lambda.Core.dll"),
@@ -202,7 +197,7 @@ class RuntimeMatrixIT {
 
   @Test
   void customRuntime() throws Exception {
-    MoreRuntimesIT.require("curl");
+    Tools.require("curl");
     String bootstrap =
         """
         #!/bin/sh

@@ -72,6 +72,14 @@ final class Tools {
     return found;
   }
 
+  /**
+   * The tool on this machine; the test is skipped when it is missing, except in CI ({@code
+   * -Dkiln.requireTools=true}), where that fails it.
+   */
+  static Path require(String tool) {
+    return require(tool, find(tool));
+  }
+
   private static Path require(String what, Optional<Path> found) {
     if (found.isEmpty()) {
       if (Boolean.getBoolean("kiln.requireTools")) {
