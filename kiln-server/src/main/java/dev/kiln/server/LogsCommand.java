@@ -50,7 +50,7 @@ final class LogsCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    String base = endpoint != null ? endpoint : defaultEndpoint();
+    String base = ClientEndpoint.resolve(endpoint, "AWS_ENDPOINT_URL_LOGS");
     String group = "/aws/lambda/" + function;
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     long startTime = System.currentTimeMillis() - sinceSeconds * 1000;
@@ -73,8 +73,7 @@ final class LogsCommand implements Callable<Integer> {
                     .build(),
                 HttpResponse.BodyHandlers.ofString());
       } catch (java.net.ConnectException e) {
-        System.err.println(
-            "kiln logs: no Kiln answers at " + base + " (start one with ./kiln server)");
+        System.err.println(ClientEndpoint.unreachable("logs", base));
         return 1;
       }
       JsonNode body = JSON.readTree(response.body());
@@ -106,17 +105,5 @@ final class LogsCommand implements Callable<Integer> {
       }
       Thread.sleep(1000);
     }
-  }
-
-  private static String defaultEndpoint() {
-    String logs = System.getenv("AWS_ENDPOINT_URL_LOGS");
-    if (logs != null && !logs.isBlank()) {
-      return logs;
-    }
-    String any = System.getenv("AWS_ENDPOINT_URL");
-    if (any != null && !any.isBlank()) {
-      return any;
-    }
-    return "http://127.0.0.1:" + ServerSettings.DEFAULT_PORT;
   }
 }

@@ -57,7 +57,7 @@ final class UsageCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    String base = endpoint != null ? endpoint : defaultEndpoint();
+    String base = ClientEndpoint.resolve(endpoint, null);
     List<String> query = new ArrayList<>();
     add(query, "since", since);
     add(query, "until", until);
@@ -82,8 +82,7 @@ final class UsageCommand implements Callable<Integer> {
                       .build(),
                   HttpResponse.BodyHandlers.ofString());
     } catch (java.net.ConnectException e) {
-      System.err.println(
-          "kiln usage: no Kiln answers at " + base + " (start one with ./kiln server)");
+      System.err.println(ClientEndpoint.unreachable("usage", base));
       return 1;
     }
     JsonNode body = JSON.readTree(response.body());
@@ -115,10 +114,5 @@ final class UsageCommand implements Callable<Integer> {
     if (value != null) {
       query.add(name + "=" + URLEncoder.encode(value, StandardCharsets.UTF_8));
     }
-  }
-
-  private static String defaultEndpoint() {
-    String any = System.getenv("AWS_ENDPOINT_URL");
-    return any != null && !any.isBlank() ? any : "http://127.0.0.1:" + ServerSettings.DEFAULT_PORT;
   }
 }
