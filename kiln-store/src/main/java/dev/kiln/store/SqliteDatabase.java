@@ -2,7 +2,11 @@ package dev.kiln.store;
 
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
 import org.flywaydb.core.Flyway;
 import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteDataSource;
@@ -48,6 +52,35 @@ final class SqliteDatabase {
     } catch (SQLException e) {
       throw new IllegalStateException("cannot open " + what + " " + file, e);
     }
+  }
+
+  /** Sets the parameters of a statement. */
+  interface Binder {
+    void bind(PreparedStatement st) throws SQLException;
+  }
+
+  /** Reads one row of a result. */
+  interface Row<T> {
+    T map(ResultSet rs) throws SQLException;
+  }
+
+  /** Runs a query as one transaction and returns its rows. */
+  static <T> List<T> query(Connection db, String sql, Binder binder, Row<T> row, String what) {
+    return inTransaction(
+        db,
+        () -> {
+          try (PreparedStatement st = db.prepareStatement(sql)) {
+            binder.bind(st);
+            List<T> out = new ArrayList<>();
+            try (ResultSet rs = st.executeQuery()) {
+              while (rs.next()) {
+                out.add(row.map(rs));
+              }
+            }
+            return out;
+          }
+        },
+        what);
   }
 
   /** Runs {@code work} as one transaction: committed when it returns, rolled back if it throws. */

@@ -6,7 +6,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,35 +39,36 @@ public final class SqliteLogStore implements LogStore {
         () -> {
           Map<String, Long> ids = new HashMap<>();
           try (PreparedStatement insert =
-              db.prepareStatement(
-                  "INSERT INTO log_events(stream, ts, ingested, message) VALUES (?, ?, ?, ?)")) {
+                  db.prepareStatement(
+                      "INSERT INTO log_events(stream, ts, ingested, message) VALUES (?, ?, ?, ?)");
+              PreparedStatement update =
+                  db.prepareStatement(
+                      "UPDATE log_streams SET first_event = coalesce(min(first_event, ?), ?),"
+                          + " last_event = coalesce(max(last_event, ?), ?), last_ingestion = ?,"
+                          + " stored_bytes = stored_bytes + ? WHERE id = ?")) {
             for (Event e : events) {
-              long stream = ids.computeIfAbsent(e.group() + "\n" + e.stream(), k -> -1L);
-              if (stream < 0) {
+              String key = e.group() + "\n" + e.stream();
+              Long stream = ids.get(key);
+              if (stream == null) {
                 stream = streamId(e.group(), e.stream(), now);
-                ids.put(e.group() + "\n" + e.stream(), stream);
+                ids.put(key, stream);
               }
               insert.setLong(1, stream);
               insert.setLong(2, e.timestamp());
               insert.setLong(3, now);
               insert.setString(4, e.message());
               insert.addBatch();
-              try (PreparedStatement update =
-                  db.prepareStatement(
-                      "UPDATE log_streams SET first_event = coalesce(min(first_event, ?), ?),"
-                          + " last_event = coalesce(max(last_event, ?), ?), last_ingestion = ?,"
-                          + " stored_bytes = stored_bytes + ? WHERE id = ?")) {
-                update.setLong(1, e.timestamp());
-                update.setLong(2, e.timestamp());
-                update.setLong(3, e.timestamp());
-                update.setLong(4, e.timestamp());
-                update.setLong(5, now);
-                update.setLong(6, e.message().getBytes(StandardCharsets.UTF_8).length);
-                update.setLong(7, stream);
-                update.executeUpdate();
-              }
+              update.setLong(1, e.timestamp());
+              update.setLong(2, e.timestamp());
+              update.setLong(3, e.timestamp());
+              update.setLong(4, e.timestamp());
+              update.setLong(5, now);
+              update.setLong(6, e.message().getBytes(StandardCharsets.UTF_8).length);
+              update.setLong(7, stream);
+              update.addBatch();
             }
             insert.executeBatch();
+            update.executeBatch();
           }
           return null;
         },
@@ -260,30 +260,8 @@ public final class SqliteLogStore implements LogStore {
     }
   }
 
-  private interface Binder {
-    void bind(PreparedStatement st) throws SQLException;
-  }
-
-  private interface Row<T> {
-    T map(ResultSet rs) throws SQLException;
-  }
-
-  private <T> List<T> read(String sql, Binder binder, Row<T> row) {
-    return SqliteDatabase.inTransaction(
-        db,
-        () -> {
-          try (PreparedStatement st = db.prepareStatement(sql)) {
-            binder.bind(st);
-            List<T> out = new ArrayList<>();
-            try (ResultSet rs = st.executeQuery()) {
-              while (rs.next()) {
-                out.add(row.map(rs));
-              }
-            }
-            return out;
-          }
-        },
-        "log store");
+  private <T> List<T> read(String sql, SqliteDatabase.Binder binder, SqliteDatabase.Row<T> row) {
+    return SqliteDatabase.query(db, sql, binder, row, "log store");
   }
 
   private static StoredEvent event(ResultSet rs) throws SQLException {

@@ -3,9 +3,7 @@ package dev.kiln.store;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -65,27 +63,17 @@ public final class SqliteUsageStore implements AutoCloseable {
 
   /** Use per function over the hours starting in {@code [from, to)}, by function name. */
   public synchronized List<Usage> usage(long from, long to, Optional<String> function) {
-    return SqliteDatabase.inTransaction(
+    return SqliteDatabase.query(
         db,
-        () -> {
-          try (PreparedStatement st =
-              db.prepareStatement(
-                  "SELECT function, sum(requests), sum(mb_ms) FROM usage_hours WHERE hour >= ? AND"
-                      + " hour < ? AND (? IS NULL OR function = ?) GROUP BY function ORDER BY"
-                      + " function")) {
-            st.setLong(1, from);
-            st.setLong(2, to);
-            st.setString(3, function.orElse(null));
-            st.setString(4, function.orElse(null));
-            List<Usage> out = new ArrayList<>();
-            try (ResultSet rs = st.executeQuery()) {
-              while (rs.next()) {
-                out.add(new Usage(rs.getString(1), rs.getLong(2), rs.getLong(3)));
-              }
-            }
-            return out;
-          }
+        "SELECT function, sum(requests), sum(mb_ms) FROM usage_hours WHERE hour >= ? AND hour < ?"
+            + " AND (? IS NULL OR function = ?) GROUP BY function ORDER BY function",
+        st -> {
+          st.setLong(1, from);
+          st.setLong(2, to);
+          st.setString(3, function.orElse(null));
+          st.setString(4, function.orElse(null));
         },
+        rs -> new Usage(rs.getString(1), rs.getLong(2), rs.getLong(3)),
         "usage store");
   }
 
