@@ -112,12 +112,9 @@ final class LogsApi {
   private ObjectNode describeLogGroups(JsonNode body) {
     String prefix = text(body, "logGroupNamePrefix").orElse("");
     List<LogStore.Group> groups = logs.groups(prefix);
-    int limit = limit(body, 50, 50);
-    int from = token(body).map(Integer::parseInt).orElse(0);
     ObjectNode out = FunctionJson.JSON.createObjectNode();
     ArrayNode list = out.putArray("logGroups");
-    for (LogStore.Group g :
-        groups.subList(Math.min(from, groups.size()), Math.min(groups.size(), from + limit))) {
+    for (LogStore.Group g : page(body, groups, out)) {
       ObjectNode n = list.addObject();
       n.put("logGroupName", g.name());
       n.put("creationTime", g.creationTime());
@@ -125,9 +122,6 @@ final class LogsApi {
       n.put("arn", groupArn(g.name()) + ":*");
       n.put("logGroupArn", groupArn(g.name()));
       n.put("storedBytes", g.storedBytes());
-    }
-    if (from + limit < groups.size()) {
-      out.put("nextToken", Integer.toString(from + limit));
     }
     return out;
   }
@@ -148,12 +142,9 @@ final class LogsApi {
     List<LogStore.Stream> streams =
         logs.streams(
             group, prefix, orderBy.equals("LastEventTime"), body.path("descending").asBoolean());
-    int limit = limit(body, 50, 50);
-    int from = token(body).map(Integer::parseInt).orElse(0);
     ObjectNode out = FunctionJson.JSON.createObjectNode();
     ArrayNode list = out.putArray("logStreams");
-    for (LogStore.Stream s :
-        streams.subList(Math.min(from, streams.size()), Math.min(streams.size(), from + limit))) {
+    for (LogStore.Stream s : page(body, streams, out)) {
       ObjectNode n = list.addObject();
       n.put("logStreamName", s.name());
       n.put("creationTime", s.creationTime());
@@ -162,9 +153,6 @@ final class LogsApi {
       s.lastIngestionTime().ifPresent(t -> n.put("lastIngestionTime", t));
       n.put("arn", groupArn(group) + ":log-stream:" + s.name());
       n.put("storedBytes", s.storedBytes());
-    }
-    if (from + limit < streams.size()) {
-      out.put("nextToken", Integer.toString(from + limit));
     }
     return out;
   }
@@ -272,6 +260,30 @@ final class LogsApi {
       out.put("nextToken", "e/" + scannedTo);
     }
     return out;
+  }
+
+  /**
+   * The page of {@code all} that the request's {@code nextToken} and {@code limit} (1 to 50) ask
+   * for; sets {@code nextToken} on {@code out} when more follow.
+   */
+  private static <T> List<T> page(JsonNode body, List<T> all, ObjectNode out) {
+    int limit = limit(body, 50, 50);
+    int from =
+        token(body)
+            .map(
+                t -> {
+                  if (!t.matches("[0-9]{1,9}")) {
+                    throw new LogsError(
+                        "InvalidParameterException", "The specified nextToken is invalid.");
+                  }
+                  return Integer.parseInt(t);
+                })
+            .orElse(0);
+    int to = Math.min(all.size(), from + limit);
+    if (to < all.size()) {
+      out.put("nextToken", Integer.toString(to));
+    }
+    return all.subList(Math.min(from, to), to);
   }
 
   private static long parseEventToken(String token) {

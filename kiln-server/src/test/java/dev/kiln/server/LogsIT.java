@@ -200,6 +200,14 @@ class LogsIT {
             () -> logs.describeLogStreams(b -> b.logGroupName("/aws/lambda/nothing-here")));
     assertThat(missing.awsErrorDetails().errorMessage())
         .isEqualTo("The specified log group does not exist.");
+    CloudWatchLogsException token =
+        catchThrowableOfType(
+            CloudWatchLogsException.class,
+            () -> logs.describeLogGroups(b -> b.nextToken("not-a-token")));
+    assertThat(token.statusCode()).isEqualTo(400);
+    assertThat(token.awsErrorDetails().errorCode()).isEqualTo("InvalidParameterException");
+    assertThat(token.awsErrorDetails().errorMessage())
+        .isEqualTo("The specified nextToken is invalid.");
     kiln.python("quiet", "def handler(e, c):\n    print('x')\n");
     kiln.lambda.invoke(b -> b.functionName("quiet").payload(SdkBytes.fromUtf8String("{}")));
     CloudWatchLogsException json =
