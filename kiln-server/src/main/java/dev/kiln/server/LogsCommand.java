@@ -80,7 +80,10 @@ final class LogsCommand implements Callable<Integer> {
       if (response.statusCode() != 200) {
         String type = body.path("__type").asText();
         if (type.equals("ResourceNotFoundException") && follow) {
-          Thread.sleep(1000); // no log yet: wait for the first invocation
+          // no log yet: wait for the first invocation
+          if (!pause()) {
+            return 0;
+          }
           continue;
         }
         System.err.println("kiln logs: " + body.path("message").asText(response.body()));
@@ -103,7 +106,20 @@ final class LogsCommand implements Callable<Integer> {
       if (!follow) {
         return 0;
       }
+      if (!pause()) {
+        return 0;
+      }
+    }
+  }
+
+  /** Waits a second before the next poll; false when interrupted (the follower is stopped). */
+  private static boolean pause() {
+    try {
       Thread.sleep(1000);
+      return true;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
     }
   }
 }
