@@ -448,6 +448,13 @@ class LayersIT {
         "at 'compatibleRuntimes'");
     assertThat(kiln.lambda.listLayerVersions(b -> b.layerName("not-zip")).layerVersions())
         .isEmpty();
+    assertAwsError(
+        catchThrowableOfType(
+            AwsServiceException.class, () -> kiln.lambda.listLayers(b -> b.maxItems(51))),
+        400,
+        "ValidationException",
+        "Value '51' at 'maxItems' failed to satisfy constraint: Member must have value between 1"
+            + " and 50");
   }
 
   @Test

@@ -192,6 +192,65 @@ class LogsIT {
     assertThat(errors.toString()).contains("The specified log group does not exist.");
   }
 
+  /** A raw CloudWatch Logs call: its status, {@code __type} and message. */
+  static String[] raw(String operation, String body) throws Exception {
+    java.net.http.HttpResponse<String> r =
+        java.net.http.HttpClient.newHttpClient()
+            .send(
+                java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create(kiln.server.endpoint() + "/"))
+                    .header("X-Amz-Target", operation)
+                    .header("Content-Type", "application/x-amz-json-1.1")
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body))
+                    .build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+    JsonNode doc = JSON.readTree(r.body());
+    return new String[] {
+      Integer.toString(r.statusCode()), doc.path("__type").asText(), doc.path("message").asText()
+    };
+  }
+
+  @Test
+  void eachBadParameter_isNamedInAJson11Error() throws Exception {
+    kiln.python("named", "def handler(e, c):\n    print('x')\n");
+    kiln.lambda.invoke(b -> b.functionName("named").payload(SdkBytes.fromUtf8String("{}")));
+    filter("/aws/lambda/named", "x", 1);
+    String group = "{\"logGroupName\": \"/aws/lambda/named\"";
+    assertThat(raw("Logs_20140328.DescribeLogStreams", group + ", \"orderBy\": \"Size\"}"))
+        .containsExactly(
+            "400",
+            "InvalidParameterException",
+            "orderBy must be LogStreamName or LastEventTime, got Size");
+    assertThat(
+            raw(
+                "Logs_20140328.DescribeLogStreams",
+                group + ", \"orderBy\": \"LastEventTime\", \"logStreamNamePrefix\": \"2026\"}"))
+        .containsExactly(
+            "400",
+            "InvalidParameterException",
+            "Cannot order by LastEventTime with a logStreamNamePrefix.");
+    assertThat(
+            raw(
+                "Logs_20140328.FilterLogEvents",
+                group + ", \"logStreamNames\": [\"a\"], \"logStreamNamePrefix\": \"b\"}"))
+        .containsExactly(
+            "400",
+            "InvalidParameterException",
+            "logStreamNames and logStreamNamePrefix are mutually exclusive");
+    assertThat(raw("Logs_20140328.FilterLogEvents", group + ", \"limit\": 0}")[2])
+        .contains("at 'limit' failed to satisfy constraint");
+    assertThat(raw("Logs_20140328.GetLogEvents", group + "}"))
+        .containsExactly(
+            "400", "InvalidParameterException", "logStreamName is a required parameter");
+    assertThat(raw("Logs_20140328.GetLogEvents", group + ", \"logStreamName\": \"nope\"}"))
+        .containsExactly(
+            "400", "ResourceNotFoundException", "The specified log stream does not exist.");
+    assertThat(raw("Logs_20140328.PutRetentionPolicy", "{}")[1])
+        .isEqualTo("UnknownOperationException");
+    assertThat(raw("Logs_20140328.DescribeLogGroups", "not json"))
+        .containsExactly("400", "SerializationException", "The request body is not valid JSON");
+  }
+
   @Test
   void badRequests_getCloudWatchLogsErrors() {
     ResourceNotFoundException missing =

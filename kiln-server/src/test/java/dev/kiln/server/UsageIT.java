@@ -92,7 +92,24 @@ class UsageIT {
                       .build(),
                   HttpResponse.BodyHandlers.ofString());
       assertThat(bad.statusCode()).isEqualTo(400);
+      assertThat(bad.headers().firstValue("x-amzn-ErrorType").orElse(""))
+          .startsWith("InvalidParameterValueException");
       assertThat(bad.body()).contains("since must be an ISO-8601 instant");
+      for (String[] query :
+          new String[][] {
+            {"?pricePerGbSecond=-1", "pricePerGbSecond must be a non-negative number, got '-1'"},
+            {"?since=2026-11-02T00:00:00Z&until=2026-11-01T00:00:00Z", "until must be after since"}
+          }) {
+        HttpResponse<String> refused =
+            HttpClient.newHttpClient()
+                .send(
+                    HttpRequest.newBuilder(
+                            URI.create(kiln.server.endpoint() + "/kiln/usage" + query[0]))
+                        .build(),
+                    HttpResponse.BodyHandlers.ofString());
+        assertThat(refused.statusCode()).isEqualTo(400);
+        assertThat(refused.body()).contains(query[1]);
+      }
     }
   }
 
