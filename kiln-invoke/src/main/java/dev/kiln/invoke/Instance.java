@@ -76,6 +76,8 @@ final class Instance {
   private final FunctionLogs logs;
   private final KilnMetrics metrics;
   private final UsageMeter usage;
+  private final boolean provisioned;
+  private final PlatformLog platformLog;
 
   /** What else happens when the instance stops, once its processes are gone. */
   interface Epilogue {
@@ -105,8 +107,18 @@ final class Instance {
       Epilogue epilogue,
       FunctionLogs logs,
       KilnMetrics metrics,
-      UsageMeter usage) {
+      UsageMeter usage,
+      boolean provisioned) {
     this.usage = usage;
+    this.provisioned = provisioned;
+    this.platformLog =
+        new PlatformLog(
+            version.config().logging(),
+            version.name(),
+            version.version(),
+            version.config().runtime(),
+            "kiln:"
+                + (version.launch().custom() ? "bootstrap" : version.launch().command().get(0)));
     this.epilogue = epilogue;
     this.logs = logs;
     this.metrics = metrics;
@@ -441,55 +453,16 @@ final class Instance {
   private InvocationResult finish(
       InvokeRequest request, String requestId, long began, boolean cold, Outcome outcome) {
     long ended = System.nanoTime();
+    long endedAt = System.currentTimeMillis();
     double durationMs = (ended - began) / 1_000_000.0;
-    String record =
-        log.takeRecord(); // init output (cold) and the handler's output, as the runtime wrote it
-    StringBuilder lines = new StringBuilder();
-    if (cold) {
-      lines
-          .append("INIT_START Runtime Version: ")
-          .append(version.config().runtime())
-          .append("\tRuntime Version ARN: kiln:")
-          .append(version.launch().custom() ? "bootstrap" : version.launch().command().get(0))
-          .append('\n');
-    }
-    lines
-        .append("START RequestId: ")
-        .append(requestId)
-        .append(" Version: ")
-        .append(version.version())
-        .append('\n');
-    lines.append(record);
-    if (!record.isEmpty() && !record.endsWith("\n")) {
-      lines.append('\n');
-    }
-    if (outcome.logLine != null) {
-      lines.append(outcome.logLine).append('\n');
-    }
-    lines.append("END RequestId: ").append(requestId).append('\n');
-    lines.append(
-        String.format(
-            Locale.ROOT,
-            "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB"
-                + "\tMax Memory Used: %d MB\t",
-            requestId,
-            durationMs,
-            (long) Math.ceil(durationMs),
-            version.config().memorySize(),
-            Math.max(1, sandbox.maxMemoryUsedBytes() / (1024 * 1024))));
-    usage.record(
-        version.name(),
-        System.currentTimeMillis(),
-        (long) Math.ceil(durationMs),
-        version.config().memorySize());
+    long billedMs = (long) Math.ceil(durationMs);
+    // init output (cold) and the handler's output, as the runtime wrote it
+    String output = log.takeRecord();
     Optional<Duration> init = Optional.empty();
     if (cold) {
-      long initEnded = channel.firstPoll().getNow(began);
-      init = Optional.of(Duration.ofNanos(initEnded - startedNanos));
-      lines.append(
-          String.format(
-              Locale.ROOT, "Init Duration: %.2f ms\t", (initEnded - startedNanos) / 1_000_000.0));
+      init = Optional.of(Duration.ofNanos(channel.firstPoll().getNow(began) - startedNanos));
     }
+    usage.record(version.name(), endedAt, billedMs, version.config().memorySize());
     metrics.invoked(
         version.name(),
         version.version(),
@@ -500,17 +473,37 @@ final class Instance {
           case FUNCTION_ERROR -> Optional.of("Function");
           case FATAL -> Optional.of(outcome.errorType == null ? "Runtime" : outcome.errorType);
         });
-    if (outcome.kind == InvocationKind.FATAL && outcome.errorType != null) {
-      lines.append("Status: error\tError Type: ").append(outcome.errorType);
+    PlatformLog.Report report =
+        new PlatformLog.Report(
+            requestId,
+            durationMs,
+            billedMs,
+            version.config().memorySize(),
+            Math.max(1, sandbox.maxMemoryUsedBytes() / (1024 * 1024)),
+            init.map(d -> d.toNanos() / 1_000_000.0),
+            switch (outcome.kind) {
+              case SUCCESS -> "success";
+              case FUNCTION_ERROR -> "error";
+              case FATAL -> "Sandbox.Timedout".equals(outcome.errorType) ? "timeout" : "failure";
+            },
+            Optional.ofNullable(outcome.errorType));
+    // each part of the log at the time it happened: init, the start, and the end
+    long startedAt = endedAt - (ended - began) / 1_000_000;
+    StringBuilder all = new StringBuilder();
+    String group = version.config().logging().logGroup();
+    if (cold) {
+      long initAt = endedAt - (ended - startedNanos) / 1_000_000;
+      String initStart = platformLog.initStart(initAt, provisioned);
+      logs.record(group, logStreamName, initAt, initStart);
+      all.append(initStart);
     }
-    lines.append('\n');
-    logs.record(
-        version.config().logging().logGroup(),
-        logStreamName,
-        System.currentTimeMillis(),
-        lines.toString());
+    String start = platformLog.start(startedAt, requestId);
+    logs.record(group, logStreamName, startedAt, start);
+    String rest = platformLog.end(endedAt, output, Optional.ofNullable(outcome.logLine), report);
+    logs.record(group, logStreamName, endedAt, rest);
+    all.append(start).append(rest);
     Optional<String> tail =
-        request.tailLog() ? Optional.of(tail(lines.toString())) : Optional.empty();
+        request.tailLog() ? Optional.of(tail(all.toString())) : Optional.empty();
     return switch (outcome.kind) {
       case SUCCESS ->
           new InvocationResult.Success(requestId, version.version(), outcome.payload, tail);

@@ -211,7 +211,8 @@ final class InstanceLauncher {
         epilogue,
         logs,
         metrics,
-        usage);
+        usage,
+        provisioned);
   }
 
   /** How long a JVM that writes a class data sharing archive may take to exit. */
@@ -402,7 +403,7 @@ final class InstanceLauncher {
     env.put("AWS_DEFAULT_REGION", account.region());
     if (c.logging().logFormat().equals("JSON")) {
       env.put("AWS_LAMBDA_LOG_FORMAT", "JSON");
-      c.logging().applicationLogLevel().ifPresent(l -> env.put("AWS_LAMBDA_LOG_LEVEL", l));
+      env.put("AWS_LAMBDA_LOG_LEVEL", c.logging().applicationLogLevel().orElse("INFO"));
     }
     if (!opt.equals(Path.of("/opt"))) {
       // the layers are not at /opt (no mount namespace): tell Kiln's bootstraps where they are

@@ -428,8 +428,15 @@ public record ConfigPatch(
     }
     return new FunctionConfig.LoggingSettings(
         format,
-        json ? patch.applicationLogLevel().or(() -> Optional.of("INFO")) : Optional.empty(),
-        json ? patch.systemLogLevel().or(() -> Optional.of("INFO")) : Optional.empty(),
+        json
+            ? patch
+                .applicationLogLevel()
+                .or(current::applicationLogLevel)
+                .or(() -> Optional.of("INFO"))
+            : Optional.empty(),
+        json
+            ? patch.systemLogLevel().or(current::systemLogLevel).or(() -> Optional.of("INFO"))
+            : Optional.empty(),
         patch.logGroup().orElse(current.logGroup()));
   }
 }

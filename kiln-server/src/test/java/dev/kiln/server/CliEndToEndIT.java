@@ -240,4 +240,101 @@ class CliEndToEndIT {
     assertThat(r.exit()).as(r.output()).isZero();
     assertThat(r.output().trim()).isEqualTo("1 python3.12 1 ResourceNotFoundException");
   }
+
+  @Test
+  void logsTail_printsTheFunctionsLog_andFollowsIt() throws Exception {
+    Path dir = Files.createTempDirectory("kiln-cli-tail-");
+    Files.write(
+        dir.resolve("function.zip"),
+        Zips.of("app.py", "def handler(e, c):\n    print('tail-' + e['n'])\n"));
+    aws(
+        dir,
+        "lambda",
+        "create-function",
+        "--function-name",
+        "cli-tailed",
+        "--runtime",
+        "python3.12",
+        "--handler",
+        "app.handler",
+        "--role",
+        KilnFixture.ROLE,
+        "--zip-file",
+        "fileb://function.zip");
+    Files.writeString(dir.resolve("one.json"), "{\"n\": \"one\"}");
+    aws(
+        dir,
+        "lambda",
+        "invoke",
+        "--function-name",
+        "cli-tailed",
+        "--payload",
+        "fileb://one.json",
+        "out.json");
+    String tailed = "";
+    for (int i = 0; i < 50 && !tailed.contains("REPORT RequestId"); i++) {
+      Thread.sleep(100);
+      tailed = aws(dir, "logs", "tail", "/aws/lambda/cli-tailed", "--since", "1h").output();
+    }
+    assertThat(tailed)
+        .containsPattern("\\S+ \\d{4}/\\d{2}/\\d{2}/\\[\\$LATEST\\]\\S+ START RequestId: ")
+        .contains("tail-one")
+        .contains("REPORT RequestId");
+
+    // --follow polls for what comes next, until it is stopped
+    List<String> follow = new ArrayList<>();
+    follow.addAll(
+        List.of(
+            Tools.awsCli().toString(),
+            "--endpoint-url",
+            kiln.server.endpoint().toString(),
+            "logs",
+            "tail",
+            "/aws/lambda/cli-tailed",
+            "--follow",
+            "--format",
+            "short"));
+    ProcessBuilder b = new ProcessBuilder(follow).directory(dir.toFile()).redirectErrorStream(true);
+    b.environment().putAll(Tools.awsEnv(dir.resolve("home")));
+    Process p = b.start();
+    StringBuffer seen = new StringBuffer();
+    Thread reader =
+        Thread.ofVirtual()
+            .start(
+                () -> {
+                  try {
+                    p.getInputStream()
+                        .transferTo(
+                            new java.io.OutputStream() {
+                              @Override
+                              public void write(int c) {
+                                seen.append((char) c);
+                              }
+                            });
+                  } catch (java.io.IOException e) {
+                    // the process was stopped
+                  }
+                });
+    try {
+      Files.writeString(dir.resolve("two.json"), "{\"n\": \"two\"}");
+      for (int i = 0; i < 300 && !seen.toString().contains("tail-two"); i++) {
+        if (i % 50 == 0) {
+          aws(
+              dir,
+              "lambda",
+              "invoke",
+              "--function-name",
+              "cli-tailed",
+              "--payload",
+              "fileb://two.json",
+              "out.json");
+        }
+        Thread.sleep(100);
+      }
+    } finally {
+      p.destroy();
+      reader.join(5000);
+    }
+    assertThat(seen.toString()).as("aws logs tail --follow").contains("tail-two");
+  }
 }
