@@ -15,16 +15,36 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * {@code GET /kiln/usage}: requests and GB-seconds per function over a period, and what they would
- * cost at the given prices (by default AWS's public x86 prices: $0.20 per million requests,
- * $0.0000166667 per GB-second). Query: {@code since}, {@code until} (ISO-8601 instants; by default
- * the current calendar month, UTC), {@code function}, {@code pricePerMillionRequests}, {@code
- * pricePerGbSecond}. Use is kept per hour, so the period is widened to whole hours.
+ * {@code GET /kiln/usage}: what each function used over a period and what it would cost at the
+ * given prices, by default AWS's public x86 prices (us-east-1):
+ *
+ * <ul>
+ *   <li>requests, $0.20 per million ({@code pricePerMillionRequests});
+ *   <li>duration, $0.0000166667 per GB-second on demand ({@code pricePerGbSecond}), and
+ *       $0.0000097222 per GB-second for the part that ran on provisioned instances ({@code
+ *       pricePerProvisionedDurationGbSecond});
+ *   <li>provisioned concurrency kept, $0.0000041667 per GB-second ({@code
+ *       pricePerProvisionedGbSecond});
+ *   <li>ephemeral storage above 512 MB, $0.0000000309 per GB-second of duration ({@code
+ *       pricePerStorageGbSecond}).
+ * </ul>
+ *
+ * Query: {@code since}, {@code until} (ISO-8601 instants; by default the current calendar month,
+ * UTC), {@code function}, and the prices. Use is kept per hour, so the period is widened to whole
+ * hours. A node runs functions of its own architecture only, so an arm64 node is priced by passing
+ * AWS's arm64 prices.
  */
 final class UsageApi {
 
-  static final double DEFAULT_PRICE_PER_MILLION_REQUESTS = 0.20;
-  static final double DEFAULT_PRICE_PER_GB_SECOND = 0.0000166667;
+  /** Prices in USD, each per GB-second except requests (per million). */
+  record Prices(
+      double perMillionRequests,
+      double perGbSecond,
+      double perProvisionedDurationGbSecond,
+      double perProvisionedGbSecond,
+      double perStorageGbSecond) {}
+
+  static final Prices AWS_X86 = new Prices(0.20, 0.0000166667, 0.0000097222, 0.0000041667, 3.09e-8);
   private static final long HOUR = 3_600_000L;
 
   private final SqliteUsageStore usage;
@@ -49,42 +69,62 @@ final class UsageApi {
     }
     long from = since - Math.floorMod(since, HOUR);
     long to = until + (Math.floorMod(until, HOUR) == 0 ? 0 : HOUR - Math.floorMod(until, HOUR));
-    double perMillion = price(req, "pricePerMillionRequests", DEFAULT_PRICE_PER_MILLION_REQUESTS);
-    double perGbSecond = price(req, "pricePerGbSecond", DEFAULT_PRICE_PER_GB_SECOND);
+    Prices prices =
+        new Prices(
+            price(req, "pricePerMillionRequests", AWS_X86.perMillionRequests()),
+            price(req, "pricePerGbSecond", AWS_X86.perGbSecond()),
+            price(
+                req,
+                "pricePerProvisionedDurationGbSecond",
+                AWS_X86.perProvisionedDurationGbSecond()),
+            price(req, "pricePerProvisionedGbSecond", AWS_X86.perProvisionedGbSecond()),
+            price(req, "pricePerStorageGbSecond", AWS_X86.perStorageGbSecond()));
     List<SqliteUsageStore.Usage> rows = usage.usage(from, to, LambdaApi.query(req, "function"));
 
     ObjectNode out = FunctionJson.JSON.createObjectNode();
     out.put("from", Instant.ofEpochMilli(from).toString());
     out.put("until", Instant.ofEpochMilli(to).toString());
-    ObjectNode prices = out.putObject("prices");
-    prices.put("perMillionRequests", perMillion);
-    prices.put("perGbSecond", perGbSecond);
+    ObjectNode p = out.putObject("prices");
+    p.put("perMillionRequests", prices.perMillionRequests());
+    p.put("perGbSecond", prices.perGbSecond());
+    p.put("perProvisionedDurationGbSecond", prices.perProvisionedDurationGbSecond());
+    p.put("perProvisionedGbSecond", prices.perProvisionedGbSecond());
+    p.put("perStorageGbSecond", prices.perStorageGbSecond());
     ArrayNode functions = out.putArray("functions");
-    long requests = 0;
-    double gbSeconds = 0;
+    SqliteUsageStore.Usage total = new SqliteUsageStore.Usage("", 0, 0, 0, 0, 0);
     for (SqliteUsageStore.Usage u : rows) {
-      line(
-          functions.addObject().put("function", u.function()),
-          u.requests(),
-          u.gbSeconds(),
-          perMillion,
-          perGbSecond);
-      requests += u.requests();
-      gbSeconds += u.gbSeconds();
+      line(functions.addObject().put("function", u.function()), u, prices);
+      total =
+          new SqliteUsageStore.Usage(
+              "",
+              total.requests() + u.requests(),
+              total.mbMs() + u.mbMs(),
+              total.provisionedDurationMbMs() + u.provisionedDurationMbMs(),
+              total.provisionedMbMs() + u.provisionedMbMs(),
+              total.storageMbMs() + u.storageMbMs());
     }
-    line(out.putObject("total"), requests, gbSeconds, perMillion, perGbSecond);
+    line(out.putObject("total"), total, prices);
     LambdaApi.sendJson(res, req, 200, out);
   }
 
-  private static void line(
-      ObjectNode n, long requests, double gbSeconds, double perMillion, double perGbSecond) {
-    double requestCost = requests / 1_000_000.0 * perMillion;
-    double durationCost = gbSeconds * perGbSecond;
-    n.put("requests", requests);
-    n.put("gbSeconds", gbSeconds);
+  private static void line(ObjectNode n, SqliteUsageStore.Usage u, Prices prices) {
+    double requestCost = u.requests() / 1_000_000.0 * prices.perMillionRequests();
+    double onDemand = u.gbSeconds() - u.provisionedDurationGbSeconds();
+    double durationCost =
+        onDemand * prices.perGbSecond()
+            + u.provisionedDurationGbSeconds() * prices.perProvisionedDurationGbSecond();
+    double provisionedCost = u.provisionedGbSeconds() * prices.perProvisionedGbSecond();
+    double storageCost = u.storageGbSeconds() * prices.perStorageGbSecond();
+    n.put("requests", u.requests());
+    n.put("gbSeconds", u.gbSeconds());
+    n.put("provisionedDurationGbSeconds", u.provisionedDurationGbSeconds());
+    n.put("provisionedGbSeconds", u.provisionedGbSeconds());
+    n.put("storageGbSeconds", u.storageGbSeconds());
     n.put("requestCost", requestCost);
     n.put("durationCost", durationCost);
-    n.put("cost", requestCost + durationCost);
+    n.put("provisionedCost", provisionedCost);
+    n.put("storageCost", storageCost);
+    n.put("cost", requestCost + durationCost + provisionedCost + storageCost);
   }
 
   private static Optional<Instant> instant(ServerRequest req, String name) {

@@ -8,12 +8,15 @@ import dev.kiln.model.FunctionRef;
 import dev.kiln.model.LambdaError;
 import dev.kiln.store.EventQueue;
 import dev.kiln.store.EventQueue.Event;
+import io.micrometer.core.instrument.Tags;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
@@ -59,6 +62,7 @@ public final class AsyncDispatcher implements AutoCloseable {
   }
 
   private final EventQueue queue;
+  private final KilnMetrics metrics;
   private final Target target;
   private final InstantSource clock;
   private final Duration retryBase;
@@ -70,7 +74,13 @@ public final class AsyncDispatcher implements AutoCloseable {
   private Thread loop;
 
   AsyncDispatcher(
-      EventQueue queue, Target target, InstantSource clock, Duration retryBase, int workers) {
+      EventQueue queue,
+      Target target,
+      InstantSource clock,
+      Duration retryBase,
+      int workers,
+      KilnMetrics metrics) {
+    this.metrics = metrics;
     this.queue = queue;
     this.target = target;
     this.clock = clock;
@@ -89,7 +99,8 @@ public final class AsyncDispatcher implements AutoCloseable {
       Invoker invoker,
       InstantSource clock,
       Duration retryBase,
-      int workers) {
+      int workers,
+      KilnMetrics metrics) {
     Target target =
         new Target() {
           @Override
@@ -128,7 +139,27 @@ public final class AsyncDispatcher implements AutoCloseable {
             return FunctionRef.parse(arn, "destination", catalog.account());
           }
         };
-    return new AsyncDispatcher(queue, target, clock, retryBase, workers);
+    return new AsyncDispatcher(queue, target, clock, retryBase, workers, metrics);
+  }
+
+  /** Counts an event that {@link AsyncInvocations} accepted. */
+  void accepted(String function) {
+    metrics.asyncReceived(function);
+  }
+
+  /** Gauges the queue's depth per function, read at each scrape. */
+  public void watchQueue() {
+    metrics.sampled(
+        "kiln.async.queue.depth",
+        "Asynchronous events not yet finished: waiting for an attempt, or in flight",
+        () -> {
+          Map<Tags, Number> rows = new HashMap<>();
+          for (EventQueue.Depth d : queue.depths()) {
+            rows.put(Tags.of("function", d.function(), "state", "waiting"), d.waiting());
+            rows.put(Tags.of("function", d.function(), "state", "in_flight"), d.inFlight());
+          }
+          return rows;
+        });
   }
 
   /** Runs the dispatch loop in the background, after re-queuing what a crash left in flight. */
@@ -221,6 +252,7 @@ public final class AsyncDispatcher implements AutoCloseable {
       fail(e, config, "EventAgeExceeded", Optional.empty(), e.attempts());
       return;
     }
+    metrics.asyncAttempt(e.function(), Duration.between(e.received(), now));
     InvocationResult result;
     try {
       result = target.invoke(e);
@@ -262,14 +294,17 @@ public final class AsyncDispatcher implements AutoCloseable {
       String condition,
       Optional<InvocationResult> last,
       int attempts) {
+    metrics.asyncDropped(e.function(), condition);
     List<Event> followUps = new ArrayList<>();
     if (config.onFailure().isPresent()) {
       followUps.add(record(config.onFailure().get(), e, condition, last, attempts));
+      metrics.asyncDeadLettered(e.function(), "on-failure");
     } else {
       target
           .deadLetter(e.function(), e.qualifier())
           .ifPresent(
               dlq -> {
+                metrics.asyncDeadLettered(e.function(), "dead-letter-queue");
                 FunctionRef to = target.function(dlq);
                 followUps.add(
                     Event.accepted(

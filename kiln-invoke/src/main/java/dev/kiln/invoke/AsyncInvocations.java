@@ -30,6 +30,7 @@ public final class AsyncInvocations implements AutoCloseable {
     queue.enqueue(
         EventQueue.Event.accepted(
             requestId, ref.name(), ref.qualifierOrLatest(), payload, clock.instant()));
+    dispatcher.accepted(ref.name());
     dispatcher.wake();
     return requestId;
   }

@@ -633,8 +633,7 @@ public final class FunctionCatalog {
     if (ref.qualifier().isPresent()) {
       invoker.retire(ref.name(), ref.qualifier().get());
     } else {
-      invoker.retireAll(ref.name());
-      invoker.budget().unreserve(ref.name());
+      invoker.functionDeleted(ref.name());
     }
     collectUnusedCode();
   }

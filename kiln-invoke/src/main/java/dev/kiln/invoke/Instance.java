@@ -462,7 +462,13 @@ final class Instance {
     if (cold) {
       init = Optional.of(Duration.ofNanos(channel.firstPoll().getNow(began) - startedNanos));
     }
-    usage.record(version.name(), endedAt, billedMs, version.config().memorySize());
+    usage.record(
+        version.name(),
+        endedAt,
+        billedMs,
+        version.config().memorySize(),
+        version.config().ephemeralStorageSize(),
+        provisioned);
     metrics.invoked(
         version.name(),
         version.version(),
@@ -472,7 +478,8 @@ final class Instance {
           case SUCCESS -> Optional.empty();
           case FUNCTION_ERROR -> Optional.of("Function");
           case FATAL -> Optional.of(outcome.errorType == null ? "Runtime" : outcome.errorType);
-        });
+        },
+        provisioned);
     PlatformLog.Report report =
         new PlatformLog.Report(
             requestId,

@@ -155,7 +155,9 @@ final class InstanceLauncher {
             network);
     Sandbox sandbox;
     try {
+      long before = System.nanoTime();
       sandbox = driver.start(spec);
+      metrics.sandboxStarted(java.time.Duration.ofNanos(System.nanoTime() - before));
     } catch (IOException | RuntimeException e) {
       // the driver has released the network; the channel is ours to close
       channel.close();

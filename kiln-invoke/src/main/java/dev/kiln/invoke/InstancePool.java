@@ -381,6 +381,34 @@ final class InstancePool {
     return all.size();
   }
 
+  /** This pool's instances by state, as {@code counts} is added to. */
+  void countByState(java.util.Map<Instance.State, Integer> counts) {
+    for (Instance i : all) {
+      counts.merge(i.state(), 1, Integer::sum);
+    }
+  }
+
+  /** Provisioned concurrency as it stands: asked for, initialised, and running an invocation. */
+  record Provisioned(int allocated, int ready, int busy) {}
+
+  Provisioned provisionedNow() {
+    int allocated;
+    synchronized (this) {
+      allocated = provisionTarget;
+    }
+    int ready = 0;
+    int busy = 0;
+    for (Instance i : provisioned) {
+      if (i.initialised().isDone() && i.state() != Instance.State.DEAD) {
+        ready++;
+        if (i.state() == Instance.State.BUSY) {
+          busy++;
+        }
+      }
+    }
+    return new Provisioned(allocated, ready, busy);
+  }
+
   synchronized boolean isRetired() {
     return retired;
   }

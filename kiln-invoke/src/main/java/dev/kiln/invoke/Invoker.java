@@ -4,15 +4,19 @@ import dev.kiln.model.Account;
 import dev.kiln.model.LambdaError;
 import dev.kiln.runtimeapi.RuntimeApiServer;
 import dev.kiln.sandbox.SandboxDriver;
+import io.micrometer.core.instrument.Tags;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.InstantSource;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,6 +40,7 @@ public final class Invoker implements AutoCloseable {
 
   private final InstanceLauncher launcher;
   private final KilnMetrics metrics;
+  private final UsageMeter usage;
   private final ConcurrencyBudget budget;
 
   /** Starts provisioned instances, off the invocation path. */
@@ -75,14 +80,17 @@ public final class Invoker implements AutoCloseable {
       FunctionLogs logs,
       KilnMetrics metrics,
       UsageMeter usage) {
-    return new Invoker(
-        new InstanceLauncher(
-            driver, runtimeApi, instancesRoot, account, gate, logs, metrics, usage),
-        clock,
-        keepAlive,
-        runReaper,
-        budget,
-        metrics);
+    Invoker invoker =
+        new Invoker(
+            new InstanceLauncher(
+                driver, runtimeApi, instancesRoot, account, gate, logs, metrics, usage),
+            clock,
+            keepAlive,
+            runReaper,
+            budget,
+            metrics,
+            usage);
+    return invoker;
   }
 
   private Invoker(
@@ -91,8 +99,10 @@ public final class Invoker implements AutoCloseable {
       Duration keepAlive,
       boolean runReaper,
       ConcurrencyBudget budget,
-      KilnMetrics metrics) {
+      KilnMetrics metrics,
+      UsageMeter usage) {
     this.metrics = metrics;
+    this.usage = usage;
     this.launcher = launcher;
     this.budget = budget;
     this.clock = clock;
@@ -177,6 +187,7 @@ public final class Invoker implements AutoCloseable {
    */
   public void provision(FunctionVersion version, int count) {
     pools.computeIfAbsent(version.key(), k -> newPool(version)).provision(count);
+    usage.provisioned(version.key(), version.name(), version.config().memorySize(), count);
   }
 
   /** How far provisioning of {@code version} has come. */
@@ -197,9 +208,105 @@ public final class Invoker implements AutoCloseable {
     retireWhere(v -> v.name().equals(name) && v.version().equals(version));
   }
 
-  /** Stops every instance of every version of function {@code name}: it was deleted. */
+  /** Stops every instance of every version of function {@code name}. */
   public void retireAll(String name) {
     retireWhere(v -> v.name().equals(name));
+  }
+
+  /** Function {@code name} was deleted: its instances, its reservation and its meters go. */
+  public void functionDeleted(String name) {
+    retireAll(name);
+    budget.unreserve(name);
+    metrics.forget(name);
+  }
+
+  /**
+   * Registers the node's gauges: {@code kiln_instances{state}}, and per version with provisioned
+   * concurrency, what is allocated, ready and busy, and the utilisation.
+   */
+  public void watchInstances() {
+    metrics.sampled(
+        "kiln.instances",
+        "Instances alive, by state: starting, idle or busy",
+        () -> {
+          Map<Tags, Number> rows = new HashMap<>();
+          instancesByState().forEach((s, n) -> rows.put(Tags.of("state", s), n));
+          return rows;
+        });
+    provisionedGauge(
+        "kiln.provisioned.concurrency.allocated",
+        "Provisioned concurrency asked for",
+        ProvisionedNow::allocated);
+    provisionedGauge(
+        "kiln.provisioned.concurrency.ready",
+        "Provisioned instances initialised and alive",
+        ProvisionedNow::ready);
+    provisionedGauge(
+        "kiln.provisioned.concurrent.executions",
+        "Provisioned instances running an invocation now",
+        ProvisionedNow::busy);
+    provisionedGauge(
+        "kiln.provisioned.concurrency.utilization",
+        "Provisioned instances running an invocation, over the provisioned concurrency asked for",
+        p -> (double) p.busy() / p.allocated());
+  }
+
+  private void provisionedGauge(
+      String name, String description, Function<ProvisionedNow, Number> value) {
+    metrics.sampled(
+        name,
+        description,
+        () -> {
+          Map<Tags, Number> rows = new HashMap<>();
+          for (ProvisionedNow p : provisionedNow()) {
+            rows.put(Tags.of("function", p.function(), "version", p.version()), value.apply(p));
+          }
+          return rows;
+        });
+  }
+
+  /** Instances alive now by state (starting, idle, busy), draining pools included. */
+  public Map<String, Integer> instancesByState() {
+    Map<Instance.State, Integer> counts = new java.util.EnumMap<>(Instance.State.class);
+    for (Instance.State s : Instance.State.values()) {
+      if (s != Instance.State.DEAD) {
+        counts.put(s, 0);
+      }
+    }
+    pools.values().forEach(p -> p.countByState(counts));
+    draining.forEach(p -> p.countByState(counts));
+    counts.remove(Instance.State.DEAD);
+    Map<String, Integer> out = new java.util.TreeMap<>();
+    counts.forEach((s, n) -> out.put(s.name().toLowerCase(java.util.Locale.ROOT), n));
+    return out;
+  }
+
+  /**
+   * One version's provisioned concurrency now.
+   *
+   * @param memoryMb its MemorySize, what each provisioned instance holds
+   */
+  public record ProvisionedNow(
+      String function, String version, int memoryMb, int allocated, int ready, int busy) {}
+
+  /** Every version with provisioned concurrency asked for. */
+  public List<ProvisionedNow> provisionedNow() {
+    List<ProvisionedNow> out = new java.util.ArrayList<>();
+    for (InstancePool pool : pools.values()) {
+      InstancePool.Provisioned p = pool.provisionedNow();
+      if (p.allocated() > 0) {
+        FunctionVersion v = pool.version();
+        out.add(
+            new ProvisionedNow(
+                v.name(),
+                v.version(),
+                v.config().memorySize(),
+                p.allocated(),
+                p.ready(),
+                p.busy()));
+      }
+    }
+    return out;
   }
 
   private void retireWhere(java.util.function.Predicate<FunctionVersion> which) {
@@ -207,6 +314,7 @@ public final class Invoker implements AutoCloseable {
       InstancePool pool = e.getValue();
       if (which.test(pool.version())) {
         pools.remove(e.getKey(), pool);
+        usage.provisioned(e.getKey(), pool.version().name(), 0, 0);
         pool.retire();
         draining.add(pool);
       }

@@ -2,12 +2,19 @@ package dev.kiln.invoke;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Supplier;
 import java.util.function.ToDoubleFunction;
 
 /**
@@ -24,14 +31,32 @@ import java.util.function.ToDoubleFunction;
  *   <li>{@code kiln_cold_starts_total} and {@code kiln_init_duration_seconds{function,version}}:
  *       the Init Duration of cold starts;
  *   <li>{@code kiln_concurrent_executions{function}}: ConcurrentExecutions, running now.
+ *   <li>{@code kiln_provisioned_concurrency_allocated}, {@code _ready}, {@code
+ *       kiln_provisioned_concurrent_executions} and {@code
+ *       kiln_provisioned_concurrency_utilization{function,version}}: provisioned concurrency asked
+ *       for, initialised, busy, and busy over asked for (ProvisionedConcurrencyUtilization); {@code
+ *       kiln_provisioned_invocations_total}: invocations that ran on a provisioned instance;
+ *   <li>{@code kiln_async_events_received_total}, {@code kiln_async_event_age_seconds} (from
+ *       acceptance to each attempt, as AsyncEventAge), {@code
+ *       kiln_async_events_dropped_total{reason}} (ended without success: RetriesExhausted,
+ *       EventAgeExceeded), {@code kiln_async_events_dead_lettered_total{target}} (sent on to a
+ *       dead-letter queue or an on-failure destination), and {@code
+ *       kiln_async_queue_depth{function,state}} (waiting or in flight now), per function.
  * </ul>
  *
- * Per node, registered by the server: instances, idle instances and memory reserved.
+ * Per node: {@code kiln_instances{state}} (starting, idle, busy), memory reserved, and {@code
+ * kiln_sandbox_start_seconds}, how long the sandbox driver takes to start an instance's process.
+ *
+ * <p>Gauges whose rows come and go (one per function, per state) are {@link #sampled}: read afresh
+ * at each scrape ({@link #refresh}), so a deleted function's rows vanish with it. A deleted
+ * function's counters and timers are removed by {@link #forget}.
  */
 public final class KilnMetrics {
 
   private final MeterRegistry registry;
   private final Set<String> gauged = ConcurrentHashMap.newKeySet();
+  private final List<Runnable> samplers = new CopyOnWriteArrayList<>();
+  private final Timer sandboxStart;
 
   /** The meters of one function version, registered once and kept: no lookup per invocation. */
   private record VersionMeters(
@@ -39,6 +64,7 @@ public final class KilnMetrics {
       Timer duration,
       Counter coldStarts,
       Timer initDuration,
+      Counter provisionedInvocations,
       ConcurrentHashMap<String, Counter> errors) {}
 
   private final ConcurrentHashMap<String, VersionMeters> versions = new ConcurrentHashMap<>();
@@ -66,11 +92,20 @@ public final class KilnMetrics {
                     .description("Init Duration of cold starts")
                     .tags("function", function, "version", version)
                     .register(registry),
+                Counter.builder("kiln.provisioned.invocations")
+                    .description("Invocations that ran on a provisioned-concurrency instance")
+                    .tags("function", function, "version", version)
+                    .register(registry),
                 new ConcurrentHashMap<>()));
   }
 
   public KilnMetrics(MeterRegistry registry) {
     this.registry = registry;
+    this.sandboxStart =
+        Timer.builder("kiln.sandbox.start")
+            .description("Time the sandbox driver takes to start an instance's process")
+            .publishPercentileHistogram()
+            .register(registry);
   }
 
   /** Metrics kept in memory only, for tests and embedded use. */
@@ -88,9 +123,13 @@ public final class KilnMetrics {
       String version,
       Duration duration,
       java.util.Optional<Duration> initDuration,
-      java.util.Optional<String> errorType) {
+      java.util.Optional<String> errorType,
+      boolean provisioned) {
     VersionMeters m = meters(function, version);
     m.invocations().increment();
+    if (provisioned) {
+      m.provisionedInvocations().increment();
+    }
     m.duration().record(duration);
     errorType.ifPresent(
         type ->
@@ -126,6 +165,81 @@ public final class KilnMetrics {
           .description("Invocations of the function running now")
           .tag("function", function)
           .register(registry);
+    }
+  }
+
+  /** The sandbox driver started an instance's process in {@code took}. */
+  void sandboxStarted(Duration took) {
+    sandboxStart.record(took);
+  }
+
+  /** An asynchronous event was accepted into the queue. */
+  void asyncReceived(String function) {
+    Counter.builder("kiln.async.events.received")
+        .description("Events accepted for asynchronous invocation")
+        .tag("function", function)
+        .register(registry)
+        .increment();
+  }
+
+  /** An asynchronous event is about to be attempted, {@code age} after it was accepted. */
+  void asyncAttempt(String function, Duration age) {
+    Timer.builder("kiln.async.event.age")
+        .description("Time from accepting an asynchronous event to each attempt to invoke it")
+        .tag("function", function)
+        .publishPercentileHistogram()
+        .register(registry)
+        .record(age);
+  }
+
+  /** An asynchronous event ended without success, for {@code reason}. */
+  void asyncDropped(String function, String reason) {
+    Counter.builder("kiln.async.events.dropped")
+        .description("Asynchronous events that ended without a successful invocation")
+        .tags("function", function, "reason", reason)
+        .register(registry)
+        .increment();
+  }
+
+  /** A failed asynchronous event was sent on to {@code target} (dead-letter-queue, on-failure). */
+  void asyncDeadLettered(String function, String target) {
+    Counter.builder("kiln.async.events.dead.lettered")
+        .description("Failed asynchronous events sent to a dead-letter queue or on-failure target")
+        .tags("function", function, "target", target)
+        .register(registry)
+        .increment();
+  }
+
+  /**
+   * A gauge with one row per tag set, its rows read from {@code rows} at each {@link #refresh};
+   * rows no longer given are removed.
+   */
+  public void sampled(String name, String description, Supplier<Map<Tags, Number>> rows) {
+    MultiGauge gauge = MultiGauge.builder(name).description(description).register(registry);
+    samplers.add(
+        () ->
+            gauge.register(
+                rows.get().entrySet().stream()
+                    .map(e -> MultiGauge.Row.of(e.getKey(), e.getValue()))
+                    .toList(),
+                true));
+  }
+
+  /** Reads every {@link #sampled} gauge afresh; called before each scrape. */
+  public void refresh() {
+    for (Runnable sampler : samplers) {
+      sampler.run();
+    }
+  }
+
+  /** Removes every meter of a deleted function. */
+  public void forget(String function) {
+    versions.keySet().removeIf(k -> k.startsWith(function + "\n"));
+    gauged.remove(function);
+    for (Meter meter : List.copyOf(registry.getMeters())) {
+      if (function.equals(meter.getId().getTag("function"))) {
+        registry.remove(meter);
+      }
     }
   }
 

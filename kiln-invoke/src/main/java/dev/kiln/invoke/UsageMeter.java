@@ -13,8 +13,14 @@ import org.slf4j.LoggerFactory;
 /**
  * Metering: every invocation's billed duration (rounded up to the millisecond, as the REPORT line
  * says) times its memory, and one request, added up per function and hour in memory and written to
- * the usage store every few seconds and at shutdown. An invocation pays two adds; a crash of Kiln
+ * the usage store every few seconds and at shutdown. An invocation pays a few adds; a crash of Kiln
  * loses at most the last few seconds of use.
+ *
+ * <p>Besides requests and duration it meters what else AWS bills: the duration of invocations that
+ * ran on provisioned instances (billed at a lower price), the provisioned concurrency kept (the
+ * concurrency asked for times MemorySize times how long it was asked for, used or not, as AWS bills
+ * it: each change of level and each flush adds the time since the last one at the level then), and
+ * ephemeral storage configured above the free 512 MB times billed duration.
  */
 public final class UsageMeter implements AutoCloseable {
 
@@ -24,14 +30,27 @@ public final class UsageMeter implements AutoCloseable {
   private static final Duration FLUSH_EVERY = Duration.ofSeconds(2);
   private static final long HOUR = Duration.ofHours(1).toMillis();
 
+  /** Ephemeral storage up to this is free, as on AWS. */
+  static final int FREE_STORAGE_MB = 512;
+
   private record Key(String function, long hour) {}
 
-  private record Tally(LongAdder requests, LongAdder mbMs) {}
+  private record Tally(
+      LongAdder requests,
+      LongAdder mbMs,
+      LongAdder provisionedDurationMbMs,
+      LongAdder provisionedMbMs,
+      LongAdder storageMbMs) {}
 
   private final SqliteUsageStore store;
   private final ConcurrentHashMap<Key, Tally> pending = new ConcurrentHashMap<>();
   private final Thread flusher;
   private volatile boolean closing;
+
+  /** Provisioned concurrency kept now, per function version, and since when it was metered. */
+  private record Level(String function, int memoryMb, int count, long sinceMillis) {}
+
+  private final Map<String, Level> provisioned = new java.util.HashMap<>();
 
   public UsageMeter(SqliteUsageStore store) {
     this.store = store;
@@ -39,17 +58,55 @@ public final class UsageMeter implements AutoCloseable {
         store == null ? null : Thread.ofPlatform().name("kiln-usage").daemon().start(this::run);
   }
 
-  /** One invocation of {@code function}, billed {@code billedMs} at {@code memoryMb}. */
-  void record(String function, long endedAtMillis, long billedMs, int memoryMb) {
+  /**
+   * The provisioned concurrency of version {@code key} of {@code function} is now {@code count}
+   * instances of {@code memoryMb}; 0 when it ends.
+   */
+  synchronized void provisioned(String key, String function, int memoryMb, int count) {
+    long now = System.currentTimeMillis();
+    accrue(now);
+    if (count > 0) {
+      provisioned.put(key, new Level(function, memoryMb, count, now));
+    } else {
+      provisioned.remove(key);
+    }
+  }
+
+  /**
+   * One invocation of {@code function}, billed {@code billedMs} at {@code memoryMb}, with {@code
+   * storageMb} of ephemeral storage, on a provisioned instance or not.
+   */
+  void record(
+      String function,
+      long endedAtMillis,
+      long billedMs,
+      int memoryMb,
+      int storageMb,
+      boolean onProvisioned) {
     if (store == null) {
       return;
     }
-    Tally t =
-        pending.computeIfAbsent(
-            new Key(function, endedAtMillis - endedAtMillis % HOUR),
-            k -> new Tally(new LongAdder(), new LongAdder()));
+    Tally t = tally(function, endedAtMillis);
     t.requests().increment();
     t.mbMs().add(billedMs * memoryMb);
+    if (onProvisioned) {
+      t.provisionedDurationMbMs().add(billedMs * memoryMb);
+    }
+    if (storageMb > FREE_STORAGE_MB) {
+      t.storageMbMs().add(billedMs * (storageMb - FREE_STORAGE_MB));
+    }
+  }
+
+  private Tally tally(String function, long atMillis) {
+    return pending.computeIfAbsent(
+        new Key(function, atMillis - atMillis % HOUR),
+        k ->
+            new Tally(
+                new LongAdder(),
+                new LongAdder(),
+                new LongAdder(),
+                new LongAdder(),
+                new LongAdder()));
   }
 
   private void run() {
@@ -63,19 +120,39 @@ public final class UsageMeter implements AutoCloseable {
     }
   }
 
+  /** Adds the provisioned concurrency kept from each level's start until {@code now}. */
+  private void accrue(long now) {
+    for (Map.Entry<String, Level> e : provisioned.entrySet()) {
+      Level l = e.getValue();
+      if (now > l.sinceMillis()) {
+        tally(l.function(), now)
+            .provisionedMbMs()
+            .add((now - l.sinceMillis()) * l.count() * (long) l.memoryMb());
+        e.setValue(new Level(l.function(), l.memoryMb(), l.count(), now));
+      }
+    }
+  }
+
   /** Writes what was counted since the last flush. */
   public synchronized void flush() {
     if (store == null) {
       return;
     }
+    accrue(System.currentTimeMillis());
     List<SqliteUsageStore.Increment> out = new ArrayList<>();
     for (Map.Entry<Key, Tally> e : pending.entrySet()) {
-      long requests = e.getValue().requests().sumThenReset();
-      long mbMs = e.getValue().mbMs().sumThenReset();
-      if (requests > 0 || mbMs > 0) {
-        out.add(
-            new SqliteUsageStore.Increment(
-                e.getKey().function(), e.getKey().hour(), requests, mbMs));
+      Tally t = e.getValue();
+      SqliteUsageStore.Increment i =
+          new SqliteUsageStore.Increment(
+              e.getKey().function(),
+              e.getKey().hour(),
+              t.requests().sumThenReset(),
+              t.mbMs().sumThenReset(),
+              t.provisionedDurationMbMs().sumThenReset(),
+              t.provisionedMbMs().sumThenReset(),
+              t.storageMbMs().sumThenReset());
+      if (i.requests() > 0 || i.mbMs() > 0 || i.provisionedMbMs() > 0 || i.storageMbMs() > 0) {
+        out.add(i);
       }
     }
     try {

@@ -79,7 +79,8 @@ class AsyncDispatcherTest {
             return new FunctionRef(arn.substring(arn.lastIndexOf(':') + 1), Optional.empty());
           }
         };
-    dispatcher = new AsyncDispatcher(queue, target, clock, Duration.ofMinutes(1), 4);
+    dispatcher =
+        new AsyncDispatcher(queue, target, clock, Duration.ofMinutes(1), 4, KilnMetrics.inMemory());
   }
 
   @AfterEach

@@ -126,13 +126,7 @@ public final class KilnServer implements AutoCloseable {
             logWriter,
             metrics,
             usageMeter);
-    metrics.gauge(
-        "kiln.instances", "Instances alive, busy or idle", invoker, Invoker::instanceCount);
-    metrics.gauge(
-        "kiln.instances.idle",
-        "Instances waiting for an event",
-        invoker,
-        Invoker::idleInstanceCount);
+    invoker.watchInstances();
     metrics.gauge(
         "kiln.instance.memory.reserved.bytes",
         "Host memory held by instances: their MemorySize summed",
@@ -150,7 +144,9 @@ public final class KilnServer implements AutoCloseable {
             invoker,
             InstantSource.system(),
             settings.asyncRetryDelay(),
-            ASYNC_WORKERS);
+            ASYNC_WORKERS,
+            metrics);
+    dispatcher.watchQueue();
     this.async = new AsyncInvocations(events, dispatcher, InstantSource.system());
     dispatcher.start();
     LambdaApi api = new LambdaApi(catalog, invoker, async, logStore, usageStore);
@@ -165,11 +161,13 @@ public final class KilnServer implements AutoCloseable {
                   // Prometheus's scrape, beside the AWS APIs
                   r.get(
                       "/metrics",
-                      (req, res) ->
-                          res.header(
-                                  io.helidon.http.HeaderNames.CONTENT_TYPE,
-                                  "text/plain; version=0.0.4; charset=utf-8")
-                              .send(prometheus.scrape()));
+                      (req, res) -> {
+                        metrics.refresh();
+                        res.header(
+                                io.helidon.http.HeaderNames.CONTENT_TYPE,
+                                "text/plain; version=0.0.4; charset=utf-8")
+                            .send(prometheus.scrape());
+                      });
                   api.routes(r);
                 })
             .build()

@@ -49,6 +49,23 @@ final class UsageCommand implements Callable<Integer> {
   Double perGbSecond;
 
   @Option(
+      names = "--price-per-provisioned-duration-gb-second",
+      description =
+          "USD per GB-second of duration on provisioned instances (default: AWS's, 0.0000097222)")
+  Double perProvisionedDurationGbSecond;
+
+  @Option(
+      names = "--price-per-provisioned-gb-second",
+      description =
+          "USD per GB-second of provisioned concurrency kept (default: AWS's, 0.0000041667)")
+  Double perProvisionedGbSecond;
+
+  @Option(
+      names = "--price-per-storage-gb-second",
+      description = "USD per GB-second of ephemeral storage above 512 MB (default: AWS's, 3.09e-8)")
+  Double perStorageGbSecond;
+
+  @Option(
       names = "--endpoint",
       description = "Kiln's endpoint (default: $AWS_ENDPOINT_URL, else the local server)")
   String endpoint;
@@ -62,11 +79,11 @@ final class UsageCommand implements Callable<Integer> {
     add(query, "since", since);
     add(query, "until", until);
     add(query, "function", function);
-    add(
-        query,
-        "pricePerMillionRequests",
-        perMillionRequests == null ? null : perMillionRequests.toString());
-    add(query, "pricePerGbSecond", perGbSecond == null ? null : perGbSecond.toString());
+    add(query, "pricePerMillionRequests", perMillionRequests);
+    add(query, "pricePerGbSecond", perGbSecond);
+    add(query, "pricePerProvisionedDurationGbSecond", perProvisionedDurationGbSecond);
+    add(query, "pricePerProvisionedGbSecond", perProvisionedGbSecond);
+    add(query, "pricePerStorageGbSecond", perStorageGbSecond);
     HttpResponse<String> response;
     try {
       response =
@@ -92,7 +109,13 @@ final class UsageCommand implements Callable<Integer> {
     }
     out.println("from " + body.path("from").asText() + " until " + body.path("until").asText());
     out.printf(
-        Locale.ROOT, "%-40s %12s %16s %14s%n", "FUNCTION", "REQUESTS", "GB-SECONDS", "COST (USD)");
+        Locale.ROOT,
+        "%-40s %12s %16s %16s %14s%n",
+        "FUNCTION",
+        "REQUESTS",
+        "GB-SECONDS",
+        "PROVISIONED GB-S",
+        "COST (USD)");
     for (JsonNode f : body.path("functions")) {
       row(f.path("function").asText(), f);
     }
@@ -103,16 +126,17 @@ final class UsageCommand implements Callable<Integer> {
   private void row(String name, JsonNode n) {
     out.printf(
         Locale.ROOT,
-        "%-40s %12d %16.6f %14.8f%n",
+        "%-40s %12d %16.6f %16.6f %14.8f%n",
         name,
         n.path("requests").asLong(),
         n.path("gbSeconds").asDouble(),
+        n.path("provisionedGbSeconds").asDouble(),
         n.path("cost").asDouble());
   }
 
-  private static void add(List<String> query, String name, String value) {
+  private static void add(List<String> query, String name, Object value) {
     if (value != null) {
-      query.add(name + "=" + URLEncoder.encode(value, StandardCharsets.UTF_8));
+      query.add(name + "=" + URLEncoder.encode(value.toString(), StandardCharsets.UTF_8));
     }
   }
 }

@@ -6,10 +6,13 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.core.SdkBytes;
+import software.amazon.awssdk.services.lambda.model.InvocationType;
 import software.amazon.awssdk.services.lambda.model.TooManyRequestsException;
 
 /** {@code /metrics}, scraped after a known sequence of invocations. */
@@ -20,6 +23,14 @@ class MetricsIT {
         Pattern.compile("^" + Pattern.quote(series) + " ([0-9.eE+-]+)$", Pattern.MULTILINE)
             .matcher(scrape);
     return m.find() ? Double.parseDouble(m.group(1)) : -1;
+  }
+
+  static String scrape(KilnFixture kiln) throws Exception {
+    return HttpClient.newHttpClient()
+        .send(
+            HttpRequest.newBuilder(URI.create(kiln.server.endpoint() + "/metrics")).build(),
+            HttpResponse.BodyHandlers.ofString())
+        .body();
   }
 
   @Test
@@ -64,10 +75,103 @@ class MetricsIT {
                   "kiln_throttles_total{function=\"metered\",reason=\"ReservedFunctionConcurrentInvocationLimitExceeded\"}"))
           .isEqualTo(1.0);
       assertThat(value(scrape, "kiln_concurrent_executions{function=\"metered\"}")).isEqualTo(0.0);
-      assertThat(value(scrape, "kiln_instances")).isEqualTo(1.0);
+      assertThat(value(scrape, "kiln_instances{state=\"idle\"}")).isEqualTo(1.0);
+      assertThat(value(scrape, "kiln_instances{state=\"busy\"}")).isEqualTo(0.0);
+      assertThat(value(scrape, "kiln_sandbox_start_seconds_count")).isEqualTo(1.0);
       assertThat(value(scrape, "kiln_instance_memory_reserved_bytes"))
           .isEqualTo(128.0 * 1024 * 1024);
+    }
+  }
 
+  @Test
+  void provisionedConcurrency_asyncQueue_andDeletedFunctions() throws Exception {
+    try (KilnFixture kiln = new KilnFixture()) {
+      // provisioned concurrency: one instance of version 1, busy for a while
+      kiln.python(
+          "pc", "import time\ndef handler(e, c):\n    time.sleep(e.get('s', 0))\n    return 1\n");
+      kiln.lambda.publishVersion(b -> b.functionName("pc"));
+      kiln.lambda.putProvisionedConcurrencyConfig(
+          b -> b.functionName("pc").qualifier("1").provisionedConcurrentExecutions(1));
+      String pc = "function=\"pc\",version=\"1\"";
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(60))
+          .until(
+              () -> value(scrape(kiln), "kiln_provisioned_concurrency_ready{" + pc + "}") == 1.0);
+      String idle = scrape(kiln);
+      assertThat(value(idle, "kiln_provisioned_concurrency_allocated{" + pc + "}")).isEqualTo(1.0);
+      assertThat(value(idle, "kiln_provisioned_concurrency_utilization{" + pc + "}"))
+          .isEqualTo(0.0);
+      Thread busy =
+          Thread.ofVirtual()
+              .start(
+                  () ->
+                      kiln.lambda.invoke(
+                          b ->
+                              b.functionName("pc")
+                                  .qualifier("1")
+                                  .payload(SdkBytes.fromUtf8String("{\"s\": 2}"))));
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(10))
+          .until(
+              () -> value(scrape(kiln), "kiln_provisioned_concurrent_executions{" + pc + "}") == 1);
+      assertThat(value(scrape(kiln), "kiln_provisioned_concurrency_utilization{" + pc + "}"))
+          .as("the one provisioned instance is busy")
+          .isEqualTo(1.0);
+      busy.join();
+      assertThat(value(scrape(kiln), "kiln_provisioned_invocations_total{" + pc + "}"))
+          .isEqualTo(1.0);
+
+      // an asynchronous event that fails, is not retried and goes to a dead-letter function
+      kiln.python("sink", "def handler(e, c):\n    return 1\n");
+      kiln.python("doomed", "def handler(e, c):\n    raise RuntimeError('never')\n");
+      String sinkArn =
+          kiln.lambda.getFunction(b -> b.functionName("sink")).configuration().functionArn();
+      kiln.lambda.updateFunctionConfiguration(
+          b -> b.functionName("doomed").deadLetterConfig(d -> d.targetArn(sinkArn)));
+      kiln.lambda.putFunctionEventInvokeConfig(
+          b -> b.functionName("doomed").maximumRetryAttempts(0));
+      kiln.lambda.invoke(
+          b ->
+              b.functionName("doomed")
+                  .invocationType(InvocationType.EVENT)
+                  .payload(SdkBytes.fromUtf8String("{}")));
+      String doomed = "function=\"doomed\"";
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () ->
+                  value(
+                          scrape(kiln),
+                          "kiln_async_events_dead_lettered_total{"
+                              + doomed
+                              + ",target=\"dead-letter-queue\"}")
+                      == 1.0);
+      String after = scrape(kiln);
+      assertThat(value(after, "kiln_async_events_received_total{" + doomed + "}")).isEqualTo(1.0);
+      assertThat(value(after, "kiln_async_event_age_seconds_count{" + doomed + "}")).isEqualTo(1.0);
+      assertThat(
+              value(
+                  after,
+                  "kiln_async_events_dropped_total{" + doomed + ",reason=\"RetriesExhausted\"}"))
+          .isEqualTo(1.0);
+
+      // an event that cannot run (no concurrency) waits in the queue
+      kiln.python("held", "def handler(e, c):\n    return 1\n");
+      kiln.lambda.putFunctionConcurrency(
+          b -> b.functionName("held").reservedConcurrentExecutions(0));
+      kiln.lambda.invoke(
+          b ->
+              b.functionName("held")
+                  .invocationType(InvocationType.EVENT)
+                  .payload(SdkBytes.fromUtf8String("{}")));
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(10))
+          .until(
+              () ->
+                  value(scrape(kiln), "kiln_async_queue_depth{function=\"held\",state=\"waiting\"}")
+                      == 1.0);
+
+      String scrape = scrape(kiln);
       // every series the Grafana dashboard in the repository queries is one Kiln exports
       java.nio.file.Path dashboard =
           ReadmeIT.projectRoot().resolve("docs/grafana/kiln-dashboard.json");
@@ -90,6 +194,13 @@ class MetricsIT {
       for (String series : queried) {
         assertThat(scrape).as("the dashboard queries " + series).contains(series);
       }
+
+      // a deleted function's series go with it
+      kiln.lambda.deleteFunction(b -> b.functionName("doomed"));
+      kiln.lambda.deleteFunction(b -> b.functionName("held"));
+      String gone = scrape(kiln);
+      assertThat(gone).doesNotContain("function=\"doomed\"").doesNotContain("function=\"held\"");
+      assertThat(gone).contains("function=\"sink\"");
     }
   }
 }

@@ -113,6 +113,85 @@ class UsageIT {
     }
   }
 
+  /** Billed Duration from an invocation's log tail. */
+  static long billed(InvokeResponse r) {
+    Matcher m =
+        Pattern.compile("Billed Duration: (\\d+) ms")
+            .matcher(new String(Base64.getDecoder().decode(r.logResult()), StandardCharsets.UTF_8));
+    assertThat(m.find()).isTrue();
+    return Long.parseLong(m.group(1));
+  }
+
+  @Test
+  void provisionedConcurrency_andEphemeralStorage_areMeteredAndPriced() throws Exception {
+    try (KilnFixture kiln = new KilnFixture()) {
+      kiln.python("kept", "def handler(e, c):\n    return 1\n");
+      kiln.lambda.updateFunctionConfiguration(
+          b -> b.functionName("kept").memorySize(256).ephemeralStorage(e -> e.size(1536)));
+      kiln.lambda.publishVersion(b -> b.functionName("kept"));
+      long before = System.currentTimeMillis();
+      kiln.lambda.putProvisionedConcurrencyConfig(
+          b -> b.functionName("kept").qualifier("1").provisionedConcurrentExecutions(2));
+      org.awaitility.Awaitility.await()
+          .atMost(java.time.Duration.ofSeconds(60))
+          .until(
+              () ->
+                  kiln.lambda
+                          .getProvisionedConcurrencyConfig(
+                              b -> b.functionName("kept").qualifier("1"))
+                          .allocatedProvisionedConcurrentExecutions()
+                      == 2);
+      long onProvisioned =
+          billed(
+              kiln.lambda.invoke(
+                  b ->
+                      b.functionName("kept")
+                          .qualifier("1")
+                          .logType(LogType.TAIL)
+                          .payload(SdkBytes.fromUtf8String("{}"))));
+      long onDemand =
+          billed(
+              kiln.lambda.invoke(
+                  b ->
+                      b.functionName("kept")
+                          .logType(LogType.TAIL)
+                          .payload(SdkBytes.fromUtf8String("{}"))));
+      double gb = 256 / 1024.0;
+      // provisioned time is added at each flush (every two seconds): wait for three seconds of it
+      JsonNode fn = null;
+      long elapsed = 0;
+      for (int i = 0; i < 100; i++) {
+        fn = usage(kiln, "?function=kept").path("functions").path(0);
+        elapsed = System.currentTimeMillis() - before;
+        if (fn.path("requests").asLong() == 2
+            && fn.path("provisionedGbSeconds").asDouble() >= 2 * gb * 3.0) {
+          break;
+        }
+        Thread.sleep(200);
+      }
+      assertThat(fn.path("requests").asLong()).isEqualTo(2);
+      assertThat(fn.path("gbSeconds").asDouble())
+          .isCloseTo((onProvisioned + onDemand) / 1000.0 * gb, within(1e-9));
+      assertThat(fn.path("provisionedDurationGbSeconds").asDouble())
+          .as("only the invocation of version 1 ran on a provisioned instance")
+          .isCloseTo(onProvisioned / 1000.0 * gb, within(1e-9));
+      assertThat(fn.path("storageGbSeconds").asDouble())
+          .as("1536 MB of storage is 1024 MB above the free 512")
+          .isCloseTo((onProvisioned + onDemand) / 1000.0 * 1.0, within(1e-9));
+      // two instances of 256 MB kept for at least three seconds, and never for longer than the
+      // time since provisioning was asked for
+      assertThat(fn.path("provisionedGbSeconds").asDouble())
+          .isBetween(2 * gb * 3.0, 2 * gb * elapsed / 1000.0);
+      double expectedCost =
+          2 / 1e6 * 0.20
+              + onDemand / 1000.0 * gb * 0.0000166667
+              + onProvisioned / 1000.0 * gb * 0.0000097222
+              + fn.path("provisionedGbSeconds").asDouble() * 0.0000041667
+              + fn.path("storageGbSeconds").asDouble() * 3.09e-8;
+      assertThat(fn.path("cost").asDouble()).isCloseTo(expectedCost, within(1e-12));
+    }
+  }
+
   private static org.assertj.core.data.Offset<Double> within(double d) {
     return org.assertj.core.data.Offset.offset(d);
   }

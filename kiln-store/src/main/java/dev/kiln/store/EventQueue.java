@@ -71,6 +71,15 @@ public interface EventQueue extends AutoCloseable {
 
   Counts counts(String function);
 
+  /**
+   * How deep one function's queue is: events waiting (for their first attempt or a retry), events a
+   * worker has now, and when the oldest of them was accepted.
+   */
+  record Depth(String function, long waiting, long inFlight, Instant oldestReceived) {}
+
+  /** The depth of every function that has events, in one read. */
+  List<Depth> depths();
+
   /** Drops every queued event of a deleted function; returns how many. */
   int dropFunction(String function);
 

@@ -162,6 +162,19 @@ public final class SqliteEventQueue implements EventQueue {
   }
 
   @Override
+  public synchronized List<Depth> depths() {
+    return SqliteDatabase.query(
+        db,
+        "SELECT function, sum(1 - in_flight), sum(in_flight), min(received_at) FROM events"
+            + " GROUP BY function ORDER BY function",
+        st -> {},
+        rs ->
+            new Depth(
+                rs.getString(1), rs.getLong(2), rs.getLong(3), Instant.ofEpochMilli(rs.getLong(4))),
+        "event queue");
+  }
+
+  @Override
   public synchronized Counts counts(String function) {
     return inTransaction(
         () -> {
