@@ -17,16 +17,31 @@ import java.util.Optional;
 
 /**
  * The part of the CloudWatch Logs API (2014-03-28, JSON 1.1: {@code POST /} with {@code
- * X-Amz-Target: Logs_20140328.<Operation>}) that reads function logs: DescribeLogGroups,
- * DescribeLogStreams, GetLogEvents and FilterLogEvents, so that the AWS CLI's {@code aws logs},
- * boto3 and the SDKs read Kiln's logs with nothing but an endpoint override. Errors are JSON 1.1's:
- * status 400 and {@code {"__type": ..., "message": ...}}.
+ * X-Amz-Target: Logs_20140328.<Operation>}) that reads and manages function logs, so that the AWS
+ * CLI's {@code aws logs}, boto3 and the SDKs work with Kiln's logs with nothing but an endpoint
+ * override. Reading: DescribeLogGroups, DescribeLogStreams, GetLogEvents and FilterLogEvents.
+ * Managing: CreateLogGroup, CreateLogStream, DeleteLogGroup, DeleteLogStream, PutRetentionPolicy
+ * and DeleteRetentionPolicy, which is what a Lambda user does to a function's log group (create it
+ * before the first invocation to give it a retention; delete it to start over).
+ *
+ * <p>Names are checked against the service model's constraints before anything else, with the
+ * service's "1 validation error detected" messages. Errors are JSON 1.1's: status 400 and {@code
+ * {"__type": ..., "message": ...}}.
  */
 final class LogsApi {
 
   private static final String TARGET_PREFIX = "Logs_20140328.";
   private static final int MAX_BODY = 64 * 1024;
   private static final int DEFAULT_EVENTS = 10_000;
+  private static final int MAX_NAME_LENGTH = 512;
+  private static final String GROUP_NAME_PATTERN = "[\\.\\-_/#A-Za-z0-9]+";
+  private static final String STREAM_NAME_PATTERN = "[^:*]*";
+
+  /** The retentions CloudWatch Logs accepts, in days, as its service model lists them. */
+  private static final List<Integer> RETENTION_DAYS =
+      List.of(
+          1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+          2922, 3288, 3653);
 
   private final LogStore logs;
   private final Account account;
@@ -69,13 +84,20 @@ final class LogsApi {
             case "DescribeLogStreams" -> describeLogStreams(body);
             case "GetLogEvents" -> getLogEvents(body);
             case "FilterLogEvents" -> filterLogEvents(body);
+            case "CreateLogGroup" -> createLogGroup(body);
+            case "CreateLogStream" -> createLogStream(body);
+            case "DeleteLogGroup" -> deleteLogGroup(body);
+            case "DeleteLogStream" -> deleteLogStream(body);
+            case "PutRetentionPolicy" -> putRetentionPolicy(body);
+            case "DeleteRetentionPolicy" -> deleteRetentionPolicy(body);
             default ->
                 throw new LogsError(
                     "UnknownOperationException",
                     "Kiln does not implement the CloudWatch Logs operation "
                         + target.substring(TARGET_PREFIX.length())
-                        + "; it serves DescribeLogGroups, DescribeLogStreams, GetLogEvents and"
-                        + " FilterLogEvents");
+                        + "; it serves DescribeLogGroups, DescribeLogStreams, GetLogEvents,"
+                        + " FilterLogEvents, CreateLogGroup, CreateLogStream, DeleteLogGroup,"
+                        + " DeleteLogStream, PutRetentionPolicy and DeleteRetentionPolicy");
           };
       res.status(200)
           .header("x-amzn-RequestId", LambdaApi.requestId(req))
@@ -118,6 +140,7 @@ final class LogsApi {
       ObjectNode n = list.addObject();
       n.put("logGroupName", g.name());
       n.put("creationTime", g.creationTime());
+      g.retentionInDays().ifPresent(days -> n.put("retentionInDays", days));
       n.put("metricFilterCount", 0);
       n.put("arn", groupArn(g.name()) + ":*");
       n.put("logGroupArn", groupArn(g.name()));
@@ -262,6 +285,122 @@ final class LogsApi {
     return out;
   }
 
+  private ObjectNode createLogGroup(JsonNode body) {
+    String group = groupName(body);
+    if (!logs.createGroup(group)) {
+      throw new LogsError(
+          "ResourceAlreadyExistsException", "The specified log group already exists");
+    }
+    return FunctionJson.JSON.createObjectNode();
+  }
+
+  private ObjectNode createLogStream(JsonNode body) {
+    String group = groupName(body);
+    String stream = streamName(body);
+    requireExisting(group);
+    if (!logs.createStream(group, stream)) {
+      throw new LogsError(
+          "ResourceAlreadyExistsException", "The specified log stream already exists");
+    }
+    return FunctionJson.JSON.createObjectNode();
+  }
+
+  private ObjectNode deleteLogGroup(JsonNode body) {
+    if (!logs.deleteGroup(groupName(body))) {
+      throw groupNotFound();
+    }
+    return FunctionJson.JSON.createObjectNode();
+  }
+
+  private ObjectNode deleteLogStream(JsonNode body) {
+    String group = groupName(body);
+    String stream = streamName(body);
+    requireExisting(group);
+    if (!logs.deleteStream(group, stream)) {
+      throw streamNotFound();
+    }
+    return FunctionJson.JSON.createObjectNode();
+  }
+
+  private ObjectNode putRetentionPolicy(JsonNode body) {
+    String group = groupName(body);
+    JsonNode days = body.get("retentionInDays");
+    if (days == null || days.isNull()) {
+      throw new LogsError("InvalidParameterException", "retentionInDays is a required parameter");
+    }
+    if (!days.isIntegralNumber()) {
+      throw new LogsError("SerializationException", "retentionInDays must be an integer");
+    }
+    if (!days.canConvertToInt() || !RETENTION_DAYS.contains(days.intValue())) {
+      throw validationError(
+          "retentionInDays",
+          days.asText(),
+          "Member must satisfy enum value set: " + RETENTION_DAYS);
+    }
+    if (!logs.setRetention(group, Optional.of(days.intValue()))) {
+      throw groupNotFound();
+    }
+    return FunctionJson.JSON.createObjectNode();
+  }
+
+  private ObjectNode deleteRetentionPolicy(JsonNode body) {
+    if (!logs.setRetention(groupName(body), Optional.empty())) {
+      throw groupNotFound();
+    }
+    return FunctionJson.JSON.createObjectNode();
+  }
+
+  /** The request's {@code logGroupName}, which must satisfy the model's LogGroupName. */
+  private static String groupName(JsonNode body) {
+    return validName(body, "logGroupName", GROUP_NAME_PATTERN);
+  }
+
+  /** The request's {@code logStreamName}, which must satisfy the model's LogStreamName. */
+  private static String streamName(JsonNode body) {
+    return validName(body, "logStreamName", STREAM_NAME_PATTERN);
+  }
+
+  private static String validName(JsonNode body, String member, String pattern) {
+    String name =
+        text(body, member)
+            .orElseThrow(
+                () ->
+                    new LogsError(
+                        "InvalidParameterException", member + " is a required parameter"));
+    if (name.isEmpty()) {
+      throw validationError(member, name, "Member must have length greater than or equal to 1");
+    }
+    if (name.length() > MAX_NAME_LENGTH) {
+      throw validationError(
+          member, name, "Member must have length less than or equal to " + MAX_NAME_LENGTH);
+    }
+    if (!name.matches(pattern)) {
+      throw validationError(
+          member, name, "Member must satisfy regular expression pattern: " + pattern);
+    }
+    return name;
+  }
+
+  /** CloudWatch's message for a value that breaks a constraint of the service model. */
+  private static LogsError validationError(String member, String value, String constraint) {
+    return new LogsError(
+        "InvalidParameterException",
+        "1 validation error detected: Value '"
+            + value
+            + "' at '"
+            + member
+            + "' failed to satisfy constraint: "
+            + constraint);
+  }
+
+  private static LogsError groupNotFound() {
+    return new LogsError("ResourceNotFoundException", "The specified log group does not exist.");
+  }
+
+  private static LogsError streamNotFound() {
+    return new LogsError("ResourceNotFoundException", "The specified log stream does not exist.");
+  }
+
   /**
    * The page of {@code all} that the request's {@code nextToken} and {@code limit} (1 to 50) ask
    * for; sets {@code nextToken} on {@code out} when more follow.
@@ -301,16 +440,20 @@ final class LogsApi {
                 () ->
                     new LogsError(
                         "InvalidParameterException", "logGroupName is a required parameter"));
-    if (logs.groups(group).stream().noneMatch(g -> g.name().equals(group))) {
-      throw new LogsError("ResourceNotFoundException", "The specified log group does not exist.");
-    }
+    requireExisting(group);
     return group;
+  }
+
+  private void requireExisting(String group) {
+    if (logs.groups(group).stream().noneMatch(g -> g.name().equals(group))) {
+      throw groupNotFound();
+    }
   }
 
   private void requireStream(String group, String stream) {
     if (logs.streams(group, stream, false, false).stream()
         .noneMatch(s -> s.name().equals(stream))) {
-      throw new LogsError("ResourceNotFoundException", "The specified log stream does not exist.");
+      throw streamNotFound();
     }
   }
 
@@ -349,12 +492,8 @@ final class LogsApi {
     }
     int limit = body.get("limit").asInt();
     if (limit < 1 || limit > max) {
-      throw new LogsError(
-          "InvalidParameterException",
-          "1 validation error detected: Value '"
-              + limit
-              + "' at 'limit' failed to satisfy constraint: Member must have value between 1 and "
-              + max);
+      throw validationError(
+          "limit", Integer.toString(limit), "Member must have value between 1 and " + max);
     }
     return limit;
   }

@@ -13,7 +13,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Writes invocation logs to the {@link LogStore} from a background thread, in batches, so that an
- * invocation only hands its lines over; and keeps the store within its retention and size.
+ * invocation only hands its lines over; and keeps the store within its retention and size. The
+ * server-wide retention bounds every group; a group's own retention (PutRetentionPolicy) can only
+ * make its events go sooner.
  *
  * <p>The hand-over queue is bounded: if the store falls behind by more than {@link #CAPACITY}
  * lines, new lines are dropped and counted (a warning says how many), rather than slowing
@@ -35,7 +37,7 @@ public final class BufferedLogWriter implements FunctionLogs, AutoCloseable {
   private volatile boolean closing;
 
   /**
-   * @param retention how long events are kept
+   * @param retention how long events are kept at most, whatever their group's retention
    * @param maxBytes how many bytes of messages are kept at most, the oldest going first
    */
   public BufferedLogWriter(LogStore store, Duration retention, long maxBytes) {
@@ -74,7 +76,7 @@ public final class BufferedLogWriter implements FunctionLogs, AutoCloseable {
           LOG.warn("dropped {} log lines: the log store fell behind", lost);
         }
         if (System.currentTimeMillis() >= nextPrune) {
-          store.prune(System.currentTimeMillis() - retention.toMillis(), maxBytes);
+          store.prune(System.currentTimeMillis(), retention, maxBytes);
           nextPrune = System.currentTimeMillis() + PRUNE_EVERY.toMillis();
         }
       } catch (InterruptedException e) {

@@ -119,7 +119,9 @@ public final class KilnCli implements Runnable {
 
     @Option(
         names = "--log-retention-days",
-        description = "Days function logs are kept (default: ${DEFAULT-VALUE})")
+        description =
+            "Days function logs are kept at most; a log group's own retention"
+                + " (PutRetentionPolicy) can only shorten this (default: ${DEFAULT-VALUE})")
     long logRetentionDays = ServerSettings.DEFAULT_LOG_RETENTION.toDays();
 
     @Option(

@@ -19,13 +19,17 @@ import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.cloudwatchlogs.CloudWatchLogsClient;
 import software.amazon.awssdk.services.cloudwatchlogs.model.CloudWatchLogsException;
 import software.amazon.awssdk.services.cloudwatchlogs.model.FilteredLogEvent;
+import software.amazon.awssdk.services.cloudwatchlogs.model.InvalidParameterException;
+import software.amazon.awssdk.services.cloudwatchlogs.model.LogGroup;
 import software.amazon.awssdk.services.cloudwatchlogs.model.LogStream;
 import software.amazon.awssdk.services.cloudwatchlogs.model.OutputLogEvent;
+import software.amazon.awssdk.services.cloudwatchlogs.model.ResourceAlreadyExistsException;
 import software.amazon.awssdk.services.cloudwatchlogs.model.ResourceNotFoundException;
 
 /**
  * Function logs through the CloudWatch Logs API: the groups, streams and events that invocations
- * leave, read with the SDK's CloudWatchLogsClient and the AWS CLI.
+ * leave, read and managed (created, deleted, given a retention) with the SDK's CloudWatchLogsClient
+ * and the AWS CLI.
  */
 class LogsIT {
 
@@ -118,25 +122,235 @@ class LogsIT {
     assertThat(events).anyMatch(e -> e.message().startsWith("END RequestId: "));
 
     // the AWS CLI reads the same
+    Tools.Result r =
+        aws("filter-log-events", "--log-group-name", group, "--filter-pattern", "hello-logs");
+    assertThat(r.exit()).as(r.output()).isZero();
+    JsonNode out = JSON.readTree(r.output());
+    assertThat(out.get("events")).hasSize(4);
+  }
+
+  /** {@code aws logs <args>} with the AWS CLI v2, against Kiln, printing JSON. */
+  static Tools.Result aws(String... args) throws Exception {
     Path dir = Files.createTempDirectory("kiln-cli-logs-");
     List<String> command = new ArrayList<>();
     command.add(Tools.awsCli().toString());
     command.addAll(
-        List.of(
-            "--endpoint-url",
-            kiln.server.endpoint().toString(),
-            "--output",
-            "json",
-            "logs",
-            "filter-log-events",
-            "--log-group-name",
-            group,
-            "--filter-pattern",
-            "hello-logs"));
-    Tools.Result r = Tools.run(command, dir, Tools.awsEnv(dir.resolve("home")));
-    assertThat(r.exit()).as(r.output()).isZero();
-    JsonNode out = JSON.readTree(r.output());
-    assertThat(out.get("events")).hasSize(4);
+        List.of("--endpoint-url", kiln.server.endpoint().toString(), "--output", "json", "logs"));
+    command.addAll(List.of(args));
+    return Tools.run(command, dir, Tools.awsEnv(dir.resolve("home")));
+  }
+
+  /** The group named {@code name}, as DescribeLogGroups returns it. */
+  static java.util.Optional<LogGroup> describedGroup(String name) {
+    return logs.describeLogGroups(b -> b.logGroupNamePrefix(name)).logGroups().stream()
+        .filter(g -> g.logGroupName().equals(name))
+        .findFirst();
+  }
+
+  @Test
+  void aPreCreatedGroup_keepsTheRetentionItIsGiven_untilItIsDeleted() throws Exception {
+    String group = "/aws/lambda/retained";
+    logs.createLogGroup(b -> b.logGroupName(group));
+    LogGroup created = describedGroup(group).orElseThrow();
+    assertThat(created.retentionInDays()).isNull();
+    assertThat(created.storedBytes()).isZero();
+    assertThat(created.logGroupArn()).endsWith(":log-group:" + group);
+    assertThat(created.arn()).isEqualTo(created.logGroupArn() + ":*");
+    assertThat(logs.describeLogStreams(b -> b.logGroupName(group)).logStreams()).isEmpty();
+
+    logs.putRetentionPolicy(b -> b.logGroupName(group).retentionInDays(14));
+    assertThat(describedGroup(group).orElseThrow().retentionInDays()).isEqualTo(14);
+
+    // the function's first invocation writes into the group it finds, retention and all
+    kiln.python("retained", "def handler(e, c):\n    print('kept-for-14-days')\n");
+    kiln.lambda.invoke(b -> b.functionName("retained").payload(SdkBytes.fromUtf8String("{}")));
+    assertThat(filter(group, "kept-for-14-days", 1)).hasSize(1);
+    LogGroup written = describedGroup(group).orElseThrow();
+    assertThat(written.retentionInDays()).isEqualTo(14);
+    assertThat(written.creationTime()).isEqualTo(created.creationTime());
+    assertThat(written.storedBytes()).isPositive();
+
+    logs.deleteRetentionPolicy(b -> b.logGroupName(group));
+    assertThat(describedGroup(group).orElseThrow().retentionInDays()).isNull();
+
+    ResourceAlreadyExistsException again =
+        catchThrowableOfType(
+            ResourceAlreadyExistsException.class,
+            () -> logs.createLogGroup(b -> b.logGroupName(group)));
+    assertThat(again.awsErrorDetails().errorMessage())
+        .isEqualTo("The specified log group already exists");
+
+    logs.createLogStream(b -> b.logGroupName(group).logStreamName("by-hand"));
+    assertThat(logs.describeLogStreams(b -> b.logGroupName(group).logStreamNamePrefix("by")))
+        .extracting(r -> r.logStreams().get(0).logStreamName())
+        .isEqualTo("by-hand");
+    ResourceAlreadyExistsException streamAgain =
+        catchThrowableOfType(
+            ResourceAlreadyExistsException.class,
+            () -> logs.createLogStream(b -> b.logGroupName(group).logStreamName("by-hand")));
+    assertThat(streamAgain.awsErrorDetails().errorMessage())
+        .isEqualTo("The specified log stream already exists");
+  }
+
+  @Test
+  void deletedStreamsAndGroups_areRecreatedByTheNextInvocation() throws Exception {
+    String group = "/aws/lambda/recreated";
+    kiln.python("recreated", "def handler(e, c):\n    print('run-' + e['n'])\n");
+    kiln.lambda.invoke(
+        b -> b.functionName("recreated").payload(SdkBytes.fromUtf8String("{\"n\": \"one\"}")));
+    assertThat(filter(group, "REPORT", 1)).hasSize(1);
+    String stream =
+        logs.describeLogStreams(b -> b.logGroupName(group)).logStreams().get(0).logStreamName();
+
+    logs.deleteLogStream(b -> b.logGroupName(group).logStreamName(stream));
+    assertThat(logs.describeLogStreams(b -> b.logGroupName(group)).logStreams()).isEmpty();
+    ResourceNotFoundException goneStream =
+        catchThrowableOfType(
+            ResourceNotFoundException.class,
+            () -> logs.deleteLogStream(b -> b.logGroupName(group).logStreamName(stream)));
+    assertThat(goneStream.awsErrorDetails().errorMessage())
+        .isEqualTo("The specified log stream does not exist.");
+
+    // the same (warm) instance writes on, into its stream made anew
+    kiln.lambda.invoke(
+        b -> b.functionName("recreated").payload(SdkBytes.fromUtf8String("{\"n\": \"two\"}")));
+    assertThat(filter(group, "run-two", 1)).hasSize(1);
+    assertThat(filter(group, "run-one", 0)).isEmpty();
+    assertThat(logs.describeLogStreams(b -> b.logGroupName(group)).logStreams())
+        .extracting(LogStream::logStreamName)
+        .containsExactly(stream);
+
+    logs.putRetentionPolicy(b -> b.logGroupName(group).retentionInDays(3));
+    logs.deleteLogGroup(b -> b.logGroupName(group));
+    assertThat(describedGroup(group)).isEmpty();
+    ResourceNotFoundException goneGroup =
+        catchThrowableOfType(
+            ResourceNotFoundException.class, () -> logs.deleteLogGroup(b -> b.logGroupName(group)));
+    assertThat(goneGroup.awsErrorDetails().errorMessage())
+        .isEqualTo("The specified log group does not exist.");
+
+    kiln.lambda.invoke(
+        b -> b.functionName("recreated").payload(SdkBytes.fromUtf8String("{\"n\": \"three\"}")));
+    assertThat(filter(group, "run-three", 1)).hasSize(1);
+    assertThat(filter(group, "run-two", 0)).isEmpty();
+    LogGroup recreated = describedGroup(group).orElseThrow();
+    assertThat(recreated.retentionInDays())
+        .as("the deleted group's retention went with it")
+        .isNull();
+    assertThat(logs.describeLogStreams(b -> b.logGroupName(group)).logStreams()).hasSize(1);
+  }
+
+  @Test
+  void theAwsCli_putsARetentionPolicy_andDescribesIt() throws Exception {
+    String group = "/aws/lambda/cli-retained";
+    Tools.Result created = aws("create-log-group", "--log-group-name", group);
+    assertThat(created.exit()).as(created.output()).isZero();
+
+    Tools.Result put =
+        aws("put-retention-policy", "--log-group-name", group, "--retention-in-days", "30");
+    assertThat(put.exit()).as(put.output()).isZero();
+
+    Tools.Result described = aws("describe-log-groups", "--log-group-name-prefix", group);
+    assertThat(described.exit()).as(described.output()).isZero();
+    JsonNode groups = JSON.readTree(described.output()).get("logGroups");
+    assertThat(groups).hasSize(1);
+    assertThat(groups.get(0).get("logGroupName").asText()).isEqualTo(group);
+    assertThat(groups.get(0).get("retentionInDays").asInt()).isEqualTo(30);
+
+    Tools.Result refused =
+        aws("put-retention-policy", "--log-group-name", group, "--retention-in-days", "31");
+    assertThat(refused.exit()).isNotZero();
+    assertThat(refused.output())
+        .contains("InvalidParameterException")
+        .contains("Value '31' at 'retentionInDays' failed to satisfy constraint");
+  }
+
+  @Test
+  void managingGroups_refusesBadParameters_withCloudWatchsErrors() throws Exception {
+    String missing = "{\"logGroupName\": \"/aws/lambda/never-created\"";
+    assertThat(raw("Logs_20140328.PutRetentionPolicy", missing + ", \"retentionInDays\": 2}"))
+        .containsExactly(
+            "400",
+            "InvalidParameterException",
+            "1 validation error detected: Value '2' at 'retentionInDays' failed to satisfy"
+                + " constraint: Member must satisfy enum value set: [1, 3, 5, 7, 14, 30, 60, 90,"
+                + " 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]");
+    assertThat(raw("Logs_20140328.PutRetentionPolicy", missing + "}"))
+        .containsExactly(
+            "400", "InvalidParameterException", "retentionInDays is a required parameter");
+    assertThat(raw("Logs_20140328.PutRetentionPolicy", missing + ", \"retentionInDays\": \"7\"}"))
+        .containsExactly("400", "SerializationException", "retentionInDays must be an integer");
+    assertThat(raw("Logs_20140328.PutRetentionPolicy", missing + ", \"retentionInDays\": 7}"))
+        .containsExactly(
+            "400", "ResourceNotFoundException", "The specified log group does not exist.");
+    assertThat(raw("Logs_20140328.DeleteRetentionPolicy", missing + "}"))
+        .containsExactly(
+            "400", "ResourceNotFoundException", "The specified log group does not exist.");
+    assertThat(raw("Logs_20140328.CreateLogStream", missing + ", \"logStreamName\": \"s\"}"))
+        .containsExactly(
+            "400", "ResourceNotFoundException", "The specified log group does not exist.");
+    assertThat(raw("Logs_20140328.DeleteLogStream", missing + ", \"logStreamName\": \"s\"}"))
+        .containsExactly(
+            "400", "ResourceNotFoundException", "The specified log group does not exist.");
+
+    assertThat(raw("Logs_20140328.CreateLogGroup", "{}"))
+        .containsExactly(
+            "400", "InvalidParameterException", "logGroupName is a required parameter");
+    assertThat(raw("Logs_20140328.CreateLogGroup", "{\"logGroupName\": \"\"}"))
+        .containsExactly(
+            "400",
+            "InvalidParameterException",
+            "1 validation error detected: Value '' at 'logGroupName' failed to satisfy constraint:"
+                + " Member must have length greater than or equal to 1");
+    String tooLong = "g".repeat(513);
+    assertThat(raw("Logs_20140328.DeleteLogGroup", "{\"logGroupName\": \"" + tooLong + "\"}"))
+        .containsExactly(
+            "400",
+            "InvalidParameterException",
+            "1 validation error detected: Value '"
+                + tooLong
+                + "' at 'logGroupName' failed to satisfy constraint: Member must have length less"
+                + " than or equal to 512");
+    assertThat(raw("Logs_20140328.CreateLogGroup", "{\"logGroupName\": \"my group\"}"))
+        .containsExactly(
+            "400",
+            "InvalidParameterException",
+            "1 validation error detected: Value 'my group' at 'logGroupName' failed to satisfy"
+                + " constraint: Member must satisfy regular expression pattern:"
+                + " [\\.\\-_/#A-Za-z0-9]+");
+    logs.createLogGroup(b -> b.logGroupName("/kiln/streams"));
+    assertThat(raw("Logs_20140328.CreateLogStream", "{\"logGroupName\": \"/kiln/streams\"}"))
+        .containsExactly(
+            "400", "InvalidParameterException", "logStreamName is a required parameter");
+    assertThat(
+            raw(
+                "Logs_20140328.CreateLogStream",
+                "{\"logGroupName\": \"/kiln/streams\", \"logStreamName\": \"a:b\"}"))
+        .containsExactly(
+            "400",
+            "InvalidParameterException",
+            "1 validation error detected: Value 'a:b' at 'logStreamName' failed to satisfy"
+                + " constraint: Member must satisfy regular expression pattern: [^:*]*");
+    assertThat(
+            raw(
+                "Logs_20140328.DeleteLogStream",
+                "{\"logGroupName\": \"/kiln/streams\", \"logStreamName\": \"none\"}"))
+        .containsExactly(
+            "400", "ResourceNotFoundException", "The specified log stream does not exist.");
+
+    // the SDK sees the same, as its own exception types
+    InvalidParameterException days =
+        catchThrowableOfType(
+            InvalidParameterException.class,
+            () -> logs.putRetentionPolicy(b -> b.logGroupName("/kiln/streams").retentionInDays(0)));
+    assertThat(days.awsErrorDetails().errorMessage())
+        .startsWith("1 validation error detected: Value '0' at 'retentionInDays'");
+    ResourceNotFoundException group =
+        catchThrowableOfType(
+            ResourceNotFoundException.class,
+            () -> logs.deleteRetentionPolicy(b -> b.logGroupName("/kiln/never")));
+    assertThat(group.awsErrorDetails().errorMessage())
+        .isEqualTo("The specified log group does not exist.");
   }
 
   @Test
@@ -245,7 +459,7 @@ class LogsIT {
     assertThat(raw("Logs_20140328.GetLogEvents", group + ", \"logStreamName\": \"nope\"}"))
         .containsExactly(
             "400", "ResourceNotFoundException", "The specified log stream does not exist.");
-    assertThat(raw("Logs_20140328.PutRetentionPolicy", "{}")[1])
+    assertThat(raw("Logs_20140328.PutSubscriptionFilter", "{}")[1])
         .isEqualTo("UnknownOperationException");
     assertThat(raw("Logs_20140328.DescribeLogGroups", "not json"))
         .containsExactly("400", "SerializationException", "The request body is not valid JSON");

@@ -1,12 +1,19 @@
 package dev.kiln.store;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 
 /**
  * Function logs, kept as CloudWatch Logs keeps them: events in streams, streams in groups ({@code
- * /aws/lambda/<name>}, one stream per instance). Bounded: {@link #prune} drops what is older than
- * the retention and, oldest first, what is over the size limit. Implementations: {@link
+ * /aws/lambda/<name>}, one stream per instance). A group exists from its creation (by {@link
+ * #createGroup} or by the first event appended to it) until it is deleted, with or without streams,
+ * and may have a retention of its own.
+ *
+ * <p>Bounded: {@link #prune} drops what is older than the server-wide retention, what is older than
+ * its group's retention, and, oldest first, what is over the size limit. A group's retention can
+ * only keep events for less time than the server-wide one, never longer: the server's bounds are
+ * what keeps Kiln's disk in check, whatever its users ask for. Implementations: {@link
  * SqliteLogStore}.
  */
 public interface LogStore extends AutoCloseable {
@@ -17,7 +24,12 @@ public interface LogStore extends AutoCloseable {
   /** A kept line; {@code id} orders events by arrival and serves as the event id and page token. */
   record StoredEvent(long id, String stream, long timestamp, long ingestionTime, String message) {}
 
-  record Group(String name, long creationTime, long storedBytes) {}
+  /**
+   * A log group; {@code retentionInDays} is empty when the group has no retention of its own (its
+   * events are kept as long as the server keeps any).
+   */
+  record Group(
+      String name, long creationTime, Optional<Integer> retentionInDays, long storedBytes) {}
 
   record Stream(
       String name,
@@ -27,8 +39,26 @@ public interface LogStore extends AutoCloseable {
       Optional<Long> lastIngestionTime,
       long storedBytes) {}
 
-  /** Keeps events, all in one transaction, creating their streams as needed. */
+  /** Keeps events, all in one transaction, creating their groups and streams as needed. */
   void append(List<Event> events);
+
+  /** Creates an empty group; false if it already exists. */
+  boolean createGroup(String group);
+
+  /** Creates an empty stream in a group; false if the group is missing or has the stream. */
+  boolean createStream(String group, String stream);
+
+  /** Deletes a group with its streams, events and retention; false if it does not exist. */
+  boolean deleteGroup(String group);
+
+  /** Deletes one stream with its events; false if it does not exist. */
+  boolean deleteStream(String group, String stream);
+
+  /**
+   * Sets ({@code days} present) or removes a group's own retention; false if the group does not
+   * exist.
+   */
+  boolean setRetention(String group, Optional<Integer> days);
 
   /** Groups whose name starts with {@code prefix}, by name. */
   List<Group> groups(String prefix);
@@ -69,10 +99,11 @@ public interface LogStore extends AutoCloseable {
       int limit);
 
   /**
-   * Drops events older than {@code olderThan} (epoch ms), then the oldest until under {@code
-   * maxBytes}.
+   * Drops events older than {@code retention} before {@code now} (epoch ms), and those older than
+   * their group's retention, then the oldest until under {@code maxBytes}. Streams left empty by
+   * pruning go too; groups stay.
    */
-  void prune(long olderThan, long maxBytes);
+  void prune(long now, Duration retention, long maxBytes);
 
   @Override
   void close();

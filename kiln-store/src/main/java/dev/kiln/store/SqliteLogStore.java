@@ -6,15 +6,18 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
 /**
- * The embedded log store: one SQLite file ({@code logs.db}) beside the metadata, with a stream
- * table and an event table. Writes come in batches from a background writer, never from the
- * invocation itself, so the cost of a commit is paid once per batch.
+ * The embedded log store: one SQLite file ({@code logs.db}) beside the metadata, with a group table
+ * (which also holds each group's retention), a stream table and an event table. Writes come in
+ * batches from a background writer, never from the invocation itself, so the cost of a commit is
+ * paid once per batch; the few writes of the API (creating and deleting groups and streams, setting
+ * a retention) are single statements.
  */
 public final class SqliteLogStore implements LogStore {
 
@@ -78,6 +81,13 @@ public final class SqliteLogStore implements LogStore {
   private long streamId(String group, String stream, long now) throws SQLException {
     try (PreparedStatement st =
         db.prepareStatement(
+            "INSERT INTO log_groups(name, created) VALUES (?, ?) ON CONFLICT(name) DO NOTHING")) {
+      st.setString(1, group);
+      st.setLong(2, now);
+      st.executeUpdate();
+    }
+    try (PreparedStatement st =
+        db.prepareStatement(
             "INSERT INTO log_streams(log_group, name, created) VALUES (?, ?, ?)"
                 + " ON CONFLICT(log_group, name) DO NOTHING")) {
       st.setString(1, group);
@@ -97,15 +107,94 @@ public final class SqliteLogStore implements LogStore {
   }
 
   @Override
+  public synchronized boolean createGroup(String group) {
+    return write(
+            "INSERT INTO log_groups(name, created) VALUES (?, ?) ON CONFLICT(name) DO NOTHING",
+            st -> {
+              st.setString(1, group);
+              st.setLong(2, System.currentTimeMillis());
+            })
+        == 1;
+  }
+
+  @Override
+  public synchronized boolean createStream(String group, String stream) {
+    // the WHERE clause also tells SQLite's parser that ON CONFLICT belongs to the INSERT
+    return write(
+            "INSERT INTO log_streams(log_group, name, created) SELECT ?, ?, ?"
+                + " WHERE EXISTS (SELECT 1 FROM log_groups WHERE name = ?)"
+                + " ON CONFLICT(log_group, name) DO NOTHING",
+            st -> {
+              st.setString(1, group);
+              st.setString(2, stream);
+              st.setLong(3, System.currentTimeMillis());
+              st.setString(4, group);
+            })
+        == 1;
+  }
+
+  @Override
+  public synchronized boolean deleteGroup(String group) {
+    return SqliteDatabase.inTransaction(
+        db,
+        () -> {
+          // the streams' events go with them (ON DELETE CASCADE)
+          try (PreparedStatement st =
+              db.prepareStatement("DELETE FROM log_streams WHERE log_group = ?")) {
+            st.setString(1, group);
+            st.executeUpdate();
+          }
+          try (PreparedStatement st =
+              db.prepareStatement("DELETE FROM log_groups WHERE name = ?")) {
+            st.setString(1, group);
+            return st.executeUpdate() == 1;
+          }
+        },
+        "log store");
+  }
+
+  @Override
+  public synchronized boolean deleteStream(String group, String stream) {
+    return write(
+            "DELETE FROM log_streams WHERE log_group = ? AND name = ?",
+            st -> {
+              st.setString(1, group);
+              st.setString(2, stream);
+            })
+        == 1;
+  }
+
+  @Override
+  public synchronized boolean setRetention(String group, Optional<Integer> days) {
+    return write(
+            "UPDATE log_groups SET retention_days = ? WHERE name = ?",
+            st -> {
+              if (days.isPresent()) {
+                st.setInt(1, days.get());
+              } else {
+                st.setNull(1, java.sql.Types.INTEGER);
+              }
+              st.setString(2, group);
+            })
+        == 1;
+  }
+
+  @Override
   public synchronized List<Group> groups(String prefix) {
     return read(
-        "SELECT log_group, min(created), sum(stored_bytes) FROM log_streams"
-            + " WHERE substr(log_group, 1, length(?)) = ? GROUP BY log_group ORDER BY log_group",
+        "SELECT g.name, g.created, g.retention_days, (SELECT coalesce(sum(s.stored_bytes), 0)"
+            + " FROM log_streams s WHERE s.log_group = g.name) FROM log_groups g"
+            + " WHERE substr(g.name, 1, length(?)) = ? ORDER BY g.name",
         st -> {
           st.setString(1, prefix);
           st.setString(2, prefix);
         },
-        rs -> new Group(rs.getString(1), rs.getLong(2), rs.getLong(3)));
+        rs ->
+            new Group(
+                rs.getString(1),
+                rs.getLong(2),
+                optionalLong(rs, 3).map(Long::intValue),
+                rs.getLong(4)));
   }
 
   @Override
@@ -206,12 +295,24 @@ public final class SqliteLogStore implements LogStore {
   }
 
   @Override
-  public synchronized void prune(long olderThan, long maxBytes) {
+  public synchronized void prune(long now, Duration retention, long maxBytes) {
     SqliteDatabase.inTransaction(
         db,
         () -> {
           try (PreparedStatement st = db.prepareStatement("DELETE FROM log_events WHERE ts < ?")) {
-            st.setLong(1, olderThan);
+            st.setLong(1, now - retention.toMillis());
+            st.executeUpdate();
+          }
+          // then what is past its group's own retention, which can only be shorter in effect
+          try (PreparedStatement st =
+              db.prepareStatement(
+                  "DELETE FROM log_events WHERE id IN (SELECT e.id FROM log_groups g"
+                      + " JOIN log_streams s ON s.log_group = g.name"
+                      + " JOIN log_events e ON e.stream = s.id"
+                      + " WHERE g.retention_days IS NOT NULL"
+                      + " AND e.ts < ? - g.retention_days * ?)")) {
+            st.setLong(1, now);
+            st.setLong(2, Duration.ofDays(1).toMillis());
             st.executeUpdate();
           }
           long total;
@@ -240,10 +341,11 @@ public final class SqliteLogStore implements LogStore {
                       + " AS BLOB))), 0) FROM log_events WHERE stream = log_streams.id)")) {
             st.executeUpdate();
           }
+          // streams emptied by pruning go; those created empty (CreateLogStream) stay
           try (PreparedStatement st =
               db.prepareStatement(
-                  "DELETE FROM log_streams WHERE NOT EXISTS (SELECT 1 FROM log_events WHERE"
-                      + " stream = log_streams.id)")) {
+                  "DELETE FROM log_streams WHERE last_event IS NOT NULL AND NOT EXISTS (SELECT 1"
+                      + " FROM log_events WHERE stream = log_streams.id)")) {
             st.executeUpdate();
           }
           return null;
@@ -258,6 +360,19 @@ public final class SqliteLogStore implements LogStore {
     } catch (SQLException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /** Runs one statement as a transaction; returns how many rows it changed. */
+  private int write(String sql, SqliteDatabase.Binder binder) {
+    return SqliteDatabase.inTransaction(
+        db,
+        () -> {
+          try (PreparedStatement st = db.prepareStatement(sql)) {
+            binder.bind(st);
+            return st.executeUpdate();
+          }
+        },
+        "log store");
   }
 
   private <T> List<T> read(String sql, SqliteDatabase.Binder binder, SqliteDatabase.Row<T> row) {
