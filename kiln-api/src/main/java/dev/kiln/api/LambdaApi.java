@@ -55,6 +55,11 @@ public final class LambdaApi {
   static final int MAX_CONTROL_PLANE_BODY = 70_167_211;
 
   static final int DEFAULT_MAX_ITEMS = 50;
+
+  /** The X-Ray trace header an invocation joins, as API Gateway and the AWS SDKs send it. */
+  private static final io.helidon.http.HeaderName TRACE_HEADER =
+      HeaderNames.create("X-Amzn-Trace-Id");
+
   static final String FUNCTIONS = "/2015-03-31/functions";
   private static final String CODE_DOWNLOAD = "/kiln/code";
 
@@ -258,7 +263,7 @@ public final class LambdaApi {
     FunctionVersion version = catalog.resolve(ref);
     if (type.equals("Event")) {
       // 202 only once the event is on disk
-      String requestId = async.accept(ref, payload);
+      String requestId = async.accept(ref, payload, req.headers().first(TRACE_HEADER));
       res.status(202).header("x-amzn-RequestId", requestId).send();
       return;
     }
@@ -272,7 +277,15 @@ public final class LambdaApi {
             : account.functionArn(ref.name());
     InvocationResult result =
         invoker.invoke(
-            version, new InvokeRequest(payload, invokedArn, clientContext, logType.equals("Tail")));
+            version,
+            new InvokeRequest(
+                payload,
+                invokedArn,
+                clientContext,
+                logType.equals("Tail"),
+                Optional.empty(),
+                req.headers().first(TRACE_HEADER),
+                Optional.empty()));
     res.status(200)
         .header("x-amzn-RequestId", result.requestId())
         .header("X-Amz-Executed-Version", result.executedVersion())
@@ -294,7 +307,7 @@ public final class LambdaApi {
       checkJson(payload);
     }
     catalog.resolve(ref);
-    String requestId = async.accept(ref, payload);
+    String requestId = async.accept(ref, payload, req.headers().first(TRACE_HEADER));
     ObjectNode out = FunctionJson.JSON.createObjectNode();
     out.put("Status", 202);
     res.status(202)

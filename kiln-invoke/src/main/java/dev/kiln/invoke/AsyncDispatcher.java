@@ -114,7 +114,9 @@ public final class AsyncDispatcher implements AutoCloseable {
                     functionArn(e.function(), e.qualifier()),
                     Optional.empty(),
                     false,
-                    Optional.of(e.requestId())));
+                    Optional.of(e.requestId()),
+                    e.traceHeader(),
+                    Optional.of(e.received())));
           }
 
           @Override
@@ -260,7 +262,7 @@ public final class AsyncDispatcher implements AutoCloseable {
       if (error.status() == 429) {
         long backoff =
             Math.min(MAX_THROTTLE_BACKOFF.toMillis(), 1000L << Math.min(e.throttles(), 20));
-        queue.retry(withRetry(e, e.attempts(), e.throttles() + 1, now.plusMillis(backoff)));
+        queue.retry(e.retried(e.attempts(), e.throttles() + 1, now.plusMillis(backoff)));
         return;
       }
       if (error.status() == 404) {
@@ -269,7 +271,7 @@ public final class AsyncDispatcher implements AutoCloseable {
         return;
       }
       // Kiln could not run it (shutting down, a start failure): try again shortly, not an attempt
-      queue.retry(withRetry(e, e.attempts(), e.throttles() + 1, now.plusSeconds(1)));
+      queue.retry(e.retried(e.attempts(), e.throttles() + 1, now.plusSeconds(1)));
       return;
     }
     int attempts = e.attempts() + 1;
@@ -283,8 +285,7 @@ public final class AsyncDispatcher implements AutoCloseable {
       fail(e, config, "RetriesExhausted", Optional.of(result), attempts);
     } else {
       // Lambda waits 1 minute before the first retry and 2 before the second
-      queue.retry(
-          withRetry(e, attempts, e.throttles(), now.plus(retryBase.multipliedBy(attempts))));
+      queue.retry(e.retried(attempts, e.throttles(), now.plus(retryBase.multipliedBy(attempts))));
     }
   }
 
@@ -312,23 +313,11 @@ public final class AsyncDispatcher implements AutoCloseable {
                         to.name(),
                         to.qualifierOrLatest(),
                         e.payload(),
-                        clock.instant()));
+                        clock.instant(),
+                        e.traceHeader()));
               });
     }
     queue.finish(e, false, followUps);
-  }
-
-  private static Event withRetry(Event e, int attempts, int throttles, Instant due) {
-    return new Event(
-        e.seq(),
-        e.requestId(),
-        e.function(),
-        e.qualifier(),
-        e.payload(),
-        e.received(),
-        attempts,
-        throttles,
-        due);
   }
 
   /** The invocation record AWS sends to a destination, as a new event for its function. */
@@ -364,7 +353,8 @@ public final class AsyncDispatcher implements AutoCloseable {
         to.name(),
         to.qualifierOrLatest(),
         doc.toString().getBytes(StandardCharsets.UTF_8),
-        clock.instant());
+        clock.instant(),
+        e.traceHeader());
   }
 
   private static JsonNode json(byte[] bytes) {

@@ -3,6 +3,7 @@ package dev.kiln.invoke;
 import dev.kiln.model.FunctionRef;
 import dev.kiln.store.EventQueue;
 import java.time.InstantSource;
+import java.util.Optional;
 import java.util.UUID;
 
 /**
@@ -25,11 +26,11 @@ public final class AsyncInvocations implements AutoCloseable {
    * Stores an event for {@code version} (as the caller named it: {@code ref}'s qualifier) and
    * returns its request id, which stays the same across retries.
    */
-  public String accept(FunctionRef ref, byte[] payload) {
+  public String accept(FunctionRef ref, byte[] payload, Optional<String> traceHeader) {
     String requestId = UUID.randomUUID().toString();
     queue.enqueue(
         EventQueue.Event.accepted(
-            requestId, ref.name(), ref.qualifierOrLatest(), payload, clock.instant()));
+            requestId, ref.name(), ref.qualifierOrLatest(), payload, clock.instant(), traceHeader));
     dispatcher.accepted(ref.name());
     dispatcher.wake();
     return requestId;

@@ -12,13 +12,11 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
-import java.util.HexFormat;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
@@ -67,6 +65,8 @@ final class Instance {
   private final RuntimeChannel channel;
   private final InstanceLog log;
   private final long startedNanos;
+  private final long sandboxReadyNanos;
+  private final InvocationTracer tracer;
   private final AtomicReference<State> state = new AtomicReference<>(State.STARTING);
   private volatile Instant idleSince;
   private volatile String deathCause;
@@ -104,6 +104,8 @@ final class Instance {
       RuntimeChannel channel,
       InstanceLog log,
       long startedNanos,
+      long sandboxReadyNanos,
+      InvocationTracer tracer,
       Epilogue epilogue,
       FunctionLogs logs,
       KilnMetrics metrics,
@@ -129,6 +131,8 @@ final class Instance {
     this.channel = channel;
     this.log = log;
     this.startedNanos = startedNanos;
+    this.sandboxReadyNanos = sandboxReadyNanos;
+    this.tracer = tracer;
     // a runtime that dies while idle must not be handed the next event
     sandbox.onExit().thenRun(this::exited);
     // initialisation runs at full speed, the invocations at the function's share of CPU
@@ -319,13 +323,22 @@ final class Instance {
     String requestId = request.requestId().orElseGet(() -> UUID.randomUUID().toString());
     boolean cold = !channel.firstPoll().isDone();
     long timeoutMillis = version.config().timeout() * 1000L;
+    InvocationTracer.Trace trace =
+        tracer.begin(
+            request.traceHeader(),
+            version,
+            request.invokedArn(),
+            requestId,
+            request.queuedSince(),
+            cold,
+            cold ? startedNanos : System.nanoTime());
     RuntimeEvent event =
         new RuntimeEvent(
             requestId,
             request.payload(),
             timeoutMillis,
             request.invokedArn(),
-            traceId(),
+            trace.header(),
             request.clientContext(),
             Optional.empty());
     long began = System.nanoTime();
@@ -338,7 +351,7 @@ final class Instance {
           sandbox.onExit().isDone()
               ? crashed(requestId, sandbox.onExit().join())
               : crashed(requestId, "Runtime exited before it took the event");
-      return finish(request, requestId, began, cold, crash);
+      return finish(request, requestId, began, cold, crash, trace);
     }
     Outcome outcome = await(submission, requestId, timeoutMillis);
     channel.finish(submission);
@@ -348,7 +361,7 @@ final class Instance {
             : System.currentTimeMillis();
     // the duration runs from the moment the runtime took the event, as Lambda bills it
     long handedOut = submission.handoff().isDone() ? submission.handoff().join().atNanos() : began;
-    return finish(request, requestId, handedOut, cold, outcome);
+    return finish(request, requestId, handedOut, cold, outcome, trace);
   }
 
   /** The end of an invocation, before it is written up. */
@@ -451,7 +464,12 @@ final class Instance {
   }
 
   private InvocationResult finish(
-      InvokeRequest request, String requestId, long began, boolean cold, Outcome outcome) {
+      InvokeRequest request,
+      String requestId,
+      long began,
+      boolean cold,
+      Outcome outcome,
+      InvocationTracer.Trace trace) {
     long ended = System.nanoTime();
     long endedAt = System.currentTimeMillis();
     double durationMs = (ended - began) / 1_000_000.0;
@@ -460,8 +478,17 @@ final class Instance {
     String output = log.takeRecord();
     Optional<Duration> init = Optional.empty();
     if (cold) {
-      init = Optional.of(Duration.ofNanos(channel.firstPoll().getNow(began) - startedNanos));
+      long initEnded = channel.firstPoll().getNow(began);
+      init = Optional.of(Duration.ofNanos(initEnded - startedNanos));
+      trace.phase("sandbox", startedNanos, sandboxReadyNanos);
+      trace.phase("init", sandboxReadyNanos, initEnded);
     }
+    trace.phase("invoke", began, ended);
+    trace.end(
+        ended,
+        outcome.kind == InvocationKind.SUCCESS
+            ? Optional.empty()
+            : Optional.of(outcome.errorType == null ? "Runtime" : outcome.errorType));
     usage.record(
         version.name(),
         endedAt,
@@ -531,21 +558,5 @@ final class Instance {
   static byte[] errorDocument(String type, String message) {
     ObjectNode doc = JSON.createObjectNode().put("errorType", type).put("errorMessage", message);
     return doc.toString().getBytes(StandardCharsets.UTF_8);
-  }
-
-  /** An X-Ray style trace header, as Lambda passes one to every invocation. */
-  private static String traceId() {
-    ThreadLocalRandom r = ThreadLocalRandom.current();
-    byte[] id = new byte[12];
-    byte[] parent = new byte[8];
-    r.nextBytes(id);
-    r.nextBytes(parent);
-    return "Root=1-"
-        + Long.toHexString(System.currentTimeMillis() / 1000)
-        + "-"
-        + HexFormat.of().formatHex(id)
-        + ";Parent="
-        + HexFormat.of().formatHex(parent)
-        + ";Sampled=0;Lineage=kiln";
   }
 }

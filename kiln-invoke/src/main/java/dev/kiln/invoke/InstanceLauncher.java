@@ -41,6 +41,7 @@ final class InstanceLauncher {
   private final FunctionLogs logs;
   private final KilnMetrics metrics;
   private final UsageMeter usage;
+  private final InvocationTracer tracer;
 
   InstanceLauncher(
       SandboxDriver driver,
@@ -50,8 +51,10 @@ final class InstanceLauncher {
       ScaleGate gate,
       FunctionLogs logs,
       KilnMetrics metrics,
-      UsageMeter usage) {
+      UsageMeter usage,
+      InvocationTracer tracer) {
     this.usage = usage;
+    this.tracer = tracer;
     this.gate = gate;
     this.logs = logs;
     this.metrics = metrics;
@@ -154,10 +157,12 @@ final class InstanceLauncher {
             !extensions.isEmpty(),
             network);
     Sandbox sandbox;
+    long sandboxReadyNanos;
     try {
       long before = System.nanoTime();
       sandbox = driver.start(spec);
-      metrics.sandboxStarted(java.time.Duration.ofNanos(System.nanoTime() - before));
+      sandboxReadyNanos = System.nanoTime();
+      metrics.sandboxStarted(java.time.Duration.ofNanos(sandboxReadyNanos - before));
     } catch (IOException | RuntimeException e) {
       // the driver has released the network; the channel is ours to close
       channel.close();
@@ -210,6 +215,8 @@ final class InstanceLauncher {
         channel,
         log,
         startedNanos,
+        sandboxReadyNanos,
+        tracer,
         epilogue,
         logs,
         metrics,

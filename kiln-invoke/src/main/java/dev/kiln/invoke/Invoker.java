@@ -79,11 +79,12 @@ public final class Invoker implements AutoCloseable {
       ScaleGate gate,
       FunctionLogs logs,
       KilnMetrics metrics,
-      UsageMeter usage) {
+      UsageMeter usage,
+      InvocationTracer tracer) {
     Invoker invoker =
         new Invoker(
             new InstanceLauncher(
-                driver, runtimeApi, instancesRoot, account, gate, logs, metrics, usage),
+                driver, runtimeApi, instancesRoot, account, gate, logs, metrics, usage, tracer),
             clock,
             keepAlive,
             runReaper,

@@ -106,7 +106,12 @@ class AsyncDispatcherTest {
   void accept(String payload) {
     queue.enqueue(
         Event.accepted(
-            "req-1", "f", "$LATEST", payload.getBytes(StandardCharsets.UTF_8), clock.instant()));
+            "req-1",
+            "f",
+            "$LATEST",
+            payload.getBytes(StandardCharsets.UTF_8),
+            clock.instant(),
+            Optional.of("Root=1-5759e988-bd862e3fe1be46a994272793")));
   }
 
   void at(Duration sinceStart) {

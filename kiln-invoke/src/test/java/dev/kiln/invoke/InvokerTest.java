@@ -55,7 +55,8 @@ class InvokerTest {
             ScaleGate.unlimited(clock),
             FunctionLogs.NONE,
             KilnMetrics.inMemory(),
-            UsageMeter.NONE);
+            UsageMeter.NONE,
+            InvocationTracer.NONE);
     FunctionConfig config =
         FunctionConfig.create(
             "f",

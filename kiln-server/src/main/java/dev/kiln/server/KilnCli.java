@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
@@ -131,6 +132,15 @@ public final class KilnCli implements Runnable {
                 + " ${DEFAULT-VALUE})")
     long logMaxMb = ServerSettings.DEFAULT_LOG_MAX_BYTES / (1024 * 1024);
 
+    @Option(
+        names = "--otlp-endpoint",
+        description =
+            "Export a span per invocation (with its queue, sandbox, init and invoke phases) to this"
+                + " OTLP/HTTP collector, e.g. http://localhost:4318 (default:"
+                + " $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else $OTEL_EXPORTER_OTLP_ENDPOINT, else"
+                + " off)")
+    String otlpEndpoint;
+
     @Override
     public Integer call() throws InterruptedException {
       ServerSettings settings;
@@ -151,7 +161,15 @@ public final class KilnCli implements Runnable {
                 instanceMemoryMb,
                 Duration.ofSeconds(asyncRetryDelaySeconds),
                 Duration.ofDays(logRetentionDays),
-                logMaxMb * 1024 * 1024);
+                logMaxMb * 1024 * 1024,
+                Optional.ofNullable(otlpEndpoint)
+                    .or(
+                        () ->
+                            Optional.ofNullable(
+                                System.getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")))
+                    .or(() -> Optional.ofNullable(System.getenv("OTEL_EXPORTER_OTLP_ENDPOINT")))
+                    .filter(s -> !s.isBlank())
+                    .map(java.net.URI::create));
       } catch (IllegalArgumentException e) {
         System.err.println("kiln server: " + e.getMessage());
         return 2;

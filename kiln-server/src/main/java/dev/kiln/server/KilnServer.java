@@ -6,6 +6,7 @@ import dev.kiln.invoke.AsyncInvocations;
 import dev.kiln.invoke.BufferedLogWriter;
 import dev.kiln.invoke.ConcurrencyBudget;
 import dev.kiln.invoke.FunctionCatalog;
+import dev.kiln.invoke.InvocationTracer;
 import dev.kiln.invoke.Invoker;
 import dev.kiln.invoke.KilnMetrics;
 import dev.kiln.invoke.ScaleGate;
@@ -57,6 +58,7 @@ public final class KilnServer implements AutoCloseable {
   private final SqliteLogStore logStore;
   private final SqliteUsageStore usageStore;
   private final UsageMeter usageMeter;
+  private final InvocationTracer tracer;
   private final io.micrometer.prometheusmetrics.PrometheusMeterRegistry prometheus;
   private final BufferedLogWriter logWriter;
   private final RuntimeApiServer runtimeApi;
@@ -104,6 +106,7 @@ public final class KilnServer implements AutoCloseable {
     KilnMetrics metrics = new KilnMetrics(prometheus);
     this.usageStore = SqliteUsageStore.open(data.resolve("usage.db"));
     this.usageMeter = new UsageMeter(usageStore);
+    this.tracer = settings.otlpEndpoint().map(InvocationTracer::otlp).orElse(InvocationTracer.NONE);
     ScaleGate gate =
         new ScaleGate(
             settings.scaleOutRate(),
@@ -125,7 +128,8 @@ public final class KilnServer implements AutoCloseable {
             gate,
             logWriter,
             metrics,
-            usageMeter);
+            usageMeter,
+            tracer);
     invoker.watchInstances();
     metrics.gauge(
         "kiln.instance.memory.reserved.bytes",
@@ -272,6 +276,7 @@ public final class KilnServer implements AutoCloseable {
     async.close();
     logWriter.close();
     usageMeter.close();
+    tracer.close();
     web.stop();
     driver.close();
     runtimeApi.close();

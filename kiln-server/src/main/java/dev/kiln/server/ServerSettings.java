@@ -1,9 +1,11 @@
 package dev.kiln.server;
 
 import dev.kiln.model.Account;
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * How a Kiln server is set up; checked once when the server starts, then fixed.
@@ -36,7 +38,8 @@ public record ServerSettings(
     long instanceMemoryMb,
     Duration asyncRetryDelay,
     Duration logRetention,
-    long logMaxBytes) {
+    long logMaxBytes,
+    Optional<URI> otlpEndpoint) {
 
   /** How long function logs are kept unless {@code --log-retention-days} says otherwise. */
   public static final Duration DEFAULT_LOG_RETENTION = Duration.ofDays(30);
@@ -120,6 +123,19 @@ public record ServerSettings(
       throw new IllegalArgumentException(
           "--log-max-mb must be at least 1, got " + logMaxBytes / (1024 * 1024));
     }
+    otlpEndpoint
+        .filter(
+            u ->
+                !("http".equals(u.getScheme()) || "https".equals(u.getScheme()))
+                    || u.getHost() == null)
+        .ifPresent(
+            u -> {
+              throw new IllegalArgumentException(
+                  "--otlp-endpoint must be an http:// or https:// URL such as"
+                      + " http://localhost:4318, got '"
+                      + u
+                      + "'");
+            });
     if (keepAlive.isNegative() || keepAlive.isZero()) {
       throw new IllegalArgumentException("--keep-alive must be positive, got " + keepAlive);
     }
@@ -151,6 +167,28 @@ public record ServerSettings(
         defaultInstanceMemoryMb(),
         DEFAULT_ASYNC_RETRY_DELAY,
         DEFAULT_LOG_RETENTION,
-        DEFAULT_LOG_MAX_BYTES);
+        DEFAULT_LOG_MAX_BYTES,
+        Optional.empty());
+  }
+
+  /** These settings, exporting invocation spans to an OTLP/HTTP collector at {@code endpoint}. */
+  public ServerSettings withOtlpEndpoint(URI endpoint) {
+    return new ServerSettings(
+        bind,
+        port,
+        dataDir,
+        account,
+        keepAlive,
+        shutdownGrace,
+        interpreters,
+        sandbox,
+        outboundNetwork,
+        concurrencyLimit,
+        scaleOutRate,
+        instanceMemoryMb,
+        asyncRetryDelay,
+        logRetention,
+        logMaxBytes,
+        Optional.of(endpoint));
   }
 }

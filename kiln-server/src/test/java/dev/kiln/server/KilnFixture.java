@@ -42,6 +42,23 @@ final class KilnFixture implements AutoCloseable {
   }
 
   KilnFixture(Duration keepAlive, ServerSettings.SandboxChoice sandbox, int concurrencyLimit) {
+    this(keepAlive, sandbox, concurrencyLimit, s -> s);
+  }
+
+  /** A server with the default settings as {@code adjust} changes them. */
+  KilnFixture(java.util.function.UnaryOperator<ServerSettings> adjust) {
+    this(
+        ServerSettings.DEFAULT_KEEP_ALIVE,
+        ServerSettings.SandboxChoice.AUTO,
+        ServerSettings.DEFAULT_CONCURRENCY_LIMIT,
+        adjust);
+  }
+
+  private KilnFixture(
+      Duration keepAlive,
+      ServerSettings.SandboxChoice sandbox,
+      int concurrencyLimit,
+      java.util.function.UnaryOperator<ServerSettings> adjust) {
     try {
       dataDir = Files.createTempDirectory("kiln-test-");
     } catch (IOException e) {
@@ -49,22 +66,24 @@ final class KilnFixture implements AutoCloseable {
     }
     server =
         KilnServer.start(
-            new ServerSettings(
-                "127.0.0.1",
-                0,
-                dataDir,
-                Account.DEFAULT,
-                keepAlive,
-                Duration.ofSeconds(5),
-                Map.of(),
-                sandbox,
-                true,
-                concurrencyLimit,
-                ServerSettings.DEFAULT_SCALE_OUT_RATE,
-                ServerSettings.defaultInstanceMemoryMb(),
-                ServerSettings.DEFAULT_ASYNC_RETRY_DELAY,
-                ServerSettings.DEFAULT_LOG_RETENTION,
-                ServerSettings.DEFAULT_LOG_MAX_BYTES));
+            adjust.apply(
+                new ServerSettings(
+                    "127.0.0.1",
+                    0,
+                    dataDir,
+                    Account.DEFAULT,
+                    keepAlive,
+                    Duration.ofSeconds(5),
+                    Map.of(),
+                    sandbox,
+                    true,
+                    concurrencyLimit,
+                    ServerSettings.DEFAULT_SCALE_OUT_RATE,
+                    ServerSettings.defaultInstanceMemoryMb(),
+                    ServerSettings.DEFAULT_ASYNC_RETRY_DELAY,
+                    ServerSettings.DEFAULT_LOG_RETENTION,
+                    ServerSettings.DEFAULT_LOG_MAX_BYTES,
+                    java.util.Optional.empty())));
     lambda = client(server.endpoint());
   }
 

@@ -33,7 +33,8 @@ class RuntimeAvailabilityIT {
                     ServerSettings.defaultInstanceMemoryMb(),
                     ServerSettings.DEFAULT_ASYNC_RETRY_DELAY,
                     ServerSettings.DEFAULT_LOG_RETENTION,
-                    ServerSettings.DEFAULT_LOG_MAX_BYTES));
+                    ServerSettings.DEFAULT_LOG_MAX_BYTES,
+                    java.util.Optional.empty()));
         var lambda = KilnFixture.client(server.endpoint())) {
       assertThatThrownBy(
               () ->

@@ -26,6 +26,7 @@ public interface EventQueue extends AutoCloseable {
    * @param seq the queue's own number for it; 0 before it is enqueued
    * @param attempts invocations that ran and failed
    * @param throttles attempts refused for want of concurrency, which do not count as attempts
+   * @param traceHeader the caller's {@code X-Amzn-Trace-Id}, which every attempt joins
    */
   record Event(
       long seq,
@@ -36,12 +37,33 @@ public interface EventQueue extends AutoCloseable {
       Instant received,
       int attempts,
       int throttles,
-      Instant due) {
+      Instant due,
+      Optional<String> traceHeader) {
 
     /** A new event, due at once. */
     public static Event accepted(
-        String requestId, String function, String qualifier, byte[] payload, Instant now) {
-      return new Event(0, requestId, function, qualifier, payload, now, 0, 0, now);
+        String requestId,
+        String function,
+        String qualifier,
+        byte[] payload,
+        Instant now,
+        Optional<String> traceHeader) {
+      return new Event(0, requestId, function, qualifier, payload, now, 0, 0, now, traceHeader);
+    }
+
+    /** The same event, to be attempted again at {@code due} with these counts. */
+    public Event retried(int attempts, int throttles, Instant due) {
+      return new Event(
+          seq,
+          requestId,
+          function,
+          qualifier,
+          payload,
+          received,
+          attempts,
+          throttles,
+          due,
+          traceHeader);
     }
   }
 

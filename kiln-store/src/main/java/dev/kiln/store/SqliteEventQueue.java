@@ -40,7 +40,8 @@ public final class SqliteEventQueue implements EventQueue {
     try (PreparedStatement st =
         db.prepareStatement(
             "INSERT INTO events (request_id, function, qualifier, payload, received_at, attempts,"
-                + " throttles, due_at, in_flight) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)")) {
+                + " throttles, due_at, in_flight, trace_header) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0,"
+                + " ?)")) {
       st.setString(1, e.requestId());
       st.setString(2, e.function());
       st.setString(3, e.qualifier());
@@ -49,6 +50,7 @@ public final class SqliteEventQueue implements EventQueue {
       st.setInt(6, e.attempts());
       st.setInt(7, e.throttles());
       st.setLong(8, e.due().toEpochMilli());
+      st.setString(9, e.traceHeader().orElse(null));
       st.executeUpdate();
     }
   }
@@ -61,7 +63,8 @@ public final class SqliteEventQueue implements EventQueue {
           try (PreparedStatement st =
               db.prepareStatement(
                   "SELECT seq, request_id, function, qualifier, payload, received_at, attempts,"
-                      + " throttles, due_at FROM events WHERE in_flight = 0 AND due_at <= ?"
+                      + " throttles, due_at, trace_header FROM events WHERE in_flight = 0 AND"
+                      + " due_at <= ?"
                       + " ORDER BY due_at, seq LIMIT ?")) {
             st.setLong(1, now.toEpochMilli());
             st.setInt(2, max);
@@ -77,7 +80,8 @@ public final class SqliteEventQueue implements EventQueue {
                         Instant.ofEpochMilli(rs.getLong(6)),
                         rs.getInt(7),
                         rs.getInt(8),
-                        Instant.ofEpochMilli(rs.getLong(9))));
+                        Instant.ofEpochMilli(rs.getLong(9)),
+                        Optional.ofNullable(rs.getString(10))));
               }
             }
           }

@@ -96,6 +96,12 @@ loop do
   response = HTTP.request(Net::HTTP::Get.new(BASE + '/invocation/next'))
   headers = response.each_header.to_h
   request_id = headers['lambda-runtime-aws-request-id']
+  # the X-Ray trace header of this invocation, where the AWS SDK and X-Ray look for it
+  if headers['lambda-runtime-trace-id']
+    ENV['_X_AMZN_TRACE_ID'] = headers['lambda-runtime-trace-id']
+  else
+    ENV.delete('_X_AMZN_TRACE_ID')
+  end
   context = LambdaContext.new(headers)
   begin
     event = response.body.nil? || response.body.empty? ? nil : JSON.parse(response.body)
