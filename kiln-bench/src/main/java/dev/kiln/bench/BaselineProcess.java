@@ -15,8 +15,8 @@ import java.util.concurrent.TimeUnit;
  * A baseline HTTP server in a process of its own, on a free loopback port that it prints as its
  * first line: the floor of one HTTP hop, or a function's handler served by a minimal HTTP loop in
  * its own language (Python's {@code http.server}, Node's {@code http}, the JDK's {@code
- * com.sun.net.httpserver}). Each runs as a separate process so that, like Kiln's instances, it does
- * not share a runtime with the load generator.
+ * com.sun.net.httpserver}), on the interpreter Kiln runs the language on. Each runs as a separate
+ * process so that, like Kiln's instances, it does not share a runtime with the load generator.
  *
  * <p>The Python and Node loops keep connections alive (HTTP/1.1) and switch Nagle's algorithm off,
  * as Kiln does: otherwise the baseline would measure connection set-up or delayed ACKs instead of
@@ -90,7 +90,8 @@ final class BaselineProcess implements AutoCloseable {
 
   /** Baseline (a): one loopback HTTP round trip, answered at once. */
   static BaselineProcess floor() throws IOException {
-    return start(javaCommand("floor"), null);
+    return start(
+        javaCommand(ProcessHandle.current().info().command().orElse("java"), "floor"), null);
   }
 
   /** Baseline (b): the language's no-op handler behind a minimal HTTP loop of that language. */
@@ -98,9 +99,13 @@ final class BaselineProcess implements AutoCloseable {
     Path dir = language.unpack();
     List<String> command =
         switch (language) {
-          case PYTHON -> List.of("python3", "-c", PYTHON_LOOP, dir.toString(), language.handler);
-          case NODE -> List.of("node", "-e", NODE_LOOP, dir.toString(), language.handler);
-          case JAVA -> javaCommand("handler", dir.toString(), Language.JAVA_HANDLER_CLASS);
+          case PYTHON ->
+              List.of(language.interpreter(), "-c", PYTHON_LOOP, dir.toString(), language.handler);
+          case NODE ->
+              List.of(language.interpreter(), "-e", NODE_LOOP, dir.toString(), language.handler);
+          case JAVA ->
+              javaCommand(
+                  language.interpreter(), "handler", dir.toString(), Language.JAVA_HANDLER_CLASS);
         };
     return start(command, dir);
   }
@@ -109,9 +114,9 @@ final class BaselineProcess implements AutoCloseable {
    * The JDK baseline runs with the flags Kiln's java runtimes use (C1 only, serial GC), so that the
    * handler's JVM is tuned the same way on both sides.
    */
-  private static List<String> javaCommand(String... args) {
+  private static List<String> javaCommand(String java, String... args) {
     List<String> command = new ArrayList<>();
-    command.add(ProcessHandle.current().info().command().orElse("java"));
+    command.add(java);
     command.addAll(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto"));
     command.addAll(List.of("-cp", System.getProperty("java.class.path")));
     command.add(BaselineServer.class.getName());

@@ -64,7 +64,7 @@ final class BurstSuite implements Suite {
                 "slowest call ms",
                 "errors"));
     for (Language language : settings.languages()) {
-      double bare = parallelStarts(language.bareStart, n);
+      double bare = parallelStarts(language.bareStart(), n);
       String function = "bench-burst-" + language.id;
       context.createNoop(function, language, Map.of());
       String label = "function=\"" + function + "\"";

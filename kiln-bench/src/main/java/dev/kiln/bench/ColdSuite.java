@@ -71,7 +71,7 @@ final class ColdSuite implements Suite {
     for (Language language : settings.languages()) {
       double[] bare = new double[n];
       for (int i = 0; i < n; i++) {
-        bare[i] = bareStart(language.bareStart);
+        bare[i] = bareStart(language.bareStart());
       }
       String function = "bench-cold-" + language.id;
       context.createNoop(function, language, Map.of("KILN_BENCH_COLD", "0"));
@@ -108,7 +108,7 @@ final class ColdSuite implements Suite {
       Summary summary =
           new Summary(
               language.id,
-              String.join(" ", language.bareStart),
+              String.join(" ", language.bareStart()),
               bareMedian,
               sandbox,
               runtimeInit,
@@ -120,8 +120,7 @@ final class ColdSuite implements Suite {
               init / bareMedian,
               starts);
       report.result(summary);
-      String bareName =
-          language == Language.JAVA ? "java -version" : String.join(" ", language.bareStart);
+      String bareName = language.bareStartName();
       Table t =
           report.table(
               Table.of(
@@ -216,9 +215,5 @@ final class ColdSuite implements Suite {
     }
     int mid = sorted.length / 2;
     return sorted.length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  }
-
-  static double bareStartMillis(List<String> command) throws Exception {
-    return bareStart(command);
   }
 }

@@ -26,13 +26,9 @@ import javax.tools.ToolProvider;
  * java25} runtime, whose JDK is the one the bench itself runs on.
  */
 enum Language {
-  PYTHON("python", "python3.12", "app.handler", List.of("python3", "-c", "pass")),
-  NODE("node", "nodejs20.x", "index.handler", List.of("node", "-e", "0")),
-  JAVA(
-      "java",
-      "java25",
-      "example.Noop::handleRequest",
-      List.of(ProcessHandle.current().info().command().orElse("java"), "-version"));
+  PYTHON("python", "python3.12", "app.handler", "python3", List.of("-c", "pass")),
+  NODE("node", "nodejs20.x", "index.handler", "node", List.of("-e", "0")),
+  JAVA("java", "java25", "example.Noop::handleRequest", "java", List.of("-version"));
 
   static final String JAVA_HANDLER_CLASS = "example.Noop";
 
@@ -57,15 +53,59 @@ enum Language {
   final String id;
   final String runtime;
   final String handler;
+  private final String command;
+  private final List<String> bareStartArgs;
 
-  /** The bare start of the interpreter, the floor of a cold start. */
-  final List<String> bareStart;
-
-  Language(String id, String runtime, String handler, List<String> bareStart) {
+  Language(String id, String runtime, String handler, String command, List<String> bareStartArgs) {
     this.id = id;
     this.runtime = runtime;
     this.handler = handler;
-    this.bareStart = bareStart;
+    this.command = command;
+    this.bareStartArgs = bareStartArgs;
+  }
+
+  /**
+   * The interpreter Kiln runs this language's functions on, found the way Kiln finds it (its
+   * runtime table): the system's binary first, then {@code PATH} without version managers' shims,
+   * which re-resolve the interpreter on every start; for {@code java25} a JDK 25 under {@code
+   * /usr/lib/jvm}. The baselines must start the same binary, or a cold start would be compared with
+   * a different program's start.
+   */
+  String interpreter() {
+    List<String> candidates = new ArrayList<>();
+    if (this == JAVA) {
+      candidates.add("/usr/lib/jvm/java-25-openjdk-amd64/bin/java");
+      candidates.add("/usr/lib/jvm/temurin-25-jdk-amd64/bin/java");
+      candidates.add("/usr/lib/jvm/java-25-openjdk/bin/java");
+    } else {
+      candidates.add("/usr/bin/" + command);
+      candidates.add("/usr/local/bin/" + command);
+      for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
+        if (!dir.isEmpty() && !dir.contains("/shims")) {
+          candidates.add(dir + "/" + command);
+        }
+      }
+    }
+    for (String c : candidates) {
+      if (Files.isExecutable(Path.of(c))) {
+        return c;
+      }
+    }
+    throw new IllegalStateException(
+        "no " + command + " for " + runtime + " (looked in " + candidates + ")");
+  }
+
+  /** The bare start of the interpreter ({@code python3 -c pass}): the floor of a cold start. */
+  List<String> bareStart() {
+    List<String> c = new ArrayList<>();
+    c.add(interpreter());
+    c.addAll(bareStartArgs);
+    return c;
+  }
+
+  /** The bare start as a reader would type it. */
+  String bareStartName() {
+    return command + " " + String.join(" ", bareStartArgs);
   }
 
   static Language byId(String id) {
