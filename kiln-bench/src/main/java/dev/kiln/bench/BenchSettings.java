@@ -1,0 +1,35 @@
+package dev.kiln.bench;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * How a run is sized, decided once from the command line. Smoke mode shrinks every phase to a
+ * fraction of a second and every count to a handful: it proves the harness works end to end, and
+ * its figures mean nothing.
+ *
+ * @param commandLine the command that reproduces this run, printed above every table
+ * @param clients the client counts of the warm latency suite (1 and N)
+ * @param concurrency the concurrency levels of the throughput suite
+ * @param coldStarts cold starts per language in the cold suite, and bare interpreter starts
+ * @param burstCalls simultaneous calls in the burst suite
+ * @param asyncClients clients sending Event invocations in the async suite
+ */
+record BenchSettings(
+    String commandLine,
+    boolean smoke,
+    Duration warmup,
+    Duration duration,
+    List<Integer> clients,
+    List<Integer> concurrency,
+    List<Language> languages,
+    int coldStarts,
+    int burstCalls,
+    int asyncClients,
+    String sandbox,
+    Path resultsDir) {
+
+  /** Memory of every function the bench creates: one full vCPU, so CPU shares never throttle. */
+  static final int FUNCTION_MEMORY_MB = 1769;
+}

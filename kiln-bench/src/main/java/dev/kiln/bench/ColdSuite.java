@@ -1,0 +1,219 @@
+package dev.kiln.bench;
+
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Cold start, on demand: the first call of a function's new configuration, split into its parts,
+ * against the bare start of the language's interpreter ({@code python3 -c pass}, {@code node -e 0},
+ * {@code java -version}) measured in the same run.
+ *
+ * <p>Each cold start is forced by a configuration update (a new environment variable), after which
+ * Kiln starts a fresh instance for the next call, as Lambda does. The parts come from Kiln itself:
+ * sandbox creation from the change in {@code kiln_sandbox_start_seconds} on {@code GET /metrics}
+ * across the call; the REPORT line's {@code Init Duration} (from the start of the sandbox to the
+ * runtime's first {@code GET /next}, so it includes the sandbox) less that, as runtime start and
+ * init; the REPORT line's {@code Duration}, the first invoke; and the rest of the client-side time
+ * (the API, the hand-offs and the HTTP hop). The REPORT line is read from {@code X-Amz-Log-Result}
+ * (Invoke with {@code X-Amz-Log-Type: Tail}). Medians over the cold starts, each ratio to the
+ * median bare start.
+ */
+final class ColdSuite implements Suite {
+
+  private static final Pattern INIT_DURATION = Pattern.compile("Init Duration: ([0-9.]+) ms");
+  private static final Pattern DURATION = Pattern.compile("(?:^|\\t)Duration: ([0-9.]+) ms");
+
+  record ColdStart(
+      double clientMillis, double sandboxMillis, double initMillis, double durationMillis) {}
+
+  record Summary(
+      String language,
+      String bareStartCommand,
+      double bareStartMedianMillis,
+      double sandboxMedianMillis,
+      double runtimeStartAndInitMedianMillis,
+      double initDurationMedianMillis,
+      double firstInvokeMedianMillis,
+      double coldInvokeClientMedianMillis,
+      double warmInvokeClientMedianMillis,
+      double coldOverBareStart,
+      double initOverBareStart,
+      List<ColdStart> coldStarts) {}
+
+  @Override
+  public String name() {
+    return "cold";
+  }
+
+  @Override
+  public void run(BenchContext context, SuiteReport report) throws Exception {
+    BenchSettings settings = context.settings();
+    int n = settings.coldStarts();
+    report.note(
+        n
+            + " cold starts per language (a configuration update before each), medians; the"
+            + " bare start is run "
+            + n
+            + " times in the same run. Functions at "
+            + BenchSettings.FUNCTION_MEMORY_MB
+            + " MB, sandbox "
+            + settings.sandbox()
+            + ".");
+    for (Language language : settings.languages()) {
+      double[] bare = new double[n];
+      for (int i = 0; i < n; i++) {
+        bare[i] = bareStart(language.bareStart());
+      }
+      String function = "bench-cold-" + language.id;
+      context.createNoop(function, language, Map.of("KILN_BENCH_COLD", "0"));
+      List<ColdStart> starts = new ArrayList<>();
+      for (int i = 1; i <= n; i++) {
+        int run = i;
+        context
+            .lambda()
+            .updateFunctionConfiguration(
+                b ->
+                    b.functionName(function)
+                        .environment(e -> e.variables(Map.of("KILN_BENCH_COLD", "" + run))));
+        context.lambda().waiter().waitUntilFunctionUpdatedV2(b -> b.functionName(function));
+        starts.add(coldStart(context, function));
+      }
+      double[] warm = new double[n];
+      for (int i = 0; i < n; i++) {
+        long t0 = System.nanoTime();
+        invokeWithTail(context, function);
+        warm[i] = (System.nanoTime() - t0) / 1e6;
+      }
+      double bareMedian = median(bare);
+      double sandbox = median(starts.stream().mapToDouble(ColdStart::sandboxMillis).toArray());
+      double init = median(starts.stream().mapToDouble(ColdStart::initMillis).toArray());
+      double runtimeInit =
+          median(starts.stream().mapToDouble(s -> s.initMillis() - s.sandboxMillis()).toArray());
+      double first = median(starts.stream().mapToDouble(ColdStart::durationMillis).toArray());
+      double client = median(starts.stream().mapToDouble(ColdStart::clientMillis).toArray());
+      double rest =
+          median(
+              starts.stream()
+                  .mapToDouble(s -> s.clientMillis() - s.initMillis() - s.durationMillis())
+                  .toArray());
+      Summary summary =
+          new Summary(
+              language.id,
+              String.join(" ", language.bareStart()),
+              bareMedian,
+              sandbox,
+              runtimeInit,
+              init,
+              first,
+              client,
+              median(warm),
+              client / bareMedian,
+              init / bareMedian,
+              starts);
+      report.result(summary);
+      String bareName = language.bareStartName();
+      Table t =
+          report.table(
+              Table.of(
+                  language.id + " (" + language.runtime + "), median ms",
+                  "",
+                  "ms",
+                  "ratio to bare start"));
+      t.row("bare start: `" + bareName + "`", bareMedian, 1.0);
+      t.row("sandbox creation (kiln_sandbox_start_seconds)", sandbox, sandbox / bareMedian);
+      t.row(
+          "runtime start and init (Init Duration less sandbox)",
+          runtimeInit,
+          runtimeInit / bareMedian);
+      t.row("Init Duration (REPORT)", init, init / bareMedian);
+      t.row("first invoke (REPORT Duration)", first, first / bareMedian);
+      t.row("rest: API, hand-offs, HTTP (client less Init and Duration)", rest, rest / bareMedian);
+      t.row("Kiln cold invoke, client side", client, client / bareMedian);
+      t.row("Kiln warm invoke, client side", median(warm), median(warm) / bareMedian);
+    }
+  }
+
+  private static ColdStart coldStart(BenchContext context, String function) throws Exception {
+    PrometheusText before = context.kiln().metrics();
+    long t0 = System.nanoTime();
+    String reportLine = invokeWithTail(context, function);
+    double client = (System.nanoTime() - t0) / 1e6;
+    PrometheusText after = context.kiln().metrics();
+    double sandboxSeconds =
+        after.sum("kiln_sandbox_start_seconds_sum") - before.sum("kiln_sandbox_start_seconds_sum");
+    double sandboxCount =
+        after.sum("kiln_sandbox_start_seconds_count")
+            - before.sum("kiln_sandbox_start_seconds_count");
+    Matcher init = INIT_DURATION.matcher(reportLine);
+    Matcher duration = DURATION.matcher(reportLine);
+    if (!init.find() || !duration.find()) {
+      throw new IllegalStateException(
+          "not a cold start: no Init Duration in the REPORT line of "
+              + function
+              + ": "
+              + reportLine);
+    }
+    return new ColdStart(
+        client,
+        sandboxCount == 0 ? Double.NaN : 1000 * sandboxSeconds / sandboxCount,
+        Double.parseDouble(init.group(1)),
+        Double.parseDouble(duration.group(1)));
+  }
+
+  /** Invokes with the log tail and returns the REPORT line. */
+  private static String invokeWithTail(BenchContext context, String function) throws Exception {
+    HttpResponse<String> response =
+        context
+            .http()
+            .send(
+                HttpRequest.newBuilder(context.kiln().invokeUri(function))
+                    .timeout(Duration.ofMinutes(2))
+                    .header("X-Amz-Log-Type", "Tail")
+                    .POST(HttpRequest.BodyPublishers.ofString("{}"))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
+    if (response.statusCode() != 200
+        || response.headers().firstValue("X-Amz-Function-Error").isPresent()) {
+      throw new IllegalStateException(
+          "invoke of " + function + " failed: " + response.statusCode() + " " + response.body());
+    }
+    String log =
+        new String(
+            Base64.getDecoder()
+                .decode(response.headers().firstValue("X-Amz-Log-Result").orElse("")),
+            StandardCharsets.UTF_8);
+    return log.lines().filter(l -> l.startsWith("REPORT")).findFirst().orElse("");
+  }
+
+  private static double bareStart(List<String> command) throws Exception {
+    long t0 = System.nanoTime();
+    Process p =
+        new ProcessBuilder(command)
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .start();
+    if (p.waitFor() != 0) {
+      throw new IllegalStateException(String.join(" ", command) + " failed");
+    }
+    return (System.nanoTime() - t0) / 1e6;
+  }
+
+  static double median(double[] values) {
+    double[] sorted = values.clone();
+    Arrays.sort(sorted);
+    if (sorted.length == 0) {
+      return Double.NaN;
+    }
+    int mid = sorted.length / 2;
+    return sorted.length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  }
+}
