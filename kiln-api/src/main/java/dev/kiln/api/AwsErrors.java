@@ -3,7 +3,9 @@ package dev.kiln.api;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kiln.model.LambdaError;
+import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
+import io.helidon.webserver.http.DirectHandlers;
 import io.helidon.webserver.http.ServerResponse;
 import java.nio.charset.StandardCharsets;
 
@@ -13,11 +15,56 @@ import java.nio.charset.StandardCharsets;
  * and {@code message} (plus members such as {@code Reason}). The SDKs, the CLI and boto3 all read
  * this shape to raise their typed exceptions.
  */
-final class AwsErrors {
+public final class AwsErrors {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private AwsErrors() {}
+
+  /**
+   * Errors the HTTP layer answers before any route runs (a request line or headers too long, a
+   * malformed request, a body over the server's limit), in the same shape, so that no client ever
+   * sees a bare status or an HTML page: 413 is {@code RequestTooLargeException}, anything else
+   * {@code ValidationException}, with the HTTP layer's reason as the message.
+   */
+  public static DirectHandlers transportErrors() {
+    DirectHandler handler =
+        (request, event, status, headers, message) -> {
+          int code = status.code();
+          String type =
+              code == 413
+                  ? "RequestTooLargeException"
+                  : code >= 500 ? "ServiceException" : "ValidationException";
+          String text =
+              switch (code) {
+                case 413 -> "Request must be smaller than the server's limit: " + message;
+                case 414 -> "The request line is too long: " + message;
+                case 431 -> "The request headers are too large: " + message;
+                case 400 ->
+                    message == null || message.isBlank() || message.equals("Bad Request")
+                        ? "Bad Request: the request is not valid HTTP, or its request line or"
+                            + " headers exceed the server's limits"
+                        : message;
+                default -> message == null || message.isBlank() ? status.reasonPhrase() : message;
+              };
+          ObjectNode body = JSON.createObjectNode();
+          body.put("Type", code >= 500 ? "Service" : "User");
+          body.put("message", text);
+          return DirectHandler.TransportResponse.builder()
+              .status(status)
+              .headers(headers)
+              .header(HeaderNames.create("x-amzn-ErrorType"), type)
+              .header(HeaderNames.CONTENT_TYPE, "application/json")
+              .keepAlive(event.keepAlive())
+              .entity(body.toString().getBytes(StandardCharsets.UTF_8))
+              .build();
+        };
+    DirectHandlers.Builder b = DirectHandlers.builder();
+    for (DirectHandler.EventType event : DirectHandler.EventType.values()) {
+      b.addHandler(event, handler);
+    }
+    return b.build();
+  }
 
   static void send(ServerResponse res, String requestId, LambdaError error) {
     ObjectNode body = JSON.createObjectNode();

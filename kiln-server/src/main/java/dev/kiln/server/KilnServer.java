@@ -160,6 +160,7 @@ public final class KilnServer implements AutoCloseable {
             .port(settings.port())
             // Kiln stops its servers itself, after running invocations had their grace period
             .shutdownHook(false)
+            .directHandlers(dev.kiln.api.AwsErrors.transportErrors())
             .routing(
                 r -> {
                   // Prometheus's scrape, beside the AWS APIs
