@@ -39,9 +39,9 @@ import software.amazon.awssdk.services.lambda.model.ResourceNotFoundException;
  * is taken again after it.
  *
  * <p>CI runs a bounded number of cases per operation ({@code -Dkiln.fuzz.cases}, 6 by default) from
- * a fixed seed ({@code -Dkiln.fuzz.seed}); a long run by hand: {@code ./kiln test -pl kiln-server
- * -Dtest=ApiFuzzIT -Dkiln.fuzz.cases=300 -Dkiln.fuzz.seed=$RANDOM}. A failure names the seed, the
- * operation and the request.
+ * a fixed seed ({@code -Dkiln.fuzz.seed}); a long run by hand: {@code mvn -B verify -pl kiln-server
+ * -am -Dtest=ApiFuzzIT -Dsurefire.failIfNoSpecifiedTests=false -Dkiln.fuzz.cases=300
+ * -Dkiln.fuzz.seed=$RANDOM}. A failure names the seed, the operation and the request.
  */
 class ApiFuzzIT {
 
