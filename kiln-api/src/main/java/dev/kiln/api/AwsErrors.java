@@ -66,6 +66,22 @@ public final class AwsErrors {
     return b.build();
   }
 
+  /**
+   * An error of the authentication gate, before any operation: in both protocols' shapes at once,
+   * since the gate serves the Lambda REST API and CloudWatch Logs' JSON 1.1 ({@code __type}).
+   */
+  public static void sendFromGate(ServerResponse res, LambdaError error) {
+    ObjectNode body = JSON.createObjectNode();
+    body.put("__type", error.errorType());
+    body.put("Type", error.status() >= 500 ? "Service" : "User");
+    body.put("message", error.getMessage());
+    res.status(error.status())
+        .header("x-amzn-ErrorType", error.errorType())
+        .header("x-amzn-RequestId", java.util.UUID.randomUUID().toString())
+        .header(HeaderNames.CONTENT_TYPE, "application/json")
+        .send(body.toString().getBytes(StandardCharsets.UTF_8));
+  }
+
   static void send(ServerResponse res, String requestId, LambdaError error) {
     ObjectNode body = JSON.createObjectNode();
     body.put("Type", error.status() >= 500 ? "Service" : "User");

@@ -5,6 +5,9 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.kiln.api.auth.CodeLinks;
+import dev.kiln.api.auth.RequestAuthentication;
+import dev.kiln.api.auth.SigV4Verifier;
 import dev.kiln.invoke.AsyncInvocations;
 import dev.kiln.invoke.FunctionCatalog;
 import dev.kiln.invoke.FunctionVersion;
@@ -75,7 +78,11 @@ public final class LambdaApi {
       Invoker invoker,
       AsyncInvocations async,
       dev.kiln.store.LogStore logs,
-      dev.kiln.store.SqliteUsageStore usage) {
+      dev.kiln.store.SqliteUsageStore usage,
+      Optional<SigV4Verifier> verifier,
+      CodeLinks codeLinks) {
+    this.verifier = verifier;
+    this.codeLinks = codeLinks;
     this.logs = logs;
     this.usage = usage;
     this.catalog = catalog;
@@ -85,11 +92,19 @@ public final class LambdaApi {
   }
 
   private final AsyncInvocations async;
+  private final Optional<SigV4Verifier> verifier;
+  private final CodeLinks codeLinks;
 
   /** Lambda's limit on an asynchronous invocation's payload. */
   static final int MAX_EVENT_PAYLOAD = 256 * 1024;
 
   public void routes(HttpRouting.Builder r) {
+    r.addFilter(
+        new RequestAuthentication(
+            verifier,
+            MAX_CONTROL_PLANE_BODY,
+            account.accountId(),
+            (res, e) -> AwsErrors.sendFromGate(res, e)));
     r.post(FUNCTIONS, this::createFunction)
         .post(FUNCTIONS + "/", this::createFunction)
         .get(FUNCTIONS, this::listFunctions)
@@ -108,7 +123,7 @@ public final class LambdaApi {
         .get(CODE_DOWNLOAD + "/{file}", this::downloadCode);
     new VersionsApi(catalog).routes(r);
     new AsyncApi(catalog, async).routes(r);
-    new LayersApi(catalog.layers()).routes(r);
+    new LayersApi(catalog.layers(), codeLinks).routes(r);
     new LogsApi(logs, account).routes(r);
     new UsageApi(usage).routes(r);
     r.post("/2014-11-13/functions/{name}/invoke-async", this::invokeAsync)
@@ -180,7 +195,7 @@ public final class LambdaApi {
     code.put("RepositoryType", "S3");
     code.put(
         "Location",
-        codeLocation(req, dev.kiln.model.CodeDigest.hexFromBase64(config.codeSha256())));
+        codeLocation(req, dev.kiln.model.CodeDigest.hexFromBase64(config.codeSha256()), codeLinks));
     Map<String, String> tags = catalog.tags(ref);
     if (!tags.isEmpty()) {
       ObjectNode t = out.putObject("Tags");
@@ -442,6 +457,16 @@ public final class LambdaApi {
 
   private void downloadCode(ServerRequest req, ServerResponse res) throws IOException {
     String file = req.path().pathParameters().get("file");
+    if (!codeLinks.valid(
+        file,
+        query(req, "X-Kiln-Expires").orElse(""),
+        query(req, "X-Kiln-Signature").orElse(null))) {
+      throw new LambdaError(
+          "AccessDeniedException",
+          403,
+          "This code link is not valid, or it expired (links last ten minutes): call GetFunction"
+              + " for a new one");
+    }
     String hex = file.endsWith(".zip") ? file.substring(0, file.length() - 4) : file;
     Path zip =
         catalog
@@ -576,6 +601,14 @@ public final class LambdaApi {
     if (req.headers().contentLength().orElse(0) > limit) {
       throw tooLarge(limit, operation);
     }
+    Optional<byte[]> read = RequestAuthentication.body(req);
+    if (read.isPresent()) {
+      // the signature check read it already
+      if (read.get().length > limit) {
+        throw tooLarge(limit, operation);
+      }
+      return read.get();
+    }
     if (!req.content().hasEntity()) {
       return new byte[0];
     }
@@ -631,8 +664,9 @@ public final class LambdaApi {
   }
 
   /** Where the stored zip with this digest can be downloaded, for {@code Location} members. */
-  static String codeLocation(ServerRequest req, String sha256Hex) {
-    return "http://" + req.authority() + CODE_DOWNLOAD + "/" + sha256Hex + ".zip";
+  static String codeLocation(ServerRequest req, String sha256Hex, CodeLinks links) {
+    String file = sha256Hex + ".zip";
+    return "http://" + req.authority() + CODE_DOWNLOAD + "/" + file + "?" + links.query(file);
   }
 
   static String requestId(ServerRequest req) {

@@ -29,7 +29,10 @@ final class LayersApi {
   private final LayerCatalog layers;
   private final Account account;
 
-  LayersApi(LayerCatalog layers) {
+  private final dev.kiln.api.auth.CodeLinks codeLinks;
+
+  LayersApi(LayerCatalog layers, dev.kiln.api.auth.CodeLinks codeLinks) {
+    this.codeLinks = codeLinks;
     this.layers = layers;
     this.account = layers.account();
   }
@@ -196,7 +199,7 @@ final class LayersApi {
   private ObjectNode versionJson(ServerRequest req, LayerVersion v) {
     ObjectNode out = FunctionJson.JSON.createObjectNode();
     ObjectNode content = out.putObject("Content");
-    content.put("Location", LambdaApi.codeLocation(req, v.codeSha256Hex()));
+    content.put("Location", LambdaApi.codeLocation(req, v.codeSha256Hex(), codeLinks));
     content.put("CodeSha256", v.codeSha256Base64());
     content.put("CodeSize", v.codeSize());
     out.put("LayerArn", account.layerArn(v.layerName()));

@@ -56,7 +56,11 @@ final class AsyncSuite implements Suite {
     try (BareEventStore store = new BareEventStore(dir.resolve("events.db"))) {
       LoadGenerator.Call insert = store::insert;
       LoadGenerator.Call accept =
-          HttpCalls.post(context.http(), context.kiln().invokeUri(function), "Event");
+          HttpCalls.invoke(
+              context.http(),
+              context.kiln().invokeUri(function),
+              "Event",
+              context.kiln().credentials());
       LoadGenerator.closedLoop(insert, clients, settings.warmup());
       LoadGenerator.Recording bare = LoadGenerator.closedLoop(insert, clients, settings.duration());
       LoadGenerator.closedLoop(accept, clients, settings.warmup());

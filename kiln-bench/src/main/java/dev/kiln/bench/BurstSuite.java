@@ -69,7 +69,12 @@ final class BurstSuite implements Suite {
       context.createNoop(function, language, Map.of());
       String label = "function=\"" + function + "\"";
       PrometheusText before = context.kiln().metrics();
-      LoadGenerator.Call call = HttpCalls.post(context.http(), context.kiln().invokeUri(function));
+      LoadGenerator.Call call =
+          HttpCalls.invoke(
+              context.http(),
+              context.kiln().invokeUri(function),
+              "RequestResponse",
+              context.kiln().credentials());
       CountDownLatch go = new CountDownLatch(1);
       List<Future<Double>> calls = new ArrayList<>();
       long t0;

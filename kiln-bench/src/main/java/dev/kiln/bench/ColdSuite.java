@@ -1,9 +1,7 @@
 package dev.kiln.bench;
 
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
@@ -175,11 +173,10 @@ final class ColdSuite implements Suite {
         context
             .http()
             .send(
-                HttpRequest.newBuilder(context.kiln().invokeUri(function))
-                    .timeout(Duration.ofMinutes(2))
-                    .header("X-Amz-Log-Type", "Tail")
-                    .POST(HttpRequest.BodyPublishers.ofString("{}"))
-                    .build(),
+                HttpCalls.signedInvoke(
+                    context.kiln().invokeUri(function),
+                    context.kiln().credentials(),
+                    java.util.Map.of("X-Amz-Log-Type", "Tail")),
                 HttpResponse.BodyHandlers.ofString());
     if (response.statusCode() != 200
         || response.headers().firstValue("X-Amz-Function-Error").isPresent()) {

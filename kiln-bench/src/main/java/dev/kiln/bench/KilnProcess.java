@@ -42,7 +42,8 @@ final class KilnProcess implements AutoCloseable {
   private final Path dataDir;
   private final Path console;
   private final URI endpoint;
-  private final LambdaClient lambda;
+  private LambdaClient lambda;
+  private AwsBasicCredentials credentials;
   private final HttpClient http =
       HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
@@ -51,7 +52,6 @@ final class KilnProcess implements AutoCloseable {
     this.dataDir = dataDir;
     this.console = console;
     this.endpoint = endpoint;
-    this.lambda = sdkClient(endpoint);
   }
 
   /** Starts Kiln and waits for its banner. */
@@ -88,7 +88,7 @@ final class KilnProcess implements AutoCloseable {
     KilnProcess kiln =
         new KilnProcess(process, dataDir, console, URI.create("http://127.0.0.1:" + port));
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-    while (!kiln.output().contains("aws --endpoint-url")) {
+    while (!kiln.output().contains("aws lambda list-functions")) {
       if (!process.isAlive()) {
         throw new IllegalStateException("kiln server exited:\n" + kiln.output());
       }
@@ -98,6 +98,10 @@ final class KilnProcess implements AutoCloseable {
       }
       sleepMillis(50);
     }
+    // the admin key Kiln made in its fresh data directory signs every request of the bench
+    var admin = dev.kiln.api.auth.AccessKeys.open(dataDir).admin().orElseThrow();
+    kiln.credentials = AwsBasicCredentials.create(admin.accessKeyId(), admin.secretAccessKey());
+    kiln.lambda = sdkClient(kiln.endpoint, kiln.credentials);
     return kiln;
   }
 
@@ -109,12 +113,11 @@ final class KilnProcess implements AutoCloseable {
     }
   }
 
-  static LambdaClient sdkClient(URI endpoint) {
+  static LambdaClient sdkClient(URI endpoint, AwsBasicCredentials credentials) {
     return LambdaClient.builder()
         .endpointOverride(endpoint)
         .region(Region.US_EAST_1)
-        .credentialsProvider(
-            StaticCredentialsProvider.create(AwsBasicCredentials.create("kiln", "kiln")))
+        .credentialsProvider(StaticCredentialsProvider.create(credentials))
         .httpClient(UrlConnectionHttpClient.builder().socketTimeout(Duration.ofMinutes(5)).build())
         .overrideConfiguration(
             c -> c.retryPolicy(software.amazon.awssdk.core.retry.RetryPolicy.none()))
@@ -132,6 +135,11 @@ final class KilnProcess implements AutoCloseable {
 
   LambdaClient lambda() {
     return lambda;
+  }
+
+  /** The admin key of this Kiln, with which the bench signs its raw requests. */
+  AwsBasicCredentials credentials() {
+    return credentials;
   }
 
   Path dataDir() {

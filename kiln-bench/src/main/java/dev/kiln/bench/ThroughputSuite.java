@@ -63,7 +63,11 @@ final class ThroughputSuite implements Suite {
       try (BaselineProcess direct = BaselineProcess.direct(language)) {
         LoadGenerator.Call directCall = HttpCalls.post(context.http(), direct.uri());
         LoadGenerator.Call kilnCall =
-            HttpCalls.post(context.http(), context.kiln().invokeUri(function));
+            HttpCalls.invoke(
+                context.http(),
+                context.kiln().invokeUri(function),
+                "RequestResponse",
+                context.kiln().credentials());
         for (int c : settings.concurrency()) {
           LoadGenerator.closedLoop(directCall, c, settings.warmup());
           LoadGenerator.Recording d = LoadGenerator.closedLoop(directCall, c, settings.duration());

@@ -101,7 +101,11 @@ final class WarmSuite implements Suite {
         List.of(
             HttpCalls.post(context.http(), floor),
             HttpCalls.post(context.http(), direct),
-            HttpCalls.post(context.http(), context.kiln().invokeUri(function)));
+            HttpCalls.invoke(
+                context.http(),
+                context.kiln().invokeUri(function),
+                "RequestResponse",
+                context.kiln().credentials()));
 
     // the warm-up's own mean would count Kiln's cold starts and the JIT's first calls: the rate
     // is calibrated from a short closed loop after it

@@ -1,6 +1,9 @@
 package dev.kiln.server;
 
 import dev.kiln.api.LambdaApi;
+import dev.kiln.api.auth.AccessKeys;
+import dev.kiln.api.auth.CodeLinks;
+import dev.kiln.api.auth.SigV4Verifier;
 import dev.kiln.invoke.AsyncDispatcher;
 import dev.kiln.invoke.AsyncInvocations;
 import dev.kiln.invoke.BufferedLogWriter;
@@ -36,6 +39,7 @@ import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -59,6 +63,7 @@ public final class KilnServer implements AutoCloseable {
   private final SqliteUsageStore usageStore;
   private final UsageMeter usageMeter;
   private final InvocationTracer tracer;
+  private final AccessKeys accessKeys;
   private final io.micrometer.prometheusmetrics.PrometheusMeterRegistry prometheus;
   private final BufferedLogWriter logWriter;
   private final RuntimeApiServer runtimeApi;
@@ -153,7 +158,20 @@ public final class KilnServer implements AutoCloseable {
     dispatcher.watchQueue();
     this.async = new AsyncInvocations(events, dispatcher, InstantSource.system());
     dispatcher.start();
-    LambdaApi api = new LambdaApi(catalog, invoker, async, logStore, usageStore);
+    this.accessKeys = AccessKeys.openOrCreate(data);
+    LambdaApi api =
+        new LambdaApi(
+            catalog,
+            invoker,
+            async,
+            logStore,
+            usageStore,
+            settings.authentication()
+                ? Optional.of(
+                    new SigV4Verifier(
+                        accessKeys, settings.account().region(), java.time.Clock.systemUTC()))
+                : Optional.empty(),
+            new CodeLinks(java.time.Clock.systemUTC()));
     this.web =
         WebServer.builder()
             .host(settings.bind())
@@ -226,6 +244,15 @@ public final class KilnServer implements AutoCloseable {
     return invoker;
   }
 
+  public ServerSettings settings() {
+    return settings;
+  }
+
+  /** The access keys that may call this server. */
+  public AccessKeys accessKeys() {
+    return accessKeys;
+  }
+
   /** What the start-up banner says, line by line. */
   public List<String> banner() {
     List<String> lines = new ArrayList<>();
@@ -253,13 +280,22 @@ public final class KilnServer implements AutoCloseable {
       lines.add("  runtime " + r.getKey() + ": " + r.getValue());
     }
     lines.add("");
-    lines.add("Use it with the AWS CLI (any access key works until signed requests are enforced):");
+    if (!settings.authentication()) {
+      lines.add(
+          "WARNING: --insecure-no-auth is on: every request is accepted, signed or not, from"
+              + " anyone who can reach "
+              + url);
+      lines.add("");
+    }
     lines.add(
-        "  export AWS_ENDPOINT_URL_LAMBDA="
-            + url
-            + " AWS_ACCESS_KEY_ID=kiln AWS_SECRET_ACCESS_KEY=kiln AWS_DEFAULT_REGION="
-            + settings.account().region());
-    lines.add("  aws --endpoint-url " + url + " lambda list-functions");
+        "Use it with the AWS CLI (requests are signed with this Kiln's admin key, kept in "
+            + accessKeys.file()
+            + "):");
+    lines.add(
+        "  eval \"$(./kiln credentials --data-dir "
+            + settings.dataDir()
+            + ")\"   # exports AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, the region and endpoint");
+    lines.add("  aws lambda list-functions");
     return lines;
   }
 

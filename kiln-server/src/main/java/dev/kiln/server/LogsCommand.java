@@ -6,8 +6,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.Callable;
@@ -46,11 +46,19 @@ final class LogsCommand implements Callable<Integer> {
               + " server on its default port)")
   String endpoint;
 
+  @Option(
+      names = "--data-dir",
+      description =
+          "The local server's data directory, whose admin key signs the requests when"
+              + " AWS_ACCESS_KEY_ID is not set (default: ${DEFAULT-VALUE})")
+  Path dataDir = KilnCli.DEFAULT_DATA_DIR;
+
   PrintStream out = System.out;
 
   @Override
   public Integer call() throws Exception {
     String base = ClientEndpoint.resolve(endpoint, "AWS_ENDPOINT_URL_LOGS");
+    SignedRequests signer = SignedRequests.forCaller(dataDir);
     String group = "/aws/lambda/" + function;
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     long startTime = System.currentTimeMillis() - sinceSeconds * 1000;
@@ -66,11 +74,16 @@ final class LogsCommand implements Callable<Integer> {
       try {
         response =
             http.send(
-                HttpRequest.newBuilder(URI.create(base + "/"))
-                    .header("X-Amz-Target", "Logs_20140328.FilterLogEvents")
-                    .header("Content-Type", "application/x-amz-json-1.1")
-                    .POST(HttpRequest.BodyPublishers.ofString(request.toString()))
-                    .build(),
+                signer.sign(
+                    "POST",
+                    URI.create(base + "/"),
+                    java.util.Map.of(
+                        "X-Amz-Target",
+                        "Logs_20140328.FilterLogEvents",
+                        "Content-Type",
+                        "application/x-amz-json-1.1"),
+                    request.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                    "logs"),
                 HttpResponse.BodyHandlers.ofString());
       } catch (java.net.ConnectException e) {
         System.err.println(ClientEndpoint.unreachable("logs", base));

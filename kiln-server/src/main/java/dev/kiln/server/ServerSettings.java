@@ -39,7 +39,8 @@ public record ServerSettings(
     Duration asyncRetryDelay,
     Duration logRetention,
     long logMaxBytes,
-    Optional<URI> otlpEndpoint) {
+    Optional<URI> otlpEndpoint,
+    boolean authentication) {
 
   /** How long function logs are kept unless {@code --log-retention-days} says otherwise. */
   public static final Duration DEFAULT_LOG_RETENTION = Duration.ofDays(30);
@@ -168,7 +169,8 @@ public record ServerSettings(
         DEFAULT_ASYNC_RETRY_DELAY,
         DEFAULT_LOG_RETENTION,
         DEFAULT_LOG_MAX_BYTES,
-        Optional.empty());
+        Optional.empty(),
+        true);
   }
 
   /** These settings, exporting invocation spans to an OTLP/HTTP collector at {@code endpoint}. */
@@ -189,6 +191,7 @@ public record ServerSettings(
         asyncRetryDelay,
         logRetention,
         logMaxBytes,
-        Optional.of(endpoint));
+        Optional.of(endpoint),
+        authentication);
   }
 }

@@ -6,7 +6,6 @@ import java.io.PrintStream;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -70,6 +69,13 @@ final class UsageCommand implements Callable<Integer> {
       description = "Kiln's endpoint (default: $AWS_ENDPOINT_URL, else the local server)")
   String endpoint;
 
+  @Option(
+      names = "--data-dir",
+      description =
+          "The local server's data directory, whose admin key signs the requests when"
+              + " AWS_ACCESS_KEY_ID is not set (default: ${DEFAULT-VALUE})")
+  java.nio.file.Path dataDir = KilnCli.DEFAULT_DATA_DIR;
+
   PrintStream out = System.out;
 
   @Override
@@ -91,12 +97,16 @@ final class UsageCommand implements Callable<Integer> {
               .connectTimeout(Duration.ofSeconds(5))
               .build()
               .send(
-                  HttpRequest.newBuilder(
+                  SignedRequests.forCaller(dataDir)
+                      .sign(
+                          "GET",
                           URI.create(
                               base
                                   + "/kiln/usage"
-                                  + (query.isEmpty() ? "" : "?" + String.join("&", query))))
-                      .build(),
+                                  + (query.isEmpty() ? "" : "?" + String.join("&", query))),
+                          java.util.Map.of(),
+                          new byte[0],
+                          "lambda"),
                   HttpResponse.BodyHandlers.ofString());
     } catch (java.net.ConnectException e) {
       System.err.println(ClientEndpoint.unreachable("usage", base));

@@ -52,7 +52,7 @@ class AsyncDurabilityIT {
     int port = ServerProcess.freePort();
     String[] flags = {"--sandbox", "process"};
     ServerProcess server = ServerProcess.start(data, port, flags);
-    try (LambdaClient setup = KilnFixture.client(server.endpoint())) {
+    try (LambdaClient setup = KilnFixture.client(server)) {
       create(setup, "worker", WORKER, Map.of());
       String recorder = create(setup, "recorder", RECORDER, Map.of("OUT", out.toString()));
       setup.putFunctionEventInvokeConfig(
@@ -134,7 +134,7 @@ class AsyncDurabilityIT {
       throws Exception {
     List<Integer> failed = java.util.Collections.synchronizedList(new ArrayList<>());
     ExecutorService threads = Executors.newFixedThreadPool(8);
-    try (LambdaClient lambda = KilnFixture.client(server.endpoint())) {
+    try (LambdaClient lambda = KilnFixture.client(server)) {
       List<Future<?>> sent = new ArrayList<>();
       for (int i : batch) {
         sent.add(

@@ -5,9 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -88,13 +86,7 @@ class AsyncIT {
     HttpResponse<String> r =
         HttpClient.newHttpClient()
             .send(
-                HttpRequest.newBuilder(
-                        URI.create(
-                            kiln.server.endpoint()
-                                + "/kiln/functions/"
-                                + function
-                                + "/async-events"))
-                    .build(),
+                kiln.signed("GET", "/kiln/functions/" + function + "/async-events"),
                 HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).isEqualTo(200);
     return JSON.readTree(r.body());
@@ -214,11 +206,12 @@ class AsyncIT {
     HttpResponse<String> r =
         HttpClient.newHttpClient()
             .send(
-                HttpRequest.newBuilder(
-                        URI.create(
-                            kiln.server.endpoint() + "/2014-11-13/functions/legacy/invoke-async/"))
-                    .POST(HttpRequest.BodyPublishers.ofString("{\"a\": 1}"))
-                    .build(),
+                kiln.signed(
+                    "POST",
+                    "/2014-11-13/functions/legacy/invoke-async/",
+                    java.util.Map.of(),
+                    "{\"a\": 1}".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                    "lambda"),
                 HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).isEqualTo(202);
     assertThat(JSON.readTree(r.body()).get("Status").asInt()).isEqualTo(202);

@@ -4,9 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.ByteArrayOutputStream;
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
@@ -298,10 +296,12 @@ class BadInputIT {
   void malformedJsonBody() throws Exception {
     HttpResponse<String> r =
         HTTP.send(
-            HttpRequest.newBuilder(URI.create(kiln.server.endpoint() + "/2015-03-31/functions"))
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString("{\"FunctionName\": "))
-                .build(),
+            kiln.signed(
+                "POST",
+                "/2015-03-31/functions",
+                Map.of("Content-Type", "application/json"),
+                "{\"FunctionName\": ".getBytes(StandardCharsets.UTF_8),
+                "lambda"),
             HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).isEqualTo(400);
     assertThat(r.headers().firstValue("x-amzn-ErrorType")).hasValue("SerializationException");
@@ -313,13 +313,16 @@ class BadInputIT {
   void wrongMemberType() throws Exception {
     HttpResponse<String> r =
         HTTP.send(
-            HttpRequest.newBuilder(URI.create(kiln.server.endpoint() + "/2015-03-31/functions"))
-                .POST(
-                    HttpRequest.BodyPublishers.ofString(
-                        "{\"FunctionName\": \"typed\", \"Role\": \""
-                            + KilnFixture.ROLE
-                            + "\", \"MemorySize\": \"lots\", \"Code\": {\"ZipFile\": \"UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==\"}}"))
-                .build(),
+            kiln.signed(
+                "POST",
+                "/2015-03-31/functions",
+                Map.of(),
+                ("{\"FunctionName\": \"typed\", \"Role\": \""
+                        + KilnFixture.ROLE
+                        + "\", \"MemorySize\": \"lots\", \"Code\": {\"ZipFile\":"
+                        + " \"UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==\"}}")
+                    .getBytes(StandardCharsets.UTF_8),
+                "lambda"),
             HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).isEqualTo(400);
     assertThat(r.headers().firstValue("x-amzn-ErrorType")).hasValue("SerializationException");
@@ -330,9 +333,12 @@ class BadInputIT {
   void missingRequiredMembers() throws Exception {
     HttpResponse<String> r =
         HTTP.send(
-            HttpRequest.newBuilder(URI.create(kiln.server.endpoint() + "/2015-03-31/functions"))
-                .POST(HttpRequest.BodyPublishers.ofString("{\"FunctionName\": \"no-role\"}"))
-                .build(),
+            kiln.signed(
+                "POST",
+                "/2015-03-31/functions",
+                Map.of(),
+                "{\"FunctionName\": \"no-role\"}".getBytes(StandardCharsets.UTF_8),
+                "lambda"),
             HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).isEqualTo(400);
     assertThat(r.headers().firstValue("x-amzn-ErrorType")).hasValue("ValidationException");
@@ -362,10 +368,7 @@ class BadInputIT {
   @Test
   void unknownRoute() throws Exception {
     HttpResponse<String> r =
-        HTTP.send(
-            HttpRequest.newBuilder(URI.create(kiln.server.endpoint() + "/2099-01-01/nothing"))
-                .build(),
-            HttpResponse.BodyHandlers.ofString());
+        HTTP.send(kiln.signed("GET", "/2099-01-01/nothing"), HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).isEqualTo(404);
     assertThat(r.headers().firstValue("x-amzn-ErrorType")).hasValue("UnknownOperationException");
   }

@@ -39,7 +39,7 @@ class CliEndToEndIT {
     command.add("--output");
     command.add("json");
     command.addAll(List.of(args));
-    Tools.Result r = Tools.run(command, dir, Tools.awsEnv(dir.resolve("home")));
+    Tools.Result r = Tools.run(command, dir, Tools.awsEnv(dir.resolve("home"), kiln.dataDir));
     assertThat(r.exit()).as(String.join(" ", args) + "\n" + r.output()).isZero();
     return r;
   }
@@ -133,7 +133,7 @@ class CliEndToEndIT {
                 "--function-name",
                 name),
             dir,
-            Tools.awsEnv(dir.resolve("home")));
+            Tools.awsEnv(dir.resolve("home"), kiln.dataDir));
     assertThat(missing.exit()).isNotZero();
     assertThat(missing.output()).contains("ResourceNotFoundException");
   }
@@ -216,8 +216,7 @@ class CliEndToEndIT {
         script,
         """
         import boto3, sys
-        lam = boto3.client('lambda', endpoint_url=sys.argv[1], region_name='us-east-1',
-                           aws_access_key_id='kiln', aws_secret_access_key='kiln')
+        lam = boto3.client('lambda', endpoint_url=sys.argv[1], region_name='us-east-1')
         v = lam.get_layer_version_by_arn(Arn=sys.argv[2])
         versions = lam.list_layer_versions(LayerName='cli-layer')['LayerVersions']
         lam.delete_layer_version(LayerName='cli-layer', VersionNumber=1)
@@ -236,7 +235,7 @@ class CliEndToEndIT {
                 kiln.server.endpoint().toString(),
                 arn),
             dir,
-            Tools.awsEnv(dir.resolve("home")));
+            Tools.awsEnv(dir.resolve("home"), kiln.dataDir));
     assertThat(r.exit()).as(r.output()).isZero();
     assertThat(r.output().trim()).isEqualTo("1 python3.12 1 ResourceNotFoundException");
   }
@@ -295,7 +294,7 @@ class CliEndToEndIT {
             "--format",
             "short"));
     ProcessBuilder b = new ProcessBuilder(follow).directory(dir.toFile()).redirectErrorStream(true);
-    b.environment().putAll(Tools.awsEnv(dir.resolve("home")));
+    b.environment().putAll(Tools.awsEnv(dir.resolve("home"), kiln.dataDir));
     Process p = b.start();
     StringBuffer seen = new StringBuffer();
     Thread reader =

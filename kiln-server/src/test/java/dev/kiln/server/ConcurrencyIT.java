@@ -183,7 +183,7 @@ class ConcurrencyIT {
   static Map<String, Integer> burstOnServer(int calls, String... flags) throws Exception {
     var data = java.nio.file.Files.createTempDirectory("kiln-scale-");
     try (ServerProcess server = ServerProcess.start(data, ServerProcess.freePort(), flags);
-        var lambda = KilnFixture.client(server.endpoint())) {
+        var lambda = KilnFixture.client(server)) {
       lambda.createFunction(
           b ->
               b.functionName("sleeper")
@@ -217,7 +217,7 @@ class ConcurrencyIT {
     var data = java.nio.file.Files.createTempDirectory("kiln-reserve-");
     int port = ServerProcess.freePort();
     try (ServerProcess first = ServerProcess.start(data, port);
-        var lambda = KilnFixture.client(first.endpoint())) {
+        var lambda = KilnFixture.client(first)) {
       lambda.createFunction(
           b ->
               b.functionName("kept")
@@ -228,7 +228,7 @@ class ConcurrencyIT {
       lambda.putFunctionConcurrency(b -> b.functionName("kept").reservedConcurrentExecutions(7));
     }
     try (ServerProcess second = ServerProcess.start(data, port);
-        var lambda = KilnFixture.client(second.endpoint())) {
+        var lambda = KilnFixture.client(second)) {
       assertThat(
               lambda
                   .getFunctionConcurrency(b -> b.functionName("kept"))

@@ -338,11 +338,7 @@ class ControlPlaneIT {
     var http = java.net.http.HttpClient.newHttpClient();
     for (String path : List.of("/2016-08-19/account-settings", "/2016-08-19/account-settings/")) {
       var r =
-          http.send(
-              java.net.http.HttpRequest.newBuilder(
-                      java.net.URI.create(kiln.server.endpoint() + path))
-                  .build(),
-              java.net.http.HttpResponse.BodyHandlers.ofString());
+          http.send(kiln.signed("GET", path), java.net.http.HttpResponse.BodyHandlers.ofString());
       assertThat(r.statusCode()).as(path).isEqualTo(200);
       assertThat(r.body()).contains("\"AccountLimit\"").contains("\"FunctionCount\"");
     }

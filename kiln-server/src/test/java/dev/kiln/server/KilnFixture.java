@@ -83,16 +83,41 @@ final class KilnFixture implements AutoCloseable {
                     ServerSettings.DEFAULT_ASYNC_RETRY_DELAY,
                     ServerSettings.DEFAULT_LOG_RETENTION,
                     ServerSettings.DEFAULT_LOG_MAX_BYTES,
-                    java.util.Optional.empty())));
-    lambda = client(server.endpoint());
+                    java.util.Optional.empty(),
+                    true)));
+    lambda = client(server);
   }
 
-  static LambdaClient client(URI endpoint) {
+  /** The admin key of the server whose data directory is {@code dataDir}. */
+  static AwsBasicCredentials credentials(Path dataDir) {
+    var admin = dev.kiln.api.auth.AccessKeys.open(dataDir).admin().orElseThrow();
+    return AwsBasicCredentials.create(admin.accessKeyId(), admin.secretAccessKey());
+  }
+
+  AwsBasicCredentials credentials() {
+    return credentials(dataDir);
+  }
+
+  /** A client of {@code server}, signing with its admin key. */
+  static LambdaClient client(KilnServer server) {
+    return client(server.endpoint(), server.settings().dataDir());
+  }
+
+  /** A client of a server running as its own process. */
+  static LambdaClient client(ServerProcess server) {
+    return client(server.endpoint(), server.dataDir);
+  }
+
+  /** A client of the server at {@code endpoint} whose data directory is {@code dataDir}. */
+  static LambdaClient client(URI endpoint, Path dataDir) {
+    return client(endpoint, credentials(dataDir));
+  }
+
+  static LambdaClient client(URI endpoint, AwsBasicCredentials credentials) {
     return LambdaClient.builder()
         .endpointOverride(endpoint)
         .region(Region.US_EAST_1)
-        .credentialsProvider(
-            StaticCredentialsProvider.create(AwsBasicCredentials.create("kiln", "kiln")))
+        .credentialsProvider(StaticCredentialsProvider.create(credentials))
         .httpClient(UrlConnectionHttpClient.builder().socketTimeout(Duration.ofMinutes(2)).build())
         .overrideConfiguration(
             c -> c.retryPolicy(software.amazon.awssdk.core.retry.RetryPolicy.none()))
@@ -127,6 +152,25 @@ final class KilnFixture implements AutoCloseable {
                 .role(ROLE)
                 .layers(layers)
                 .code(c -> c.zipFile(SdkBytes.fromByteArray(zip))));
+  }
+
+  /** A request signed with the admin key, for tests that need raw HTTP. */
+  java.net.http.HttpRequest signed(
+      String method,
+      String pathAndQuery,
+      Map<String, String> headers,
+      byte[] body,
+      String service) {
+    return new SignedRequests(
+            software.amazon.awssdk.identity.spi.AwsCredentialsIdentity.create(
+                credentials().accessKeyId(), credentials().secretAccessKey()),
+            "us-east-1")
+        .sign(method, URI.create(server.endpoint() + pathAndQuery), headers, body, service);
+  }
+
+  /** A signed Lambda API request without a body. */
+  java.net.http.HttpRequest signed(String method, String pathAndQuery) {
+    return signed(method, pathAndQuery, Map.of(), new byte[0], "lambda");
   }
 
   @Override

@@ -10,7 +10,6 @@ import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.regions.Region;
@@ -50,8 +49,7 @@ class LogFormatIT {
         CloudWatchLogsClient.builder()
             .endpointOverride(kiln.server.endpoint())
             .region(Region.US_EAST_1)
-            .credentialsProvider(
-                StaticCredentialsProvider.create(AwsBasicCredentials.create("kiln", "kiln")))
+            .credentialsProvider(StaticCredentialsProvider.create(kiln.credentials()))
             .build();
   }
 

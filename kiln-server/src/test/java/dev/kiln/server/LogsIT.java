@@ -12,7 +12,6 @@ import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.regions.Region;
@@ -44,8 +43,7 @@ class LogsIT {
         CloudWatchLogsClient.builder()
             .endpointOverride(kiln.server.endpoint())
             .region(Region.US_EAST_1)
-            .credentialsProvider(
-                StaticCredentialsProvider.create(AwsBasicCredentials.create("kiln", "kiln")))
+            .credentialsProvider(StaticCredentialsProvider.create(kiln.credentials()))
             .build();
   }
 
@@ -137,7 +135,7 @@ class LogsIT {
     command.addAll(
         List.of("--endpoint-url", kiln.server.endpoint().toString(), "--output", "json", "logs"));
     command.addAll(List.of(args));
-    return Tools.run(command, dir, Tools.awsEnv(dir.resolve("home")));
+    return Tools.run(command, dir, Tools.awsEnv(dir.resolve("home"), kiln.dataDir));
   }
 
   /** The group named {@code name}, as DescribeLogGroups returns it. */
@@ -365,7 +363,12 @@ class LogsIT {
     command.out = new java.io.PrintStream(once, true);
     int code =
         new picocli.CommandLine(command)
-            .execute("followed", "--endpoint", kiln.server.endpoint().toString());
+            .execute(
+                "followed",
+                "--endpoint",
+                kiln.server.endpoint().toString(),
+                "--data-dir",
+                kiln.dataDir.toString());
     assertThat(code).isZero();
     assertThat(once.toString())
         .contains("line-one")
@@ -383,7 +386,9 @@ class LogsIT {
                             "followed",
                             "--follow",
                             "--endpoint",
-                            kiln.server.endpoint().toString()));
+                            kiln.server.endpoint().toString(),
+                            "--data-dir",
+                            kiln.dataDir.toString()));
     kiln.lambda.invoke(
         b -> b.functionName("followed").payload(SdkBytes.fromUtf8String("{\"n\": \"two\"}")));
     for (int i = 0; i < 100 && !followed.toString().contains("line-two"); i++) {
@@ -398,7 +403,12 @@ class LogsIT {
     try {
       assertThat(
               new picocli.CommandLine(new LogsCommand())
-                  .execute("never-invoked", "--endpoint", kiln.server.endpoint().toString()))
+                  .execute(
+                      "never-invoked",
+                      "--endpoint",
+                      kiln.server.endpoint().toString(),
+                      "--data-dir",
+                      kiln.dataDir.toString()))
           .isEqualTo(1);
     } finally {
       System.setErr(stderr);
@@ -411,12 +421,13 @@ class LogsIT {
     java.net.http.HttpResponse<String> r =
         java.net.http.HttpClient.newHttpClient()
             .send(
-                java.net.http.HttpRequest.newBuilder(
-                        java.net.URI.create(kiln.server.endpoint() + "/"))
-                    .header("X-Amz-Target", operation)
-                    .header("Content-Type", "application/x-amz-json-1.1")
-                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body))
-                    .build(),
+                kiln.signed(
+                    "POST",
+                    "/",
+                    java.util.Map.of(
+                        "X-Amz-Target", operation, "Content-Type", "application/x-amz-json-1.1"),
+                    body.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                    "logs"),
                 java.net.http.HttpResponse.BodyHandlers.ofString());
     JsonNode doc = JSON.readTree(r.body());
     return new String[] {

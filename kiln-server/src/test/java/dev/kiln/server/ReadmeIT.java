@@ -13,8 +13,7 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.lambda.LambdaClient;
@@ -58,8 +57,25 @@ class ReadmeIT {
     return m.group(1);
   }
 
+  /**
+   * A snippet as it runs against this test's server: its address instead of the default one, and
+   * {@code ./kiln credentials} as the same command run from this test's class path (the script
+   * would build Kiln first) on this server's data directory.
+   */
   static String againstTestServer(String code) {
-    return code.replace("http://127.0.0.1:9000", kiln.server.endpoint().toString());
+    String java = ProcessHandle.current().info().command().orElse("java");
+    return code.replace("http://127.0.0.1:9000", kiln.server.endpoint().toString())
+        .replace(
+            "./kiln credentials",
+            java
+                + " -cp '"
+                + System.getProperty("java.class.path")
+                + "' "
+                + KilnCli.class.getName()
+                + " credentials --data-dir '"
+                + kiln.dataDir
+                + "' --endpoint "
+                + kiln.server.endpoint());
   }
 
   @Test
@@ -71,7 +87,7 @@ class ReadmeIT {
         Tools.run(
             List.of("bash", "-euo", "pipefail", "-c", againstTestServer(snippet("cli"))),
             dir,
-            Tools.awsEnv(dir.resolve("home")));
+            Tools.awsEnv(dir.resolve("home"), kiln.dataDir));
     assertThat(r.exit()).as(r.output() + " (aws at " + aws + ")").isZero();
     assertThat(Files.readString(dir.resolve("out.json"))).isEqualTo("{\"hello\": \"Kiln\"}");
   }
@@ -85,7 +101,9 @@ class ReadmeIT {
     Files.writeString(script, againstTestServer(snippet("boto3")));
     Tools.Result r =
         Tools.run(
-            List.of(python.toString(), script.toString()), dir, Tools.awsEnv(dir.resolve("home")));
+            List.of(python.toString(), script.toString()),
+            dir,
+            Tools.awsEnv(dir.resolve("home"), kiln.dataDir));
     assertThat(r.exit()).as(r.output()).isZero();
     assertThat(r.output().trim()).isEqualTo("{'hello': 'boto3'}");
   }
@@ -105,10 +123,16 @@ class ReadmeIT {
     var out = new java.io.ByteArrayOutputStream();
     var original = System.out;
     System.setOut(new java.io.PrintStream(out, true));
+    // what eval "$(./kiln credentials)" puts in the environment, where the SDK's default chain
+    // also looks in this JVM's system properties
+    System.setProperty("aws.accessKeyId", kiln.credentials().accessKeyId());
+    System.setProperty("aws.secretAccessKey", kiln.credentials().secretAccessKey());
     try {
       javaSnippet(kiln.server.endpoint());
     } finally {
       System.setOut(original);
+      System.clearProperty("aws.accessKeyId");
+      System.clearProperty("aws.secretAccessKey");
     }
     assertThat(out.toString().trim()).isEqualTo("{\"hello\": \"Java\"}");
   }
@@ -136,8 +160,8 @@ class ReadmeIT {
         LambdaClient.builder()
             .endpointOverride(URI.create("http://127.0.0.1:9000"))
             .region(Region.US_EAST_1)
-            .credentialsProvider(
-                StaticCredentialsProvider.create(AwsBasicCredentials.create("kiln", "kiln")))
+            // the environment's key (eval "$(./kiln credentials)"), as for AWS
+            .credentialsProvider(DefaultCredentialsProvider.create())
             .build();
     InvokeResponse response =
         lambda.invoke(

@@ -29,7 +29,7 @@ class RestartIT {
     long instancePid;
     String sha;
     try (ServerProcess first = ServerProcess.start(data, port);
-        LambdaClient lambda = KilnFixture.client(first.endpoint())) {
+        LambdaClient lambda = KilnFixture.client(first)) {
       sha =
           lambda
               .createFunction(
@@ -57,7 +57,7 @@ class RestartIT {
     }
 
     try (ServerProcess second = ServerProcess.start(data, port);
-        LambdaClient lambda = KilnFixture.client(second.endpoint())) {
+        LambdaClient lambda = KilnFixture.client(second)) {
       assertThat(Processes.running(instancePid))
           .as("the instance the killed server left running is gone after the restart")
           .isFalse();
@@ -76,7 +76,7 @@ class RestartIT {
     Path data = Files.createTempDirectory("kiln-sigterm-");
     String started = "started-" + System.nanoTime();
     try (ServerProcess server = ServerProcess.start(data, ServerProcess.freePort());
-        LambdaClient lambda = KilnFixture.client(server.endpoint())) {
+        LambdaClient lambda = KilnFixture.client(server)) {
       for (String name : new String[] {"idler", "finisher"}) {
         lambda.createFunction(
             b ->
@@ -129,7 +129,7 @@ class RestartIT {
     String started = "started-" + System.nanoTime();
     try (ServerProcess server =
             ServerProcess.start(data, ServerProcess.freePort(), "--shutdown-grace", "1");
-        LambdaClient lambda = KilnFixture.client(server.endpoint())) {
+        LambdaClient lambda = KilnFixture.client(server)) {
       lambda.createFunction(
           b ->
               b.functionName("overstayer")

@@ -34,8 +34,9 @@ class RuntimeAvailabilityIT {
                     ServerSettings.DEFAULT_ASYNC_RETRY_DELAY,
                     ServerSettings.DEFAULT_LOG_RETENTION,
                     ServerSettings.DEFAULT_LOG_MAX_BYTES,
-                    java.util.Optional.empty()));
-        var lambda = KilnFixture.client(server.endpoint())) {
+                    java.util.Optional.empty(),
+                    true));
+        var lambda = KilnFixture.client(server)) {
       assertThatThrownBy(
               () ->
                   lambda.createFunction(

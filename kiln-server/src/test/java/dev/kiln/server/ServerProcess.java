@@ -23,7 +23,10 @@ final class ServerProcess implements AutoCloseable {
   final int port;
   private final Path console;
 
-  private ServerProcess(Process process, int port, Path console) {
+  final Path dataDir;
+
+  private ServerProcess(Process process, int port, Path console, Path dataDir) {
+    this.dataDir = dataDir;
     this.process = process;
     this.port = port;
     this.console = console;
@@ -101,7 +104,7 @@ final class ServerProcess implements AutoCloseable {
             .redirectOutput(console.toFile())
             .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
             .start();
-    ServerProcess server = new ServerProcess(p, port, console);
+    ServerProcess server = new ServerProcess(p, port, console, dataDir);
     Awaitility.await()
         .atMost(Duration.ofSeconds(60))
         .until(
@@ -109,7 +112,7 @@ final class ServerProcess implements AutoCloseable {
               if (!p.isAlive()) {
                 throw new IllegalStateException("kiln server exited: " + server.output());
               }
-              return server.output().contains("aws --endpoint-url");
+              return server.output().contains("aws lambda list-functions");
             });
     return server;
   }

@@ -102,14 +102,18 @@ final class Tools {
     return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8));
   }
 
-  /** Environment for AWS clients: dummy credentials, the region, and no user config files. */
-  static Map<String, String> awsEnv(Path home) throws IOException {
+  /**
+   * Environment for AWS clients: the admin key of the server whose data directory is {@code
+   * dataDir}, the region, and no user config files.
+   */
+  static Map<String, String> awsEnv(Path home, Path dataDir) throws IOException {
     Files.createDirectories(home);
+    var key = KilnFixture.credentials(dataDir);
     return Map.of(
         "AWS_ACCESS_KEY_ID",
-        "kiln",
+        key.accessKeyId(),
         "AWS_SECRET_ACCESS_KEY",
-        "kiln",
+        key.secretAccessKey(),
         "AWS_DEFAULT_REGION",
         "us-east-1",
         "AWS_CONFIG_FILE",

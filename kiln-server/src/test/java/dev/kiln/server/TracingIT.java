@@ -84,8 +84,7 @@ class TracingIT {
               .region(software.amazon.awssdk.regions.Region.US_EAST_1)
               .credentialsProvider(
                   software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(
-                      software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create(
-                          "kiln", "kiln")))
+                      kiln.credentials()))
               .build()) {
         Awaitility.await()
             .atMost(Duration.ofSeconds(20))

@@ -36,7 +36,7 @@ class UnprivilegedSandboxIT {
     Path data = Files.createTempDirectory("kiln-unprivileged-");
     try (ServerProcess server =
             ServerProcess.startAsNobody(data, ServerProcess.freePort(), "--sandbox", "linux");
-        LambdaClient lambda = KilnFixture.client(server.endpoint())) {
+        LambdaClient lambda = KilnFixture.client(server)) {
       String banner = server.output();
       assertThat(banner)
           .contains("linux sandbox (bubblewrap")

@@ -6,9 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
@@ -27,10 +25,7 @@ class UsageIT {
   static JsonNode usage(KilnFixture kiln, String query) throws Exception {
     HttpResponse<String> r =
         HttpClient.newHttpClient()
-            .send(
-                HttpRequest.newBuilder(URI.create(kiln.server.endpoint() + "/kiln/usage" + query))
-                    .build(),
-                HttpResponse.BodyHandlers.ofString());
+            .send(kiln.signed("GET", "/kiln/usage" + query), HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
     return JSON.readTree(r.body());
   }
@@ -80,16 +75,20 @@ class UsageIT {
       command.out = new PrintStream(printed, true);
       int code =
           new picocli.CommandLine(command)
-              .execute("--function", "billed", "--endpoint", kiln.server.endpoint().toString());
+              .execute(
+                  "--function",
+                  "billed",
+                  "--endpoint",
+                  kiln.server.endpoint().toString(),
+                  "--data-dir",
+                  kiln.dataDir.toString());
       assertThat(code).isZero();
       assertThat(printed.toString()).containsPattern("billed\\s+4\\s+");
 
       HttpResponse<String> bad =
           HttpClient.newHttpClient()
               .send(
-                  HttpRequest.newBuilder(
-                          URI.create(kiln.server.endpoint() + "/kiln/usage?since=yesterday"))
-                      .build(),
+                  kiln.signed("GET", "/kiln/usage?since=yesterday"),
                   HttpResponse.BodyHandlers.ofString());
       assertThat(bad.statusCode()).isEqualTo(400);
       assertThat(bad.headers().firstValue("x-amzn-ErrorType").orElse(""))
@@ -103,9 +102,7 @@ class UsageIT {
         HttpResponse<String> refused =
             HttpClient.newHttpClient()
                 .send(
-                    HttpRequest.newBuilder(
-                            URI.create(kiln.server.endpoint() + "/kiln/usage" + query[0]))
-                        .build(),
+                    kiln.signed("GET", "/kiln/usage" + query[0]),
                     HttpResponse.BodyHandlers.ofString());
         assertThat(refused.statusCode()).isEqualTo(400);
         assertThat(refused.body()).contains(query[1]);

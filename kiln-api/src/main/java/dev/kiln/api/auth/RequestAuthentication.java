@@ -1,0 +1,200 @@
+package dev.kiln.api.auth;
+
+import dev.kiln.model.LambdaError;
+import io.helidon.http.Header;
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.http.Filter;
+import io.helidon.webserver.http.FilterChain;
+import io.helidon.webserver.http.RoutingRequest;
+import io.helidon.webserver.http.RoutingResponse;
+import io.helidon.webserver.http.ServerRequest;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.AbstractMap;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.BiConsumer;
+
+/**
+ * The gate every API request passes before it reaches an operation: its Signature Version 4 is
+ * checked ({@link SigV4Verifier}) and its key's role must allow the operation.
+ *
+ * <p>Checking the signature needs the body's hash, so the gate reads the body (up to the largest
+ * any operation accepts) and keeps it in the request's context, where {@link #body} finds it for
+ * the operation; a body is never read twice from the socket.
+ *
+ * <p>Outside the gate: {@code GET /metrics} (Prometheus scrapes without AWS credentials; bind Kiln
+ * to a private address or put it behind a proxy to keep it private) and the code download links
+ * GetFunction hands out, which carry a signature of their own ({@link CodeLinks}), as S3's
+ * presigned URLs do. With {@code --insecure-no-auth} the gate lets everything through.
+ */
+public final class RequestAuthentication implements Filter {
+
+  private static final String BODY = "kiln.request.body";
+  private static final String KEY = "kiln.request.key";
+
+  private final Optional<SigV4Verifier> verifier;
+  private final int maxBody;
+  private final String account;
+  private final BiConsumer<RoutingResponse, LambdaError> errors;
+
+  /**
+   * @param verifier empty when authentication is off
+   * @param maxBody the largest body any operation accepts
+   * @param errors writes an error in the API's shape
+   */
+  public RequestAuthentication(
+      Optional<SigV4Verifier> verifier,
+      int maxBody,
+      String account,
+      BiConsumer<RoutingResponse, LambdaError> errors) {
+    this.verifier = verifier;
+    this.maxBody = maxBody;
+    this.account = account;
+    this.errors = errors;
+  }
+
+  @Override
+  public void filter(FilterChain chain, RoutingRequest req, RoutingResponse res) {
+    String path = req.path().rawPath();
+    if (verifier.isEmpty() || path.equals("/metrics") || path.startsWith(CodeLinks.PATH + "/")) {
+      chain.proceed();
+      return;
+    }
+    try {
+      byte[] body = readBody(req);
+      req.context().register(BODY, body);
+      String target = req.headers().first(HeaderNames.create("X-Amz-Target")).orElse("");
+      String service = target.startsWith("Logs_") ? "logs" : "lambda";
+      AccessKeys.Key key =
+          verifier
+              .get()
+              .verify(
+                  new SigV4Verifier.Request(
+                      req.prologue().method().text(),
+                      path,
+                      query(req.query().rawValue()),
+                      headers(req),
+                      body),
+                  service);
+      authorize(key, req.prologue().method().text(), path);
+      req.context().register(KEY, key);
+    } catch (LambdaError e) {
+      errors.accept(res, e);
+      return;
+    }
+    chain.proceed();
+  }
+
+  /** The body the gate read, if it read it; empty when the operation must read it itself. */
+  public static Optional<byte[]> body(ServerRequest req) {
+    return req.context().get(BODY, byte[].class);
+  }
+
+  /** The key that signed the request, when authentication is on. */
+  public static Optional<AccessKeys.Key> key(ServerRequest req) {
+    return req.context().get(KEY, AccessKeys.Key.class);
+  }
+
+  /** An {@code invoke} key may invoke functions and nothing else. */
+  private void authorize(AccessKeys.Key key, String method, String path) {
+    if (key.role() == AccessKeys.Role.ADMIN) {
+      return;
+    }
+    boolean invoke =
+        method.equals("POST")
+            && (path.matches("/2015-03-31/functions/[^/]+/invocations/?")
+                || path.matches("/2014-11-13/functions/[^/]+/invoke-async/?"));
+    if (!invoke) {
+      throw new LambdaError(
+          "AccessDeniedException",
+          403,
+          "User: arn:aws:iam::"
+              + account
+              + ":user/"
+              + key.accessKeyId()
+              + " is not authorized to perform: "
+              + method
+              + " "
+              + path
+              + " (the key's role is invoke, which may only invoke functions)");
+    }
+  }
+
+  private byte[] readBody(RoutingRequest req) {
+    if (req.headers().contentLength().orElse(0) > maxBody) {
+      throw tooLarge(req);
+    }
+    if (!req.content().hasEntity()) {
+      return new byte[0];
+    }
+    try (InputStream in = req.content().inputStream()) {
+      byte[] bytes = in.readNBytes(maxBody + 1);
+      if (bytes.length > maxBody) {
+        throw tooLarge(req);
+      }
+      return bytes;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** AWS's words, which name the operation: only those that take a package can be this big. */
+  private LambdaError tooLarge(RoutingRequest req) {
+    String method = req.prologue().method().text();
+    String path = req.path().rawPath();
+    String operation =
+        method.equals("POST") && path.matches("/2015-03-31/functions/?")
+            ? "CreateFunction"
+            : method.equals("PUT") && path.matches("/2015-03-31/functions/[^/]+/code/?")
+                ? "UpdateFunctionCode"
+                : method.equals("POST") && path.matches("/2018-10-31/layers/[^/]+/versions/?")
+                    ? "PublishLayerVersion"
+                    : method + " " + path;
+    return LambdaError.requestEntityTooLarge(
+        "Request must be smaller than " + maxBody + " bytes for the " + operation + " operation");
+  }
+
+  /** The query's parameters, decoded, in the order sent (the signature covers all of them). */
+  static List<Map.Entry<String, String>> query(String raw) {
+    List<Map.Entry<String, String>> out = new ArrayList<>();
+    if (raw == null || raw.isEmpty()) {
+      return out;
+    }
+    for (String pair : raw.split("&")) {
+      if (pair.isEmpty()) {
+        continue;
+      }
+      int eq = pair.indexOf('=');
+      String name = eq < 0 ? pair : pair.substring(0, eq);
+      String value = eq < 0 ? "" : pair.substring(eq + 1);
+      out.add(new AbstractMap.SimpleEntry<>(decode(name), decode(value)));
+    }
+    return out;
+  }
+
+  private static String decode(String s) {
+    try {
+      // a literal '+' arrives encoded (%2B) from every SDK; an unencoded one is a space
+      return URLDecoder.decode(s, StandardCharsets.UTF_8);
+    } catch (IllegalArgumentException e) {
+      throw LambdaError.invalidParameter("The query string is not well formed: '" + s + "'");
+    }
+  }
+
+  private static Map<String, List<String>> headers(RoutingRequest req) {
+    Map<String, List<String>> out = new LinkedHashMap<>();
+    for (Header h : req.headers()) {
+      out.computeIfAbsent(h.name().toLowerCase(Locale.ROOT), k -> new ArrayList<>())
+          .addAll(h.allValues());
+    }
+    return out;
+  }
+}
