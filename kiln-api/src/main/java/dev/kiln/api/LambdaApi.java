@@ -344,8 +344,11 @@ public final class LambdaApi {
     }
   }
 
-  /** Checks that an invoke payload is JSON without building it in memory. */
-  private static void checkJson(byte[] payload) {
+  /**
+   * Checks that an invoke payload is JSON without building it in memory. Package-private rather
+   * than private so that kiln-bench's InvokePayloadBench (same package) can measure it.
+   */
+  static void checkJson(byte[] payload) {
     try (JsonParser parser = JSON_FACTORY.createParser(payload)) {
       if (parser.nextToken() == null) {
         return;

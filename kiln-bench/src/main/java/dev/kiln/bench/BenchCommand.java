@@ -19,6 +19,9 @@ import picocli.CommandLine.Parameters;
  * it, and writes each suite's report into the results directory as it finishes. Every figure is
  * measured next to a baseline in the same run, because on a shared machine absolute times drift
  * while ratios hold.
+ *
+ * <p>{@code ./kiln bench jmh [JMH options]} runs the JMH microbenchmarks of the hot path inside the
+ * JVM instead ({@link JmhRun}); it starts no Kiln.
  */
 @Command(
     name = "kiln bench",
@@ -44,7 +47,9 @@ public final class BenchCommand implements Callable<Integer> {
 
   @Parameters(
       paramLabel = "SUITE",
-      description = "warm, throughput, cold, burst, async, or all (default: warm)")
+      description =
+          "warm, throughput, cold, burst, async, or all (default: warm); jmh [--out DIR] [JMH"
+              + " options] runs the JMH microbenchmarks instead (./kiln bench jmh -h)")
   List<String> suites = new ArrayList<>();
 
   @Option(names = "--smoke", description = "Tiny counts and sub-second phases: checks the harness")
@@ -103,6 +108,17 @@ public final class BenchCommand implements Callable<Integer> {
   public static void main(String[] args) {
     System.setProperty("java.awt.headless", "true");
     String commandLine = ("./kiln bench " + String.join(" ", args)).strip();
+    if (args.length > 0 && args[0].equals("jmh")) {
+      // JMH parses its own options, so they do not go through picocli
+      try {
+        System.exit(
+            JmhRun.run(
+                commandLine, List.of(args).subList(1, args.length), Path.of("bench-results")));
+      } catch (Exception e) {
+        e.printStackTrace();
+        System.exit(1);
+      }
+    }
     System.exit(new CommandLine(new BenchCommand(commandLine)).execute(args));
   }
 
