@@ -42,6 +42,7 @@ final class InstanceLauncher {
   private final KilnMetrics metrics;
   private final UsageMeter usage;
   private final InvocationTracer tracer;
+  private final InstanceCredentials credentials;
 
   InstanceLauncher(
       SandboxDriver driver,
@@ -52,7 +53,9 @@ final class InstanceLauncher {
       FunctionLogs logs,
       KilnMetrics metrics,
       UsageMeter usage,
-      InvocationTracer tracer) {
+      InvocationTracer tracer,
+      InstanceCredentials credentials) {
+    this.credentials = credentials;
     this.usage = usage;
     this.tracer = tracer;
     this.gate = gate;
@@ -129,7 +132,7 @@ final class InstanceLauncher {
     String logStream =
         LocalDate.now(ZoneOffset.UTC).format(STREAM_DATE) + "/[" + version.version() + "]" + id;
     Map<String, String> env =
-        environment(version, channel.runtimeApiAddress(), logStream, provisioned);
+        environment(version, channel.runtimeApiAddress(), logStream, provisioned, id);
     FunctionConfig config = version.config();
     List<String> extensions = externalExtensions(version);
     Optional<JavaClassCache.Plan> cds = classDataSharing(version);
@@ -164,14 +167,17 @@ final class InstanceLauncher {
       sandboxReadyNanos = System.nanoTime();
       metrics.sandboxStarted(java.time.Duration.ofNanos(sandboxReadyNanos - before));
     } catch (IOException | RuntimeException e) {
-      // the driver has released the network; the channel is ours to close
+      // the driver has released the network; the channel and the key are ours to give back
       channel.close();
+      credentials.revoke(id);
       cds.filter(JavaClassCache.Plan::dump)
           .ifPresent(
               plan -> classCache.finished(plan, new ExitStatus(1, 0, false), Optional.empty()));
       throw e;
     }
     sandboxRef.set(sandbox);
+    // the instance's key ends with it
+    sandbox.onExit().thenRun(() -> credentials.revoke(id));
     if (!extensions.isEmpty()) {
       // the runtime starts once every extension has registered, as on Lambda
       channel.extensionsRegistered().thenRun(sandbox::releaseStart);
@@ -385,7 +391,11 @@ final class InstanceLauncher {
 
   /** The environment Lambda gives a function, then the function's own variables. */
   private Map<String, String> environment(
-      FunctionVersion version, String runtimeApiAddress, String logStream, boolean provisioned) {
+      FunctionVersion version,
+      String runtimeApiAddress,
+      String logStream,
+      boolean provisioned,
+      String instanceId) {
     FunctionConfig c = version.config();
     Map<String, String> env = new LinkedHashMap<>();
     Path opt = driver.layersInside(version.layers());
@@ -410,6 +420,18 @@ final class InstanceLauncher {
         "AWS_LAMBDA_INITIALIZATION_TYPE", provisioned ? "provisioned-concurrency" : "on-demand");
     env.put("AWS_REGION", account.region());
     env.put("AWS_DEFAULT_REGION", account.region());
+    credentials
+        .issue(version.functionArn(), instanceId)
+        .ifPresent(
+            issued -> {
+              // the instance's own temporary key, and Kiln's API where its sandbox can reach it:
+              // the AWS SDK in a function calls Kiln with no change to its code
+              env.put("AWS_ACCESS_KEY_ID", issued.accessKeyId());
+              env.put("AWS_SECRET_ACCESS_KEY", issued.secretAccessKey());
+              env.put("AWS_SESSION_TOKEN", issued.sessionToken());
+              env.put("AWS_ENDPOINT_URL", "http://" + runtimeApiAddress);
+              env.put("AWS_ENDPOINT_URL_LAMBDA", "http://" + runtimeApiAddress);
+            });
     if (c.logging().logFormat().equals("JSON")) {
       env.put("AWS_LAMBDA_LOG_FORMAT", "JSON");
       env.put("AWS_LAMBDA_LOG_LEVEL", c.logging().applicationLogLevel().orElse("INFO"));

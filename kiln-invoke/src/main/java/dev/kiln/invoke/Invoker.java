@@ -80,11 +80,21 @@ public final class Invoker implements AutoCloseable {
       FunctionLogs logs,
       KilnMetrics metrics,
       UsageMeter usage,
-      InvocationTracer tracer) {
+      InvocationTracer tracer,
+      InstanceCredentials credentials) {
     Invoker invoker =
         new Invoker(
             new InstanceLauncher(
-                driver, runtimeApi, instancesRoot, account, gate, logs, metrics, usage, tracer),
+                driver,
+                runtimeApi,
+                instancesRoot,
+                account,
+                gate,
+                logs,
+                metrics,
+                usage,
+                tracer,
+                credentials),
             clock,
             keepAlive,
             runReaper,

@@ -56,7 +56,8 @@ class InvokerTest {
             FunctionLogs.NONE,
             KilnMetrics.inMemory(),
             UsageMeter.NONE,
-            InvocationTracer.NONE);
+            InvocationTracer.NONE,
+            InstanceCredentials.NONE);
     FunctionConfig config =
         FunctionConfig.create(
             "f",

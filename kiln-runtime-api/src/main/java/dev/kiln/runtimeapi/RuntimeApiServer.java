@@ -15,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -46,10 +47,58 @@ public final class RuntimeApiServer implements AutoCloseable {
 
   private final ConcurrentHashMap<String, RuntimeChannel> byAddress = new ConcurrentHashMap<>();
   private final PeerVerifier verifier;
-  private final WebServer server;
+  private volatile WebServer server;
+  private volatile Consumer<HttpRouting.Builder> alsoServed;
 
-  private RuntimeApiServer(boolean verifyPeers, int port) {
+  /** The port, held from {@link #create} until {@link #serve} listens on it. */
+  private final java.net.ServerSocket reserved;
+
+  private final int port;
+
+  private RuntimeApiServer(boolean verifyPeers) {
     this.verifier = verifyPeers ? PeerVerifier.forThisHost() : PeerVerifier.NONE;
+    try {
+      this.reserved = new java.net.ServerSocket(0);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("no free port for the Runtime API", e);
+    }
+    this.port = reserved.getLocalPort();
+  }
+
+  /** Starts the server on a free port. */
+  public static RuntimeApiServer start() {
+    return create().serve(null);
+  }
+
+  /** For tests that speak to the server from their own process: no check of the caller's pid. */
+  public static RuntimeApiServer startWithoutPeerChecks() {
+    return new RuntimeApiServer(false).serve(null);
+  }
+
+  /**
+   * A server not yet listening, whose port is already known (the sandbox's firewall needs it before
+   * the rest of Kiln, whose API this server also serves, exists): {@link #serve} starts it.
+   */
+  public static RuntimeApiServer create() {
+    return new RuntimeApiServer(true);
+  }
+
+  /**
+   * Starts listening on a free port, serving the Runtime and Extensions APIs and, when given,
+   * {@code alsoServe}'s routes beside them: Kiln serves its Lambda API there too, so that a
+   * function reaches the API at the one address its sandbox may reach ({@code
+   * AWS_LAMBDA_RUNTIME_API}).
+   */
+  public synchronized RuntimeApiServer serve(Consumer<HttpRouting.Builder> alsoServe) {
+    if (server != null) {
+      throw new IllegalStateException("the Runtime API server is already serving");
+    }
+    this.alsoServed = alsoServe;
+    try {
+      reserved.close();
+    } catch (java.io.IOException e) {
+      // closed already
+    }
     this.server =
         WebServer.builder()
             .host("0.0.0.0")
@@ -59,20 +108,11 @@ public final class RuntimeApiServer implements AutoCloseable {
             .routing(this::routes)
             .build()
             .start();
-  }
-
-  /** Starts the server on a free port. */
-  public static RuntimeApiServer start() {
-    return new RuntimeApiServer(true, 0);
-  }
-
-  /** For tests that speak to the server from their own process: no check of the caller's pid. */
-  public static RuntimeApiServer startWithoutPeerChecks() {
-    return new RuntimeApiServer(false, 0);
+    return this;
   }
 
   public int port() {
-    return server.port();
+    return port;
   }
 
   /** Opens a channel for a new instance, on a loopback address of its own. */
@@ -110,7 +150,16 @@ public final class RuntimeApiServer implements AutoCloseable {
 
   @Override
   public void close() {
-    server.stop();
+    WebServer s = server;
+    if (s != null) {
+      s.stop();
+    } else {
+      try {
+        reserved.close();
+      } catch (java.io.IOException e) {
+        // nothing to give back
+      }
+    }
   }
 
   private void routes(HttpRouting.Builder routing) {
@@ -124,15 +173,23 @@ public final class RuntimeApiServer implements AutoCloseable {
         .post(EXTENSION + "/init/error", this::extensionError)
         .post(EXTENSION + "/exit/error", this::extensionError)
         .any(
-            (req, res) ->
-                sendError(
-                    res,
-                    Status.NOT_FOUND_404,
-                    "InvalidRequest",
-                    "Kiln's Runtime API has no route "
-                        + req.prologue().method()
-                        + " "
-                        + req.path().path()));
+            (req, res) -> {
+              String path = req.path().path();
+              if (alsoServed != null
+                  && !path.startsWith("/2018-06-01/")
+                  && !path.startsWith("/2020-01-01/")) {
+                res.next(); // the other API's
+                return;
+              }
+              sendError(
+                  res,
+                  Status.NOT_FOUND_404,
+                  "InvalidRequest",
+                  "Kiln's Runtime API has no route " + req.prologue().method() + " " + path);
+            });
+    if (alsoServed != null) {
+      alsoServed.accept(routing);
+    }
   }
 
   private Optional<RuntimeChannel> caller(ServerRequest req, ServerResponse res) {

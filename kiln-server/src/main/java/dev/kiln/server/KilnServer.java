@@ -3,6 +3,7 @@ package dev.kiln.server;
 import dev.kiln.api.LambdaApi;
 import dev.kiln.api.auth.AccessKeys;
 import dev.kiln.api.auth.CodeLinks;
+import dev.kiln.api.auth.SessionKeys;
 import dev.kiln.api.auth.SigV4Verifier;
 import dev.kiln.invoke.AsyncDispatcher;
 import dev.kiln.invoke.AsyncInvocations;
@@ -91,7 +92,8 @@ public final class KilnServer implements AutoCloseable {
       throw new IllegalStateException(
           "another Kiln server is already using the data directory " + data);
     }
-    this.runtimeApi = RuntimeApiServer.start();
+    // serving from the end of this constructor, with the Lambda API beside the Runtime API
+    this.runtimeApi = RuntimeApiServer.create();
     this.driver =
         sandboxDriver(
             settings.sandbox(),
@@ -120,6 +122,7 @@ public final class KilnServer implements AutoCloseable {
             InstantSource.system());
     this.logWriter =
         new BufferedLogWriter(logStore, settings.logRetention(), settings.logMaxBytes());
+    SessionKeys sessions = new SessionKeys(java.time.Clock.systemUTC());
     this.invoker =
         Invoker.create(
             driver,
@@ -134,7 +137,8 @@ public final class KilnServer implements AutoCloseable {
             logWriter,
             metrics,
             usageMeter,
-            tracer);
+            tracer,
+            sessions);
     invoker.watchInstances();
     metrics.gauge(
         "kiln.instance.memory.reserved.bytes",
@@ -144,7 +148,6 @@ public final class KilnServer implements AutoCloseable {
     FunctionCatalog catalog =
         new FunctionCatalog(
             store, code, runtimes, invoker, settings.account(), InstantSource.system());
-    catalog.restoreProvisioning();
     EventQueue events = SqliteEventQueue.open(data.resolve("events.db"));
     AsyncDispatcher dispatcher =
         AsyncDispatcher.create(
@@ -169,7 +172,10 @@ public final class KilnServer implements AutoCloseable {
             settings.authentication()
                 ? Optional.of(
                     new SigV4Verifier(
-                        accessKeys, settings.account().region(), java.time.Clock.systemUTC()))
+                        accessKeys,
+                        sessions,
+                        settings.account().region(),
+                        java.time.Clock.systemUTC()))
                 : Optional.empty(),
             new CodeLinks(java.time.Clock.systemUTC()));
     this.web =
@@ -195,6 +201,9 @@ public final class KilnServer implements AutoCloseable {
                 })
             .build()
             .start();
+    // functions reach the API where their sandbox lets them: beside their Runtime API
+    runtimeApi.serve(api::routes);
+    catalog.restoreProvisioning();
   }
 
   /** The driver the settings ask for; {@code auto} falls back to plain processes, loudly. */

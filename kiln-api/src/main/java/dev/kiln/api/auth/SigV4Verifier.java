@@ -85,6 +85,7 @@ public final class SigV4Verifier {
   }
 
   private final AccessKeys keys;
+  private final SessionKeys sessions;
   private final String region;
   private final Clock clock;
 
@@ -96,8 +97,9 @@ public final class SigV4Verifier {
   @SuppressWarnings("deprecation")
   private static final Aws4Signer SIGNER = Aws4Signer.create();
 
-  public SigV4Verifier(AccessKeys keys, String region, Clock clock) {
+  public SigV4Verifier(AccessKeys keys, SessionKeys sessions, String region, Clock clock) {
     this.keys = keys;
+    this.sessions = sessions;
     this.region = region;
     this.clock = clock;
   }
@@ -120,13 +122,15 @@ public final class SigV4Verifier {
               + "'");
     }
     AccessKeys.Key key =
-        keys.find(scope[0])
-            .orElseThrow(
-                () ->
-                    new LambdaError(
-                        "UnrecognizedClientException",
-                        403,
-                        "The security token included in the request is invalid."));
+        scope[0].startsWith("ASIA")
+            ? session(scope[0], request)
+            : keys.find(scope[0])
+                .orElseThrow(
+                    () ->
+                        new LambdaError(
+                            "UnrecognizedClientException",
+                            403,
+                            "The security token included in the request is invalid."));
     if (!scope[2].equals(region)) {
       throw invalidSignature(
           "Credential should be scoped to a valid region, not '"
@@ -195,6 +199,37 @@ public final class SigV4Verifier {
               + " for details.");
     }
     return key;
+  }
+
+  /** An instance's temporary key: known, with its session token, and not expired. */
+  private AccessKeys.Key session(String accessKeyId, Request request) {
+    SessionKeys.Session s =
+        sessions
+            .find(accessKeyId)
+            .orElseThrow(
+                () ->
+                    new LambdaError(
+                        "UnrecognizedClientException",
+                        403,
+                        "The security token included in the request is invalid."));
+    String token =
+        request
+            .header("X-Amz-Security-Token")
+            .or(() -> request.queryParameter("X-Amz-Security-Token"))
+            .orElse("");
+    if (!MessageDigest.isEqual(
+        token.getBytes(StandardCharsets.UTF_8),
+        s.sessionToken().getBytes(StandardCharsets.UTF_8))) {
+      throw new LambdaError(
+          "UnrecognizedClientException",
+          403,
+          "The security token included in the request is invalid.");
+    }
+    if (clock.instant().isAfter(s.expires())) {
+      throw new LambdaError(
+          "ExpiredTokenException", 403, "The security token included in the request is expired");
+    }
+    return s.key();
   }
 
   private record Signed(String credential, List<String> signedHeaders, String signature) {}

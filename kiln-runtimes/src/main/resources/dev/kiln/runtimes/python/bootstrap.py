@@ -237,7 +237,60 @@ def _load_handler(handler):
     return func
 
 
+class _BotocoreEndpoints:
+    """Makes an old botocore honour AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>.
+
+    Kiln puts its own address there, so that the AWS SDK in a function calls Kiln with no change
+    to the function's code. botocore reads these variables itself from 1.31 on; Debian's (1.29)
+    does not, so when a function imports botocore.session, its Session.create_client is wrapped
+    to take the endpoint from them when none is given. Nothing is imported before the function
+    imports boto3, so functions that do not pay nothing.
+    """
+
+    def find_spec(self, name, path, target=None):
+        if name != "botocore.session":
+            return None
+        sys.meta_path.remove(self)
+        import importlib.util
+
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None:
+            return spec
+        load = spec.loader.exec_module
+
+        def exec_module(module):
+            load(module)
+            _BotocoreEndpoints.patch(module)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+    @staticmethod
+    def patch(session_module):
+        import botocore
+
+        try:
+            version = tuple(int(p) for p in botocore.__version__.split(".")[:2])
+        except ValueError:
+            return
+        if version >= (1, 31):
+            return
+        create_client = session_module.Session.create_client
+
+        def with_endpoint(self, service_name, region_name=None, api_version=None, use_ssl=True,
+                          verify=None, endpoint_url=None, *args, **kwargs):
+            if endpoint_url is None:
+                variable = "AWS_ENDPOINT_URL_" + service_name.upper().replace("-", "_")
+                endpoint_url = os.environ.get(variable) or os.environ.get("AWS_ENDPOINT_URL")
+            return create_client(self, service_name, region_name, api_version, use_ssl, verify,
+                                 endpoint_url, *args, **kwargs)
+
+        session_module.Session.create_client = with_endpoint
+
+
 def _init():
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        sys.meta_path.insert(0, _BotocoreEndpoints())
     task_root = os.environ.get("LAMBDA_TASK_ROOT", os.getcwd())
     paths = [task_root]
     major_minor = "python%d.%d" % sys.version_info[:2]

@@ -1,0 +1,121 @@
+package dev.kiln.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.time.Duration;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.SdkBytes;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.lambda.LambdaClient;
+import software.amazon.awssdk.services.lambda.model.LambdaException;
+
+/**
+ * A function's own credentials: the AWS SDK inside a function (boto3, with no endpoint in its code)
+ * invokes another Kiln function with the temporary key of its instance, may do nothing else with
+ * it, and the key ends with the instance.
+ */
+class FunctionCredentialsIT {
+
+  static final ObjectMapper JSON = new ObjectMapper();
+
+  static final String CALLER =
+      "import boto3, json, os\n"
+          + "def handler(event, context):\n"
+          + "    lam = boto3.client('lambda')\n"
+          + "    r = lam.invoke(FunctionName='callee', Payload=json.dumps({'n': event['n']}))\n"
+          + "    out = json.load(r['Payload'])\n"
+          + "    try:\n"
+          + "        lam.delete_function(FunctionName='callee')\n"
+          + "        denied = 'allowed'\n"
+          + "    except Exception as e:\n"
+          + "        denied = e.response['Error']['Code']\n"
+          + "    return {'out': out, 'denied': denied,\n"
+          + "            'key': os.environ['AWS_ACCESS_KEY_ID'],\n"
+          + "            'secret': os.environ['AWS_SECRET_ACCESS_KEY'],\n"
+          + "            'token': os.environ['AWS_SESSION_TOKEN'],\n"
+          + "            'endpoint': os.environ['AWS_ENDPOINT_URL_LAMBDA']}\n";
+
+  @Test
+  void boto3InAFunction_invokesAnother_withTheInstancesTemporaryKey() throws Exception {
+    Tools.pythonWithBoto3();
+    try (KilnFixture kiln = new KilnFixture()) {
+      kiln.python("callee", "def handler(event, context):\n    return {'twice': event['n'] * 2}\n");
+      kiln.python("caller", CALLER);
+      kiln.lambda.updateFunctionConfiguration(
+          b -> b.functionName("caller").timeout(60).memorySize(1769));
+      JsonNode result =
+          JSON.readTree(
+              kiln.lambda
+                  .invoke(
+                      b -> b.functionName("caller").payload(SdkBytes.fromUtf8String("{\"n\": 21}")))
+                  .payload()
+                  .asUtf8String());
+      assertThat(result.path("out").path("twice").asInt()).as(result.toString()).isEqualTo(42);
+      assertThat(result.path("denied").asText())
+          .as("the instance's key may only invoke")
+          .isEqualTo("AccessDeniedException");
+      assertThat(result.path("key").asText()).startsWith("ASIA");
+      assertThat(result.path("token").asText()).isNotEmpty();
+      assertThat(result.path("endpoint").asText()).startsWith("http://");
+      assertThat(kiln.lambda.getFunction(b -> b.functionName("callee")).configuration())
+          .isNotNull();
+
+      // the key works from outside too while the instance lives, with its token only
+      AwsSessionCredentials key =
+          AwsSessionCredentials.create(
+              result.path("key").asText(),
+              result.path("secret").asText(),
+              result.path("token").asText());
+      try (LambdaClient asInstance = client(kiln, key)) {
+        assertThat(
+                asInstance
+                    .invoke(
+                        b ->
+                            b.functionName("callee").payload(SdkBytes.fromUtf8String("{\"n\": 1}")))
+                    .statusCode())
+            .isEqualTo(200);
+      }
+      try (LambdaClient wrongToken =
+          client(
+              kiln,
+              AwsSessionCredentials.create(
+                  result.path("key").asText(), result.path("secret").asText(), "not-the-token"))) {
+        LambdaException e =
+            catchThrowableOfType(
+                LambdaException.class, () -> wrongToken.invoke(b -> b.functionName("callee")));
+        assertThat(e.awsErrorDetails().errorCode()).isEqualTo("UnrecognizedClientException");
+      }
+
+      // the instance ends with its function, and its key with it
+      kiln.lambda.deleteFunction(b -> b.functionName("caller"));
+      try (LambdaClient asInstance = client(kiln, key)) {
+        Awaitility.await()
+            .atMost(Duration.ofSeconds(20))
+            .ignoreExceptions()
+            .untilAsserted(
+                () ->
+                    assertThat(
+                            catchThrowableOfType(
+                                    LambdaException.class,
+                                    () -> asInstance.invoke(b -> b.functionName("callee")))
+                                .awsErrorDetails()
+                                .errorCode())
+                        .isEqualTo("UnrecognizedClientException"));
+      }
+    }
+  }
+
+  static LambdaClient client(KilnFixture kiln, AwsSessionCredentials key) {
+    return LambdaClient.builder()
+        .endpointOverride(kiln.server.endpoint())
+        .region(Region.US_EAST_1)
+        .credentialsProvider(StaticCredentialsProvider.create(key))
+        .build();
+  }
+}
