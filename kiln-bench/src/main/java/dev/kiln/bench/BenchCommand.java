@@ -37,14 +37,15 @@ public final class BenchCommand implements Callable<Integer> {
             new ThroughputSuite(),
             new ColdSuite(),
             new BurstSuite(),
-            new AsyncSuite())) {
+            new AsyncSuite(),
+            new DensitySuite())) {
       SUITES.put(s.name(), s);
     }
   }
 
   @Parameters(
       paramLabel = "SUITE",
-      description = "warm, throughput, cold, burst, async, or all (default: warm)")
+      description = "warm, throughput, cold, burst, async, density, or all (default: warm)")
   List<String> suites = new ArrayList<>();
 
   @Option(names = "--smoke", description = "Tiny counts and sub-second phases: checks the harness")
@@ -85,6 +86,11 @@ public final class BenchCommand implements Callable<Integer> {
       names = "--async-clients",
       description = "Clients sending Event invocations in 'async' (default 8; smoke 2)")
   Integer asyncClients;
+
+  @Option(
+      names = "--instances",
+      description = "Idle instances per language in 'density' (default 50; smoke 2)")
+  Integer idleInstances;
 
   @Option(
       names = "--sandbox",
@@ -154,6 +160,7 @@ public final class BenchCommand implements Callable<Integer> {
         coldStarts != null ? coldStarts : smoke ? 2 : 20,
         burstCalls != null ? burstCalls : smoke ? 10 : 200,
         asyncClients != null ? asyncClients : smoke ? 2 : 8,
+        idleInstances != null ? idleInstances : smoke ? 2 : 50,
         sandbox,
         out.toAbsolutePath());
   }

@@ -15,6 +15,7 @@ import java.util.List;
  * @param coldStarts cold starts per language in the cold suite, and bare interpreter starts
  * @param burstCalls simultaneous calls in the burst suite
  * @param asyncClients clients sending Event invocations in the async suite
+ * @param idleInstances idle instances per language the density suite starts
  */
 record BenchSettings(
     String commandLine,
@@ -27,6 +28,7 @@ record BenchSettings(
     int coldStarts,
     int burstCalls,
     int asyncClients,
+    int idleInstances,
     String sandbox,
     Path resultsDir) {
 
