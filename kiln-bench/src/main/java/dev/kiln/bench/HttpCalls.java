@@ -5,6 +5,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.function.Supplier;
 
 /**
  * Calls made with the JDK's own HTTP client ({@code java.net.http}, HTTP/1.1, connections kept
@@ -54,5 +55,26 @@ final class HttpCalls {
             "function error from " + uri + ": " + new String(response.body()));
       }
     };
+  }
+
+  /**
+   * A GET of the URI the supplier gives for each call (so that successive calls can ask for
+   * different resources) that succeeds on a 2xx answer; returns the body for callers that need it.
+   */
+  static LoadGenerator.Call get(HttpClient client, Supplier<URI> uri) {
+    return () -> getBody(client, uri.get());
+  }
+
+  /** One GET, its body on a 2xx answer, an exception otherwise. */
+  static byte[] getBody(HttpClient client, URI uri) throws Exception {
+    HttpResponse<byte[]> response =
+        client.send(
+            HttpRequest.newBuilder(uri).timeout(Duration.ofMinutes(2)).GET().build(),
+            HttpResponse.BodyHandlers.ofByteArray());
+    if (response.statusCode() / 100 != 2) {
+      throw new IllegalStateException(
+          "HTTP " + response.statusCode() + " from " + uri + ": " + new String(response.body()));
+    }
+    return response.body();
   }
 }
