@@ -40,7 +40,9 @@ public final class BenchCommand implements Callable<Integer> {
             new ThroughputSuite(),
             new ColdSuite(),
             new BurstSuite(),
-            new AsyncSuite())) {
+            new AsyncSuite(),
+            new DensitySuite(),
+            new ControlSuite())) {
       SUITES.put(s.name(), s);
     }
   }
@@ -48,8 +50,9 @@ public final class BenchCommand implements Callable<Integer> {
   @Parameters(
       paramLabel = "SUITE",
       description =
-          "warm, throughput, cold, burst, async, or all (default: warm); jmh [--out DIR] [JMH"
-              + " options] runs the JMH microbenchmarks instead (./kiln bench jmh -h)")
+          "warm, throughput, cold, burst, async, density, control, or all (default: warm); jmh"
+              + " [--out DIR] [JMH options] runs the JMH microbenchmarks instead (./kiln bench jmh"
+              + " -h)")
   List<String> suites = new ArrayList<>();
 
   @Option(names = "--smoke", description = "Tiny counts and sub-second phases: checks the harness")
@@ -90,6 +93,29 @@ public final class BenchCommand implements Callable<Integer> {
       names = "--async-clients",
       description = "Clients sending Event invocations in 'async' (default 8; smoke 2)")
   Integer asyncClients;
+
+  @Option(
+      names = "--zip-sizes",
+      split = ",",
+      description = "MB of the zips 'control' creates functions with (default 1,10,50; smoke too)")
+  List<Integer> zipSizesMb;
+
+  @Option(
+      names = "--creates",
+      description = "CreateFunction calls per zip size in 'control' (default 5; smoke 1)")
+  Integer createsPerSize;
+
+  @Option(
+      names = "--functions",
+      description =
+          "Functions stored for ListFunctions and GetFunction in 'control' (default 10000;"
+              + " smoke 200)")
+  Integer storedFunctions;
+
+  @Option(
+      names = "--instances",
+      description = "Idle instances per language in 'density' (default 50; smoke 2)")
+  Integer idleInstances;
 
   @Option(
       names = "--sandbox",
@@ -170,6 +196,10 @@ public final class BenchCommand implements Callable<Integer> {
         coldStarts != null ? coldStarts : smoke ? 2 : 20,
         burstCalls != null ? burstCalls : smoke ? 10 : 200,
         asyncClients != null ? asyncClients : smoke ? 2 : 8,
+        zipSizesMb != null ? zipSizesMb : List.of(1, 10, 50),
+        createsPerSize != null ? createsPerSize : smoke ? 1 : 5,
+        storedFunctions != null ? storedFunctions : smoke ? 200 : 10_000,
+        idleInstances != null ? idleInstances : smoke ? 2 : 50,
         sandbox,
         out.toAbsolutePath());
   }

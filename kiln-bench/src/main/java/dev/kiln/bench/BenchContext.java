@@ -18,6 +18,12 @@ record BenchContext(BenchSettings settings, KilnProcess kiln, HttpClient http) {
   }
 
   void createFunction(String name, Language language, byte[] zip, Map<String, String> environment) {
+    createFunction(name, language, zip, environment, BenchSettings.FUNCTION_MEMORY_MB);
+  }
+
+  /** The same at a memory size of the suite's choosing. */
+  void createFunction(
+      String name, Language language, byte[] zip, Map<String, String> environment, int memoryMb) {
     lambda()
         .createFunction(
             b ->
@@ -25,7 +31,7 @@ record BenchContext(BenchSettings settings, KilnProcess kiln, HttpClient http) {
                     .runtime(language.runtime)
                     .handler(language.handler)
                     .role("arn:aws:iam::000000000000:role/kiln-bench")
-                    .memorySize(BenchSettings.FUNCTION_MEMORY_MB)
+                    .memorySize(memoryMb)
                     .timeout(60)
                     .environment(e -> e.variables(environment))
                     .code(c -> c.zipFile(SdkBytes.fromByteArray(zip))));

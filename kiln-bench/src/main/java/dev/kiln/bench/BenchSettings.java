@@ -15,6 +15,10 @@ import java.util.List;
  * @param coldStarts cold starts per language in the cold suite, and bare interpreter starts
  * @param burstCalls simultaneous calls in the burst suite
  * @param asyncClients clients sending Event invocations in the async suite
+ * @param zipSizesMb sizes of the deployment packages the control suite creates functions with
+ * @param createsPerSize CreateFunction calls (and unzips) per zip size in the control suite
+ * @param storedFunctions functions stored for the control suite's ListFunctions and GetFunction
+ * @param idleInstances idle instances per language the density suite starts
  */
 record BenchSettings(
     String commandLine,
@@ -27,6 +31,10 @@ record BenchSettings(
     int coldStarts,
     int burstCalls,
     int asyncClients,
+    List<Integer> zipSizesMb,
+    int createsPerSize,
+    int storedFunctions,
+    int idleInstances,
     String sandbox,
     Path resultsDir) {
 

@@ -5,6 +5,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.function.Supplier;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.signer.Aws4Signer;
 import software.amazon.awssdk.auth.signer.params.Aws4SignerParams;
@@ -58,12 +59,30 @@ final class HttpCalls {
   /** A signed Invoke with {@code headers} added (such as {@code X-Amz-Log-Type}), signed now. */
   static HttpRequest signedInvoke(
       URI uri, AwsBasicCredentials key, java.util.Map<String, String> headers) {
+    return signed("POST", uri, EVENT, headers, key);
+  }
+
+  /** A signed GET of Kiln's API, signed now. */
+  static HttpRequest signedGet(URI uri, AwsBasicCredentials key) {
+    return signed("GET", uri, new byte[0], java.util.Map.of(), key);
+  }
+
+  /**
+   * A request of Kiln's Lambda API with a JSON body, signed now with the SDK's SigV4 signer (valid
+   * for 15 minutes).
+   */
+  static HttpRequest signed(
+      String method,
+      URI uri,
+      byte[] body,
+      java.util.Map<String, String> headers,
+      AwsBasicCredentials key) {
     SdkHttpFullRequest.Builder b =
         SdkHttpFullRequest.builder()
-            .method(SdkHttpMethod.POST)
+            .method(SdkHttpMethod.fromValue(method))
             .uri(uri)
             .putHeader("Content-Type", "application/json")
-            .contentStreamProvider(() -> new java.io.ByteArrayInputStream(EVENT));
+            .contentStreamProvider(() -> new java.io.ByteArrayInputStream(body));
     headers.forEach(b::putHeader);
     @SuppressWarnings("deprecation")
     SdkHttpFullRequest signed =
@@ -80,11 +99,18 @@ final class HttpCalls {
         .headers()
         .forEach(
             (name, values) -> {
-              if (!name.equalsIgnoreCase("Host") && !name.equalsIgnoreCase("Content-Type")) {
+              if (!name.equalsIgnoreCase("Host")) {
                 all.put(name, values.get(0));
               }
             });
-    return request(uri, null, all);
+    HttpRequest.Builder out = HttpRequest.newBuilder(uri).timeout(Duration.ofMinutes(5));
+    all.forEach(out::header);
+    return out.method(
+            method,
+            body.length == 0 && !method.equals("POST") && !method.equals("PUT")
+                ? HttpRequest.BodyPublishers.noBody()
+                : HttpRequest.BodyPublishers.ofByteArray(body))
+        .build();
   }
 
   private static HttpRequest request(
@@ -140,5 +166,35 @@ final class HttpCalls {
             "function error from " + uri + ": " + new String(response.body()));
       }
     };
+  }
+
+  /**
+   * A GET of the URI the supplier gives for each call (so that successive calls can ask for
+   * different resources) that succeeds on a 2xx answer; returns the body for callers that need it.
+   */
+  static LoadGenerator.Call get(HttpClient client, Supplier<URI> uri) {
+    return () -> getBody(client, uri.get());
+  }
+
+  /** The same, for requests built (and signed) ahead of the calls. */
+  static LoadGenerator.Call send(HttpClient client, Supplier<HttpRequest> requests) {
+    return () -> getBody(client, requests.get());
+  }
+
+  /** One GET, its body on a 2xx answer, an exception otherwise. */
+  static byte[] getBody(HttpClient client, URI uri) throws Exception {
+    return getBody(
+        client, HttpRequest.newBuilder(uri).timeout(Duration.ofMinutes(2)).GET().build());
+  }
+
+  /** One request, its body on a 2xx answer, an exception otherwise. */
+  static byte[] getBody(HttpClient client, HttpRequest request) throws Exception {
+    URI uri = request.uri();
+    HttpResponse<byte[]> response = client.send(request, HttpResponse.BodyHandlers.ofByteArray());
+    if (response.statusCode() / 100 != 2) {
+      throw new IllegalStateException(
+          "HTTP " + response.statusCode() + " from " + uri + ": " + new String(response.body()));
+    }
+    return response.body();
   }
 }

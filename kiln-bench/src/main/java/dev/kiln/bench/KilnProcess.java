@@ -31,8 +31,9 @@ import software.amazon.awssdk.services.lambda.LambdaClient;
  *
  * <p>The server gets a memory budget far above the host's ({@code --instance-memory}): the bench
  * creates its functions at 1769 MB, one full vCPU, so that the sandbox's CPU share does not
- * throttle a tight loop of invocations, and a no-op function uses a few MB of that. Only the
- * density suite would need the real budget.
+ * throttle a tight loop of invocations, and a no-op function uses a few MB of that. The density
+ * suite, too, wants no admission limit: it measures what idle instances really hold, which is what
+ * a budget could be set from, not the MemorySize sum the budget admits by.
  */
 final class KilnProcess implements AutoCloseable {
 

@@ -95,6 +95,11 @@ enum Language {
         "no " + command + " for " + runtime + " (looked in " + candidates + ")");
   }
 
+  /** The interpreter's command name ({@code python3}), which its processes' names start with. */
+  String command() {
+    return command;
+  }
+
   /** The bare start of the interpreter ({@code python3 -c pass}): the floor of a cold start. */
   List<String> bareStart() {
     List<String> c = new ArrayList<>();

@@ -19,6 +19,10 @@ import picocli.CommandLine;
  * --smoke} starts a real Kiln, creates real Python and Node functions, runs its baselines and
  * writes its three files. The figures of a smoke run mean nothing; what is checked is that every
  * one of them was measured (present and positive) and every ratio computed.
+ *
+ * <p>A second run takes the control and density suites through the same path with counts smaller
+ * still than their own smoke defaults (120 functions stored, so that the listing crosses pages; two
+ * idle instances per language), to keep the test suite's time down.
  */
 class BenchSmokeIT {
 
@@ -79,5 +83,116 @@ class BenchSmokeIT {
     assertThat(plot).as("warm.png is a readable image").isNotNull();
     assertThat(plot.getWidth()).isEqualTo(1000);
     assertThat(plot.getHeight()).isGreaterThan(600);
+  }
+
+  @Test
+  void controlAndDensitySmokeRun_measureEveryFigureAgainstItsBaseline() throws Exception {
+    String[] args = {
+      "density",
+      "control",
+      "--smoke",
+      "--runtimes",
+      "python,node",
+      "--instances",
+      "2",
+      "--functions",
+      "120",
+      "--out",
+      results.toString()
+    };
+    String commandLine = "./kiln bench " + String.join(" ", args);
+
+    int exit = new CommandLine(new BenchCommand(commandLine)).execute(args);
+
+    assertThat(exit).isZero();
+    JsonNode density = new ObjectMapper().readTree(results.resolve("density.json").toFile());
+    assertThat(density.get("command").asText()).isEqualTo(commandLine);
+    assertThat(density.get("results")).hasSize(2);
+    for (JsonNode d : density.get("results")) {
+      assertThat(d.get("instances").asInt()).isEqualTo(2);
+      assertThat(d.get("runtimeProcessesFound").asInt()).as(d.toString()).isEqualTo(2);
+      assertThat(d.get("kilnGarbageCollected").asBoolean()).as(d.toString()).isTrue();
+      for (String field :
+          List.of(
+              "runtimeRssPerInstanceBytes",
+              "runtimePssPerInstanceBytes",
+              "bareRssBytes",
+              "barePssBytes",
+              "costPerInstanceBytes",
+              "runtimeRssOverBareRss",
+              "fittingOverBare")) {
+        assertThat(d.get(field).asDouble()).as(field + " of " + d).isPositive().isFinite();
+      }
+      assertThat(d.get("platformOverRuntimeRss").asDouble()).as(d.toString()).isFinite();
+      assertThat(d.get("instancesFitting").asLong()).isPositive();
+      assertThat(d.get("bareProcessesFitting").asLong()).isPositive();
+      if (d.get("cgroupsFound").asInt() > 0) {
+        // the Linux sandbox: every instance in a memory cgroup of its own, under bubblewrap
+        assertThat(d.get("cgroupsFound").asInt()).isEqualTo(2);
+        assertThat(d.get("cgroupPerInstanceBytes").asDouble()).isPositive();
+        assertThat(d.get("sandboxProcessesFound").asInt()).isPositive();
+      }
+    }
+    assertThat(Files.readString(results.resolve("density.md")))
+        .contains("python (python3.12), 2 idle instances", "node (nodejs20.x), 2 idle instances")
+        .contains("| ratio platform / runtime RSS |", "instances that fit in");
+
+    JsonNode control = new ObjectMapper().readTree(results.resolve("control.json").toFile());
+    List<JsonNode> creates = new ArrayList<>();
+    List<JsonNode> listings = new ArrayList<>();
+    List<JsonNode> lookups = new ArrayList<>();
+    List<JsonNode> ratios = new ArrayList<>();
+    for (JsonNode r : control.get("results")) {
+      if (r.has("zipMb")) {
+        creates.add(r);
+      } else if (r.has("functionsListed")) {
+        listings.add(r);
+      } else if (r.has("intervalMicros")) {
+        lookups.add(r);
+      } else {
+        ratios.add(r);
+      }
+    }
+    assertThat(creates).extracting(c -> c.get("zipMb").asInt()).containsExactly(1, 10, 50);
+    for (JsonNode c : creates) {
+      long mib = c.get("zipMb").asLong() * 1024 * 1024;
+      assertThat(c.get("zipBytes").asLong()).as(c.toString()).isBetween(mib * 99 / 100, mib);
+      assertThat(c.get("unzippedBytes").asLong()).isGreaterThan(mib * 99 / 100);
+      for (String field :
+          List.of(
+              "kilnCreateMillis",
+              "unzipMillis",
+              "hashStoreUnzipMillis",
+              "kilnOverUnzip",
+              "kilnOverHashStoreUnzip")) {
+        assertThat(c.get(field).asDouble()).as(field + " of " + c).isPositive().isFinite();
+      }
+    }
+    assertThat(listings).hasSize(2);
+    for (JsonNode l : listings) {
+      assertThat(l.get("functionsListed").asInt()).isGreaterThanOrEqualTo(120);
+      assertThat(l.get("pages").asInt()).isGreaterThanOrEqualTo(3);
+      assertThat(l.get("passes").asLong()).isPositive();
+      assertThat(l.get("errors").asLong()).isZero();
+      assertThat(l.get("passTime").get("p50Micros").asDouble()).isPositive();
+    }
+    assertThat(lookups).hasSize(2);
+    for (JsonNode l : lookups) {
+      assertThat(l.get("responseTime").get("errors").asLong()).as(l.toString()).isZero();
+      assertThat(l.get("responseTime").get("calls").asLong()).isPositive();
+    }
+    assertThat(ratios).hasSize(1);
+    JsonNode r = ratios.get(0);
+    assertThat(r.get("storedFunctions").asInt()).isEqualTo(120);
+    assertThat(r.get("listingP50OverBaseline").asDouble()).isPositive().isFinite();
+    assertThat(r.get("getFunctionOverBaseline")).hasSize(4);
+    for (JsonNode ratio : r.get("getFunctionOverBaseline")) {
+      assertThat(ratio.asDouble()).isPositive().isFinite();
+    }
+    assertThat(Files.readString(results.resolve("control.md")))
+        .contains(commandLine)
+        .contains("| ratio Kiln / unzip |", "ListFunctions, every page", "GetFunction, 120")
+        .doesNotContain("n/a");
+    assertThat(ImageIO.read(results.resolve("control.png").toFile())).isNotNull();
   }
 }
