@@ -294,7 +294,12 @@ final class DensitySuite implements Suite {
     List<Future<?>> calls = new ArrayList<>();
     try (var executor = Executors.newVirtualThreadPerTaskExecutor()) {
       for (String name : functions) {
-        LoadGenerator.Call call = HttpCalls.post(context.http(), context.kiln().invokeUri(name));
+        LoadGenerator.Call call =
+            HttpCalls.invoke(
+                context.http(),
+                context.kiln().invokeUri(name),
+                "RequestResponse",
+                context.kiln().credentials());
         calls.add(
             executor.submit(
                 () -> {
