@@ -104,7 +104,16 @@ public final class LambdaApi {
             verifier,
             MAX_CONTROL_PLANE_BODY,
             account.accountId(),
-            (res, e) -> AwsErrors.sendFromGate(res, e)));
+            (res, e) -> AwsErrors.sendFromGate(res, e),
+            (principal, function, qualifier) -> {
+              try {
+                FunctionRef ref =
+                    FunctionRef.parse(function, "functionName", account).withQualifier(qualifier);
+                return catalog.policyAllows(ref, principal, "lambda:InvokeFunction");
+              } catch (LambdaError unknown) {
+                return false;
+              }
+            }));
     r.post(FUNCTIONS, this::createFunction)
         .post(FUNCTIONS + "/", this::createFunction)
         .get(FUNCTIONS, this::listFunctions)
@@ -124,6 +133,7 @@ public final class LambdaApi {
     new VersionsApi(catalog).routes(r);
     new AsyncApi(catalog, async).routes(r);
     new LayersApi(catalog.layers(), codeLinks).routes(r);
+    new PermissionsApi(catalog).routes(r);
     new LogsApi(logs, account).routes(r);
     new UsageApi(usage).routes(r);
     r.post("/2014-11-13/functions/{name}/invoke-async", this::invokeAsync)

@@ -188,9 +188,12 @@ final class KilnProcess implements AutoCloseable {
   public void close() {
     lambda.close();
     if (process.isAlive()) {
+      // SIGTERM, and time for Kiln to stop every instance it has (hundreds after a burst): killed
+      // with -9, it would leave their cgroups, namespaces and disks behind, and nothing sweeps a
+      // scratch data directory that is deleted next
       process.destroy();
       try {
-        if (!process.waitFor(30, TimeUnit.SECONDS)) {
+        if (!process.waitFor(5, TimeUnit.MINUTES)) {
           process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
         }
       } catch (InterruptedException e) {

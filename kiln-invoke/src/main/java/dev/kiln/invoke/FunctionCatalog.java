@@ -307,6 +307,133 @@ public final class FunctionCatalog {
     }
   }
 
+  // ---- resource-based policies --------------------------------------------------------------
+
+  private static final java.util.regex.Pattern STATEMENT_ID =
+      java.util.regex.Pattern.compile("[a-zA-Z0-9-_.]+");
+  private static final java.util.regex.Pattern ACTION =
+      java.util.regex.Pattern.compile("(lambda:[*]|lambda:[a-zA-Z]+|[*])");
+  private static final java.util.regex.Pattern PRINCIPAL =
+      java.util.regex.Pattern.compile("[^\\s]+");
+
+  /** AddPermission: a statement on the function, or on the qualifier the reference names. */
+  public dev.kiln.model.FunctionPolicy.Statement addPermission(
+      FunctionRef ref,
+      String statementId,
+      String action,
+      String principal,
+      Optional<String> sourceArn,
+      Optional<String> sourceAccount,
+      Optional<String> principalOrgId,
+      Optional<String> functionUrlAuthType,
+      Optional<String> revisionId) {
+    if (statementId.isEmpty()
+        || statementId.length() > 100
+        || !STATEMENT_ID.matcher(statementId).matches()) {
+      throw LambdaError.validation(
+          "statementId",
+          statementId,
+          "Member must satisfy regular expression pattern: ([a-zA-Z0-9-_.]+)");
+    }
+    if (!ACTION.matcher(action).matches()) {
+      throw LambdaError.validation(
+          "action",
+          action,
+          "Member must satisfy regular expression pattern: (lambda:[*]|lambda:[a-zA-Z]+|[*])");
+    }
+    if (!PRINCIPAL.matcher(principal).matches()) {
+      throw LambdaError.validation(
+          "principal", principal, "Member must satisfy regular expression pattern: [^\\s]+");
+    }
+    if (ref.qualifier().isPresent()) {
+      requireQualifierExists(ref);
+    } else {
+      requireExists(ref);
+    }
+    String qualifier = ref.qualifier().orElse("");
+    dev.kiln.model.FunctionPolicy.Statement statement =
+        new dev.kiln.model.FunctionPolicy.Statement(
+            statementId,
+            action,
+            principal,
+            qualifier.isEmpty()
+                ? account.functionArn(ref.name())
+                : account.functionArn(ref.name(), qualifier),
+            sourceArn,
+            sourceAccount,
+            principalOrgId,
+            functionUrlAuthType);
+    synchronized (writeLock) {
+      dev.kiln.model.FunctionPolicy current =
+          store
+              .functionPolicy(ref.name(), qualifier)
+              .orElseGet(dev.kiln.model.FunctionPolicy::empty);
+      if (current.statement(statementId).isPresent()) {
+        throw LambdaError.conflict(
+            "The statement id ("
+                + statementId
+                + ") provided already exists. Please provide a new statement id, or remove the"
+                + " existing statement.");
+      }
+      store.putFunctionPolicy(ref.name(), qualifier, current.with(statement), revisionId);
+    }
+    return statement;
+  }
+
+  /** RemovePermission. */
+  public void removePermission(FunctionRef ref, String statementId, Optional<String> revisionId) {
+    requireExists(ref);
+    String qualifier = ref.qualifier().orElse("");
+    synchronized (writeLock) {
+      dev.kiln.model.FunctionPolicy current =
+          store
+              .functionPolicy(ref.name(), qualifier)
+              .orElseGet(dev.kiln.model.FunctionPolicy::empty);
+      if (current.statement(statementId).isEmpty()) {
+        throw LambdaError.notFound(
+            "Statement " + statementId + " is not found in resource policy.");
+      }
+      store.putFunctionPolicy(ref.name(), qualifier, current.without(statementId), revisionId);
+    }
+  }
+
+  /** GetPolicy. */
+  public dev.kiln.model.FunctionPolicy policy(FunctionRef ref) {
+    requireExists(ref);
+    return store
+        .functionPolicy(ref.name(), ref.qualifier().orElse(""))
+        .filter(p -> !p.statements().isEmpty())
+        .orElseThrow(() -> LambdaError.notFound("The resource you requested does not exist."));
+  }
+
+  /**
+   * Whether a statement of the function's policy, or of the qualifier's, lets {@code principalArn}
+   * (a caller with no rights of its own) perform {@code action}. Statements with conditions on the
+   * calling service ({@code SourceArn}, {@code SourceAccount}) grant AWS services, never a key.
+   */
+  public boolean policyAllows(FunctionRef ref, String principalArn, String action) {
+    List<String> qualifiers = new java.util.ArrayList<>(List.of(""));
+    ref.qualifier().ifPresent(qualifiers::add);
+    for (String qualifier : qualifiers) {
+      Optional<dev.kiln.model.FunctionPolicy> policy = store.functionPolicy(ref.name(), qualifier);
+      if (policy.isEmpty()) {
+        continue;
+      }
+      for (dev.kiln.model.FunctionPolicy.Statement s : policy.get().statements()) {
+        boolean actionMatches =
+            s.action().equals("*") || s.action().equals("lambda:*") || s.action().equals(action);
+        boolean principalMatches = s.principal().equals("*") || s.principal().equals(principalArn);
+        if (actionMatches
+            && principalMatches
+            && s.sourceArn().isEmpty()
+            && s.sourceAccount().isEmpty()) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
   private void requireQualifierExists(FunctionRef ref) {
     String qualifier = ref.qualifierOrLatest();
     if (isAliasName(qualifier)) {

@@ -57,6 +57,7 @@ final class CredentialsCommand implements Callable<Integer> {
       return 1;
     }
     exports(out, admin, region, endpoint == null ? ClientEndpoint.resolve(null, null) : endpoint);
+    caBundle(out, dataDir);
     return 0;
   }
 
@@ -65,6 +66,14 @@ final class CredentialsCommand implements Callable<Integer> {
     out.println("export AWS_SECRET_ACCESS_KEY=" + key.secretAccessKey());
     out.println("export AWS_DEFAULT_REGION=" + region);
     out.println("export AWS_ENDPOINT_URL=" + endpoint);
+  }
+
+  /** When Kiln made itself a certificate, where clients find it to trust it. */
+  static void caBundle(PrintStream out, Path dataDir) {
+    Path pem = dataDir.resolve(ServerTls.DIR).resolve(ServerTls.CA_BUNDLE);
+    if (java.nio.file.Files.exists(pem)) {
+      out.println("export AWS_CA_BUNDLE=" + pem.toAbsolutePath());
+    }
   }
 
   static AccessKeys open(Path dataDir) {
@@ -108,6 +117,7 @@ final class CredentialsCommand implements Callable<Integer> {
           key,
           parent.region,
           parent.endpoint == null ? ClientEndpoint.resolve(null, null) : parent.endpoint);
+      caBundle(parent.out, parent.dataDir);
       return 0;
     }
   }

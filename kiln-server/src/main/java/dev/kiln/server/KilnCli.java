@@ -155,6 +155,21 @@ public final class KilnCli implements Runnable {
             "Accept every request without checking its signature: for local experiments only")
     boolean insecureNoAuth;
 
+    @Option(
+        names = "--tls-cert",
+        description = "Serve HTTPS with this PEM certificate (chain); needs --tls-key")
+    Path tlsCert;
+
+    @Option(names = "--tls-key", description = "The PEM (PKCS#8) private key of --tls-cert")
+    Path tlsKey;
+
+    @Option(
+        names = "--tls-self-signed",
+        description =
+            "Serve HTTPS with a certificate Kiln makes once in <data-dir>/tls (clients trust"
+                + " <data-dir>/tls/kiln-cert.pem)")
+    boolean tlsSelfSigned;
+
     @Override
     public Integer call() throws InterruptedException {
       ServerSettings settings;
@@ -184,7 +199,14 @@ public final class KilnCli implements Runnable {
                     .or(() -> Optional.ofNullable(System.getenv("OTEL_EXPORTER_OTLP_ENDPOINT")))
                     .filter(s -> !s.isBlank())
                     .map(java.net.URI::create),
-                !insecureNoAuth);
+                !insecureNoAuth,
+                tlsSelfSigned
+                    ? Optional.of(ServerTls.Settings.selfSigned())
+                    : tlsCert != null || tlsKey != null
+                        ? Optional.of(
+                            new ServerTls.Settings(
+                                Optional.ofNullable(tlsCert), Optional.ofNullable(tlsKey)))
+                        : Optional.empty());
       } catch (IllegalArgumentException e) {
         System.err.println("kiln server: " + e.getMessage());
         return 2;

@@ -65,6 +65,7 @@ public final class KilnServer implements AutoCloseable {
   private final UsageMeter usageMeter;
   private final InvocationTracer tracer;
   private final AccessKeys accessKeys;
+  private final Optional<ServerTls.Loaded> tls;
   private final io.micrometer.prometheusmetrics.PrometheusMeterRegistry prometheus;
   private final BufferedLogWriter logWriter;
   private final RuntimeApiServer runtimeApi;
@@ -178,8 +179,11 @@ public final class KilnServer implements AutoCloseable {
                         java.time.Clock.systemUTC()))
                 : Optional.empty(),
             new CodeLinks(java.time.Clock.systemUTC()));
+    this.tls = settings.tls().map(t -> ServerTls.load(t, data));
+    var webBuilder = WebServer.builder();
+    tls.ifPresent(t -> webBuilder.tls(b -> b.privateKey(t.key()).privateKeyCertChain(t.chain())));
     this.web =
-        WebServer.builder()
+        webBuilder
             .host(settings.bind())
             .port(settings.port())
             // Kiln stops its servers itself, after running invocations had their grace period
@@ -241,7 +245,7 @@ public final class KilnServer implements AutoCloseable {
 
   public URI endpoint() {
     String host = settings.bind().equals("0.0.0.0") ? "127.0.0.1" : settings.bind();
-    return URI.create("http://" + host + ":" + web.port());
+    return URI.create((tls.isPresent() ? "https://" : "http://") + host + ":" + web.port());
   }
 
   public int port() {
@@ -296,6 +300,12 @@ public final class KilnServer implements AutoCloseable {
               + url);
       lines.add("");
     }
+    tls.ifPresent(
+        t ->
+            lines.add(
+                "  HTTPS with the certificate "
+                    + t.caBundle()
+                    + " (clients trust it with AWS_CA_BUNDLE, which kiln credentials exports)"));
     lines.add(
         "Use it with the AWS CLI (requests are signed with this Kiln's admin key, kept in "
             + accessKeys.file()
@@ -303,6 +313,8 @@ public final class KilnServer implements AutoCloseable {
     lines.add(
         "  eval \"$(./kiln credentials --data-dir "
             + settings.dataDir()
+            + " --endpoint "
+            + url
             + ")\"   # exports AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, the region and endpoint");
     lines.add("  aws lambda list-functions");
     return lines;

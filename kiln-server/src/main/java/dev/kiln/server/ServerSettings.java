@@ -40,7 +40,8 @@ public record ServerSettings(
     Duration logRetention,
     long logMaxBytes,
     Optional<URI> otlpEndpoint,
-    boolean authentication) {
+    boolean authentication,
+    Optional<ServerTls.Settings> tls) {
 
   /** How long function logs are kept unless {@code --log-retention-days} says otherwise. */
   public static final Duration DEFAULT_LOG_RETENTION = Duration.ofDays(30);
@@ -137,6 +138,12 @@ public record ServerSettings(
                       + u
                       + "'");
             });
+    tls.filter(t -> t.certificate().isPresent() != t.key().isPresent())
+        .ifPresent(
+            t -> {
+              throw new IllegalArgumentException(
+                  "--tls-cert and --tls-key go together: give both, or --tls-self-signed");
+            });
     if (keepAlive.isNegative() || keepAlive.isZero()) {
       throw new IllegalArgumentException("--keep-alive must be positive, got " + keepAlive);
     }
@@ -170,7 +177,8 @@ public record ServerSettings(
         DEFAULT_LOG_RETENTION,
         DEFAULT_LOG_MAX_BYTES,
         Optional.empty(),
-        true);
+        true,
+        Optional.empty());
   }
 
   /** These settings, exporting invocation spans to an OTLP/HTTP collector at {@code endpoint}. */
@@ -192,6 +200,30 @@ public record ServerSettings(
         logRetention,
         logMaxBytes,
         Optional.of(endpoint),
-        authentication);
+        authentication,
+        tls);
+  }
+
+  /** These settings, serving the API over HTTPS with {@code certificate}. */
+  public ServerSettings withTls(ServerTls.Settings certificate) {
+    return new ServerSettings(
+        bind,
+        port,
+        dataDir,
+        account,
+        keepAlive,
+        shutdownGrace,
+        interpreters,
+        sandbox,
+        outboundNetwork,
+        concurrencyLimit,
+        scaleOutRate,
+        instanceMemoryMb,
+        asyncRetryDelay,
+        logRetention,
+        logMaxBytes,
+        otlpEndpoint,
+        authentication,
+        Optional.of(certificate));
   }
 }

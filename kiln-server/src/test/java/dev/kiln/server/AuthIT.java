@@ -315,7 +315,7 @@ class AuthIT {
     }
     assertThat(err.toString())
         .contains("no key AKIANOSUCHKEY0000000")
-        .contains("role must be admin or invoke, got 'root'");
+        .contains("role must be admin, invoke or policy, got 'root'");
   }
 
   @Test
@@ -356,7 +356,8 @@ class AuthIT {
                     s.logRetention(),
                     s.logMaxBytes(),
                     s.otlpEndpoint(),
-                    false))) {
+                    false,
+                    s.tls()))) {
       HttpResponse<String> r =
           HTTP.send(
               HttpRequest.newBuilder(URI.create(open.server.endpoint() + "/2015-03-31/functions"))

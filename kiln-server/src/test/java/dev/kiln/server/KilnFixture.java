@@ -84,7 +84,8 @@ final class KilnFixture implements AutoCloseable {
                     ServerSettings.DEFAULT_LOG_RETENTION,
                     ServerSettings.DEFAULT_LOG_MAX_BYTES,
                     java.util.Optional.empty(),
-                    true)));
+                    true,
+                    java.util.Optional.empty())));
     lambda = client(server);
   }
 

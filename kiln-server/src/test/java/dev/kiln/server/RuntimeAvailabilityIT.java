@@ -35,7 +35,8 @@ class RuntimeAvailabilityIT {
                     ServerSettings.DEFAULT_LOG_RETENTION,
                     ServerSettings.DEFAULT_LOG_MAX_BYTES,
                     java.util.Optional.empty(),
-                    true));
+                    true,
+                    java.util.Optional.empty()));
         var lambda = KilnFixture.client(server)) {
       assertThatThrownBy(
               () ->

@@ -145,6 +145,21 @@ public interface MetadataStore extends AutoCloseable {
   void putLayerPolicy(
       String layerName, long version, LayerPolicy policy, Optional<String> expectedRevisionId);
 
+  /** The resource-based policy of a function ({@code qualifier} empty) or of one qualifier. */
+  Optional<dev.kiln.model.FunctionPolicy> functionPolicy(String name, String qualifier);
+
+  /**
+   * Replaces a function's (or qualifier's) policy if its revision is still {@code
+   * expectedRevisionId} (when given); an empty policy removes it.
+   *
+   * @throws dev.kiln.model.LambdaError PreconditionFailedException if the policy changed since
+   */
+  void putFunctionPolicy(
+      String name,
+      String qualifier,
+      dev.kiln.model.FunctionPolicy policy,
+      Optional<String> expectedRevisionId);
+
   /**
    * Hex digests of every package still needed: the code of every function version, the layers those
    * versions use, and every layer version.

@@ -751,6 +751,66 @@ public final class SqliteMetadataStore implements MetadataStore {
   }
 
   @Override
+  public synchronized Optional<dev.kiln.model.FunctionPolicy> functionPolicy(
+      String name, String qualifier) {
+    return inTransaction(
+        () -> {
+          try (PreparedStatement st =
+              db.prepareStatement(
+                  "SELECT policy FROM function_policies WHERE name = ? AND qualifier = ?")) {
+            st.setString(1, name);
+            st.setString(2, qualifier);
+            try (ResultSet rs = st.executeQuery()) {
+              return rs.next()
+                  ? Optional.of(read(rs.getString(1), dev.kiln.model.FunctionPolicy.class))
+                  : Optional.empty();
+            }
+          }
+        });
+  }
+
+  @Override
+  public synchronized void putFunctionPolicy(
+      String name,
+      String qualifier,
+      dev.kiln.model.FunctionPolicy policy,
+      Optional<String> expectedRevisionId) {
+    inTransaction(
+        () -> {
+          Optional<dev.kiln.model.FunctionPolicy> current = functionPolicy(name, qualifier);
+          if (expectedRevisionId.isPresent()
+              && !current
+                  .map(dev.kiln.model.FunctionPolicy::revisionId)
+                  .equals(expectedRevisionId)) {
+            throw LambdaError.preconditionFailed(
+                "The RevisionId provided does not match the latest RevisionId for the Lambda"
+                    + " function or alias. Call the GetFunction or the GetAlias API to retrieve"
+                    + " the latest RevisionId for your resource.");
+          }
+          if (policy.statements().isEmpty()) {
+            try (PreparedStatement st =
+                db.prepareStatement(
+                    "DELETE FROM function_policies WHERE name = ? AND qualifier = ?")) {
+              st.setString(1, name);
+              st.setString(2, qualifier);
+              st.executeUpdate();
+            }
+          } else {
+            try (PreparedStatement st =
+                db.prepareStatement(
+                    "INSERT INTO function_policies(name, qualifier, policy) VALUES (?, ?, ?)"
+                        + " ON CONFLICT(name, qualifier) DO UPDATE SET policy = excluded.policy")) {
+              st.setString(1, name);
+              st.setString(2, qualifier);
+              st.setString(3, write(policy));
+              st.executeUpdate();
+            }
+          }
+          return null;
+        });
+  }
+
+  @Override
   public synchronized Set<String> referencedCode() {
     return inTransaction(
         () -> {

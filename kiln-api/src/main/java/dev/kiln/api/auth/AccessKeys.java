@@ -32,10 +32,15 @@ import java.util.Optional;
  */
 public final class AccessKeys {
 
-  /** What a key may do. */
+  /**
+   * What a key may do: {@code admin} everything; {@code invoke} invoke any function; {@code policy}
+   * only what functions' resource-based policies grant it (AddPermission with the key's ARN, {@code
+   * arn:aws:iam::<account>:user/<access key id>}, or {@code *} as principal).
+   */
   public enum Role {
     ADMIN,
-    INVOKE;
+    INVOKE,
+    POLICY;
 
     public String wire() {
       return name().toLowerCase(java.util.Locale.ROOT);
@@ -47,7 +52,8 @@ public final class AccessKeys {
           return r;
         }
       }
-      throw new IllegalArgumentException("role must be admin or invoke, got '" + value + "'");
+      throw new IllegalArgumentException(
+          "role must be admin, invoke or policy, got '" + value + "'");
     }
   }
 

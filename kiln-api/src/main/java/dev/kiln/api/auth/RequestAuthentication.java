@@ -44,6 +44,13 @@ public final class RequestAuthentication implements Filter {
   private final int maxBody;
   private final String account;
   private final BiConsumer<RoutingResponse, LambdaError> errors;
+  private final InvokeGrants grants;
+
+  /** Whether a function's resource-based policy lets a key with no rights of its own invoke it. */
+  @FunctionalInterface
+  public interface InvokeGrants {
+    boolean allows(String principalArn, String function, Optional<String> qualifier);
+  }
 
   /**
    * @param verifier empty when authentication is off
@@ -54,7 +61,9 @@ public final class RequestAuthentication implements Filter {
       Optional<SigV4Verifier> verifier,
       int maxBody,
       String account,
-      BiConsumer<RoutingResponse, LambdaError> errors) {
+      BiConsumer<RoutingResponse, LambdaError> errors,
+      InvokeGrants grants) {
+    this.grants = grants;
     this.verifier = verifier;
     this.maxBody = maxBody;
     this.account = account;
@@ -89,7 +98,7 @@ public final class RequestAuthentication implements Filter {
                       headers(req),
                       body),
                   service);
-      authorize(key, req.prologue().method().text(), path);
+      authorize(key, req.prologue().method().text(), path, req.query().rawValue());
       req.context().register(KEY, key);
     } catch (LambdaError e) {
       errors.accept(res, e);
@@ -108,15 +117,40 @@ public final class RequestAuthentication implements Filter {
     return req.context().get(KEY, AccessKeys.Key.class);
   }
 
-  /** An {@code invoke} key may invoke functions and nothing else. */
-  private void authorize(AccessKeys.Key key, String method, String path) {
+  /**
+   * An {@code invoke} key may invoke functions and nothing else; a {@code policy} key only the
+   * functions whose policy grants it.
+   */
+  private void authorize(AccessKeys.Key key, String method, String path, String rawQuery) {
     if (key.role() == AccessKeys.Role.ADMIN) {
       return;
     }
-    boolean invoke =
-        method.equals("POST")
-            && (path.matches("/2015-03-31/functions/[^/]+/invocations/?")
-                || path.matches("/2014-11-13/functions/[^/]+/invoke-async/?"));
+    java.util.regex.Matcher invokePath =
+        java.util.regex.Pattern.compile(
+                "/(?:2015-03-31/functions/([^/]+)/invocations|2014-11-13/functions/([^/]+)/invoke-async)/?")
+            .matcher(path);
+    boolean invoke = method.equals("POST") && invokePath.matches();
+    String principal = "arn:aws:iam::" + account + ":user/" + key.accessKeyId();
+    if (invoke && key.role() == AccessKeys.Role.POLICY) {
+      String function =
+          decode(invokePath.group(1) != null ? invokePath.group(1) : invokePath.group(2));
+      Optional<String> qualifier =
+          query(rawQuery).stream()
+              .filter(e -> e.getKey().equals("Qualifier"))
+              .map(Map.Entry::getValue)
+              .findFirst();
+      if (!grants.allows(principal, function, qualifier)) {
+        throw new LambdaError(
+            "AccessDeniedException",
+            403,
+            "User: "
+                + principal
+                + " is not authorized to perform: lambda:InvokeFunction on resource: "
+                + function
+                + " because no resource-based policy allows the lambda:InvokeFunction action");
+      }
+      return;
+    }
     if (!invoke) {
       throw new LambdaError(
           "AccessDeniedException",
@@ -129,7 +163,9 @@ public final class RequestAuthentication implements Filter {
               + method
               + " "
               + path
-              + " (the key's role is invoke, which may only invoke functions)");
+              + " (the key's role is "
+              + key.role().wire()
+              + ", which may only invoke functions)");
     }
   }
 
