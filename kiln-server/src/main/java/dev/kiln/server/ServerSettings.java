@@ -183,29 +183,15 @@ public record ServerSettings(
 
   /** These settings, exporting invocation spans to an OTLP/HTTP collector at {@code endpoint}. */
   public ServerSettings withOtlpEndpoint(URI endpoint) {
-    return new ServerSettings(
-        bind,
-        port,
-        dataDir,
-        account,
-        keepAlive,
-        shutdownGrace,
-        interpreters,
-        sandbox,
-        outboundNetwork,
-        concurrencyLimit,
-        scaleOutRate,
-        instanceMemoryMb,
-        asyncRetryDelay,
-        logRetention,
-        logMaxBytes,
-        Optional.of(endpoint),
-        authentication,
-        tls);
+    return with(Optional.of(endpoint), tls);
   }
 
   /** These settings, serving the API over HTTPS with {@code certificate}. */
   public ServerSettings withTls(ServerTls.Settings certificate) {
+    return with(otlpEndpoint, Optional.of(certificate));
+  }
+
+  private ServerSettings with(Optional<URI> otlp, Optional<ServerTls.Settings> https) {
     return new ServerSettings(
         bind,
         port,
@@ -222,8 +208,8 @@ public record ServerSettings(
         asyncRetryDelay,
         logRetention,
         logMaxBytes,
-        otlpEndpoint,
+        otlp,
         authentication,
-        Optional.of(certificate));
+        https);
   }
 }

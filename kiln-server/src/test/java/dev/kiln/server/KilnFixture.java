@@ -155,6 +155,15 @@ final class KilnFixture implements AutoCloseable {
                 .code(c -> c.zipFile(SdkBytes.fromByteArray(zip))));
   }
 
+  /** A CloudWatch Logs client of this server, signing with its admin key. */
+  software.amazon.awssdk.services.cloudwatchlogs.CloudWatchLogsClient logsClient() {
+    return software.amazon.awssdk.services.cloudwatchlogs.CloudWatchLogsClient.builder()
+        .endpointOverride(server.endpoint())
+        .region(Region.US_EAST_1)
+        .credentialsProvider(StaticCredentialsProvider.create(credentials()))
+        .build();
+  }
+
   /** A request signed with the admin key, for tests that need raw HTTP. */
   java.net.http.HttpRequest signed(
       String method,

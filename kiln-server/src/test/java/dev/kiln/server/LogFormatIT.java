@@ -10,9 +10,7 @@ import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.SdkBytes;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.cloudwatchlogs.CloudWatchLogsClient;
 import software.amazon.awssdk.services.lambda.model.GetFunctionConfigurationResponse;
 import software.amazon.awssdk.services.lambda.model.InvalidParameterValueException;
@@ -45,12 +43,7 @@ class LogFormatIT {
   @BeforeAll
   static void start() {
     kiln = new KilnFixture();
-    logs =
-        CloudWatchLogsClient.builder()
-            .endpointOverride(kiln.server.endpoint())
-            .region(Region.US_EAST_1)
-            .credentialsProvider(StaticCredentialsProvider.create(kiln.credentials()))
-            .build();
+    logs = kiln.logsClient();
   }
 
   @AfterAll

@@ -12,9 +12,7 @@ import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.SdkBytes;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.cloudwatchlogs.CloudWatchLogsClient;
 import software.amazon.awssdk.services.cloudwatchlogs.model.CloudWatchLogsException;
 import software.amazon.awssdk.services.cloudwatchlogs.model.FilteredLogEvent;
@@ -39,12 +37,7 @@ class LogsIT {
   @BeforeAll
   static void start() {
     kiln = new KilnFixture();
-    logs =
-        CloudWatchLogsClient.builder()
-            .endpointOverride(kiln.server.endpoint())
-            .region(Region.US_EAST_1)
-            .credentialsProvider(StaticCredentialsProvider.create(kiln.credentials()))
-            .build();
+    logs = kiln.logsClient();
   }
 
   @AfterAll

@@ -78,14 +78,7 @@ class TracingIT {
                               "X-Amzn-Trace-Id",
                               "Root=1-5759e988-0000000000000000000a5c11;Sampled=1"))
                   .payload(SdkBytes.fromUtf8String("{}")));
-      try (var logs =
-          software.amazon.awssdk.services.cloudwatchlogs.CloudWatchLogsClient.builder()
-              .endpointOverride(kiln.server.endpoint())
-              .region(software.amazon.awssdk.regions.Region.US_EAST_1)
-              .credentialsProvider(
-                  software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(
-                      kiln.credentials()))
-              .build()) {
+      try (var logs = kiln.logsClient()) {
         Awaitility.await()
             .atMost(Duration.ofSeconds(20))
             .untilAsserted(

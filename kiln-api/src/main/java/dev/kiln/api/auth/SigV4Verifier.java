@@ -124,13 +124,7 @@ public final class SigV4Verifier {
     AccessKeys.Key key =
         scope[0].startsWith("ASIA")
             ? session(scope[0], request)
-            : keys.find(scope[0])
-                .orElseThrow(
-                    () ->
-                        new LambdaError(
-                            "UnrecognizedClientException",
-                            403,
-                            "The security token included in the request is invalid."));
+            : keys.find(scope[0]).orElseThrow(() -> unrecognized());
     if (!scope[2].equals(region)) {
       throw invalidSignature(
           "Credential should be scoped to a valid region, not '"
@@ -203,15 +197,7 @@ public final class SigV4Verifier {
 
   /** An instance's temporary key: known, with its session token, and not expired. */
   private AccessKeys.Key session(String accessKeyId, Request request) {
-    SessionKeys.Session s =
-        sessions
-            .find(accessKeyId)
-            .orElseThrow(
-                () ->
-                    new LambdaError(
-                        "UnrecognizedClientException",
-                        403,
-                        "The security token included in the request is invalid."));
+    SessionKeys.Session s = sessions.find(accessKeyId).orElseThrow(() -> unrecognized());
     String token =
         request
             .header("X-Amz-Security-Token")
@@ -220,10 +206,7 @@ public final class SigV4Verifier {
     if (!MessageDigest.isEqual(
         token.getBytes(StandardCharsets.UTF_8),
         s.sessionToken().getBytes(StandardCharsets.UTF_8))) {
-      throw new LambdaError(
-          "UnrecognizedClientException",
-          403,
-          "The security token included in the request is invalid.");
+      throw unrecognized();
     }
     if (clock.instant().isAfter(s.expires())) {
       throw new LambdaError(
@@ -410,6 +393,13 @@ public final class SigV4Verifier {
     String auth = out.firstMatchingHeader("Authorization").orElse("");
     int sig = auth.indexOf("Signature=");
     return sig < 0 ? "" : auth.substring(sig + "Signature=".length()).trim();
+  }
+
+  private static LambdaError unrecognized() {
+    return new LambdaError(
+        "UnrecognizedClientException",
+        403,
+        "The security token included in the request is invalid.");
   }
 
   private static LambdaError invalidSignature(String message) {
