@@ -1,5 +1,6 @@
 package dev.kiln.bench;
 
+import dev.kiln.server.SignedRequests;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -7,10 +8,6 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.function.Supplier;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.signer.Aws4Signer;
-import software.amazon.awssdk.auth.signer.params.Aws4SignerParams;
-import software.amazon.awssdk.http.SdkHttpFullRequest;
-import software.amazon.awssdk.http.SdkHttpMethod;
 import software.amazon.awssdk.regions.Region;
 
 /**
@@ -47,7 +44,14 @@ final class HttpCalls {
 
   /** The same, as an Invoke of the given {@code X-Amz-Invocation-Type}, unsigned. */
   static LoadGenerator.Call post(HttpClient client, URI uri, String invocationType) {
-    return send(client, uri, () -> request(uri, invocationType, java.util.Map.of()));
+    HttpRequest request =
+        HttpRequest.newBuilder(uri)
+            .timeout(Duration.ofMinutes(2))
+            .header("Content-Type", "application/json")
+            .header("X-Amz-Invocation-Type", invocationType)
+            .POST(HttpRequest.BodyPublishers.ofByteArray(EVENT))
+            .build();
+    return send(client, uri, () -> request);
   }
 
   /** An Invoke of Kiln, signed with {@code key}. */
@@ -68,8 +72,8 @@ final class HttpCalls {
   }
 
   /**
-   * A request of Kiln's Lambda API with a JSON body, signed now with the SDK's SigV4 signer (valid
-   * for 15 minutes).
+   * A request of Kiln's Lambda API with a JSON body, signed now (valid for 15 minutes) by the same
+   * code that signs the requests of {@code kiln logs} and {@code kiln usage}.
    */
   static HttpRequest signed(
       String method,
@@ -77,57 +81,18 @@ final class HttpCalls {
       byte[] body,
       java.util.Map<String, String> headers,
       AwsBasicCredentials key) {
-    SdkHttpFullRequest.Builder b =
-        SdkHttpFullRequest.builder()
-            .method(SdkHttpMethod.fromValue(method))
-            .uri(uri)
-            .putHeader("Content-Type", "application/json")
-            .contentStreamProvider(() -> new java.io.ByteArrayInputStream(body));
-    headers.forEach(b::putHeader);
-    @SuppressWarnings("deprecation")
-    SdkHttpFullRequest signed =
-        Aws4Signer.create()
-            .sign(
-                b.build(),
-                Aws4SignerParams.builder()
-                    .awsCredentials(key)
-                    .signingName("lambda")
-                    .signingRegion(Region.US_EAST_1)
-                    .build());
     java.util.Map<String, String> all = new java.util.LinkedHashMap<>();
-    signed
-        .headers()
-        .forEach(
-            (name, values) -> {
-              if (!name.equalsIgnoreCase("Host")) {
-                all.put(name, values.get(0));
-              }
-            });
-    HttpRequest.Builder out = HttpRequest.newBuilder(uri).timeout(Duration.ofMinutes(5));
-    all.forEach(out::header);
-    return out.method(
-            method,
-            body.length == 0 && !method.equals("POST") && !method.equals("PUT")
-                ? HttpRequest.BodyPublishers.noBody()
-                : HttpRequest.BodyPublishers.ofByteArray(body))
+    all.put("Content-Type", "application/json");
+    all.putAll(headers);
+    HttpRequest signed =
+        new SignedRequests(key, Region.US_EAST_1.id()).sign(method, uri, all, body, "lambda");
+    return HttpRequest.newBuilder(signed, (name, value) -> true)
+        .timeout(Duration.ofMinutes(5))
         .build();
   }
 
-  private static HttpRequest request(
-      URI uri, String invocationType, java.util.Map<String, String> headers) {
-    HttpRequest.Builder b =
-        HttpRequest.newBuilder(uri)
-            .timeout(Duration.ofMinutes(2))
-            .header("Content-Type", "application/json");
-    if (invocationType != null) {
-      b.header("X-Amz-Invocation-Type", invocationType);
-    }
-    headers.forEach(b::header);
-    return b.POST(HttpRequest.BodyPublishers.ofByteArray(EVENT)).build();
-  }
-
   /** A signed Invoke, signed again when it is five minutes old. */
-  private static final class Signed implements java.util.function.Supplier<HttpRequest> {
+  private static final class Signed implements Supplier<HttpRequest> {
     private final URI uri;
     private final String invocationType;
     private final AwsBasicCredentials key;
@@ -151,12 +116,12 @@ final class HttpCalls {
     }
   }
 
+  /** Calls that send the request {@code requests} gives and succeed on a 2xx without error. */
   private static LoadGenerator.Call send(
-      HttpClient client, URI uri, java.util.function.Supplier<HttpRequest> requests) {
-    HttpRequest fixed = requests instanceof Signed ? null : requests.get();
+      HttpClient client, URI uri, Supplier<HttpRequest> requests) {
     return () -> {
-      HttpRequest request = fixed != null ? fixed : requests.get();
-      HttpResponse<byte[]> response = client.send(request, HttpResponse.BodyHandlers.ofByteArray());
+      HttpResponse<byte[]> response =
+          client.send(requests.get(), HttpResponse.BodyHandlers.ofByteArray());
       if (response.statusCode() / 100 != 2) {
         throw new IllegalStateException(
             "HTTP " + response.statusCode() + " from " + uri + ": " + new String(response.body()));

@@ -369,11 +369,7 @@ public final class FunctionCatalog {
               .functionPolicy(ref.name(), qualifier)
               .orElseGet(dev.kiln.model.FunctionPolicy::empty);
       if (current.statement(statementId).isPresent()) {
-        throw LambdaError.conflict(
-            "The statement id ("
-                + statementId
-                + ") provided already exists. Please provide a new statement id, or remove the"
-                + " existing statement.");
+        throw LambdaError.statementExists(statementId);
       }
       store.putFunctionPolicy(ref.name(), qualifier, current.with(statement), revisionId);
     }
@@ -390,8 +386,7 @@ public final class FunctionCatalog {
               .functionPolicy(ref.name(), qualifier)
               .orElseGet(dev.kiln.model.FunctionPolicy::empty);
       if (current.statement(statementId).isEmpty()) {
-        throw LambdaError.notFound(
-            "Statement " + statementId + " is not found in resource policy.");
+        throw LambdaError.statementNotFound(statementId);
       }
       store.putFunctionPolicy(ref.name(), qualifier, current.without(statementId), revisionId);
     }

@@ -250,11 +250,7 @@ public final class LayerCatalog {
       LayerPolicy current =
           store.layerPolicy(version.layerName(), number).orElseGet(LayerPolicy::empty);
       if (current.statement(statementId).isPresent()) {
-        throw LambdaError.conflict(
-            "The statement id ("
-                + statementId
-                + ") provided already exists. Please provide a new statement id, or remove the"
-                + " existing statement.");
+        throw LambdaError.statementExists(statementId);
       }
       store.putLayerPolicy(version.layerName(), number, current.with(statement), revisionId);
     }
@@ -269,8 +265,7 @@ public final class LayerCatalog {
       LayerPolicy current =
           store.layerPolicy(version.layerName(), number).orElseGet(LayerPolicy::empty);
       if (current.statement(statementId).isEmpty()) {
-        throw LambdaError.notFound(
-            "Statement " + statementId + " is not found in resource policy.");
+        throw LambdaError.statementNotFound(statementId);
       }
       store.putLayerPolicy(version.layerName(), number, current.without(statementId), revisionId);
     }

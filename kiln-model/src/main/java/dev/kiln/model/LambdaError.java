@@ -78,6 +78,20 @@ public final class LambdaError extends RuntimeException {
     return notFound("Function not found: " + functionArn);
   }
 
+  /** AddPermission (of a function or a layer version) with a statement id already used. */
+  public static LambdaError statementExists(String statementId) {
+    return conflict(
+        "The statement id ("
+            + statementId
+            + ") provided already exists. Please provide a new statement id, or remove the"
+            + " existing statement.");
+  }
+
+  /** RemovePermission (of a function or a layer version) of a statement id not in the policy. */
+  public static LambdaError statementNotFound(String statementId) {
+    return notFound("Statement " + statementId + " is not found in resource policy.");
+  }
+
   public static LambdaError conflict(String message) {
     return new LambdaError("ResourceConflictException", 409, message);
   }

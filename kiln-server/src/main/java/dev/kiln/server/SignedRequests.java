@@ -15,20 +15,20 @@ import software.amazon.awssdk.http.auth.aws.signer.AwsV4HttpSigner;
 import software.amazon.awssdk.identity.spi.AwsCredentialsIdentity;
 
 /**
- * Requests the client commands ({@code kiln logs}, {@code kiln usage}) send, signed with Signature
- * Version 4 by the AWS SDK's signer, as the AWS CLI would sign them.
+ * Requests the client commands ({@code kiln logs}, {@code kiln usage}) and the bench send, signed
+ * with Signature Version 4 by the AWS SDK's signer, as the AWS CLI would sign them.
  *
  * <p>The key is the usual one: {@code AWS_ACCESS_KEY_ID} and {@code AWS_SECRET_ACCESS_KEY} (with
  * {@code AWS_SESSION_TOKEN}) from the environment, else the admin key of the local server's data
  * directory ({@code --data-dir}). The region is {@code AWS_REGION}, else {@code
  * AWS_DEFAULT_REGION}, else us-east-1.
  */
-final class SignedRequests {
+public final class SignedRequests {
 
   private final AwsCredentialsIdentity identity;
   private final String region;
 
-  SignedRequests(AwsCredentialsIdentity identity, String region) {
+  public SignedRequests(AwsCredentialsIdentity identity, String region) {
     this.identity = identity;
     this.region = region;
   }
@@ -64,7 +64,7 @@ final class SignedRequests {
   }
 
   /** A request to {@code uri} with these headers and body, signed for {@code service}. */
-  HttpRequest sign(
+  public HttpRequest sign(
       String method, URI uri, Map<String, String> headers, byte[] body, String service) {
     SdkHttpRequest.Builder b =
         SdkHttpRequest.builder().uri(uri).method(SdkHttpMethod.fromValue(method));

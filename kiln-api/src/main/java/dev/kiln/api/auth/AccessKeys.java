@@ -245,8 +245,13 @@ public final class AccessKeys {
 
   /** A key shaped as AWS's: {@code AKIA} and 16 of base32's letters, a 40-character secret. */
   static Key newKey(Role role, String description) {
+    return newKey("AKIA", role, description);
+  }
+
+  /** The same with another prefix, such as {@code ASIA} for temporary keys. */
+  static Key newKey(String prefix, Role role, String description) {
     return new Key(
-        "AKIA" + random(ID_ALPHABET, 16),
+        prefix + random(ID_ALPHABET, 16),
         random(SECRET_ALPHABET, 40),
         role,
         Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS),

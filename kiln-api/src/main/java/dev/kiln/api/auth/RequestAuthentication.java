@@ -40,6 +40,11 @@ public final class RequestAuthentication implements Filter {
   private static final String BODY = "kiln.request.body";
   private static final String KEY = "kiln.request.key";
 
+  /** Invoke and the deprecated InvokeAsync, the function's name (or ARN) in group 1 or 2. */
+  private static final java.util.regex.Pattern INVOKE_PATH =
+      java.util.regex.Pattern.compile(
+          "/(?:2015-03-31/functions/([^/]+)/invocations|2014-11-13/functions/([^/]+)/invoke-async)/?");
+
   private final Optional<SigV4Verifier> verifier;
   private final int maxBody;
   private final String account;
@@ -125,10 +130,7 @@ public final class RequestAuthentication implements Filter {
     if (key.role() == AccessKeys.Role.ADMIN) {
       return;
     }
-    java.util.regex.Matcher invokePath =
-        java.util.regex.Pattern.compile(
-                "/(?:2015-03-31/functions/([^/]+)/invocations|2014-11-13/functions/([^/]+)/invoke-async)/?")
-            .matcher(path);
+    java.util.regex.Matcher invokePath = INVOKE_PATH.matcher(path);
     boolean invoke = method.equals("POST") && invokePath.matches();
     String principal = "arn:aws:iam::" + account + ":user/" + key.accessKeyId();
     if (invoke && key.role() == AccessKeys.Role.POLICY) {

@@ -34,14 +34,9 @@ public final class SessionKeys implements InstanceCredentials {
 
   @Override
   public Optional<Issued> issue(String functionArn, String instanceId) {
-    AccessKeys.Key base = AccessKeys.newKey(AccessKeys.Role.INVOKE, "instance " + instanceId);
     AccessKeys.Key key =
-        new AccessKeys.Key(
-            "ASIA" + base.accessKeyId().substring(4),
-            base.secretAccessKey(),
-            AccessKeys.Role.INVOKE,
-            base.created(),
-            "instance " + instanceId + " of " + functionArn);
+        AccessKeys.newKey(
+            "ASIA", AccessKeys.Role.INVOKE, "instance " + instanceId + " of " + functionArn);
     byte[] token = new byte[96];
     RANDOM.nextBytes(token);
     String sessionToken = Base64.getEncoder().encodeToString(token);
