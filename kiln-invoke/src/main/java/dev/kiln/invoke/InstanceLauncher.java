@@ -440,20 +440,22 @@ final class InstanceLauncher {
       // the layers are not at /opt (no mount namespace): tell Kiln's bootstraps where they are
       env.put("KILN_LAYERS_DIR", opt.toString());
     }
-    layerSearchPaths(c.runtime(), taskRoot, opt, env);
+    layerSearchPaths(
+        c.runtime(), taskRoot, opt, driver.runtimeDirInside(version.launch().runtimeDir()), env);
     env.putAll(c.environment());
     return env;
   }
 
   /**
    * Where each runtime looks for libraries in the function's layers, as AWS's runtimes set it up:
-   * {@code nodejs/nodeNN/node_modules} and {@code nodejs/node_modules} on {@code NODE_PATH}, {@code
+   * {@code nodejs/nodeNN/node_modules} and {@code nodejs/node_modules} on {@code NODE_PATH}, then
+   * the runtime's own {@code node_modules} (the AWS SDK for JavaScript, {@code NodeSdk}), {@code
    * ruby/gems/X.Y.0} on {@code GEM_PATH} and {@code ruby/lib} on {@code RUBYLIB}. Python's {@code
    * python} and {@code python/lib/pythonX.Y/site-packages} are added by Kiln's bootstrap, Java's
    * {@code java/lib} is on the class path ({@link #javaCommand}).
    */
   private static void layerSearchPaths(
-      String runtime, String taskRoot, Path opt, Map<String, String> env) {
+      String runtime, String taskRoot, Path opt, Path runtimeDir, Map<String, String> env) {
     if (runtime.startsWith("nodejs")) {
       String major = runtime.substring("nodejs".length(), runtime.indexOf('.'));
       env.put(
@@ -461,6 +463,8 @@ final class InstanceLauncher {
           opt.resolve("nodejs/node" + major + "/node_modules")
               + ":"
               + opt.resolve("nodejs/node_modules")
+              + ":"
+              + runtimeDir.resolve("node_modules")
               + ":"
               + taskRoot
               + "/node_modules");

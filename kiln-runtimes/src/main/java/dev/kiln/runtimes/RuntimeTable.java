@@ -115,10 +115,12 @@ public final class RuntimeTable {
 
   private final Path bootstrapDir;
   private final Map<String, String> interpreterOverrides;
+  private final NodeSdk nodeSdk;
 
   private RuntimeTable(Path bootstrapDir, Map<String, String> interpreterOverrides) {
     this.bootstrapDir = bootstrapDir;
     this.interpreterOverrides = Map.copyOf(interpreterOverrides);
+    this.nodeSdk = new NodeSdk(bootstrapDir.resolve(Family.NODE.bootstrap).getParent());
   }
 
   /**
@@ -205,6 +207,9 @@ public final class RuntimeTable {
               + " (apt-get install mono-mcs libmono-system-web-extensions4.0-cil)");
     }
     Path runtimeDir = bootstrapDir.resolve(family.bootstrap).getParent();
+    if (family == Family.NODE) {
+      nodeSdk.ensureUnpacked(); // node_modules beside the bootstrap: /var/runtime/node_modules
+    }
     return new Launch(
         runtime,
         family,
@@ -263,6 +268,9 @@ public final class RuntimeTable {
         found = "not installed (" + DotnetBootstrap.missing() + ")";
       } else {
         found = interpreter(e.getKey(), e.getValue()).orElse("not installed");
+        if (e.getValue() == Family.NODE && !found.equals("not installed")) {
+          found += ", " + NodeSdk.describe();
+        }
       }
       out.put(e.getKey(), found);
     }

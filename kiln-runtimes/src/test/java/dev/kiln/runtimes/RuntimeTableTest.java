@@ -69,4 +69,25 @@ class RuntimeTableTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("cannot set an interpreter for cobol");
   }
+
+  @Test
+  void aNodeRuntime_carriesTheAwsSdk_unpackedOnceBesideItsBootstrap() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        NodeSdk.version().isPresent(), "built without npm: no SDK to unpack");
+    Path dir = Files.createTempDirectory("kiln-runtimes-");
+    Path lambdaClient = dir.resolve("node/node_modules/@aws-sdk/client-lambda/package.json");
+    RuntimeTable table = RuntimeTable.install(dir, Map.of("nodejs20.x", "/bin/sh"));
+    assertThat(lambdaClient).as("not unpacked before a Node.js function needs it").doesNotExist();
+
+    table.launch("nodejs20.x");
+    assertThat(lambdaClient).isRegularFile();
+    assertThat(Files.readString(lambdaClient)).contains(NodeSdk.version().get());
+    assertThat(table.describe().get("nodejs20.x"))
+        .isEqualTo("/bin/sh, with the AWS SDK for JavaScript " + NodeSdk.version().get());
+
+    // another server on the same data directory finds it there and leaves it alone
+    Files.writeString(dir.resolve("node/node_modules/marker"), "kept");
+    RuntimeTable.install(dir, Map.of("nodejs22.x", "/bin/sh")).launch("nodejs22.x");
+    assertThat(dir.resolve("node/node_modules/marker")).hasContent("kept");
+  }
 }

@@ -111,6 +111,85 @@ class FunctionCredentialsIT {
     }
   }
 
+  /**
+   * The AWS SDK for JavaScript v3 comes with the Node.js runtimes, as on Lambda: an ES module whose
+   * own module imports {@code @aws-sdk/client-lambda} (resolved from the runtime's NODE_PATH, which
+   * ES modules ignore unless the runtime helps) and a CommonJS handler that requires it both invoke
+   * another function, with no endpoint and no key in their code.
+   */
+  @Test
+  void jsSdkInANodeFunction_invokesAnother_withNoEndpointInItsCode() throws Exception {
+    Tools.require("npm"); // without it Kiln is built without the SDK (and CI fails here)
+    try (KilnFixture kiln = new KilnFixture()) {
+      kiln.python("callee", "def handler(event, context):\n    return {'twice': event['n'] * 2}\n");
+      kiln.create(
+          "esm-caller",
+          software.amazon.awssdk.services.lambda.model.Runtime.NODEJS20_X,
+          "index.handler",
+          Zips.of(
+              "index.mjs",
+              "import { call } from './lib/call.mjs';\n"
+                  + "export const handler = async (event) => call(event.n);\n",
+              "lib/call.mjs",
+              "import { LambdaClient, InvokeCommand } from '@aws-sdk/client-lambda';\n"
+                  + "const lambda = new LambdaClient({});\n"
+                  + "export async function call(n) {\n"
+                  + "  const r = await lambda.send(new InvokeCommand({FunctionName: 'callee',\n"
+                  + "    Payload: JSON.stringify({n})}));\n"
+                  + "  return {out: JSON.parse(Buffer.from(r.Payload).toString()),\n"
+                  + "    url: import.meta.url};\n"
+                  + "}\n"));
+      kiln.create(
+          "cjs-caller",
+          software.amazon.awssdk.services.lambda.model.Runtime.NODEJS22_X,
+          "index.handler",
+          Zips.of(
+              "index.js",
+              "const { LambdaClient, InvokeCommand } = require('@aws-sdk/client-lambda');\n"
+                  + "const lambda = new LambdaClient({});\n"
+                  + "exports.handler = async (event) => {\n"
+                  + "  const r = await lambda.send(new InvokeCommand({FunctionName: 'callee',\n"
+                  + "    Payload: JSON.stringify({n: event.n})}));\n"
+                  + "  return {out: JSON.parse(Buffer.from(r.Payload).toString()),\n"
+                  + "    sdk: require('@aws-sdk/client-lambda/package.json').version};\n"
+                  + "};\n"));
+      for (String caller : java.util.List.of("esm-caller", "cjs-caller")) {
+        kiln.lambda.updateFunctionConfiguration(
+            b -> b.functionName(caller).timeout(60).memorySize(1024));
+      }
+
+      var esm =
+          kiln.lambda.invoke(
+              b -> b.functionName("esm-caller").payload(SdkBytes.fromUtf8String("{\"n\": 21}")));
+      assertThat(esm.functionError()).as(esm.payload().asUtf8String()).isNull();
+      JsonNode esmResult = JSON.readTree(esm.payload().asUtf8String());
+      assertThat(esmResult.path("out").path("twice").asInt()).isEqualTo(42);
+      assertThat(esmResult.path("url").asText())
+          .as("the function's own module, however it was loaded")
+          .startsWith("file:///")
+          .contains("lib/call.mjs");
+
+      var cjs =
+          kiln.lambda.invoke(
+              b -> b.functionName("cjs-caller").payload(SdkBytes.fromUtf8String("{\"n\": 5}")));
+      assertThat(cjs.functionError()).as(cjs.payload().asUtf8String()).isNull();
+      JsonNode cjsResult = JSON.readTree(cjs.payload().asUtf8String());
+      assertThat(cjsResult.path("out").path("twice").asInt()).isEqualTo(10);
+      assertThat(cjsResult.path("sdk").asText()).startsWith("3.");
+
+      // a package neither the function, its layers nor the runtime has is still Lambda's error
+      kiln.node(
+          "missing",
+          "index.mjs",
+          "import x from 'no-such-package';\nexport const handler = async () => x;\n");
+      var missing = kiln.lambda.invoke(b -> b.functionName("missing"));
+      assertThat(missing.functionError()).isEqualTo("Unhandled");
+      assertThat(missing.payload().asUtf8String())
+          .contains("Runtime.ImportModuleError")
+          .contains("Cannot find package 'no-such-package'");
+    }
+  }
+
   static LambdaClient client(KilnFixture kiln, AwsSessionCredentials key) {
     return LambdaClient.builder()
         .endpointOverride(kiln.server.endpoint())

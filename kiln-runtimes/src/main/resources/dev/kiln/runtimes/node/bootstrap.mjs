@@ -105,36 +105,72 @@ function moduleType(dir, root) {
   }
 }
 
-// ES modules ignore NODE_PATH, yet on Lambda an `import` of a package that only a layer has
-// (nodejs/node_modules, nodejs/nodeNN/node_modules) works: when Node's own resolution finds nothing,
-// try again from each layer directory. Registered only when some layer has a nodejs/ directory,
-// because a loader hook costs a worker thread at start-up.
-function resolveImportsFromLayers() {
-  const opt = process.env.KILN_LAYERS_DIR || '/opt';
-  if (!fs.existsSync(path.join(opt, 'nodejs')) || typeof nodeModule.register !== 'function') return;
+// ES modules ignore NODE_PATH, yet on Lambda (Node.js 18 and later) an `import` of a package that
+// only the runtime or a layer has works: the AWS SDK for JavaScript at /var/runtime/node_modules, a
+// layer's nodejs/node_modules or nodejs/nodeNN/node_modules. Kiln's resolve hook does the same:
+// when Node's own resolution finds nothing, it tries again from each NODE_PATH directory, in order.
+//
+// A loader hook costs a worker thread at start-up (40 ms on Node.js 20), so it is registered at
+// once only when a layer has a nodejs/ directory, whose packages may be imported at any time.
+// Otherwise it is registered when the handler's own import fails on a package that is not there,
+// and the import is tried again (retryImport). Node remembers the modules of the failed attempt,
+// none of which has run (a module graph is resolved whole before any of it runs), so the retry
+// loads the function's own modules under new URLs (?kiln-retry) and resolves them afresh.
+let nodePathHook = false;
+
+function registerNodePathHook() {
+  if (nodePathHook || typeof nodeModule.register !== 'function') return false;
+  nodePathHook = true;
   const dirs = (process.env.NODE_PATH || '').split(':')
-    .filter((d) => d.startsWith(opt + '/') && fs.existsSync(d))
+    .filter((d) => d && fs.existsSync(d))
     .map((d) => pathToFileURL(d + '/').href);
+  const task = pathToFileURL((process.env.LAMBDA_TASK_ROOT || process.cwd()) + '/').href;
   const hooks = `
 const dirs = ${JSON.stringify(dirs)};
+const task = ${JSON.stringify(task)};
 export async function resolve(specifier, context, next) {
+  let found;
   try {
-    return await next(specifier, context);
+    found = await next(specifier, context);
   } catch (e) {
     const bare = !specifier.startsWith('.') && !specifier.startsWith('/')
       && !/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(specifier);
     if (!bare || !e || e.code !== 'ERR_MODULE_NOT_FOUND') throw e;
     for (const dir of dirs) {
-      try { return await next(specifier, { ...context, parentURL: dir + 'index.mjs' }); } catch {}
+      try { found = await next(specifier, { ...context, parentURL: dir + 'index.mjs' }); break; } catch {}
     }
-    throw e;
+    if (!found) throw e;
   }
+  const retried = (context.parentURL || '').endsWith('?kiln-retry');
+  if (retried && found.url.startsWith(task) && !found.url.includes('?')) {
+    return { ...found, url: found.url + '?kiln-retry' };
+  }
+  return found;
 }`;
   nodeModule.register('data:text/javascript,' + encodeURIComponent(hooks));
+  return true;
+}
+
+function missingPackage(e) {
+  return e && e.code === 'ERR_MODULE_NOT_FOUND' && /Cannot find package /.test(e.message);
+}
+
+// imports an ES module handler, trying again from NODE_PATH when a package it imports is missing
+async function retryImport(url) {
+  try {
+    return await import(url);
+  } catch (e) {
+    if (!missingPackage(e) || !registerNodePathHook()) throw e;
+    try {
+      return await import(url + '?kiln-retry');
+    } catch (again) {
+      throw missingPackage(again) ? e : again;
+    }
+  }
 }
 
 async function loadHandler() {
-  resolveImportsFromLayers();
+  if (fs.existsSync(path.join(process.env.KILN_LAYERS_DIR || '/opt', 'nodejs'))) registerNodePathHook();
   const root = process.env.LAMBDA_TASK_ROOT || process.cwd();
   const handlerString = process.env._HANDLER || '';
   const slash = handlerString.lastIndexOf('/');
@@ -160,12 +196,12 @@ async function loadHandler() {
     }
     const esm = file.endsWith('.mjs') || (file.endsWith('.js') && moduleType(path.dirname(file), root) === 'module');
     if (esm) {
-      mod = await import(pathToFileURL(file).href);
+      mod = await retryImport(pathToFileURL(file).href);
     } else {
       try {
         mod = createRequire(file)(file);
       } catch (e) {
-        if (e && e.code === 'ERR_REQUIRE_ESM') mod = await import(pathToFileURL(file).href);
+        if (e && e.code === 'ERR_REQUIRE_ESM') mod = await retryImport(pathToFileURL(file).href);
         else throw e;
       }
     }
