@@ -79,7 +79,8 @@ public class AdmissionBench {
             FunctionLogs.NONE,
             KilnMetrics.inMemory(),
             UsageMeter.NONE,
-            false);
+            false,
+            java.util.Optional.empty());
     // no launcher: the pool always has its one idle instance, so it never starts another
     pool = new InstancePool(version, null, InstantSource.system(), Runnable::run);
     if (!instance.claim()) {

@@ -77,6 +77,10 @@ final class Instance {
   private final KilnMetrics metrics;
   private final UsageMeter usage;
   private final boolean provisioned;
+
+  /** When the instance's temporary key ({@link InstanceCredentials}) ends; empty without one. */
+  private final Optional<Instant> keyExpires;
+
   private final PlatformLog platformLog;
 
   /** What else happens when the instance stops, once its processes are gone. */
@@ -110,8 +114,10 @@ final class Instance {
       FunctionLogs logs,
       KilnMetrics metrics,
       UsageMeter usage,
-      boolean provisioned) {
+      boolean provisioned,
+      Optional<Instant> keyExpires) {
     this.usage = usage;
+    this.keyExpires = keyExpires;
     this.provisioned = provisioned;
     this.platformLog =
         new PlatformLog(
@@ -205,6 +211,11 @@ final class Instance {
 
   Instant idleSince() {
     return idleSince;
+  }
+
+  /** Whether the instance's temporary key is still good at {@code when} (true without a key). */
+  boolean keyGoodAt(Instant when) {
+    return keyExpires.map(when::isBefore).orElse(true);
   }
 
   String logStreamName() {

@@ -131,8 +131,9 @@ final class InstanceLauncher {
                 });
     String logStream =
         LocalDate.now(ZoneOffset.UTC).format(STREAM_DATE) + "/[" + version.version() + "]" + id;
+    Optional<InstanceCredentials.Issued> key = credentials.issue(version.functionArn(), id);
     Map<String, String> env =
-        environment(version, channel.runtimeApiAddress(), logStream, provisioned, id);
+        environment(version, channel.runtimeApiAddress(), logStream, provisioned, key);
     FunctionConfig config = version.config();
     List<String> extensions = externalExtensions(version);
     Optional<JavaClassCache.Plan> cds = classDataSharing(version);
@@ -227,7 +228,8 @@ final class InstanceLauncher {
         logs,
         metrics,
         usage,
-        provisioned);
+        provisioned,
+        key.map(InstanceCredentials.Issued::expires));
   }
 
   /** How long a JVM that writes a class data sharing archive may take to exit. */
@@ -395,7 +397,7 @@ final class InstanceLauncher {
       String runtimeApiAddress,
       String logStream,
       boolean provisioned,
-      String instanceId) {
+      Optional<InstanceCredentials.Issued> key) {
     FunctionConfig c = version.config();
     Map<String, String> env = new LinkedHashMap<>();
     Path opt = driver.layersInside(version.layers());
@@ -420,18 +422,16 @@ final class InstanceLauncher {
         "AWS_LAMBDA_INITIALIZATION_TYPE", provisioned ? "provisioned-concurrency" : "on-demand");
     env.put("AWS_REGION", account.region());
     env.put("AWS_DEFAULT_REGION", account.region());
-    credentials
-        .issue(version.functionArn(), instanceId)
-        .ifPresent(
-            issued -> {
-              // the instance's own temporary key, and Kiln's API where its sandbox can reach it:
-              // the AWS SDK in a function calls Kiln with no change to its code
-              env.put("AWS_ACCESS_KEY_ID", issued.accessKeyId());
-              env.put("AWS_SECRET_ACCESS_KEY", issued.secretAccessKey());
-              env.put("AWS_SESSION_TOKEN", issued.sessionToken());
-              env.put("AWS_ENDPOINT_URL", "http://" + runtimeApiAddress);
-              env.put("AWS_ENDPOINT_URL_LAMBDA", "http://" + runtimeApiAddress);
-            });
+    key.ifPresent(
+        issued -> {
+          // the instance's own temporary key, and Kiln's API where its sandbox can reach it:
+          // the AWS SDK in a function calls Kiln with no change to its code
+          env.put("AWS_ACCESS_KEY_ID", issued.accessKeyId());
+          env.put("AWS_SECRET_ACCESS_KEY", issued.secretAccessKey());
+          env.put("AWS_SESSION_TOKEN", issued.sessionToken());
+          env.put("AWS_ENDPOINT_URL", "http://" + runtimeApiAddress);
+          env.put("AWS_ENDPOINT_URL_LAMBDA", "http://" + runtimeApiAddress);
+        });
     if (c.logging().logFormat().equals("JSON")) {
       env.put("AWS_LAMBDA_LOG_FORMAT", "JSON");
       env.put("AWS_LAMBDA_LOG_LEVEL", c.logging().applicationLogLevel().orElse("INFO"));

@@ -33,6 +33,15 @@ import org.slf4j.LoggerFactory;
  * AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency}, join the idle stack once their runtime
  * has initialised (so an invocation they serve has no init on its path), are never reaped, and are
  * replaced when they die. Beyond them the pool starts on-demand instances as usual.
+ *
+ * <p><b>Rotation.</b> Each instance has a temporary key of its own in its environment ({@link
+ * InstanceCredentials}), which ends after a fixed lifetime, and an environment cannot be changed
+ * once a process runs. So, as Lambda retires an execution environment before its role's credentials
+ * end, an instance serves an invocation only if its key outlives the invocation's timeout (with
+ * {@link #KEY_MARGIN} to spare): otherwise it is stopped, whether it is idle ({@link #reapIdle}),
+ * about to be handed out ({@link #acquire}) or just given back ({@link #giveBack}), and the next
+ * invocation starts a new instance with a new key. A provisioned instance is replaced as soon as it
+ * is stopped.
  */
 final class InstancePool {
 
@@ -53,6 +62,9 @@ final class InstancePool {
   private int provisionStarting;
   private int provisionFailures;
   private String provisionFailure;
+
+  /** How long an instance's key must outlast the longest invocation it would take on. */
+  static final Duration KEY_MARGIN = Duration.ofSeconds(5);
 
   /** After this many provisioned instances in a row fail to initialise, provisioning stops. */
   private static final int MAX_PROVISION_FAILURES = 3;
@@ -85,6 +97,10 @@ final class InstancePool {
       if (instance == null) {
         break;
       }
+      if (!keyLastsAnInvocation(instance)) {
+        rotate(instance);
+        continue;
+      }
       if (instance.claim()) {
         instance.thaw();
         return new Lease(this, instance, false);
@@ -107,27 +123,60 @@ final class InstancePool {
   }
 
   void giveBack(Instance instance) {
+    boolean keyLasts = keyLastsAnInvocation(instance);
     boolean keep;
+    boolean rotate;
     synchronized (this) {
-      keep = !retired && instance.release(clock.instant());
+      rotate = !retired && !keyLasts;
+      keep = !retired && keyLasts && instance.release(clock.instant());
       if (keep) {
         idle.addFirst(instance);
       }
     }
-    if (!keep) {
+    if (rotate) {
+      rotate(instance);
+    } else if (!keep) {
       all.remove(instance);
       stopInBackground(instance, "retired");
     }
   }
 
+  /** Whether an invocation that starts now would end before the instance's key does. */
+  private boolean keyLastsAnInvocation(Instance instance) {
+    return instance.keyGoodAt(
+        clock.instant().plusSeconds(version.config().timeout()).plus(KEY_MARGIN));
+  }
+
   /**
-   * Stops instances idle since before {@code now - keepAlive}, except provisioned ones; returns how
-   * many.
+   * Stops an instance out of the pool (not in the idle stack) because its key is about to end; a
+   * provisioned one is replaced at once.
+   */
+  private void rotate(Instance instance) {
+    LOG.debug("retiring instance {} of {}: its credentials end soon", instance.id(), version.key());
+    all.remove(instance);
+    boolean wasProvisioned = provisioned.remove(instance);
+    stopInBackground(instance, "credentials expiring");
+    if (wasProvisioned) {
+      topUp();
+    }
+  }
+
+  /**
+   * Stops instances idle since before {@code now - keepAlive}, except provisioned ones, and idle
+   * instances whose key ends soon (see Rotation), provisioned ones too; returns how many.
    */
   int reapIdle(Duration keepAlive) {
     Instant cutoff = clock.instant().minus(keepAlive);
     List<Instance> expired = new ArrayList<>();
+    List<Instance> keyEnding = new ArrayList<>();
     synchronized (this) {
+      for (var it = idle.iterator(); it.hasNext(); ) {
+        Instance i = it.next();
+        if (!keyLastsAnInvocation(i)) {
+          it.remove();
+          keyEnding.add(i);
+        }
+      }
       // the oldest idle instances are at the bottom of the stack
       for (var it = idle.descendingIterator(); it.hasNext(); ) {
         Instance i = it.next();
@@ -145,7 +194,8 @@ final class InstancePool {
       LOG.debug("reaping instance {} of {} (idle past keep-alive)", i.id(), version.key());
       stopInBackground(i, "idle past keep-alive");
     }
-    return expired.size();
+    keyEnding.forEach(this::rotate);
+    return expired.size() + keyEnding.size();
   }
 
   /** Freezes instances idle since before {@code now - after}; returns how many it froze. */

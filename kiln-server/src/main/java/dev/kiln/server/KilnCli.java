@@ -170,10 +170,26 @@ public final class KilnCli implements Runnable {
                 + " <data-dir>/tls/kiln-cert.pem)")
     boolean tlsSelfSigned;
 
+    @Option(
+        names = "--instance-credentials-lifetime",
+        description =
+            "Seconds an instance's temporary AWS key lasts; instances are replaced before theirs"
+                + " ends (at least 960; default: ${DEFAULT-VALUE}, 12 hours)")
+    long instanceCredentialsLifetimeSeconds =
+        ServerSettings.DEFAULT_INSTANCE_CREDENTIALS_LIFETIME.toSeconds();
+
     @Override
     public Integer call() throws InterruptedException {
       ServerSettings settings;
       try {
+        Duration credentialsLifetime = Duration.ofSeconds(instanceCredentialsLifetimeSeconds);
+        if (credentialsLifetime.compareTo(ServerSettings.MIN_INSTANCE_CREDENTIALS_LIFETIME) < 0) {
+          throw new IllegalArgumentException(
+              "--instance-credentials-lifetime must be at least "
+                  + ServerSettings.MIN_INSTANCE_CREDENTIALS_LIFETIME.toSeconds()
+                  + " (seconds: the longest function timeout and a minute), got "
+                  + instanceCredentialsLifetimeSeconds);
+        }
         settings =
             new ServerSettings(
                 bind,
@@ -206,7 +222,8 @@ public final class KilnCli implements Runnable {
                         ? Optional.of(
                             new ServerTls.Settings(
                                 Optional.ofNullable(tlsCert), Optional.ofNullable(tlsKey)))
-                        : Optional.empty());
+                        : Optional.empty(),
+                credentialsLifetime);
       } catch (IllegalArgumentException e) {
         System.err.println("kiln server: " + e.getMessage());
         return 2;

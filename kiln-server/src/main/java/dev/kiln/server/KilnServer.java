@@ -123,7 +123,8 @@ public final class KilnServer implements AutoCloseable {
             InstantSource.system());
     this.logWriter =
         new BufferedLogWriter(logStore, settings.logRetention(), settings.logMaxBytes());
-    SessionKeys sessions = new SessionKeys(java.time.Clock.systemUTC());
+    SessionKeys sessions =
+        new SessionKeys(java.time.Clock.systemUTC(), settings.instanceCredentialsLifetime());
     this.invoker =
         Invoker.create(
             driver,

@@ -41,7 +41,8 @@ public record ServerSettings(
     long logMaxBytes,
     Optional<URI> otlpEndpoint,
     boolean authentication,
-    Optional<ServerTls.Settings> tls) {
+    Optional<ServerTls.Settings> tls,
+    Duration instanceCredentialsLifetime) {
 
   /** How long function logs are kept unless {@code --log-retention-days} says otherwise. */
   public static final Duration DEFAULT_LOG_RETENTION = Duration.ofDays(30);
@@ -98,6 +99,19 @@ public record ServerSettings(
   }
 
   public static final Duration DEFAULT_KEEP_ALIVE = Duration.ofMinutes(5);
+
+  /**
+   * How long an instance's temporary key lasts: 12 hours, the longest a role's session may last on
+   * AWS. Instances are replaced before their key ends.
+   */
+  public static final Duration DEFAULT_INSTANCE_CREDENTIALS_LIFETIME = Duration.ofHours(12);
+
+  /**
+   * The shortest key lifetime the command line accepts: Lambda's longest timeout (15 minutes) and a
+   * minute, so that every instance can serve at least one invocation of any function.
+   */
+  public static final Duration MIN_INSTANCE_CREDENTIALS_LIFETIME = Duration.ofMinutes(16);
+
   public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(10);
 
   public ServerSettings {
@@ -144,6 +158,11 @@ public record ServerSettings(
               throw new IllegalArgumentException(
                   "--tls-cert and --tls-key go together: give both, or --tls-self-signed");
             });
+    if (instanceCredentialsLifetime.isNegative() || instanceCredentialsLifetime.isZero()) {
+      throw new IllegalArgumentException(
+          "--instance-credentials-lifetime must be positive, got "
+              + instanceCredentialsLifetime.toSeconds());
+    }
     if (keepAlive.isNegative() || keepAlive.isZero()) {
       throw new IllegalArgumentException("--keep-alive must be positive, got " + keepAlive);
     }
@@ -178,20 +197,31 @@ public record ServerSettings(
         DEFAULT_LOG_MAX_BYTES,
         Optional.empty(),
         true,
-        Optional.empty());
+        Optional.empty(),
+        DEFAULT_INSTANCE_CREDENTIALS_LIFETIME);
   }
 
   /** These settings, exporting invocation spans to an OTLP/HTTP collector at {@code endpoint}. */
   public ServerSettings withOtlpEndpoint(URI endpoint) {
-    return with(Optional.of(endpoint), tls);
+    return with(Optional.of(endpoint), tls, instanceCredentialsLifetime);
   }
 
   /** These settings, serving the API over HTTPS with {@code certificate}. */
   public ServerSettings withTls(ServerTls.Settings certificate) {
-    return with(otlpEndpoint, Optional.of(certificate));
+    return with(otlpEndpoint, Optional.of(certificate), instanceCredentialsLifetime);
   }
 
-  private ServerSettings with(Optional<URI> otlp, Optional<ServerTls.Settings> https) {
+  /**
+   * These settings, giving instances keys that last {@code lifetime}. Shorter than {@link
+   * #MIN_INSTANCE_CREDENTIALS_LIFETIME} (which the command line refuses) only for tests of
+   * rotation.
+   */
+  public ServerSettings withInstanceCredentialsLifetime(Duration lifetime) {
+    return with(otlpEndpoint, tls, lifetime);
+  }
+
+  private ServerSettings with(
+      Optional<URI> otlp, Optional<ServerTls.Settings> https, Duration credentialsLifetime) {
     return new ServerSettings(
         bind,
         port,
@@ -210,6 +240,7 @@ public record ServerSettings(
         logMaxBytes,
         otlp,
         authentication,
-        https);
+        https,
+        credentialsLifetime);
   }
 }

@@ -11,14 +11,14 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Temporary keys of instances: each instance gets an access key ({@code ASIA…}), a secret and a
- * session token when it starts, good for {@link #LIFETIME} or until the instance ends, whichever
- * comes first. They are kept in memory only (a restart of Kiln ends every instance anyway) and
- * carry the {@code invoke} role: a function may invoke other functions with them, not change any.
+ * session token when it starts, good for the server's lifetime (12 hours unless {@code
+ * --instance-credentials-lifetime} says otherwise) or until the instance ends, whichever comes
+ * first; the pool replaces an instance before its key ends. After that the key is refused with
+ * {@code ExpiredTokenException}. They are kept in memory only (a restart of Kiln ends every
+ * instance anyway) and carry the {@code invoke} role: a function may invoke other functions with
+ * them, not change any.
  */
 public final class SessionKeys implements InstanceCredentials {
-
-  /** As long as Lambda's credentials last at most; instances are retired before their keys end. */
-  public static final Duration LIFETIME = Duration.ofHours(12);
 
   /** One instance's temporary key. */
   public record Session(AccessKeys.Key key, String sessionToken, Instant expires, String owner) {}
@@ -27,9 +27,11 @@ public final class SessionKeys implements InstanceCredentials {
   private final ConcurrentHashMap<String, Session> byKey = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, String> keyOfInstance = new ConcurrentHashMap<>();
   private final Clock clock;
+  private final Duration lifetime;
 
-  public SessionKeys(Clock clock) {
+  public SessionKeys(Clock clock, Duration lifetime) {
     this.clock = clock;
+    this.lifetime = lifetime;
   }
 
   @Override
@@ -40,7 +42,7 @@ public final class SessionKeys implements InstanceCredentials {
     byte[] token = new byte[96];
     RANDOM.nextBytes(token);
     String sessionToken = Base64.getEncoder().encodeToString(token);
-    Instant expires = clock.instant().plus(LIFETIME);
+    Instant expires = clock.instant().plus(lifetime);
     byKey.put(key.accessKeyId(), new Session(key, sessionToken, expires, functionArn));
     keyOfInstance.put(instanceId, key.accessKeyId());
     return Optional.of(new Issued(key.accessKeyId(), key.secretAccessKey(), sessionToken, expires));
