@@ -93,6 +93,13 @@ public final class KilnServer implements AutoCloseable {
       throw new IllegalStateException(
           "another Kiln server is already using the data directory " + data);
     }
+    try {
+      // a certificate that cannot be used is refused before anything starts
+      this.tls = settings.tls().map(t -> ServerTls.load(t, data));
+    } catch (RuntimeException e) {
+      lockFile.close();
+      throw e;
+    }
     // serving from the end of this constructor, with the Lambda API beside the Runtime API
     this.runtimeApi = RuntimeApiServer.create();
     this.driver =
@@ -180,7 +187,6 @@ public final class KilnServer implements AutoCloseable {
                         java.time.Clock.systemUTC()))
                 : Optional.empty(),
             new CodeLinks(java.time.Clock.systemUTC()));
-    this.tls = settings.tls().map(t -> ServerTls.load(t, data));
     var webBuilder = WebServer.builder();
     tls.ifPresent(t -> webBuilder.tls(b -> b.privateKey(t.key()).privateKeyCertChain(t.chain())));
     this.web =

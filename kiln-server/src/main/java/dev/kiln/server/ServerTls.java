@@ -55,20 +55,33 @@ public final class ServerTls {
 
   static Loaded load(Settings settings, Path dataDir) {
     if (!settings.isSelfSigned()) {
-      Keys keys =
-          Keys.builder()
-              .pem(
-                  p ->
-                      p.key(Resource.create(settings.key().orElseThrow()))
-                          .certChain(Resource.create(settings.certificate().get())))
-              .build();
-      List<X509Certificate> chain = keys.certChain();
-      if (keys.privateKey().isEmpty() || chain.isEmpty()) {
-        throw new IllegalArgumentException(
-            "--tls-cert and --tls-key must be PEM files of a certificate (chain) and its PKCS#8"
-                + " private key");
+      Path cert = settings.certificate().get();
+      Path key = settings.key().orElseThrow();
+      for (var file :
+          List.of(java.util.Map.entry("--tls-cert", cert), java.util.Map.entry("--tls-key", key))) {
+        if (!Files.isRegularFile(file.getValue()) || !Files.isReadable(file.getValue())) {
+          throw new IllegalArgumentException(
+              file.getKey() + " " + file.getValue() + " is not a file Kiln can read");
+        }
       }
-      return new Loaded(keys.privateKey().get(), chain, settings.certificate().get());
+      String expected =
+          "--tls-cert and --tls-key must be PEM files of a certificate (chain) and its PKCS#8"
+              + " private key";
+      Keys keys;
+      List<X509Certificate> chain;
+      try {
+        keys =
+            Keys.builder()
+                .pem(p -> p.key(Resource.create(key)).certChain(Resource.create(cert)))
+                .build();
+        chain = keys.certChain();
+      } catch (RuntimeException e) {
+        throw new IllegalArgumentException(expected + " (" + e.getMessage() + ")", e);
+      }
+      if (keys.privateKey().isEmpty() || chain.isEmpty()) {
+        throw new IllegalArgumentException(expected);
+      }
+      return new Loaded(keys.privateKey().get(), chain, cert);
     }
     Path dir = dataDir.resolve(DIR);
     Path store = dir.resolve(STORE);

@@ -136,4 +136,21 @@ class TlsIT {
                                 java.util.Optional.empty()))))
         .hasMessageContaining("--tls-cert and --tls-key go together");
   }
+
+  @Test
+  void aMissingOrNonPemCertificate_isRefusedAtStart_namingTheOption() throws Exception {
+    Path garbage = Files.createTempFile("kiln-not-pem-", ".pem");
+    Files.writeString(garbage, "not a certificate\n");
+    assertThatThrownBy(() -> new KilnFixture(s -> s.withTls(files(garbage, garbage))).close())
+        .hasMessageContaining(
+            "--tls-cert and --tls-key must be PEM files of a certificate (chain) and its PKCS#8"
+                + " private key");
+    Path missing = garbage.resolveSibling("kiln-no-such-cert.pem");
+    assertThatThrownBy(() -> new KilnFixture(s -> s.withTls(files(missing, garbage))).close())
+        .hasMessageContaining("--tls-cert " + missing + " is not a file Kiln can read");
+  }
+
+  static ServerTls.Settings files(Path cert, Path key) {
+    return new ServerTls.Settings(java.util.Optional.of(cert), java.util.Optional.of(key));
+  }
 }
