@@ -418,10 +418,14 @@ public final class FunctionCatalog {
         boolean actionMatches =
             s.action().equals("*") || s.action().equals("lambda:*") || s.action().equals(action);
         boolean principalMatches = s.principal().equals("*") || s.principal().equals(principalArn);
+        // a condition no key can meet (a source for AWS services, an organization, a function
+        // URL's auth type) keeps the statement from granting keys anything
         if (actionMatches
             && principalMatches
             && s.sourceArn().isEmpty()
-            && s.sourceAccount().isEmpty()) {
+            && s.sourceAccount().isEmpty()
+            && s.principalOrgId().isEmpty()
+            && s.functionUrlAuthType().isEmpty()) {
           return true;
         }
       }

@@ -58,6 +58,23 @@ class PolicyIT {
             .contains(principal)
             .contains("no resource-based policy allows the lambda:InvokeFunction action");
 
+        // Kiln has no organizations: a grant to everyone in one admits no key
+        kiln.lambda.addPermission(
+            b ->
+                b.functionName("shared")
+                    .statementId("org")
+                    .action("lambda:InvokeFunction")
+                    .principal("*")
+                    .principalOrgID("o-a1b2c3d4e5"));
+        assertThat(
+                catchThrowableOfType(
+                        LambdaException.class, () -> partner.invoke(b -> b.functionName("shared")))
+                    .awsErrorDetails()
+                    .errorCode())
+            .as("a statement with PrincipalOrgID matches no Kiln key")
+            .isEqualTo("AccessDeniedException");
+        kiln.lambda.removePermission(b -> b.functionName("shared").statementId("org"));
+
         AddPermissionResponse added =
             kiln.lambda.addPermission(
                 b ->
