@@ -20,7 +20,6 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
-import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -284,18 +283,8 @@ class AuthIT {
               new picocli.CommandLine(revoke)
                   .execute("revoke", invoker.accessKeyId(), "--data-dir", kiln.dataDir.toString()))
           .isZero();
-      Awaitility.await()
-          .atMost(Duration.ofSeconds(5))
-          .ignoreExceptions()
-          .untilAsserted(
-              () ->
-                  assertThat(
-                          catchThrowableOfType(
-                                  LambdaException.class,
-                                  () -> limited.invoke(b -> b.functionName("guarded")))
-                              .awsErrorDetails()
-                              .errorCode())
-                      .isEqualTo("UnrecognizedClientException"));
+      KilnFixture.awaitRefused(
+          limited, "guarded", "UnrecognizedClientException", Duration.ofSeconds(5));
     }
     CredentialsCommand again = new CredentialsCommand();
     ByteArrayOutputStream err = new ByteArrayOutputStream();

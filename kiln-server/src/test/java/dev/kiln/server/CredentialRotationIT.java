@@ -1,17 +1,13 @@
 package dev.kiln.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.time.Duration;
-import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
-import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.lambda.LambdaClient;
-import software.amazon.awssdk.services.lambda.model.LambdaException;
 
 /**
  * An instance's temporary key ends after the server's credentials lifetime, so instances are
@@ -61,25 +57,10 @@ class CredentialRotationIT {
 
       // without any invocation, the idle instance is stopped before its key ends, and its key
       // ends with it: refused as unknown, not as expired, which it would be were it still alive
-      AwsSessionCredentials firstKey =
-          AwsSessionCredentials.create(
-              first.path("key").asText(),
-              first.path("secret").asText(),
-              first.path("token").asText());
-      try (LambdaClient asFirst = FunctionCredentialsIT.client(kiln, firstKey)) {
-        Awaitility.await()
-            .atMost(Duration.ofSeconds(60))
-            .pollInterval(Duration.ofMillis(500))
-            .ignoreExceptions()
-            .untilAsserted(
-                () ->
-                    assertThat(
-                            catchThrowableOfType(
-                                    LambdaException.class,
-                                    () -> asFirst.invoke(b -> b.functionName("reporter")))
-                                .awsErrorDetails()
-                                .errorCode())
-                        .isEqualTo("UnrecognizedClientException"));
+      try (LambdaClient asFirst =
+          FunctionCredentialsIT.client(kiln, FunctionCredentialsIT.sessionKey(first))) {
+        KilnFixture.awaitRefused(
+            asFirst, "reporter", "UnrecognizedClientException", Duration.ofSeconds(60));
       }
 
       JsonNode third = invoke(kiln, "{}");

@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.time.Duration;
-import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
@@ -67,11 +66,7 @@ class FunctionCredentialsIT {
           .isNotNull();
 
       // the key works from outside too while the instance lives, with its token only
-      AwsSessionCredentials key =
-          AwsSessionCredentials.create(
-              result.path("key").asText(),
-              result.path("secret").asText(),
-              result.path("token").asText());
+      AwsSessionCredentials key = sessionKey(result);
       try (LambdaClient asInstance = client(kiln, key)) {
         assertThat(
                 asInstance
@@ -95,18 +90,8 @@ class FunctionCredentialsIT {
       // the instance ends with its function, and its key with it
       kiln.lambda.deleteFunction(b -> b.functionName("caller"));
       try (LambdaClient asInstance = client(kiln, key)) {
-        Awaitility.await()
-            .atMost(Duration.ofSeconds(20))
-            .ignoreExceptions()
-            .untilAsserted(
-                () ->
-                    assertThat(
-                            catchThrowableOfType(
-                                    LambdaException.class,
-                                    () -> asInstance.invoke(b -> b.functionName("callee")))
-                                .awsErrorDetails()
-                                .errorCode())
-                        .isEqualTo("UnrecognizedClientException"));
+        KilnFixture.awaitRefused(
+            asInstance, "callee", "UnrecognizedClientException", Duration.ofSeconds(20));
       }
     }
   }
@@ -188,6 +173,14 @@ class FunctionCredentialsIT {
           .contains("Runtime.ImportModuleError")
           .contains("Cannot find package 'no-such-package'");
     }
+  }
+
+  /** The temporary key a function reported, as {@code key}, {@code secret} and {@code token}. */
+  static AwsSessionCredentials sessionKey(JsonNode reported) {
+    return AwsSessionCredentials.create(
+        reported.path("key").asText(),
+        reported.path("secret").asText(),
+        reported.path("token").asText());
   }
 
   static LambdaClient client(KilnFixture kiln, AwsSessionCredentials key) {

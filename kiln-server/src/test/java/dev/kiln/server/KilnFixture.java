@@ -101,6 +101,27 @@ final class KilnFixture implements AutoCloseable {
   }
 
   /** A client of {@code server}, signing with its admin key. */
+  /**
+   * Waits, up to {@code atMost}, until {@code client}'s key is refused with {@code errorCode} when
+   * it invokes {@code function} (a key being revoked, or expiring, somewhere else).
+   */
+  static void awaitRefused(
+      LambdaClient client, String function, String errorCode, Duration atMost) {
+    org.awaitility.Awaitility.await()
+        .atMost(atMost)
+        .pollInterval(Duration.ofMillis(250))
+        .ignoreExceptions()
+        .untilAsserted(
+            () ->
+                org.assertj.core.api.Assertions.assertThat(
+                        org.assertj.core.api.Assertions.catchThrowableOfType(
+                                software.amazon.awssdk.services.lambda.model.LambdaException.class,
+                                () -> client.invoke(b -> b.functionName(function)))
+                            .awsErrorDetails()
+                            .errorCode())
+                    .isEqualTo(errorCode));
+  }
+
   static LambdaClient client(KilnServer server) {
     return client(server.endpoint(), server.settings().dataDir());
   }
