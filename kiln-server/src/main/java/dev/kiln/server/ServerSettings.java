@@ -22,6 +22,8 @@ import java.util.Optional;
  * @param instanceMemoryMb the host memory instances may hold together (their MemorySize summed)
  * @param asyncRetryDelay how long an asynchronous event waits after its first failed attempt (the
  *     second retry waits twice as long); Lambda's is a minute
+ * @param clientTimeout how long a client may take to send a request's line and headers, and may
+ *     pause while sending its body, before Kiln answers 408 and closes the connection (both APIs)
  */
 public record ServerSettings(
     String bind,
@@ -41,7 +43,8 @@ public record ServerSettings(
     long logMaxBytes,
     Optional<URI> otlpEndpoint,
     boolean authentication,
-    Optional<ServerTls.Settings> tls) {
+    Optional<ServerTls.Settings> tls,
+    Duration clientTimeout) {
 
   /** How long function logs are kept unless {@code --log-retention-days} says otherwise. */
   public static final Duration DEFAULT_LOG_RETENTION = Duration.ofDays(30);
@@ -100,6 +103,9 @@ public record ServerSettings(
   public static final Duration DEFAULT_KEEP_ALIVE = Duration.ofMinutes(5);
   public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(10);
 
+  /** As nginx's {@code client_header_timeout} and {@code client_body_timeout}. */
+  public static final Duration DEFAULT_CLIENT_TIMEOUT = dev.kiln.runtimeapi.ClientTimeout.DEFAULT;
+
   public ServerSettings {
     interpreters = Map.copyOf(interpreters);
     if (port < 0 || port > 65535) {
@@ -147,6 +153,10 @@ public record ServerSettings(
     if (keepAlive.isNegative() || keepAlive.isZero()) {
       throw new IllegalArgumentException("--keep-alive must be positive, got " + keepAlive);
     }
+    if (clientTimeout.compareTo(Duration.ofSeconds(1)) < 0) {
+      throw new IllegalArgumentException(
+          "--client-timeout must be at least 1 (second), got " + clientTimeout.toSeconds());
+    }
   }
 
   /** A command-line switch spelled {@code on} or {@code off}. */
@@ -178,20 +188,27 @@ public record ServerSettings(
         DEFAULT_LOG_MAX_BYTES,
         Optional.empty(),
         true,
-        Optional.empty());
+        Optional.empty(),
+        DEFAULT_CLIENT_TIMEOUT);
   }
 
   /** These settings, exporting invocation spans to an OTLP/HTTP collector at {@code endpoint}. */
   public ServerSettings withOtlpEndpoint(URI endpoint) {
-    return with(Optional.of(endpoint), tls);
+    return with(Optional.of(endpoint), tls, clientTimeout);
   }
 
   /** These settings, serving the API over HTTPS with {@code certificate}. */
   public ServerSettings withTls(ServerTls.Settings certificate) {
-    return with(otlpEndpoint, Optional.of(certificate));
+    return with(otlpEndpoint, Optional.of(certificate), clientTimeout);
   }
 
-  private ServerSettings with(Optional<URI> otlp, Optional<ServerTls.Settings> https) {
+  /** These settings, cutting off a client that stalls mid-request after {@code timeout}. */
+  public ServerSettings withClientTimeout(Duration timeout) {
+    return with(otlpEndpoint, tls, timeout);
+  }
+
+  private ServerSettings with(
+      Optional<URI> otlp, Optional<ServerTls.Settings> https, Duration stalledClient) {
     return new ServerSettings(
         bind,
         port,
@@ -210,6 +227,7 @@ public record ServerSettings(
         logMaxBytes,
         otlp,
         authentication,
-        https);
+        https,
+        stalledClient);
   }
 }

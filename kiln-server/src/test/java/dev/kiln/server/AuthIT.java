@@ -357,7 +357,8 @@ class AuthIT {
                     s.logMaxBytes(),
                     s.otlpEndpoint(),
                     false,
-                    s.tls()))) {
+                    s.tls(),
+                    s.clientTimeout()))) {
       HttpResponse<String> r =
           HTTP.send(
               HttpRequest.newBuilder(URI.create(open.server.endpoint() + "/2015-03-31/functions"))

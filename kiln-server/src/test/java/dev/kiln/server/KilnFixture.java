@@ -85,7 +85,8 @@ final class KilnFixture implements AutoCloseable {
                     ServerSettings.DEFAULT_LOG_MAX_BYTES,
                     java.util.Optional.empty(),
                     true,
-                    java.util.Optional.empty())));
+                    java.util.Optional.empty(),
+                    ServerSettings.DEFAULT_CLIENT_TIMEOUT)));
     lambda = client(server);
   }
 

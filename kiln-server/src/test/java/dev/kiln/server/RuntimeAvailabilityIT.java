@@ -36,7 +36,8 @@ class RuntimeAvailabilityIT {
                     ServerSettings.DEFAULT_LOG_MAX_BYTES,
                     java.util.Optional.empty(),
                     true,
-                    java.util.Optional.empty()));
+                    java.util.Optional.empty(),
+                    ServerSettings.DEFAULT_CLIENT_TIMEOUT));
         var lambda = KilnFixture.client(server)) {
       assertThatThrownBy(
               () ->
