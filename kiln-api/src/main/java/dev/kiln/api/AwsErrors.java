@@ -23,9 +23,10 @@ public final class AwsErrors {
 
   /**
    * Errors the HTTP layer answers before any route runs (a request line or headers too long, a
-   * malformed request, a body over the server's limit), in the same shape, so that no client ever
-   * sees a bare status or an HTML page: 413 is {@code RequestTooLargeException}, anything else
-   * {@code ValidationException}, with the HTTP layer's reason as the message.
+   * malformed request, a body over the server's limit, a client that stalled mid-request), in the
+   * same shape, so that no client ever sees a bare status or an HTML page: 413 is {@code
+   * RequestTooLargeException}, 408 {@code RequestTimeoutException}, anything else {@code
+   * ValidationException}, with the HTTP layer's reason as the message.
    */
   public static DirectHandlers transportErrors() {
     DirectHandler handler =
@@ -34,12 +35,17 @@ public final class AwsErrors {
           String type =
               code == 413
                   ? "RequestTooLargeException"
-                  : code >= 500 ? "ServiceException" : "ValidationException";
+                  : code == 408
+                      ? "RequestTimeoutException"
+                      : code >= 500 ? "ServiceException" : "ValidationException";
           String text =
               switch (code) {
                 case 413 -> "Request must be smaller than the server's limit: " + message;
                 case 414 -> "The request line is too long: " + message;
                 case 431 -> "The request headers are too large: " + message;
+                case 408 ->
+                    "The client did not send the request in time"
+                        + (message == null || message.isBlank() ? "" : ": " + message);
                 case 400 ->
                     message == null || message.isBlank() || message.equals("Bad Request")
                         ? "Bad Request: the request is not valid HTTP, or its request line or"

@@ -89,7 +89,17 @@ public final class RuntimeApiServer implements AutoCloseable {
    * function reaches the API at the one address its sandbox may reach ({@code
    * AWS_LAMBDA_RUNTIME_API}).
    */
-  public synchronized RuntimeApiServer serve(Consumer<HttpRouting.Builder> alsoServe) {
+  public RuntimeApiServer serve(Consumer<HttpRouting.Builder> alsoServe) {
+    return serve(alsoServe, ClientTimeout.DEFAULT);
+  }
+
+  /**
+   * As {@link #serve(Consumer)}, cutting off a client that stalls mid-request for {@code
+   * clientTimeout} ({@link ClientTimeout}): a function reaches the Lambda API here, and a runtime
+   * that hangs halfway through posting its response should not hold a connection forever either.
+   */
+  public synchronized RuntimeApiServer serve(
+      Consumer<HttpRouting.Builder> alsoServe, java.time.Duration clientTimeout) {
     if (server != null) {
       throw new IllegalStateException("the Runtime API server is already serving");
     }
@@ -99,15 +109,15 @@ public final class RuntimeApiServer implements AutoCloseable {
     } catch (java.io.IOException e) {
       // closed already
     }
-    this.server =
+    var builder =
         WebServer.builder()
             .host("0.0.0.0")
             .port(port)
             // Kiln stops this server itself, after running invocations had their grace period
             .shutdownHook(false)
-            .routing(this::routes)
-            .build()
-            .start();
+            .routing(this::routes);
+    ClientTimeout.apply(builder, clientTimeout);
+    this.server = builder.build().start();
     return this;
   }
 

@@ -127,6 +127,14 @@ public final class KilnCli implements Runnable {
     long asyncRetryDelaySeconds = ServerSettings.DEFAULT_ASYNC_RETRY_DELAY.toSeconds();
 
     @Option(
+        names = "--client-timeout",
+        description =
+            "Seconds a client may take to send a request's line and headers, and may pause while"
+                + " sending its body, before Kiln answers 408 and closes the connection (default:"
+                + " ${DEFAULT-VALUE}, as nginx's)")
+    long clientTimeoutSeconds = ServerSettings.DEFAULT_CLIENT_TIMEOUT.toSeconds();
+
+    @Option(
         names = "--log-retention-days",
         description =
             "Days function logs are kept at most; a log group's own retention"
@@ -223,7 +231,8 @@ public final class KilnCli implements Runnable {
                             new ServerTls.Settings(
                                 Optional.ofNullable(tlsCert), Optional.ofNullable(tlsKey)))
                         : Optional.empty(),
-                credentialsLifetime);
+                credentialsLifetime,
+                Duration.ofSeconds(clientTimeoutSeconds));
       } catch (IllegalArgumentException e) {
         System.err.println("kiln server: " + e.getMessage());
         return 2;

@@ -15,6 +15,7 @@ import dev.kiln.invoke.Invoker;
 import dev.kiln.invoke.KilnMetrics;
 import dev.kiln.invoke.ScaleGate;
 import dev.kiln.invoke.UsageMeter;
+import dev.kiln.runtimeapi.ClientTimeout;
 import dev.kiln.runtimeapi.RuntimeApiServer;
 import dev.kiln.runtimes.RuntimeTable;
 import dev.kiln.sandbox.LinuxSandboxDriver;
@@ -188,6 +189,8 @@ public final class KilnServer implements AutoCloseable {
                 : Optional.empty(),
             new CodeLinks(java.time.Clock.systemUTC()));
     var webBuilder = WebServer.builder();
+    // a client that stalls mid-request is cut off (Helidon's server has no read timeout)
+    ClientTimeout.apply(webBuilder, settings.clientTimeout());
     tls.ifPresent(t -> webBuilder.tls(b -> b.privateKey(t.key()).privateKeyCertChain(t.chain())));
     this.web =
         webBuilder
@@ -213,7 +216,7 @@ public final class KilnServer implements AutoCloseable {
             .build()
             .start();
     // functions reach the API where their sandbox lets them: beside their Runtime API
-    runtimeApi.serve(api::routes);
+    runtimeApi.serve(api::routes, settings.clientTimeout());
     catalog.restoreProvisioning();
   }
 
@@ -257,6 +260,11 @@ public final class KilnServer implements AutoCloseable {
 
   public int port() {
     return web.port();
+  }
+
+  /** The port of the Runtime API, where instances (and their calls to the Lambda API) arrive. */
+  public int runtimeApiPort() {
+    return runtimeApi.port();
   }
 
   /** For tests: the invoker, to drive reaping and count instances. */

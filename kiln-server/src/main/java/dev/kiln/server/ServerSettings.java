@@ -22,6 +22,8 @@ import java.util.Optional;
  * @param instanceMemoryMb the host memory instances may hold together (their MemorySize summed)
  * @param asyncRetryDelay how long an asynchronous event waits after its first failed attempt (the
  *     second retry waits twice as long); Lambda's is a minute
+ * @param clientTimeout how long a client may take to send a request's line and headers, and may
+ *     pause while sending its body, before Kiln answers 408 and closes the connection (both APIs)
  */
 public record ServerSettings(
     String bind,
@@ -42,7 +44,8 @@ public record ServerSettings(
     Optional<URI> otlpEndpoint,
     boolean authentication,
     Optional<ServerTls.Settings> tls,
-    Duration instanceCredentialsLifetime) {
+    Duration instanceCredentialsLifetime,
+    Duration clientTimeout) {
 
   /** How long function logs are kept unless {@code --log-retention-days} says otherwise. */
   public static final Duration DEFAULT_LOG_RETENTION = Duration.ofDays(30);
@@ -114,6 +117,9 @@ public record ServerSettings(
 
   public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(10);
 
+  /** As nginx's {@code client_header_timeout} and {@code client_body_timeout}. */
+  public static final Duration DEFAULT_CLIENT_TIMEOUT = dev.kiln.runtimeapi.ClientTimeout.DEFAULT;
+
   public ServerSettings {
     interpreters = Map.copyOf(interpreters);
     if (port < 0 || port > 65535) {
@@ -166,6 +172,10 @@ public record ServerSettings(
     if (keepAlive.isNegative() || keepAlive.isZero()) {
       throw new IllegalArgumentException("--keep-alive must be positive, got " + keepAlive);
     }
+    if (clientTimeout.compareTo(Duration.ofSeconds(1)) < 0) {
+      throw new IllegalArgumentException(
+          "--client-timeout must be at least 1 (second), got " + clientTimeout.toSeconds());
+    }
   }
 
   /** A command-line switch spelled {@code on} or {@code off}. */
@@ -198,17 +208,18 @@ public record ServerSettings(
         Optional.empty(),
         true,
         Optional.empty(),
-        DEFAULT_INSTANCE_CREDENTIALS_LIFETIME);
+        DEFAULT_INSTANCE_CREDENTIALS_LIFETIME,
+        DEFAULT_CLIENT_TIMEOUT);
   }
 
   /** These settings, exporting invocation spans to an OTLP/HTTP collector at {@code endpoint}. */
   public ServerSettings withOtlpEndpoint(URI endpoint) {
-    return with(Optional.of(endpoint), tls, instanceCredentialsLifetime);
+    return with(Optional.of(endpoint), tls, instanceCredentialsLifetime, clientTimeout);
   }
 
   /** These settings, serving the API over HTTPS with {@code certificate}. */
   public ServerSettings withTls(ServerTls.Settings certificate) {
-    return with(otlpEndpoint, Optional.of(certificate), instanceCredentialsLifetime);
+    return with(otlpEndpoint, Optional.of(certificate), instanceCredentialsLifetime, clientTimeout);
   }
 
   /**
@@ -217,11 +228,19 @@ public record ServerSettings(
    * rotation.
    */
   public ServerSettings withInstanceCredentialsLifetime(Duration lifetime) {
-    return with(otlpEndpoint, tls, lifetime);
+    return with(otlpEndpoint, tls, lifetime, clientTimeout);
+  }
+
+  /** These settings, cutting off a client that stalls mid-request after {@code timeout}. */
+  public ServerSettings withClientTimeout(Duration timeout) {
+    return with(otlpEndpoint, tls, instanceCredentialsLifetime, timeout);
   }
 
   private ServerSettings with(
-      Optional<URI> otlp, Optional<ServerTls.Settings> https, Duration credentialsLifetime) {
+      Optional<URI> otlp,
+      Optional<ServerTls.Settings> https,
+      Duration credentialsLifetime,
+      Duration stalledClient) {
     return new ServerSettings(
         bind,
         port,
@@ -241,6 +260,7 @@ public record ServerSettings(
         otlp,
         authentication,
         https,
-        credentialsLifetime);
+        credentialsLifetime,
+        stalledClient);
   }
 }

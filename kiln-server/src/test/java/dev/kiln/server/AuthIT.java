@@ -347,7 +347,8 @@ class AuthIT {
                     s.otlpEndpoint(),
                     false,
                     s.tls(),
-                    ServerSettings.DEFAULT_INSTANCE_CREDENTIALS_LIFETIME))) {
+                    s.instanceCredentialsLifetime(),
+                    s.clientTimeout()))) {
       HttpResponse<String> r =
           HTTP.send(
               HttpRequest.newBuilder(URI.create(open.server.endpoint() + "/2015-03-31/functions"))

@@ -86,7 +86,8 @@ final class KilnFixture implements AutoCloseable {
                     java.util.Optional.empty(),
                     true,
                     java.util.Optional.empty(),
-                    ServerSettings.DEFAULT_INSTANCE_CREDENTIALS_LIFETIME)));
+                    ServerSettings.DEFAULT_INSTANCE_CREDENTIALS_LIFETIME,
+                    ServerSettings.DEFAULT_CLIENT_TIMEOUT)));
     lambda = client(server);
   }
 

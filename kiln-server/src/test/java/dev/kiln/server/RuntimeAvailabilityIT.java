@@ -37,7 +37,8 @@ class RuntimeAvailabilityIT {
                     java.util.Optional.empty(),
                     true,
                     java.util.Optional.empty(),
-                    ServerSettings.DEFAULT_INSTANCE_CREDENTIALS_LIFETIME));
+                    ServerSettings.DEFAULT_INSTANCE_CREDENTIALS_LIFETIME,
+                    ServerSettings.DEFAULT_CLIENT_TIMEOUT));
         var lambda = KilnFixture.client(server)) {
       assertThatThrownBy(
               () ->
