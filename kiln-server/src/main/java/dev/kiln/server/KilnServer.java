@@ -95,8 +95,10 @@ public final class KilnServer implements AutoCloseable {
           "another Kiln server is already using the data directory " + data);
     }
     try {
-      // a certificate that cannot be used is refused before anything starts
+      // a certificate that cannot be used, or a port that is taken, is refused before anything
+      // starts (instances' spare disks and networks, the Runtime API)
       this.tls = settings.tls().map(t -> ServerTls.load(t, data));
+      requirePortFree(settings);
     } catch (RuntimeException e) {
       lockFile.close();
       throw e;
@@ -215,9 +217,41 @@ public final class KilnServer implements AutoCloseable {
                 })
             .build()
             .start();
+    if (!web.isRunning()) {
+      // taken between the check and now: Helidon has logged why
+      close();
+      throw new IllegalStateException(cannotServe(settings, "the listener did not start"));
+    }
     // functions reach the API where their sandbox lets them: beside their Runtime API
     runtimeApi.serve(api::routes, settings.clientTimeout());
     catalog.restoreProvisioning();
+  }
+
+  /**
+   * Refuses a port another program listens on (or an address this host does not have) with a
+   * message that says so; Helidon would log a stack trace and serve nothing.
+   */
+  private static void requirePortFree(ServerSettings settings) {
+    if (settings.port() == 0) {
+      return;
+    }
+    try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+      probe.setReuseAddress(true); // as Helidon binds: a port in TIME_WAIT is free
+      probe.bind(new java.net.InetSocketAddress(settings.bind(), settings.port()));
+    } catch (IOException e) {
+      throw new IllegalStateException(cannotServe(settings, e.getMessage()));
+    }
+  }
+
+  private static String cannotServe(ServerSettings settings, String why) {
+    return "cannot serve on "
+        + settings.bind()
+        + ":"
+        + settings.port()
+        + ": "
+        + why
+        + " (another server may be using the port: choose another with --port, or an address"
+        + " with --bind)";
   }
 
   /** The driver the settings ask for; {@code auto} falls back to plain processes, loudly. */

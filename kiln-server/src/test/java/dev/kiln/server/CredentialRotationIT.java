@@ -93,30 +93,6 @@ class CredentialRotationIT {
     }
   }
 
-  @Test
-  void theCommandLine_refusesAKeyLifetimeShorterThanTheLongestInvocation() throws Exception {
-    java.nio.file.Path data = java.nio.file.Files.createTempDirectory("kiln-cli-");
-    Tools.Result r =
-        Tools.run(
-            java.util.List.of(
-                java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp",
-                System.getProperty("java.class.path"),
-                KilnCli.class.getName(),
-                "server",
-                "--data-dir",
-                data.toString(),
-                "--instance-credentials-lifetime",
-                "60"),
-            data,
-            java.util.Map.of());
-    assertThat(r.exit()).isEqualTo(2);
-    assertThat(r.output())
-        .contains(
-            "kiln server: --instance-credentials-lifetime must be at least 960 (seconds: the"
-                + " longest function timeout and a minute), got 60");
-  }
-
   static JsonNode invoke(KilnFixture kiln, String payload) throws Exception {
     return invoke(kiln, "reporter", payload);
   }

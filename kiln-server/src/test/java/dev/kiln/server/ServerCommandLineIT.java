@@ -1,0 +1,64 @@
+package dev.kiln.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code kiln server} refusing what it cannot do, as a user meets it: a message that names the
+ * option, an exit status, and nothing left running or set up behind it.
+ */
+class ServerCommandLineIT {
+
+  @Test
+  void aKeyLifetimeShorterThanTheLongestInvocation_isRefused() throws Exception {
+    Tools.Result r = kilnServer("--instance-credentials-lifetime", "60");
+    assertThat(r.exit()).isEqualTo(2);
+    assertThat(r.output())
+        .contains(
+            "kiln server: --instance-credentials-lifetime must be at least 960 (seconds: the"
+                + " longest function timeout and a minute), got 60");
+  }
+
+  @Test
+  void aPortAnotherProgramListensOn_isRefusedBeforeAnythingStarts() throws Exception {
+    try (ServerSocket taken = new ServerSocket()) {
+      taken.bind(new InetSocketAddress("127.0.0.1", 0));
+      int port = taken.getLocalPort();
+      Tools.Result r = kilnServer("--port", Integer.toString(port));
+      assertThat(r.exit()).as(r.output()).isEqualTo(1);
+      assertThat(r.output())
+          .contains(
+              "kiln server: cannot serve on 127.0.0.1:"
+                  + port
+                  + ": Address already in use (another server may be using the port: choose"
+                  + " another with --port, or an address with --bind)")
+          .doesNotContain("Exception")
+          .doesNotContain("is serving");
+    }
+  }
+
+  /** Runs {@code kiln server} with {@code args} on a scratch data directory, to its exit. */
+  static Tools.Result kilnServer(String... args) throws Exception {
+    Path data = Files.createTempDirectory("kiln-cli-");
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                KilnCli.class.getName(),
+                "server",
+                "--data-dir",
+                data.toString()));
+    command.addAll(List.of(args));
+    return Tools.run(command, data, Map.of());
+  }
+}
