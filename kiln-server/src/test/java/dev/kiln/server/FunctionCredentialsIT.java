@@ -114,7 +114,12 @@ class FunctionCredentialsIT {
           Zips.of(
               "index.mjs",
               "import { call } from './lib/call.mjs';\n"
-                  + "export const handler = async (event) => call(event.n);\n",
+                  + "import './lib/once.mjs';\n"
+                  + "const { LambdaClient } = await import('@aws-sdk/client-lambda');\n"
+                  + "export const handler = async (event) => ({...(await call(event.n)),\n"
+                  + "  loads: globalThis.loads, dynamic: typeof LambdaClient});\n",
+              "lib/once.mjs",
+              "globalThis.loads = (globalThis.loads || 0) + 1;\n",
               "lib/call.mjs",
               "import { LambdaClient, InvokeCommand } from '@aws-sdk/client-lambda';\n"
                   + "const lambda = new LambdaClient({});\n"
@@ -150,9 +155,13 @@ class FunctionCredentialsIT {
       JsonNode esmResult = JSON.readTree(esm.payload().asUtf8String());
       assertThat(esmResult.path("out").path("twice").asInt()).isEqualTo(42);
       assertThat(esmResult.path("url").asText())
-          .as("the function's own module, however it was loaded")
+          .as("the function's own module, under its own URL")
           .startsWith("file:///")
-          .contains("lib/call.mjs");
+          .endsWith("/lib/call.mjs");
+      assertThat(esmResult.path("dynamic").asText())
+          .as("a top-level await import() of the SDK")
+          .isEqualTo("function");
+      assertThat(esmResult.path("loads").asInt()).as("each module runs once").isEqualTo(1);
 
       var cjs =
           kiln.lambda.invoke(
@@ -163,15 +172,23 @@ class FunctionCredentialsIT {
       assertThat(cjsResult.path("sdk").asText()).startsWith("3.");
 
       // a package neither the function, its layers nor the runtime has is still Lambda's error
-      kiln.node(
+      kiln.create(
           "missing",
-          "index.mjs",
-          "import x from 'no-such-package';\nexport const handler = async () => x;\n");
+          software.amazon.awssdk.services.lambda.model.Runtime.NODEJS20_X,
+          "index.handler",
+          Zips.of(
+              "index.mjs",
+              "import '@aws-sdk/client-lambda';\n"
+                  + "import x from './lib/util.mjs';\n"
+                  + "export const handler = async () => x;\n",
+              "lib/util.mjs",
+              "import x from 'no-such-package';\nexport default x;\n"));
       var missing = kiln.lambda.invoke(b -> b.functionName("missing"));
       assertThat(missing.functionError()).isEqualTo("Unhandled");
       assertThat(missing.payload().asUtf8String())
           .contains("Runtime.ImportModuleError")
-          .contains("Cannot find package 'no-such-package'");
+          .contains("Cannot find package 'no-such-package' imported from")
+          .contains("lib/util.mjs");
     }
   }
 

@@ -110,63 +110,41 @@ function moduleType(dir, root) {
 // layer's nodejs/node_modules or nodejs/nodeNN/node_modules. Kiln's resolve hook does the same:
 // when Node's own resolution finds nothing, it tries again from each NODE_PATH directory, in order.
 //
-// A loader hook costs a worker thread at start-up (40 ms on Node.js 20), so it is registered at
-// once only when a layer has a nodejs/ directory, whose packages may be imported at any time.
-// Otherwise it is registered when the handler's own import fails on a package that is not there,
-// and the import is tried again (retryImport). Node remembers the modules of the failed attempt,
-// none of which has run (a module graph is resolved whole before any of it runs), so the retry
-// loads the function's own modules under new URLs (?kiln-retry) and resolves them afresh.
+// A loader hook costs a worker thread at start-up (40 ms on Node.js 20), so it is registered only
+// where an `import` may need it: before an ES module handler is imported, and when a layer has a
+// nodejs/ directory. A CommonJS handler's `require` reads NODE_PATH itself and pays nothing.
+// (Registering it only once an import has failed, and importing again, would run twice any module
+// that ran before a top-level `await import()` failed.)
 let nodePathHook = false;
 
 function registerNodePathHook() {
-  if (nodePathHook || typeof nodeModule.register !== 'function') return false;
+  if (nodePathHook || typeof nodeModule.register !== 'function') return;
   nodePathHook = true;
   const dirs = (process.env.NODE_PATH || '').split(':')
     .filter((d) => d && fs.existsSync(d))
     .map((d) => pathToFileURL(d + '/').href);
-  const task = pathToFileURL((process.env.LAMBDA_TASK_ROOT || process.cwd()) + '/').href;
   const hooks = `
 const dirs = ${JSON.stringify(dirs)};
-const task = ${JSON.stringify(task)};
 export async function resolve(specifier, context, next) {
-  let found;
   try {
-    found = await next(specifier, context);
+    return await next(specifier, context);
   } catch (e) {
     const bare = !specifier.startsWith('.') && !specifier.startsWith('/')
       && !/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(specifier);
     if (!bare || !e || e.code !== 'ERR_MODULE_NOT_FOUND') throw e;
     for (const dir of dirs) {
-      try { found = await next(specifier, { ...context, parentURL: dir + 'index.mjs' }); break; } catch {}
+      try { return await next(specifier, { ...context, parentURL: dir + 'index.mjs' }); } catch {}
     }
-    if (!found) throw e;
+    throw e;
   }
-  const retried = (context.parentURL || '').endsWith('?kiln-retry');
-  if (retried && found.url.startsWith(task) && !found.url.includes('?')) {
-    return { ...found, url: found.url + '?kiln-retry' };
-  }
-  return found;
 }`;
   nodeModule.register('data:text/javascript,' + encodeURIComponent(hooks));
-  return true;
 }
 
-function missingPackage(e) {
-  return e && e.code === 'ERR_MODULE_NOT_FOUND' && /Cannot find package /.test(e.message);
-}
-
-// imports an ES module handler, trying again from NODE_PATH when a package it imports is missing
-async function retryImport(url) {
-  try {
-    return await import(url);
-  } catch (e) {
-    if (!missingPackage(e) || !registerNodePathHook()) throw e;
-    try {
-      return await import(url + '?kiln-retry');
-    } catch (again) {
-      throw missingPackage(again) ? e : again;
-    }
-  }
+// imports an ES module handler, with NODE_PATH searched as on Lambda
+async function importWithNodePath(url) {
+  registerNodePathHook();
+  return import(url);
 }
 
 async function loadHandler() {
@@ -196,12 +174,12 @@ async function loadHandler() {
     }
     const esm = file.endsWith('.mjs') || (file.endsWith('.js') && moduleType(path.dirname(file), root) === 'module');
     if (esm) {
-      mod = await retryImport(pathToFileURL(file).href);
+      mod = await importWithNodePath(pathToFileURL(file).href);
     } else {
       try {
         mod = createRequire(file)(file);
       } catch (e) {
-        if (e && e.code === 'ERR_REQUIRE_ESM') mod = await retryImport(pathToFileURL(file).href);
+        if (e && e.code === 'ERR_REQUIRE_ESM') mod = await importWithNodePath(pathToFileURL(file).href);
         else throw e;
       }
     }
