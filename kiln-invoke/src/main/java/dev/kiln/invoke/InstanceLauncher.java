@@ -131,9 +131,8 @@ final class InstanceLauncher {
                 });
     String logStream =
         LocalDate.now(ZoneOffset.UTC).format(STREAM_DATE) + "/[" + version.version() + "]" + id;
-    Optional<InstanceCredentials.Issued> key = credentials.issue(version.functionArn(), id);
     Map<String, String> env =
-        environment(version, channel.runtimeApiAddress(), logStream, provisioned, key);
+        environment(version, channel.runtimeApiAddress(), logStream, provisioned);
     FunctionConfig config = version.config();
     List<String> extensions = externalExtensions(version);
     Optional<JavaClassCache.Plan> cds = classDataSharing(version);
@@ -146,6 +145,9 @@ final class InstanceLauncher {
     if (!extensions.isEmpty()) {
       command = withExtensions(version, extensions, command);
     }
+    // issued last, so that every failure from here on gives it back
+    Optional<InstanceCredentials.Issued> key = credentials.issue(version.functionArn(), id);
+    key.ifPresent(k -> putCredentials(env, k, channel.runtimeApiAddress()));
     SandboxSpec spec =
         new SandboxSpec(
             id,
@@ -393,11 +395,7 @@ final class InstanceLauncher {
 
   /** The environment Lambda gives a function, then the function's own variables. */
   private Map<String, String> environment(
-      FunctionVersion version,
-      String runtimeApiAddress,
-      String logStream,
-      boolean provisioned,
-      Optional<InstanceCredentials.Issued> key) {
+      FunctionVersion version, String runtimeApiAddress, String logStream, boolean provisioned) {
     FunctionConfig c = version.config();
     Map<String, String> env = new LinkedHashMap<>();
     Path opt = driver.layersInside(version.layers());
@@ -422,16 +420,6 @@ final class InstanceLauncher {
         "AWS_LAMBDA_INITIALIZATION_TYPE", provisioned ? "provisioned-concurrency" : "on-demand");
     env.put("AWS_REGION", account.region());
     env.put("AWS_DEFAULT_REGION", account.region());
-    key.ifPresent(
-        issued -> {
-          // the instance's own temporary key, and Kiln's API where its sandbox can reach it:
-          // the AWS SDK in a function calls Kiln with no change to its code
-          env.put("AWS_ACCESS_KEY_ID", issued.accessKeyId());
-          env.put("AWS_SECRET_ACCESS_KEY", issued.secretAccessKey());
-          env.put("AWS_SESSION_TOKEN", issued.sessionToken());
-          env.put("AWS_ENDPOINT_URL", "http://" + runtimeApiAddress);
-          env.put("AWS_ENDPOINT_URL_LAMBDA", "http://" + runtimeApiAddress);
-        });
     if (c.logging().logFormat().equals("JSON")) {
       env.put("AWS_LAMBDA_LOG_FORMAT", "JSON");
       env.put("AWS_LAMBDA_LOG_LEVEL", c.logging().applicationLogLevel().orElse("INFO"));
@@ -444,6 +432,21 @@ final class InstanceLauncher {
         c.runtime(), taskRoot, opt, driver.runtimeDirInside(version.launch().runtimeDir()), env);
     env.putAll(c.environment());
     return env;
+  }
+
+  /**
+   * The instance's own temporary key, and Kiln's API where its sandbox can reach it: the AWS SDK in
+   * a function calls Kiln with no change to its code. Put after the function's own variables: the
+   * key's names are reserved (as on Lambda), the endpoints are not, and a function that sets its
+   * own keeps it.
+   */
+  private static void putCredentials(
+      Map<String, String> env, InstanceCredentials.Issued issued, String runtimeApiAddress) {
+    env.put("AWS_ACCESS_KEY_ID", issued.accessKeyId());
+    env.put("AWS_SECRET_ACCESS_KEY", issued.secretAccessKey());
+    env.put("AWS_SESSION_TOKEN", issued.sessionToken());
+    env.putIfAbsent("AWS_ENDPOINT_URL", "http://" + runtimeApiAddress);
+    env.putIfAbsent("AWS_ENDPOINT_URL_LAMBDA", "http://" + runtimeApiAddress);
   }
 
   /**

@@ -118,6 +118,11 @@ public final class RuntimeApiServer implements AutoCloseable {
             .routing(this::routes);
     ClientTimeout.apply(builder, clientTimeout);
     this.server = builder.build().start();
+    if (!server.isRunning()) {
+      // the port was taken between the reservation's closing and now (Helidon has logged why)
+      throw new IllegalStateException(
+          "the Runtime API could not serve on port " + port + ": it was taken meanwhile");
+    }
     return this;
   }
 

@@ -223,7 +223,12 @@ public final class KilnServer implements AutoCloseable {
       throw new IllegalStateException(cannotServe(settings, "the listener did not start"));
     }
     // functions reach the API where their sandbox lets them: beside their Runtime API
-    runtimeApi.serve(api::routes, settings.clientTimeout());
+    try {
+      runtimeApi.serve(api::routes, settings.clientTimeout());
+    } catch (RuntimeException e) {
+      close();
+      throw e;
+    }
     catalog.restoreProvisioning();
   }
 

@@ -120,6 +120,9 @@ public record ServerSettings(
   /** As nginx's {@code client_header_timeout} and {@code client_body_timeout}. */
   public static final Duration DEFAULT_CLIENT_TIMEOUT = dev.kiln.runtimeapi.ClientTimeout.DEFAULT;
 
+  /** A day: longer than any client should stall, and far from overflowing a nanosecond count. */
+  public static final Duration MAX_CLIENT_TIMEOUT = Duration.ofDays(1);
+
   public ServerSettings {
     interpreters = Map.copyOf(interpreters);
     if (port < 0 || port > 65535) {
@@ -164,17 +167,25 @@ public record ServerSettings(
               throw new IllegalArgumentException(
                   "--tls-cert and --tls-key go together: give both, or --tls-self-signed");
             });
-    if (instanceCredentialsLifetime.isNegative() || instanceCredentialsLifetime.isZero()) {
+    if (instanceCredentialsLifetime.isNegative()
+        || instanceCredentialsLifetime.isZero()
+        || instanceCredentialsLifetime.compareTo(DEFAULT_INSTANCE_CREDENTIALS_LIFETIME) > 0) {
       throw new IllegalArgumentException(
-          "--instance-credentials-lifetime must be positive, got "
+          "--instance-credentials-lifetime must be at most "
+              + DEFAULT_INSTANCE_CREDENTIALS_LIFETIME.toSeconds()
+              + " (seconds: 12 hours, the longest a role's session lasts on AWS), got "
               + instanceCredentialsLifetime.toSeconds());
     }
     if (keepAlive.isNegative() || keepAlive.isZero()) {
       throw new IllegalArgumentException("--keep-alive must be positive, got " + keepAlive);
     }
-    if (clientTimeout.compareTo(Duration.ofSeconds(1)) < 0) {
+    if (clientTimeout.compareTo(Duration.ofSeconds(1)) < 0
+        || clientTimeout.compareTo(MAX_CLIENT_TIMEOUT) > 0) {
       throw new IllegalArgumentException(
-          "--client-timeout must be at least 1 (second), got " + clientTimeout.toSeconds());
+          "--client-timeout must be from 1 to "
+              + MAX_CLIENT_TIMEOUT.toSeconds()
+              + " (seconds), got "
+              + clientTimeout.toSeconds());
     }
   }
 

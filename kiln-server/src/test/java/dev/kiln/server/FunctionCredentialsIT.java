@@ -87,6 +87,28 @@ class FunctionCredentialsIT {
         assertThat(e.awsErrorDetails().errorCode()).isEqualTo("UnrecognizedClientException");
       }
 
+      // a function's own endpoint is its own; the key is Kiln's whatever it says
+      kiln.python(
+          "own-endpoint",
+          "import os\n"
+              + "def handler(event, context):\n"
+              + "    return [os.environ[k] for k in ('AWS_ENDPOINT_URL',"
+              + " 'AWS_ENDPOINT_URL_LAMBDA', 'AWS_ACCESS_KEY_ID')]\n");
+      kiln.lambda.updateFunctionConfiguration(
+          b ->
+              b.functionName("own-endpoint")
+                  .environment(
+                      e -> e.variables(java.util.Map.of("AWS_ENDPOINT_URL", "http://minio:9000"))));
+      JsonNode own =
+          JSON.readTree(
+              kiln.lambda.invoke(b -> b.functionName("own-endpoint")).payload().asUtf8String());
+      assertThat(own.get(0).asText()).isEqualTo("http://minio:9000");
+      assertThat(own.get(1).asText())
+          .as("Kiln's own, beside the instance's Runtime API")
+          .startsWith("http://")
+          .endsWith(":" + java.net.URI.create(result.path("endpoint").asText()).getPort());
+      assertThat(own.get(2).asText()).startsWith("ASIA");
+
       // the instance ends with its function, and its key with it
       kiln.lambda.deleteFunction(b -> b.functionName("caller"));
       try (LambdaClient asInstance = client(kiln, key)) {

@@ -28,6 +28,23 @@ class ServerCommandLineIT {
   }
 
   @Test
+  void outOfRangeLifetimesAndTimeouts_areRefused_namingTheOption() throws Exception {
+    Tools.Result lifetime = kilnServer("--instance-credentials-lifetime", "99999999999");
+    assertThat(lifetime.exit()).isEqualTo(2);
+    assertThat(lifetime.output())
+        .contains(
+            "kiln server: --instance-credentials-lifetime must be at most 43200 (seconds: 12"
+                + " hours, the longest a role's session lasts on AWS), got 99999999999");
+    for (String timeout : new String[] {"0", "99999999999"}) {
+      Tools.Result r = kilnServer("--client-timeout", timeout);
+      assertThat(r.exit()).isEqualTo(2);
+      assertThat(r.output())
+          .contains(
+              "kiln server: --client-timeout must be from 1 to 86400 (seconds), got " + timeout);
+    }
+  }
+
+  @Test
   void aPortAnotherProgramListensOn_isRefusedBeforeAnythingStarts() throws Exception {
     try (ServerSocket taken = new ServerSocket()) {
       taken.bind(new InetSocketAddress("127.0.0.1", 0));
