@@ -48,6 +48,8 @@ final class PermissionsApi {
             body.string("SourceAccount"),
             body.string("PrincipalOrgID"),
             body.string("FunctionUrlAuthType"),
+            body.string("EventSourceToken"),
+            body.bool("InvokedViaFunctionUrl"),
             body.string("RevisionId"));
     ObjectNode out = FunctionJson.JSON.createObjectNode();
     out.put("Statement", statementJson(statement).toString());
@@ -100,12 +102,17 @@ final class PermissionsApi {
     s.sourceArn().ifPresent(a -> condition.putObject("ArnLike").put("AWS:SourceArn", a));
     if (s.sourceAccount().isPresent()
         || s.principalOrgId().isPresent()
-        || s.functionUrlAuthType().isPresent()) {
+        || s.functionUrlAuthType().isPresent()
+        || s.eventSourceToken().isPresent()) {
       ObjectNode equals = condition.putObject("StringEquals");
       s.sourceAccount().ifPresent(a -> equals.put("AWS:SourceAccount", a));
       s.principalOrgId().ifPresent(o -> equals.put("aws:PrincipalOrgID", o));
       s.functionUrlAuthType().ifPresent(t -> equals.put("lambda:FunctionUrlAuthType", t));
+      s.eventSourceToken().ifPresent(t -> equals.put("lambda:EventSourceToken", t));
     }
+    s.invokedViaFunctionUrl()
+        .ifPresent(
+            v -> condition.putObject("Bool").put("lambda:InvokedViaFunctionUrl", v.toString()));
     if (!condition.isEmpty()) {
       out.set("Condition", condition);
     }

@@ -315,6 +315,8 @@ public final class FunctionCatalog {
       java.util.regex.Pattern.compile("(lambda:[*]|lambda:[a-zA-Z]+|[*])");
   private static final java.util.regex.Pattern PRINCIPAL =
       java.util.regex.Pattern.compile("[^\\s]+");
+  private static final java.util.regex.Pattern EVENT_SOURCE_TOKEN =
+      java.util.regex.Pattern.compile("[a-zA-Z0-9._\\-]+");
 
   /** AddPermission: a statement on the function, or on the qualifier the reference names. */
   public dev.kiln.model.FunctionPolicy.Statement addPermission(
@@ -326,6 +328,8 @@ public final class FunctionCatalog {
       Optional<String> sourceAccount,
       Optional<String> principalOrgId,
       Optional<String> functionUrlAuthType,
+      Optional<String> eventSourceToken,
+      Optional<Boolean> invokedViaFunctionUrl,
       Optional<String> revisionId) {
     if (statementId.isEmpty()
         || statementId.length() > 100
@@ -345,6 +349,17 @@ public final class FunctionCatalog {
       throw LambdaError.validation(
           "principal", principal, "Member must satisfy regular expression pattern: [^\\s]+");
     }
+    eventSourceToken
+        .filter(t -> t.length() > 256 || !EVENT_SOURCE_TOKEN.matcher(t).matches())
+        .ifPresent(
+            t -> {
+              throw LambdaError.validation(
+                  "eventSourceToken",
+                  t,
+                  t.length() > 256
+                      ? "Member must have length less than or equal to 256"
+                      : "Member must satisfy regular expression pattern: [a-zA-Z0-9._\\-]+");
+            });
     if (ref.qualifier().isPresent()) {
       requireQualifierExists(ref);
     } else {
@@ -362,7 +377,9 @@ public final class FunctionCatalog {
             sourceArn,
             sourceAccount,
             principalOrgId,
-            functionUrlAuthType);
+            functionUrlAuthType,
+            eventSourceToken,
+            invokedViaFunctionUrl);
     synchronized (writeLock) {
       dev.kiln.model.FunctionPolicy current =
           store
@@ -419,13 +436,15 @@ public final class FunctionCatalog {
             s.action().equals("*") || s.action().equals("lambda:*") || s.action().equals(action);
         boolean principalMatches = s.principal().equals("*") || s.principal().equals(principalArn);
         // a condition no key can meet (a source for AWS services, an organization, a function
-        // URL's auth type) keeps the statement from granting keys anything
+        // URL, an Alexa skill's token) keeps the statement from granting keys anything
         if (actionMatches
             && principalMatches
             && s.sourceArn().isEmpty()
             && s.sourceAccount().isEmpty()
             && s.principalOrgId().isEmpty()
-            && s.functionUrlAuthType().isEmpty()) {
+            && s.functionUrlAuthType().isEmpty()
+            && s.eventSourceToken().isEmpty()
+            && !s.invokedViaFunctionUrl().orElse(false)) {
           return true;
         }
       }

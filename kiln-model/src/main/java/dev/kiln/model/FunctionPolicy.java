@@ -26,7 +26,24 @@ public record FunctionPolicy(String revisionId, List<Statement> statements) {
       Optional<String> sourceArn,
       Optional<String> sourceAccount,
       Optional<String> principalOrgId,
-      Optional<String> functionUrlAuthType) {}
+      Optional<String> functionUrlAuthType,
+      Optional<String> eventSourceToken,
+      Optional<Boolean> invokedViaFunctionUrl) {
+
+    public Statement {
+      // policies stored before a condition existed have no such member
+      sourceArn = orEmpty(sourceArn);
+      sourceAccount = orEmpty(sourceAccount);
+      principalOrgId = orEmpty(principalOrgId);
+      functionUrlAuthType = orEmpty(functionUrlAuthType);
+      eventSourceToken = orEmpty(eventSourceToken);
+      invokedViaFunctionUrl = orEmpty(invokedViaFunctionUrl);
+    }
+
+    private static <T> Optional<T> orEmpty(Optional<T> value) {
+      return value == null ? Optional.empty() : value;
+    }
+  }
 
   public FunctionPolicy {
     statements = List.copyOf(statements);

@@ -58,7 +58,8 @@ class PolicyIT {
             .contains(principal)
             .contains("no resource-based policy allows the lambda:InvokeFunction action");
 
-        // Kiln has no organizations: a grant to everyone in one admits no key
+        // Kiln has no organizations, function URLs or Alexa skills: a grant to everyone that one
+        // of them conditions admits no key, and the condition is shown as IAM writes it
         kiln.lambda.addPermission(
             b ->
                 b.functionName("shared")
@@ -66,14 +67,63 @@ class PolicyIT {
                     .action("lambda:InvokeFunction")
                     .principal("*")
                     .principalOrgID("o-a1b2c3d4e5"));
+        kiln.lambda.addPermission(
+            b ->
+                b.functionName("shared")
+                    .statementId("alexa")
+                    .action("lambda:InvokeFunction")
+                    .principal("*")
+                    .eventSourceToken("amzn1.ask.skill.1234"));
+        // newer than this SDK's model: as a newer SDK sends it
+        java.net.http.HttpResponse<String> url =
+            java.net.http.HttpClient.newHttpClient()
+                .send(
+                    kiln.signed(
+                        "POST",
+                        "/2015-03-31/functions/shared/policy",
+                        java.util.Map.of("Content-Type", "application/json"),
+                        ("{\"StatementId\": \"url\", \"Action\": \"lambda:InvokeFunction\","
+                                + " \"Principal\": \"*\", \"InvokedViaFunctionUrl\": true}")
+                            .getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                        "lambda"),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(url.statusCode()).as(url.body()).isEqualTo(201);
+        JsonNode conditioned =
+            JSON.readTree(kiln.lambda.getPolicy(b -> b.functionName("shared")).policy());
+        assertThat(
+                conditioned
+                    .at("/Statement/1/Condition/StringEquals/lambda:EventSourceToken")
+                    .asText())
+            .isEqualTo("amzn1.ask.skill.1234");
+        assertThat(
+                conditioned.at("/Statement/2/Condition/Bool/lambda:InvokedViaFunctionUrl").asText())
+            .isEqualTo("true");
         assertThat(
                 catchThrowableOfType(
                         LambdaException.class, () -> partner.invoke(b -> b.functionName("shared")))
                     .awsErrorDetails()
                     .errorCode())
-            .as("a statement with PrincipalOrgID matches no Kiln key")
+            .as(
+                "statements with PrincipalOrgID, EventSourceToken or InvokedViaFunctionUrl match no"
+                    + " Kiln key")
             .isEqualTo("AccessDeniedException");
-        kiln.lambda.removePermission(b -> b.functionName("shared").statementId("org"));
+        for (String sid : new String[] {"org", "alexa", "url"}) {
+          kiln.lambda.removePermission(b -> b.functionName("shared").statementId(sid));
+        }
+        LambdaException badToken =
+            catchThrowableOfType(
+                LambdaException.class,
+                () ->
+                    kiln.lambda.addPermission(
+                        b ->
+                            b.functionName("shared")
+                                .statementId("bad")
+                                .action("lambda:InvokeFunction")
+                                .principal("*")
+                                .eventSourceToken("not a token")));
+        assertThat(badToken.awsErrorDetails().errorMessage())
+            .contains("'eventSourceToken'")
+            .contains("Member must satisfy regular expression pattern");
 
         AddPermissionResponse added =
             kiln.lambda.addPermission(
