@@ -78,8 +78,19 @@ final class Instance {
   private final UsageMeter usage;
   private final boolean provisioned;
 
-  /** When the instance's temporary key ({@link InstanceCredentials}) ends; empty without one. */
+  /**
+   * When the instance's temporary key ({@link InstanceCredentials}) began and ends; empty without.
+   */
+  private final Optional<Instant> keyIssued;
+
   private final Optional<Instant> keyExpires;
+
+  /**
+   * How far into the time it can serve a provisioned instance hands over to its replacement: a
+   * fraction of its own, so that instances provisioned together are not all replaced at once.
+   */
+  private final double handoverFraction =
+      0.6 + 0.2 * java.util.concurrent.ThreadLocalRandom.current().nextDouble();
 
   private final PlatformLog platformLog;
 
@@ -115,9 +126,10 @@ final class Instance {
       KilnMetrics metrics,
       UsageMeter usage,
       boolean provisioned,
-      Optional<Instant> keyExpires) {
+      Optional<InstanceCredentials.Issued> key) {
     this.usage = usage;
-    this.keyExpires = keyExpires;
+    this.keyIssued = key.map(InstanceCredentials.Issued::issued);
+    this.keyExpires = key.map(InstanceCredentials.Issued::expires);
     this.provisioned = provisioned;
     this.platformLog =
         new PlatformLog(
@@ -216,6 +228,21 @@ final class Instance {
   /** Whether the instance's temporary key is still good at {@code when} (true without a key). */
   boolean keyGoodAt(Instant when) {
     return keyExpires.map(when::isBefore).orElse(true);
+  }
+
+  /**
+   * Whether a provisioned instance should have its replacement started by {@code now}: past its
+   * hand-over point, between 60 % and 80 % of the time its key lets it serve ({@code reserve} is
+   * what must be left of the key when an invocation starts). Never without a key.
+   */
+  boolean dueForHandover(Instant now, java.time.Duration reserve) {
+    if (keyIssued.isEmpty()) {
+      return false;
+    }
+    java.time.Duration serving =
+        java.time.Duration.between(keyIssued.get(), keyExpires.get()).minus(reserve);
+    return !now.isBefore(
+        keyIssued.get().plusMillis((long) (serving.toMillis() * handoverFraction)));
   }
 
   String logStreamName() {

@@ -12,8 +12,13 @@ import java.util.Optional;
  */
 public interface InstanceCredentials {
 
-  /** Temporary credentials, valid until {@code expires}. */
-  record Issued(String accessKeyId, String secretAccessKey, String sessionToken, Instant expires) {}
+  /** Temporary credentials, valid from {@code issued} until {@code expires}. */
+  record Issued(
+      String accessKeyId,
+      String secretAccessKey,
+      String sessionToken,
+      Instant issued,
+      Instant expires) {}
 
   /** No credentials: instances get none. */
   InstanceCredentials NONE =

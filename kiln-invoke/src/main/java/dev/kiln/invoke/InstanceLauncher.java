@@ -231,7 +231,7 @@ final class InstanceLauncher {
         metrics,
         usage,
         provisioned,
-        key.map(InstanceCredentials.Issued::expires));
+        key);
   }
 
   /** How long a JVM that writes a class data sharing archive may take to exit. */

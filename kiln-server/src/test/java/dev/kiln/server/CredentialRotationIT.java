@@ -93,6 +93,54 @@ class CredentialRotationIT {
     }
   }
 
+  @Test
+  void aProvisionedInstance_handsOverBeforeItsKeyEnds_andProvisioningStaysReady() throws Exception {
+    // keys of 40 s, a 1 s timeout: an instance serves for 34 s and hands over between 20 and 27 s
+    try (KilnFixture kiln =
+        new KilnFixture(s -> s.withInstanceCredentialsLifetime(Duration.ofSeconds(40)))) {
+      kiln.python(
+          "kept",
+          "import os, uuid\n"
+              + "INSTANCE = uuid.uuid4().hex\n"
+              + "def handler(event, context):\n"
+              + "    return {'instance': INSTANCE,\n"
+              + "            'type': os.environ['AWS_LAMBDA_INITIALIZATION_TYPE']}\n");
+      kiln.lambda.updateFunctionConfiguration(b -> b.functionName("kept").timeout(1));
+      kiln.lambda.publishVersion(b -> b.functionName("kept"));
+      kiln.lambda.createAlias(b -> b.functionName("kept").name("live").functionVersion("1"));
+      kiln.lambda.putProvisionedConcurrencyConfig(
+          b -> b.functionName("kept").qualifier("live").provisionedConcurrentExecutions(1));
+      org.awaitility.Awaitility.await()
+          .atMost(Duration.ofSeconds(60))
+          .until(() -> status(kiln).equals("READY"));
+
+      java.util.Set<String> instances = new java.util.LinkedHashSet<>();
+      long end = System.nanoTime() + Duration.ofSeconds(50).toNanos();
+      while (System.nanoTime() < end) {
+        assertThat(status(kiln)).as("provisioned capacity never dips").isEqualTo("READY");
+        var r =
+            kiln.lambda.invoke(
+                b ->
+                    b.functionName("kept")
+                        .qualifier("live")
+                        .payload(SdkBytes.fromUtf8String("{}")));
+        JsonNode out = JSON.readTree(r.payload().asUtf8String());
+        assertThat(out.path("type").asText())
+            .as("every call on a provisioned instance, none on a cold on-demand one")
+            .isEqualTo("provisioned-concurrency");
+        instances.add(out.path("instance").asText());
+        Thread.sleep(500);
+      }
+      assertThat(instances).as("the first instance was replaced").hasSizeGreaterThan(1);
+    }
+  }
+
+  static String status(KilnFixture kiln) {
+    return kiln.lambda
+        .getProvisionedConcurrencyConfig(b -> b.functionName("kept").qualifier("live"))
+        .statusAsString();
+  }
+
   static JsonNode invoke(KilnFixture kiln, String payload) throws Exception {
     return invoke(kiln, "reporter", payload);
   }

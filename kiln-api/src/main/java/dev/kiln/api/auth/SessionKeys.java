@@ -42,10 +42,12 @@ public final class SessionKeys implements InstanceCredentials {
     byte[] token = new byte[96];
     RANDOM.nextBytes(token);
     String sessionToken = Base64.getEncoder().encodeToString(token);
-    Instant expires = clock.instant().plus(lifetime);
+    Instant issued = clock.instant();
+    Instant expires = issued.plus(lifetime);
     byKey.put(key.accessKeyId(), new Session(key, sessionToken, expires, functionArn));
     keyOfInstance.put(instanceId, key.accessKeyId());
-    return Optional.of(new Issued(key.accessKeyId(), key.secretAccessKey(), sessionToken, expires));
+    return Optional.of(
+        new Issued(key.accessKeyId(), key.secretAccessKey(), sessionToken, issued, expires));
   }
 
   @Override
