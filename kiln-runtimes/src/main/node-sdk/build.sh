@@ -14,7 +14,8 @@ src="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 zip="$1"
 work="$2"
 
-if [ -f "$zip" ] && [ "$zip" -nt "$src/package-lock.json" ] && [ "$zip" -nt "$src/package.json" ]; then
+if [ -f "$zip" ] && [ -f "$(dirname "$zip")/sdk.version" ] \
+  && [ "$zip" -nt "$src/package-lock.json" ] && [ "$zip" -nt "$src/package.json" ]; then
   exit 0 # up to date
 fi
 if ! command -v npm >/dev/null 2>&1; then

@@ -78,12 +78,8 @@ final class Instance {
   private final UsageMeter usage;
   private final boolean provisioned;
 
-  /**
-   * When the instance's temporary key ({@link InstanceCredentials}) began and ends; empty without.
-   */
-  private final Optional<Instant> keyIssued;
-
-  private final Optional<Instant> keyExpires;
+  /** The instance's temporary key ({@link InstanceCredentials}); empty without one. */
+  private final Optional<InstanceCredentials.Issued> key;
 
   /**
    * How far into the time it can serve a provisioned instance hands over to its replacement: a
@@ -128,8 +124,7 @@ final class Instance {
       boolean provisioned,
       Optional<InstanceCredentials.Issued> key) {
     this.usage = usage;
-    this.keyIssued = key.map(InstanceCredentials.Issued::issued);
-    this.keyExpires = key.map(InstanceCredentials.Issued::expires);
+    this.key = key;
     this.provisioned = provisioned;
     this.platformLog =
         new PlatformLog(
@@ -227,7 +222,7 @@ final class Instance {
 
   /** Whether the instance's temporary key is still good at {@code when} (true without a key). */
   boolean keyGoodAt(Instant when) {
-    return keyExpires.map(when::isBefore).orElse(true);
+    return key.map(k -> when.isBefore(k.expires())).orElse(true);
   }
 
   /**
@@ -236,13 +231,14 @@ final class Instance {
    * what must be left of the key when an invocation starts). Never without a key.
    */
   boolean dueForHandover(Instant now, java.time.Duration reserve) {
-    if (keyIssued.isEmpty()) {
-      return false;
-    }
-    java.time.Duration serving =
-        java.time.Duration.between(keyIssued.get(), keyExpires.get()).minus(reserve);
-    return !now.isBefore(
-        keyIssued.get().plusMillis((long) (serving.toMillis() * handoverFraction)));
+    return key.map(
+            k -> {
+              java.time.Duration serving =
+                  java.time.Duration.between(k.issued(), k.expires()).minus(reserve);
+              return !now.isBefore(
+                  k.issued().plusMillis((long) (serving.toMillis() * handoverFraction)));
+            })
+        .orElse(false);
   }
 
   String logStreamName() {

@@ -149,8 +149,12 @@ final class InstancePool {
 
   /** Whether an invocation that starts now would end before the instance's key does. */
   private boolean keyLastsAnInvocation(Instance instance) {
-    return instance.keyGoodAt(
-        clock.instant().plusSeconds(version.config().timeout()).plus(KEY_MARGIN));
+    return instance.keyGoodAt(clock.instant().plus(keyReserve()));
+  }
+
+  /** What must be left of an instance's key when an invocation starts on it. */
+  private Duration keyReserve() {
+    return Duration.ofSeconds(version.config().timeout()).plus(KEY_MARGIN);
   }
 
   /**
@@ -258,7 +262,7 @@ final class InstancePool {
 
   /** Starts the replacements of provisioned instances past their hand-over point. */
   private void handOver() {
-    Duration reserve = Duration.ofSeconds(version.config().timeout()).plus(KEY_MARGIN);
+    Duration reserve = keyReserve();
     boolean started = false;
     synchronized (this) {
       for (Instance i : provisioned) {
