@@ -32,14 +32,7 @@ class CliEndToEndIT {
   }
 
   static Tools.Result aws(Path dir, String... args) throws Exception {
-    List<String> command = new ArrayList<>();
-    command.add(Tools.awsCli().toString());
-    command.add("--endpoint-url");
-    command.add(kiln.server.endpoint().toString());
-    command.add("--output");
-    command.add("json");
-    command.addAll(List.of(args));
-    Tools.Result r = Tools.run(command, dir, Tools.awsEnv(dir.resolve("home"), kiln.dataDir));
+    Tools.Result r = Tools.aws(kiln, dir, args);
     assertThat(r.exit()).as(String.join(" ", args) + "\n" + r.output()).isZero();
     return r;
   }

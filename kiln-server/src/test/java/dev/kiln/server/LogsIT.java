@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -122,13 +121,10 @@ class LogsIT {
 
   /** {@code aws logs <args>} with the AWS CLI v2, against Kiln, printing JSON. */
   static Tools.Result aws(String... args) throws Exception {
-    Path dir = Files.createTempDirectory("kiln-cli-logs-");
-    List<String> command = new ArrayList<>();
-    command.add(Tools.awsCli().toString());
-    command.addAll(
-        List.of("--endpoint-url", kiln.server.endpoint().toString(), "--output", "json", "logs"));
-    command.addAll(List.of(args));
-    return Tools.run(command, dir, Tools.awsEnv(dir.resolve("home"), kiln.dataDir));
+    List<String> logs = new ArrayList<>(List.of("logs"));
+    logs.addAll(List.of(args));
+    return Tools.aws(
+        kiln, Files.createTempDirectory("kiln-cli-logs-"), logs.toArray(String[]::new));
   }
 
   /** The group named {@code name}, as DescribeLogGroups returns it. */

@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.api.auth.AccessKeys;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.services.lambda.LambdaClient;
@@ -237,40 +236,21 @@ class PolicyIT {
       // the AWS CLI
       Path dir = Files.createTempDirectory("kiln-policy-cli-");
       Tools.Result add =
-          Tools.run(
-              List.of(
-                  Tools.awsCli().toString(),
-                  "--endpoint-url",
-                  kiln.server.endpoint().toString(),
-                  "--output",
-                  "json",
-                  "lambda",
-                  "add-permission",
-                  "--function-name",
-                  "private",
-                  "--statement-id",
-                  "everyone",
-                  "--action",
-                  "lambda:InvokeFunction",
-                  "--principal",
-                  "*"),
+          Tools.aws(
+              kiln,
               dir,
-              Tools.awsEnv(dir.resolve("home"), kiln.dataDir));
+              "lambda",
+              "add-permission",
+              "--function-name",
+              "private",
+              "--statement-id",
+              "everyone",
+              "--action",
+              "lambda:InvokeFunction",
+              "--principal",
+              "*");
       assertThat(add.exit()).as(add.output()).isZero();
-      Tools.Result get =
-          Tools.run(
-              List.of(
-                  Tools.awsCli().toString(),
-                  "--endpoint-url",
-                  kiln.server.endpoint().toString(),
-                  "--output",
-                  "json",
-                  "lambda",
-                  "get-policy",
-                  "--function-name",
-                  "private"),
-              dir,
-              Tools.awsEnv(dir.resolve("home"), kiln.dataDir));
+      Tools.Result get = Tools.aws(kiln, dir, "lambda", "get-policy", "--function-name", "private");
       assertThat(get.exit()).as(get.output()).isZero();
       assertThat(
               JSON.readTree(JSON.readTree(get.output()).path("Policy").asText())

@@ -66,15 +66,8 @@ class ServerCommandLineIT {
   static Tools.Result kilnServer(String... args) throws Exception {
     Path data = Files.createTempDirectory("kiln-cli-");
     List<String> command =
-        new ArrayList<>(
-            List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp",
-                System.getProperty("java.class.path"),
-                KilnCli.class.getName(),
-                "server",
-                "--data-dir",
-                data.toString()));
+        new ArrayList<>(ServerProcess.kilnCli(System.getProperty("java.class.path")));
+    command.addAll(List.of("server", "--data-dir", data.toString()));
     command.addAll(List.of(args));
     return Tools.run(command, data, Map.of());
   }

@@ -82,15 +82,20 @@ final class ServerProcess implements AutoCloseable {
 
   static final int NOBODY = 65534;
 
+  /** The start of a command line that runs Kiln's CLI on this test's JVM and {@code classpath}. */
+  static List<String> kilnCli(String classpath) {
+    return List.of(
+        ProcessHandle.current().info().command().orElse("java"),
+        "-cp",
+        classpath,
+        KilnCli.class.getName());
+  }
+
   private static ServerProcess start(
       List<String> prefix, String classpath, Path dataDir, int port, String... extraArgs)
       throws Exception {
-    String java = ProcessHandle.current().info().command().orElse("java");
     List<String> command = new ArrayList<>(prefix);
-    command.add(java);
-    command.add("-cp");
-    command.add(classpath);
-    command.add(KilnCli.class.getName());
+    command.addAll(kilnCli(classpath));
     command.add("server");
     command.add("--port");
     command.add(Integer.toString(port));

@@ -103,6 +103,19 @@ final class Tools {
   }
 
   /**
+   * The AWS CLI v2 run in {@code dir} against {@code kiln} with its admin key, printing JSON:
+   * {@code aws --endpoint-url <kiln> --output json <args>}.
+   */
+  static Result aws(KilnFixture kiln, Path dir, String... args) throws Exception {
+    List<String> command = new ArrayList<>();
+    command.add(awsCli().toString());
+    command.addAll(
+        List.of("--endpoint-url", kiln.server.endpoint().toString(), "--output", "json"));
+    command.addAll(List.of(args));
+    return run(command, dir, awsEnv(dir.resolve("home"), kiln.dataDir));
+  }
+
+  /**
    * Environment for AWS clients: the admin key of the server whose data directory is {@code
    * dataDir}, the region, and no user config files.
    */
