@@ -45,16 +45,26 @@ class LogsIT {
     kiln.close();
   }
 
-  /** Events are written in the background: wait until {@code count} lines match. */
+  /**
+   * Events are written in the background: wait until {@code count} lines match. A group that an
+   * invocation is to (re)create may not exist yet while its first lines are on their way.
+   */
   static List<FilteredLogEvent> filter(String group, String pattern, int count) throws Exception {
     List<FilteredLogEvent> events = List.of();
     for (int i = 0; i < 100; i++) {
-      events =
-          logs
-              .filterLogEventsPaginator(b -> b.logGroupName(group).filterPattern(pattern))
-              .events()
-              .stream()
-              .toList();
+      try {
+        events =
+            logs
+                .filterLogEventsPaginator(b -> b.logGroupName(group).filterPattern(pattern))
+                .events()
+                .stream()
+                .toList();
+      } catch (ResourceNotFoundException notYet) {
+        if (count == 0) {
+          throw notYet;
+        }
+        events = List.of();
+      }
       if (events.size() >= count) {
         return events;
       }
