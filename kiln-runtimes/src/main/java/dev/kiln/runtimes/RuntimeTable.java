@@ -155,13 +155,17 @@ public final class RuntimeTable {
   private final Path bootstrapDir;
   private final Map<String, String> interpreterOverrides;
   private final NodeSdk nodeSdk;
-  private final List<Path> jdkHomes;
+
+  /** The host's JDK homes, looked at anew each time: a JDK installed later is found. */
+  private final java.util.function.Supplier<List<Path>> jdkHomes;
 
   private RuntimeTable(
-      Path bootstrapDir, Map<String, String> interpreterOverrides, List<Path> jdkHomes) {
+      Path bootstrapDir,
+      Map<String, String> interpreterOverrides,
+      java.util.function.Supplier<List<Path>> jdkHomes) {
     this.bootstrapDir = bootstrapDir;
     this.interpreterOverrides = Map.copyOf(interpreterOverrides);
-    this.jdkHomes = List.copyOf(jdkHomes);
+    this.jdkHomes = jdkHomes;
     this.nodeSdk = new NodeSdk(bootstrapDir.resolve(Family.NODE.bootstrap).getParent());
   }
 
@@ -172,9 +176,15 @@ public final class RuntimeTable {
    *     host's defaults
    */
   public static RuntimeTable install(Path bootstrapDir, Map<String, String> interpreterOverrides) {
-    List<Path> homes = new ArrayList<>(jdkHomesIn(JVM_DIR));
-    homes.add(Path.of(System.getProperty("java.home")));
-    return install(bootstrapDir, interpreterOverrides, homes);
+    Path own = Path.of(System.getProperty("java.home"));
+    return install(
+        bootstrapDir,
+        interpreterOverrides,
+        () -> {
+          List<Path> homes = new ArrayList<>(jdkHomesIn(JVM_DIR));
+          homes.add(own);
+          return homes;
+        });
   }
 
   /**
@@ -182,7 +192,9 @@ public final class RuntimeTable {
    * jdkHomes} (directories with a {@code bin/java}), preferred in that order within a version.
    */
   static RuntimeTable install(
-      Path bootstrapDir, Map<String, String> interpreterOverrides, List<Path> jdkHomes) {
+      Path bootstrapDir,
+      Map<String, String> interpreterOverrides,
+      java.util.function.Supplier<List<Path>> jdkHomes) {
     for (String key : interpreterOverrides.keySet()) {
       if (!FAMILIES.containsKey(key) || FAMILIES.get(key) == Family.CUSTOM) {
         throw new IllegalArgumentException(
@@ -417,19 +429,26 @@ public final class RuntimeTable {
     }
     int wanted = javaFeature(runtime);
     Jdk best = null;
-    java.util.Set<Path> seen = new java.util.HashSet<>();
-    for (Path home : jdkHomes) {
-      Path java = home.resolve("bin/java");
-      if (!Files.isExecutable(java) || !seen.add(realPath(java))) {
-        continue;
-      }
-      Jdk jdk = jdkAt(java);
+    for (Jdk jdk : installedJdks()) {
       int feature = jdk.feature();
       if (feature >= wanted && (best == null || feature < best.feature())) {
         best = jdk;
       }
     }
     return Optional.ofNullable(best);
+  }
+
+  /** The host's JDKs, each once (a distribution's alias of a JDK is the same JDK). */
+  private List<Jdk> installedJdks() {
+    List<Jdk> jdks = new ArrayList<>();
+    java.util.Set<Path> seen = new java.util.HashSet<>();
+    for (Path home : jdkHomes.get()) {
+      Path java = home.resolve("bin/java");
+      if (Files.isExecutable(java) && seen.add(realPath(java))) {
+        jdks.add(jdkAt(java));
+      }
+    }
+    return jdks;
   }
 
   /** What the banner says about a Java identifier's JDK. */
@@ -464,13 +483,8 @@ public final class RuntimeTable {
           + "' (set with --runtime) was not found";
     }
     int wanted = javaFeature(runtime);
-    List<String> found = new ArrayList<>();
-    for (Path home : jdkHomes) {
-      Path java = home.resolve("bin/java");
-      if (Files.isExecutable(java)) {
-        found.add("JDK " + jdkAt(java).version() + " at " + home);
-      }
-    }
+    List<String> found =
+        installedJdks().stream().map(j -> "JDK " + j.version() + " at " + j.java()).toList();
     return "The runtime "
         + runtime
         + " is not installed on this Kiln server: it needs a JDK "

@@ -113,7 +113,9 @@ class RuntimeTableTest {
     Files.createSymbolicLink(jvm.resolve("java-1.17.0-openjdk-amd64"), jdk17);
     RuntimeTable table =
         RuntimeTable.install(
-            Files.createTempDirectory("kiln-runtimes-"), Map.of(), RuntimeTable.jdkHomesIn(jvm));
+            Files.createTempDirectory("kiln-runtimes-"),
+            Map.of(),
+            () -> RuntimeTable.jdkHomesIn(jvm));
 
     RuntimeTable.Launch java21 = table.launch("java21");
     assertThat(java21.command()).containsExactly(jdk25.resolve("bin/java").toString());
@@ -144,7 +146,7 @@ class RuntimeTableTest {
         RuntimeTable.install(
             Files.createTempDirectory("kiln-runtimes-"),
             Map.of("java21", pinned),
-            RuntimeTable.jdkHomesIn(jvm));
+            () -> RuntimeTable.jdkHomesIn(jvm));
     assertThat(table.launch("java21").command()).containsExactly(pinned);
     assertThat(table.launch("java21").runtimeVersion()).isEqualTo("java21 on JDK 17.0.15");
     assertThat(table.describe().get("java21"))
@@ -158,7 +160,9 @@ class RuntimeTableTest {
     Path jdk17 = fakeJdk(jvm, "java-17-openjdk-amd64", "17.0.15");
     RuntimeTable table =
         RuntimeTable.install(
-            Files.createTempDirectory("kiln-runtimes-"), Map.of(), RuntimeTable.jdkHomesIn(jvm));
+            Files.createTempDirectory("kiln-runtimes-"),
+            Map.of(),
+            () -> RuntimeTable.jdkHomesIn(jvm));
     assertThatThrownBy(() -> table.launch("java21"))
         .isInstanceOfSatisfying(
             LambdaError.class,
@@ -171,6 +175,11 @@ class RuntimeTableTest {
                   .contains("--runtime java21=");
             });
     assertThat(table.describe().get("java21")).startsWith("not installed (");
+
+    // a JDK installed while Kiln runs serves the next function that needs it
+    Path jdk21 = fakeJdk(jvm, "java-21-openjdk-amd64", "21.0.5");
+    assertThat(table.launch("java21").command())
+        .containsExactly(jdk21.resolve("bin/java").toString());
   }
 
   @Test
