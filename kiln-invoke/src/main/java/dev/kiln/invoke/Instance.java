@@ -131,7 +131,7 @@ final class Instance {
             version.config().logging(),
             version.name(),
             version.version(),
-            version.config().runtime(),
+            version.launch().runtimeVersion(),
             "kiln:"
                 + (version.launch().custom() ? "bootstrap" : version.launch().command().get(0)));
     this.epilogue = epilogue;

@@ -338,11 +338,12 @@ final class InstanceLauncher {
 
   /**
    * A Java instance: AWS's runtime interface client on the function's JDK, with the JVM tuned for
-   * short-lived instances as AWS's Java runtimes tune it (client compiler only, serial GC, class
-   * data sharing: the JDK's archive, and one per function version made by its first instance, see
-   * {@link JavaClassCache}) and a heap of 85% of the function's memory. The code is the task root's
-   * classes (packed into a jar for class data sharing) and its {@code lib/*.jar}, as in a Lambda
-   * deployment package, then the layers' {@code java/lib/*.jar}.
+   * short-lived instances as AWS's Java runtimes tune it (client compiler only, serial GC, native
+   * access for the runtime interface client's JNI library, class data sharing: the JDK's archive,
+   * and one per function version made by its first instance, see {@link JavaClassCache}) and a heap
+   * of 85% of the function's memory. The code is the task root's classes (packed into a jar for
+   * class data sharing) and its {@code lib/*.jar}, as in a Lambda deployment package, then the
+   * layers' {@code java/lib/*.jar}.
    */
   private List<String> javaCommand(
       FunctionVersion version, Path instanceDir, Optional<JavaClassCache.Plan> cds) {
@@ -360,6 +361,11 @@ final class InstanceLauncher {
                 "-Xshare:auto",
                 "-Xmx" + heapMb + "m",
                 "-Djava.net.preferIPv4Stack=true"));
+    if (version.launch().jdk().map(RuntimeTable.Jdk::feature).orElse(0) >= 17) {
+      // the runtime interface client loads its native library with System.load, which JDK 24+
+      // warns about at every start unless native access is granted, as Lambda's runtime grants it
+      command.add("--enable-native-access=ALL-UNNAMED");
+    }
     String code = task.toString();
     if (cds.isPresent()) {
       // jars only, as the JVM requires of a class path it archives (see JavaClassCache)

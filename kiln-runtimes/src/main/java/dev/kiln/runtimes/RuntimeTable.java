@@ -4,6 +4,7 @@ import dev.kiln.model.LambdaError;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -13,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Which runtime identifiers this Kiln runs, and with what: each identifier maps to a family (the
@@ -24,6 +26,16 @@ import java.util.TreeSet;
  * python3.12=/opt/python3.12/bin/python3}). An identifier whose interpreter is missing is refused
  * when a function is created, with a message naming the interpreter, rather than failing at the
  * first invoke.
+ *
+ * <p>A Java identifier runs on a JDK of the host's ({@code /usr/lib/jvm/*}, and the JDK Kiln itself
+ * runs on): one of its own major version if there is one, else the nearest newer one, as a {@code
+ * java21} function runs unchanged on a JDK 25 (Debian 12 ships JDK 17 only, and a JDK from
+ * elsewhere is usually the newest). Which JDK that is, and why, the banner says and every cold
+ * start's {@code INIT_START} line ({@link Launch#runtimeVersion()}); {@code --runtime java21=PATH}
+ * pins one. The version of a JDK is read from its {@code release} file (or asked of its {@code
+ * java} when it has none), once per JDK.
+ *
+ * <p>The table is immutable; the only shared state is the cache of JDK versions, a concurrent map.
  */
 public final class RuntimeTable {
 
@@ -34,7 +46,7 @@ public final class RuntimeTable {
     RUBY("ruby/bootstrap.rb", List.of("/usr/bin/ruby", "/usr/local/bin/ruby"), "ruby"),
     /**
      * Java on AWS's own runtime interface client (from Maven Central), which Kiln copies into
-     * {@code java/lib}; each identifier needs its own JDK ({@link #JDKS}).
+     * {@code java/lib}; each identifier runs on a JDK of its version or newer ({@link #jdk}).
      */
     JAVA("java/lib", List.of(), "java"),
     /**
@@ -61,17 +73,50 @@ public final class RuntimeTable {
    * How to start an instance of a runtime: the command, and where its bootstrap lives. For a custom
    * runtime the command is empty: the instance runs the {@code bootstrap} of its own code.
    */
-  public record Launch(String runtime, Family family, List<String> command, Path runtimeDir) {
+  public record Launch(
+      String runtime, Family family, List<String> command, Path runtimeDir, Optional<Jdk> jdk) {
+
+    /** A launch that runs on no JDK. */
+    public Launch(String runtime, Family family, List<String> command, Path runtimeDir) {
+      this(runtime, family, command, runtimeDir, Optional.empty());
+    }
 
     public boolean custom() {
       return family == Family.CUSTOM;
+    }
+
+    /**
+     * What really runs the function, for its {@code INIT_START} line: the identifier, and for Java
+     * the JDK ({@code java21 on JDK 25.0.3}).
+     */
+    public String runtimeVersion() {
+      return jdk.map(j -> runtime + " on JDK " + j.version()).orElse(runtime);
+    }
+  }
+
+  /**
+   * A JDK of the host's: its {@code java} and its version ({@code 25.0.3}, or {@code unknown} when
+   * neither its {@code release} file nor the JDK itself said).
+   */
+  public record Jdk(String java, String version) {
+
+    /** The major version ({@code 25}), or 0 when unknown. */
+    public int feature() {
+      try {
+        return Runtime.Version.parse(version).feature();
+      } catch (IllegalArgumentException e) {
+        return 0;
+      }
     }
   }
 
   private static final Map<String, Family> FAMILIES = new LinkedHashMap<>();
 
-  /** Where each Java identifier's JDK is looked for: the major version must match. */
-  static final Map<String, List<String>> JDKS = new LinkedHashMap<>();
+  /** Where the host's JDKs are: each directory in it with a {@code bin/java} is one. */
+  static final Path JVM_DIR = Path.of("/usr/lib/jvm");
+
+  /** The version of each JDK seen, by the real path of its {@code java}. */
+  private static final Map<Path, String> JDK_VERSIONS = new ConcurrentHashMap<>();
 
   /** The classes whose jars make up AWS's runtime interface client and what it needs. */
   private static final List<String> RIC_CLASSES =
@@ -98,12 +143,6 @@ public final class RuntimeTable {
     }
     for (String v : List.of("17", "21", "25")) {
       FAMILIES.put("java" + v, Family.JAVA);
-      JDKS.put(
-          "java" + v,
-          List.of(
-              "/usr/lib/jvm/java-" + v + "-openjdk-amd64/bin/java",
-              "/usr/lib/jvm/temurin-" + v + "-jdk-amd64/bin/java",
-              "/usr/lib/jvm/java-" + v + "-openjdk/bin/java"));
     }
     for (String v : List.of("8", "10")) {
       FAMILIES.put("dotnet" + v, Family.DOTNET);
@@ -117,9 +156,16 @@ public final class RuntimeTable {
   private final Map<String, String> interpreterOverrides;
   private final NodeSdk nodeSdk;
 
-  private RuntimeTable(Path bootstrapDir, Map<String, String> interpreterOverrides) {
+  /** The host's JDK homes, looked at anew each time: a JDK installed later is found. */
+  private final java.util.function.Supplier<List<Path>> jdkHomes;
+
+  private RuntimeTable(
+      Path bootstrapDir,
+      Map<String, String> interpreterOverrides,
+      java.util.function.Supplier<List<Path>> jdkHomes) {
     this.bootstrapDir = bootstrapDir;
     this.interpreterOverrides = Map.copyOf(interpreterOverrides);
+    this.jdkHomes = jdkHomes;
     this.nodeSdk = new NodeSdk(bootstrapDir.resolve(Family.NODE.bootstrap).getParent());
   }
 
@@ -130,6 +176,25 @@ public final class RuntimeTable {
    *     host's defaults
    */
   public static RuntimeTable install(Path bootstrapDir, Map<String, String> interpreterOverrides) {
+    Path own = Path.of(System.getProperty("java.home"));
+    return install(
+        bootstrapDir,
+        interpreterOverrides,
+        () -> {
+          List<Path> homes = new ArrayList<>(jdkHomesIn(JVM_DIR));
+          homes.add(own);
+          return homes;
+        });
+  }
+
+  /**
+   * As {@link #install(Path, Map)}, with the Java runtimes choosing among the JDKs at {@code
+   * jdkHomes} (directories with a {@code bin/java}), preferred in that order within a version.
+   */
+  static RuntimeTable install(
+      Path bootstrapDir,
+      Map<String, String> interpreterOverrides,
+      java.util.function.Supplier<List<Path>> jdkHomes) {
     for (String key : interpreterOverrides.keySet()) {
       if (!FAMILIES.containsKey(key) || FAMILIES.get(key) == Family.CUSTOM) {
         throw new IllegalArgumentException(
@@ -160,7 +225,28 @@ public final class RuntimeTable {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot install runtime bootstraps in " + bootstrapDir, e);
     }
-    return new RuntimeTable(bootstrapDir, interpreterOverrides);
+    return new RuntimeTable(bootstrapDir, interpreterOverrides, jdkHomes);
+  }
+
+  /**
+   * The JDKs in {@code dir}: its subdirectories with a {@code bin/java}, real directories before
+   * the symbolic links that distributions add beside them ({@code java-1.17.0-openjdk-amd64 ->
+   * java-17-openjdk-amd64}), each by name.
+   */
+  static List<Path> jdkHomesIn(Path dir) {
+    if (!Files.isDirectory(dir)) {
+      return List.of();
+    }
+    try (var entries = Files.list(dir)) {
+      return entries
+          .filter(p -> Files.isExecutable(p.resolve("bin/java")))
+          .sorted(
+              java.util.Comparator.comparing((Path p) -> Files.isSymbolicLink(p))
+                  .thenComparing(p -> p.getFileName().toString()))
+          .toList();
+    } catch (IOException e) {
+      return List.of();
+    }
   }
 
   /**
@@ -181,6 +267,12 @@ public final class RuntimeTable {
     if (family == Family.CUSTOM) {
       return new Launch(runtime, family, List.of(), bootstrapDir);
     }
+    if (family == Family.JAVA) {
+      Jdk jdk = jdk(runtime).orElseThrow(() -> LambdaError.invalidParameter(missingJdk(runtime)));
+      // the launcher adds the JVM's flags, the class path and the handler
+      return new Launch(
+          runtime, family, List.of(jdk.java()), bootstrapDir.resolve("java"), Optional.of(jdk));
+    }
     String interpreter =
         interpreter(runtime, family)
             .orElseThrow(
@@ -193,10 +285,6 @@ public final class RuntimeTable {
                             + "' was not found (looked in "
                             + String.join(", ", candidates(runtime, family))
                             + " and on PATH)"));
-    if (family == Family.JAVA) {
-      // the launcher adds the JVM's flags, the class path and the handler
-      return new Launch(runtime, family, List.of(interpreter), bootstrapDir.resolve("java"));
-    }
     if (family == Family.DOTNET && !Files.isRegularFile(bootstrapDir.resolve(family.bootstrap))) {
       throw LambdaError.invalidParameter(
           "The runtime "
@@ -241,9 +329,14 @@ public final class RuntimeTable {
     }
   }
 
-  /** Copies the jars of AWS's runtime interface client from Kiln's own classpath. */
+  /**
+   * Copies the jars of AWS's runtime interface client from Kiln's own classpath, and removes any
+   * other jar a Kiln of another version left there: two versions of one library on the runtime's
+   * class path ({@code lib/*}) would leave to chance which one a function gets.
+   */
   private static void installRuntimeInterfaceClient(Path lib) throws IOException {
     Files.createDirectories(lib);
+    java.util.Set<Path> installed = new java.util.HashSet<>();
     for (String resource : RIC_CLASSES) {
       java.net.URL url = RuntimeTable.class.getClassLoader().getResource(resource);
       if (url == null || !url.getProtocol().equals("jar")) {
@@ -253,6 +346,12 @@ public final class RuntimeTable {
       String file = url.getPath().substring("file:".length(), url.getPath().indexOf("!/"));
       Path jar = Path.of(java.net.URLDecoder.decode(file, java.nio.charset.StandardCharsets.UTF_8));
       Files.copy(jar, lib.resolve(jar.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+      installed.add(lib.resolve(jar.getFileName()));
+    }
+    try (var jars = Files.list(lib)) {
+      for (Path stale : jars.filter(p -> !installed.contains(p)).toList()) {
+        Files.deleteIfExists(stale);
+      }
     }
   }
 
@@ -266,6 +365,8 @@ public final class RuntimeTable {
       } else if (e.getValue() == Family.DOTNET
           && !Files.isRegularFile(bootstrapDir.resolve(Family.DOTNET.bootstrap))) {
         found = "not installed (" + DotnetBootstrap.missing() + ")";
+      } else if (e.getValue() == Family.JAVA) {
+        found = describeJdk(e.getKey());
       } else {
         found = interpreter(e.getKey(), e.getValue()).orElse("not installed");
         if (e.getValue() == Family.NODE && !found.equals("not installed")) {
@@ -283,7 +384,7 @@ public final class RuntimeTable {
         return Optional.of(candidate);
       }
     }
-    if (interpreterOverrides.containsKey(runtime) || family == Family.JAVA) {
+    if (interpreterOverrides.containsKey(runtime)) {
       return Optional.empty();
     }
     String path = System.getenv().getOrDefault("PATH", "");
@@ -307,7 +408,147 @@ public final class RuntimeTable {
       c.add(interpreterOverrides.get(runtime));
       return c;
     }
-    c.addAll(JDKS.getOrDefault(runtime, family.wellKnownPaths));
+    c.addAll(family.wellKnownPaths);
     return c;
+  }
+
+  /** The major version a Java identifier is for: 21 for {@code java21}. */
+  private static int javaFeature(String runtime) {
+    return Integer.parseInt(runtime.substring("java".length()));
+  }
+
+  /**
+   * The JDK a Java identifier runs on: the one {@code --runtime} names; else the first JDK of its
+   * own major version; else the first of the nearest newer major version.
+   */
+  Optional<Jdk> jdk(String runtime) {
+    String pinned = interpreterOverrides.get(runtime);
+    if (pinned != null) {
+      Path java = Path.of(pinned);
+      return Files.isExecutable(java) ? Optional.of(jdkAt(java)) : Optional.empty();
+    }
+    int wanted = javaFeature(runtime);
+    Jdk best = null;
+    for (Jdk jdk : installedJdks()) {
+      int feature = jdk.feature();
+      if (feature >= wanted && (best == null || feature < best.feature())) {
+        best = jdk;
+      }
+    }
+    return Optional.ofNullable(best);
+  }
+
+  /** The host's JDKs, each once (a distribution's alias of a JDK is the same JDK). */
+  private List<Jdk> installedJdks() {
+    List<Jdk> jdks = new ArrayList<>();
+    java.util.Set<Path> seen = new java.util.HashSet<>();
+    for (Path home : jdkHomes.get()) {
+      Path java = home.resolve("bin/java");
+      if (Files.isExecutable(java) && seen.add(realPath(java))) {
+        jdks.add(jdkAt(java));
+      }
+    }
+    return jdks;
+  }
+
+  /** What the banner says about a Java identifier's JDK. */
+  private String describeJdk(String runtime) {
+    Optional<Jdk> found = jdk(runtime);
+    if (found.isEmpty()) {
+      return "not installed (" + missingJdk(runtime) + ")";
+    }
+    Jdk jdk = found.get();
+    int wanted = javaFeature(runtime);
+    String line = jdk.java() + " (JDK " + jdk.version();
+    if (interpreterOverrides.containsKey(runtime)) {
+      line += ", set with --runtime";
+      if (jdk.feature() < wanted) {
+        line += "; older than " + runtime + " needs";
+      }
+    } else if (jdk.feature() != wanted) {
+      line +=
+          "; no JDK " + wanted + " is installed, so " + runtime + " runs on the nearest newer JDK";
+    }
+    return line + ")";
+  }
+
+  /** Why a Java identifier cannot run here. */
+  private String missingJdk(String runtime) {
+    String pinned = interpreterOverrides.get(runtime);
+    if (pinned != null) {
+      return "The runtime "
+          + runtime
+          + " is not installed on this Kiln server: its JDK's java '"
+          + pinned
+          + "' (set with --runtime) was not found";
+    }
+    int wanted = javaFeature(runtime);
+    List<String> found =
+        installedJdks().stream().map(j -> "JDK " + j.version() + " at " + j.java()).toList();
+    return "The runtime "
+        + runtime
+        + " is not installed on this Kiln server: it needs a JDK "
+        + wanted
+        + " or newer, and "
+        + (found.isEmpty()
+            ? "no JDK was found in " + JVM_DIR
+            : "the JDKs found are older (" + String.join(", ", found) + ")")
+        + "; install one, or name one with kiln server --runtime "
+        + runtime
+        + "=/path/to/jdk/bin/java";
+  }
+
+  /** The JDK whose {@code java} is {@code java}, its version read once. */
+  static Jdk jdkAt(Path java) {
+    Path real = realPath(java);
+    return new Jdk(java.toString(), JDK_VERSIONS.computeIfAbsent(real, RuntimeTable::readVersion));
+  }
+
+  private static Path realPath(Path p) {
+    try {
+      return p.toRealPath();
+    } catch (IOException e) {
+      return p.toAbsolutePath().normalize();
+    }
+  }
+
+  /**
+   * A JDK's version: {@code JAVA_VERSION} in the {@code release} file of its home (the directory
+   * above {@code bin/java}), or else the {@code java.version} the JVM itself reports.
+   */
+  private static String readVersion(Path realJava) {
+    Path release = realJava.getParent().getParent().resolve("release");
+    if (Files.isRegularFile(release)) {
+      java.util.Properties p = new java.util.Properties();
+      try (var in = Files.newBufferedReader(release)) {
+        p.load(in);
+        String v = p.getProperty("JAVA_VERSION");
+        if (v != null) {
+          return v.replace("\"", "").strip();
+        }
+      } catch (IOException | IllegalArgumentException e) {
+        // fall through to asking the JVM
+      }
+    }
+    try {
+      Process p =
+          new ProcessBuilder(realJava.toString(), "-XshowSettings:properties", "-version")
+              .redirectErrorStream(true)
+              .start();
+      p.getOutputStream().close();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      p.waitFor();
+      for (String line : out.split("\n")) {
+        String t = line.strip();
+        if (t.startsWith("java.version = ")) {
+          return t.substring("java.version = ".length()).strip();
+        }
+      }
+    } catch (IOException e) {
+      // unknown
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return "unknown";
   }
 }

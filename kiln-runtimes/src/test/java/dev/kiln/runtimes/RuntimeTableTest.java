@@ -90,4 +90,110 @@ class RuntimeTableTest {
     RuntimeTable.install(dir, Map.of("nodejs22.x", "/bin/sh")).launch("nodejs22.x");
     assertThat(dir.resolve("node/node_modules/marker")).hasContent("kept");
   }
+
+  /** A fake JDK home: an executable {@code bin/java} and the {@code release} file JDKs carry. */
+  private static Path fakeJdk(Path root, String name, String version) throws Exception {
+    Path home = Files.createDirectories(root.resolve(name));
+    Path java = Files.createDirectories(home.resolve("bin")).resolve("java");
+    Files.writeString(java, "#!/bin/sh\nexit 1\n");
+    java.toFile().setExecutable(true);
+    Files.writeString(
+        home.resolve("release"),
+        "IMPLEMENTOR=\"Test\"\nJAVA_VERSION=\"" + version + "\"\nOS_NAME=\"Linux\"\n");
+    return home;
+  }
+
+  @Test
+  void aJavaRuntime_withoutAJdkOfItsVersion_runsOnTheNearestNewerOne_andSaysSo() throws Exception {
+    Path jvm = Files.createTempDirectory("kiln-jvm-");
+    Path jdk17 = fakeJdk(jvm, "java-17-openjdk-amd64", "17.0.15");
+    Path jdk26 = fakeJdk(jvm, "jdk-26", "26.0.1");
+    Path jdk25 = fakeJdk(jvm, "temurin-25-jdk-amd64", "25.0.3");
+    // a distribution's alias of a JDK is the same JDK, not another one
+    Files.createSymbolicLink(jvm.resolve("java-1.17.0-openjdk-amd64"), jdk17);
+    RuntimeTable table =
+        RuntimeTable.install(
+            Files.createTempDirectory("kiln-runtimes-"),
+            Map.of(),
+            () -> RuntimeTable.jdkHomesIn(jvm));
+
+    RuntimeTable.Launch java21 = table.launch("java21");
+    assertThat(java21.command()).containsExactly(jdk25.resolve("bin/java").toString());
+    assertThat(java21.jdk()).hasValueSatisfying(j -> assertThat(j.feature()).isEqualTo(25));
+    assertThat(java21.runtimeVersion()).isEqualTo("java21 on JDK 25.0.3");
+    assertThat(table.describe().get("java21"))
+        .isEqualTo(
+            jdk25.resolve("bin/java")
+                + " (JDK 25.0.3; no JDK 21 is installed, so java21 runs on the nearest newer JDK)");
+
+    // a JDK of the identifier's own version is taken when there is one
+    assertThat(table.launch("java17").command())
+        .containsExactly(jdk17.resolve("bin/java").toString());
+    assertThat(table.launch("java17").runtimeVersion()).isEqualTo("java17 on JDK 17.0.15");
+    assertThat(table.describe().get("java17"))
+        .isEqualTo(jdk17.resolve("bin/java") + " (JDK 17.0.15)");
+    assertThat(table.launch("java25").command())
+        .containsExactly(jdk25.resolve("bin/java").toString());
+  }
+
+  @Test
+  void aPinnedJdk_winsOverTheNearestOne() throws Exception {
+    Path jvm = Files.createTempDirectory("kiln-jvm-");
+    Path jdk17 = fakeJdk(jvm, "java-17-openjdk-amd64", "17.0.15");
+    fakeJdk(jvm, "temurin-25-jdk-amd64", "25.0.3");
+    String pinned = jdk17.resolve("bin/java").toString();
+    RuntimeTable table =
+        RuntimeTable.install(
+            Files.createTempDirectory("kiln-runtimes-"),
+            Map.of("java21", pinned),
+            () -> RuntimeTable.jdkHomesIn(jvm));
+    assertThat(table.launch("java21").command()).containsExactly(pinned);
+    assertThat(table.launch("java21").runtimeVersion()).isEqualTo("java21 on JDK 17.0.15");
+    assertThat(table.describe().get("java21"))
+        .isEqualTo(pinned + " (JDK 17.0.15, set with --runtime; older than java21 needs)");
+  }
+
+  @Test
+  void aJavaRuntime_withOnlyOlderJdks_isRefused_namingWhatItNeedsAndWhatWasFound()
+      throws Exception {
+    Path jvm = Files.createTempDirectory("kiln-jvm-");
+    Path jdk17 = fakeJdk(jvm, "java-17-openjdk-amd64", "17.0.15");
+    RuntimeTable table =
+        RuntimeTable.install(
+            Files.createTempDirectory("kiln-runtimes-"),
+            Map.of(),
+            () -> RuntimeTable.jdkHomesIn(jvm));
+    assertThatThrownBy(() -> table.launch("java21"))
+        .isInstanceOfSatisfying(
+            LambdaError.class,
+            e -> {
+              assertThat(e.errorType()).isEqualTo("InvalidParameterValueException");
+              assertThat(e.getMessage())
+                  .contains("The runtime java21 is not installed on this Kiln server")
+                  .contains("needs a JDK 21 or newer")
+                  .contains("JDK 17.0.15 at " + jdk17)
+                  .contains("--runtime java21=");
+            });
+    assertThat(table.describe().get("java21")).startsWith("not installed (");
+
+    // a JDK installed while Kiln runs serves the next function that needs it
+    Path jdk21 = fakeJdk(jvm, "java-21-openjdk-amd64", "21.0.5");
+    assertThat(table.launch("java21").command())
+        .containsExactly(jdk21.resolve("bin/java").toString());
+  }
+
+  @Test
+  void install_leavesOnlyItsOwnJarsOnTheJavaRuntimesClassPath() throws Exception {
+    Path dir = Files.createTempDirectory("kiln-runtimes-");
+    Path lib = Files.createDirectories(dir.resolve("java/lib"));
+    // what an older Kiln installed: its serializer would compete with the one shipped now
+    Files.writeString(lib.resolve("aws-lambda-java-serialization-1.2.0.jar"), "old");
+    RuntimeTable.install(dir, Map.of());
+    try (var jars = Files.list(lib)) {
+      assertThat(jars.map(p -> p.getFileName().toString()))
+          .contains("aws-lambda-java-serialization-1.4.1.jar")
+          .doesNotContain("aws-lambda-java-serialization-1.2.0.jar")
+          .anyMatch(n -> n.startsWith("aws-lambda-java-runtime-interface-client-"));
+    }
+  }
 }

@@ -32,11 +32,25 @@ final class Compilers {
    * returns each class file by its path in a deployment package ({@code example/Hello.class}).
    */
   static Map<String, byte[]> java(Map<String, String> sources) throws Exception {
+    return java(sources, List.of());
+  }
+
+  /** As {@link #java(Map)}, with {@code libraries} (jars) on the class path too. */
+  static Map<String, byte[]> java(Map<String, String> sources, List<Path> libraries)
+      throws Exception {
     Path src = Files.createTempDirectory("kiln-java-src-");
     Path classes = Files.createDirectories(src.resolve("classes"));
+    List<String> classPath = new ArrayList<>(List.of(awsLambdaJavaCore()));
+    libraries.forEach(l -> classPath.add(l.toString()));
     List<String> args =
         new ArrayList<>(
-            List.of("--release", "17", "-cp", awsLambdaJavaCore(), "-d", classes.toString()));
+            List.of(
+                "--release",
+                "17",
+                "-cp",
+                String.join(java.io.File.pathSeparator, classPath),
+                "-d",
+                classes.toString()));
     for (var e : sources.entrySet()) {
       Path file = src.resolve(e.getKey().replace('.', '/') + ".java");
       Files.createDirectories(file.getParent());
@@ -57,13 +71,12 @@ final class Compilers {
   }
 
   private static String awsLambdaJavaCore() throws Exception {
-    return Path.of(
-            com.amazonaws.services.lambda.runtime.Context.class
-                .getProtectionDomain()
-                .getCodeSource()
-                .getLocation()
-                .toURI())
-        .toString();
+    return jarOf(com.amazonaws.services.lambda.runtime.Context.class).toString();
+  }
+
+  /** The jar on this test's class path that {@code type} comes from. */
+  static Path jarOf(Class<?> type) throws Exception {
+    return Path.of(type.getProtectionDomain().getCodeSource().getLocation().toURI());
   }
 
   /** Compiles one C# source into a library with mcs, against Kiln's Amazon.Lambda.Core. */

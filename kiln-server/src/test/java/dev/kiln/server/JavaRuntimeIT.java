@@ -306,6 +306,422 @@ class JavaRuntimeIT {
     }
   }
 
+  static final String RECORDS =
+      """
+      package example;
+
+      import com.amazonaws.services.lambda.runtime.Context;
+      import com.amazonaws.services.lambda.runtime.RequestHandler;
+      import java.util.List;
+
+      public class Records implements RequestHandler<Records.Order, Records.Receipt> {
+        public record Line(String item, int count) {}
+
+        public record Order(String customer, List<Line> lines) {}
+
+        public record Receipt(String customer, int total, List<String> items) {}
+
+        @Override
+        public Receipt handleRequest(Order order, Context context) {
+          return new Receipt(
+              order.customer(),
+              order.lines().stream().mapToInt(Line::count).sum(),
+              order.lines().stream().map(Line::item).toList());
+        }
+      }
+      """;
+
+  static final String RECORD_MAP =
+      """
+      package example;
+
+      import com.amazonaws.services.lambda.runtime.Context;
+      import com.amazonaws.services.lambda.runtime.RequestHandler;
+      import java.util.Map;
+      import java.util.TreeMap;
+
+      public class Prices implements RequestHandler<Map<String, Prices.Price>, Map<String, Object>> {
+        public record Price(String currency, double amount) {}
+
+        @Override
+        public Map<String, Object> handleRequest(Map<String, Price> prices, Context context) {
+          Map<String, Object> out = new TreeMap<>();
+          prices.forEach((k, v) -> out.put(k, v.amount() * 2 + " " + v.currency()));
+          return out;
+        }
+      }
+      """;
+
+  static final String HTTP_API =
+      """
+      package example;
+
+      import com.amazonaws.services.lambda.runtime.Context;
+      import com.amazonaws.services.lambda.runtime.RequestHandler;
+      import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent;
+      import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPResponse;
+      import java.util.Map;
+
+      public class HttpApi
+          implements RequestHandler<APIGatewayV2HTTPEvent, APIGatewayV2HTTPResponse> {
+        @Override
+        public APIGatewayV2HTTPResponse handleRequest(APIGatewayV2HTTPEvent e, Context context) {
+          return APIGatewayV2HTTPResponse.builder()
+              .withStatusCode(201)
+              .withHeaders(Map.of("Content-Type", "text/plain"))
+              .withBody(
+                  e.getRequestContext().getHttp().getMethod()
+                      + " "
+                      + e.getRawPath()
+                      + " name="
+                      + e.getQueryStringParameters().get("name")
+                      + " agent="
+                      + e.getHeaders().get("user-agent")
+                      + " body="
+                      + e.getBody())
+              .build();
+        }
+      }
+      """;
+
+  static final String SQS_BATCH =
+      """
+      package example;
+
+      import com.amazonaws.services.lambda.runtime.Context;
+      import com.amazonaws.services.lambda.runtime.RequestHandler;
+      import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
+      import com.amazonaws.services.lambda.runtime.events.SQSEvent;
+      import java.util.ArrayList;
+      import java.util.List;
+
+      public class SqsBatch implements RequestHandler<SQSEvent, SQSBatchResponse> {
+        @Override
+        public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
+          List<SQSBatchResponse.BatchItemFailure> failures = new ArrayList<>();
+          for (SQSEvent.SQSMessage m : event.getRecords()) {
+            if (m.getBody().equals("bad")) {
+              failures.add(new SQSBatchResponse.BatchItemFailure(m.getMessageId()));
+            }
+          }
+          return new SQSBatchResponse(failures);
+        }
+      }
+      """;
+
+  static final String SCHEDULED =
+      """
+      package example;
+
+      import com.amazonaws.services.lambda.runtime.Context;
+      import com.amazonaws.services.lambda.runtime.RequestHandler;
+      import com.amazonaws.services.lambda.runtime.events.ScheduledEvent;
+
+      public class Scheduled implements RequestHandler<ScheduledEvent, String> {
+        @Override
+        public String handleRequest(ScheduledEvent event, Context context) {
+          return event.getDetailType() + " at " + event.getTime().getYear() + "/"
+              + event.getTime().getMonthOfYear() + " from " + event.getSource();
+        }
+      }
+      """;
+
+  static final String HTTP_API_EVENT =
+      """
+      {
+        "version": "2.0",
+        "routeKey": "POST /orders",
+        "rawPath": "/orders",
+        "rawQueryString": "name=kiln",
+        "headers": {"user-agent": "curl/8.5.0", "content-type": "application/json"},
+        "queryStringParameters": {"name": "kiln"},
+        "requestContext": {
+          "accountId": "123456789012",
+          "apiId": "api-id",
+          "domainName": "id.execute-api.us-east-1.amazonaws.com",
+          "http": {
+            "method": "POST",
+            "path": "/orders",
+            "protocol": "HTTP/1.1",
+            "sourceIp": "192.0.2.1",
+            "userAgent": "curl/8.5.0"
+          },
+          "requestId": "JKJaXmPLvHcESHA=",
+          "routeKey": "POST /orders",
+          "stage": "$default",
+          "time": "10/Mar/2024:13:40:52 +0000",
+          "timeEpoch": 1710078052000
+        },
+        "body": "{\\"item\\": \\"tea\\"}",
+        "isBase64Encoded": false
+      }
+      """;
+
+  static final String SQS_EVENT =
+      """
+      {
+        "Records": [
+          {
+            "messageId": "059f36b4-87a3-44ab-83d2-661975830a7d",
+            "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a",
+            "body": "good",
+            "attributes": {
+              "ApproximateReceiveCount": "1",
+              "SentTimestamp": "1545082649183",
+              "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+              "ApproximateFirstReceiveTimestamp": "1545082649185"
+            },
+            "messageAttributes": {},
+            "md5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3",
+            "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:my-queue",
+            "awsRegion": "us-east-1"
+          },
+          {
+            "messageId": "2e1424d4-f796-459a-8184-9c92662be6da",
+            "receiptHandle": "AQEBzWwaftRI0KuVm4tP+/7q1rGgNqicHq",
+            "body": "bad",
+            "attributes": {"ApproximateReceiveCount": "1"},
+            "messageAttributes": {},
+            "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:my-queue",
+            "awsRegion": "us-east-1"
+          }
+        ]
+      }
+      """;
+
+  static final String SCHEDULED_EVENT =
+      """
+      {
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": "2024-03-10T13:40:52Z",
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/my-schedule"],
+        "detail": {}
+      }
+      """;
+
+  /**
+   * What AWS's java17+ runtimes turn an event into, compiled as real functions: records (nested, in
+   * lists, as map values) in and out, and AWS's event classes (aws-lambda-java-events, shipped in
+   * the zip's {@code lib/} with joda-time as a user packages them) in and their response classes
+   * out.
+   */
+  @Test
+  void records_andAwsEventClasses_asInputAndOutput() throws Exception {
+    Compilers.requireJdk17();
+    Path events =
+        Compilers.jarOf(com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent.class);
+    Path joda = Compilers.jarOf(org.joda.time.DateTime.class);
+    Map<String, byte[]> entries =
+        new java.util.TreeMap<>(
+            Compilers.java(
+                Map.of(
+                    "example.Records", RECORDS,
+                    "example.Prices", RECORD_MAP,
+                    "example.HttpApi", HTTP_API,
+                    "example.SqsBatch", SQS_BATCH,
+                    "example.Scheduled", SCHEDULED),
+                java.util.List.of(events, joda)));
+    entries.put("lib/" + events.getFileName(), Files.readAllBytes(events));
+    entries.put("lib/" + joda.getFileName(), Files.readAllBytes(joda));
+    byte[] zip = Compilers.zip(entries);
+    try (KilnFixture kiln = new KilnFixture()) {
+      for (String handler :
+          java.util.List.of("Records", "Prices", "HttpApi", "SqsBatch", "Scheduled")) {
+        kiln.create(
+            handler.toLowerCase(java.util.Locale.ROOT),
+            Runtime.JAVA17,
+            "example." + handler + "::handleRequest",
+            zip);
+        kiln.lambda.updateFunctionConfiguration(
+            b ->
+                b.functionName(handler.toLowerCase(java.util.Locale.ROOT))
+                    .memorySize(512)
+                    .timeout(30));
+      }
+
+      JsonNode receipt =
+          invokeJson(
+              kiln,
+              "records",
+              "{\"customer\": \"ada\", \"lines\": [{\"item\": \"tea\", \"count\": 2},"
+                  + " {\"item\": \"cake\", \"count\": 1}]}");
+      assertThat(receipt)
+          .isEqualTo(
+              JSON.readTree(
+                  "{\"customer\": \"ada\", \"total\": 3, \"items\": [\"tea\", \"cake\"]}"));
+
+      assertThat(
+              invokeJson(
+                  kiln,
+                  "prices",
+                  "{\"tea\": {\"currency\": \"EUR\", \"amount\": 1.5},"
+                      + " \"cake\": {\"currency\": \"EUR\", \"amount\": 3}}"))
+          .isEqualTo(JSON.readTree("{\"cake\": \"6.0 EUR\", \"tea\": \"3.0 EUR\"}"));
+
+      JsonNode http = invokeJson(kiln, "httpapi", HTTP_API_EVENT);
+      assertThat(http.get("statusCode").asInt()).isEqualTo(201);
+      assertThat(http.get("headers").get("Content-Type").asText()).isEqualTo("text/plain");
+      assertThat(http.get("body").asText())
+          .isEqualTo("POST /orders name=kiln agent=curl/8.5.0 body={\"item\": \"tea\"}");
+
+      assertThat(invokeJson(kiln, "sqsbatch", SQS_EVENT))
+          .isEqualTo(
+              JSON.readTree(
+                  "{\"batchItemFailures\": [{\"itemIdentifier\":"
+                      + " \"2e1424d4-f796-459a-8184-9c92662be6da\"}]}"));
+
+      assertThat(invokeJson(kiln, "scheduled", SCHEDULED_EVENT).asText())
+          .isEqualTo("Scheduled Event at 2024/3 from aws.events");
+    }
+  }
+
+  private static JsonNode invokeJson(KilnFixture kiln, String function, String event)
+      throws Exception {
+    InvokeResponse r =
+        kiln.lambda.invoke(b -> b.functionName(function).payload(SdkBytes.fromUtf8String(event)));
+    assertThat(r.functionError()).as(function + ": " + r.payload().asUtf8String()).isNull();
+    return JSON.readTree(r.payload().asUtf8String());
+  }
+
+  static final Path JDK17 = Path.of("/usr/lib/jvm/java-17-openjdk-amd64/bin/java");
+  static final Path JDK25 = Path.of("/usr/lib/jvm/temurin-25-jdk-amd64/bin/java");
+
+  /** Whether a JDK of major version {@code feature} is installed where Kiln looks for JDKs. */
+  static boolean jdkInstalled(int feature) throws Exception {
+    try (var homes = Files.list(Path.of("/usr/lib/jvm"))) {
+      for (Path home : homes.toList()) {
+        Path release = home.resolve("release");
+        if (Files.isRegularFile(release)
+            && Files.readString(release).contains("JAVA_VERSION=\"" + feature + ".")) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /** A cold invoke of the {@code Hello} function: its answer, and its log with INIT_START. */
+  private static Map.Entry<JsonNode, String> coldHello(
+      software.amazon.awssdk.services.lambda.LambdaClient lambda, String function)
+      throws Exception {
+    InvokeResponse r =
+        lambda.invoke(
+            b ->
+                b.functionName(function)
+                    .logType(software.amazon.awssdk.services.lambda.model.LogType.TAIL)
+                    .payload(SdkBytes.fromUtf8String("{\"name\": \"kiln\"}")));
+    assertThat(r.functionError()).as(r.payload().asUtf8String()).isNull();
+    String log =
+        new String(
+            java.util.Base64.getDecoder().decode(r.logResult()),
+            java.nio.charset.StandardCharsets.UTF_8);
+    return Map.entry(JSON.readTree(r.payload().asUtf8String()), log);
+  }
+
+  /**
+   * Debian 12 ships no JDK 21: a java21 function runs on the nearest newer JDK installed (25 here),
+   * and the banner and the function's INIT_START line say which.
+   */
+  @Test
+  void java21_withoutAJdk21_runsOnTheNearestNewerJdk_andSaysSo() throws Exception {
+    Compilers.requireJdk17();
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        !jdkInstalled(21) && jdkInstalled(25) && Files.isExecutable(JDK25),
+        "needs a host with a JDK 25 at " + JDK25 + " and no JDK 21");
+    byte[] zip = Compilers.zip(Compilers.java(Map.of("example.Hello", HANDLER)));
+    try (KilnFixture kiln = new KilnFixture()) {
+      assertThat(kiln.server.banner())
+          .contains(
+              "  runtime java21: "
+                  + JDK25
+                  + " (JDK "
+                  + RuntimeVersionOf.jdk25()
+                  + "; no JDK 21 is installed, so java21 runs on the nearest newer JDK)");
+      kiln.create("hello-java21", Runtime.JAVA21, "example.Hello::handleRequest", zip);
+      kiln.lambda.updateFunctionConfiguration(
+          b -> b.functionName("hello-java21").memorySize(512).timeout(30));
+      var cold = coldHello(kiln.lambda, "hello-java21");
+      assertThat(cold.getKey().get("greeting").asText()).isEqualTo("hello kiln");
+      assertThat(cold.getKey().get("java").asText()).isEqualTo("25");
+      assertThat(cold.getValue())
+          .contains("INIT_START Runtime Version: java21 on JDK " + RuntimeVersionOf.jdk25() + "\t");
+    }
+  }
+
+  /** {@code kiln server --runtime java21=PATH} pins the JDK, over the nearest one. */
+  @Test
+  void aPinnedJdk_winsForJava21() throws Exception {
+    Compilers.requireJdk17();
+    byte[] zip = Compilers.zip(Compilers.java(Map.of("example.Hello", HANDLER)));
+    Path data = Files.createTempDirectory("kiln-pinned-jdk-");
+    try (ServerProcess server =
+            ServerProcess.start(data, ServerProcess.freePort(), "--runtime", "java21=" + JDK17);
+        var lambda = KilnFixture.client(server)) {
+      assertThat(server.output())
+          .contains("runtime java21: " + JDK17 + " (JDK 17.")
+          .contains(", set with --runtime; older than java21 needs)");
+      lambda.createFunction(
+          b ->
+              b.functionName("pinned-java21")
+                  .runtime(Runtime.JAVA21)
+                  .handler("example.Hello::handleRequest")
+                  .role(KilnFixture.ROLE)
+                  .memorySize(512)
+                  .timeout(30)
+                  .code(c -> c.zipFile(SdkBytes.fromByteArray(zip))));
+      var cold = coldHello(lambda, "pinned-java21");
+      assertThat(cold.getKey().get("java").asText()).isEqualTo("17");
+      assertThat(cold.getValue()).contains("INIT_START Runtime Version: java21 on JDK 17.");
+    }
+  }
+
+  /**
+   * JDK 24 and later warn at every start of a JVM whose code calls System.load without native
+   * access granted, as AWS's runtime client does; Kiln grants it, as Lambda's runtime does, so a
+   * java25 cold start's log is the function's own.
+   */
+  @Test
+  void aJava25ColdStart_logsNoRestrictedMethodWarnings() throws Exception {
+    Compilers.requireJdk17();
+    org.junit.jupiter.api.Assumptions.assumeTrue(jdkInstalled(25), "needs a JDK 25");
+    byte[] zip = Compilers.zip(Compilers.java(Map.of("example.Hello", HANDLER)));
+    try (KilnFixture kiln = new KilnFixture()) {
+      kiln.lambda.createFunction(
+          b ->
+              b.functionName("hello-java25")
+                  .runtime("java25") // newer than this SDK's list of runtimes
+                  .handler("example.Hello::handleRequest")
+                  .role(KilnFixture.ROLE)
+                  .memorySize(512)
+                  .timeout(30)
+                  .code(c -> c.zipFile(SdkBytes.fromByteArray(zip))));
+      var cold = coldHello(kiln.lambda, "hello-java25");
+      assertThat(cold.getKey().get("java").asText()).isEqualTo("25");
+      assertThat(cold.getValue())
+          .contains("hello from java")
+          .doesNotContain("WARNING")
+          .doesNotContain("restricted method");
+    }
+  }
+
+  /** The version of the JDK 25 this host has, as its release file gives it. */
+  static final class RuntimeVersionOf {
+    static String jdk25() throws Exception {
+      java.util.Properties p = new java.util.Properties();
+      try (var in = Files.newBufferedReader(JDK25.getParent().getParent().resolve("release"))) {
+        p.load(in);
+      }
+      return p.getProperty("JAVA_VERSION").replace("\"", "");
+    }
+  }
+
   private static String invokeText(KilnFixture kiln, String function) {
     InvokeResponse r =
         kiln.lambda.invoke(b -> b.functionName(function).payload(SdkBytes.fromUtf8String("{}")));
