@@ -31,7 +31,8 @@ import java.util.function.BiConsumer;
  * the operation; a body is never read twice from the socket.
  *
  * <p>Outside the gate: {@code GET /metrics} (Prometheus scrapes without AWS credentials; bind Kiln
- * to a private address or put it behind a proxy to keep it private) and the code download links
+ * to a private address or put it behind a proxy to keep it private), {@code GET /health} and {@code
+ * /ping} (load balancers' checks, which say only whether Kiln serves) and the code download links
  * GetFunction hands out, which carry a signature of their own ({@link CodeLinks}), as S3's
  * presigned URLs do. With {@code --insecure-no-auth} the gate lets everything through.
  */
@@ -80,6 +81,8 @@ public final class RequestAuthentication implements Filter {
     String path = req.path().rawPath();
     if (verifier.isEmpty()
         || path.equals("/metrics")
+        || path.equals("/health")
+        || path.equals("/ping")
         || path.startsWith(CodeLinks.PATH + "/")
         // the Runtime and Extensions APIs, when this gate guards the server that also serves them
         || path.startsWith("/2018-06-01/")
