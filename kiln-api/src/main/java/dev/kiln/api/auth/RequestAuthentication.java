@@ -220,7 +220,8 @@ public final class RequestAuthentication implements Filter {
     String path = req.path().rawPath();
     String operation =
         ApiOperations.lambda(method, path, query(req.query().rawValue()), new byte[0], account)
-            .map(ApiOperations.Operation::name)
+            // AWS's message names the action: "for the InvokeFunction operation"
+            .map(op -> op.action().substring(op.action().indexOf(':') + 1))
             .orElse(method + " " + path);
     return LambdaError.requestEntityTooLarge(
         "Request must be smaller than " + maxBody + " bytes for the " + operation + " operation");
