@@ -20,6 +20,9 @@ import java.util.Map;
  * "status":"stopping"} from the moment a shutdown begins, so that a load balancer stops sending
  * work while running invocations finish.
  *
+ * <p>A store's check takes that store's lock, so a check behind a long write (a log prune) waits
+ * for it; a load balancer's timeout then counts the node unhealthy for that moment, which it is.
+ *
  * <p>{@link #stopping} is a volatile flag: the request threads read it, {@link KilnServer#close}
  * sets it once.
  */

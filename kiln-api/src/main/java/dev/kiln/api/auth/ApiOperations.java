@@ -109,511 +109,117 @@ public final class ApiOperations {
         resource);
   }
 
-  /** The Lambda API's operations, as the service model routes them; narrower routes first. */
+  /**
+   * The Lambda API's operations as the service model routes them, one a line: method, URI (a {@code
+   * ?name=value} must be in the query too), operation, where its resource is, and the IAM action
+   * when it is not {@code lambda:} and the operation's name. Narrower routes come first.
+   */
+  private static final String LAMBDA_ROUTES =
+      """
+      POST   /2014-11-13/functions/{FunctionName}/invoke-async                            InvokeAsync                            FUNCTION
+      GET    /2015-03-31/event-source-mappings                                            ListEventSourceMappings                ANY
+      POST   /2015-03-31/event-source-mappings                                            CreateEventSourceMapping               ANY
+      DELETE /2015-03-31/event-source-mappings/{UUID}                                     DeleteEventSourceMapping               EVENT_SOURCE_MAPPING
+      GET    /2015-03-31/event-source-mappings/{UUID}                                     GetEventSourceMapping                  EVENT_SOURCE_MAPPING
+      PUT    /2015-03-31/event-source-mappings/{UUID}                                     UpdateEventSourceMapping               EVENT_SOURCE_MAPPING
+      GET    /2015-03-31/functions                                                        ListFunctions                          ANY
+      POST   /2015-03-31/functions                                                        CreateFunction                         FUNCTION_IN_BODY
+      DELETE /2015-03-31/functions/{FunctionName}                                         DeleteFunction                         FUNCTION
+      GET    /2015-03-31/functions/{FunctionName}                                         GetFunction                            FUNCTION
+      GET    /2015-03-31/functions/{FunctionName}/aliases                                 ListAliases                            FUNCTION
+      POST   /2015-03-31/functions/{FunctionName}/aliases                                 CreateAlias                            FUNCTION
+      DELETE /2015-03-31/functions/{FunctionName}/aliases/{Name}                          DeleteAlias                            FUNCTION
+      GET    /2015-03-31/functions/{FunctionName}/aliases/{Name}                          GetAlias                               FUNCTION
+      PUT    /2015-03-31/functions/{FunctionName}/aliases/{Name}                          UpdateAlias                            FUNCTION
+      PUT    /2015-03-31/functions/{FunctionName}/code                                    UpdateFunctionCode                     FUNCTION
+      GET    /2015-03-31/functions/{FunctionName}/configuration                           GetFunctionConfiguration               FUNCTION
+      PUT    /2015-03-31/functions/{FunctionName}/configuration                           UpdateFunctionConfiguration            FUNCTION
+      POST   /2015-03-31/functions/{FunctionName}/invocations                             Invoke                                 FUNCTION             lambda:InvokeFunction
+      GET    /2015-03-31/functions/{FunctionName}/policy                                  GetPolicy                              FUNCTION
+      POST   /2015-03-31/functions/{FunctionName}/policy                                  AddPermission                          FUNCTION
+      DELETE /2015-03-31/functions/{FunctionName}/policy/{StatementId}                    RemovePermission                       FUNCTION
+      GET    /2015-03-31/functions/{FunctionName}/versions                                ListVersionsByFunction                 FUNCTION
+      POST   /2015-03-31/functions/{FunctionName}/versions                                PublishVersion                         FUNCTION
+      GET    /2016-08-19/account-settings                                                 GetAccountSettings                     ANY
+      DELETE /2017-03-31/tags/{Resource}                                                  UntagResource                          ARN
+      GET    /2017-03-31/tags/{Resource}                                                  ListTags                               ARN
+      POST   /2017-03-31/tags/{Resource}                                                  TagResource                            ARN
+      DELETE /2017-10-31/functions/{FunctionName}/concurrency                             DeleteFunctionConcurrency              FUNCTION
+      PUT    /2017-10-31/functions/{FunctionName}/concurrency                             PutFunctionConcurrency                 FUNCTION
+      GET    /2018-10-31/layers?find=LayerVersion                                         GetLayerVersionByArn                   ARN_IN_QUERY         lambda:GetLayerVersion
+      GET    /2018-10-31/layers                                                           ListLayers                             ANY
+      GET    /2018-10-31/layers/{LayerName}/versions                                      ListLayerVersions                      LAYER
+      POST   /2018-10-31/layers/{LayerName}/versions                                      PublishLayerVersion                    LAYER
+      DELETE /2018-10-31/layers/{LayerName}/versions/{VersionNumber}                      DeleteLayerVersion                     LAYER_VERSION
+      GET    /2018-10-31/layers/{LayerName}/versions/{VersionNumber}                      GetLayerVersion                        LAYER_VERSION
+      GET    /2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy               GetLayerVersionPolicy                  LAYER_VERSION
+      POST   /2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy               AddLayerVersionPermission              LAYER_VERSION
+      DELETE /2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy/{StatementId} RemoveLayerVersionPermission           LAYER_VERSION
+      DELETE /2019-09-25/functions/{FunctionName}/event-invoke-config                     DeleteFunctionEventInvokeConfig        FUNCTION
+      GET    /2019-09-25/functions/{FunctionName}/event-invoke-config                     GetFunctionEventInvokeConfig           FUNCTION
+      POST   /2019-09-25/functions/{FunctionName}/event-invoke-config                     UpdateFunctionEventInvokeConfig        FUNCTION
+      PUT    /2019-09-25/functions/{FunctionName}/event-invoke-config                     PutFunctionEventInvokeConfig           FUNCTION
+      GET    /2019-09-25/functions/{FunctionName}/event-invoke-config/list                ListFunctionEventInvokeConfigs         FUNCTION
+      GET    /2019-09-30/functions/{FunctionName}/concurrency                             GetFunctionConcurrency                 FUNCTION
+      GET    /2019-09-30/functions/{FunctionName}/provisioned-concurrency?List=ALL        ListProvisionedConcurrencyConfigs      FUNCTION
+      DELETE /2019-09-30/functions/{FunctionName}/provisioned-concurrency                 DeleteProvisionedConcurrencyConfig     FUNCTION
+      GET    /2019-09-30/functions/{FunctionName}/provisioned-concurrency                 GetProvisionedConcurrencyConfig        FUNCTION
+      PUT    /2019-09-30/functions/{FunctionName}/provisioned-concurrency                 PutProvisionedConcurrencyConfig        FUNCTION
+      GET    /2020-04-22/code-signing-configs                                             ListCodeSigningConfigs                 ANY
+      POST   /2020-04-22/code-signing-configs                                             CreateCodeSigningConfig                ANY
+      DELETE /2020-04-22/code-signing-configs/{CodeSigningConfigArn}                      DeleteCodeSigningConfig                ARN
+      GET    /2020-04-22/code-signing-configs/{CodeSigningConfigArn}                      GetCodeSigningConfig                   ARN
+      PUT    /2020-04-22/code-signing-configs/{CodeSigningConfigArn}                      UpdateCodeSigningConfig                ARN
+      GET    /2020-04-22/code-signing-configs/{CodeSigningConfigArn}/functions            ListFunctionsByCodeSigningConfig       ARN
+      DELETE /2020-06-30/functions/{FunctionName}/code-signing-config                     DeleteFunctionCodeSigningConfig        FUNCTION
+      GET    /2020-06-30/functions/{FunctionName}/code-signing-config                     GetFunctionCodeSigningConfig           FUNCTION
+      PUT    /2020-06-30/functions/{FunctionName}/code-signing-config                     PutFunctionCodeSigningConfig           FUNCTION
+      GET    /2021-07-20/functions/{FunctionName}/runtime-management-config               GetRuntimeManagementConfig             FUNCTION
+      PUT    /2021-07-20/functions/{FunctionName}/runtime-management-config               PutRuntimeManagementConfig             FUNCTION
+      DELETE /2021-10-31/functions/{FunctionName}/url                                     DeleteFunctionUrlConfig                FUNCTION
+      GET    /2021-10-31/functions/{FunctionName}/url                                     GetFunctionUrlConfig                   FUNCTION
+      POST   /2021-10-31/functions/{FunctionName}/url                                     CreateFunctionUrlConfig                FUNCTION
+      PUT    /2021-10-31/functions/{FunctionName}/url                                     UpdateFunctionUrlConfig                FUNCTION
+      GET    /2021-10-31/functions/{FunctionName}/urls                                    ListFunctionUrlConfigs                 FUNCTION
+      POST   /2021-11-15/functions/{FunctionName}/response-streaming-invocations          InvokeWithResponseStream               FUNCTION             lambda:InvokeFunction
+      GET    /2024-08-31/functions/{FunctionName}/recursion-config                        GetFunctionRecursionConfig             FUNCTION
+      PUT    /2024-08-31/functions/{FunctionName}/recursion-config                        PutFunctionRecursionConfig             FUNCTION
+      GET    /2025-11-30/capacity-providers                                               ListCapacityProviders                  ANY
+      POST   /2025-11-30/capacity-providers                                               CreateCapacityProvider                 ANY
+      DELETE /2025-11-30/capacity-providers/{CapacityProviderName}                        DeleteCapacityProvider                 CAPACITY_PROVIDER
+      GET    /2025-11-30/capacity-providers/{CapacityProviderName}                        GetCapacityProvider                    CAPACITY_PROVIDER
+      PUT    /2025-11-30/capacity-providers/{CapacityProviderName}                        UpdateCapacityProvider                 CAPACITY_PROVIDER
+      GET    /2025-11-30/capacity-providers/{CapacityProviderName}/function-versions      ListFunctionVersionsByCapacityProvider CAPACITY_PROVIDER
+      GET    /2025-11-30/functions/{FunctionName}/function-scaling-config                 GetFunctionScalingConfig               FUNCTION
+      PUT    /2025-11-30/functions/{FunctionName}/function-scaling-config                 PutFunctionScalingConfig               FUNCTION
+      POST   /2025-12-01/durable-execution-callbacks/{CallbackId}/fail                    SendDurableExecutionCallbackFailure    ANY
+      POST   /2025-12-01/durable-execution-callbacks/{CallbackId}/heartbeat               SendDurableExecutionCallbackHeartbeat  ANY
+      POST   /2025-12-01/durable-execution-callbacks/{CallbackId}/succeed                 SendDurableExecutionCallbackSuccess    ANY
+      GET    /2025-12-01/durable-executions/{DurableExecutionArn}                         GetDurableExecution                    ARN
+      POST   /2025-12-01/durable-executions/{DurableExecutionArn}/checkpoint              CheckpointDurableExecution             ARN
+      GET    /2025-12-01/durable-executions/{DurableExecutionArn}/history                 GetDurableExecutionHistory             ARN
+      GET    /2025-12-01/durable-executions/{DurableExecutionArn}/state                   GetDurableExecutionState               ARN
+      POST   /2025-12-01/durable-executions/{DurableExecutionArn}/stop                    StopDurableExecution                   ARN
+      GET    /2025-12-01/functions/{FunctionName}/durable-executions                      ListDurableExecutionsByFunction        FUNCTION
+      GET    /kiln/usage                                                                  GetUsage                               ANY                  kiln:GetUsage
+      """;
+
   private static final List<Route> LAMBDA =
-      List.of(
-          route(
-              "POST",
-              "/2014-11-13/functions/{FunctionName}/invoke-async",
-              "InvokeAsync",
-              "lambda:InvokeAsync",
-              Resource.FUNCTION),
-          route(
-              "GET",
-              "/2015-03-31/event-source-mappings",
-              "ListEventSourceMappings",
-              "lambda:ListEventSourceMappings",
-              Resource.ANY),
-          route(
-              "POST",
-              "/2015-03-31/event-source-mappings",
-              "CreateEventSourceMapping",
-              "lambda:CreateEventSourceMapping",
-              Resource.ANY),
-          route(
-              "DELETE",
-              "/2015-03-31/event-source-mappings/{UUID}",
-              "DeleteEventSourceMapping",
-              "lambda:DeleteEventSourceMapping",
-              Resource.EVENT_SOURCE_MAPPING),
-          route(
-              "GET",
-              "/2015-03-31/event-source-mappings/{UUID}",
-              "GetEventSourceMapping",
-              "lambda:GetEventSourceMapping",
-              Resource.EVENT_SOURCE_MAPPING),
-          route(
-              "PUT",
-              "/2015-03-31/event-source-mappings/{UUID}",
-              "UpdateEventSourceMapping",
-              "lambda:UpdateEventSourceMapping",
-              Resource.EVENT_SOURCE_MAPPING),
-          route(
-              "GET",
-              "/2015-03-31/functions",
-              "ListFunctions",
-              "lambda:ListFunctions",
-              Resource.ANY),
-          route(
-              "POST",
-              "/2015-03-31/functions",
-              "CreateFunction",
-              "lambda:CreateFunction",
-              Resource.FUNCTION_IN_BODY),
-          route(
-              "DELETE",
-              "/2015-03-31/functions/{FunctionName}",
-              "DeleteFunction",
-              "lambda:DeleteFunction",
-              Resource.FUNCTION),
-          route(
-              "GET",
-              "/2015-03-31/functions/{FunctionName}",
-              "GetFunction",
-              "lambda:GetFunction",
-              Resource.FUNCTION),
-          route(
-              "GET",
-              "/2015-03-31/functions/{FunctionName}/aliases",
-              "ListAliases",
-              "lambda:ListAliases",
-              Resource.FUNCTION),
-          route(
-              "POST",
-              "/2015-03-31/functions/{FunctionName}/aliases",
-              "CreateAlias",
-              "lambda:CreateAlias",
-              Resource.FUNCTION),
-          route(
-              "DELETE",
-              "/2015-03-31/functions/{FunctionName}/aliases/{Name}",
-              "DeleteAlias",
-              "lambda:DeleteAlias",
-              Resource.FUNCTION),
-          route(
-              "GET",
-              "/2015-03-31/functions/{FunctionName}/aliases/{Name}",
-              "GetAlias",
-              "lambda:GetAlias",
-              Resource.FUNCTION),
-          route(
-              "PUT",
-              "/2015-03-31/functions/{FunctionName}/aliases/{Name}",
-              "UpdateAlias",
-              "lambda:UpdateAlias",
-              Resource.FUNCTION),
-          route(
-              "PUT",
-              "/2015-03-31/functions/{FunctionName}/code",
-              "UpdateFunctionCode",
-              "lambda:UpdateFunctionCode",
-              Resource.FUNCTION),
-          route(
-              "GET",
-              "/2015-03-31/functions/{FunctionName}/configuration",
-              "GetFunctionConfiguration",
-              "lambda:GetFunctionConfiguration",
-              Resource.FUNCTION),
-          route(
-              "PUT",
-              "/2015-03-31/functions/{FunctionName}/configuration",
-              "UpdateFunctionConfiguration",
-              "lambda:UpdateFunctionConfiguration",
-              Resource.FUNCTION),
-          route(
-              "POST",
-              "/2015-03-31/functions/{FunctionName}/invocations",
-              "Invoke",
-              "lambda:InvokeFunction",
-              Resource.FUNCTION),
-          route(
-              "GET",
-              "/2015-03-31/functions/{FunctionName}/policy",
-              "GetPolicy",
-              "lambda:GetPolicy",
-              Resource.FUNCTION),
-          route(
-              "POST",
-              "/2015-03-31/functions/{FunctionName}/policy",
-              "AddPermission",
-              "lambda:AddPermission",
-              Resource.FUNCTION),
-          route(
-              "DELETE",
-              "/2015-03-31/functions/{FunctionName}/policy/{StatementId}",
-              "RemovePermission",
-              "lambda:RemovePermission",
-              Resource.FUNCTION),
-          route(
-              "GET",
-              "/2015-03-31/functions/{FunctionName}/versions",
-              "ListVersionsByFunction",
-              "lambda:ListVersionsByFunction",
-              Resource.FUNCTION),
-          route(
-              "POST",
-              "/2015-03-31/functions/{FunctionName}/versions",
-              "PublishVersion",
-              "lambda:PublishVersion",
-              Resource.FUNCTION),
-          route(
-              "GET",
-              "/2016-08-19/account-settings",
-              "GetAccountSettings",
-              "lambda:GetAccountSettings",
-              Resource.ANY),
-          route(
-              "DELETE",
-              "/2017-03-31/tags/{Resource}",
-              "UntagResource",
-              "lambda:UntagResource",
-              Resource.ARN),
-          route("GET", "/2017-03-31/tags/{Resource}", "ListTags", "lambda:ListTags", Resource.ARN),
-          route(
-              "POST",
-              "/2017-03-31/tags/{Resource}",
-              "TagResource",
-              "lambda:TagResource",
-              Resource.ARN),
-          route(
-              "DELETE",
-              "/2017-10-31/functions/{FunctionName}/concurrency",
-              "DeleteFunctionConcurrency",
-              "lambda:DeleteFunctionConcurrency",
-              Resource.FUNCTION),
-          route(
-              "PUT",
-              "/2017-10-31/functions/{FunctionName}/concurrency",
-              "PutFunctionConcurrency",
-              "lambda:PutFunctionConcurrency",
-              Resource.FUNCTION),
-          route(
-              "GET",
-              "/2018-10-31/layers?find=LayerVersion",
-              "GetLayerVersionByArn",
-              "lambda:GetLayerVersion",
-              Resource.ARN_IN_QUERY),
-          route("GET", "/2018-10-31/layers", "ListLayers", "lambda:ListLayers", Resource.ANY),
-          route(
-              "GET",
-              "/2018-10-31/layers/{LayerName}/versions",
-              "ListLayerVersions",
-              "lambda:ListLayerVersions",
-              Resource.LAYER),
-          route(
-              "POST",
-              "/2018-10-31/layers/{LayerName}/versions",
-              "PublishLayerVersion",
-              "lambda:PublishLayerVersion",
-              Resource.LAYER),
-          route(
-              "DELETE",
-              "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}",
-              "DeleteLayerVersion",
-              "lambda:DeleteLayerVersion",
-              Resource.LAYER_VERSION),
-          route(
-              "GET",
-              "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}",
-              "GetLayerVersion",
-              "lambda:GetLayerVersion",
-              Resource.LAYER_VERSION),
-          route(
-              "GET",
-              "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy",
-              "GetLayerVersionPolicy",
-              "lambda:GetLayerVersionPolicy",
-              Resource.LAYER_VERSION),
-          route(
-              "POST",
-              "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy",
-              "AddLayerVersionPermission",
-              "lambda:AddLayerVersionPermission",
-              Resource.LAYER_VERSION),
-          route(
-              "DELETE",
-              "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy/{StatementId}",
-              "RemoveLayerVersionPermission",
-              "lambda:RemoveLayerVersionPermission",
-              Resource.LAYER_VERSION),
-          route(
-              "DELETE",
-              "/2019-09-25/functions/{FunctionName}/event-invoke-config",
-              "DeleteFunctionEventInvokeConfig",
-              "lambda:DeleteFunctionEventInvokeConfig",
-              Resource.FUNCTION),
-          route(
-              "GET",
-              "/2019-09-25/functions/{FunctionName}/event-invoke-config",
-              "GetFunctionEventInvokeConfig",
-              "lambda:GetFunctionEventInvokeConfig",
-              Resource.FUNCTION),
-          route(
-              "POST",
-              "/2019-09-25/functions/{FunctionName}/event-invoke-config",
-              "UpdateFunctionEventInvokeConfig",
-              "lambda:UpdateFunctionEventInvokeConfig",
-              Resource.FUNCTION),
-          route(
-              "PUT",
-              "/2019-09-25/functions/{FunctionName}/event-invoke-config",
-              "PutFunctionEventInvokeConfig",
-              "lambda:PutFunctionEventInvokeConfig",
-              Resource.FUNCTION),
-          route(
-              "GET",
-              "/2019-09-25/functions/{FunctionName}/event-invoke-config/list",
-              "ListFunctionEventInvokeConfigs",
-              "lambda:ListFunctionEventInvokeConfigs",
-              Resource.FUNCTION),
-          route(
-              "GET",
-              "/2019-09-30/functions/{FunctionName}/concurrency",
-              "GetFunctionConcurrency",
-              "lambda:GetFunctionConcurrency",
-              Resource.FUNCTION),
-          route(
-              "GET",
-              "/2019-09-30/functions/{FunctionName}/provisioned-concurrency?List=ALL",
-              "ListProvisionedConcurrencyConfigs",
-              "lambda:ListProvisionedConcurrencyConfigs",
-              Resource.FUNCTION),
-          route(
-              "DELETE",
-              "/2019-09-30/functions/{FunctionName}/provisioned-concurrency",
-              "DeleteProvisionedConcurrencyConfig",
-              "lambda:DeleteProvisionedConcurrencyConfig",
-              Resource.FUNCTION),
-          route(
-              "GET",
-              "/2019-09-30/functions/{FunctionName}/provisioned-concurrency",
-              "GetProvisionedConcurrencyConfig",
-              "lambda:GetProvisionedConcurrencyConfig",
-              Resource.FUNCTION),
-          route(
-              "PUT",
-              "/2019-09-30/functions/{FunctionName}/provisioned-concurrency",
-              "PutProvisionedConcurrencyConfig",
-              "lambda:PutProvisionedConcurrencyConfig",
-              Resource.FUNCTION),
-          route(
-              "GET",
-              "/2020-04-22/code-signing-configs",
-              "ListCodeSigningConfigs",
-              "lambda:ListCodeSigningConfigs",
-              Resource.ANY),
-          route(
-              "POST",
-              "/2020-04-22/code-signing-configs",
-              "CreateCodeSigningConfig",
-              "lambda:CreateCodeSigningConfig",
-              Resource.ANY),
-          route(
-              "DELETE",
-              "/2020-04-22/code-signing-configs/{CodeSigningConfigArn}",
-              "DeleteCodeSigningConfig",
-              "lambda:DeleteCodeSigningConfig",
-              Resource.ARN),
-          route(
-              "GET",
-              "/2020-04-22/code-signing-configs/{CodeSigningConfigArn}",
-              "GetCodeSigningConfig",
-              "lambda:GetCodeSigningConfig",
-              Resource.ARN),
-          route(
-              "PUT",
-              "/2020-04-22/code-signing-configs/{CodeSigningConfigArn}",
-              "UpdateCodeSigningConfig",
-              "lambda:UpdateCodeSigningConfig",
-              Resource.ARN),
-          route(
-              "GET",
-              "/2020-04-22/code-signing-configs/{CodeSigningConfigArn}/functions",
-              "ListFunctionsByCodeSigningConfig",
-              "lambda:ListFunctionsByCodeSigningConfig",
-              Resource.ARN),
-          route(
-              "DELETE",
-              "/2020-06-30/functions/{FunctionName}/code-signing-config",
-              "DeleteFunctionCodeSigningConfig",
-              "lambda:DeleteFunctionCodeSigningConfig",
-              Resource.FUNCTION),
-          route(
-              "GET",
-              "/2020-06-30/functions/{FunctionName}/code-signing-config",
-              "GetFunctionCodeSigningConfig",
-              "lambda:GetFunctionCodeSigningConfig",
-              Resource.FUNCTION),
-          route(
-              "PUT",
-              "/2020-06-30/functions/{FunctionName}/code-signing-config",
-              "PutFunctionCodeSigningConfig",
-              "lambda:PutFunctionCodeSigningConfig",
-              Resource.FUNCTION),
-          route(
-              "GET",
-              "/2021-07-20/functions/{FunctionName}/runtime-management-config",
-              "GetRuntimeManagementConfig",
-              "lambda:GetRuntimeManagementConfig",
-              Resource.FUNCTION),
-          route(
-              "PUT",
-              "/2021-07-20/functions/{FunctionName}/runtime-management-config",
-              "PutRuntimeManagementConfig",
-              "lambda:PutRuntimeManagementConfig",
-              Resource.FUNCTION),
-          route(
-              "DELETE",
-              "/2021-10-31/functions/{FunctionName}/url",
-              "DeleteFunctionUrlConfig",
-              "lambda:DeleteFunctionUrlConfig",
-              Resource.FUNCTION),
-          route(
-              "GET",
-              "/2021-10-31/functions/{FunctionName}/url",
-              "GetFunctionUrlConfig",
-              "lambda:GetFunctionUrlConfig",
-              Resource.FUNCTION),
-          route(
-              "POST",
-              "/2021-10-31/functions/{FunctionName}/url",
-              "CreateFunctionUrlConfig",
-              "lambda:CreateFunctionUrlConfig",
-              Resource.FUNCTION),
-          route(
-              "PUT",
-              "/2021-10-31/functions/{FunctionName}/url",
-              "UpdateFunctionUrlConfig",
-              "lambda:UpdateFunctionUrlConfig",
-              Resource.FUNCTION),
-          route(
-              "GET",
-              "/2021-10-31/functions/{FunctionName}/urls",
-              "ListFunctionUrlConfigs",
-              "lambda:ListFunctionUrlConfigs",
-              Resource.FUNCTION),
-          route(
-              "POST",
-              "/2021-11-15/functions/{FunctionName}/response-streaming-invocations",
-              "InvokeWithResponseStream",
-              "lambda:InvokeFunction",
-              Resource.FUNCTION),
-          route(
-              "GET",
-              "/2024-08-31/functions/{FunctionName}/recursion-config",
-              "GetFunctionRecursionConfig",
-              "lambda:GetFunctionRecursionConfig",
-              Resource.FUNCTION),
-          route(
-              "PUT",
-              "/2024-08-31/functions/{FunctionName}/recursion-config",
-              "PutFunctionRecursionConfig",
-              "lambda:PutFunctionRecursionConfig",
-              Resource.FUNCTION),
-          route(
-              "GET",
-              "/2025-11-30/capacity-providers",
-              "ListCapacityProviders",
-              "lambda:ListCapacityProviders",
-              Resource.ANY),
-          route(
-              "POST",
-              "/2025-11-30/capacity-providers",
-              "CreateCapacityProvider",
-              "lambda:CreateCapacityProvider",
-              Resource.ANY),
-          route(
-              "DELETE",
-              "/2025-11-30/capacity-providers/{CapacityProviderName}",
-              "DeleteCapacityProvider",
-              "lambda:DeleteCapacityProvider",
-              Resource.CAPACITY_PROVIDER),
-          route(
-              "GET",
-              "/2025-11-30/capacity-providers/{CapacityProviderName}",
-              "GetCapacityProvider",
-              "lambda:GetCapacityProvider",
-              Resource.CAPACITY_PROVIDER),
-          route(
-              "PUT",
-              "/2025-11-30/capacity-providers/{CapacityProviderName}",
-              "UpdateCapacityProvider",
-              "lambda:UpdateCapacityProvider",
-              Resource.CAPACITY_PROVIDER),
-          route(
-              "GET",
-              "/2025-11-30/capacity-providers/{CapacityProviderName}/function-versions",
-              "ListFunctionVersionsByCapacityProvider",
-              "lambda:ListFunctionVersionsByCapacityProvider",
-              Resource.CAPACITY_PROVIDER),
-          route(
-              "GET",
-              "/2025-11-30/functions/{FunctionName}/function-scaling-config",
-              "GetFunctionScalingConfig",
-              "lambda:GetFunctionScalingConfig",
-              Resource.FUNCTION),
-          route(
-              "PUT",
-              "/2025-11-30/functions/{FunctionName}/function-scaling-config",
-              "PutFunctionScalingConfig",
-              "lambda:PutFunctionScalingConfig",
-              Resource.FUNCTION),
-          route(
-              "POST",
-              "/2025-12-01/durable-execution-callbacks/{CallbackId}/fail",
-              "SendDurableExecutionCallbackFailure",
-              "lambda:SendDurableExecutionCallbackFailure",
-              Resource.ANY),
-          route(
-              "POST",
-              "/2025-12-01/durable-execution-callbacks/{CallbackId}/heartbeat",
-              "SendDurableExecutionCallbackHeartbeat",
-              "lambda:SendDurableExecutionCallbackHeartbeat",
-              Resource.ANY),
-          route(
-              "POST",
-              "/2025-12-01/durable-execution-callbacks/{CallbackId}/succeed",
-              "SendDurableExecutionCallbackSuccess",
-              "lambda:SendDurableExecutionCallbackSuccess",
-              Resource.ANY),
-          route(
-              "GET",
-              "/2025-12-01/durable-executions/{DurableExecutionArn}",
-              "GetDurableExecution",
-              "lambda:GetDurableExecution",
-              Resource.ARN),
-          route(
-              "POST",
-              "/2025-12-01/durable-executions/{DurableExecutionArn}/checkpoint",
-              "CheckpointDurableExecution",
-              "lambda:CheckpointDurableExecution",
-              Resource.ARN),
-          route(
-              "GET",
-              "/2025-12-01/durable-executions/{DurableExecutionArn}/history",
-              "GetDurableExecutionHistory",
-              "lambda:GetDurableExecutionHistory",
-              Resource.ARN),
-          route(
-              "GET",
-              "/2025-12-01/durable-executions/{DurableExecutionArn}/state",
-              "GetDurableExecutionState",
-              "lambda:GetDurableExecutionState",
-              Resource.ARN),
-          route(
-              "POST",
-              "/2025-12-01/durable-executions/{DurableExecutionArn}/stop",
-              "StopDurableExecution",
-              "lambda:StopDurableExecution",
-              Resource.ARN),
-          route(
-              "GET",
-              "/2025-12-01/functions/{FunctionName}/durable-executions",
-              "ListDurableExecutionsByFunction",
-              "lambda:ListDurableExecutionsByFunction",
-              Resource.FUNCTION),
-          // Kiln's own, beside the AWS API
-          route("GET", "/kiln/usage", "GetUsage", "kiln:GetUsage", Resource.ANY));
+      LAMBDA_ROUTES
+          .lines()
+          .map(String::strip)
+          .filter(line -> !line.isEmpty())
+          .map(
+              line -> {
+                String[] c = line.split("\\s+");
+                return route(
+                    c[0],
+                    c[1],
+                    c[2],
+                    c.length > 4 ? c[4] : "lambda:" + c[2],
+                    Resource.valueOf(c[3]));
+              })
+          .toList();
 
   /**
    * The Lambda API operation that {@code method} and {@code rawPath} (still URL-encoded) call;
