@@ -103,7 +103,7 @@ public final class LambdaApi {
         new RequestAuthentication(
             verifier,
             MAX_CONTROL_PLANE_BODY,
-            account.accountId(),
+            account,
             (res, e) -> AwsErrors.sendFromGate(res, e),
             (principal, function, qualifier) -> {
               try {

@@ -105,8 +105,20 @@ public final class FunctionCatalog {
       Optional<FunctionConfig> published =
           publish ? Optional.of(latest.asVersion("1")) : Optional.empty();
       store.createFunction(latest, tags, published);
+      invoker.declared(name, FunctionRef.LATEST);
+      published.ifPresent(p -> invoker.declared(name, p.version()));
       return published.orElse(latest);
     }
+  }
+
+  /** Declares every stored function version to the invoker's meters; called once at start. */
+  public void declareAll() {
+    Optional<String> marker = Optional.empty();
+    do {
+      MetadataStore.FunctionPage page = store.listFunctions(marker, 1000, true);
+      page.functions().forEach(f -> invoker.declared(f.functionName(), f.version()));
+      marker = page.nextMarker();
+    } while (marker.isPresent());
   }
 
   /**
@@ -154,6 +166,7 @@ public final class FunctionCatalog {
       published = store.publishVersion(ref.name(), description);
     }
     forget(ref.name());
+    invoker.declared(ref.name(), published.version());
     return published;
   }
 
@@ -732,6 +745,9 @@ public final class FunctionCatalog {
       if (publish) {
         result = store.publishVersion(next.functionName(), Optional.empty());
       }
+    }
+    if (publish) {
+      invoker.declared(next.functionName(), result.version());
     }
     forget(next.functionName());
     invoker.retire(next.functionName(), FunctionRef.LATEST);

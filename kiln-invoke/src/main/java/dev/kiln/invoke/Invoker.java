@@ -224,6 +224,15 @@ public final class Invoker implements AutoCloseable {
     retireWhere(v -> v.name().equals(name));
   }
 
+  /**
+   * Version {@code version} of function {@code name} exists (created, published, or found at
+   * start): its meters show 0 until it runs.
+   */
+  public void declared(String name, String version) {
+    metrics.declare(name, version);
+    metrics.watchConcurrency(name, budget);
+  }
+
   /** Function {@code name} was deleted: its instances, its reservation and its meters go. */
   public void functionDeleted(String name) {
     retireAll(name);

@@ -29,7 +29,7 @@ import java.util.function.ToDoubleFunction;
  *   <li>{@code kiln_throttles_total{function,reason}}: Throttles, invocations refused with 429;
  *   <li>{@code kiln_duration_seconds{function,version}}: Duration, a histogram;
  *   <li>{@code kiln_cold_starts_total} and {@code kiln_init_duration_seconds{function,version}}:
- *       the Init Duration of cold starts;
+ *       the Init Duration of cold starts, a histogram;
  *   <li>{@code kiln_concurrent_executions{function}}: ConcurrentExecutions, running now.
  *   <li>{@code kiln_provisioned_concurrency_allocated}, {@code _ready}, {@code
  *       kiln_provisioned_concurrent_executions} and {@code
@@ -50,8 +50,67 @@ import java.util.function.ToDoubleFunction;
  * <p>Gauges whose rows come and go (one per function, per state) are {@link #sampled}: read afresh
  * at each scrape ({@link #refresh}), so a deleted function's rows vanish with it. A deleted
  * function's counters and timers are removed by {@link #forget}.
+ *
+ * <p>A function's counters exist from the moment it (or a version of it) is {@link #declare
+ * declared}, at 0, so a dashboard shows 0 for a function nobody has called yet rather than "No
+ * data"; errors are declared with {@code error_type="Function"} and throttles with every reason
+ * Kiln gives, the other error types appear when they first happen.
+ *
+ * <p>Histograms have explicit buckets ({@link #DURATION_BUCKETS}, {@link #EVENT_AGE_BUCKETS}) that
+ * span what Lambda allows (1 ms to the 900 s timeout; an asynchronous event's 6 hours), about 20
+ * per series instead of Micrometer's 69-bucket percentile histogram, which for every function and
+ * version would make a scrape mostly buckets.
  */
 public final class KilnMetrics {
+
+  /**
+   * Buckets of the duration histograms, on a 1-2.5-5 scale from 1 ms to Lambda's longest timeout.
+   */
+  public static final Duration[] DURATION_BUCKETS = {
+    Duration.ofMillis(1),
+    Duration.ofMillis(2),
+    Duration.ofMillis(5),
+    Duration.ofMillis(10),
+    Duration.ofMillis(25),
+    Duration.ofMillis(50),
+    Duration.ofMillis(100),
+    Duration.ofMillis(250),
+    Duration.ofMillis(500),
+    Duration.ofSeconds(1),
+    Duration.ofMillis(2500),
+    Duration.ofSeconds(5),
+    Duration.ofSeconds(10),
+    Duration.ofSeconds(30),
+    Duration.ofSeconds(60),
+    Duration.ofSeconds(120),
+    Duration.ofSeconds(300),
+    Duration.ofSeconds(600),
+    Duration.ofSeconds(900),
+  };
+
+  /** Buckets of an asynchronous event's age, up to the 6 hours an event may wait. */
+  public static final Duration[] EVENT_AGE_BUCKETS = {
+    Duration.ofMillis(10),
+    Duration.ofMillis(100),
+    Duration.ofSeconds(1),
+    Duration.ofSeconds(10),
+    Duration.ofSeconds(30),
+    Duration.ofMinutes(1),
+    Duration.ofMinutes(2),
+    Duration.ofMinutes(5),
+    Duration.ofMinutes(15),
+    Duration.ofMinutes(30),
+    Duration.ofHours(1),
+    Duration.ofHours(3),
+    Duration.ofHours(6),
+  };
+
+  /** The reasons Kiln throttles for ({@link ConcurrencyBudget}, {@link ScaleGate}). */
+  static final List<String> THROTTLE_REASONS =
+      List.of(
+          "ReservedFunctionConcurrentInvocationLimitExceeded",
+          "ConcurrentInvocationLimitExceeded",
+          "FunctionInvocationRateLimitExceeded");
 
   private final MeterRegistry registry;
   private final Set<String> gauged = ConcurrentHashMap.newKeySet();
@@ -78,20 +137,22 @@ public final class KilnMetrics {
                     .description("Invocations that ran, whatever their outcome")
                     .tags("function", function, "version", version)
                     .register(registry),
-                Timer.builder("kiln.duration")
-                    .description(
-                        "Duration of invocations, from the runtime taking the event to its answer")
-                    .tags("function", function, "version", version)
-                    .publishPercentileHistogram()
-                    .register(registry),
+                histogram(
+                    Timer.builder("kiln.duration")
+                        .description(
+                            "Duration of invocations, from the runtime taking the event to its"
+                                + " answer")
+                        .tags("function", function, "version", version),
+                    DURATION_BUCKETS),
                 Counter.builder("kiln.cold.starts")
                     .description("Invocations that started a new instance")
                     .tags("function", function, "version", version)
                     .register(registry),
-                Timer.builder("kiln.init.duration")
-                    .description("Init Duration of cold starts")
-                    .tags("function", function, "version", version)
-                    .register(registry),
+                histogram(
+                    Timer.builder("kiln.init.duration")
+                        .description("Init Duration of cold starts")
+                        .tags("function", function, "version", version),
+                    DURATION_BUCKETS),
                 Counter.builder("kiln.provisioned.invocations")
                     .description("Invocations that ran on a provisioned-concurrency instance")
                     .tags("function", function, "version", version)
@@ -102,10 +163,49 @@ public final class KilnMetrics {
   public KilnMetrics(MeterRegistry registry) {
     this.registry = registry;
     this.sandboxStart =
-        Timer.builder("kiln.sandbox.start")
-            .description("Time the sandbox driver takes to start an instance's process")
-            .publishPercentileHistogram()
-            .register(registry);
+        histogram(
+            Timer.builder("kiln.sandbox.start")
+                .description("Time the sandbox driver takes to start an instance's process"),
+            DURATION_BUCKETS);
+  }
+
+  /** A timer published as a histogram with exactly {@code buckets} (and +Inf). */
+  private Timer histogram(Timer.Builder timer, Duration[] buckets) {
+    return timer
+        .serviceLevelObjectives(buckets)
+        .minimumExpectedValue(buckets[0])
+        .maximumExpectedValue(buckets[buckets.length - 1])
+        .register(registry);
+  }
+
+  /**
+   * Function {@code function}'s {@code version} exists: its counters are registered at 0 (see the
+   * class comment), and stay until {@link #forget}.
+   */
+  void declare(String function, String version) {
+    VersionMeters m = meters(function, version);
+    error(m, function, version, "Function");
+    for (String reason : THROTTLE_REASONS) {
+      throttles(function, reason);
+    }
+  }
+
+  private Counter error(VersionMeters m, String function, String version, String type) {
+    return m.errors()
+        .computeIfAbsent(
+            type,
+            t ->
+                Counter.builder("kiln.errors")
+                    .description("Invocations that ended in an error (function or runtime)")
+                    .tags("function", function, "version", version, "error_type", t)
+                    .register(registry));
+  }
+
+  private Counter throttles(String function, String reason) {
+    return Counter.builder("kiln.throttles")
+        .description("Invocations refused with TooManyRequestsException")
+        .tags("function", function, "reason", reason)
+        .register(registry);
   }
 
   /** Metrics kept in memory only, for tests and embedded use. */
@@ -131,17 +231,7 @@ public final class KilnMetrics {
       m.provisionedInvocations().increment();
     }
     m.duration().record(duration);
-    errorType.ifPresent(
-        type ->
-            m.errors()
-                .computeIfAbsent(
-                    type,
-                    t ->
-                        Counter.builder("kiln.errors")
-                            .description("Invocations that ended in an error (function or runtime)")
-                            .tags("function", function, "version", version, "error_type", t)
-                            .register(registry))
-                .increment());
+    errorType.ifPresent(type -> error(m, function, version, type).increment());
     initDuration.ifPresent(
         init -> {
           m.coldStarts().increment();
@@ -151,11 +241,7 @@ public final class KilnMetrics {
 
   /** An invocation was refused with 429. */
   void throttled(String function, String reason) {
-    Counter.builder("kiln.throttles")
-        .description("Invocations refused with TooManyRequestsException")
-        .tags("function", function, "reason", reason)
-        .register(registry)
-        .increment();
+    throttles(function, reason).increment();
   }
 
   /** Gauges {@code kiln_concurrent_executions} for a function, once. */
@@ -184,11 +270,12 @@ public final class KilnMetrics {
 
   /** An asynchronous event is about to be attempted, {@code age} after it was accepted. */
   void asyncAttempt(String function, Duration age) {
-    Timer.builder("kiln.async.event.age")
-        .description("Time from accepting an asynchronous event to each attempt to invoke it")
-        .tag("function", function)
-        .publishPercentileHistogram()
-        .register(registry)
+    histogram(
+            Timer.builder("kiln.async.event.age")
+                .description(
+                    "Time from accepting an asynchronous event to each attempt to invoke it")
+                .tag("function", function),
+            EVENT_AGE_BUCKETS)
         .record(age);
   }
 

@@ -78,6 +78,9 @@ public final class KilnServer implements AutoCloseable {
 
   private final SandboxDriver driver;
   private final RuntimeTable runtimes;
+  private final EventQueue events;
+  private final HealthCheck health;
+  private final io.micrometer.core.instrument.binder.jvm.JvmGcMetrics gcMetrics;
   private final WebServer web;
   private boolean closed;
 
@@ -122,6 +125,8 @@ public final class KilnServer implements AutoCloseable {
         new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
             io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
     KilnMetrics metrics = new KilnMetrics(prometheus);
+    BuildInfo build = BuildInfo.current();
+    this.gcMetrics = bindProcessMetrics(prometheus, build);
     this.usageStore = SqliteUsageStore.open(data.resolve("usage.db"));
     this.usageMeter = new UsageMeter(usageStore);
     this.tracer = settings.otlpEndpoint().map(InvocationTracer::otlp).orElse(InvocationTracer.NONE);
@@ -160,7 +165,7 @@ public final class KilnServer implements AutoCloseable {
     FunctionCatalog catalog =
         new FunctionCatalog(
             store, code, runtimes, invoker, settings.account(), InstantSource.system());
-    EventQueue events = SqliteEventQueue.open(data.resolve("events.db"));
+    this.events = SqliteEventQueue.open(data.resolve("events.db"));
     AsyncDispatcher dispatcher =
         AsyncDispatcher.create(
             events,
@@ -173,6 +178,7 @@ public final class KilnServer implements AutoCloseable {
     dispatcher.watchQueue();
     this.async = new AsyncInvocations(events, dispatcher, InstantSource.system());
     dispatcher.start();
+    catalog.declareAll();
     this.accessKeys = AccessKeys.openOrCreate(data);
     LambdaApi api =
         new LambdaApi(
@@ -190,6 +196,12 @@ public final class KilnServer implements AutoCloseable {
                         java.time.Clock.systemUTC()))
                 : Optional.empty(),
             new CodeLinks(java.time.Clock.systemUTC()));
+    Map<String, Runnable> stores = new java.util.LinkedHashMap<>();
+    stores.put("metadata", store::check);
+    stores.put("events", events::check);
+    stores.put("logs", logStore::check);
+    stores.put("usage", usageStore::check);
+    this.health = new HealthCheck(build.version(), stores);
     var webBuilder = WebServer.builder();
     // a client that stalls mid-request is cut off (Helidon's server has no read timeout)
     ClientTimeout.apply(webBuilder, settings.clientTimeout());
@@ -203,6 +215,8 @@ public final class KilnServer implements AutoCloseable {
             .directHandlers(dev.kiln.api.AwsErrors.transportErrors())
             .routing(
                 r -> {
+                  // for load balancers and service managers, unsigned (see HealthCheck)
+                  r.get("/health", health).get("/ping", health);
                   // Prometheus's scrape, beside the AWS APIs
                   r.get(
                       "/metrics",
@@ -230,6 +244,30 @@ public final class KilnServer implements AutoCloseable {
       throw e;
     }
     catalog.restoreProvisioning();
+  }
+
+  /**
+   * The JVM's and the process's own meters (memory, garbage collection, threads, CPU, uptime, open
+   * files, classes) and {@code kiln_build_info{version}}, always 1, which says what runs. Returns
+   * the garbage-collection meters, which listen to the JVM until closed.
+   */
+  private static io.micrometer.core.instrument.binder.jvm.JvmGcMetrics bindProcessMetrics(
+      io.micrometer.core.instrument.MeterRegistry registry, BuildInfo build) {
+    new io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics().bindTo(registry);
+    new io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics().bindTo(registry);
+    new io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics().bindTo(registry);
+    new io.micrometer.core.instrument.binder.system.ProcessorMetrics().bindTo(registry);
+    new io.micrometer.core.instrument.binder.system.UptimeMetrics().bindTo(registry);
+    new io.micrometer.core.instrument.binder.system.FileDescriptorMetrics().bindTo(registry);
+    var gc = new io.micrometer.core.instrument.binder.jvm.JvmGcMetrics();
+    gc.bindTo(registry);
+    io.micrometer.core.instrument.Gauge.builder("kiln.build.info", () -> 1)
+        .description("Always 1; its labels say which Kiln, on which Java, is running")
+        .tag("version", build.version())
+        .tag("java_version", Runtime.version().toString())
+        .strongReference(true)
+        .register(registry);
+    return gc;
   }
 
   /**
@@ -384,6 +422,10 @@ public final class KilnServer implements AutoCloseable {
       return;
     }
     closed = true;
+    // load balancers see 503 at once, while running invocations get their grace period
+    if (health != null) {
+      health.stopping();
+    }
     invoker.shutdown(settings.shutdownGrace());
     async.close();
     logWriter.close();
@@ -395,6 +437,9 @@ public final class KilnServer implements AutoCloseable {
     store.close();
     logStore.close();
     usageStore.close();
+    if (gcMetrics != null) {
+      gcMetrics.close();
+    }
     try {
       lock.release();
       lockFile.close();

@@ -262,9 +262,55 @@ class AuthIT {
                                           SdkBytes.fromByteArray(Zips.of("app.py", "x=1\n"))))));
       assertThat(denied.statusCode()).isEqualTo(403);
       assertThat(denied.awsErrorDetails().errorCode()).isEqualTo("AccessDeniedException");
+      String user = "User: arn:aws:iam::000000000000:user/" + invoker.accessKeyId();
+      String fn = "arn:aws:lambda:us-east-1:000000000000:function:";
+      // AWS's words: the IAM action and the resource, not the HTTP route
       assertThat(denied.awsErrorDetails().errorMessage())
-          .contains("user/" + invoker.accessKeyId())
-          .contains("the key's role is invoke, which may only invoke functions");
+          .isEqualTo(
+              user
+                  + " is not authorized to perform: lambda:CreateFunction on resource: "
+                  + fn
+                  + "sneaky because no identity-based policy allows the lambda:CreateFunction"
+                  + " action (the key's role is invoke, which may only invoke functions)");
+      assertThat(
+              catchThrowableOfType(LambdaException.class, limited::listFunctions)
+                  .awsErrorDetails()
+                  .errorMessage())
+          .startsWith(
+              user
+                  + " is not authorized to perform: lambda:ListFunctions on resource: * because no"
+                  + " identity-based policy allows the lambda:ListFunctions action");
+      assertThat(
+              catchThrowableOfType(
+                      LambdaException.class,
+                      () ->
+                          limited.getFunction(b -> b.functionName("guarded").qualifier("$LATEST")))
+                  .awsErrorDetails()
+                  .errorMessage())
+          .startsWith(
+              user
+                  + " is not authorized to perform: lambda:GetFunction on resource: "
+                  + fn
+                  + "guarded:$LATEST because");
+      try (var logs =
+          software.amazon.awssdk.services.cloudwatchlogs.CloudWatchLogsClient.builder()
+              .endpointOverride(kiln.server.endpoint())
+              .region(software.amazon.awssdk.regions.Region.US_EAST_1)
+              .credentialsProvider(
+                  software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(invoker))
+              .build()) {
+        assertThat(
+                catchThrowableOfType(
+                        software.amazon.awssdk.services.cloudwatchlogs.model.CloudWatchLogsException
+                            .class,
+                        () -> logs.filterLogEvents(b -> b.logGroupName("/aws/lambda/guarded")))
+                    .awsErrorDetails()
+                    .errorMessage())
+            .startsWith(
+                user
+                    + " is not authorized to perform: logs:FilterLogEvents on resource:"
+                    + " arn:aws:logs:us-east-1:000000000000:log-group:/aws/lambda/guarded:* because");
+      }
 
       ByteArrayOutputStream listed = new ByteArrayOutputStream();
       CredentialsCommand list = new CredentialsCommand();

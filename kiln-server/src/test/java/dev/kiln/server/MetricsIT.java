@@ -83,6 +83,129 @@ class MetricsIT {
     }
   }
 
+  /** The number of buckets of each histogram series, by its name and labels other than le. */
+  static java.util.Map<String, Integer> bucketCounts(String scrape) {
+    java.util.Map<String, Integer> counts = new java.util.TreeMap<>();
+    Matcher m =
+        Pattern.compile("^([a-z_]+)_bucket\\{(.*)\\} \\S+$", Pattern.MULTILINE).matcher(scrape);
+    while (m.find()) {
+      String labels = m.group(2).replaceAll(",?le=\"[^\"]*\"", "");
+      counts.merge(m.group(1) + "{" + labels + "}", 1, Integer::sum);
+    }
+    return counts;
+  }
+
+  @Test
+  void aNewFunction_hasItsCountersAtZero_beforeAnyInvoke_untilItIsDeleted() throws Exception {
+    try (KilnFixture kiln = new KilnFixture()) {
+      kiln.python("quiet", "def handler(event, context):\n    return 1\n");
+      kiln.lambda.publishVersion(b -> b.functionName("quiet"));
+      String scrape = scrape(kiln);
+      for (String version : new String[] {"$LATEST", "1"}) {
+        String fn = "function=\"quiet\",version=\"" + version + "\"";
+        assertThat(value(scrape, "kiln_invocations_total{" + fn + "}")).as(version).isEqualTo(0.0);
+        assertThat(value(scrape, "kiln_errors_total{error_type=\"Function\"," + fn + "}"))
+            .as(version)
+            .isEqualTo(0.0);
+        assertThat(value(scrape, "kiln_cold_starts_total{" + fn + "}")).as(version).isEqualTo(0.0);
+        assertThat(value(scrape, "kiln_duration_seconds_count{" + fn + "}"))
+            .as(version)
+            .isEqualTo(0.0);
+      }
+      for (String reason :
+          new String[] {
+            "ReservedFunctionConcurrentInvocationLimitExceeded",
+            "ConcurrentInvocationLimitExceeded",
+            "FunctionInvocationRateLimitExceeded"
+          }) {
+        assertThat(
+                value(scrape, "kiln_throttles_total{function=\"quiet\",reason=\"" + reason + "\"}"))
+            .as(reason)
+            .isEqualTo(0.0);
+      }
+      assertThat(value(scrape, "kiln_concurrent_executions{function=\"quiet\"}")).isEqualTo(0.0);
+
+      kiln.lambda.deleteFunction(b -> b.functionName("quiet"));
+      assertThat(scrape(kiln)).doesNotContain("function=\"quiet\"");
+    }
+  }
+
+  @Test
+  void aRestartedServer_showsItsFunctionsAtZero() throws Exception {
+    ServerSettings settings;
+    try (KilnFixture kiln = new KilnFixture()) {
+      kiln.python("kept", "def handler(event, context):\n    return 1\n");
+      settings = kiln.server.settings();
+    }
+    // the same data directory, on a fresh port
+    try (KilnServer again = KilnServer.start(settings)) {
+      String scrape =
+          HttpClient.newHttpClient()
+              .send(
+                  HttpRequest.newBuilder(URI.create(again.endpoint() + "/metrics")).build(),
+                  HttpResponse.BodyHandlers.ofString())
+              .body();
+      assertThat(value(scrape, "kiln_invocations_total{function=\"kept\",version=\"$LATEST\"}"))
+          .isEqualTo(0.0);
+    }
+  }
+
+  @Test
+  void histograms_haveAFewBucketsSpanningLambdasDurations() throws Exception {
+    try (KilnFixture kiln = new KilnFixture()) {
+      kiln.python("timed", "def handler(event, context):\n    return 1\n");
+      kiln.lambda.invoke(b -> b.functionName("timed").payload(SdkBytes.fromUtf8String("{}")));
+      String scrape = scrape(kiln);
+      java.util.Map<String, Integer> buckets = bucketCounts(scrape);
+      String fn = "function=\"timed\",version=\"$LATEST\"";
+      assertThat(buckets)
+          .containsKeys(
+              "kiln_duration_seconds{" + fn + "}",
+              "kiln_init_duration_seconds{" + fn + "}",
+              "kiln_sandbox_start_seconds{}");
+      // Micrometer's percentile histogram has 69 and more per series
+      assertThat(buckets.values()).allSatisfy(n -> assertThat(n).isBetween(10, 25));
+      // from 1 ms to Lambda's 900 s timeout
+      assertThat(value(scrape, "kiln_duration_seconds_bucket{" + fn + ",le=\"0.001\"}"))
+          .isGreaterThanOrEqualTo(0.0);
+      assertThat(value(scrape, "kiln_duration_seconds_bucket{" + fn + ",le=\"900.0\"}"))
+          .isEqualTo(1.0);
+      assertThat(value(scrape, "kiln_init_duration_seconds_bucket{" + fn + ",le=\"+Inf\"}"))
+          .isEqualTo(1.0);
+    }
+  }
+
+  @Test
+  void jvmAndProcessMetrics_andBuildInfo_arePublished() throws Exception {
+    try (KilnFixture kiln = new KilnFixture()) {
+      String scrape = scrape(kiln);
+      for (String series :
+          new String[] {
+            "jvm_memory_used_bytes{area=\"heap\"",
+            "jvm_memory_max_bytes",
+            "jvm_gc_memory_allocated_bytes_total",
+            "jvm_threads_live_threads",
+            "jvm_classes_loaded_classes",
+            "process_cpu_usage",
+            "system_cpu_count",
+            "process_uptime_seconds",
+            "process_start_time_seconds",
+            "process_files_open_files",
+            "process_files_max_files"
+          }) {
+        assertThat(scrape).as(series).contains("\n" + series);
+      }
+      Matcher build =
+          Pattern.compile("^kiln_build_info\\{(.*)\\} 1(?:\\.0)?$", Pattern.MULTILINE)
+              .matcher(scrape);
+      assertThat(build.find()).as("kiln_build_info").isTrue();
+      assertThat(build.group(1))
+          .contains("version=\"" + BuildInfo.current().version() + "\"")
+          .contains("java_version=\"" + Runtime.version() + "\"");
+      assertThat(BuildInfo.current().version()).isNotEqualTo("unknown");
+    }
+  }
+
   @Test
   void provisionedConcurrency_asyncQueue_andDeletedFunctions() throws Exception {
     try (KilnFixture kiln = new KilnFixture()) {
@@ -185,7 +308,8 @@ class MetricsIT {
                       .forEach(
                           t -> {
                             Matcher m =
-                                Pattern.compile("kiln_[a-z_]+").matcher(t.path("expr").asText());
+                                Pattern.compile("\\b(?:kiln|jvm|process)_[a-z_]+")
+                                    .matcher(t.path("expr").asText());
                             while (m.find()) {
                               queried.add(m.group());
                             }

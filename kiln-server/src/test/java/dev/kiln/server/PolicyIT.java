@@ -54,8 +54,12 @@ class PolicyIT {
         assertThat(before.statusCode()).isEqualTo(403);
         assertThat(before.awsErrorDetails().errorCode()).isEqualTo("AccessDeniedException");
         assertThat(before.awsErrorDetails().errorMessage())
-            .contains(principal)
-            .contains("no resource-based policy allows the lambda:InvokeFunction action");
+            .isEqualTo(
+                "User: "
+                    + principal
+                    + " is not authorized to perform: lambda:InvokeFunction on resource:"
+                    + " arn:aws:lambda:us-east-1:000000000000:function:shared because no"
+                    + " resource-based policy allows the lambda:InvokeFunction action");
 
         // Kiln has no organizations, function URLs or Alexa skills: a grant to everyone that one
         // of them conditions admits no key, and the condition is shown as IAM writes it

@@ -105,6 +105,9 @@ public interface EventQueue extends AutoCloseable {
   /** Drops every queued event of a deleted function; returns how many. */
   int dropFunction(String function);
 
+  /** Answers at once when the store can be read; throws when it cannot (a health check). */
+  void check();
+
   @Override
   void close();
 }

@@ -105,6 +105,9 @@ public interface LogStore extends AutoCloseable {
    */
   void prune(long now, Duration retention, long maxBytes);
 
+  /** Answers at once when the store can be read; throws when it cannot (a health check). */
+  void check();
+
   @Override
   void close();
 }

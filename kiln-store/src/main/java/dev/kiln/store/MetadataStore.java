@@ -166,6 +166,9 @@ public interface MetadataStore extends AutoCloseable {
    */
   Set<String> referencedCode();
 
+  /** Answers at once when the store can be read; throws when it cannot (a health check). */
+  void check();
+
   @Override
   void close();
 }

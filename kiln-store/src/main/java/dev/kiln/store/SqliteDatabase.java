@@ -83,6 +83,14 @@ final class SqliteDatabase {
         what);
   }
 
+  /**
+   * Reads the database's first page (its schema), which answers at once on a healthy file: what a
+   * health check asks of a store. Throws when the file cannot be read.
+   */
+  static void check(Connection db, String what) {
+    query(db, "SELECT 1 FROM sqlite_master LIMIT 1", st -> {}, rs -> 1, what);
+  }
+
   /** Runs {@code work} as one transaction: committed when it returns, rolled back if it throws. */
   static <T> T inTransaction(Connection db, Work<T> work, String what) {
     try {

@@ -227,6 +227,11 @@ public final class SqliteEventQueue implements EventQueue {
   }
 
   @Override
+  public synchronized void check() {
+    SqliteDatabase.check(db, "event queue");
+  }
+
+  @Override
   public synchronized void close() {
     try {
       db.close();

@@ -354,6 +354,11 @@ public final class SqliteLogStore implements LogStore {
   }
 
   @Override
+  public synchronized void check() {
+    SqliteDatabase.check(db, "log store");
+  }
+
+  @Override
   public synchronized void close() {
     try {
       db.close();

@@ -832,6 +832,11 @@ public final class SqliteMetadataStore implements MetadataStore {
   }
 
   @Override
+  public synchronized void check() {
+    SqliteDatabase.check(db, "metadata store");
+  }
+
+  @Override
   public synchronized void close() {
     try {
       db.close();

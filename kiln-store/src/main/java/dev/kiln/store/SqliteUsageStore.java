@@ -128,6 +128,11 @@ public final class SqliteUsageStore implements AutoCloseable {
         "usage store");
   }
 
+  /** Answers at once when the store can be read; throws when it cannot (a health check). */
+  public synchronized void check() {
+    SqliteDatabase.check(db, "usage store");
+  }
+
   @Override
   public synchronized void close() {
     try {

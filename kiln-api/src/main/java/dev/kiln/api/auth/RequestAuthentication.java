@@ -31,7 +31,8 @@ import java.util.function.BiConsumer;
  * the operation; a body is never read twice from the socket.
  *
  * <p>Outside the gate: {@code GET /metrics} (Prometheus scrapes without AWS credentials; bind Kiln
- * to a private address or put it behind a proxy to keep it private) and the code download links
+ * to a private address or put it behind a proxy to keep it private), {@code GET /health} and {@code
+ * /ping} (load balancers' checks, which say only whether Kiln serves) and the code download links
  * GetFunction hands out, which carry a signature of their own ({@link CodeLinks}), as S3's
  * presigned URLs do. With {@code --insecure-no-auth} the gate lets everything through.
  */
@@ -40,14 +41,9 @@ public final class RequestAuthentication implements Filter {
   private static final String BODY = "kiln.request.body";
   private static final String KEY = "kiln.request.key";
 
-  /** Invoke and the deprecated InvokeAsync, the function's name (or ARN) in group 1 or 2. */
-  private static final java.util.regex.Pattern INVOKE_PATH =
-      java.util.regex.Pattern.compile(
-          "/(?:2015-03-31/functions/([^/]+)/invocations|2014-11-13/functions/([^/]+)/invoke-async)/?");
-
   private final Optional<SigV4Verifier> verifier;
   private final int maxBody;
-  private final String account;
+  private final dev.kiln.model.Account account;
   private final BiConsumer<RoutingResponse, LambdaError> errors;
   private final InvokeGrants grants;
 
@@ -65,7 +61,7 @@ public final class RequestAuthentication implements Filter {
   public RequestAuthentication(
       Optional<SigV4Verifier> verifier,
       int maxBody,
-      String account,
+      dev.kiln.model.Account account,
       BiConsumer<RoutingResponse, LambdaError> errors,
       InvokeGrants grants) {
     this.grants = grants;
@@ -80,6 +76,8 @@ public final class RequestAuthentication implements Filter {
     String path = req.path().rawPath();
     if (verifier.isEmpty()
         || path.equals("/metrics")
+        || path.equals("/health")
+        || path.equals("/ping")
         || path.startsWith(CodeLinks.PATH + "/")
         // the Runtime and Extensions APIs, when this gate guards the server that also serves them
         || path.startsWith("/2018-06-01/")
@@ -103,7 +101,7 @@ public final class RequestAuthentication implements Filter {
                       headers(req),
                       body),
                   service);
-      authorize(key, req.prologue().method().text(), path, req.query().rawValue());
+      authorize(key, req.prologue().method().text(), path, req.query().rawValue(), target, body);
       req.context().register(KEY, key);
     } catch (LambdaError e) {
       errors.accept(res, e);
@@ -124,51 +122,78 @@ public final class RequestAuthentication implements Filter {
 
   /**
    * An {@code invoke} key may invoke functions and nothing else; a {@code policy} key only the
-   * functions whose policy grants it.
+   * functions whose policy grants it. A refusal names the IAM action and the resource as AWS's does
+   * ({@link ApiOperations}).
    */
-  private void authorize(AccessKeys.Key key, String method, String path, String rawQuery) {
+  private void authorize(
+      AccessKeys.Key key, String method, String path, String rawQuery, String target, byte[] body) {
     if (key.role() == AccessKeys.Role.ADMIN) {
       return;
     }
-    java.util.regex.Matcher invokePath = INVOKE_PATH.matcher(path);
-    boolean invoke = method.equals("POST") && invokePath.matches();
-    String principal = "arn:aws:iam::" + account + ":user/" + key.accessKeyId();
+    List<Map.Entry<String, String>> query = query(rawQuery);
+    Optional<ApiOperations.Operation> operation =
+        target.startsWith("Logs_")
+            ? Optional.of(
+                ApiOperations.logs(target.substring(target.indexOf('.') + 1), body, account))
+            : ApiOperations.lambda(method, path, query, body, account);
+    boolean invoke =
+        operation
+            .map(ApiOperations.Operation::action)
+            .filter(a -> a.equals("lambda:InvokeFunction") || a.equals("lambda:InvokeAsync"))
+            .isPresent();
+    String principal = "arn:aws:iam::" + account.accountId() + ":user/" + key.accessKeyId();
     if (invoke && key.role() == AccessKeys.Role.POLICY) {
-      String function =
-          decode(invokePath.group(1) != null ? invokePath.group(1) : invokePath.group(2));
-      Optional<String> qualifier =
-          query(rawQuery).stream()
-              .filter(e -> e.getKey().equals("Qualifier"))
-              .map(Map.Entry::getValue)
-              .findFirst();
-      if (!grants.allows(principal, function, qualifier)) {
+      ApiOperations.Operation op = operation.get();
+      if (!grants.allows(principal, op.function().orElseThrow(), first(query, "Qualifier"))) {
         throw new LambdaError(
             "AccessDeniedException",
             403,
             "User: "
                 + principal
-                + " is not authorized to perform: lambda:InvokeFunction on resource: "
-                + function
-                + " because no resource-based policy allows the lambda:InvokeFunction action");
+                + " is not authorized to perform: "
+                + op.action()
+                + " on resource: "
+                + op.resource()
+                + " because no resource-based policy allows the "
+                + op.action()
+                + " action");
       }
       return;
     }
     if (!invoke) {
+      String may =
+          key.role() == AccessKeys.Role.POLICY
+              ? "which may only invoke the functions whose resource-based policy allows it"
+              : "which may only invoke functions";
+      String denied =
+          operation
+              .map(
+                  op ->
+                      op.action()
+                          + " on resource: "
+                          + op.resource()
+                          + " because no identity-based policy allows the "
+                          + op.action()
+                          + " action")
+              // a route no operation has: Kiln answers it as unknown to whoever may call it
+              .orElse(method + " " + path + ", which is no operation of the Lambda API,");
       throw new LambdaError(
           "AccessDeniedException",
           403,
-          "User: arn:aws:iam::"
-              + account
-              + ":user/"
-              + key.accessKeyId()
+          "User: "
+              + principal
               + " is not authorized to perform: "
-              + method
-              + " "
-              + path
+              + denied
               + " (the key's role is "
               + key.role().wire()
-              + ", which may only invoke functions)");
+              + ", "
+              + may
+              + ")");
     }
+  }
+
+  private static Optional<String> first(List<Map.Entry<String, String>> query, String name) {
+    return query.stream().filter(e -> e.getKey().equals(name)).map(Map.Entry::getValue).findFirst();
   }
 
   private byte[] readBody(RoutingRequest req) {
@@ -194,13 +219,10 @@ public final class RequestAuthentication implements Filter {
     String method = req.prologue().method().text();
     String path = req.path().rawPath();
     String operation =
-        method.equals("POST") && path.matches("/2015-03-31/functions/?")
-            ? "CreateFunction"
-            : method.equals("PUT") && path.matches("/2015-03-31/functions/[^/]+/code/?")
-                ? "UpdateFunctionCode"
-                : method.equals("POST") && path.matches("/2018-10-31/layers/[^/]+/versions/?")
-                    ? "PublishLayerVersion"
-                    : method + " " + path;
+        ApiOperations.lambda(method, path, query(req.query().rawValue()), new byte[0], account)
+            // AWS's message names the action: "for the InvokeFunction operation"
+            .map(op -> op.action().substring(op.action().indexOf(':') + 1))
+            .orElse(method + " " + path);
     return LambdaError.requestEntityTooLarge(
         "Request must be smaller than " + maxBody + " bytes for the " + operation + " operation");
   }
