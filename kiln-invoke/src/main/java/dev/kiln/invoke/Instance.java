@@ -224,7 +224,7 @@ final class Instance {
       deathCause = "Runtime exited while idle";
       logDeath(
           Level.WARN,
-          (initialised ? "runtime exited while idle: " : "runtime exited before it initialised: ")
+          (initialised ? "Runtime exited while idle: " : "Runtime exited before it initialised: ")
               + exit.describe());
       channel.close();
       epilogue.stopped(sandbox, false);
@@ -389,10 +389,10 @@ final class Instance {
   /** Runs one event to its end: answered, failed, timed out or crashed. */
   InvocationResult invoke(InvokeRequest request) {
     running = true;
-    String id = request.requestId().orElseGet(() -> UUID.randomUUID().toString());
-    requestId = id;
+    String thisRequest = request.requestId().orElseGet(() -> UUID.randomUUID().toString());
+    requestId = thisRequest;
     try {
-      return run(request, id);
+      return run(request, thisRequest);
     } finally {
       running = false;
       if (channel.extensionFailure().isDone()) {
@@ -537,7 +537,7 @@ final class Instance {
   }
 
   private Outcome crashed(String requestId, String why, String errorType) {
-    kill(why);
+    kill(errorType.equals("Runtime.ExitError") ? why : why + " (" + errorType + ")");
     String message = "RequestId: " + requestId + " Error: " + why;
     return new Outcome(
         InvocationKind.FATAL,
