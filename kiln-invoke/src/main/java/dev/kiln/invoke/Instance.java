@@ -20,6 +20,9 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * One execution environment of one {@link FunctionVersion}: a sandboxed runtime process, its
@@ -35,8 +38,19 @@ import java.util.concurrent.atomic.AtomicReference;
  *
  * A dead instance never runs again: a timeout or a crash kills its whole process tree, and the pool
  * starts a fresh one for the next event.
+ *
+ * <p>Each death is written once to Kiln's own log, at the moment the state becomes DEAD: at WARN
+ * when the platform failed the function (its runtime exited or was killed, it failed to initialise,
+ * an extension failed), at INFO for a timeout (the function's own limit), at DEBUG for the stops
+ * Kiln chose (keep-alive, retirement, shutdown). A handler's exception leaves the instance alive
+ * and is the function's business, in the function's log only.
+ *
+ * <p>The state is an atomic reference, changed only by compare-and-set; the freezer's flag is
+ * guarded by the instance's monitor ({@link #freezeIfIdle}, {@link #thaw}).
  */
 final class Instance {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Instance.class);
 
   enum State {
     STARTING,
@@ -72,6 +86,10 @@ final class Instance {
   private volatile String deathCause;
   private volatile long lastDeadlineEpochMillis;
   private volatile boolean running;
+
+  /** The request the instance is running, for the log line of a death during it; else null. */
+  private volatile String requestId;
+
   private final Epilogue epilogue;
   private final FunctionLogs logs;
   private final KilnMetrics metrics;
@@ -147,7 +165,7 @@ final class Instance {
     this.sandboxReadyNanos = sandboxReadyNanos;
     this.tracer = tracer;
     // a runtime that dies while idle must not be handed the next event
-    sandbox.onExit().thenRun(this::exited);
+    sandbox.onExit().thenAccept(this::exited);
     // initialisation runs at full speed, the invocations at the function's share of CPU
     channel.firstPoll().thenRun(sandbox::initialised);
     // an extension that reports an error leaves the instance unusable: a running invocation fails
@@ -199,13 +217,32 @@ final class Instance {
     return sandbox.onExit();
   }
 
-  private void exited() {
+  private void exited(ExitStatus exit) {
+    boolean initialised = channel.firstPoll().isDone();
     if (state.compareAndSet(State.IDLE, State.DEAD)
         || state.compareAndSet(State.STARTING, State.DEAD)) {
       deathCause = "Runtime exited while idle";
+      logDeath(
+          Level.WARN,
+          (initialised ? "Runtime exited while idle: " : "Runtime exited before it initialised: ")
+              + exit.describe());
       channel.close();
       epilogue.stopped(sandbox, false);
     }
+  }
+
+  /** One line in Kiln's own log for the death of this instance, naming what it was and why. */
+  private void logDeath(Level level, String cause) {
+    String request = requestId;
+    LOG.atLevel(level)
+        .log(
+            "instance {} of function {} version {} {}: {}",
+            id,
+            version.name(),
+            version.version(),
+            (level == Level.WARN ? "died" : "stopped")
+                + (request == null ? "" : " during request " + request),
+            cause);
   }
 
   String id() {
@@ -282,10 +319,19 @@ final class Instance {
     return state.compareAndSet(State.BUSY, State.IDLE);
   }
 
-  /** Kills the process tree; whatever it was doing fails with {@code cause}. */
+  /**
+   * Kills the process tree; whatever it was doing fails with {@code cause}. A failure of the
+   * platform, logged at WARN.
+   */
   void kill(String cause) {
+    kill(cause, Level.WARN);
+  }
+
+  /** Kills the process tree, logging {@code cause} at {@code level} (see the class's essay). */
+  void kill(String cause, Level level) {
     if (state.getAndSet(State.DEAD) != State.DEAD) {
       deathCause = cause;
+      logDeath(level, cause);
       channel.close();
       sandbox.kill();
       epilogue.stopped(sandbox, false);
@@ -301,6 +347,7 @@ final class Instance {
   void terminate(String cause) {
     if (state.getAndSet(State.DEAD) != State.DEAD) {
       deathCause = cause;
+      logDeath(Level.DEBUG, cause);
       shutDownExtensions();
       channel.close();
       sandbox.terminate(epilogue.terminateGrace());
@@ -342,19 +389,21 @@ final class Instance {
   /** Runs one event to its end: answered, failed, timed out or crashed. */
   InvocationResult invoke(InvokeRequest request) {
     running = true;
+    String thisRequest = request.requestId().orElseGet(() -> UUID.randomUUID().toString());
+    requestId = thisRequest;
     try {
-      return run(request);
+      return run(request, thisRequest);
     } finally {
       running = false;
       if (channel.extensionFailure().isDone()) {
         // an extension failed after the runtime had answered: nothing more runs here
         kill("an extension reported an error");
       }
+      requestId = null;
     }
   }
 
-  private InvocationResult run(InvokeRequest request) {
-    String requestId = request.requestId().orElseGet(() -> UUID.randomUUID().toString());
+  private InvocationResult run(InvokeRequest request, String requestId) {
     boolean cold = !channel.firstPoll().isDone();
     long timeoutMillis = version.config().timeout() * 1000L;
     InvocationTracer.Trace trace =
@@ -442,7 +491,7 @@ final class Instance {
       return crashed(requestId, deathCause);
     }
     String seconds = String.format(Locale.ROOT, "%.2f", timeoutMillis / 1000.0);
-    kill("timed out");
+    kill("timed out after " + seconds + " s", Level.INFO);
     String message = "Task timed out after " + seconds + " seconds";
     return new Outcome(
         InvocationKind.FATAL,
@@ -466,7 +515,7 @@ final class Instance {
               null);
       case RuntimeAnswer.InitError i -> {
         // a runtime that could not initialise is of no further use
-        kill("init error");
+        kill("init error: " + i.errorType());
         yield new Outcome(InvocationKind.FATAL, i.errorType(), i.body(), null);
       }
     };
@@ -488,7 +537,7 @@ final class Instance {
   }
 
   private Outcome crashed(String requestId, String why, String errorType) {
-    kill(why);
+    kill(errorType.equals("Runtime.ExitError") ? why : why + " (" + errorType + ")");
     String message = "RequestId: " + requestId + " Error: " + why;
     return new Outcome(
         InvocationKind.FATAL,

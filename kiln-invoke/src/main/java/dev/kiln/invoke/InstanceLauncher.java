@@ -30,6 +30,9 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 final class InstanceLauncher {
 
+  private static final org.slf4j.Logger LOG =
+      org.slf4j.LoggerFactory.getLogger(InstanceLauncher.class);
+
   private static final DateTimeFormatter STREAM_DATE = DateTimeFormatter.ofPattern("yyyy/MM/dd");
 
   private final SandboxDriver driver;
@@ -88,15 +91,35 @@ final class InstanceLauncher {
   Instance start(FunctionVersion version, boolean provisioned) throws IOException {
     int memory = version.config().memorySize();
     gate.admit(version.name(), memory);
+    String id = UUID.randomUUID().toString().replace("-", "");
     Instance instance;
     try {
-      instance = launch(version, provisioned);
+      instance = launch(version, provisioned, id);
     } catch (IOException | RuntimeException e) {
       gate.release(memory);
+      if (loggedFailure(e)) {
+        // a sandbox that could not start, or anything else of Kiln's that failed: the caller
+        // answers the invocation; the server's log says what went wrong, once
+        LOG.warn(
+            "instance {} of function {} version {} could not start: {}",
+            id,
+            version.name(),
+            version.version(),
+            e.toString());
+      }
       throw e;
     }
     instance.onExit().thenRun(() -> gate.release(memory));
     return instance;
+  }
+
+  /**
+   * Whether {@link #start} logs {@code e} as a failure of the platform: not when the scale gate or
+   * the host's memory refused the start (a throttle, counted in the metrics) nor when the
+   * function's code has no bootstrap (the function's fault, answered as Lambda answers it).
+   */
+  static boolean loggedFailure(Throwable e) {
+    return !(e instanceof dev.kiln.model.LambdaError) && !(e instanceof InvalidEntrypoint);
   }
 
   /**
@@ -109,13 +132,13 @@ final class InstanceLauncher {
     }
   }
 
-  private Instance launch(FunctionVersion version, boolean provisioned) throws IOException {
+  private Instance launch(FunctionVersion version, boolean provisioned, String id)
+      throws IOException {
     if (version.launch().custom() && customBootstrap(version).isEmpty()) {
       // Lambda's words, which name where Lambda looks (the Linux sandbox's layout too)
       throw new InvalidEntrypoint(
           "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]");
     }
-    String id = UUID.randomUUID().toString().replace("-", "");
     long startedNanos = System.nanoTime();
     AtomicReference<Sandbox> sandboxRef = new AtomicReference<>();
     Optional<InstanceNetwork> network = driver.isolateNetwork(id, version.outboundNetwork());

@@ -118,7 +118,7 @@ final class InstancePool {
     try {
       fresh = launcher.start(version);
     } catch (IOException e) {
-      LOG.error("could not start an instance of {}", version.key(), e);
+      // the launcher has logged it
       throw LambdaError.service("Kiln could not start an instance of the function: " + e);
     }
     all.add(fresh);
@@ -313,7 +313,13 @@ final class InstancePool {
     try {
       fresh = launcher.start(version, true);
     } catch (IOException | RuntimeException e) {
-      LOG.warn("could not start a provisioned instance of {}: {}", version.key(), e.toString());
+      if (!InstanceLauncher.loggedFailure(e)) {
+        LOG.warn(
+            "could not start a provisioned instance of function {} version {}: {}",
+            version.name(),
+            version.version(),
+            e.getMessage());
+      }
       synchronized (this) {
         provisionStarting--;
       }
@@ -327,7 +333,7 @@ final class InstancePool {
       provisionStarting--;
       if (retired) {
         // retired (or shut down) while it started: it has no place here
-        fresh.kill("retired");
+        fresh.kill("retired", org.slf4j.event.Level.DEBUG);
         fresh.removeFiles();
         return;
       }
@@ -462,7 +468,7 @@ final class InstancePool {
               if (!i.running()) {
                 i.terminate(cause);
               } else {
-                i.kill(cause);
+                i.kill(cause, org.slf4j.event.Level.DEBUG);
               }
               i.removeFiles();
               all.remove(i);

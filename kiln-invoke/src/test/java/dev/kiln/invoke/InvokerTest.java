@@ -109,6 +109,70 @@ class InvokerTest {
   }
 
   @Test
+  void aSandboxThatCannotStart_isLoggedOnce_withTheFunctionTheInstanceAndTheCause()
+      throws Exception {
+    var logged =
+        new ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent>();
+    logged.start();
+    var root =
+        (ch.qos.logback.classic.Logger)
+            org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    root.addAppender(logged);
+    dev.kiln.sandbox.SandboxDriver failing =
+        new dev.kiln.sandbox.SandboxDriver() {
+          @Override
+          public dev.kiln.sandbox.Sandbox start(dev.kiln.sandbox.SandboxSpec spec)
+              throws java.io.IOException {
+            throw new java.io.IOException("bwrap: Can't mount proc on /newroot/proc");
+          }
+
+          @Override
+          public String describe() {
+            return "failing";
+          }
+
+          @Override
+          public void reapLeftovers(Path instancesRoot) {}
+        };
+    try (Invoker broken =
+        Invoker.create(
+            failing,
+            runtimeApi,
+            Files.createTempDirectory("kiln-invoker-"),
+            Account.DEFAULT,
+            clock,
+            Duration.ofMinutes(5),
+            false,
+            new ConcurrencyBudget(1000, java.util.Map.of()),
+            ScaleGate.unlimited(clock),
+            FunctionLogs.NONE,
+            KilnMetrics.inMemory(),
+            UsageMeter.NONE,
+            InvocationTracer.NONE,
+            InstanceCredentials.NONE)) {
+      var request =
+          new InvokeRequest(
+              "{}".getBytes(StandardCharsets.UTF_8),
+              version.functionArn(),
+              Optional.empty(),
+              false);
+      var failure =
+          org.assertj.core.api.Assertions.catchThrowableOfType(
+              dev.kiln.model.LambdaError.class, () -> broken.invoke(version, request));
+      assertThat(failure.status()).isEqualTo(500);
+    } finally {
+      root.detachAppender(logged);
+    }
+    assertThat(logged.list)
+        .filteredOn(e -> e.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.WARN))
+        .extracting(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+        .singleElement()
+        .asString()
+        .matches("instance [0-9a-f]{32} of function f version \\$LATEST could not start: .*")
+        .contains("Can't mount proc");
+  }
+
+  @Test
   void retire_stopsIdleInstancesOfThatVersion() {
     invoke();
     assertThat(invoker.idleInstanceCount()).isEqualTo(1);

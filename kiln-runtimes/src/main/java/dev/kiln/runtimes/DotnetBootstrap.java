@@ -94,7 +94,8 @@ final class DotnetBootstrap {
   private static boolean compile(List<String> command) throws IOException {
     Path log = Files.createTempFile("kiln-mcs-", ".log");
     Process p =
-        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        dev.kiln.sandbox.ProcessSpawner.start(
+            new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()));
     try {
       boolean finished = p.waitFor(2, TimeUnit.MINUTES);
       if (!finished) {

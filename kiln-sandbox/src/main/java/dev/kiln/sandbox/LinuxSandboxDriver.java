@@ -294,7 +294,7 @@ public final class LinuxSandboxDriver implements SandboxDriver {
       Path output = dir.resolve("output.log");
       builder.redirectOutput(ProcessBuilder.Redirect.appendTo(output.toFile()));
       builder.redirectInput(ProcessTrees.stdin(spec));
-      Process process = builder.start();
+      Process process = ProcessSpawner.start(builder);
       ProcessTrees.recordPid(dir, process.toHandle());
       return new LinuxSandbox(
           process,

@@ -42,7 +42,7 @@ public final class ProcessSandboxDriver implements SandboxDriver {
     Path output = spec.instanceDir().resolve("output.log");
     builder.redirectOutput(ProcessBuilder.Redirect.appendTo(output.toFile()));
     builder.redirectInput(ProcessTrees.stdin(spec));
-    Process process = builder.start();
+    Process process = ProcessSpawner.start(builder);
     ProcessHandle handle = process.toHandle();
     ProcessTrees.recordPid(spec.instanceDir(), handle);
     return new ProcessSandbox(process, spec.instanceDir(), output, setsid.isPresent());

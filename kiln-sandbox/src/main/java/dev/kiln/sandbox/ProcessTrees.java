@@ -44,7 +44,7 @@ final class ProcessTrees {
    * words when it fails or takes over 30 seconds.
    */
   static void run(List<String> command, String input) throws IOException {
-    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+    Process p = ProcessSpawner.start(new ProcessBuilder(command).redirectErrorStream(true));
     try (var in = p.getOutputStream()) {
       in.write(input.getBytes(StandardCharsets.UTF_8));
     }
@@ -203,10 +203,10 @@ final class ProcessTrees {
     }
     try {
       Process p =
-          new ProcessBuilder(KILL.get(), "-KILL", "--", "-" + pgid)
-              .redirectErrorStream(true)
-              .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-              .start();
+          ProcessSpawner.start(
+              new ProcessBuilder(KILL.get(), "-KILL", "--", "-" + pgid)
+                  .redirectErrorStream(true)
+                  .redirectOutput(ProcessBuilder.Redirect.DISCARD));
       p.waitFor(5, java.util.concurrent.TimeUnit.SECONDS);
     } catch (IOException e) {
       // nothing left to kill, or no way to: the group dies with the machine

@@ -153,7 +153,9 @@ public final class ServerTls {
     Path keytool = Path.of(System.getProperty("java.home"), "bin", "keytool");
     List<String> command = new ArrayList<>(List.of(keytool.toString()));
     command.addAll(List.of(args));
-    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+    Process p =
+        dev.kiln.sandbox.ProcessSpawner.start(
+            new ProcessBuilder(command).redirectErrorStream(true));
     String out = new String(p.getInputStream().readAllBytes());
     try {
       if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {

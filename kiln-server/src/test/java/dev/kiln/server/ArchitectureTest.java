@@ -81,6 +81,27 @@ class ArchitectureTest {
         .check(KILN);
   }
 
+  /**
+   * A process that dies with its parent dies with the thread that started it, and Kiln's threads
+   * come and go: every process is started on the one thread of {@link
+   * dev.kiln.sandbox.ProcessSpawner}.
+   */
+  @Test
+  void processesAreStartedOnlyByTheProcessSpawner() {
+    noClasses()
+        .that()
+        .doNotHaveFullyQualifiedName(dev.kiln.sandbox.ProcessSpawner.class.getName())
+        .should()
+        .callMethod(ProcessBuilder.class, "start")
+        .orShould()
+        .callMethodWhere(
+            com.tngtech.archunit.core.domain.JavaCall.Predicates.target(
+                com.tngtech.archunit.base.DescribedPredicate.describe(
+                    "Runtime.exec",
+                    t -> t.getOwner().isEquivalentTo(Runtime.class) && t.getName().equals("exec"))))
+        .check(KILN);
+  }
+
   @Test
   void apiDoesNotKnowTheServer() {
     noClasses()

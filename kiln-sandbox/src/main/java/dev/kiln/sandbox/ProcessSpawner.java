@@ -1,0 +1,94 @@
+package dev.kiln.sandbox;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Where every process Kiln starts is started: on one platform thread that lives as long as the JVM.
+ *
+ * <p>Why one thread. On Linux a child's parent-death signal ({@code PR_SET_PDEATHSIG}, which
+ * bubblewrap's {@code --die-with-parent} sets to SIGKILL) belongs to the <em>thread</em> that
+ * forked the child, not to its process: when that thread ends, the child is killed, though the JVM
+ * lives on. Kiln's threads end all the time: the carrier of a virtual thread retires after 30 s
+ * without work, a cached pool's thread after 60 s. An instance started on one of them was killed
+ * that long after its start, or, frozen by then, at its thaw, so that an invocation after half a
+ * minute of quiet failed with {@code Runtime.ExitError} "signal: killed". Started here, a process
+ * gets its parent-death signal only when the JVM itself ends, which is what {@code
+ * --die-with-parent} is for: an instance never outlives a Kiln killed with -9.
+ *
+ * <p>Only the fork and exec run on the thread ({@link ProcessBuilder#start} returns once the
+ * program has been exec'd, a millisecond or two); the caller waits for the process, reads and
+ * writes it and kills it from its own thread. Processes that their caller waits for (a {@code
+ * mount}, an {@code nft}) could not outlive their thread, but they are started here too, so that
+ * there is one rule to keep and a test to keep it ({@code ArchitectureTest}): nothing in Kiln calls
+ * {@code ProcessBuilder.start} but this class.
+ *
+ * <p>No lock: the executor's queue orders the starts, and its one thread never times out and is
+ * never shut down (a daemon, it ends with the JVM).
+ */
+public final class ProcessSpawner {
+
+  /** The name of the thread every process is started on. */
+  public static final String THREAD_NAME = "kiln-process-spawner";
+
+  private static final ExecutorService THREAD =
+      new ThreadPoolExecutor(
+          1,
+          1,
+          0,
+          TimeUnit.MILLISECONDS,
+          new LinkedBlockingQueue<>(),
+          r -> Thread.ofPlatform().daemon().name(THREAD_NAME).unstarted(r));
+
+  private ProcessSpawner() {}
+
+  /**
+   * Starts {@code builder}'s process on the spawner thread and returns it, or fails as {@link
+   * ProcessBuilder#start} would. An interrupt does not abandon a start under way (the process would
+   * be left with no owner): the call returns the process and leaves the interrupt flag set.
+   */
+  public static Process start(ProcessBuilder builder) throws IOException {
+    Future<Process> started =
+        THREAD.submit(
+            () -> {
+              try {
+                return builder.start();
+              } catch (IOException e) {
+                throw new UncheckedIOException(e);
+              }
+            });
+    boolean interrupted = false;
+    try {
+      while (true) {
+        try {
+          return started.get();
+        } catch (InterruptedException e) {
+          interrupted = true;
+        } catch (ExecutionException e) {
+          Throwable cause = e.getCause();
+          if (cause instanceof UncheckedIOException io) {
+            // the caller's stack, and the start's as the cause
+            throw new IOException(io.getCause().getMessage(), io.getCause());
+          }
+          if (cause instanceof RuntimeException r) {
+            throw r;
+          }
+          if (cause instanceof Error err) {
+            throw err;
+          }
+          throw new IllegalStateException(cause);
+        }
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+}

@@ -1,0 +1,101 @@
+package dev.kiln.sandbox;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A process that asks to die with its parent, as bubblewrap's {@code --die-with-parent} does, dies
+ * with the <em>thread</em> that started it: started through the spawner, it outlives that thread.
+ */
+class ProcessSpawnerTest {
+
+  /** Sleeps, to be killed when its parent thread ends (setpriv sets the parent-death signal). */
+  static ProcessBuilder diesWithParent() {
+    String setpriv = ProcessTrees.executable("setpriv").orElse(null);
+    assumeTrue(setpriv != null, "setpriv (util-linux) is not installed");
+    return new ProcessBuilder(setpriv, "--pdeathsig", "KILL", "--", "sleep", "60");
+  }
+
+  /**
+   * Starts a process from a thread of its own, which waits until the parent-death signal is set
+   * (setpriv has become sleep) and then ends.
+   */
+  static Process startFromAThreadThatEnds(Thread.Builder thread, boolean throughSpawner)
+      throws Exception {
+    ProcessBuilder builder = diesWithParent();
+    CompletableFuture<Process> started = new CompletableFuture<>();
+    thread
+        .start(
+            () -> {
+              try {
+                Process p = throughSpawner ? ProcessSpawner.start(builder) : builder.start();
+                Path comm = Path.of("/proc", Long.toString(p.pid()), "comm");
+                while (p.isAlive() && !Files.readString(comm).trim().equals("sleep")) {
+                  Thread.sleep(5);
+                }
+                started.complete(p);
+              } catch (Exception e) {
+                started.completeExceptionally(e);
+              }
+            })
+        .join();
+    return started.get();
+  }
+
+  @Test
+  void aProcessStartedFromAPlatformThreadThatEnds_livesOn() throws Exception {
+    Process p = startFromAThreadThatEnds(Thread.ofPlatform(), true);
+    try {
+      assertThat(p.waitFor(1, TimeUnit.SECONDS)).as("killed when its thread ended").isFalse();
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
+  @Test
+  void aProcessStartedFromAVirtualThread_livesOn() throws Exception {
+    Process p = startFromAThreadThatEnds(Thread.ofVirtual(), true);
+    try {
+      assertThat(p.waitFor(1, TimeUnit.SECONDS)).as("killed when its thread ended").isFalse();
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
+  /** What the spawner is for: started directly, the same process dies with its thread. */
+  @Test
+  void started_withoutTheSpawner_theProcessDiesWithItsThread() throws Exception {
+    Process p = startFromAThreadThatEnds(Thread.ofPlatform(), false);
+    try {
+      assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
+      assertThat(p.exitValue()).as("SIGKILL").isEqualTo(137);
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
+  @Test
+  void aProgramThatCannotStart_failsAsProcessBuilderWould() {
+    var failure =
+        org.assertj.core.api.Assertions.catchThrowable(
+            () -> ProcessSpawner.start(new ProcessBuilder(List.of("/nonexistent/program"))));
+    assertThat(failure)
+        .isInstanceOf(java.io.IOException.class)
+        .hasMessageContaining("/nonexistent/program");
+  }
+
+  @Test
+  void anInterruptedCaller_stillGetsItsProcess_andKeepsTheInterrupt() throws Exception {
+    Thread.currentThread().interrupt();
+    Process p = ProcessSpawner.start(new ProcessBuilder("true"));
+    assertThat(Thread.interrupted()).isTrue();
+    assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
+  }
+}
