@@ -95,7 +95,8 @@ final class InstanceLauncher {
       gate.release(memory);
       throw e;
     }
-    instance.onExit().thenRun(() -> gate.release(memory));
+    Instance started = instance;
+    instance.onExit().thenRun(() -> gate.release(memory, started));
     return instance;
   }
 

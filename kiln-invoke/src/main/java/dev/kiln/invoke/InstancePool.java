@@ -210,6 +210,45 @@ final class InstancePool {
     return expired.size() + keyEnding.size();
   }
 
+  /**
+   * Adds this pool's idle instances to {@code out}, for the {@link ScaleGate} to stop the least
+   * recently used of them when a start needs their memory; provisioned ones are marked so.
+   */
+  void idleInstances(List<ScaleGate.IdleInstance> out) {
+    int memory = version.config().memorySize();
+    synchronized (this) {
+      for (Instance i : idle) {
+        if (i.state() == Instance.State.IDLE) {
+          out.add(
+              new ScaleGate.IdleInstance(
+                  i,
+                  version.name(),
+                  i.idleSince(),
+                  memory,
+                  provisioned.contains(i),
+                  () -> stopToMakeRoom(i),
+                  i.onExit()));
+        }
+      }
+    }
+  }
+
+  /**
+   * Stops an idle on-demand instance because a start elsewhere needs its memory; false if it is no
+   * longer in the idle stack (handed out, stopped) or has become provisioned meanwhile.
+   */
+  private boolean stopToMakeRoom(Instance instance) {
+    synchronized (this) {
+      if (provisioned.contains(instance) || !idle.remove(instance)) {
+        return false;
+      }
+    }
+    all.remove(instance);
+    LOG.debug("stopping idle instance {} of {} to make room", instance.id(), version.key());
+    stopInBackground(instance, "stopped to make room for another instance");
+    return true;
+  }
+
   /** Freezes instances idle since before {@code now - after}; returns how many it froze. */
   int freezeIdle(Duration after) {
     Instant cutoff = clock.instant().minus(after);
