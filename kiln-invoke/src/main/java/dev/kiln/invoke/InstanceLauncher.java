@@ -149,6 +149,14 @@ final class InstanceLauncher {
     // issued last, so that every failure from here on gives it back
     Optional<InstanceCredentials.Issued> key = credentials.issue(version.functionArn(), id);
     key.ifPresent(k -> putCredentials(env, k, channel.runtimeApiAddress()));
+    // where its output goes, for a Kiln that restarts after a crash (InstanceLog)
+    try {
+      InstanceLog.label(instancesRoot.resolve(id), version, logStream);
+    } catch (IOException e) {
+      channel.close();
+      credentials.revoke(id);
+      throw e;
+    }
     SandboxSpec spec =
         new SandboxSpec(
             id,
