@@ -45,6 +45,17 @@ import org.slf4j.LoggerFactory;
  * point of its own, so that instances provisioned together are not replaced together), its
  * replacement starts while it goes on serving as one of the provisioned, and once the replacement
  * has initialised it becomes an ordinary instance, stopped like any other.
+ *
+ * <p><b>Making room.</b> The {@link ScaleGate} may stop an idle on-demand instance of any pool when
+ * a start elsewhere needs its memory ({@link #idleInstances}, {@link #stopToMakeRoom}); which one
+ * is the gate's decision alone.
+ *
+ * <p><b>Locking.</b> The pool's monitor guards the idle stack, {@code retired} and the provisioning
+ * counters, and is held wherever the idle stack and the sets of provisioned and handing-over
+ * instances (concurrent sets, read without it) must agree. An instance taken out of the idle stack
+ * under the monitor belongs to whoever took it: {@link #acquire}, the reaper, or the gate. The pool
+ * never calls the gate while holding its monitor (instances are started outside it), so the gate
+ * may take it while holding its own; no code holds two pools' monitors.
  */
 final class InstancePool {
 

@@ -164,11 +164,13 @@ public final class ScaleGate {
                   + reservedMb
                   + " of "
                   + capacityMb
-                  + " MB are held by busy, starting and provisioned instances).",
+                  + " MB are held by instances that are busy, starting or provisioned, and idle"
+                  + " ones would not free enough).",
               "ConcurrentInvocationLimitExceeded");
         }
         try {
-          wait(Math.max(1, Math.min(RECHECK_MILLIS, left / 1_000_000)));
+          // past the deadline only while stopped instances are on their way out
+          wait(left > 0 ? Math.max(1, Math.min(RECHECK_MILLIS, left / 1_000_000)) : RECHECK_MILLIS);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           throw LambdaError.unavailable("interrupted while waiting for room on the host");

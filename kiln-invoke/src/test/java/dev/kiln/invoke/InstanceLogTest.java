@@ -103,4 +103,19 @@ class InstanceLogTest {
     InstanceLog.ingestLeftover(dir, store);
     assertThat(stream()).isEmpty();
   }
+
+  @Test
+  void aFullFileIsEmptiedOnlyIfNothingCameAfterTheCut() throws Exception {
+    Path output = dir.resolve("output.log");
+    Files.write(output, new byte[17 * 1024 * 1024]);
+    InstanceLog log = new InstanceLog(output);
+    InstanceLog.Cut cut = log.cut();
+    assertThat(cut.full()).isTrue();
+    Files.writeString(output, "late\n", java.nio.file.StandardOpenOption.APPEND);
+    assertThat(log.empty(cut.end())).as("a line came after the cut").isFalse();
+    InstanceLog.Cut next = log.cut();
+    assertThat(next.text()).isEqualTo("late\n");
+    assertThat(log.empty(next.end())).isTrue();
+    assertThat(Files.size(output)).isZero();
+  }
 }
