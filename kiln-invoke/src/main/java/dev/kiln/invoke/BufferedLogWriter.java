@@ -3,10 +3,16 @@ package dev.kiln.invoke;
 import dev.kiln.store.LogStore;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -17,9 +23,16 @@ import org.slf4j.LoggerFactory;
  * server-wide retention bounds every group; a group's own retention (PutRetentionPolicy) can only
  * make its events go sooner.
  *
+ * <p>Lines in this writer's memory die with the process, but they are on disk too, in their
+ * instance's output file: a record that carries how far its instance's file has been read ({@link
+ * #record(String, String, long, String, String, long)}) has that offset committed in the same
+ * transaction as its lines, and a Kiln that was killed ingests the rest of each file at its next
+ * start ({@link #ingestLeftover}). Records are queued whole, their offset last, so a batch never
+ * commits an offset without the lines before it.
+ *
  * <p>The hand-over queue is bounded: if the store falls behind by more than {@link #CAPACITY}
- * lines, new lines are dropped and counted (a warning says how many), rather than slowing
- * invocations down or growing without limit.
+ * lines, new records are dropped whole and counted (a warning says how many lines), rather than
+ * slowing invocations down or growing without limit.
  */
 public final class BufferedLogWriter implements FunctionLogs, AutoCloseable {
 
@@ -28,10 +41,29 @@ public final class BufferedLogWriter implements FunctionLogs, AutoCloseable {
   private static final int BATCH = 2_000;
   private static final Duration PRUNE_EVERY = Duration.ofMinutes(5);
 
+  /** How long {@link #sync} waits for the store at most. */
+  private static final Duration SYNC_LIMIT = Duration.ofSeconds(10);
+
+  /** What the writer is handed, in order. */
+  private sealed interface Entry {}
+
+  /**
+   * One record's lines; {@code instance} (or null) has had its output read up to {@code readTo}.
+   */
+  private record Lines(List<LogStore.Event> events, String instance, long readTo)
+      implements Entry {}
+
+  /** Completes once everything queued before it is committed. */
+  private record Sync(CompletableFuture<Void> done) implements Entry {}
+
+  /** An instance's output file is gone. */
+  private record Forget(String instance) implements Entry {}
+
   private final LogStore store;
   private final Duration retention;
   private final long maxBytes;
-  private final BlockingQueue<LogStore.Event> queue = new ArrayBlockingQueue<>(CAPACITY);
+  private final BlockingQueue<Entry> queue = new LinkedBlockingQueue<>();
+  private final AtomicInteger queuedLines = new AtomicInteger();
   private final AtomicLong dropped = new AtomicLong();
   private final Thread writer;
   private volatile boolean closing;
@@ -49,26 +81,86 @@ public final class BufferedLogWriter implements FunctionLogs, AutoCloseable {
 
   @Override
   public void record(String group, String stream, long timestamp, String text) {
-    for (String line : text.split("\n")) {
-      if (line.isEmpty()) {
-        continue;
-      }
-      if (!queue.offer(new LogStore.Event(group, stream, timestamp, line))) {
-        dropped.incrementAndGet();
-      }
+    record(group, stream, timestamp, text, null, 0);
+  }
+
+  @Override
+  public void record(
+      String group, String stream, long timestamp, String text, String instance, long readTo) {
+    List<LogStore.Event> events = InstanceLog.events(group, stream, timestamp, text);
+    if (queuedLines.addAndGet(events.size()) > CAPACITY) {
+      queuedLines.addAndGet(-events.size());
+      dropped.addAndGet(events.size());
+      return;
     }
+    queue.add(new Lines(events, instance, readTo));
+  }
+
+  @Override
+  public void sync() {
+    if (closing || !writer.isAlive()) {
+      return;
+    }
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    queue.add(new Sync(done));
+    try {
+      done.get(SYNC_LIMIT.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      LOG.warn("function logs are not yet written: {}", e.toString());
+    }
+  }
+
+  @Override
+  public void forget(String instance) {
+    queue.add(new Forget(instance));
+  }
+
+  /**
+   * At start, before a Kiln's leftover instance directory is removed: ingests what its instance
+   * printed past what the log store had read of it (see {@link InstanceLog#ingestLeftover}).
+   */
+  public static void ingestLeftover(java.nio.file.Path instanceDir, LogStore store) {
+    InstanceLog.ingestLeftover(instanceDir, store);
   }
 
   private void run() {
     long nextPrune = 0;
-    List<LogStore.Event> batch = new ArrayList<>(BATCH);
+    List<Entry> batch = new ArrayList<>();
     while (!closing || !queue.isEmpty()) {
+      List<CompletableFuture<Void>> syncs = new ArrayList<>();
       try {
-        LogStore.Event first = queue.poll(200, TimeUnit.MILLISECONDS);
+        Entry first = queue.poll(200, TimeUnit.MILLISECONDS);
         if (first != null) {
           batch.add(first);
-          queue.drainTo(batch, BATCH - 1);
-          store.append(batch);
+          int lines = first instanceof Lines l ? l.events().size() : 0;
+          Entry next;
+          while (lines < BATCH && (next = queue.poll()) != null) {
+            batch.add(next);
+            lines += next instanceof Lines l ? l.events().size() : 0;
+          }
+          List<LogStore.Event> events = new ArrayList<>(lines);
+          Map<String, Long> read = new LinkedHashMap<>();
+          Set<String> gone = new HashSet<>();
+          for (Entry e : batch) {
+            switch (e) {
+              case Lines l -> {
+                events.addAll(l.events());
+                if (l.instance() != null) {
+                  read.put(l.instance(), l.readTo());
+                }
+              }
+              case Sync s -> syncs.add(s.done());
+              case Forget f -> {
+                read.remove(f.instance());
+                gone.add(f.instance());
+              }
+            }
+          }
+          queuedLines.addAndGet(-events.size());
+          store.append(events, read);
+          store.forgetOutput(gone);
           batch.clear();
         }
         long lost = dropped.getAndSet(0);
@@ -85,6 +177,8 @@ public final class BufferedLogWriter implements FunctionLogs, AutoCloseable {
       } catch (RuntimeException e) {
         LOG.error("cannot write function logs", e);
         batch.clear();
+      } finally {
+        syncs.forEach(s -> s.complete(null));
       }
     }
   }

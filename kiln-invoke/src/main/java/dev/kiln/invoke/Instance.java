@@ -340,6 +340,9 @@ final class Instance {
 
   /** Frees the instance's files once its processes are gone; its last log has been read. */
   void removeFiles() {
+    // first, so that a Kiln killed from here on does not ingest the file again at its next start
+    log.forget();
+    logs.forget(id);
     sandbox.removeFiles();
   }
 
@@ -558,7 +561,8 @@ final class Instance {
     double durationMs = (ended - began) / 1_000_000.0;
     long billedMs = (long) Math.ceil(durationMs);
     // init output (cold) and the handler's output, as the runtime wrote it
-    String output = log.takeRecord();
+    InstanceLog.Cut cut = log.cut();
+    String output = cut.text();
     Optional<Duration> init = Optional.empty();
     if (cold) {
       long initEnded = channel.firstPoll().getNow(began);
@@ -617,7 +621,14 @@ final class Instance {
     String start = platformLog.start(startedAt, requestId);
     logs.record(group, logStreamName, startedAt, start);
     String rest = platformLog.end(endedAt, output, Optional.ofNullable(outcome.logLine), report);
-    logs.record(group, logStreamName, endedAt, rest);
+    logs.record(group, logStreamName, endedAt, rest, id, cut.end());
+    if (cut.full()) {
+      // emptied only once what it held is in the store, or a crash now would lose it
+      logs.sync();
+      if (log.empty(cut.end())) {
+        logs.record(group, logStreamName, endedAt, "", id, 0);
+      }
+    }
     all.append(start).append(rest);
     Optional<String> tail =
         request.tailLog() ? Optional.of(tail(all.toString())) : Optional.empty();

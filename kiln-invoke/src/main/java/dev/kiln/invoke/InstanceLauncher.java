@@ -109,7 +109,8 @@ final class InstanceLauncher {
       }
       throw e;
     }
-    instance.onExit().thenRun(() -> gate.release(memory));
+    Instance started = instance;
+    instance.onExit().thenRun(() -> gate.release(memory, started));
     return instance;
   }
 
@@ -171,6 +172,14 @@ final class InstanceLauncher {
     // issued last, so that every failure from here on gives it back
     Optional<InstanceCredentials.Issued> key = credentials.issue(version.functionArn(), id);
     key.ifPresent(k -> putCredentials(env, k, channel.runtimeApiAddress()));
+    // where its output goes, for a Kiln that restarts after a crash (InstanceLog)
+    try {
+      InstanceLog.label(instancesRoot.resolve(id), version, logStream);
+    } catch (IOException e) {
+      channel.close();
+      credentials.revoke(id);
+      throw e;
+    }
     SandboxSpec spec =
         new SandboxSpec(
             id,

@@ -45,6 +45,17 @@ import org.slf4j.LoggerFactory;
  * point of its own, so that instances provisioned together are not replaced together), its
  * replacement starts while it goes on serving as one of the provisioned, and once the replacement
  * has initialised it becomes an ordinary instance, stopped like any other.
+ *
+ * <p><b>Making room.</b> The {@link ScaleGate} may stop an idle on-demand instance of any pool when
+ * a start elsewhere needs its memory ({@link #idleInstances}, {@link #stopToMakeRoom}); which one
+ * is the gate's decision alone.
+ *
+ * <p><b>Locking.</b> The pool's monitor guards the idle stack, {@code retired} and the provisioning
+ * counters, and is held wherever the idle stack and the sets of provisioned and handing-over
+ * instances (concurrent sets, read without it) must agree. An instance taken out of the idle stack
+ * under the monitor belongs to whoever took it: {@link #acquire}, the reaper, or the gate. The pool
+ * never calls the gate while holding its monitor (instances are started outside it), so the gate
+ * may take it while holding its own; no code holds two pools' monitors.
  */
 final class InstancePool {
 
@@ -208,6 +219,45 @@ final class InstancePool {
     keyEnding.forEach(this::rotate);
     handOver();
     return expired.size() + keyEnding.size();
+  }
+
+  /**
+   * Adds this pool's idle instances to {@code out}, for the {@link ScaleGate} to stop the least
+   * recently used of them when a start needs their memory; provisioned ones are marked so.
+   */
+  void idleInstances(List<ScaleGate.IdleInstance> out) {
+    int memory = version.config().memorySize();
+    synchronized (this) {
+      for (Instance i : idle) {
+        if (i.state() == Instance.State.IDLE) {
+          out.add(
+              new ScaleGate.IdleInstance(
+                  i,
+                  version.name(),
+                  i.idleSince(),
+                  memory,
+                  provisioned.contains(i),
+                  () -> stopToMakeRoom(i),
+                  i.onExit()));
+        }
+      }
+    }
+  }
+
+  /**
+   * Stops an idle on-demand instance because a start elsewhere needs its memory; false if it is no
+   * longer in the idle stack (handed out, stopped) or has become provisioned meanwhile.
+   */
+  private boolean stopToMakeRoom(Instance instance) {
+    synchronized (this) {
+      if (provisioned.contains(instance) || !idle.remove(instance)) {
+        return false;
+      }
+    }
+    all.remove(instance);
+    LOG.debug("stopping idle instance {} of {} to make room", instance.id(), version.key());
+    stopInBackground(instance, "stopped to make room for another instance");
+    return true;
   }
 
   /** Freezes instances idle since before {@code now - after}; returns how many it froze. */

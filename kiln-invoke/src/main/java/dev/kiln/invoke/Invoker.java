@@ -101,6 +101,8 @@ public final class Invoker implements AutoCloseable {
             budget,
             metrics,
             usage);
+    // the gate decides which idle instances to stop when a start needs their memory
+    gate.reclaimFrom(invoker::idleInstances);
     return invoker;
   }
 
@@ -376,6 +378,13 @@ public final class Invoker implements AutoCloseable {
       pool.freezeIdle(FREEZE_AFTER);
     }
     return reaped;
+  }
+
+  /** Every pool's idle instances, each pool read under its own monitor in turn. */
+  private List<ScaleGate.IdleInstance> idleInstances() {
+    List<ScaleGate.IdleInstance> out = new java.util.ArrayList<>();
+    pools.values().forEach(p -> p.idleInstances(out));
+    return out;
   }
 
   /** The account's concurrency, which every invocation is admitted through. */

@@ -167,6 +167,13 @@ final class PlatformLog {
     return out.toString();
   }
 
+  /** The function's output as its log keeps it (filtered by level in JSON), line by line. */
+  String output(String output) {
+    StringBuilder out = new StringBuilder();
+    appendOutput(out, output);
+    return out.toString();
+  }
+
   private void appendOutput(StringBuilder out, String output) {
     if (output.isEmpty()) {
       return;

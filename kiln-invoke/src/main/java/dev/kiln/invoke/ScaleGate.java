@@ -2,9 +2,15 @@ package dev.kiln.invoke;
 
 import dev.kiln.model.LambdaError;
 import java.time.Duration;
+import java.time.Instant;
 import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * What every new instance must pass before it starts: the function's scale-out rate, and room on
@@ -17,8 +23,25 @@ import java.util.Map;
  *
  * <p><b>Host capacity.</b> Each instance reserves its function's {@code MemorySize} of the host's
  * instance memory before it starts, and gives it back when its processes are gone, so Kiln never
- * overcommits the machine. A start that does not fit waits a bounded time for an instance to end,
- * then is throttled.
+ * overcommits the machine.
+ *
+ * <p><b>Making room.</b> Idle instances hold their memory too, but, as on Lambda, they never keep a
+ * new instance from starting. The gate is the one owner of that decision: a start that does not fit
+ * stops the least recently used idle instances across all functions' pools ({@link
+ * #leastRecentlyUsed}), never provisioned ones and never busy or starting ones, until what they
+ * hold covers the shortfall, and waits for their processes to be gone (a graceful stop is bounded
+ * by its own grace periods). Memory of instances already being stopped for a start counts as on its
+ * way back, so two starts do not stop instances for the same shortfall. Only when busy, starting
+ * and provisioned instances really hold the memory does a start wait a bounded time (an instance
+ * may end, or another may go idle and be stopped), then get throttled.
+ *
+ * <p><b>Locking.</b> The gate's monitor guards the token buckets, {@code reservedMb} and the
+ * instances it is stopping ({@code stopping}); a start that waits for room waits on it. While
+ * holding it the gate takes one pool's monitor at a time (to list a pool's idle instances and to
+ * take one out of its idle stack), never two; no pool calls into the gate while holding its own
+ * monitor (instances are started, and their memory given back, outside any pool's monitor), so the
+ * order is always gate, then one pool, and cannot deadlock. An instance the gate took out of an
+ * idle stack under that pool's monitor can no longer be handed out, so it is the gate's to stop.
  */
 public final class ScaleGate {
 
@@ -30,6 +53,29 @@ public final class ScaleGate {
   private final InstantSource clock;
   private final Map<String, Bucket> buckets = new HashMap<>();
   private long reservedMb;
+
+  /** Instances the gate is stopping to make room, with the memory each will give back. */
+  private final Map<Object, Integer> stopping = new HashMap<>();
+
+  /** Where idle instances are found: the invoker's pools; none until it says. */
+  private Supplier<List<IdleInstance>> idleInstances = List::of;
+
+  /** How long a waiting start sleeps before it looks again for idle instances to stop. */
+  private static final long RECHECK_MILLIS = 100;
+
+  /**
+   * An idle instance the gate may stop: on-demand, in a pool's idle stack since {@code idleSince}.
+   * {@code stop} takes it out of its pool's idle stack and stops it in the background, and is false
+   * if it was handed out (or died) meanwhile; {@code gone} completes when its processes are.
+   */
+  record IdleInstance(
+      Object instance,
+      String function,
+      Instant idleSince,
+      int memoryMb,
+      boolean provisioned,
+      BooleanSupplier stop,
+      java.util.concurrent.Future<?> gone) {}
 
   private static final class Bucket {
     double tokens;
@@ -65,6 +111,34 @@ public final class ScaleGate {
     return reservedMb;
   }
 
+  /** Where the gate finds idle instances to stop when a start needs their memory. */
+  synchronized void reclaimFrom(Supplier<List<IdleInstance>> idleInstances) {
+    this.idleInstances = idleInstances;
+  }
+
+  /**
+   * Which idle instances to stop so that {@code neededMb} more is free: the least recently used
+   * first, across all functions, provisioned ones never; none when even all of them would not be
+   * enough (stopping them would not let the start happen).
+   */
+  static List<IdleInstance> leastRecentlyUsed(List<IdleInstance> idle, long neededMb) {
+    List<IdleInstance> candidates =
+        idle.stream()
+            .filter(i -> !i.provisioned())
+            .sorted(Comparator.comparing(IdleInstance::idleSince))
+            .toList();
+    List<IdleInstance> chosen = new ArrayList<>();
+    long freed = 0;
+    for (IdleInstance i : candidates) {
+      if (freed >= neededMb) {
+        break;
+      }
+      chosen.add(i);
+      freed += i.memoryMb();
+    }
+    return freed >= neededMb ? chosen : List.of();
+  }
+
   /**
    * Takes a start token of {@code function} and reserves {@code memoryMb}; throws 429 when either
    * cannot be had. {@link #release} the memory when the instance is gone.
@@ -76,8 +150,13 @@ public final class ScaleGate {
     long deadline = System.nanoTime() + capacityWait.toNanos();
     synchronized (this) {
       while (reservedMb + memoryMb > capacityMb) {
+        // what the instances being stopped already give back does not need stopping again
+        long shortfall = reservedMb + memoryMb - capacityMb - stoppingMb();
+        if (shortfall > 0) {
+          stopIdle(shortfall);
+        }
         long left = deadline - System.nanoTime();
-        if (left <= 0) {
+        if (left <= 0 && stopping.isEmpty()) {
           throw LambdaError.tooManyRequests(
               "Rate Exceeded. Kiln's host has no memory left for another "
                   + memoryMb
@@ -85,11 +164,13 @@ public final class ScaleGate {
                   + reservedMb
                   + " of "
                   + capacityMb
-                  + " MB are held by running instances).",
+                  + " MB are held by instances that are busy, starting or provisioned, and idle"
+                  + " ones would not free enough).",
               "ConcurrentInvocationLimitExceeded");
         }
         try {
-          wait(Math.max(1, left / 1_000_000));
+          // past the deadline only while stopped instances are on their way out
+          wait(left > 0 ? Math.max(1, Math.min(RECHECK_MILLIS, left / 1_000_000)) : RECHECK_MILLIS);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           throw LambdaError.unavailable("interrupted while waiting for room on the host");
@@ -99,10 +180,37 @@ public final class ScaleGate {
     }
   }
 
+  /** Stops idle instances that hold at least {@code neededMb}, if there are enough of them. */
+  private void stopIdle(long neededMb) {
+    List<IdleInstance> idle =
+        idleInstances.get().stream().filter(i -> !stopping.containsKey(i.instance())).toList();
+    for (IdleInstance victim : leastRecentlyUsed(idle, neededMb)) {
+      // given back through release(memory, instance) once its processes are gone; one already
+      // gone has given its memory back, or is about to under this monitor
+      if (victim.stop().getAsBoolean() && !victim.gone().isDone()) {
+        stopping.put(victim.instance(), victim.memoryMb());
+      }
+    }
+  }
+
+  private long stoppingMb() {
+    long sum = 0;
+    for (int mb : stopping.values()) {
+      sum += mb;
+    }
+    return sum;
+  }
+
   /** Gives back what an instance reserved. */
   public synchronized void release(int memoryMb) {
     reservedMb -= memoryMb;
     notifyAll();
+  }
+
+  /** Gives back what {@code instance} reserved, once its processes are gone. */
+  synchronized void release(int memoryMb, Object instance) {
+    stopping.remove(instance);
+    release(memoryMb);
   }
 
   private void takeToken(String function) {

@@ -65,4 +65,55 @@ class ScaleGateTest {
     waiting.get(10, TimeUnit.SECONDS);
     assertThat(patient.reservedMb()).isEqualTo(256);
   }
+
+  static ScaleGate.IdleInstance idle(
+      String function, int secondsAgo, int mb, boolean provisioned, java.util.List<String> stops) {
+    return new ScaleGate.IdleInstance(
+        function + secondsAgo,
+        function,
+        Instant.parse("2026-11-25T00:00:00Z").minusSeconds(secondsAgo),
+        mb,
+        provisioned,
+        () -> stops.add(function + secondsAgo),
+        new CompletableFuture<Void>());
+  }
+
+  @Test
+  void leastRecentlyUsed_acrossFunctions_neverProvisioned_andNoneWhenAllWouldNotDo() {
+    java.util.List<String> stops = new java.util.ArrayList<>();
+    var idle =
+        java.util.List.of(
+            idle("a", 10, 256, false, stops),
+            idle("b", 40, 128, false, stops),
+            idle("c", 90, 1024, true, stops),
+            idle("a", 30, 512, false, stops));
+    assertThat(ScaleGate.leastRecentlyUsed(idle, 128))
+        .extracting(ScaleGate.IdleInstance::instance)
+        .containsExactly("b40");
+    assertThat(ScaleGate.leastRecentlyUsed(idle, 129))
+        .extracting(ScaleGate.IdleInstance::instance)
+        .containsExactly("b40", "a30");
+    assertThat(ScaleGate.leastRecentlyUsed(idle, 896))
+        .extracting(ScaleGate.IdleInstance::instance)
+        .containsExactly("b40", "a30", "a10");
+    assertThat(ScaleGate.leastRecentlyUsed(idle, 897)).as("the provisioned one never").isEmpty();
+  }
+
+  @Test
+  void aStartThatDoesNotFit_stopsIdleInstances_andTakesTheRoomTheyGiveBack() throws Exception {
+    ScaleGate gate = new ScaleGate(1000, 512, Duration.ofMillis(200), clock);
+    gate.admit("a", 256);
+    gate.admit("b", 256);
+    java.util.List<String> stops = new java.util.concurrent.CopyOnWriteArrayList<>();
+    gate.reclaimFrom(
+        () -> java.util.List.of(idle("a", 5, 256, false, stops), idle("b", 50, 256, false, stops)));
+    CompletableFuture<Void> start = CompletableFuture.runAsync(() -> gate.admit("c", 128));
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> !stops.isEmpty());
+    Thread.sleep(400); // past the gate's wait: a start whose room is on its way is not throttled
+    assertThat(stops).as("the least recently used, once").containsExactly("b50");
+    assertThat(start).isNotDone();
+    gate.release(256, "b50");
+    start.get(10, TimeUnit.SECONDS);
+    assertThat(gate.reservedMb()).isEqualTo(384);
+  }
 }

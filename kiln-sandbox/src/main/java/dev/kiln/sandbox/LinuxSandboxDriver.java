@@ -481,10 +481,11 @@ public final class LinuxSandboxDriver implements SandboxDriver {
   }
 
   @Override
-  public void reapLeftovers(Path instancesRoot) {
+  public void reapLeftovers(Path instancesRoot, java.util.function.Consumer<Path> salvage) {
     for (Path dir : ProcessTrees.instanceDirs(instancesRoot)) {
       ProcessTrees.killRecorded(dir);
       cgroups.ifPresent(c -> c.reapLeftover(dir.getFileName().toString()));
+      salvage.accept(dir);
       ProcessTrees.deleteTree(dir);
     }
     // the disks and networks of those instances, and the spares made for the next ones

@@ -55,9 +55,10 @@ public final class ProcessSandboxDriver implements SandboxDriver {
   }
 
   @Override
-  public void reapLeftovers(Path instancesRoot) {
+  public void reapLeftovers(Path instancesRoot, java.util.function.Consumer<Path> salvage) {
     for (Path dir : ProcessTrees.instanceDirs(instancesRoot)) {
       ProcessTrees.killRecorded(dir);
+      salvage.accept(dir);
       ProcessTrees.deleteTree(dir);
     }
   }

@@ -64,7 +64,15 @@ public interface SandboxDriver {
    * (kill -9, power loss), found through the records under {@code instancesRoot}, and removes
    * everything those instances left there.
    */
-  void reapLeftovers(Path instancesRoot);
+  default void reapLeftovers(Path instancesRoot) {
+    reapLeftovers(instancesRoot, dir -> {});
+  }
+
+  /**
+   * As {@link #reapLeftovers(Path)}, handing each leftover instance's directory to {@code salvage}
+   * once its processes are killed and before it is removed (to read what they printed).
+   */
+  void reapLeftovers(Path instancesRoot, java.util.function.Consumer<Path> salvage);
 
   /** Undoes what the driver set up on the host for all instances; call after the last one ended. */
   default void close() {}

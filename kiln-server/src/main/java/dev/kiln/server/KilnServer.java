@@ -115,12 +115,15 @@ public final class KilnServer implements AutoCloseable {
             runtimeApi.port(),
             settings.outboundNetwork());
     Path instances = data.resolve("instances");
-    driver.reapLeftovers(instances);
+    this.logStore = SqliteLogStore.open(data.resolve("logs.db"));
+    // what instances of a Kiln that was killed printed, and its log store never got, goes into
+    // their log streams before their files go
+    driver.reapLeftovers(instances, dir -> BufferedLogWriter.ingestLeftover(dir, logStore));
+    logStore.forgetAllOutput();
     Files.createDirectories(instances);
     this.store = SqliteMetadataStore.open(data.resolve("metadata.db"));
     LocalCodeStore code = new LocalCodeStore(data.resolve("code"));
     this.runtimes = RuntimeTable.install(data.resolve("runtimes"), settings.interpreters());
-    this.logStore = SqliteLogStore.open(data.resolve("logs.db"));
     this.prometheus =
         new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
             io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);

@@ -40,7 +40,25 @@ public interface LogStore extends AutoCloseable {
       long storedBytes) {}
 
   /** Keeps events, all in one transaction, creating their groups and streams as needed. */
-  void append(List<Event> events);
+  default void append(List<Event> events) {
+    append(events, java.util.Map.of());
+  }
+
+  /**
+   * Keeps events and, in the same transaction, how far each instance's output file has been read
+   * into them ({@code outputRead}: instance id to a byte offset of its file), so that what an
+   * instance printed is ingested exactly once even if Kiln dies between the two.
+   */
+  void append(List<Event> events, java.util.Map<String, Long> outputRead);
+
+  /** How far the output of {@code instance} has been read into the log; empty if never. */
+  Optional<Long> outputRead(String instance);
+
+  /** Forgets how far the output of these instances was read: their files are gone. */
+  void forgetOutput(java.util.Collection<String> instances);
+
+  /** Forgets it for every instance: at start, once the instances of an earlier run are gone. */
+  void forgetAllOutput();
 
   /** Creates an empty group; false if it already exists. */
   boolean createGroup(String group);

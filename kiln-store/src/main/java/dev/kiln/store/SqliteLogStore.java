@@ -18,6 +18,12 @@ import java.util.Optional;
  * batches from a background writer, never from the invocation itself, so the cost of a commit is
  * paid once per batch; the few writes of the API (creating and deleting groups and streams, setting
  * a retention) are single statements.
+ *
+ * <p>Beside the events, {@code output_read} says how far each running instance's output file has
+ * been read into them, written in the same transaction as the events it covers: a Kiln killed with
+ * lines still in its writer's memory reads the rest of each file at its next start (see {@code
+ * InstanceLog}), and never ingests a line twice. All methods are synchronized on the store: the one
+ * connection is used by one thread at a time.
  */
 public final class SqliteLogStore implements LogStore {
 
@@ -32,8 +38,8 @@ public final class SqliteLogStore implements LogStore {
   }
 
   @Override
-  public synchronized void append(List<Event> events) {
-    if (events.isEmpty()) {
+  public synchronized void append(List<Event> events, Map<String, Long> outputRead) {
+    if (events.isEmpty() && outputRead.isEmpty()) {
       return;
     }
     long now = System.currentTimeMillis();
@@ -73,9 +79,56 @@ public final class SqliteLogStore implements LogStore {
             insert.executeBatch();
             update.executeBatch();
           }
+          try (PreparedStatement read =
+              db.prepareStatement(
+                  "INSERT INTO output_read(instance, read_to) VALUES (?, ?)"
+                      + " ON CONFLICT(instance) DO UPDATE SET read_to = excluded.read_to")) {
+            for (Map.Entry<String, Long> r : outputRead.entrySet()) {
+              read.setString(1, r.getKey());
+              read.setLong(2, r.getValue());
+              read.addBatch();
+            }
+            read.executeBatch();
+          }
           return null;
         },
         "log store");
+  }
+
+  @Override
+  public synchronized Optional<Long> outputRead(String instance) {
+    return read(
+            "SELECT read_to FROM output_read WHERE instance = ?",
+            st -> st.setString(1, instance),
+            rs -> rs.getLong(1))
+        .stream()
+        .findFirst();
+  }
+
+  @Override
+  public synchronized void forgetOutput(java.util.Collection<String> instances) {
+    if (instances.isEmpty()) {
+      return;
+    }
+    SqliteDatabase.inTransaction(
+        db,
+        () -> {
+          try (PreparedStatement st =
+              db.prepareStatement("DELETE FROM output_read WHERE instance = ?")) {
+            for (String i : instances) {
+              st.setString(1, i);
+              st.addBatch();
+            }
+            st.executeBatch();
+          }
+          return null;
+        },
+        "log store");
+  }
+
+  @Override
+  public synchronized void forgetAllOutput() {
+    write("DELETE FROM output_read", st -> {});
   }
 
   private long streamId(String group, String stream, long now) throws SQLException {
