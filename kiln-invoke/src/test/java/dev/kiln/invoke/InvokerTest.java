@@ -132,7 +132,8 @@ class InvokerTest {
           }
 
           @Override
-          public void reapLeftovers(Path instancesRoot) {}
+          public void reapLeftovers(
+              Path instancesRoot, java.util.function.Consumer<Path> salvage) {}
         };
     try (Invoker broken =
         Invoker.create(
