@@ -3,12 +3,12 @@ package dev.kiln.sandbox;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.BitSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,8 +38,15 @@ final class NetworkNamespaces {
 
   private static final int SLOTS = 8192;
 
-  /** Slots in use in this JVM (tests run several servers in one). */
-  private static final BitSet USED = new BitSet(SLOTS);
+  /**
+   * The /30 blocks are shared by every Kiln on the host: a block is claimed through a lock file
+   * under {@code /run/kiln}, which no other server (in this JVM or another) can claim while this
+   * one holds it, and which the kernel frees when a Kiln killed with -9 dies.
+   */
+  private final HostSlots slots;
+
+  /** The slot each namespace of this server holds, by namespace name. */
+  private final Map<String, HostSlots.Claim> claims = new ConcurrentHashMap<>();
 
   private final String ip;
   private final String nft;
@@ -55,8 +62,10 @@ final class NetworkNamespaces {
       int runtimeApiPort,
       boolean outbound,
       Path records,
+      HostSlots slots,
       Executor executor) {
     this.records = records;
+    this.slots = slots;
     this.spare = new Spare<>("network namespace", this::make, this::remove, executor);
     this.ip = ip;
     this.nft = nft;
@@ -80,7 +89,13 @@ final class NetworkNamespaces {
     }
     NetworkNamespaces n =
         new NetworkNamespaces(
-            ip.get(), nft.get(), runtimeApiPort, outbound, stateDir.resolve("netns"), executor);
+            ip.get(),
+            nft.get(),
+            runtimeApiPort,
+            outbound,
+            stateDir.resolve("netns"),
+            HostSlots.at(HostSlots.NETWORK_SLOTS, SLOTS),
+            executor);
     try {
       Files.createDirectories(n.records);
       // a Kiln killed with -9 left its table behind; its name is on record
@@ -185,13 +200,22 @@ final class NetworkNamespaces {
   }
 
   private InstanceNetwork make() throws IOException {
-    int slot = claimSlot();
+    HostSlots.Claim claim = slots.claim();
+    int slot = claim.slot();
     int block = BASE + slot * 4;
     String host = address(block + 1);
     String inside = address(block + 2);
     String name = "kiln-" + UUID.randomUUID().toString().replace("-", "").substring(0, 16);
     String link = linkPrefix + slot;
-    Files.writeString(records.resolve(name), link);
+    try {
+      removeLeftover(claim.previousNote());
+      claim.note(name + " " + link);
+      Files.writeString(records.resolve(name), link);
+    } catch (IOException e) {
+      claim.release();
+      throw e;
+    }
+    claims.put(name, claim);
     try {
       ProcessTrees.run(
           List.of(ip, "-batch", "-"),
@@ -217,7 +241,7 @@ final class NetworkNamespaces {
     } catch (IOException e) {
       remove(name);
       Files.deleteIfExists(records.resolve(name));
-      releaseSlot(slot);
+      releaseSlot(name);
       throw e;
     }
     return new InstanceNetwork(name, host, inside, slot);
@@ -231,7 +255,30 @@ final class NetworkNamespaces {
     } catch (IOException e) {
       LOG.debug("could not remove the record of {}: {}", network.namespace(), e.toString());
     }
-    releaseSlot(network.slot());
+    releaseSlot(network.namespace());
+  }
+
+  /**
+   * Removes what the last holder of a slot, a Kiln that died holding it, left there: its namespace
+   * and the host's end of its veth pair (the note is {@code "<namespace> <link>"}).
+   */
+  private void removeLeftover(String note) {
+    String[] parts = note.split(" ");
+    if (parts.length != 2
+        || !parts[0].matches("kiln-[0-9a-f-]+")
+        || !parts[1].matches("k[0-9a-z-]+")) {
+      return;
+    }
+    if (Files.exists(Path.of("/run/netns", parts[0]))) {
+      remove(parts[0]);
+    }
+    if (Files.exists(Path.of("/sys/class/net", parts[1]))) {
+      try {
+        ProcessTrees.run(List.of(ip, "link", "delete", parts[1]), "");
+      } catch (IOException e) {
+        LOG.debug("could not delete leftover link {}: {}", parts[1], e.toString());
+      }
+    }
   }
 
   private void remove(String namespace) {
@@ -242,24 +289,10 @@ final class NetworkNamespaces {
     }
   }
 
-  private static int claimSlot() throws IOException {
-    synchronized (USED) {
-      int start = ThreadLocalRandom.current().nextInt(SLOTS);
-      int slot = USED.nextClearBit(start);
-      if (slot >= SLOTS) {
-        slot = USED.nextClearBit(0);
-      }
-      if (slot >= SLOTS) {
-        throw new IOException("all " + SLOTS + " instance networks are in use");
-      }
-      USED.set(slot);
-      return slot;
-    }
-  }
-
-  private static void releaseSlot(int slot) {
-    synchronized (USED) {
-      USED.clear(slot);
+  private void releaseSlot(String namespace) {
+    HostSlots.Claim claim = claims.remove(namespace);
+    if (claim != null) {
+      claim.release();
     }
   }
 
