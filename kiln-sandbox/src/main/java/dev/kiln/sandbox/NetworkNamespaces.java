@@ -27,7 +27,15 @@ import org.slf4j.LoggerFactory;
  * <p>Making one costs about 10 ms (two {@code ip -batch} calls), so one is kept ready ({@link
  * Spare}); tearing one down costs 3 ms, off the invocation path. Each namespace's name is recorded
  * under the driver's state directory until it is removed, so that what a Kiln killed with -9 left
- * behind is swept at the next start. Needs root, {@code ip} (iproute2) and {@code nft} (nftables).
+ * behind is swept at the next start.
+ *
+ * <p>Several servers share the host. Each has its own table ({@code kiln-<server id>}), links
+ * ({@code k<server id>-<slot>}) and namespaces ({@code kiln-<server id>-<random>}), so its rules
+ * match only its own links and its sweep removes only its own leftovers. The address range is
+ * shared: a /30 is taken through {@link HostSlots}, which no two processes hold at once; the
+ * namespace and link made with a slot are noted in its lock file, and whoever takes a slot whose
+ * holder died removes them first (they would hold the same addresses). Needs root, {@code ip}
+ * (iproute2) and {@code nft} (nftables).
  */
 final class NetworkNamespaces {
 
@@ -50,6 +58,7 @@ final class NetworkNamespaces {
 
   private final String ip;
   private final String nft;
+  private final String serverId;
   private final String table;
   private final String linkPrefix;
   private final boolean outbound;
@@ -59,7 +68,7 @@ final class NetworkNamespaces {
   private NetworkNamespaces(
       String ip,
       String nft,
-      int runtimeApiPort,
+      String serverId,
       boolean outbound,
       Path records,
       HostSlots slots,
@@ -69,10 +78,12 @@ final class NetworkNamespaces {
     this.spare = new Spare<>("network namespace", this::make, this::remove, executor);
     this.ip = ip;
     this.nft = nft;
-    // one table and one interface prefix per server (its Runtime API port is unique on the host),
-    // so that two Kiln servers on one host keep out of each other's rules
-    this.table = "kiln-" + runtimeApiPort;
-    this.linkPrefix = "k" + Integer.toHexString(runtimeApiPort) + "v";
+    // one table, one interface prefix and one namespace prefix per server, named from its data
+    // directory, so that two Kiln servers on one host keep out of each other's rules and leftovers
+    // (links: k<8 hex digits>-<slot>, at most 14 of the 15 characters Linux allows)
+    this.serverId = serverId;
+    this.table = "kiln-" + serverId;
+    this.linkPrefix = "k" + serverId + "-";
     this.outbound = outbound;
   }
 
@@ -81,7 +92,7 @@ final class NetworkNamespaces {
    * with the reason logged when this host cannot give it.
    */
   static Optional<NetworkNamespaces> create(
-      Path stateDir, int runtimeApiPort, boolean outbound, Executor executor) {
+      Path stateDir, String serverId, int runtimeApiPort, boolean outbound, Executor executor) {
     Optional<String> ip = ProcessTrees.executable("ip");
     Optional<String> nft = ProcessTrees.executable("nft");
     if (!LinuxSandboxDriver.isRoot() || ip.isEmpty() || nft.isEmpty()) {
@@ -91,23 +102,18 @@ final class NetworkNamespaces {
         new NetworkNamespaces(
             ip.get(),
             nft.get(),
-            runtimeApiPort,
+            serverId,
             outbound,
             stateDir.resolve("netns"),
             HostSlots.at(HostSlots.NETWORK_SLOTS, SLOTS),
             executor);
     try {
       Files.createDirectories(n.records);
-      // a Kiln killed with -9 left its table behind; its name is on record
-      Path record = stateDir.resolve("firewall-table");
-      if (Files.exists(record)) {
-        String old = Files.readString(record).trim();
-        if (old.matches("kiln-[0-9]+")) {
-          n.deleteTable(old);
-        }
-      }
+      // the table is named from the data directory: installing it replaces the one a Kiln killed
+      // with -9 left behind, and never another server's (which the old record, named from a port
+      // another server may hold now, could not promise: it is dropped unread)
+      Files.deleteIfExists(stateDir.resolve("firewall-table"));
       n.installFirewall(runtimeApiPort);
-      Files.writeString(record, n.table);
       if (outbound) {
         Files.writeString(Path.of("/proc/sys/net/ipv4/ip_forward"), "1");
       }
@@ -181,6 +187,17 @@ final class NetworkNamespaces {
 
   /** Removes the namespaces a Kiln killed with -9 left behind; their instances are gone already. */
   void sweep() {
+    // by name too, should a record be missing: no other server's names start like this server's
+    for (String netns : namesStarting(Path.of("/run/netns"), "kiln-" + serverId + "-")) {
+      remove(netns);
+    }
+    for (String link : namesStarting(Path.of("/sys/class/net"), linkPrefix)) {
+      try {
+        ProcessTrees.run(List.of(ip, "link", "delete", link), "");
+      } catch (IOException e) {
+        LOG.debug("could not delete leftover link {}: {}", link, e.toString());
+      }
+    }
     for (Path record : ProcessTrees.files(records)) {
       remove(record.getFileName().toString());
       try {
@@ -188,6 +205,14 @@ final class NetworkNamespaces {
       } catch (IOException e) {
         LOG.debug("could not remove {}: {}", record, e.toString());
       }
+    }
+  }
+
+  private static List<String> namesStarting(Path dir, String prefix) {
+    try (var names = Files.list(dir)) {
+      return names.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(prefix)).toList();
+    } catch (IOException e) {
+      return List.of();
     }
   }
 
@@ -205,7 +230,8 @@ final class NetworkNamespaces {
     int block = BASE + slot * 4;
     String host = address(block + 1);
     String inside = address(block + 2);
-    String name = "kiln-" + UUID.randomUUID().toString().replace("-", "").substring(0, 16);
+    String name =
+        "kiln-" + serverId + "-" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
     String link = linkPrefix + slot;
     try {
       removeLeftover(claim.previousNote());
