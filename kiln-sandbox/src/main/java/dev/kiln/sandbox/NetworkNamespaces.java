@@ -44,7 +44,7 @@ final class NetworkNamespaces {
   /** 169.254.128.0/17 as /30 blocks. */
   private static final int BASE = (169 << 24) | (254 << 16) | (128 << 8);
 
-  private static final int SLOTS = 8192;
+  static final int SLOTS = 8192;
 
   /**
    * The /30 blocks are shared by every Kiln on the host: a block is claimed through a lock file
@@ -93,6 +93,23 @@ final class NetworkNamespaces {
    */
   static Optional<NetworkNamespaces> create(
       Path stateDir, String serverId, int runtimeApiPort, boolean outbound, Executor executor) {
+    return create(
+        stateDir,
+        serverId,
+        runtimeApiPort,
+        outbound,
+        executor,
+        HostSlots.at(HostSlots.NETWORK_SLOTS, SLOTS));
+  }
+
+  /** As above, with slots claimed from {@code slots} (a test's own lock directory). */
+  static Optional<NetworkNamespaces> create(
+      Path stateDir,
+      String serverId,
+      int runtimeApiPort,
+      boolean outbound,
+      Executor executor,
+      HostSlots slots) {
     Optional<String> ip = ProcessTrees.executable("ip");
     Optional<String> nft = ProcessTrees.executable("nft");
     if (!LinuxSandboxDriver.isRoot() || ip.isEmpty() || nft.isEmpty()) {
@@ -100,13 +117,7 @@ final class NetworkNamespaces {
     }
     NetworkNamespaces n =
         new NetworkNamespaces(
-            ip.get(),
-            nft.get(),
-            serverId,
-            outbound,
-            stateDir.resolve("netns"),
-            HostSlots.at(HostSlots.NETWORK_SLOTS, SLOTS),
-            executor);
+            ip.get(), nft.get(), serverId, outbound, stateDir.resolve("netns"), slots, executor);
     try {
       Files.createDirectories(n.records);
       // the table is named from the data directory: installing it replaces the one a Kiln killed
