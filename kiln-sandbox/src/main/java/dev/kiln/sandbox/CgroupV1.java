@@ -85,6 +85,13 @@ final class CgroupV1 extends Cgroups {
   }
 
   @Override
+  public void reapAllLeftovers() {
+    java.util.Set<String> ids = new java.util.TreeSet<>();
+    bases.values().forEach(base -> ids.addAll(groupsUnder(base)));
+    ids.forEach(this::reapLeftover);
+  }
+
+  @Override
   public void reapLeftover(String instanceId) {
     Map<String, Path> dirs = new LinkedHashMap<>();
     bases.forEach(

@@ -115,6 +115,11 @@ final class CgroupV2 extends Cgroups {
   }
 
   @Override
+  public void reapAllLeftovers() {
+    groupsUnder(base).forEach(this::reapLeftover);
+  }
+
+  @Override
   public void reapLeftover(String instanceId) {
     Path dir = base.resolve(instanceId);
     if (Files.isDirectory(dir)) {

@@ -52,6 +52,21 @@ public abstract class Cgroups {
   /** Removes this server's sub-tree, if its instances' groups are gone. */
   public abstract void close();
 
+  /**
+   * Kills and removes every instance group left in this server's sub-tree, as a start-up sweep
+   * does: the sub-tree is this server's alone, so nothing of another server's is touched.
+   */
+  public abstract void reapAllLeftovers();
+
+  /** The instance groups under {@code base}. */
+  static List<String> groupsUnder(Path base) {
+    try (var dirs = Files.list(base)) {
+      return dirs.filter(Files::isDirectory).map(d -> d.getFileName().toString()).toList();
+    } catch (IOException | UncheckedIOException e) {
+      return List.of();
+    }
+  }
+
   /** Kills whatever is still running in the group of an instance an earlier Kiln left behind. */
   public abstract void reapLeftover(String instanceId);
 

@@ -152,7 +152,7 @@ public final class LinuxSandboxDriver implements SandboxDriver {
    * exception says what is missing.
    *
    * @param stateDir where the driver keeps what it makes once ({@code /etc/passwd} for the sandbox,
-   *     formatted {@code /tmp} templates)
+   *     formatted {@code /tmp} templates); its path names the server ({@link #serverId})
    * @param runtimeApiPort the port of the Runtime API, the one port instances may reach the host on
    * @param outbound whether instances may reach the network beyond the host
    */
@@ -518,6 +518,8 @@ public final class LinuxSandboxDriver implements SandboxDriver {
       cgroups.ifPresent(c -> c.reapLeftover(dir.getFileName().toString()));
       ProcessTrees.deleteTree(dir);
     }
+    // groups whose instance directory was already gone; the sub-tree is this server's alone
+    cgroups.ifPresent(Cgroups::reapAllLeftovers);
     // the disks and networks of those instances, and the spares made for the next ones
     networks.ifPresent(NetworkNamespaces::sweep);
     scratch.ifPresent(ScratchDisks::sweep);

@@ -111,6 +111,10 @@ class CgroupsTest {
     // fake one holds files, so only b's side is checked)
     a.reapLeftover("same-id");
     assertThat(own.resolve("kiln/bbbb0002/same-id")).isDirectory();
+    a.reapAllLeftovers();
+    assertThat(Files.readString(own.resolve("kiln/bbbb0002/same-id/memory.max")))
+        .as("a's sweep of everything it left leaves b's groups as they were")
+        .isEqualTo(Long.toString(256L << 20));
   }
 
   @Test
