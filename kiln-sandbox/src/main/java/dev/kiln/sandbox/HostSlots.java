@@ -24,8 +24,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * clean-up and no stale-lock guessing. The lock files are never deleted: unlinking one while it is
  * locked would let another process lock a fresh file of the same name while the holder still holds
  * the old one. While held, the file holds its holder's note (what it made with the slot: the name
- * of its network namespace), so that the next holder of a slot whose holder died can remove what
- * was left behind; a slot released in order has an empty note.
+ * of its network namespace and veth link), so that the next holder of a slot whose holder died can
+ * remove what was left behind; a slot released in order has an empty note.
  *
  * <p>File locks belong to the process, not to the thread or the channel, and on Linux closing
  * <em>any</em> channel of a locked file drops the JVM's lock on it. So a JVM must never open the
