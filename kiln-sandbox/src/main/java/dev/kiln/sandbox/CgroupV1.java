@@ -22,12 +22,24 @@ final class CgroupV1 extends Cgroups {
 
   /**
    * @param ownGroups controller name to the directory of the group Kiln runs in
+   * @param serverId the name of this server's sub-tree below {@code kiln} in each hierarchy
    */
-  CgroupV1(Map<String, Path> ownGroups) {
+  CgroupV1(Map<String, Path> ownGroups, String serverId) {
     for (String controller : List.of("memory", "cpu", "pids", "freezer")) {
       Path own = ownGroups.get(controller);
-      if (own != null && makeWritable(own.resolve("kiln"))) {
-        bases.put(controller, own.resolve("kiln"));
+      if (own != null && makeWritable(own.resolve("kiln").resolve(serverId))) {
+        bases.put(controller, own.resolve("kiln").resolve(serverId));
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    for (Path base : bases.values()) {
+      try {
+        Files.deleteIfExists(base); // this server's sub-tree; the shared parent may be in use
+      } catch (IOException e) {
+        // an instance's group is still there; the next start of this server reuses the sub-tree
       }
     }
   }
@@ -70,6 +82,13 @@ final class CgroupV1 extends Cgroups {
       write(pids.resolve("pids.max"), Integer.toString(limits.maxProcesses()));
     }
     return new Group(dirs);
+  }
+
+  @Override
+  public void reapAllLeftovers() {
+    java.util.Set<String> ids = new java.util.TreeSet<>();
+    bases.values().forEach(base -> ids.addAll(groupsUnder(base)));
+    ids.forEach(this::reapLeftover);
   }
 
   @Override

@@ -17,6 +17,10 @@ import org.slf4j.LoggerFactory;
  * when Kiln's own group is not the root, Kiln first moves its own processes into a leaf {@code
  * kiln-server} beside the instances' parent {@code kiln}, then enables the controllers for both
  * levels: the layout systemd expects of a unit with {@code Delegate=yes}.
+ *
+ * <p>Below {@code kiln} each server has a sub-tree of its own, {@code kiln/<server id>} (see {@link
+ * LinuxSandboxDriver#serverId}), so that two Kiln servers started in one group never see, reap or
+ * remove each other's instances' groups.
  */
 final class CgroupV2 extends Cgroups {
 
@@ -27,9 +31,11 @@ final class CgroupV2 extends Cgroups {
 
   /**
    * @param own the directory of the group Kiln runs in
+   * @param serverId the name of this server's sub-tree below {@code kiln}
    */
-  CgroupV2(Path own) {
-    this.base = own.resolve("kiln");
+  CgroupV2(Path own, String serverId) {
+    Path shared = own.resolve("kiln");
+    this.base = shared.resolve(serverId);
     Set<String> available =
         Set.of(read(own.resolve("cgroup.controllers")).orElse("").trim().split("\\s+"));
     List<String> wanted = CONTROLLERS.stream().filter(available::contains).toList();
@@ -49,6 +55,8 @@ final class CgroupV2 extends Cgroups {
           }
         }
         enable(own, wanted);
+        Files.createDirectories(shared);
+        enable(shared, wanted);
         Files.createDirectories(base);
         enable(base, wanted);
         Set<String> delegated =
@@ -82,6 +90,15 @@ final class CgroupV2 extends Cgroups {
   }
 
   @Override
+  public void close() {
+    try {
+      Files.deleteIfExists(base); // this server's sub-tree; the shared parent may be in use
+    } catch (IOException e) {
+      LOG.debug("could not remove {}: {}", base, e.toString());
+    }
+  }
+
+  @Override
   public InstanceCgroup create(String instanceId, CgroupLimits limits) throws IOException {
     Path dir = base.resolve(instanceId);
     Files.createDirectories(dir);
@@ -95,6 +112,11 @@ final class CgroupV2 extends Cgroups {
       write(dir.resolve("pids.max"), Integer.toString(limits.maxProcesses()));
     }
     return new Group(dir);
+  }
+
+  @Override
+  public void reapAllLeftovers() {
+    groupsUnder(base).forEach(this::reapLeftover);
   }
 
   @Override

@@ -26,10 +26,12 @@ import org.slf4j.LoggerFactory;
  * controller; most current distributions have only it. {@link #detect()} finds which one holds the
  * controllers and returns the matching implementation.
  *
- * <p>Kiln never touches a group it did not make: instances' groups go under {@code kiln} below the
- * group Kiln itself runs in, so Kiln works the same as root on a bare host, inside a container and
- * in a systemd unit with {@code Delegate=yes}. A controller Kiln cannot write to (a normal user's
- * Kiln without delegation) is simply not in force, and {@link #enforced()} says so for the banner.
+ * <p>Kiln never touches a group it did not make: instances' groups go under {@code kiln/<server
+ * id>} below the group Kiln itself runs in (a sub-tree per server, named from its data directory,
+ * so that two servers in one group keep apart), so Kiln works the same as root on a bare host,
+ * inside a container and in a systemd unit with {@code Delegate=yes}. A controller Kiln cannot
+ * write to (a normal user's Kiln without delegation) is simply not in force, and {@link
+ * #enforced()} says so for the banner.
  */
 public abstract class Cgroups {
 
@@ -46,6 +48,24 @@ public abstract class Cgroups {
 
   /** Makes the group of one instance, with its limits set, ready for its first process. */
   public abstract InstanceCgroup create(String instanceId, CgroupLimits limits) throws IOException;
+
+  /** Removes this server's sub-tree, if its instances' groups are gone. */
+  public abstract void close();
+
+  /**
+   * Kills and removes every instance group left in this server's sub-tree, as a start-up sweep
+   * does: the sub-tree is this server's alone, so nothing of another server's is touched.
+   */
+  public abstract void reapAllLeftovers();
+
+  /** The instance groups under {@code base}. */
+  static List<String> groupsUnder(Path base) {
+    try (var dirs = Files.list(base)) {
+      return dirs.filter(Files::isDirectory).map(d -> d.getFileName().toString()).toList();
+    } catch (IOException | UncheckedIOException e) {
+      return List.of();
+    }
+  }
 
   /** Kills whatever is still running in the group of an instance an earlier Kiln left behind. */
   public abstract void reapLeftover(String instanceId);
@@ -84,14 +104,16 @@ public abstract class Cgroups {
   /**
    * The cgroup layout of this host, or empty when there are no cgroups Kiln can use (not Linux, or
    * none of the controllers writable).
+   *
+   * @param serverId the name of this server's sub-tree
    */
-  public static Optional<Cgroups> detect() {
+  public static Optional<Cgroups> detect(String serverId) {
     try {
       Path unifiedRoot = Path.of("/sys/fs/cgroup");
       String self = Files.readString(Path.of("/proc/self/cgroup"));
       if (Files.exists(unifiedRoot.resolve("cgroup.controllers"))) {
         String path = groupPath(self, "").orElse("/");
-        Cgroups v2 = new CgroupV2(unifiedRoot.resolve(path.substring(1)));
+        Cgroups v2 = new CgroupV2(unifiedRoot.resolve(path.substring(1)), serverId);
         return v2.enforced().isEmpty() ? Optional.empty() : Optional.of(v2);
       }
       Map<String, Path> own = new HashMap<>();
@@ -107,7 +129,7 @@ public abstract class Cgroups {
           }
         }
       }
-      Cgroups v1 = new CgroupV1(own);
+      Cgroups v1 = new CgroupV1(own, serverId);
       return v1.enforced().isEmpty() ? Optional.empty() : Optional.of(v1);
     } catch (IOException | UncheckedIOException e) {
       LOG.debug("no cgroups: {}", e.toString());

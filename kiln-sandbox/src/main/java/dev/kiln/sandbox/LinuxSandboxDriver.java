@@ -43,6 +43,14 @@ import org.slf4j.LoggerFactory;
  * normal user, bubblewrap makes a user namespace in which the user appears as uid 993; the limits a
  * normal user cannot set are reported as not in force.
  *
+ * <p>Several Kiln servers may share a host. Everything host-wide the driver makes is named after
+ * the server ({@link #serverId}, from its data directory): its cgroup sub-tree, its nftables table,
+ * its network namespaces and veth links. So its start-up sweep of what a Kiln killed with -9 left
+ * behind finds only its own leftovers, and its firewall rules match only its own links. The one
+ * thing servers must share, the address range of instance networks, is claimed slot by slot through
+ * host-wide file locks ({@link HostSlots}). Scratch disks and state records live under the state
+ * directory, which is the server's alone (the data directory is locked by one server).
+ *
  * <p>The pid namespace is what guarantees no orphans: bubblewrap's init is pid 1 inside and dies
  * with bubblewrap's outer process, and when the pid 1 of a namespace dies the kernel kills every
  * other process in it.
@@ -144,7 +152,7 @@ public final class LinuxSandboxDriver implements SandboxDriver {
    * exception says what is missing.
    *
    * @param stateDir where the driver keeps what it makes once ({@code /etc/passwd} for the sandbox,
-   *     formatted {@code /tmp} templates)
+   *     formatted {@code /tmp} templates); its path names the server ({@link #serverId})
    * @param runtimeApiPort the port of the Runtime API, the one port instances may reach the host on
    * @param outbound whether instances may reach the network beyond the host
    */
@@ -167,6 +175,7 @@ public final class LinuxSandboxDriver implements SandboxDriver {
         ProcessTrees.executable("nsenter")
             .orElseThrow(() -> new IOException("nsenter is missing (package util-linux)"));
     probe(bwrap);
+    String serverId = serverId(stateDir);
     Path etc = stateDir.resolve("etc");
     Files.createDirectories(etc);
     Files.writeString(
@@ -189,12 +198,33 @@ public final class LinuxSandboxDriver implements SandboxDriver {
         bwrap,
         setpriv,
         setsid,
-        Cgroups.detect(),
+        Cgroups.detect(serverId),
         ScratchDisks.create(stateDir, SANDBOX_UID, SANDBOX_GID, background),
         etc,
-        NetworkNamespaces.create(stateDir, runtimeApiPort, outbound, background),
+        NetworkNamespaces.create(stateDir, serverId, runtimeApiPort, outbound, background),
         nsenter,
         background);
+  }
+
+  /**
+   * The short, stable name of the server whose sandbox state is in {@code stateDir}: the first 8
+   * hex digits of the SHA-256 of the directory's real path. The same data directory gives the same
+   * name at every start (so a restarted server finds its own leftovers), another gives another.
+   */
+  public static String serverId(Path stateDir) throws IOException {
+    Files.createDirectories(stateDir);
+    try {
+      byte[] digest =
+          java.security.MessageDigest.getInstance("SHA-256")
+              .digest(
+                  stateDir
+                      .toRealPath()
+                      .toString()
+                      .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return java.util.HexFormat.of().formatHex(digest, 0, 4);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e); // every JDK has SHA-256
+    }
   }
 
   /** Starts a trivial sandbox, to learn whether this kernel lets us make the namespaces. */
@@ -477,6 +507,7 @@ public final class LinuxSandboxDriver implements SandboxDriver {
     }
     networks.ifPresent(NetworkNamespaces::close);
     scratch.ifPresent(ScratchDisks::close);
+    cgroups.ifPresent(Cgroups::close);
     background.shutdown();
   }
 
@@ -488,6 +519,8 @@ public final class LinuxSandboxDriver implements SandboxDriver {
       salvage.accept(dir);
       ProcessTrees.deleteTree(dir);
     }
+    // groups whose instance directory was already gone; the sub-tree is this server's alone
+    cgroups.ifPresent(Cgroups::reapAllLeftovers);
     // the disks and networks of those instances, and the spares made for the next ones
     networks.ifPresent(NetworkNamespaces::sweep);
     scratch.ifPresent(ScratchDisks::sweep);

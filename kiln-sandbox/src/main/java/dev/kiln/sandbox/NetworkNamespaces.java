@@ -3,12 +3,12 @@ package dev.kiln.sandbox;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.BitSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,7 +27,15 @@ import org.slf4j.LoggerFactory;
  * <p>Making one costs about 10 ms (two {@code ip -batch} calls), so one is kept ready ({@link
  * Spare}); tearing one down costs 3 ms, off the invocation path. Each namespace's name is recorded
  * under the driver's state directory until it is removed, so that what a Kiln killed with -9 left
- * behind is swept at the next start. Needs root, {@code ip} (iproute2) and {@code nft} (nftables).
+ * behind is swept at the next start.
+ *
+ * <p>Several servers share the host. Each has its own table ({@code kiln-<server id>}), links
+ * ({@code k<server id>-<slot>}) and namespaces ({@code kiln-<server id>-<random>}), so its rules
+ * match only its own links and its sweep removes only its own leftovers. The address range is
+ * shared: a /30 is taken through {@link HostSlots}, which no two processes hold at once; the
+ * namespace and link made with a slot are noted in its lock file, and whoever takes a slot whose
+ * holder died removes them first (they would hold the same addresses). Needs root, {@code ip}
+ * (iproute2) and {@code nft} (nftables).
  */
 final class NetworkNamespaces {
 
@@ -36,13 +44,21 @@ final class NetworkNamespaces {
   /** 169.254.128.0/17 as /30 blocks. */
   private static final int BASE = (169 << 24) | (254 << 16) | (128 << 8);
 
-  private static final int SLOTS = 8192;
+  static final int SLOTS = 8192;
 
-  /** Slots in use in this JVM (tests run several servers in one). */
-  private static final BitSet USED = new BitSet(SLOTS);
+  /**
+   * The /30 blocks are shared by every Kiln on the host: a block is claimed through a lock file
+   * under {@code /run/kiln}, which no other server (in this JVM or another) can claim while this
+   * one holds it, and which the kernel frees when a Kiln killed with -9 dies.
+   */
+  private final HostSlots slots;
+
+  /** The slot each namespace of this server holds, by namespace name. */
+  private final Map<String, HostSlots.Claim> claims = new ConcurrentHashMap<>();
 
   private final String ip;
   private final String nft;
+  private final String serverId;
   private final String table;
   private final String linkPrefix;
   private final boolean outbound;
@@ -52,18 +68,22 @@ final class NetworkNamespaces {
   private NetworkNamespaces(
       String ip,
       String nft,
-      int runtimeApiPort,
+      String serverId,
       boolean outbound,
       Path records,
+      HostSlots slots,
       Executor executor) {
     this.records = records;
+    this.slots = slots;
     this.spare = new Spare<>("network namespace", this::make, this::remove, executor);
     this.ip = ip;
     this.nft = nft;
-    // one table and one interface prefix per server (its Runtime API port is unique on the host),
-    // so that two Kiln servers on one host keep out of each other's rules
-    this.table = "kiln-" + runtimeApiPort;
-    this.linkPrefix = "k" + Integer.toHexString(runtimeApiPort) + "v";
+    // one table, one interface prefix and one namespace prefix per server, named from its data
+    // directory, so that two Kiln servers on one host keep out of each other's rules and leftovers
+    // (links: k<8 hex digits>-<slot>, at most 14 of the 15 characters Linux allows)
+    this.serverId = serverId;
+    this.table = "kiln-" + serverId;
+    this.linkPrefix = "k" + serverId + "-";
     this.outbound = outbound;
   }
 
@@ -72,7 +92,24 @@ final class NetworkNamespaces {
    * with the reason logged when this host cannot give it.
    */
   static Optional<NetworkNamespaces> create(
-      Path stateDir, int runtimeApiPort, boolean outbound, Executor executor) {
+      Path stateDir, String serverId, int runtimeApiPort, boolean outbound, Executor executor) {
+    return create(
+        stateDir,
+        serverId,
+        runtimeApiPort,
+        outbound,
+        executor,
+        HostSlots.at(HostSlots.NETWORK_SLOTS, SLOTS));
+  }
+
+  /** As above, with slots claimed from {@code slots} (a test's own lock directory). */
+  static Optional<NetworkNamespaces> create(
+      Path stateDir,
+      String serverId,
+      int runtimeApiPort,
+      boolean outbound,
+      Executor executor,
+      HostSlots slots) {
     Optional<String> ip = ProcessTrees.executable("ip");
     Optional<String> nft = ProcessTrees.executable("nft");
     if (!LinuxSandboxDriver.isRoot() || ip.isEmpty() || nft.isEmpty()) {
@@ -80,19 +117,14 @@ final class NetworkNamespaces {
     }
     NetworkNamespaces n =
         new NetworkNamespaces(
-            ip.get(), nft.get(), runtimeApiPort, outbound, stateDir.resolve("netns"), executor);
+            ip.get(), nft.get(), serverId, outbound, stateDir.resolve("netns"), slots, executor);
     try {
       Files.createDirectories(n.records);
-      // a Kiln killed with -9 left its table behind; its name is on record
-      Path record = stateDir.resolve("firewall-table");
-      if (Files.exists(record)) {
-        String old = Files.readString(record).trim();
-        if (old.matches("kiln-[0-9]+")) {
-          n.deleteTable(old);
-        }
-      }
+      // the table is named from the data directory: installing it replaces the one a Kiln killed
+      // with -9 left behind, and never another server's (which the old record, named from a port
+      // another server may hold now, could not promise: it is dropped unread)
+      Files.deleteIfExists(stateDir.resolve("firewall-table"));
       n.installFirewall(runtimeApiPort);
-      Files.writeString(record, n.table);
       if (outbound) {
         Files.writeString(Path.of("/proc/sys/net/ipv4/ip_forward"), "1");
       }
@@ -166,6 +198,17 @@ final class NetworkNamespaces {
 
   /** Removes the namespaces a Kiln killed with -9 left behind; their instances are gone already. */
   void sweep() {
+    // by name too, should a record be missing: no other server's names start like this server's
+    for (String netns : namesStarting(Path.of("/run/netns"), "kiln-" + serverId + "-")) {
+      remove(netns);
+    }
+    for (String link : namesStarting(Path.of("/sys/class/net"), linkPrefix)) {
+      try {
+        ProcessTrees.run(List.of(ip, "link", "delete", link), "");
+      } catch (IOException e) {
+        LOG.debug("could not delete leftover link {}: {}", link, e.toString());
+      }
+    }
     for (Path record : ProcessTrees.files(records)) {
       remove(record.getFileName().toString());
       try {
@@ -173,6 +216,14 @@ final class NetworkNamespaces {
       } catch (IOException e) {
         LOG.debug("could not remove {}: {}", record, e.toString());
       }
+    }
+  }
+
+  private static List<String> namesStarting(Path dir, String prefix) {
+    try (var names = Files.list(dir)) {
+      return names.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(prefix)).toList();
+    } catch (IOException e) {
+      return List.of();
     }
   }
 
@@ -185,13 +236,23 @@ final class NetworkNamespaces {
   }
 
   private InstanceNetwork make() throws IOException {
-    int slot = claimSlot();
+    HostSlots.Claim claim = slots.claim();
+    int slot = claim.slot();
     int block = BASE + slot * 4;
     String host = address(block + 1);
     String inside = address(block + 2);
-    String name = "kiln-" + UUID.randomUUID().toString().replace("-", "").substring(0, 16);
+    String name =
+        "kiln-" + serverId + "-" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
     String link = linkPrefix + slot;
-    Files.writeString(records.resolve(name), link);
+    try {
+      removeLeftover(claim.previousNote());
+      claim.note(name + " " + link);
+      Files.writeString(records.resolve(name), link);
+    } catch (IOException e) {
+      claim.release();
+      throw e;
+    }
+    claims.put(name, claim);
     try {
       ProcessTrees.run(
           List.of(ip, "-batch", "-"),
@@ -217,7 +278,7 @@ final class NetworkNamespaces {
     } catch (IOException e) {
       remove(name);
       Files.deleteIfExists(records.resolve(name));
-      releaseSlot(slot);
+      releaseSlot(name);
       throw e;
     }
     return new InstanceNetwork(name, host, inside, slot);
@@ -231,7 +292,30 @@ final class NetworkNamespaces {
     } catch (IOException e) {
       LOG.debug("could not remove the record of {}: {}", network.namespace(), e.toString());
     }
-    releaseSlot(network.slot());
+    releaseSlot(network.namespace());
+  }
+
+  /**
+   * Removes what the last holder of a slot, a Kiln that died holding it, left there: its namespace
+   * and the host's end of its veth pair (the note is {@code "<namespace> <link>"}).
+   */
+  private void removeLeftover(String note) {
+    String[] parts = note.split(" ");
+    if (parts.length != 2
+        || !parts[0].matches("kiln-[0-9a-f-]+")
+        || !parts[1].matches("k[0-9a-z-]+")) {
+      return;
+    }
+    if (Files.exists(Path.of("/run/netns", parts[0]))) {
+      remove(parts[0]);
+    }
+    if (Files.exists(Path.of("/sys/class/net", parts[1]))) {
+      try {
+        ProcessTrees.run(List.of(ip, "link", "delete", parts[1]), "");
+      } catch (IOException e) {
+        LOG.debug("could not delete leftover link {}: {}", parts[1], e.toString());
+      }
+    }
   }
 
   private void remove(String namespace) {
@@ -242,24 +326,10 @@ final class NetworkNamespaces {
     }
   }
 
-  private static int claimSlot() throws IOException {
-    synchronized (USED) {
-      int start = ThreadLocalRandom.current().nextInt(SLOTS);
-      int slot = USED.nextClearBit(start);
-      if (slot >= SLOTS) {
-        slot = USED.nextClearBit(0);
-      }
-      if (slot >= SLOTS) {
-        throw new IOException("all " + SLOTS + " instance networks are in use");
-      }
-      USED.set(slot);
-      return slot;
-    }
-  }
-
-  private static void releaseSlot(int slot) {
-    synchronized (USED) {
-      USED.clear(slot);
+  private void releaseSlot(String namespace) {
+    HostSlots.Claim claim = claims.remove(namespace);
+    if (claim != null) {
+      claim.release();
     }
   }
 

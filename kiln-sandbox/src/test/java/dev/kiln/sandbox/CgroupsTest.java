@@ -58,11 +58,11 @@ class CgroupsTest {
   @Test
   void v2_setsMemoryAndProcessLimits_thenTheCpuQuotaOnceInitialised() throws Exception {
     Path own = fakeV2Group();
-    CgroupV2 v2 = new CgroupV2(own);
+    CgroupV2 v2 = new CgroupV2(own, "s1");
     assertThat(v2.enforced()).containsExactlyInAnyOrder("memory", "cpu", "pids");
     assertThat(Files.readString(own.resolve("cgroup.subtree_control")))
         .isEqualTo("+memory +cpu +pids");
-    Path dir = own.resolve("kiln/i1");
+    Path dir = own.resolve("kiln/s1/i1");
     Files.createDirectories(dir);
     Files.writeString(dir.resolve("memory.swap.max"), "max");
     Files.writeString(dir.resolve("cpu.max"), "max 100000");
@@ -81,8 +81,8 @@ class CgroupsTest {
   @Test
   void v2_tellsAnOomKillFromMemoryEvents() throws Exception {
     Path own = fakeV2Group();
-    Cgroups.InstanceCgroup g = new CgroupV2(own).create("i2", CgroupLimits.forMemory(256));
-    Path events = own.resolve("kiln/i2/memory.events");
+    Cgroups.InstanceCgroup g = new CgroupV2(own, "s1").create("i2", CgroupLimits.forMemory(256));
+    Path events = own.resolve("kiln/s1/i2/memory.events");
     Files.writeString(events, "low 0\nhigh 0\nmax 12\noom 1\noom_kill 0\n");
     assertThat(g.oomKilled()).isFalse();
     Files.writeString(events, "low 0\nhigh 0\nmax 40\noom 2\noom_kill 1\n");
@@ -93,6 +93,37 @@ class CgroupsTest {
   void v2_withoutDelegatedControllers_enforcesNothing() throws Exception {
     Path own = Files.createTempDirectory("kiln-cgroup-");
     Files.writeString(own.resolve("cgroup.controllers"), "");
-    assertThat(new CgroupV2(own).enforced()).isEmpty();
+    assertThat(new CgroupV2(own, "s1").enforced()).isEmpty();
+  }
+
+  @Test
+  void twoServersInOneGroup_eachHaveASubTreeOfTheirOwn() throws Exception {
+    Path own = fakeV2Group();
+    CgroupV2 a = new CgroupV2(own, "aaaa0001");
+    CgroupV2 b = new CgroupV2(own, "bbbb0002");
+    Cgroups.InstanceCgroup ga = a.create("same-id", CgroupLimits.forMemory(128));
+    Cgroups.InstanceCgroup gb = b.create("same-id", CgroupLimits.forMemory(256));
+    assertThat(ga.procsFiles()).containsExactly(own.resolve("kiln/aaaa0001/same-id/cgroup.procs"));
+    assertThat(gb.procsFiles()).containsExactly(own.resolve("kiln/bbbb0002/same-id/cgroup.procs"));
+    assertThat(Files.readString(own.resolve("kiln/bbbb0002/same-id/memory.max")))
+        .isEqualTo(Long.toString(256L << 20));
+    // a's sweep of its leftovers does not reach b's instance (a real group would be removed; this
+    // fake one holds files, so only b's side is checked)
+    a.reapLeftover("same-id");
+    assertThat(own.resolve("kiln/bbbb0002/same-id")).isDirectory();
+    a.reapAllLeftovers();
+    assertThat(Files.readString(own.resolve("kiln/bbbb0002/same-id/memory.max")))
+        .as("a's sweep of everything it left leaves b's groups as they were")
+        .isEqualTo(Long.toString(256L << 20));
+  }
+
+  @Test
+  void serverId_isShortStableAndPerDataDirectory() throws Exception {
+    Path one = Files.createTempDirectory("kiln-data-").resolve("sandbox");
+    Path two = Files.createTempDirectory("kiln-data-").resolve("sandbox");
+    String id = LinuxSandboxDriver.serverId(one);
+    assertThat(id).matches("[0-9a-f]{8}");
+    assertThat(LinuxSandboxDriver.serverId(one.getParent().resolve("./sandbox"))).isEqualTo(id);
+    assertThat(LinuxSandboxDriver.serverId(two)).isNotEqualTo(id);
   }
 }

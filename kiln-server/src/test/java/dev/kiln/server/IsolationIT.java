@@ -287,7 +287,10 @@ class IsolationIT {
     return kilnGroups("memory").resolve(cpuGroup.getFileName());
   }
 
-  /** Where Kiln makes instances' groups in a cgroup v1 hierarchy: below its own group. */
+  /**
+   * Where this test's Kiln makes instances' groups in a cgroup v1 hierarchy: below its own group,
+   * in the sub-tree of its server id (other Kilns on the host have theirs beside it).
+   */
   static Path kilnGroups(String controller) throws Exception {
     String own =
         Files.readString(Path.of("/proc/self/cgroup"))
@@ -296,6 +299,7 @@ class IsolationIT {
             .map(l -> l.split(":", 3)[2])
             .findFirst()
             .orElseThrow();
-    return Path.of("/sys/fs/cgroup/" + controller + (own.equals("/") ? "" : own), "kiln");
+    return Path.of("/sys/fs/cgroup/" + controller + (own.equals("/") ? "" : own), "kiln")
+        .resolve(dev.kiln.sandbox.LinuxSandboxDriver.serverId(kiln.dataDir.resolve("sandbox")));
   }
 }
