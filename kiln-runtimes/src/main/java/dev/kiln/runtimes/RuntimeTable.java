@@ -1,6 +1,7 @@
 package dev.kiln.runtimes;
 
 import dev.kiln.model.LambdaError;
+import dev.kiln.sandbox.ProcessSpawner;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -532,9 +533,9 @@ public final class RuntimeTable {
     }
     try {
       Process p =
-          new ProcessBuilder(realJava.toString(), "-XshowSettings:properties", "-version")
-              .redirectErrorStream(true)
-              .start();
+          ProcessSpawner.start(
+              new ProcessBuilder(realJava.toString(), "-XshowSettings:properties", "-version")
+                  .redirectErrorStream(true));
       p.getOutputStream().close();
       String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       p.waitFor();
