@@ -25,7 +25,8 @@ import picocli.CommandLine.Option;
       UsageCommand.class,
       CredentialsCommand.class,
       KilnCli.TestSuite.class,
-      KilnCli.Bench.class
+      KilnCli.Bench.class,
+      KilnCli.Build.class
     })
 public final class KilnCli implements Runnable {
 
@@ -109,6 +110,14 @@ public final class KilnCli implements Runnable {
           "Run the benchmarks against a Kiln of their own (./kiln bench [SUITE...] [options];"
               + " ./kiln bench --help lists them)")
   static final class Bench extends LauncherOnly {}
+
+  /** {@code ./kiln build}: listed here for --help; the launcher builds and exits. */
+  @Command(
+      name = "build",
+      description =
+          "Build Kiln if the sources changed (mvn package into the modules' target/, nothing"
+              + " installed into ~/.m2), then exit")
+  static final class Build extends LauncherOnly {}
 
   /** A command the {@code ./kiln} script runs before this program starts. */
   abstract static class LauncherOnly implements Callable<Integer> {

@@ -406,6 +406,18 @@ class CliEndToEndIT {
   }
 
   @Test
+  void theBanner_namesThePythonThatServesEachPythonIdentifier() {
+    assertThat(kiln.server.banner())
+        .filteredOn(l -> l.startsWith("  runtime python3.") && !l.contains("not installed"))
+        .allMatch(l -> l.matches("  runtime (python3\\.\\d+): \\S+ \\(Python 3\\.\\d+\\.\\d+.*\\)"))
+        .allMatch(
+            l -> {
+              String id = l.substring("  runtime python".length(), l.indexOf(':'));
+              return l.contains("(Python " + id + ".") != l.contains("WARNING: not " + id);
+            });
+  }
+
+  @Test
   void theBannersCommands_reachThisKiln_withEveryAwsCliInstalled() throws Exception {
     List<String> banner = kiln.server.banner();
     String eval =
