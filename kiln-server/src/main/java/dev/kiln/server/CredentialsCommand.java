@@ -13,9 +13,11 @@ import picocli.CommandLine.ParentCommand;
 
 /**
  * {@code kiln credentials}: the access keys of a Kiln data directory. Without a subcommand it
- * prints the admin key as {@code export} lines, for {@code eval "$(./kiln credentials)"}; {@code
- * add}, {@code list} and {@code revoke} manage the others. A running server sees changes within a
- * second. Secrets are printed only when a key is made or asked for, never listed.
+ * prints the admin key as {@code export} lines, for {@code eval "$(./kiln credentials)"}, with the
+ * endpoint and region the data directory's server recorded ({@link EndpointRecord}); {@code
+ * --profile NAME} writes them as an AWS profile instead ({@link AwsProfiles}). {@code add}, {@code
+ * list} and {@code revoke} manage the other keys. A running server sees changes within a second.
+ * Secrets are printed only when a key is made or asked for, never listed.
  */
 @Command(
     name = "credentials",

@@ -55,13 +55,11 @@ final class InterpreterVersions {
                         + v
                         + "; WARNING: not "
                         + wanted
-                        + ", so code that needs "
+                        + ": code that needs "
                         + wanted
-                        + " fails here and code that runs here may fail on Lambda's "
+                        + " fails here, and code that works here may fail on Lambda; --runtime "
                         + runtime
-                        + " (pin one with --runtime "
-                        + runtime
-                        + "=PATH)");
+                        + "=PATH pins one");
   }
 
   private static Optional<String> ask(String interpreter) {

@@ -35,7 +35,7 @@ class InterpreterVersionsTest {
         .contains("--runtime python3.12=PATH");
     // 3.1 is not 3.11's prefix
     assertThat(InterpreterVersions.describe("python3.1", python).orElseThrow())
-        .contains("WARNING: not 3.1,");
+        .contains("WARNING: not 3.1:");
     assertThat(InterpreterVersions.describe("nodejs22.x", fake("v20.20.2")).orElseThrow())
         .contains("WARNING: not 22");
   }
