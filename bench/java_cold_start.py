@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Cold start of a Java function on Kiln against a bare `java -version` of the same JDK, in one run.
 
-Usage (builds nothing, so run ./kiln server once before; needs /usr/lib/jvm/java-17-openjdk-amd64):
+Usage (builds nothing, so run ./kiln build once before; needs /usr/lib/jvm/java-17-openjdk-amd64):
     python3 bench/java_cold_start.py [-n 15] [--sandbox linux|process]
 
 The function is a RequestHandler<Map, Map> compiled here against aws-lambda-java-core, at 1769 MB

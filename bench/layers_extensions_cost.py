@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What layers and an external extension add to a cold start, against the same function without.
 
-Usage (as root, with bubblewrap and curl installed; builds nothing, so run ./kiln server once
+Usage (as root, with bubblewrap and curl installed; builds nothing, so run ./kiln build once
 before):
     python3 bench/layers_extensions_cost.py [-n 20]
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What the Linux sandbox costs and enforces, against the plain process driver in the same run.
 
-Usage (as root, with bubblewrap installed; builds nothing, so run ./kiln server once before):
+Usage (as root, with bubblewrap installed; builds nothing, so run ./kiln build once before):
     python3 bench/sandbox_cost.py [-n 30]
 
 Starts two Kiln servers from this checkout, one with --sandbox process and one with

@@ -124,7 +124,11 @@ final class JmhRun {
         .append(" measured.\n\n")
         .append(
             "The ratio is each benchmark's score over its class's baseline with the same"
-                + " parameters, measured in the same run; ± is JMH's 99.9% confidence interval.");
+                + " parameters, measured in the same run; ± is JMH's 99.9% confidence interval,"
+                + " and the ratio's interval (in brackets) runs from the lowest score over the"
+                + " highest baseline to the highest over the lowest. Where a ± is as large as its"
+                + " score, the run did not resolve the ratio: measure again with more iterations"
+                + " (-i) or forks (-f).");
     if (alloc) {
       md.append(" Allocated is `" + ALLOC + "` of `-prof gc`, in bytes per operation.");
     }
@@ -155,9 +159,13 @@ final class JmhRun {
         } else if (baseline == null) {
           row.add("n/a");
         } else {
+          JsonNode base = baseline.path("primaryMetric");
           row.add(
-              score.path("score").asDouble()
-                  / baseline.path("primaryMetric").path("score").asDouble());
+              ratio(
+                  score.path("score").asDouble(),
+                  score.path("scoreError").asDouble(Double.NaN),
+                  base.path("score").asDouble(),
+                  base.path("scoreError").asDouble(Double.NaN)));
         }
         if (alloc) {
           JsonNode a = allocation(r);
@@ -168,6 +176,28 @@ final class JmhRun {
       md.append(t.markdown());
     }
     return md.toString();
+  }
+
+  /**
+   * A score's ratio to its baseline's, with the interval their ± allow: from the lowest score over
+   * the highest baseline to the highest over the lowest. Where a ± reaches zero (it is as large as
+   * its score) the run did not resolve the ratio, and the cell says so rather than print a figure
+   * that reads as a result; without a ± (a single iteration) the plain ratio.
+   */
+  static Object ratio(double score, double error, double base, double baseError) {
+    double ratio = score / base;
+    if (Double.isNaN(error) || Double.isNaN(baseError)) {
+      return ratio;
+    }
+    if (error >= score || baseError >= base) {
+      return Table.cell(ratio) + ", not resolved (a ± exceeds its score)";
+    }
+    return Table.cell(ratio)
+        + " ("
+        + Table.cell((score - error) / (base + baseError))
+        + "–"
+        + Table.cell((score + error) / (base - baseError))
+        + ")";
   }
 
   /** The baseline a result is read against: its class's {@code baseline...} method, same params. */

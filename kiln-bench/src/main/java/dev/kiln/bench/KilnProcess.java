@@ -89,7 +89,7 @@ final class KilnProcess implements AutoCloseable {
     KilnProcess kiln =
         new KilnProcess(process, dataDir, console, URI.create("http://127.0.0.1:" + port));
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-    while (!kiln.output().contains("aws lambda list-functions")) {
+    while (!kiln.output().contains(" lambda list-functions")) {
       if (!process.isAlive()) {
         throw new IllegalStateException("kiln server exited:\n" + kiln.output());
       }

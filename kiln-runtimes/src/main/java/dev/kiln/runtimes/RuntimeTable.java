@@ -552,4 +552,16 @@ public final class RuntimeTable {
     }
     return "unknown";
   }
+
+  /**
+   * The interpreter {@code runtime} runs on here, when it is an interpreted runtime whose
+   * interpreter is installed.
+   */
+  public Optional<String> interpreterFor(String runtime) {
+    Family family = FAMILIES.get(runtime);
+    if (family == null || family == Family.CUSTOM || family == Family.DOTNET) {
+      return Optional.empty();
+    }
+    return interpreter(runtime, family);
+  }
 }

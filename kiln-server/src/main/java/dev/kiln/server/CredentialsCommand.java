@@ -3,6 +3,8 @@ package dev.kiln.server;
 import dev.kiln.api.auth.AccessKeys;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -11,9 +13,11 @@ import picocli.CommandLine.ParentCommand;
 
 /**
  * {@code kiln credentials}: the access keys of a Kiln data directory. Without a subcommand it
- * prints the admin key as {@code export} lines, for {@code eval "$(./kiln credentials)"}; {@code
- * add}, {@code list} and {@code revoke} manage the others. A running server sees changes within a
- * second. Secrets are printed only when a key is made or asked for, never listed.
+ * prints the admin key as {@code export} lines, for {@code eval "$(./kiln credentials)"}, with the
+ * endpoint and region the data directory's server recorded ({@link EndpointRecord}); {@code
+ * --profile NAME} writes them as an AWS profile instead ({@link AwsProfiles}). {@code add}, {@code
+ * list} and {@code revoke} manage the other keys. A running server sees changes within a second.
+ * Secrets are printed only when a key is made or asked for, never listed.
  */
 @Command(
     name = "credentials",
@@ -28,19 +32,40 @@ final class CredentialsCommand implements Callable<Integer> {
 
   @Option(
       names = "--data-dir",
+      paramLabel = "DIR",
       description = "Kiln's data directory (default: ${DEFAULT-VALUE})",
       scope = picocli.CommandLine.ScopeType.INHERIT)
   Path dataDir = KilnCli.DEFAULT_DATA_DIR;
 
   @Option(
       names = "--endpoint",
-      description = "The endpoint to export (default: the local server on its default port)")
+      paramLabel = "URL",
+      description =
+          "The endpoint to export (default: the one the server of --data-dir recorded at its"
+              + " start, else http://127.0.0.1:9000)",
+      scope = picocli.CommandLine.ScopeType.INHERIT)
   String endpoint;
 
-  @Option(names = "--region", description = "The region to export (default: ${DEFAULT-VALUE})")
-  String region = "us-east-1";
+  @Option(
+      names = "--region",
+      paramLabel = "REGION",
+      description =
+          "The region to export (default: the server's, as it recorded it, else us-east-1)",
+      scope = picocli.CommandLine.ScopeType.INHERIT)
+  String region;
+
+  @Option(
+      names = "--profile",
+      paramLabel = "NAME",
+      description =
+          "Instead of export lines, write the key into the AWS profile NAME ($AWS_CONFIG_FILE or"
+              + " ~/.aws/config and $AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials), with"
+              + " Kiln as the endpoint of Lambda and CloudWatch Logs only",
+      scope = picocli.CommandLine.ScopeType.INHERIT)
+  String profile;
 
   PrintStream out = System.out;
+  Map<String, String> env = System.getenv();
 
   @Override
   public Integer call() {
@@ -53,27 +78,85 @@ final class CredentialsCommand implements Callable<Integer> {
       System.err.println(
           "kiln credentials: no admin key in "
               + keys.file()
-              + "; add one with: kiln credentials add");
+              + "; add one with: kiln credentials add --role admin");
       return 1;
     }
-    exports(out, admin, region, endpoint == null ? ClientEndpoint.resolve(null, null) : endpoint);
-    caBundle(out, dataDir);
+    return hand(admin);
+  }
+
+  /** Prints the key as export lines, or writes it into {@code --profile}. */
+  int hand(AccessKeys.Key key) {
+    Optional<EndpointRecord> recorded = EndpointRecord.read(dataDir);
+    String url = endpoint;
+    if (url == null) {
+      url = recorded.map(r -> r.endpoint().toString()).orElse(ClientEndpoint.DEFAULT_ENDPOINT);
+      if (recorded.isEmpty()) {
+        System.err.println(
+            "kiln credentials: no Kiln has started with "
+                + dataDir
+                + " yet; the endpoint is its default, "
+                + url);
+      }
+    }
+    String inRegion =
+        region != null ? region : recorded.map(EndpointRecord::region).orElse("us-east-1");
+    Optional<Path> caBundle = caBundle(dataDir);
+    if (profile == null) {
+      exports(out, key, inRegion, url, caBundle);
+      return 0;
+    }
+    AwsProfiles.Written written =
+        AwsProfiles.write(AwsProfiles.files(env), profile, key, inRegion, url, caBundle);
+    out.println(
+        "wrote the profile "
+            + profile
+            + " ("
+            + key.role().wire()
+            + " key "
+            + key.accessKeyId()
+            + ") into "
+            + written.config()
+            + " and "
+            + written.credentials());
+    out.println(
+        "  aws --profile "
+            + profile
+            + " lambda list-functions                          # AWS CLI 2.13+ or 1.29+");
+    out.println(
+        "  aws --profile "
+            + profile
+            + " --endpoint-url "
+            + url
+            + " lambda list-functions   # every AWS CLI");
     return 0;
   }
 
-  static void exports(PrintStream out, AccessKeys.Key key, String region, String endpoint) {
+  /**
+   * The key as shell {@code export} lines: the region under both names (the AWS CLI and boto3 read
+   * {@code AWS_DEFAULT_REGION}, the JavaScript SDK v3 only {@code AWS_REGION}), and Kiln's endpoint
+   * for the services Kiln serves only, so that every other AWS service in that shell still reaches
+   * AWS.
+   */
+  static void exports(
+      PrintStream out,
+      AccessKeys.Key key,
+      String region,
+      String endpoint,
+      Optional<Path> caBundle) {
     out.println("export AWS_ACCESS_KEY_ID=" + key.accessKeyId());
     out.println("export AWS_SECRET_ACCESS_KEY=" + key.secretAccessKey());
+    out.println("export AWS_REGION=" + region);
     out.println("export AWS_DEFAULT_REGION=" + region);
-    out.println("export AWS_ENDPOINT_URL=" + endpoint);
+    for (ClientEndpoint.Service s : ClientEndpoint.Service.values()) {
+      out.println("export " + s.variable + "=" + endpoint);
+    }
+    caBundle.ifPresent(pem -> out.println("export AWS_CA_BUNDLE=" + pem));
   }
 
   /** When Kiln made itself a certificate, where clients find it to trust it. */
-  static void caBundle(PrintStream out, Path dataDir) {
+  static Optional<Path> caBundle(Path dataDir) {
     Path pem = dataDir.resolve(ServerTls.DIR).resolve(ServerTls.CA_BUNDLE);
-    if (java.nio.file.Files.exists(pem)) {
-      out.println("export AWS_CA_BUNDLE=" + pem.toAbsolutePath());
-    }
+    return java.nio.file.Files.exists(pem) ? Optional.of(pem.toAbsolutePath()) : Optional.empty();
   }
 
   static AccessKeys open(Path dataDir) {
@@ -91,11 +174,14 @@ final class CredentialsCommand implements Callable<Integer> {
 
     @Option(
         names = "--role",
+        paramLabel = "admin|invoke|policy",
         description =
-            "admin (everything) or invoke (only invoke functions); default: ${DEFAULT-VALUE}")
+            "admin (every action), invoke (Invoke and InvokeAsync on every function) or policy"
+                + " (only what functions' resource-based policies grant it, see AddPermission);"
+                + " default: ${DEFAULT-VALUE}")
     String role = "invoke";
 
-    @Option(names = "--description", description = "What the key is for")
+    @Option(names = "--description", paramLabel = "TEXT", description = "What the key is for")
     String description = "";
 
     @Override
@@ -112,13 +198,7 @@ final class CredentialsCommand implements Callable<Integer> {
         return 1;
       }
       AccessKeys.Key key = keys.add(parsed, description);
-      exports(
-          parent.out,
-          key,
-          parent.region,
-          parent.endpoint == null ? ClientEndpoint.resolve(null, null) : parent.endpoint);
-      caBundle(parent.out, parent.dataDir);
-      return 0;
+      return parent.hand(key);
     }
   }
 

@@ -4,6 +4,7 @@ import dev.kiln.model.Account;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -22,7 +23,10 @@ import picocli.CommandLine.Option;
       KilnCli.Server.class,
       LogsCommand.class,
       UsageCommand.class,
-      CredentialsCommand.class
+      CredentialsCommand.class,
+      KilnCli.TestSuite.class,
+      KilnCli.Bench.class,
+      KilnCli.Build.class
     })
 public final class KilnCli implements Runnable {
 
@@ -35,9 +39,96 @@ public final class KilnCli implements Runnable {
   }
 
   public static void main(String[] args) {
-    int code = new CommandLine(new KilnCli()).execute(args);
+    int code = failingInOneLine(new CommandLine(new KilnCli())).execute(args);
     if (code != 0) {
       System.exit(code);
+    }
+  }
+
+  /**
+   * The command line, failing as a command-line tool should: a mistake on the command line or a
+   * failure while running (nothing listening, a missing key file, an answer that is not Kiln's) is
+   * one line on stderr, {@code kiln <command>: <what went wrong>}, and exit status 2 or 1, never a
+   * stack trace ({@code KILN_DEBUG=1} prints it for a failure Kiln did not foresee).
+   */
+  static CommandLine failingInOneLine(CommandLine cli) {
+    cli.setParameterExceptionHandler(
+        (e, args) -> {
+          CommandLine c = e.getCommandLine();
+          String name = c.getCommandSpec().qualifiedName();
+          c.getErr()
+              .println(
+                  name
+                      + ": "
+                      + e.getMessage()
+                      + " (see "
+                      + (name.equals("kiln") ? "./kiln --help" : "./" + name + " --help")
+                      + ")");
+          return 2;
+        });
+    cli.setExecutionExceptionHandler(
+        (e, c, parsed) -> {
+          c.getErr().println(c.getCommandSpec().qualifiedName() + ": " + oneLine(e));
+          if (System.getenv("KILN_DEBUG") != null) {
+            e.printStackTrace(c.getErr());
+          }
+          return 1;
+        });
+    return cli;
+  }
+
+  /** What went wrong, in one line: the message of a failure Kiln foresaw, else its kind too. */
+  static String oneLine(Throwable e) {
+    if (e instanceof ClientEndpoint.Failure
+        || e instanceof IllegalStateException
+        || e instanceof IllegalArgumentException
+        || e instanceof java.io.UncheckedIOException
+        || e instanceof java.io.IOException) {
+      String m = e.getMessage();
+      if (m != null && !m.isBlank()) {
+        return m.lines().findFirst().orElse(m);
+      }
+    }
+    return "unexpected "
+        + e.getClass().getSimpleName()
+        + (e.getMessage() == null ? "" : ": " + e.getMessage().lines().findFirst().orElse(""))
+        + " (KILN_DEBUG=1 prints where)";
+  }
+
+  /** {@code ./kiln test}: listed here for --help; the launcher runs Maven itself. */
+  @Command(
+      name = "test",
+      description =
+          "Run the whole test suite: unit, integration and AWS CLI end to end (./kiln test"
+              + " [Maven options], e.g. -Dtest=ReadmeIT)")
+  static final class TestSuite extends LauncherOnly {}
+
+  /** {@code ./kiln bench}: listed here for --help; the launcher builds and runs the bench. */
+  @Command(
+      name = "bench",
+      description =
+          "Run the benchmarks against a Kiln of their own (./kiln bench [SUITE...] [options];"
+              + " ./kiln bench --help lists them)")
+  static final class Bench extends LauncherOnly {}
+
+  /** {@code ./kiln build}: listed here for --help; the launcher builds and exits. */
+  @Command(
+      name = "build",
+      description =
+          "Build Kiln if the sources changed (mvn package into the modules' target/, nothing"
+              + " installed into ~/.m2), then exit")
+  static final class Build extends LauncherOnly {}
+
+  /** A command the {@code ./kiln} script runs before this program starts. */
+  abstract static class LauncherOnly implements Callable<Integer> {
+    @CommandLine.Unmatched List<String> rest = List.of();
+
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      throw new IllegalStateException(
+          "run it through the launcher: ./kiln " + spec.name() + " " + String.join(" ", rest));
     }
   }
 
@@ -47,45 +138,58 @@ public final class KilnCli implements Runnable {
       description = "Start Kiln on the embedded defaults (SQLite and a local code store).")
   static final class Server implements Callable<Integer> {
 
-    @Option(names = "--port", description = "Port of the Lambda API (default: ${DEFAULT-VALUE})")
+    @Option(
+        names = "--port",
+        paramLabel = "PORT",
+        description = "Port of the Lambda API (default: ${DEFAULT-VALUE})")
     int port = ServerSettings.DEFAULT_PORT;
 
     @Option(
         names = "--bind",
+        paramLabel = "ADDRESS",
         description = "Address to listen on (default: ${DEFAULT-VALUE}; 0.0.0.0 for all)")
     String bind = "127.0.0.1";
 
     @Option(
         names = "--data-dir",
+        paramLabel = "DIR",
         description = "Where Kiln keeps metadata, code and instances (default: ~/.kiln)")
     Path dataDir = DEFAULT_DATA_DIR;
 
-    @Option(names = "--region", description = "Region in ARNs (default: ${DEFAULT-VALUE})")
+    @Option(
+        names = "--region",
+        paramLabel = "REGION",
+        description = "Region in ARNs (default: ${DEFAULT-VALUE})")
     String region = Account.DEFAULT.region();
 
     @Option(
         names = "--account-id",
+        paramLabel = "ID",
         description = "12-digit account id in ARNs (default: ${DEFAULT-VALUE})")
     String accountId = Account.DEFAULT.accountId();
 
     @Option(
         names = "--keep-alive",
+        paramLabel = "SECONDS",
         description = "Seconds an idle instance is kept warm (default: ${DEFAULT-VALUE})")
     long keepAliveSeconds = ServerSettings.DEFAULT_KEEP_ALIVE.toSeconds();
 
     @Option(
         names = "--shutdown-grace",
+        paramLabel = "SECONDS",
         description =
             "Seconds running invocations may take to finish at shutdown (default: ${DEFAULT-VALUE})")
     long shutdownGraceSeconds = ServerSettings.DEFAULT_SHUTDOWN_GRACE.toSeconds();
 
     @Option(
         names = "--runtime",
+        paramLabel = "ID=INTERPRETER",
         description = "Interpreter for a runtime, e.g. --runtime python3.12=/opt/py312/bin/python3")
     Map<String, String> interpreters = new LinkedHashMap<>();
 
     @Option(
         names = "--sandbox",
+        paramLabel = "auto|linux|process",
         description =
             "How instances are isolated: linux (namespaces and cgroups), process (none) or auto"
                 + " (linux where the host allows it; default: ${DEFAULT-VALUE})")
@@ -93,6 +197,7 @@ public final class KilnCli implements Runnable {
 
     @Option(
         names = "--outbound-network",
+        paramLabel = "on|off",
         description =
             "Whether functions may reach the network beyond this host: on (as on Lambda) or off"
                 + " (default: ${DEFAULT-VALUE})")
@@ -100,6 +205,7 @@ public final class KilnCli implements Runnable {
 
     @Option(
         names = "--concurrency-limit",
+        paramLabel = "N",
         description =
             "Invocations that may run at once across all functions, Lambda's account concurrency"
                 + " limit (default: ${DEFAULT-VALUE})")
@@ -107,6 +213,7 @@ public final class KilnCli implements Runnable {
 
     @Option(
         names = "--scale-out-rate",
+        paramLabel = "N",
         description =
             "New instances one function may start per 10 seconds (default: ${DEFAULT-VALUE}, as"
                 + " on Lambda)")
@@ -114,6 +221,7 @@ public final class KilnCli implements Runnable {
 
     @Option(
         names = "--instance-memory",
+        paramLabel = "MB",
         description =
             "MB of host memory all instances may hold together, their MemorySize summed (default:"
                 + " the host's memory less a quarter)")
@@ -121,6 +229,7 @@ public final class KilnCli implements Runnable {
 
     @Option(
         names = "--async-retry-delay",
+        paramLabel = "SECONDS",
         description =
             "Seconds a failed asynchronous event waits before its first retry; the second waits"
                 + " twice as long (default: ${DEFAULT-VALUE}, as on Lambda)")
@@ -128,6 +237,7 @@ public final class KilnCli implements Runnable {
 
     @Option(
         names = "--client-timeout",
+        paramLabel = "SECONDS",
         description =
             "Seconds a client may take to send a request's line and headers, and may pause while"
                 + " sending its body, before Kiln answers 408 and closes the connection (default:"
@@ -136,6 +246,7 @@ public final class KilnCli implements Runnable {
 
     @Option(
         names = "--log-retention-days",
+        paramLabel = "DAYS",
         description =
             "Days function logs are kept at most; a log group's own retention"
                 + " (PutRetentionPolicy) can only shorten this (default: ${DEFAULT-VALUE})")
@@ -143,6 +254,7 @@ public final class KilnCli implements Runnable {
 
     @Option(
         names = "--log-max-mb",
+        paramLabel = "MB",
         description =
             "MB of function logs kept at most, the oldest dropped first (default:"
                 + " ${DEFAULT-VALUE})")
@@ -150,6 +262,7 @@ public final class KilnCli implements Runnable {
 
     @Option(
         names = "--otlp-endpoint",
+        paramLabel = "URL",
         description =
             "Export a span per invocation (with its queue, sandbox, init and invoke phases) to this"
                 + " OTLP/HTTP collector, e.g. http://localhost:4318 (default:"
@@ -165,10 +278,14 @@ public final class KilnCli implements Runnable {
 
     @Option(
         names = "--tls-cert",
+        paramLabel = "FILE",
         description = "Serve HTTPS with this PEM certificate (chain); needs --tls-key")
     Path tlsCert;
 
-    @Option(names = "--tls-key", description = "The PEM (PKCS#8) private key of --tls-cert")
+    @Option(
+        names = "--tls-key",
+        paramLabel = "FILE",
+        description = "The PEM (PKCS#8) private key of --tls-cert")
     Path tlsKey;
 
     @Option(
@@ -180,6 +297,7 @@ public final class KilnCli implements Runnable {
 
     @Option(
         names = "--instance-credentials-lifetime",
+        paramLabel = "SECONDS",
         description =
             "Seconds an instance's temporary AWS key lasts; instances are replaced before theirs"
                 + " ends (at least 960; default: ${DEFAULT-VALUE}, 12 hours)")

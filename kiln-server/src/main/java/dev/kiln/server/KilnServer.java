@@ -247,6 +247,8 @@ public final class KilnServer implements AutoCloseable {
       throw e;
     }
     catalog.restoreProvisioning();
+    // client commands on this data directory find this server where it really listens
+    new EndpointRecord(endpoint(), settings.account().region()).write(data);
   }
 
   /**
@@ -385,7 +387,16 @@ public final class KilnServer implements AutoCloseable {
             + " MB of memory together");
     lines.add("  " + driver.describe());
     for (Map.Entry<String, String> r : runtimes.describe().entrySet()) {
-      lines.add("  runtime " + r.getKey() + ": " + r.getValue());
+      lines.add(
+          "  runtime "
+              + r.getKey()
+              + ": "
+              + r.getValue()
+              + runtimes
+                  .interpreterFor(r.getKey())
+                  .flatMap(i -> InterpreterVersions.describe(r.getKey(), i))
+                  .map(v -> " (" + v + ")")
+                  .orElse(""));
     }
     lines.add("");
     if (!settings.authentication()) {
@@ -405,13 +416,14 @@ public final class KilnServer implements AutoCloseable {
         "Use it with the AWS CLI (requests are signed with this Kiln's admin key, kept in "
             + accessKeys.file()
             + "):");
+    boolean defaultDir =
+        settings.dataDir().toAbsolutePath().equals(KilnCli.DEFAULT_DATA_DIR.toAbsolutePath());
     lines.add(
-        "  eval \"$(./kiln credentials --data-dir "
-            + settings.dataDir()
-            + " --endpoint "
-            + url
-            + ")\"   # exports AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, the region and endpoint");
-    lines.add("  aws lambda list-functions");
+        "  eval \"$(./kiln credentials"
+            + (defaultDir ? "" : " --data-dir " + settings.dataDir())
+            + ")\"   # exports the key, the region, and this endpoint for Lambda and Logs only");
+    // --endpoint-url works with every AWS CLI; AWS_ENDPOINT_URL_LAMBDA only with 2.13+ and 1.29+
+    lines.add("  aws --endpoint-url " + url + " lambda list-functions");
     return lines;
   }
 

@@ -4,11 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -36,31 +32,36 @@ final class LogsCommand implements Callable<Integer> {
 
   @Option(
       names = "--since",
+      paramLabel = "SECONDS",
       description = "Only lines of the last SECONDS (default: ${DEFAULT-VALUE}, one day)")
   long sinceSeconds = 86_400;
 
   @Option(
       names = "--endpoint",
+      paramLabel = "URL",
       description =
-          "Kiln's endpoint (default: $AWS_ENDPOINT_URL_LOGS, else $AWS_ENDPOINT_URL, else the local"
-              + " server on its default port)")
+          "Kiln's endpoint (default: the one the server of --data-dir recorded; without"
+              + " --data-dir, $AWS_ENDPOINT_URL_CLOUDWATCH_LOGS, else $AWS_ENDPOINT_URL, else the"
+              + " server of ~/.kiln)")
   String endpoint;
 
   @Option(
       names = "--data-dir",
+      paramLabel = "DIR",
       description =
-          "The local server's data directory, whose admin key signs the requests when"
-              + " AWS_ACCESS_KEY_ID is not set (default: ${DEFAULT-VALUE})")
-  Path dataDir = KilnCli.DEFAULT_DATA_DIR;
+          "The data directory of the Kiln to read from: its recorded endpoint, and its admin key"
+              + " signs the requests (default: ~/.kiln, whose admin key signs when"
+              + " AWS_ACCESS_KEY_ID is not set)")
+  Path dataDir;
 
   PrintStream out = System.out;
 
   @Override
   public Integer call() throws Exception {
-    String base = ClientEndpoint.resolve(endpoint, "AWS_ENDPOINT_URL_LOGS");
-    SignedRequests signer = SignedRequests.forCaller(dataDir);
+    ClientEndpoint kiln =
+        ClientEndpoint.resolve(
+            ClientEndpoint.Service.CLOUDWATCH_LOGS, endpoint, dataDir, System.getenv());
     String group = "/aws/lambda/" + function;
-    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     long startTime = System.currentTimeMillis() - sinceSeconds * 1000;
     String lastId = null;
     while (true) {
@@ -70,37 +71,27 @@ final class LogsCommand implements Callable<Integer> {
       if (lastId != null) {
         request.put("nextToken", "e/" + lastId);
       }
-      HttpResponse<String> response;
-      try {
-        response =
-            http.send(
-                signer.sign(
-                    "POST",
-                    URI.create(base + "/"),
-                    java.util.Map.of(
-                        "X-Amz-Target",
-                        "Logs_20140328.FilterLogEvents",
-                        "Content-Type",
-                        "application/x-amz-json-1.1"),
-                    request.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8),
-                    "logs"),
-                HttpResponse.BodyHandlers.ofString());
-      } catch (java.net.ConnectException e) {
-        System.err.println(ClientEndpoint.unreachable("logs", base));
-        return 1;
-      }
-      JsonNode body = JSON.readTree(response.body());
-      if (response.statusCode() != 200) {
-        String type = body.path("__type").asText();
-        if (type.equals("ResourceNotFoundException") && follow) {
+      ClientEndpoint.Answer answer =
+          kiln.send(
+              "POST",
+              "/",
+              java.util.Map.of(
+                  "X-Amz-Target",
+                  "Logs_20140328.FilterLogEvents",
+                  "Content-Type",
+                  "application/x-amz-json-1.1"),
+              request.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8),
+              ClientEndpoint.Service.CLOUDWATCH_LOGS);
+      JsonNode body = answer.body();
+      if (answer.status() != 200) {
+        if (answer.errorType().equals("ResourceNotFoundException") && follow) {
           // no log yet: wait for the first invocation
           if (!pause()) {
             return 0;
           }
           continue;
         }
-        System.err.println("kiln logs: " + body.path("message").asText(response.body()));
-        return 1;
+        throw new ClientEndpoint.Failure(answer.message());
       }
       for (JsonNode e : body.path("events")) {
         out.println(

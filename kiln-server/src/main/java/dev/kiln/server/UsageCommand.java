@@ -1,14 +1,9 @@
 package dev.kiln.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.PrintStream;
-import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -26,61 +21,77 @@ import picocli.CommandLine.Option;
     description = "Print requests, GB-seconds and cost per function (this month by default).")
 final class UsageCommand implements Callable<Integer> {
 
-  private static final ObjectMapper JSON = new ObjectMapper();
-
-  @Option(names = "--since", description = "Start, an ISO-8601 instant (default: month start, UTC)")
+  @Option(
+      names = "--since",
+      paramLabel = "ISO-8601",
+      description = "Start, an ISO-8601 instant (default: month start, UTC)")
   String since;
 
-  @Option(names = "--until", description = "End, an ISO-8601 instant (default: now)")
+  @Option(
+      names = "--until",
+      paramLabel = "ISO-8601",
+      description = "End, an ISO-8601 instant (default: now)")
   String until;
 
-  @Option(names = "--function", description = "Only this function")
+  @Option(names = "--function", paramLabel = "NAME", description = "Only this function")
   String function;
 
   @Option(
       names = "--price-per-million-requests",
+      paramLabel = "USD",
       description = "USD per million requests (default: AWS's x86 price, 0.20)")
   Double perMillionRequests;
 
   @Option(
       names = "--price-per-gb-second",
+      paramLabel = "USD",
       description = "USD per GB-second (default: AWS's x86 price, 0.0000166667)")
   Double perGbSecond;
 
   @Option(
       names = "--price-per-provisioned-duration-gb-second",
+      paramLabel = "USD",
       description =
           "USD per GB-second of duration on provisioned instances (default: AWS's, 0.0000097222)")
   Double perProvisionedDurationGbSecond;
 
   @Option(
       names = "--price-per-provisioned-gb-second",
+      paramLabel = "USD",
       description =
           "USD per GB-second of provisioned concurrency kept (default: AWS's, 0.0000041667)")
   Double perProvisionedGbSecond;
 
   @Option(
       names = "--price-per-storage-gb-second",
+      paramLabel = "USD",
       description = "USD per GB-second of ephemeral storage above 512 MB (default: AWS's, 3.09e-8)")
   Double perStorageGbSecond;
 
   @Option(
       names = "--endpoint",
-      description = "Kiln's endpoint (default: $AWS_ENDPOINT_URL, else the local server)")
+      paramLabel = "URL",
+      description =
+          "Kiln's endpoint (default: the one the server of --data-dir recorded; without"
+              + " --data-dir, $AWS_ENDPOINT_URL_LAMBDA, else $AWS_ENDPOINT_URL, else the server of"
+              + " ~/.kiln)")
   String endpoint;
 
   @Option(
       names = "--data-dir",
+      paramLabel = "DIR",
       description =
-          "The local server's data directory, whose admin key signs the requests when"
-              + " AWS_ACCESS_KEY_ID is not set (default: ${DEFAULT-VALUE})")
-  java.nio.file.Path dataDir = KilnCli.DEFAULT_DATA_DIR;
+          "The data directory of the Kiln to ask: its recorded endpoint, and its admin key signs"
+              + " the requests (default: ~/.kiln, whose admin key signs when AWS_ACCESS_KEY_ID is"
+              + " not set)")
+  java.nio.file.Path dataDir;
 
   PrintStream out = System.out;
 
   @Override
   public Integer call() throws Exception {
-    String base = ClientEndpoint.resolve(endpoint, null);
+    ClientEndpoint kiln =
+        ClientEndpoint.resolve(ClientEndpoint.Service.LAMBDA, endpoint, dataDir, System.getenv());
     List<String> query = new ArrayList<>();
     add(query, "since", since);
     add(query, "until", until);
@@ -90,33 +101,17 @@ final class UsageCommand implements Callable<Integer> {
     add(query, "pricePerProvisionedDurationGbSecond", perProvisionedDurationGbSecond);
     add(query, "pricePerProvisionedGbSecond", perProvisionedGbSecond);
     add(query, "pricePerStorageGbSecond", perStorageGbSecond);
-    HttpResponse<String> response;
-    try {
-      response =
-          HttpClient.newBuilder()
-              .connectTimeout(Duration.ofSeconds(5))
-              .build()
-              .send(
-                  SignedRequests.forCaller(dataDir)
-                      .sign(
-                          "GET",
-                          URI.create(
-                              base
-                                  + "/kiln/usage"
-                                  + (query.isEmpty() ? "" : "?" + String.join("&", query))),
-                          java.util.Map.of(),
-                          new byte[0],
-                          "lambda"),
-                  HttpResponse.BodyHandlers.ofString());
-    } catch (java.net.ConnectException e) {
-      System.err.println(ClientEndpoint.unreachable("usage", base));
-      return 1;
+    ClientEndpoint.Answer answer =
+        kiln.send(
+            "GET",
+            "/kiln/usage" + (query.isEmpty() ? "" : "?" + String.join("&", query)),
+            java.util.Map.of(),
+            new byte[0],
+            ClientEndpoint.Service.LAMBDA);
+    if (answer.status() != 200) {
+      throw new ClientEndpoint.Failure(answer.message());
     }
-    JsonNode body = JSON.readTree(response.body());
-    if (response.statusCode() != 200) {
-      System.err.println("kiln usage: " + body.path("message").asText(response.body()));
-      return 1;
-    }
+    JsonNode body = answer.body();
     out.println("from " + body.path("from").asText() + " until " + body.path("until").asText());
     out.printf(
         Locale.ROOT,

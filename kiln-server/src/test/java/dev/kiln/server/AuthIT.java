@@ -365,8 +365,11 @@ class AuthIT {
     assertThat(printed.toString())
         .contains("export AWS_ACCESS_KEY_ID=" + kiln.credentials().accessKeyId())
         .contains("export AWS_SECRET_ACCESS_KEY=" + kiln.credentials().secretAccessKey())
+        .contains("export AWS_REGION=us-east-1")
         .contains("export AWS_DEFAULT_REGION=us-east-1")
-        .contains("export AWS_ENDPOINT_URL=http://kiln:9000");
+        .contains("export AWS_ENDPOINT_URL_LAMBDA=http://kiln:9000")
+        .contains("export AWS_ENDPOINT_URL_CLOUDWATCH_LOGS=http://kiln:9000")
+        .doesNotContain("AWS_ENDPOINT_URL=");
   }
 
   @Test

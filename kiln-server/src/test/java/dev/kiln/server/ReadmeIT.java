@@ -4,7 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -13,16 +14,12 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
-import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
-import software.amazon.awssdk.core.SdkBytes;
-import software.amazon.awssdk.regions.Region;
-import software.amazon.awssdk.services.lambda.LambdaClient;
-import software.amazon.awssdk.services.lambda.model.InvokeResponse;
 
 /**
- * Runs every snippet of the README's quick start, as written there, against a real Kiln: the AWS
- * CLI one in bash, the boto3 one in python3, and the Java one, which must be the code of {@link
- * #javaSnippet} word for word.
+ * Runs every snippet of the README's quick start, word for word as written there, against a real
+ * Kiln on a random (so non-default) port, in a fresh shell that has only what the snippets' own
+ * {@code eval "$(./kiln credentials)"} exports: the AWS CLI one in bash, the boto3 one in python3,
+ * and the Java one with the JDK's source launcher.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ReadmeIT {
@@ -58,36 +55,43 @@ class ReadmeIT {
   }
 
   /**
-   * A snippet as it runs against this test's server: its address instead of the default one, and
-   * {@code ./kiln credentials} as the same command run from this test's class path (the script
-   * would build Kiln first) on this server's data directory.
+   * A scratch directory to run snippets in, as a user would run them: a home of its own whose
+   * {@code ~/.kiln} is this test's data directory (so the snippets' {@code ./kiln credentials},
+   * with no options, finds the test's server on its random port through the endpoint the server
+   * recorded there), a {@code ./kiln} that runs the command line from this test's class path (the
+   * real script would build Kiln first), and no AWS key or endpoint in the environment but what the
+   * snippets themselves export.
    */
-  static String againstTestServer(String code) {
-    String java = ProcessHandle.current().info().command().orElse("java");
-    return code.replace("http://127.0.0.1:9000", kiln.server.endpoint().toString())
-        .replace(
-            "./kiln credentials",
-            java
-                + " -cp '"
-                + System.getProperty("java.class.path")
-                + "' "
-                + KilnCli.class.getName()
-                + " credentials --data-dir '"
-                + kiln.dataDir
-                + "' --endpoint "
-                + kiln.server.endpoint());
+  static Path userDir(String name) throws Exception {
+    Path dir = Files.createTempDirectory("kiln-readme-" + name + "-");
+    Path home = Files.createDirectories(dir.resolve("home"));
+    Files.createSymbolicLink(home.resolve(".kiln"), kiln.dataDir);
+    Tools.kilnLauncher(dir);
+    return dir;
+  }
+
+  /** The environment of a fresh shell: a home, a PATH with the AWS CLI, nothing of AWS's. */
+  static Map<String, String> freshShell(Path dir) {
+    Path home = dir.resolve("home");
+    Map<String, String> env = new HashMap<>();
+    env.put("HOME", home.toString());
+    env.put("AWS_CONFIG_FILE", home.resolve(".aws/config").toString());
+    env.put("AWS_SHARED_CREDENTIALS_FILE", home.resolve(".aws/credentials").toString());
+    env.put("AWS_PAGER", "");
+    env.put("PATH", Tools.awsCli().getParent() + ":/usr/bin:/bin:" + System.getenv("PATH"));
+    return env;
+  }
+
+  static Tools.Result shell(Path dir, String command) throws Exception {
+    return Tools.shell(dir, freshShell(dir), command);
   }
 
   @Test
   @Order(1)
   void awsCliSnippet_createsAndInvokesTheFunction() throws Exception {
     Path aws = Tools.awsCli();
-    Path dir = Files.createTempDirectory("kiln-readme-cli-");
-    Tools.Result r =
-        Tools.run(
-            List.of("bash", "-euo", "pipefail", "-c", againstTestServer(snippet("cli"))),
-            dir,
-            Tools.awsEnv(dir.resolve("home"), kiln.dataDir));
+    Path dir = userDir("cli");
+    Tools.Result r = shell(dir, snippet("cli"));
     assertThat(r.exit()).as(r.output() + " (aws at " + aws + ")").isZero();
     assertThat(Files.readString(dir.resolve("out.json"))).isEqualTo("{\"hello\": \"Kiln\"}");
   }
@@ -96,78 +100,43 @@ class ReadmeIT {
   @Order(2)
   void boto3Snippet_invokesTheFunction() throws Exception {
     Path python = Tools.pythonWithBoto3();
-    Path dir = Files.createTempDirectory("kiln-readme-boto3-");
-    Path script = dir.resolve("quickstart.py");
-    Files.writeString(script, againstTestServer(snippet("boto3")));
-    Tools.Result r =
-        Tools.run(
-            List.of(python.toString(), script.toString()),
-            dir,
-            Tools.awsEnv(dir.resolve("home"), kiln.dataDir));
+    Path dir = userDir("boto3");
+    Files.writeString(dir.resolve("quickstart.py"), snippet("boto3"));
+    Tools.Result r = shell(dir, "eval \"$(./kiln credentials)\"\n'" + python + "' quickstart.py");
     assertThat(r.exit()).as(r.output()).isZero();
     assertThat(r.output().trim()).isEqualTo("{'hello': 'boto3'}");
   }
 
   @Test
   @Order(3)
-  void javaSnippet_isThisTestsCodeAndInvokesTheFunction() throws Exception {
-    String source =
-        Files.readString(
-            projectRoot().resolve("kiln-server/src/test/java/dev/kiln/server/ReadmeIT.java"));
-    Matcher m =
-        Pattern.compile("// snippet-start\\n(.*?)\\n\\s*// snippet-end", Pattern.DOTALL)
-            .matcher(source);
-    assertThat(m.find()).isTrue();
-    assertThat(normalize(snippet("java"))).isEqualTo(normalize(m.group(1)));
+  void javaSnippet_invokesTheFunction() throws Exception {
+    Path dir = userDir("java");
+    Files.writeString(
+        dir.resolve("Quickstart.java"),
+        """
+        import java.net.URI;
+        import software.amazon.awssdk.core.SdkBytes;
+        import software.amazon.awssdk.services.lambda.LambdaClient;
+        import software.amazon.awssdk.services.lambda.model.InvokeResponse;
 
-    var out = new java.io.ByteArrayOutputStream();
-    var original = System.out;
-    System.setOut(new java.io.PrintStream(out, true));
-    // what eval "$(./kiln credentials)" puts in the environment, where the SDK's default chain
-    // also looks in this JVM's system properties
-    System.setProperty("aws.accessKeyId", kiln.credentials().accessKeyId());
-    System.setProperty("aws.secretAccessKey", kiln.credentials().secretAccessKey());
-    try {
-      javaSnippet(kiln.server.endpoint());
-    } finally {
-      System.setOut(original);
-      System.clearProperty("aws.accessKeyId");
-      System.clearProperty("aws.secretAccessKey");
-    }
-    assertThat(out.toString().trim()).isEqualTo("{\"hello\": \"Java\"}");
-  }
-
-  static String normalize(String code) {
-    return code.lines()
-        .map(String::strip)
-        .filter(l -> !l.isEmpty())
-        .reduce("", (a, b) -> a + b + "\n");
-  }
-
-  private static volatile String serving;
-
-  static void javaSnippet(java.net.URI endpoint) {
-    // the README shows Kiln's default address; inside this method URI.create sends the very same
-    // code to this test's server instead
-    class URI {
-      static java.net.URI create(String s) {
-        return java.net.URI.create(s.replace("http://127.0.0.1:9000", serving));
-      }
-    }
-    serving = endpoint.toString();
-    // snippet-start
-    LambdaClient lambda =
-        LambdaClient.builder()
-            .endpointOverride(URI.create("http://127.0.0.1:9000"))
-            .region(Region.US_EAST_1)
-            // the environment's key (eval "$(./kiln credentials)"), as for AWS
-            .credentialsProvider(DefaultCredentialsProvider.create())
-            .build();
-    InvokeResponse response =
-        lambda.invoke(
-            b -> b.functionName("hello").payload(SdkBytes.fromUtf8String("{\"name\": \"Java\"}")));
-    System.out.println(response.payload().asUtf8String()); // {"hello": "Java"}
-    // snippet-end
-    lambda.close();
+        public class Quickstart {
+          public static void main(String[] args) {
+        %s
+            lambda.close();
+          }
+        }
+        """
+            .formatted(snippet("java")));
+    String java = ProcessHandle.current().info().command().orElse("java");
+    Tools.Result r =
+        shell(
+            dir,
+            "eval \"$(./kiln credentials)\"\n'"
+                + java
+                + "' -cp '"
+                + System.getProperty("java.class.path")
+                + "' Quickstart.java");
+    assertThat(r.exit()).as(r.output()).isZero();
+    assertThat(r.output().lines().toList()).as(r.output()).contains("{\"hello\": \"Java\"}");
   }
 }

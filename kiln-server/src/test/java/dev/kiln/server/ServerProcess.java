@@ -117,7 +117,7 @@ final class ServerProcess implements AutoCloseable {
               if (!p.isAlive()) {
                 throw new IllegalStateException("kiln server exited: " + server.output());
               }
-              return server.output().contains("aws lambda list-functions");
+              return server.output().contains(" lambda list-functions");
             });
     return server;
   }

@@ -140,4 +140,44 @@ final class Tools {
         "PATH",
         "/usr/bin:/bin:" + System.getenv().getOrDefault("PATH", ""));
   }
+
+  /**
+   * Writes {@code dir/kiln}, a stand-in for the {@code ./kiln} script that runs the command line
+   * from the test's class path (the script would build Kiln first), with {@code ~} being {@code
+   * $HOME}, as for the script.
+   */
+  static Path kilnLauncher(Path dir) throws IOException {
+    String java = ProcessHandle.current().info().command().orElse("java");
+    Path launcher = dir.resolve("kiln");
+    Files.writeString(
+        launcher,
+        "#!/bin/sh\nexec '"
+            + java
+            + "' -Duser.home=\"$HOME\" -cp '"
+            + System.getProperty("java.class.path")
+            + "' "
+            + KilnCli.class.getName()
+            + " \"$@\"\n");
+    if (!launcher.toFile().setExecutable(true)) {
+      throw new IOException("cannot make " + launcher + " executable");
+    }
+    return launcher;
+  }
+
+  /**
+   * Runs {@code command} in bash in {@code dir} as a user's fresh shell would: every AWS variable
+   * of the test's JVM removed, then {@code env} set; stdout and stderr together.
+   */
+  static Result shell(Path dir, Map<String, String> env, String command) throws Exception {
+    ProcessBuilder b =
+        new ProcessBuilder("bash", "-euo", "pipefail", "-c", command)
+            .directory(dir.toFile())
+            .redirectErrorStream(true);
+    b.environment().keySet().removeIf(k -> k.startsWith("AWS_"));
+    b.environment().putAll(env);
+    Process p = b.start();
+    byte[] out = p.getInputStream().readAllBytes();
+    assertThat(p.waitFor(5, TimeUnit.MINUTES)).isTrue();
+    return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8));
+  }
 }
