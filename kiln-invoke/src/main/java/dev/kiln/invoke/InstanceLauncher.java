@@ -400,10 +400,22 @@ final class InstanceLauncher {
     Map<String, String> env = new LinkedHashMap<>();
     Path opt = driver.layersInside(version.layers());
     env.put("PATH", "/usr/local/bin:/usr/bin:/bin:" + opt.resolve("bin"));
-    env.put("LD_LIBRARY_PATH", "/usr/local/lib:/usr/lib:/lib:" + opt.resolve("lib"));
     env.put("LANG", "en_US.UTF-8");
     env.put("TZ", ":UTC");
     String taskRoot = driver.taskRootInside(version.taskRoot()).toString();
+    Path runtimeDir = driver.runtimeDirInside(version.launch().runtimeDir());
+    // Lambda's order: the system's libraries, the runtime's, the function's (its root and lib/),
+    // then the layers'
+    env.put(
+        "LD_LIBRARY_PATH",
+        String.join(
+            ":",
+            "/usr/local/lib:/usr/lib:/lib",
+            runtimeDir.toString(),
+            runtimeDir.resolve("lib").toString(),
+            taskRoot,
+            taskRoot + "/lib",
+            opt.resolve("lib").toString()));
     env.put("HOME", taskRoot);
     env.put("_HANDLER", c.handler());
     env.put("LAMBDA_TASK_ROOT", taskRoot);

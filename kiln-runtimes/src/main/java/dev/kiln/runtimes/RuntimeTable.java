@@ -116,11 +116,13 @@ public final class RuntimeTable {
   private final Path bootstrapDir;
   private final Map<String, String> interpreterOverrides;
   private final NodeSdk nodeSdk;
+  private final PythonSdk pythonSdk;
 
   private RuntimeTable(Path bootstrapDir, Map<String, String> interpreterOverrides) {
     this.bootstrapDir = bootstrapDir;
     this.interpreterOverrides = Map.copyOf(interpreterOverrides);
     this.nodeSdk = new NodeSdk(bootstrapDir.resolve(Family.NODE.bootstrap).getParent());
+    this.pythonSdk = new PythonSdk(bootstrapDir.resolve(Family.PYTHON.bootstrap).getParent());
   }
 
   /**
@@ -210,6 +212,15 @@ public final class RuntimeTable {
     if (family == Family.NODE) {
       nodeSdk.ensureUnpacked(); // node_modules beside the bootstrap: /var/runtime/node_modules
     }
+    if (family == Family.PYTHON) {
+      pythonSdk.ensureCopied(interpreter); // sdk beside the bootstrap: /var/runtime/sdk
+      // -S: no site, so none of the host's site-packages (see PythonSdk)
+      return new Launch(
+          runtime,
+          family,
+          List.of(interpreter, "-S", bootstrapDir.resolve(family.bootstrap).toString()),
+          runtimeDir);
+    }
     return new Launch(
         runtime,
         family,
@@ -270,6 +281,9 @@ public final class RuntimeTable {
         found = interpreter(e.getKey(), e.getValue()).orElse("not installed");
         if (e.getValue() == Family.NODE && !found.equals("not installed")) {
           found += ", " + NodeSdk.describe();
+        }
+        if (e.getValue() == Family.PYTHON && !found.equals("not installed")) {
+          found += ", " + pythonSdk.describe();
         }
       }
       out.put(e.getKey(), found);
