@@ -490,6 +490,9 @@ final class InstanceLauncher {
       env.put(
           "GEM_PATH",
           taskRoot + "/vendor/bundle/ruby/" + abi + ":" + opt.resolve("ruby/gems/" + abi));
+      // RubyGems adds GEM_HOME to the path: the function's own, so that gems installed on the
+      // host (gem install, /var/lib/gems) stay out of the function as they are out of Lambda's
+      env.put("GEM_HOME", taskRoot + "/vendor/bundle/ruby/" + abi);
     }
   }
 }
