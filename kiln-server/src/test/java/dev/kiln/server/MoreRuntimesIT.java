@@ -107,7 +107,9 @@ class MoreRuntimesIT {
     assertThat(noMethod.functionError()).isEqualTo("Unhandled");
     JsonNode noMethodDoc = JSON.readTree(noMethod.payload().asUtf8String());
     assertThat(noMethodDoc.get("errorType").asText()).isEqualTo("Function<NoMethodError>");
-    assertThat(noMethodDoc.get("errorMessage").asText()).contains("undefined method").contains("missing");
+    assertThat(noMethodDoc.get("errorMessage").asText())
+        .contains("undefined method")
+        .contains("missing");
 
     kiln.create("rb-no-class", Runtime.RUBY3_3, "app.Nowhere.handler", zip);
     JsonNode noClass = JSON.readTree(invoke("rb-no-class", "{}").payload().asUtf8String());
@@ -123,7 +125,9 @@ class MoreRuntimesIT {
     // nothing installed on the host beyond Ruby's own: no host gem directories, no site_ruby
     kiln.create("rb-paths", Runtime.RUBY3_3, "app.paths", zip);
     JsonNode paths = JSON.readTree(invoke("rb-paths", "{}").payload().asUtf8String());
-    assertThat(paths.get("gems").toString()).doesNotContain("/var/lib/gems").contains("/vendor/bundle");
+    assertThat(paths.get("gems").toString())
+        .doesNotContain("/var/lib/gems")
+        .contains("/vendor/bundle");
     assertThat(paths.get("load").toString()).doesNotContain("site_ruby");
   }
 
