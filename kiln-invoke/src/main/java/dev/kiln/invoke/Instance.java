@@ -132,8 +132,10 @@ final class Instance {
             version.name(),
             version.version(),
             version.config().runtime(),
-            "kiln:"
-                + (version.launch().custom() ? "bootstrap" : version.launch().command().get(0)));
+            "kiln:" + (version.launch().custom() ? "bootstrap" : version.launch().command().get(0)),
+            dev.kiln.runtimes.Architectures.runsOn(
+                dev.kiln.runtimes.Architectures.requested(version.config().architectures()),
+                version.launch().custom()));
     this.epilogue = epilogue;
     this.logs = logs;
     this.metrics = metrics;

@@ -4,6 +4,7 @@ import dev.kiln.model.Account;
 import dev.kiln.model.FunctionConfig;
 import dev.kiln.runtimeapi.RuntimeApiServer;
 import dev.kiln.runtimeapi.RuntimeChannel;
+import dev.kiln.runtimes.Architectures;
 import dev.kiln.runtimes.RuntimeTable;
 import dev.kiln.sandbox.ExitStatus;
 import dev.kiln.sandbox.InstanceNetwork;
@@ -114,6 +115,9 @@ final class InstanceLauncher {
       // Lambda's words, which name where Lambda looks (the Linux sandbox's layout too)
       throw new InvalidEntrypoint(
           "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]");
+    }
+    if (version.launch().custom()) {
+      emulator(version); // a bootstrap of the wrong architecture fails before anything starts
     }
     String id = UUID.randomUUID().toString().replace("-", "");
     long startedNanos = System.nanoTime();
@@ -258,8 +262,12 @@ final class InstanceLauncher {
   private List<String> command(
       FunctionVersion version, Path instanceDir, Optional<JavaClassCache.Plan> cds) {
     if (version.launch().custom()) {
-      // a custom runtime: the function's own bootstrap, or a layer's, where the instance sees it
-      return List.of(customBootstrap(version).orElseThrow());
+      // a custom runtime: the function's own bootstrap, or a layer's, where the instance sees it,
+      // under qemu when it is built for the architecture the function asks for but not the host's
+      String bootstrap = customBootstrap(version).orElseThrow();
+      return emulator(version)
+          .map(qemu -> List.of(qemu.toString(), bootstrap))
+          .orElse(List.of(bootstrap));
     }
     if (version.launch().family() == RuntimeTable.Family.JAVA) {
       return javaCommand(version, instanceDir, cds);
@@ -319,6 +327,46 @@ final class InstanceLauncher {
     command.add("--");
     command.addAll(runtime);
     return command;
+  }
+
+  /**
+   * The emulator a custom runtime's bootstrap needs: qemu's for the function's architecture when
+   * the bootstrap is an executable built for it and the host is of the other one. A bootstrap built
+   * for another architecture than the function's, or one that needs qemu where it is not installed,
+   * cannot run: Lambda fails it at exec, and so does this, with Lambda's words (see {@link
+   * Architectures}). A script runs on the host's interpreter, whatever the architecture.
+   */
+  private Optional<Path> emulator(FunctionVersion version) {
+    Path onHost =
+        java.nio.file.Files.isExecutable(version.taskRoot().resolve("bootstrap"))
+            ? version.taskRoot().resolve("bootstrap")
+            : version.layers().orElseThrow().resolve("bootstrap");
+    Optional<String> built = Architectures.ofExecutable(onHost);
+    if (built.isEmpty()) {
+      return Optional.empty();
+    }
+    String requested = Architectures.requested(version.config().architectures());
+    String execFormatError =
+        "fork/exec " + customBootstrap(version).orElseThrow() + ": exec format error";
+    if (!built.get().equals(requested)) {
+      throw new InvalidEntrypoint(execFormatError);
+    }
+    if (requested.equals(Architectures.host())) {
+      return Optional.empty();
+    }
+    Optional<Path> qemu = Architectures.emulator(requested);
+    if (qemu.isEmpty()) {
+      org.slf4j.LoggerFactory.getLogger(InstanceLauncher.class)
+          .warn(
+              "{}: its bootstrap is an {} program, which this {} host runs only under qemu's"
+                  + " user-mode emulator, and it is not installed (apt-get install"
+                  + " qemu-user-static)",
+              version.key(),
+              requested,
+              Architectures.host());
+      throw new InvalidEntrypoint(execFormatError);
+    }
+    return qemu;
   }
 
   /**
