@@ -113,15 +113,37 @@ public final class RuntimeTable {
     }
   }
 
+  /**
+   * The Node.js runtimes' directories (each instance's {@code /var/runtime}), one per SDK bundle:
+   * {@code nodejs18.x} and {@code nodejs20.x} in {@code node18}, with the last SDK that supports
+   * Node.js 18, {@code nodejs22.x} in {@code node}, with the current one (see {@link NodeSdk}).
+   */
+  private static final String NODE_DIR = "node";
+
+  private static final String NODE18_DIR = "node18";
+
+  private static String nodeDir(String runtime) {
+    return runtime.equals("nodejs18.x") || runtime.equals("nodejs20.x") ? NODE18_DIR : NODE_DIR;
+  }
+
+  private NodeSdk nodeSdk(String runtime) {
+    return nodeDir(runtime).equals(NODE18_DIR) ? node18Sdk : nodeSdk;
+  }
+
   private final Path bootstrapDir;
   private final Map<String, String> interpreterOverrides;
+
+  /** The SDK each Node.js runtime directory carries: {@code node} the current, {@code node18}. */
   private final NodeSdk nodeSdk;
+
+  private final NodeSdk node18Sdk;
   private final PythonSdk pythonSdk;
 
   private RuntimeTable(Path bootstrapDir, Map<String, String> interpreterOverrides) {
     this.bootstrapDir = bootstrapDir;
     this.interpreterOverrides = Map.copyOf(interpreterOverrides);
-    this.nodeSdk = new NodeSdk(bootstrapDir.resolve(Family.NODE.bootstrap).getParent());
+    this.nodeSdk = new NodeSdk(bootstrapDir.resolve(NODE_DIR), NodeSdk.CURRENT);
+    this.node18Sdk = new NodeSdk(bootstrapDir.resolve(NODE18_DIR), NodeSdk.NODE18);
     this.pythonSdk = new PythonSdk(bootstrapDir.resolve(Family.PYTHON.bootstrap).getParent());
   }
 
@@ -157,6 +179,11 @@ public final class RuntimeTable {
                 "bootstrap missing from the build: " + family.bootstrap);
           }
           Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
+        }
+        if (family == Family.NODE) {
+          Path node18 = bootstrapDir.resolve(NODE18_DIR).resolve(target.getFileName());
+          Files.createDirectories(node18.getParent());
+          Files.copy(target, node18, StandardCopyOption.REPLACE_EXISTING);
         }
       }
     } catch (IOException e) {
@@ -210,7 +237,14 @@ public final class RuntimeTable {
     }
     Path runtimeDir = bootstrapDir.resolve(family.bootstrap).getParent();
     if (family == Family.NODE) {
-      nodeSdk.ensureUnpacked(); // node_modules beside the bootstrap: /var/runtime/node_modules
+      Path dir = bootstrapDir.resolve(nodeDir(runtime));
+      nodeSdk(runtime)
+          .ensureUnpacked(); // node_modules beside the bootstrap: /var/runtime/node_modules
+      return new Launch(
+          runtime,
+          family,
+          List.of(interpreter, dir.resolve(Path.of(family.bootstrap).getFileName()).toString()),
+          dir);
     }
     if (family == Family.PYTHON) {
       pythonSdk.ensureCopied(interpreter); // sdk beside the bootstrap: /var/runtime/sdk
@@ -280,7 +314,7 @@ public final class RuntimeTable {
       } else {
         found = interpreter(e.getKey(), e.getValue()).orElse("not installed");
         if (e.getValue() == Family.NODE && !found.equals("not installed")) {
-          found += ", " + NodeSdk.describe();
+          found += ", " + nodeSdk(e.getKey()).describe();
         }
         if (e.getValue() == Family.PYTHON && !found.equals("not installed")) {
           found += ", " + pythonSdk.describe();
