@@ -293,7 +293,20 @@ class _BotocoreEndpoints:
         session_module.Session.create_client = with_endpoint
 
 
+def _site_builtins():
+    """The builtins Python's site module adds (exit, quit, help, ...), which -S leaves out."""
+    try:
+        import site
+
+        site.setquit()
+        site.setcopyright()
+        site.sethelper()
+    except Exception:
+        pass
+
+
 def _init():
+    _site_builtins()
     if os.environ.get("AWS_ENDPOINT_URL"):
         sys.meta_path.insert(0, _BotocoreEndpoints())
     task_root = os.environ.get("LAMBDA_TASK_ROOT", os.getcwd())
