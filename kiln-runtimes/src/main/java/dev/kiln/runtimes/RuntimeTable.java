@@ -24,6 +24,13 @@ import java.util.TreeSet;
  * python3.12=/opt/python3.12/bin/python3}). An identifier whose interpreter is missing is refused
  * when a function is created, with a message naming the interpreter, rather than failing at the
  * first invoke.
+ *
+ * <p>A function sees nothing of the host's language packages beyond what Lambda's runtime carries:
+ * Python runs with {@code -S} and the boto3 {@link PythonSdk} copies from the host; each Node.js
+ * runtime directory carries the AWS SDK for JavaScript bundle ({@link NodeSdk}) that supports its
+ * Node.js ({@code node18} for nodejs18.x and nodejs20.x, {@code node} for nodejs22.x). The SDKs are
+ * put in place when a function of the runtime is first launched; each guards that with its own
+ * monitor, and the table itself is immutable.
  */
 public final class RuntimeTable {
 

@@ -2,9 +2,10 @@
 #
 # It loads the file of the handler named by _HANDLER from LAMBDA_TASK_ROOT ("file.method" or
 # "file.Module::Class.method"), then loops: take the next event from the Runtime API, call the
-# handler with event: and context:, post the result (as JSON) or the error document AWS's Ruby
-# runtime posts ({"errorMessage", "errorType": "Function<Class>", "stackTrace"}). Anything that goes
-# wrong while loading is an init error, "Init<Class>", posted to /init/error before exiting.
+# handler with event: and context:, post the result (an IO's content, or else JSON) or the error
+# document AWS's Ruby runtime posts ({"errorMessage", "errorType": "Function<Class>",
+# "stackTrace"}). Anything that goes wrong while loading is an init error, "Init<Class>", posted to
+# /init/error before exiting.
 require 'json'
 require 'net/http'
 require 'stringio'
