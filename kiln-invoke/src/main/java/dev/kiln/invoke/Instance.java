@@ -135,7 +135,9 @@ final class Instance {
             "kiln:" + (version.launch().custom() ? "bootstrap" : version.launch().command().get(0)),
             dev.kiln.runtimes.Architectures.runsOn(
                 dev.kiln.runtimes.Architectures.requested(version.config().architectures()),
-                version.launch().custom()));
+                version.launch().custom()
+                    ? InstanceLauncher.customBootstrapOnHost(version)
+                    : Optional.empty()));
     this.epilogue = epilogue;
     this.logs = logs;
     this.metrics = metrics;

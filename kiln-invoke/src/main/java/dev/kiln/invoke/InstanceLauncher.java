@@ -337,11 +337,7 @@ final class InstanceLauncher {
    * Architectures}). A script runs on the host's interpreter, whatever the architecture.
    */
   private Optional<Path> emulator(FunctionVersion version) {
-    Path onHost =
-        java.nio.file.Files.isExecutable(version.taskRoot().resolve("bootstrap"))
-            ? version.taskRoot().resolve("bootstrap")
-            : version.layers().orElseThrow().resolve("bootstrap");
-    Optional<String> built = Architectures.ofExecutable(onHost);
+    Optional<String> built = customBootstrapOnHost(version).flatMap(Architectures::ofExecutable);
     if (built.isEmpty()) {
       return Optional.empty();
     }
@@ -367,6 +363,17 @@ final class InstanceLauncher {
       throw new InvalidEntrypoint(execFormatError);
     }
     return qemu;
+  }
+
+  /** A custom runtime's {@code bootstrap} on the host: the function's own, else a layer's. */
+  static Optional<Path> customBootstrapOnHost(FunctionVersion version) {
+    if (java.nio.file.Files.isExecutable(version.taskRoot().resolve("bootstrap"))) {
+      return Optional.of(version.taskRoot().resolve("bootstrap"));
+    }
+    return version
+        .layers()
+        .map(layers -> layers.resolve("bootstrap"))
+        .filter(java.nio.file.Files::isExecutable);
   }
 
   /**

@@ -86,14 +86,15 @@ public final class Architectures {
    * What a function asking for {@code requested} really runs on here, in a few words, or empty when
    * that is simply what it asked for.
    *
-   * @param custom a custom runtime, whose bootstrap runs as built for {@code requested}
+   * @param customBootstrap a custom runtime's bootstrap on the host, which runs as built for {@code
+   *     requested} when it is a program, and on the host's interpreter when it is a script
    */
-  public static Optional<String> runsOn(String requested, boolean custom) {
+  public static Optional<String> runsOn(String requested, Optional<Path> customBootstrap) {
     String host = host();
     if (requested.equals(host)) {
       return Optional.empty();
     }
-    if (custom) {
+    if (customBootstrap.isPresent() && ofExecutable(customBootstrap.get()).isPresent()) {
       return Optional.of(
           requested
               + " under "

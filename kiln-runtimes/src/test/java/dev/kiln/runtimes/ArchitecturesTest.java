@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 class ArchitecturesTest {
@@ -42,13 +43,20 @@ class ArchitecturesTest {
   }
 
   @Test
-  void runsOn_saysNothingWhenTheFunctionGetsWhatItAsks() {
+  void runsOn_saysNothingWhenTheFunctionGetsWhatItAsks() throws Exception {
     String host = Architectures.host();
     String other = host.equals("x86_64") ? "arm64" : "x86_64";
-    assertThat(Architectures.runsOn(host, false)).isEmpty();
-    assertThat(Architectures.runsOn(host, true)).isEmpty();
-    assertThat(Architectures.runsOn(other, false).orElseThrow()).startsWith(host + " (");
-    assertThat(Architectures.runsOn(other, true).orElseThrow())
+    Path dir = Files.createTempDirectory("kiln-arch-");
+    Optional<Path> program =
+        Optional.of(Files.write(dir.resolve("program"), elf(other.equals("arm64") ? 0xb7 : 0x3e)));
+    Optional<Path> script = Optional.of(Files.writeString(dir.resolve("script"), "#!/bin/sh\n"));
+    assertThat(Architectures.runsOn(host, Optional.empty())).isEmpty();
+    assertThat(Architectures.runsOn(host, program)).isEmpty();
+    assertThat(Architectures.runsOn(other, Optional.empty()).orElseThrow()).startsWith(host + " (");
+    assertThat(Architectures.runsOn(other, script).orElseThrow())
+        .as("a script runs on the host's interpreter")
+        .startsWith(host + " (");
+    assertThat(Architectures.runsOn(other, program).orElseThrow())
         .startsWith(other + " under ")
         .endsWith(" on this " + host + " host");
     assertThat(Architectures.requested(List.of())).isEqualTo("x86_64");
