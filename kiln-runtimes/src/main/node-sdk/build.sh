@@ -4,23 +4,29 @@
 # cache when it has them) and the result is zipped into the runtimes' resources. Kiln unpacks it
 # at /var/runtime/node_modules, which is on every Node.js instance's NODE_PATH.
 #
-# usage: build.sh ZIP WORKDIR    (run by Maven in kiln-runtimes' generate-resources phase)
+# usage: build.sh ZIP WORKDIR [SRC]    (run by Maven in kiln-runtimes' generate-resources phase)
+#
+# SRC is the directory of package.json and package-lock.json, this script's own by default: one
+# per SDK bundle (node18/ holds the last versions that support Node.js 18, for nodejs18.x and
+# nodejs20.x; this directory's, for nodejs22.x). The version goes beside ZIP, as ZIP without .zip
+# plus .version.
 #
 # Without npm the build goes on and the Node.js runtimes come without the SDK; Kiln says so when
 # it starts, and the test suite in CI fails on it.
 set -euo pipefail
 
-src="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 zip="$1"
 work="$2"
+src="${3:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}"
+version="${zip%.zip}.version"
 
-if [ -f "$zip" ] && [ -f "$(dirname "$zip")/sdk.version" ] \
+if [ -f "$zip" ] && [ -f "$version" ] \
   && [ "$zip" -nt "$src/package-lock.json" ] && [ "$zip" -nt "$src/package.json" ]; then
   exit 0 # up to date
 fi
 if ! command -v npm >/dev/null 2>&1; then
   echo "[kiln] WARNING: npm was not found: the Node.js runtimes are built WITHOUT the AWS SDK for JavaScript (apt-get install npm)" >&2
-  rm -f "$zip" "$(dirname "$zip")/sdk.version"
+  rm -f "$zip" "$version"
   exit 0
 fi
 if ! command -v python3 >/dev/null 2>&1; then
@@ -52,5 +58,5 @@ with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
             z.writestr(info, f.read())
 PY
 # the version of the SDK, which Kiln names when it lists its runtimes
-(cd "$work" && node -p "require('@aws-sdk/client-lambda/package.json').version") > "$(dirname "$zip")/sdk.version"
+(cd "$work" && node -p "require('@aws-sdk/client-lambda/package.json').version") > "$version"
 mv "$zip.tmp" "$zip"

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kiln.model.Account;
 import dev.kiln.model.FunctionConfig;
 import dev.kiln.model.FunctionRef;
+import dev.kiln.runtimes.Architectures;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 
@@ -66,10 +67,17 @@ final class FunctionJson {
     ObjectNode snapStart = n.putObject("SnapStart");
     snapStart.put("ApplyOn", "None");
     snapStart.put("OptimizationStatus", "Off");
+    // Architectures is echoed as asked; the runtime version names what the instances really run
+    // on: the host's architecture for a runtime whose code is portable, and for a custom runtime
+    // the function's (its bootstrap is built for it, and runs under qemu on a host of the other)
+    String runsOn =
+        c.runtime() != null && c.runtime().startsWith("provided")
+            ? Architectures.requested(c.architectures())
+            : Architectures.host();
     n.putObject("RuntimeVersionConfig")
         .put(
             "RuntimeVersionArn",
-            "arn:aws:lambda:" + account.region() + "::runtime:kiln-" + c.runtime());
+            "arn:aws:lambda:" + account.region() + "::runtime:kiln-" + c.runtime() + "-" + runsOn);
     ObjectNode logging = n.putObject("LoggingConfig");
     logging.put("LogFormat", c.logging().logFormat());
     c.logging().applicationLogLevel().ifPresent(l -> logging.put("ApplicationLogLevel", l));

@@ -31,8 +31,9 @@ import java.util.Optional;
  *
  * Query: {@code since}, {@code until} (ISO-8601 instants; by default the current calendar month,
  * UTC), {@code function}, and the prices. Use is kept per hour, so the period is widened to whole
- * hours. A node runs functions of its own architecture only, so an arm64 node is priced by passing
- * AWS's arm64 prices.
+ * hours. A node runs every function on its own architecture, whatever the function's {@code
+ * Architectures} (see dev.kiln.runtimes.Architectures), so an arm64 node is priced by passing AWS's
+ * arm64 prices.
  */
 final class UsageApi {
 

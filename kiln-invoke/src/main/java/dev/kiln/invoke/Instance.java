@@ -150,8 +150,12 @@ final class Instance {
             version.name(),
             version.version(),
             version.launch().runtimeVersion(),
-            "kiln:"
-                + (version.launch().custom() ? "bootstrap" : version.launch().command().get(0)));
+            "kiln:" + (version.launch().custom() ? "bootstrap" : version.launch().command().get(0)),
+            dev.kiln.runtimes.Architectures.runsOn(
+                dev.kiln.runtimes.Architectures.requested(version.config().architectures()),
+                version.launch().custom()
+                    ? InstanceLauncher.customBootstrapOnHost(version)
+                    : Optional.empty()));
     this.epilogue = epilogue;
     this.logs = logs;
     this.metrics = metrics;

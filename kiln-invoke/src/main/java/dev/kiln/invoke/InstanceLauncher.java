@@ -4,6 +4,7 @@ import dev.kiln.model.Account;
 import dev.kiln.model.FunctionConfig;
 import dev.kiln.runtimeapi.RuntimeApiServer;
 import dev.kiln.runtimeapi.RuntimeChannel;
+import dev.kiln.runtimes.Architectures;
 import dev.kiln.runtimes.RuntimeTable;
 import dev.kiln.sandbox.ExitStatus;
 import dev.kiln.sandbox.InstanceNetwork;
@@ -139,6 +140,9 @@ final class InstanceLauncher {
       // Lambda's words, which name where Lambda looks (the Linux sandbox's layout too)
       throw new InvalidEntrypoint(
           "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]");
+    }
+    if (version.launch().custom()) {
+      emulator(version); // a bootstrap of the wrong architecture fails before anything starts
     }
     long startedNanos = System.nanoTime();
     AtomicReference<Sandbox> sandboxRef = new AtomicReference<>();
@@ -290,8 +294,12 @@ final class InstanceLauncher {
   private List<String> command(
       FunctionVersion version, Path instanceDir, Optional<JavaClassCache.Plan> cds) {
     if (version.launch().custom()) {
-      // a custom runtime: the function's own bootstrap, or a layer's, where the instance sees it
-      return List.of(customBootstrap(version).orElseThrow());
+      // a custom runtime: the function's own bootstrap, or a layer's, where the instance sees it,
+      // under qemu when it is built for the architecture the function asks for but not the host's
+      String bootstrap = customBootstrap(version).orElseThrow();
+      return emulator(version)
+          .map(qemu -> List.of(qemu.toString(), bootstrap))
+          .orElse(List.of(bootstrap));
     }
     if (version.launch().family() == RuntimeTable.Family.JAVA) {
       return javaCommand(version, instanceDir, cds);
@@ -351,6 +359,53 @@ final class InstanceLauncher {
     command.add("--");
     command.addAll(runtime);
     return command;
+  }
+
+  /**
+   * The emulator a custom runtime's bootstrap needs: qemu's for the function's architecture when
+   * the bootstrap is an executable built for it and the host is of the other one. A bootstrap built
+   * for another architecture than the function's, or one that needs qemu where it is not installed,
+   * cannot run: Lambda fails it at exec, and so does this, with Lambda's words (see {@link
+   * Architectures}). A script runs on the host's interpreter, whatever the architecture.
+   */
+  private Optional<Path> emulator(FunctionVersion version) {
+    Optional<String> built = customBootstrapOnHost(version).flatMap(Architectures::ofExecutable);
+    if (built.isEmpty()) {
+      return Optional.empty();
+    }
+    String requested = Architectures.requested(version.config().architectures());
+    String execFormatError =
+        "fork/exec " + customBootstrap(version).orElseThrow() + ": exec format error";
+    if (!built.get().equals(requested)) {
+      throw new InvalidEntrypoint(execFormatError);
+    }
+    if (requested.equals(Architectures.host())) {
+      return Optional.empty();
+    }
+    Optional<Path> qemu = Architectures.emulator(requested);
+    if (qemu.isEmpty()) {
+      org.slf4j.LoggerFactory.getLogger(InstanceLauncher.class)
+          .warn(
+              "{}: its bootstrap is an {} program, which this {} host runs only under qemu's"
+                  + " user-mode emulator, and it is not installed (apt-get install"
+                  + " qemu-user-static)",
+              version.key(),
+              requested,
+              Architectures.host());
+      throw new InvalidEntrypoint(execFormatError);
+    }
+    return qemu;
+  }
+
+  /** A custom runtime's {@code bootstrap} on the host: the function's own, else a layer's. */
+  static Optional<Path> customBootstrapOnHost(FunctionVersion version) {
+    if (java.nio.file.Files.isExecutable(version.taskRoot().resolve("bootstrap"))) {
+      return Optional.of(version.taskRoot().resolve("bootstrap"));
+    }
+    return version
+        .layers()
+        .map(layers -> layers.resolve("bootstrap"))
+        .filter(java.nio.file.Files::isExecutable);
   }
 
   /**
@@ -438,10 +493,22 @@ final class InstanceLauncher {
     Map<String, String> env = new LinkedHashMap<>();
     Path opt = driver.layersInside(version.layers());
     env.put("PATH", "/usr/local/bin:/usr/bin:/bin:" + opt.resolve("bin"));
-    env.put("LD_LIBRARY_PATH", "/usr/local/lib:/usr/lib:/lib:" + opt.resolve("lib"));
     env.put("LANG", "en_US.UTF-8");
     env.put("TZ", ":UTC");
     String taskRoot = driver.taskRootInside(version.taskRoot()).toString();
+    Path runtimeDir = driver.runtimeDirInside(version.launch().runtimeDir());
+    // Lambda's order: the system's libraries, the runtime's, the function's (its root and lib/),
+    // then the layers'
+    env.put(
+        "LD_LIBRARY_PATH",
+        String.join(
+            ":",
+            "/usr/local/lib:/usr/lib:/lib",
+            runtimeDir.toString(),
+            runtimeDir.resolve("lib").toString(),
+            taskRoot,
+            taskRoot + "/lib",
+            opt.resolve("lib").toString()));
     env.put("HOME", taskRoot);
     env.put("_HANDLER", c.handler());
     env.put("LAMBDA_TASK_ROOT", taskRoot);
@@ -516,6 +583,9 @@ final class InstanceLauncher {
       env.put(
           "GEM_PATH",
           taskRoot + "/vendor/bundle/ruby/" + abi + ":" + opt.resolve("ruby/gems/" + abi));
+      // RubyGems adds GEM_HOME to the path: the function's own, so that gems installed on the
+      // host (gem install, /var/lib/gems) stay out of the function as they are out of Lambda's
+      env.put("GEM_HOME", taskRoot + "/vendor/bundle/ruby/" + abi);
     }
   }
 }

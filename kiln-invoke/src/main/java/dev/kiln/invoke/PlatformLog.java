@@ -65,6 +65,7 @@ final class PlatformLog {
   private final String version;
   private final String runtime;
   private final String runtimeVersionArn;
+  private final Optional<String> runsOn;
 
   PlatformLog(
       LoggingSettings settings,
@@ -72,6 +73,21 @@ final class PlatformLog {
       String version,
       String runtime,
       String runtimeVersionArn) {
+    this(settings, functionName, version, runtime, runtimeVersionArn, Optional.empty());
+  }
+
+  /**
+   * @param runsOn what the instance really runs on when that is not the architecture the function
+   *     asks for ({@link dev.kiln.runtimes.Architectures#runsOn}), said on the INIT_START line
+   */
+  PlatformLog(
+      LoggingSettings settings,
+      String functionName,
+      String version,
+      String runtime,
+      String runtimeVersionArn,
+      Optional<String> runsOn) {
+    this.runsOn = runsOn;
     this.json = settings.logFormat().equals("JSON");
     this.systemLevel = settings.systemLogLevel().map(LEVELS::indexOf).orElse(INFO);
     this.applicationLevel = settings.applicationLogLevel().map(LEVELS::indexOf).orElse(INFO);
@@ -88,6 +104,7 @@ final class PlatformLog {
           + runtime
           + "\tRuntime Version ARN: "
           + runtimeVersionArn
+          + runsOn.map(arch -> "\tArchitecture: " + arch).orElse("")
           + "\n";
     }
     ObjectNode record = JSON.createObjectNode();
@@ -98,6 +115,7 @@ final class PlatformLog {
         .put("runtimeVersionArn", runtimeVersionArn)
         .put("functionName", functionName)
         .put("functionVersion", version);
+    runsOn.ifPresent(arch -> record.put("architecture", arch));
     return event(timeMillis, "platform.initStart", INFO, record);
   }
 

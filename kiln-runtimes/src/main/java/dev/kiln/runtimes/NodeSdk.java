@@ -23,13 +23,14 @@ import org.slf4j.LoggerFactory;
  * {@code import {LambdaClient} from '@aws-sdk/client-lambda'} works without the function bundling
  * the SDK, and with the instance's credentials and {@code AWS_ENDPOINT_URL_LAMBDA} it calls Kiln.
  *
- * <p>The build installs the versions locked in {@code kiln-runtimes/src/main/node-sdk} with npm and
- * zips them into Kiln's resources ({@link #RESOURCE}); this class unpacks them into the Node.js
- * runtime directory's {@code node_modules}, which instances see at {@code
- * /var/runtime/node_modules}, on their {@code NODE_PATH} as on Lambda. It unpacks once per data
- * directory and Kiln build (a stamp holds the zip's digest), and only when a Node.js function is
- * first resolved, so that servers without Node.js functions never pay for its six thousand files. A
- * function that bundles its own SDK in its {@code node_modules} gets its own, as on Lambda.
+ * <p>The build installs the versions locked in {@code kiln-runtimes/src/main/node-sdk} (and its
+ * {@code node18}) with npm and zips them into Kiln's resources, one zip per bundle ({@link
+ * #CURRENT}, {@link #NODE18}); this class unpacks one into the Node.js runtime directory's {@code
+ * node_modules}, which instances see at {@code /var/runtime/node_modules}, on their {@code
+ * NODE_PATH} as on Lambda. It unpacks once per data directory and Kiln build (a stamp holds the
+ * zip's digest), and only when a Node.js function is first resolved, so that servers without
+ * Node.js functions never pay for its six thousand files. A function that bundles its own SDK in
+ * its {@code node_modules} gets its own, as on Lambda.
  *
  * <p>A Kiln built without npm has no zip; its Node.js runtimes then run without the SDK, and {@link
  * #describe} says so.
@@ -38,10 +39,22 @@ final class NodeSdk {
 
   private static final Logger LOG = LoggerFactory.getLogger(NodeSdk.class);
 
-  static final String RESOURCE = "/dev/kiln/runtimes/node/sdk.zip";
+  /**
+   * The bundle for the newest Node.js runtimes ({@code nodejs22.x}); the older ones get {@link
+   * #NODE18}: the SDK warns (NodeVersionSupportWarning, at ERROR in the function's log) on every
+   * Node.js older than the newest versions require, so each runtime carries, as on Lambda, a
+   * version that supports its Node.js.
+   */
+  static final String CURRENT = "sdk";
+
+  /** The bundle of {@code nodejs18.x} and {@code nodejs20.x}: the last SDK for Node.js 18. */
+  static final String NODE18 = "sdk-node18";
+
+  /** The bundle's zip in Kiln's resources. */
+  private final String resource;
 
   /** Written by the build beside the zip: the version of {@code @aws-sdk/client-lambda} in it. */
-  static final String VERSION_RESOURCE = "/dev/kiln/runtimes/node/sdk.version";
+  private final String versionResource;
 
   /** Written last into {@code node_modules}: the digest of the zip it was unpacked from. */
   private static final String STAMP = ".kiln-sdk-sha256";
@@ -49,8 +62,10 @@ final class NodeSdk {
   private final Path nodeModules;
   private volatile boolean unpacked;
 
-  NodeSdk(Path nodeRuntimeDir) {
+  NodeSdk(Path nodeRuntimeDir, String bundle) {
     this.nodeModules = nodeRuntimeDir.resolve("node_modules");
+    this.resource = "/dev/kiln/runtimes/node/" + bundle + ".zip";
+    this.versionResource = "/dev/kiln/runtimes/node/" + bundle + ".version";
   }
 
   /** Unpacks the SDK into the runtime directory unless it is there already; a no-op without it. */
@@ -74,7 +89,7 @@ final class NodeSdk {
 
   private void unpack() throws IOException {
     byte[] zip;
-    try (InputStream in = NodeSdk.class.getResourceAsStream(RESOURCE)) {
+    try (InputStream in = NodeSdk.class.getResourceAsStream(resource)) {
       if (in == null) {
         return;
       }
@@ -115,8 +130,8 @@ final class NodeSdk {
   }
 
   /** The bundled {@code @aws-sdk/client-lambda}'s version, when this build has the SDK. */
-  static Optional<String> version() {
-    try (InputStream in = NodeSdk.class.getResourceAsStream(VERSION_RESOURCE)) {
+  Optional<String> version() {
+    try (InputStream in = NodeSdk.class.getResourceAsStream(versionResource)) {
       return in == null
           ? Optional.empty()
           : Optional.of(new String(in.readAllBytes(), StandardCharsets.UTF_8).strip());
@@ -126,7 +141,7 @@ final class NodeSdk {
   }
 
   /** What the Node.js runtimes carry, for the list of runtimes Kiln prints. */
-  static String describe() {
+  String describe() {
     return version()
         .map(v -> "with the AWS SDK for JavaScript " + v)
         .orElse("WITHOUT the AWS SDK for JavaScript (Kiln was built without npm)");
@@ -140,7 +155,7 @@ final class NodeSdk {
     }
   }
 
-  private static void deleteTree(Path dir) throws IOException {
+  static void deleteTree(Path dir) throws IOException {
     if (!Files.exists(dir)) {
       return;
     }

@@ -36,7 +36,13 @@ import java.util.concurrent.ConcurrentHashMap;
  * pins one. The version of a JDK is read from its {@code release} file (or asked of its {@code
  * java} when it has none), once per JDK.
  *
- * <p>The table is immutable; the only shared state is the cache of JDK versions, a concurrent map.
+ * <p>A function sees nothing of the host's language packages beyond what Lambda's runtime carries:
+ * Python runs with {@code -S} and the boto3 {@link PythonSdk} copies from the host; each Node.js
+ * runtime directory carries the AWS SDK for JavaScript bundle ({@link NodeSdk}) that supports its
+ * Node.js ({@code node18} for nodejs18.x and nodejs20.x, {@code node} for nodejs22.x). The SDKs are
+ * put in place when a function of the runtime is first launched; each guards that with its own
+ * monitor; the table itself is immutable, its only other shared state the cache of JDK versions, a
+ * concurrent map.
  */
 public final class RuntimeTable {
 
@@ -153,9 +159,31 @@ public final class RuntimeTable {
     }
   }
 
+  /**
+   * The Node.js runtimes' directories (each instance's {@code /var/runtime}), one per SDK bundle:
+   * {@code nodejs18.x} and {@code nodejs20.x} in {@code node18}, with the last SDK that supports
+   * Node.js 18, {@code nodejs22.x} in {@code node}, with the current one (see {@link NodeSdk}).
+   */
+  private static final String NODE_DIR = "node";
+
+  private static final String NODE18_DIR = "node18";
+
+  private static String nodeDir(String runtime) {
+    return runtime.equals("nodejs18.x") || runtime.equals("nodejs20.x") ? NODE18_DIR : NODE_DIR;
+  }
+
+  private NodeSdk nodeSdk(String runtime) {
+    return nodeDir(runtime).equals(NODE18_DIR) ? node18Sdk : nodeSdk;
+  }
+
   private final Path bootstrapDir;
   private final Map<String, String> interpreterOverrides;
+
+  /** The SDK each Node.js runtime directory carries: {@code node} the current, {@code node18}. */
   private final NodeSdk nodeSdk;
+
+  private final NodeSdk node18Sdk;
+  private final PythonSdk pythonSdk;
 
   /** The host's JDK homes, looked at anew each time: a JDK installed later is found. */
   private final java.util.function.Supplier<List<Path>> jdkHomes;
@@ -167,7 +195,9 @@ public final class RuntimeTable {
     this.bootstrapDir = bootstrapDir;
     this.interpreterOverrides = Map.copyOf(interpreterOverrides);
     this.jdkHomes = jdkHomes;
-    this.nodeSdk = new NodeSdk(bootstrapDir.resolve(Family.NODE.bootstrap).getParent());
+    this.nodeSdk = new NodeSdk(bootstrapDir.resolve(NODE_DIR), NodeSdk.CURRENT);
+    this.node18Sdk = new NodeSdk(bootstrapDir.resolve(NODE18_DIR), NodeSdk.NODE18);
+    this.pythonSdk = new PythonSdk(bootstrapDir.resolve(Family.PYTHON.bootstrap).getParent());
   }
 
   /**
@@ -221,6 +251,11 @@ public final class RuntimeTable {
                 "bootstrap missing from the build: " + family.bootstrap);
           }
           Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
+        }
+        if (family == Family.NODE) {
+          Path node18 = bootstrapDir.resolve(NODE18_DIR).resolve(target.getFileName());
+          Files.createDirectories(node18.getParent());
+          Files.copy(target, node18, StandardCopyOption.REPLACE_EXISTING);
         }
       }
     } catch (IOException e) {
@@ -297,7 +332,23 @@ public final class RuntimeTable {
     }
     Path runtimeDir = bootstrapDir.resolve(family.bootstrap).getParent();
     if (family == Family.NODE) {
-      nodeSdk.ensureUnpacked(); // node_modules beside the bootstrap: /var/runtime/node_modules
+      Path dir = bootstrapDir.resolve(nodeDir(runtime));
+      nodeSdk(runtime)
+          .ensureUnpacked(); // node_modules beside the bootstrap: /var/runtime/node_modules
+      return new Launch(
+          runtime,
+          family,
+          List.of(interpreter, dir.resolve(Path.of(family.bootstrap).getFileName()).toString()),
+          dir);
+    }
+    if (family == Family.PYTHON) {
+      pythonSdk.ensureCopied(interpreter); // sdk beside the bootstrap: /var/runtime/sdk
+      // -S: no site, so none of the host's site-packages (see PythonSdk)
+      return new Launch(
+          runtime,
+          family,
+          List.of(interpreter, "-S", bootstrapDir.resolve(family.bootstrap).toString()),
+          runtimeDir);
     }
     return new Launch(
         runtime,
@@ -371,7 +422,10 @@ public final class RuntimeTable {
       } else {
         found = interpreter(e.getKey(), e.getValue()).orElse("not installed");
         if (e.getValue() == Family.NODE && !found.equals("not installed")) {
-          found += ", " + NodeSdk.describe();
+          found += ", " + nodeSdk(e.getKey()).describe();
+        }
+        if (e.getValue() == Family.PYTHON && !found.equals("not installed")) {
+          found += ", " + pythonSdk.describe();
         }
       }
       out.put(e.getKey(), found);

@@ -17,7 +17,8 @@ class RuntimeTableTest {
     RuntimeTable table = RuntimeTable.install(dir, Map.of("python3.12", "/bin/sh"));
     RuntimeTable.Launch launch = table.launch("python3.12");
     assertThat(launch.command())
-        .containsExactly("/bin/sh", dir.resolve("python/bootstrap.py").toString());
+        .as("-S: none of the host's site-packages")
+        .containsExactly("/bin/sh", "-S", dir.resolve("python/bootstrap.py").toString());
     assertThat(dir.resolve("python/bootstrap.py")).isRegularFile();
     assertThat(dir.resolve("node/bootstrap.mjs")).isRegularFile();
   }
@@ -72,18 +73,20 @@ class RuntimeTableTest {
 
   @Test
   void aNodeRuntime_carriesTheAwsSdk_unpackedOnceBesideItsBootstrap() throws Exception {
+    NodeSdk current = new NodeSdk(Path.of("unused"), NodeSdk.CURRENT);
     org.junit.jupiter.api.Assumptions.assumeTrue(
-        NodeSdk.version().isPresent(), "built without npm: no SDK to unpack");
+        current.version().isPresent(), "built without npm: no SDK to unpack");
+    String version = current.version().get();
     Path dir = Files.createTempDirectory("kiln-runtimes-");
     Path lambdaClient = dir.resolve("node/node_modules/@aws-sdk/client-lambda/package.json");
-    RuntimeTable table = RuntimeTable.install(dir, Map.of("nodejs20.x", "/bin/sh"));
+    RuntimeTable table = RuntimeTable.install(dir, Map.of("nodejs22.x", "/bin/sh"));
     assertThat(lambdaClient).as("not unpacked before a Node.js function needs it").doesNotExist();
 
-    table.launch("nodejs20.x");
+    table.launch("nodejs22.x");
     assertThat(lambdaClient).isRegularFile();
-    assertThat(Files.readString(lambdaClient)).contains(NodeSdk.version().get());
-    assertThat(table.describe().get("nodejs20.x"))
-        .isEqualTo("/bin/sh, with the AWS SDK for JavaScript " + NodeSdk.version().get());
+    assertThat(Files.readString(lambdaClient)).contains(version);
+    assertThat(table.describe().get("nodejs22.x"))
+        .isEqualTo("/bin/sh, with the AWS SDK for JavaScript " + version);
 
     // another server on the same data directory finds it there and leaves it alone
     Files.writeString(dir.resolve("node/node_modules/marker"), "kept");
@@ -195,5 +198,24 @@ class RuntimeTableTest {
           .doesNotContain("aws-lambda-java-serialization-1.2.0.jar")
           .anyMatch(n -> n.startsWith("aws-lambda-java-runtime-interface-client-"));
     }
+  }
+
+  @Test
+  void nodejs18And20_carryTheLastSdkThatSupportsNode18_inARuntimeDirectoryOfTheirOwn()
+      throws Exception {
+    NodeSdk node18 = new NodeSdk(Path.of("unused"), NodeSdk.NODE18);
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        node18.version().isPresent(), "built without npm: no SDK to unpack");
+    Path dir = Files.createTempDirectory("kiln-runtimes-");
+    RuntimeTable table = RuntimeTable.install(dir, Map.of("nodejs20.x", "/bin/sh"));
+    RuntimeTable.Launch launch = table.launch("nodejs20.x");
+    assertThat(launch.runtimeDir()).isEqualTo(dir.resolve("node18"));
+    assertThat(launch.command())
+        .containsExactly("/bin/sh", dir.resolve("node18/bootstrap.mjs").toString());
+    assertThat(dir.resolve("node18/node_modules/@aws-sdk/client-lambda/package.json"))
+        .content()
+        .contains("\"version\": \"" + node18.version().get() + "\"");
+    assertThat(Files.readString(dir.resolve("node18/node_modules/@aws-sdk/core/package.json")))
+        .contains("\"node\": \">=18");
   }
 }

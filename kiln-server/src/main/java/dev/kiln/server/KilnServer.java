@@ -386,6 +386,7 @@ public final class KilnServer implements AutoCloseable {
             + settings.instanceMemoryMb()
             + " MB of memory together");
     lines.add("  " + driver.describe());
+    lines.add("  " + dev.kiln.runtimes.Architectures.describe());
     for (Map.Entry<String, String> r : runtimes.describe().entrySet()) {
       lines.add(
           "  runtime "

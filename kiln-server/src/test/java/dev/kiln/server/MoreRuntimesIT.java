@@ -84,6 +84,54 @@ class MoreRuntimesIT {
   }
 
   @Test
+  void ruby_looksUpTheHandlerAtEachCall_andSendsAnIosContent_asAwsRuntimeDoes() throws Exception {
+    Tools.require("ruby");
+    byte[] zip =
+        Zips.of(
+            "app.rb",
+            "require 'stringio'\n"
+                + "def text(event:, context:)\n  StringIO.new('plain <text>')\nend\n"
+                + "def file(event:, context:)\n  File.open(File.join(__dir__, 'data.bin'))\nend\n"
+                + "def paths(event:, context:)\n  { 'gems' => Gem.path, 'load' => $LOAD_PATH }\nend\n",
+            "data.bin",
+            "raw file content");
+    kiln.create("rb-io", Runtime.RUBY3_3, "app.text", zip);
+    InvokeResponse text = invoke("rb-io", "{}");
+    assertThat(text.functionError()).isNull();
+    assertThat(text.payload().asUtf8String()).isEqualTo("plain <text>");
+    kiln.create("rb-file", Runtime.RUBY3_3, "app.file", zip);
+    assertThat(invoke("rb-file", "{}").payload().asUtf8String()).isEqualTo("raw file content");
+
+    kiln.create("rb-no-method", Runtime.RUBY3_3, "app.missing", zip);
+    InvokeResponse noMethod = invoke("rb-no-method", "{}");
+    assertThat(noMethod.functionError()).isEqualTo("Unhandled");
+    JsonNode noMethodDoc = JSON.readTree(noMethod.payload().asUtf8String());
+    assertThat(noMethodDoc.get("errorType").asText()).isEqualTo("Function<NoMethodError>");
+    assertThat(noMethodDoc.get("errorMessage").asText())
+        .contains("undefined method")
+        .contains("missing");
+
+    kiln.create("rb-no-class", Runtime.RUBY3_3, "app.Nowhere.handler", zip);
+    JsonNode noClass = JSON.readTree(invoke("rb-no-class", "{}").payload().asUtf8String());
+    assertThat(noClass.get("errorType").asText()).isEqualTo("Function<NameError>");
+    assertThat(noClass.get("errorMessage").asText()).contains("Nowhere");
+
+    kiln.create("rb-bad-handler", Runtime.RUBY3_3, "app.One.two.three", zip);
+    JsonNode bad = JSON.readTree(invoke("rb-bad-handler", "{}").payload().asUtf8String());
+    assertThat(bad.get("errorType").asText()).isEqualTo("Init<ArgumentError>");
+    assertThat(bad.get("errorMessage").asText())
+        .startsWith("Invalid handler [\"app\", \"One\", \"two\", \"three\"], must be of form");
+
+    // nothing installed on the host beyond Ruby's own: no host gem directories, no site_ruby
+    kiln.create("rb-paths", Runtime.RUBY3_3, "app.paths", zip);
+    JsonNode paths = JSON.readTree(invoke("rb-paths", "{}").payload().asUtf8String());
+    assertThat(paths.get("gems").toString())
+        .doesNotContain("/var/lib/gems")
+        .contains("/vendor/bundle");
+    assertThat(paths.get("load").toString()).doesNotContain("site_ruby");
+  }
+
+  @Test
   void aShellScriptBootstrap_isTheRuntime() throws Exception {
     Tools.require("curl");
     byte[] script;

@@ -35,6 +35,41 @@ class NodeInvokeIT {
   }
 
   @Test
+  void eachNodeRuntime_carriesAnSdkThatSupportsItsNode_withNoVersionWarningInTheLog()
+      throws Exception {
+    String code =
+        """
+        const { LambdaClient, ListFunctionsCommand } = require('@aws-sdk/client-lambda');
+        exports.handler = async () => {
+          const client = new LambdaClient({});
+          // the SDK checks Node's version as it sends; the function's key may not list
+          await client.send(new ListFunctionsCommand({})).catch(() => {});
+          return require('@aws-sdk/client-lambda/package.json').version;
+        };
+        """;
+    for (Runtime runtime : java.util.List.of(Runtime.NODEJS18_X, Runtime.NODEJS20_X)) {
+      String name = "sdk-" + runtime.toString().replace(".", "-");
+      kiln.lambda.createFunction(
+          b ->
+              b.functionName(name)
+                  .runtime(runtime)
+                  .handler("index.handler")
+                  .role(KilnFixture.ROLE)
+                  .timeout(30)
+                  .code(c -> c.zipFile(SdkBytes.fromByteArray(Zips.of("index.js", code)))));
+      InvokeResponse r =
+          kiln.lambda.invoke(
+              b ->
+                  b.functionName(name)
+                      .logType(LogType.TAIL)
+                      .payload(SdkBytes.fromUtf8String("{}")));
+      assertThat(r.functionError()).as(r.payload().asUtf8String()).isNull();
+      String log = new String(Base64.getDecoder().decode(r.logResult()), StandardCharsets.UTF_8);
+      assertThat(log).as(runtime + "'s log").doesNotContain("NodeVersionSupportWarning");
+    }
+  }
+
+  @Test
   void commonJsAsyncHandler() throws Exception {
     kiln.node(
         "cjs-async",

@@ -45,6 +45,7 @@ class _Connection:
 
 
 RUNTIME = _Connection(API)
+_BOOTSTRAP_FILE = os.path.abspath(__file__)
 
 
 def _flush():
@@ -134,7 +135,8 @@ def _setup_logging():
         handler.setFormatter(_Json())
     else:
         formatter = logging.Formatter(
-            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
+            # no newline at the end: the handler ends each record with one
+            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s",
             "%Y-%m-%dT%H:%M:%S",
         )
         formatter.converter = time.gmtime
@@ -150,10 +152,13 @@ def _setup_logging():
 
 
 def _stack(tb):
-    return [
-        '  File "%s", line %d, in %s\n    %s\n' % (f.filename, f.lineno, f.name, f.line or "")
-        for f in traceback.extract_tb(tb)
-    ]
+    """A traceback as AWS's runtime reports it: from the first frame that is not the runtime's own
+    (this file), so that a trace starts in the function's code, or in the import machinery for an
+    error raised while the handler's module loads."""
+    frames = traceback.extract_tb(tb)
+    while frames and frames[0].filename == _BOOTSTRAP_FILE:
+        frames = frames[1:]
+    return traceback.format_list(frames)
 
 
 def _error_doc(error_type, message, stack=None, request_id=""):
@@ -215,7 +220,7 @@ def _load_handler(handler):
             _error_doc(
                 "Runtime.UserCodeSyntaxError",
                 "Syntax error in module '%s': %s" % (module_path, e),
-                _stack(e.__traceback__),
+                ['  File "%s" Line %s\n    %s' % (e.filename, e.lineno, e.text)],
             )
         )
     except Exception as e:
@@ -288,7 +293,20 @@ class _BotocoreEndpoints:
         session_module.Session.create_client = with_endpoint
 
 
+def _site_builtins():
+    """The builtins Python's site module adds (exit, quit, help, ...), which -S leaves out."""
+    try:
+        import site
+
+        site.setquit()
+        site.setcopyright()
+        site.sethelper()
+    except Exception:
+        pass
+
+
 def _init():
+    _site_builtins()
     if os.environ.get("AWS_ENDPOINT_URL"):
         sys.meta_path.insert(0, _BotocoreEndpoints())
     task_root = os.environ.get("LAMBDA_TASK_ROOT", os.getcwd())
@@ -311,6 +329,12 @@ def _init():
         paths.extend(added)
     if os.path.isdir(layer_python):
         paths.append(layer_python)
+    # the AWS SDK Lambda's runtime bundles (boto3 and what it needs), copied from the host by Kiln:
+    # after the function's own code and layers, which may bring their own. The interpreter runs
+    # with -S, so nothing else of the host's site-packages is on the path, as on Lambda.
+    sdk = os.path.join(os.path.dirname(_BOOTSTRAP_FILE), "sdk")
+    if os.path.isdir(sdk):
+        paths.append(sdk)
     sys.path[0:0] = paths
     _setup_logging()
     return _load_handler(os.environ["_HANDLER"])
