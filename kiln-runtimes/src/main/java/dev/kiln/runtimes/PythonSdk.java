@@ -152,15 +152,15 @@ final class PythonSdk {
 
   private void copy(String interpreter) throws IOException, InterruptedException {
     Process p =
-        new ProcessBuilder(
-                interpreter,
-                "-c",
-                LOCATE,
-                String.join(",", MODULES),
-                String.join(",", DISTRIBUTIONS),
-                String.join(",", ALLOWED))
-            .redirectErrorStream(true)
-            .start();
+        dev.kiln.sandbox.ProcessSpawner.start(
+            new ProcessBuilder(
+                    interpreter,
+                    "-c",
+                    LOCATE,
+                    String.join(",", MODULES),
+                    String.join(",", DISTRIBUTIONS),
+                    String.join(",", ALLOWED))
+                .redirectErrorStream(true));
     p.getOutputStream().close();
     String answer = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
     if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {

@@ -65,7 +65,8 @@ final class InterpreterVersions {
   private static Optional<String> ask(String interpreter) {
     try {
       Process p =
-          new ProcessBuilder(List.of(interpreter, "--version")).redirectErrorStream(true).start();
+          dev.kiln.sandbox.ProcessSpawner.start(
+              new ProcessBuilder(List.of(interpreter, "--version")).redirectErrorStream(true));
       p.getOutputStream().close();
       if (!p.waitFor(10, TimeUnit.SECONDS)) {
         p.destroyForcibly();
