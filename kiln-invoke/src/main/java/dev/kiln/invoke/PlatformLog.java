@@ -167,6 +167,16 @@ final class PlatformLog {
     return out.toString();
   }
 
+  /**
+   * Output written outside an invocation (a runtime's last words after SIGTERM), filtered by level
+   * as an invocation's output is.
+   */
+  String output(String output) {
+    StringBuilder out = new StringBuilder();
+    appendOutput(out, output);
+    return out.toString();
+  }
+
   private void appendOutput(StringBuilder out, String output) {
     if (output.isEmpty()) {
       return;

@@ -172,7 +172,6 @@ public final class KilnServer implements AutoCloseable {
             metrics);
     dispatcher.watchQueue();
     this.async = new AsyncInvocations(events, dispatcher, InstantSource.system());
-    dispatcher.start();
     this.accessKeys = AccessKeys.openOrCreate(data);
     LambdaApi api =
         new LambdaApi(
@@ -190,6 +189,16 @@ public final class KilnServer implements AutoCloseable {
                         java.time.Clock.systemUTC()))
                 : Optional.empty(),
             new CodeLinks(java.time.Clock.systemUTC()));
+    // The Runtime API listens before anything can start an instance (an invocation through the
+    // Lambda API, a queued event, provisioned concurrency): its port was only reserved until now,
+    // and a runtime that connected meanwhile would be reset (AWS's Java runtime client then exits,
+    // "Failed to get next invocation. No Response from endpoint")
+    try {
+      runtimeApi.serve(api::routes, settings.clientTimeout());
+    } catch (RuntimeException e) {
+      close();
+      throw e;
+    }
     var webBuilder = WebServer.builder();
     // a client that stalls mid-request is cut off (Helidon's server has no read timeout)
     ClientTimeout.apply(webBuilder, settings.clientTimeout());
@@ -222,13 +231,7 @@ public final class KilnServer implements AutoCloseable {
       close();
       throw new IllegalStateException(cannotServe(settings, "the listener did not start"));
     }
-    // functions reach the API where their sandbox lets them: beside their Runtime API
-    try {
-      runtimeApi.serve(api::routes, settings.clientTimeout());
-    } catch (RuntimeException e) {
-      close();
-      throw e;
-    }
+    dispatcher.start();
     catalog.restoreProvisioning();
   }
 
@@ -389,7 +392,9 @@ public final class KilnServer implements AutoCloseable {
     logWriter.close();
     usageMeter.close();
     tracer.close();
-    web.stop();
+    if (web != null) {
+      web.stop(); // null when the Runtime API could not serve
+    }
     driver.close();
     runtimeApi.close();
     store.close();
