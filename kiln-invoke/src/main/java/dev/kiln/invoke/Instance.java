@@ -35,6 +35,21 @@ import java.util.concurrent.atomic.AtomicReference;
  *
  * A dead instance never runs again: a timeout or a crash kills its whole process tree, and the pool
  * starts a fresh one for the next event.
+ *
+ * <p><b>When an invocation ends.</b> The caller is answered when the runtime posts its result, but
+ * the invocation is over only when the runtime asks for its next event, as on Lambda: what it
+ * prints in between is the invocation's (its log is cut, and {@code END} and {@code REPORT} are
+ * written, then), and the instance is given back only then ({@link #settled}). A caller who wants
+ * the log's tail waits for that, briefly ({@link #TAIL_WAIT}).
+ *
+ * <p><b>Stopping.</b> {@link #terminate} is Lambda's graceful stop: the runtime gets SIGTERM while
+ * its {@code /next} is still pending, its channel is closed only once its processes are gone, and
+ * what it printed on its way out goes to its log stream. {@link #kill} is the other kind.
+ *
+ * <p><b>Concurrency.</b> The state is one atomic reference, changed only by compare-and-set, so
+ * exactly one caller moves an instance to DEAD. The instance's monitor guards {@code frozen}, so a
+ * freeze never lands on an instance that was just claimed and thawed. The rest is written by the
+ * one invocation that holds the instance and read through volatile fields.
  */
 final class Instance {
 

@@ -110,11 +110,18 @@ class RuntimeLifecycleIT {
         .toList();
   }
 
+  /** The function's one log stream, once its first lines are written (in the background). */
   static String onlyStream(CloudWatchLogsClient logs, String function) {
-    return logs.describeLogStreams(b -> b.logGroupName("/aws/lambda/" + function))
-        .logStreams()
-        .get(0)
-        .logStreamName();
+    return Awaitility.await()
+        .atMost(Duration.ofSeconds(20))
+        .ignoreExceptions()
+        .until(
+            () ->
+                logs.describeLogStreams(b -> b.logGroupName("/aws/lambda/" + function))
+                    .logStreams()
+                    .get(0)
+                    .logStreamName(),
+            name -> name != null);
   }
 
   @Test
