@@ -11,9 +11,12 @@ import java.util.function.Supplier;
  *
  * <p>The invoker {@link #submit submits} an event; the runtime's long-polling {@code GET /next}
  * takes it (that moment fixes the deadline and completes {@link Submission#deadline}); the
- * runtime's {@code POST .../response} or {@code .../error} completes {@link Submission#answer}. An
- * {@code /init/error} before any event is kept and answers the first submission. Closing the
- * channel releases a runtime blocked in {@code /next}.
+ * runtime's {@code POST .../response} or {@code .../error} completes {@link Submission#answer}; its
+ * next {@code GET /next} completes {@link Submission#runtimeDone}: the invocation is over (the
+ * runtime may print after answering, and that is still the invocation's). An {@code /init/error}
+ * before any event is kept and answers the first submission. Closing the channel releases a runtime
+ * blocked in {@code /next} (with 410); the instance closes it only once its runtime has stopped, so
+ * that a graceful stop reaches the runtime as SIGTERM, not as a 410.
  *
  * <p>A channel is bound to an address that only its own instance should use, and to the set of
  * process ids of that instance, which the server checks callers against.
