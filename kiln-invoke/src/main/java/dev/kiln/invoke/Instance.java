@@ -214,7 +214,7 @@ final class Instance {
     long remaining = Math.max(0, lastDeadlineEpochMillis - System.currentTimeMillis());
     return idle.copy()
         .orTimeout(remaining, TimeUnit.MILLISECONDS)
-        .exceptionally(
+        .exceptionallyAsync(
             timedOut -> {
               kill("an extension did not finish before the deadline");
               return null;
@@ -471,7 +471,7 @@ final class Instance {
     }
     // answered, but the invocation runs on until the runtime asks for its next event: what it
     // prints meanwhile is this invocation's, and END and REPORT follow it, as on Lambda
-    CompletableFuture<End> end = endOf(submission, requestId, outcome, timeoutMillis);
+    CompletableFuture<End> end = endOf(submission, requestId, timeoutMillis);
     if (request.tailLog()) {
       // the tail must hold what the runtime prints after answering: wait for it, a little
       long wait =
@@ -487,7 +487,7 @@ final class Instance {
       }
       if (end.isDone()) {
         End e = end.join();
-        String all = finish(requestId, handedOut, e.atNanos(), cold, e.outcome(), trace);
+        String all = finish(requestId, handedOut, e.atNanos(), cold, e.outcome(outcome), trace);
         return result(requestId, outcome, Optional.of(tail(all)));
       }
     }
@@ -497,7 +497,8 @@ final class Instance {
             : Optional.empty();
     wrappedUp =
         end.thenAcceptAsync(
-                e -> finish(requestId, handedOut, e.atNanos(), cold, e.outcome(), trace), WRITE_UPS)
+                e -> finish(requestId, handedOut, e.atNanos(), cold, e.outcome(outcome), trace),
+                WRITE_UPS)
             .exceptionally(
                 t -> {
                   LOG.warn("could not write up invocation {} of instance {}", requestId, id, t);
@@ -506,8 +507,15 @@ final class Instance {
     return result(requestId, outcome, soFar);
   }
 
-  /** When, and how, an answered invocation ended. */
-  private record End(long atNanos, Outcome outcome) {}
+  /**
+   * When an answered invocation ended, and its outcome if that changed (it ran past its deadline).
+   */
+  private record End(long atNanos, Optional<Outcome> changed) {
+
+    Outcome outcome(Outcome answered) {
+      return changed.orElse(answered);
+    }
+  }
 
   /**
    * Completes when the runtime is done with an answered event: it asks for its next one, or exits
@@ -515,21 +523,23 @@ final class Instance {
    * and the invocation ends as a timeout, as on Lambda.
    */
   private CompletableFuture<End> endOf(
-      RuntimeChannel.Submission submission, String requestId, Outcome outcome, long timeoutMillis) {
+      RuntimeChannel.Submission submission, String requestId, long timeoutMillis) {
     CompletableFuture<End> end = new CompletableFuture<>();
-    submission.runtimeDone().thenAccept(at -> end.complete(new End(at, outcome)));
+    // (the callbacks hold no payload: one of them may stay registered as long as the instance)
+    submission.runtimeDone().thenAccept(at -> end.complete(new End(at, Optional.empty())));
     sandbox
         .onExit()
-        .thenRun(
+        .thenRunAsync(
             () -> {
-              if (end.complete(new End(System.nanoTime(), outcome))) {
+              if (end.complete(new End(System.nanoTime(), Optional.empty()))) {
                 kill("Runtime exited after answering");
               }
-            });
+            },
+            WRITE_UPS);
     long remaining = Math.max(0, lastDeadlineEpochMillis - System.currentTimeMillis());
     end.copy()
         .orTimeout(remaining, TimeUnit.MILLISECONDS)
-        .exceptionally(
+        .exceptionallyAsync(
             timedOut -> {
               String seconds = String.format(Locale.ROOT, "%.2f", timeoutMillis / 1000.0);
               String message = "Task timed out after " + seconds + " seconds";
@@ -537,13 +547,14 @@ final class Instance {
                   new Outcome(
                       InvocationKind.FATAL,
                       "Sandbox.Timedout",
-                      outcome.payload,
+                      null,
                       Instant.now() + " " + requestId + " " + message);
-              if (end.complete(new End(System.nanoTime(), late))) {
+              if (end.complete(new End(System.nanoTime(), Optional.of(late)))) {
                 kill("timed out after answering");
               }
               return null;
-            });
+            },
+            WRITE_UPS);
     return end;
   }
 
