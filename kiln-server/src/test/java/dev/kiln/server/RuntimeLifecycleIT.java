@@ -77,7 +77,7 @@ class RuntimeLifecycleIT {
               body = json.dumps({'registered': registered}).encode()
           urllib.request.urlopen(urllib.request.Request(url, data=body, method='POST')).read()
           # the caller has its answer by now; this still belongs to the invocation
-          time.sleep(0.3)
+          time.sleep(event.get('linger', 0.3))
           print('printed after answering ' + rid, flush=True)
       """;
 
@@ -218,6 +218,44 @@ class RuntimeLifecycleIT {
       assertThat(init.find()).as("the REPORT line has an Init Duration").isTrue();
       // it waited the init limit and the timeout for the runtime; init lasted all of that
       assertThat(Double.parseDouble(init.group(1))).isGreaterThanOrEqualTo(1000.0);
+    }
+  }
+
+  @Test
+  void aRuntimeStillBusyAfterAnsweringAtItsDeadline_timesOut_andTheTailDoesNotWaitForIt() {
+    try (KilnFixture kiln = new KilnFixture();
+        CloudWatchLogsClient logs = kiln.logsClient()) {
+      createBootstrap(kiln, "lingerer"); // the default timeout, 3 s
+      InvokeResponse warm = invoke(kiln, "lingerer", "{}", LogType.NONE);
+      String stream = onlyStream(logs, "lingerer");
+
+      InvokeResponse r = invoke(kiln, "lingerer", "{\"linger\": 30}", LogType.TAIL);
+      assertThat(r.functionError()).as("it answered in time").isNull();
+      String id = r.responseMetadata().requestId();
+      assertThat(decodedTail(r))
+          .as("the tail is sent without waiting for the invocation's end")
+          .contains("START RequestId: " + id)
+          .doesNotContain("END RequestId: " + id);
+
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(20))
+          .untilAsserted(
+              () -> {
+                List<String> events = streamEvents(logs, "lingerer", stream);
+                assertThat(events)
+                    .anyMatch(l -> l.endsWith(id + " Task timed out after 3.00 seconds"));
+                assertThat(events)
+                    .anyMatch(
+                        l ->
+                            l.startsWith("REPORT RequestId: " + id)
+                                && l.endsWith("Status: timeout"));
+              });
+      // the instance that ran past its deadline is gone: the next call starts a new one
+      assertThat(invoke(kiln, "lingerer", "{}", LogType.TAIL).logResult())
+          .satisfies(
+              tail ->
+                  assertThat(new String(Base64.getDecoder().decode(tail))).contains("INIT_START"));
+      assertThat(warm.functionError()).isNull();
     }
   }
 }
