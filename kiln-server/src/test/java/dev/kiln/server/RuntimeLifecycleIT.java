@@ -258,4 +258,16 @@ class RuntimeLifecycleIT {
       assertThat(warm.functionError()).isNull();
     }
   }
+
+  @Test
+  void theNextCall_waitsForAnInstanceAboutToBeBack_ratherThanStartingAnother() {
+    try (KilnFixture kiln = new KilnFixture()) {
+      createBootstrap(kiln, "quick-return");
+      invoke(kiln, "quick-return", "{\"linger\": 0.1}", LogType.NONE);
+      // answered at once; its runtime is back in next 0.1 s later, and this call takes it then
+      InvokeResponse second = invoke(kiln, "quick-return", "{\"linger\": 0.1}", LogType.TAIL);
+      assertThat(decodedTail(second)).as("a warm instance").doesNotContain("INIT_START");
+      assertThat(kiln.server.invoker().instanceCount()).isEqualTo(1);
+    }
+  }
 }
