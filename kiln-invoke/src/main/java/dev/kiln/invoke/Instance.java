@@ -39,14 +39,26 @@ import org.slf4j.event.Level;
  * A dead instance never runs again: a timeout or a crash kills its whole process tree, and the pool
  * starts a fresh one for the next event.
  *
- * <p>Each death is written once to Kiln's own log, at the moment the state becomes DEAD: at WARN
- * when the platform failed the function (its runtime exited or was killed, it failed to initialise,
- * an extension failed), at INFO for a timeout (the function's own limit), at DEBUG for the stops
- * Kiln chose (keep-alive, retirement, shutdown). A handler's exception leaves the instance alive
- * and is the function's business, in the function's log only.
+ * <p><b>When an invocation ends.</b> The caller is answered when the runtime posts its result, but
+ * the invocation is over only when the runtime asks for its next event, as on Lambda: what it
+ * prints in between is the invocation's (its log is cut, and {@code END} and {@code REPORT} are
+ * written, then), and the instance is given back only then ({@link #settled}). A caller who wants
+ * the log's tail waits for that, briefly ({@link #TAIL_WAIT}).
  *
- * <p>The state is an atomic reference, changed only by compare-and-set; the freezer's flag is
- * guarded by the instance's monitor ({@link #freezeIfIdle}, {@link #thaw}).
+ * <p><b>Stopping.</b> {@link #terminate} is Lambda's graceful stop: the runtime gets SIGTERM while
+ * its {@code /next} is still pending, its channel is closed only once its processes are gone, and
+ * what it printed on its way out goes to its log stream. {@link #kill} is the other kind.
+ *
+ * <p><b>Deaths.</b> Each death is written once to Kiln's own log, at the moment the state becomes
+ * DEAD: at WARN when the platform failed the function (its runtime exited or was killed, it failed
+ * to initialise, an extension failed), at INFO for a timeout (the function's own limit), at DEBUG
+ * for the stops Kiln chose (keep-alive, retirement, shutdown). A handler's exception leaves the
+ * instance alive and is the function's business, in the function's log only.
+ *
+ * <p><b>Concurrency.</b> The state is one atomic reference, changed only by compare-and-set, so
+ * exactly one caller moves an instance to DEAD. The instance's monitor guards {@code frozen}, so a
+ * freeze never lands on an instance that was just claimed and thawed. The rest is written by the
+ * one invocation that holds the instance and read through volatile fields.
  */
 final class Instance {
 
@@ -71,6 +83,22 @@ final class Instance {
 
   /** How long extensions have for {@code SHUTDOWN} before the instance is stopped, as on Lambda. */
   static final Duration EXTENSION_SHUTDOWN_LIMIT = Duration.ofSeconds(2);
+
+  /**
+   * How long a caller who asked for the log's tail ({@code LogType: Tail}) waits, after the
+   * runtime's answer, for the runtime to ask for its next event, which ends the invocation's log.
+   */
+  static final Duration TAIL_WAIT = Duration.ofSeconds(2);
+
+  /** Where the end of an invocation is written up, once the runtime is back in next. */
+  private static final java.util.concurrent.Executor WRITE_UPS =
+      r -> Thread.ofVirtual().name("invocation-end").start(r);
+
+  /**
+   * Done when the last invocation is over and written up: its runtime asked for the next event (or
+   * died, or ran past its deadline). Until then the instance is not given back.
+   */
+  private volatile CompletableFuture<Void> wrappedUp = CompletableFuture.completedFuture(null);
 
   private final String id;
   private final FunctionVersion version;
@@ -191,6 +219,11 @@ final class Instance {
    * invocation's deadline get the instance killed, as a timeout would.
    */
   CompletableFuture<Void> settled() {
+    CompletableFuture<Void> written = wrappedUp;
+    return written.isDone() ? extensionsSettled() : written.thenCompose(v -> extensionsSettled());
+  }
+
+  private CompletableFuture<Void> extensionsSettled() {
     CompletableFuture<Void> idle = channel.extensionsIdle();
     if (idle.isDone() || state.get() == State.DEAD) {
       return CompletableFuture.completedFuture(null);
@@ -198,7 +231,7 @@ final class Instance {
     long remaining = Math.max(0, lastDeadlineEpochMillis - System.currentTimeMillis());
     return idle.copy()
         .orTimeout(remaining, TimeUnit.MILLISECONDS)
-        .exceptionally(
+        .exceptionallyAsync(
             timedOut -> {
               kill("an extension did not finish before the deadline");
               return null;
@@ -350,22 +383,55 @@ final class Instance {
     sandbox.removeFiles();
   }
 
-  /** Asks the runtime to stop (SIGTERM), then kills what is left after a grace period. */
+  /**
+   * Stops the instance as Lambda does: {@code SHUTDOWN} to the extensions that asked for it, then
+   * SIGTERM to the runtime, whose {@code GET /next} stays pending meanwhile (answered only once the
+   * processes are gone), so that a runtime's SIGTERM handler runs rather than its reaction to a
+   * 410; whatever is left after the grace period is killed. What the runtime printed on its way out
+   * goes to its log stream.
+   */
   void terminate(String cause) {
     if (state.getAndSet(State.DEAD) != State.DEAD) {
       deathCause = cause;
       logDeath(Level.DEBUG, cause);
       shutDownExtensions();
-      channel.close();
       sandbox.terminate(epilogue.terminateGrace());
+      channel.close();
+      keepLastWords();
       epilogue.stopped(sandbox, true);
+    }
+  }
+
+  /** Records what the instance printed after its last invocation (on SIGTERM, say). */
+  private void keepLastWords() {
+    CompletableFuture<Void> written = wrappedUp;
+    try {
+      // a last invocation still being written up takes its own output first
+      written.get(1, TimeUnit.SECONDS);
+    } catch (TimeoutException | ExecutionException e) {
+      // written up or not, the rest is read now
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    InstanceLog.Cut cut = log.cut();
+    String output = platformLog.output(cut.text());
+    if (!output.isEmpty()) {
+      // with the offset read to, so that a crash before removeFiles does not ingest it again
+      logs.record(
+          version.config().logging().logGroup(),
+          logStreamName,
+          System.currentTimeMillis(),
+          output,
+          id,
+          cut.end());
     }
   }
 
   /**
    * Sends {@code SHUTDOWN} to the extensions that asked for it and gives them {@link
    * #EXTENSION_SHUTDOWN_LIMIT} to call next again. Unlike Lambda, which signals the runtime at the
-   * same moment, Kiln stops the runtime after the extensions are done.
+   * same moment, Kiln stops the runtime after the extensions are done: they are the runtime's
+   * children, and SIGTERM goes to the whole tree.
    */
   private void shutDownExtensions() {
     if (!channel.extensionsWantShutdown()) {
@@ -441,7 +507,9 @@ final class Instance {
           sandbox.onExit().isDone()
               ? crashed(requestId, sandbox.onExit().join())
               : crashed(requestId, "Runtime exited before it took the event");
-      return finish(request, requestId, began, cold, crash, trace);
+      String all = finish(requestId, began, System.nanoTime(), cold, crash, trace);
+      return result(
+          requestId, crash, request.tailLog() ? Optional.of(tail(all)) : Optional.empty());
     }
     Outcome outcome = await(submission, requestId, timeoutMillis);
     channel.finish(submission);
@@ -451,7 +519,124 @@ final class Instance {
             : System.currentTimeMillis();
     // the duration runs from the moment the runtime took the event, as Lambda bills it
     long handedOut = submission.handoff().isDone() ? submission.handoff().join().atNanos() : began;
-    return finish(request, requestId, handedOut, cold, outcome, trace);
+    if (outcome.kind == InvocationKind.FATAL
+        || !submission.handoff().isDone()
+        || state.get() == State.DEAD) {
+      // nothing runs on in the instance: the invocation's log ends here
+      String all = finish(requestId, handedOut, System.nanoTime(), cold, outcome, trace);
+      return result(
+          requestId, outcome, request.tailLog() ? Optional.of(tail(all)) : Optional.empty());
+    }
+    // answered, but the invocation runs on until the runtime asks for its next event: what it
+    // prints meanwhile is this invocation's, and END and REPORT follow it, as on Lambda
+    CompletableFuture<End> end = endOf(submission, requestId, timeoutMillis);
+    if (request.tailLog()) {
+      // the tail must hold what the runtime prints after answering: wait for it, a little
+      long wait =
+          Math.min(
+              TAIL_WAIT.toMillis(),
+              Math.max(0, lastDeadlineEpochMillis - System.currentTimeMillis()));
+      try {
+        end.get(wait, TimeUnit.MILLISECONDS);
+      } catch (TimeoutException | ExecutionException e) {
+        // still running: the tail has what it printed so far
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      if (end.isDone()) {
+        End e = end.join();
+        String all = finish(requestId, handedOut, e.atNanos(), cold, e.outcome(outcome), trace);
+        return result(requestId, outcome, Optional.of(tail(all)));
+      }
+    }
+    Optional<String> soFar =
+        request.tailLog()
+            ? Optional.of(tail(logSoFar(requestId, handedOut, cold)))
+            : Optional.empty();
+    wrappedUp =
+        end.thenAcceptAsync(
+                e -> finish(requestId, handedOut, e.atNanos(), cold, e.outcome(outcome), trace),
+                WRITE_UPS)
+            .exceptionally(
+                t -> {
+                  LOG.warn("could not write up invocation {} of instance {}", requestId, id, t);
+                  return null;
+                });
+    return result(requestId, outcome, soFar);
+  }
+
+  /**
+   * When an answered invocation ended, and its outcome if that changed (it ran past its deadline).
+   */
+  private record End(long atNanos, Optional<Outcome> changed) {
+
+    Outcome outcome(Outcome answered) {
+      return changed.orElse(answered);
+    }
+  }
+
+  /**
+   * Completes when the runtime is done with an answered event: it asks for its next one, or exits
+   * (the instance is then of no further use), or is still busy at the deadline, when it is killed
+   * and the invocation ends as a timeout, as on Lambda.
+   */
+  private CompletableFuture<End> endOf(
+      RuntimeChannel.Submission submission, String requestId, long timeoutMillis) {
+    CompletableFuture<End> end = new CompletableFuture<>();
+    // (the callbacks hold no payload: one of them may stay registered as long as the instance)
+    submission.runtimeDone().thenAccept(at -> end.complete(new End(at, Optional.empty())));
+    sandbox
+        .onExit()
+        .thenRunAsync(
+            () -> {
+              if (end.complete(new End(System.nanoTime(), Optional.empty()))) {
+                kill("Runtime exited after answering");
+              }
+            },
+            WRITE_UPS);
+    long remaining = Math.max(0, lastDeadlineEpochMillis - System.currentTimeMillis());
+    end.copy()
+        .orTimeout(remaining, TimeUnit.MILLISECONDS)
+        .exceptionallyAsync(
+            timedOut -> {
+              String seconds = String.format(Locale.ROOT, "%.2f", timeoutMillis / 1000.0);
+              String message = "Task timed out after " + seconds + " seconds";
+              Outcome late =
+                  new Outcome(
+                      InvocationKind.FATAL,
+                      "Sandbox.Timedout",
+                      null,
+                      Instant.now() + " " + requestId + " " + message);
+              if (end.complete(new End(System.nanoTime(), Optional.of(late)))) {
+                kill("timed out after answering");
+              }
+              return null;
+            },
+            WRITE_UPS);
+    return end;
+  }
+
+  /** The invocation's log as far as it goes now, for a tail sent before it ends. */
+  private String logSoFar(String requestId, long began, boolean cold) {
+    long now = System.currentTimeMillis();
+    long nowNanos = System.nanoTime();
+    StringBuilder all = new StringBuilder();
+    if (cold) {
+      all.append(platformLog.initStart(now - (nowNanos - startedNanos) / 1_000_000, provisioned));
+    }
+    all.append(platformLog.start(now - (nowNanos - began) / 1_000_000, requestId));
+    all.append(platformLog.output(log.peek()));
+    return all.toString();
+  }
+
+  private InvocationResult result(String requestId, Outcome outcome, Optional<String> tail) {
+    return switch (outcome.kind) {
+      case SUCCESS ->
+          new InvocationResult.Success(requestId, version.version(), outcome.payload, tail);
+      case FUNCTION_ERROR, FATAL ->
+          new InvocationResult.FunctionError(
+              requestId, version.version(), outcome.errorType, outcome.payload, tail);
+    };
   }
 
   /** The end of an invocation, before it is written up. */
@@ -553,15 +738,18 @@ final class Instance {
         message + "\n" + errorType);
   }
 
-  private InvocationResult finish(
-      InvokeRequest request,
+  /**
+   * Writes the invocation up once it is over (at {@code ended}, on Kiln's monotonic clock): its
+   * log, metrics, usage and trace. Returns the log as it was recorded.
+   */
+  private String finish(
       String requestId,
       long began,
+      long ended,
       boolean cold,
       Outcome outcome,
       InvocationTracer.Trace trace) {
-    long ended = System.nanoTime();
-    long endedAt = System.currentTimeMillis();
+    long endedAt = System.currentTimeMillis() - (System.nanoTime() - ended) / 1_000_000;
     double durationMs = (ended - began) / 1_000_000.0;
     long billedMs = (long) Math.ceil(durationMs);
     // init output (cold) and the handler's output, as the runtime wrote it
@@ -569,7 +757,8 @@ final class Instance {
     String output = cut.text();
     Optional<Duration> init = Optional.empty();
     if (cold) {
-      long initEnded = channel.firstPoll().getNow(began);
+      // a runtime that never asked for an event was initialising all along
+      long initEnded = channel.firstPoll().getNow(ended);
       init = Optional.of(Duration.ofNanos(initEnded - startedNanos));
       trace.phase("sandbox", startedNanos, sandboxReadyNanos);
       trace.phase("init", sandboxReadyNanos, initEnded);
@@ -634,15 +823,7 @@ final class Instance {
       }
     }
     all.append(start).append(rest);
-    Optional<String> tail =
-        request.tailLog() ? Optional.of(tail(all.toString())) : Optional.empty();
-    return switch (outcome.kind) {
-      case SUCCESS ->
-          new InvocationResult.Success(requestId, version.version(), outcome.payload, tail);
-      case FUNCTION_ERROR, FATAL ->
-          new InvocationResult.FunctionError(
-              requestId, version.version(), outcome.errorType, outcome.payload, tail);
-    };
+    return all.toString();
   }
 
   /** Base64 of the log's last 4 KB, as {@code X-Amz-Log-Result} carries it. */

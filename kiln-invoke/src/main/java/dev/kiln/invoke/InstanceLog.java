@@ -22,12 +22,14 @@ import org.slf4j.LoggerFactory;
 /**
  * The output of one instance, cut into invocations, and what of it survives a crash of Kiln.
  *
- * <p>The instance appends its stdout and stderr to a file. A runtime flushes its output before it
- * posts a result, and a write to a file is complete when it returns, so when the result arrives
- * everything the function printed is already in the file: the invocation's record is exactly the
- * bytes between where the previous record ended and the file's end now. Output written between
+ * <p>The instance appends its stdout and stderr to a file. An invocation is over when the runtime
+ * asks for its next event (a runtime may log after it answers: AWS's Java runtime client posts an
+ * error, then prints its stack trace), and a write to a file is complete when it returns, so by
+ * then everything the function printed is in the file: the invocation's record is exactly the bytes
+ * between where the previous record ended and the file's end at that moment. Output written between
  * invocations (during init, say) lands in the next record, as Lambda attributes init output to the
- * first invocation. No thread reads the file while the instance is idle.
+ * first invocation; what a runtime prints after its last invocation (on SIGTERM) is taken when it
+ * has stopped. No thread reads the file while the instance is idle.
  *
  * <p><b>Crashes.</b> Each record is handed to the log writer with the offset it was cut at ({@link
  * Cut#end}), and the log store commits that offset with the record's lines. Beside the output file
@@ -70,6 +72,16 @@ final class InstanceLog {
    * when the file should be emptied ({@link #empty}) once the record is durable.
    */
   record Cut(String text, long end, boolean full) {}
+
+  /** The output of the record so far, without closing it (for a tail sent before its end). */
+  synchronized String peek() {
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+      return read(ch, offset, ch.size());
+    } catch (IOException e) {
+      LOG.debug("cannot read instance output {}: {}", file, e.toString());
+      return "";
+    }
+  }
 
   /** Closes the current record and returns the function's output in it. */
   synchronized Cut cut() {

@@ -101,8 +101,29 @@ final class InstancePool {
     return version;
   }
 
-  /** An instance for one invocation: the warmest idle one, or a new one. */
+  /**
+   * How long an invocation that finds no idle instance waits for one that has answered and is about
+   * to be back (its runtime not yet in next), before it starts a new one.
+   */
+  static final Duration SETTLE_WAIT = Duration.ofMillis(200);
+
+  /** Instances whose invocation answered, until they are given back: each one's giving back. */
+  private final java.util.Map<Instance, CompletableFuture<Void>> settling =
+      new ConcurrentHashMap<>();
+
+  /** An instance that answered is on its way back, once {@code givenBack} completes. */
+  void settling(Instance instance, CompletableFuture<Void> givenBack) {
+    settling.put(instance, givenBack);
+    givenBack.whenComplete((v, e) -> settling.remove(instance, givenBack));
+  }
+
+  /**
+   * An instance for one invocation: the warmest idle one, or one just about to be idle again (its
+   * runtime answered and has yet to ask for its next event, usually a matter of a millisecond), or
+   * a new one.
+   */
   Lease acquire() {
+    boolean waited = false;
     while (true) {
       Instance instance;
       synchronized (this) {
@@ -112,7 +133,22 @@ final class InstancePool {
         instance = idle.pollFirst();
       }
       if (instance == null) {
-        break;
+        CompletableFuture<?>[] soon = settling.values().toArray(CompletableFuture[]::new);
+        if (waited || soon.length == 0) {
+          break;
+        }
+        waited = true;
+        try {
+          CompletableFuture.anyOf(soon)
+              .get(SETTLE_WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException
+            | java.util.concurrent.ExecutionException e) {
+          // none came back in time: a new one
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          break;
+        }
+        continue;
       }
       if (!keyLastsAnInvocation(instance)) {
         rotate(instance);

@@ -2,8 +2,9 @@ package dev.kiln.invoke;
 
 /**
  * One invocation's hold on one instance. Closing it gives the instance back to its pool, which
- * keeps it for the next event if it is still healthy and stops it otherwise; an instance with
- * extensions goes back once they have finished with the event too.
+ * keeps it for the next event if it is still healthy and stops it otherwise. The instance goes back
+ * once its runtime has asked for the next event (the invocation's log ends there) and its
+ * extensions have finished with the event too.
  */
 final class Lease implements AutoCloseable {
 
@@ -36,8 +37,10 @@ final class Lease implements AutoCloseable {
       } else {
         // not on the thread that completes it: that is an extension's own call for its next
         // event, which giving back may need to answer (SHUTDOWN for a retired instance)
-        settled.thenRunAsync(
-            () -> pool.giveBack(instance), r -> Thread.ofVirtual().name("give-back").start(r));
+        pool.settling(
+            instance,
+            settled.thenRunAsync(
+                () -> pool.giveBack(instance), r -> Thread.ofVirtual().name("give-back").start(r)));
       }
     }
   }

@@ -185,7 +185,10 @@ final class PlatformLog {
     return out.toString();
   }
 
-  /** The function's output as its log keeps it (filtered by level in JSON), line by line. */
+  /**
+   * The function's output as its log keeps it (filtered by level in JSON), line by line: an
+   * invocation's, or what a runtime wrote outside one (its last words after SIGTERM).
+   */
   String output(String output) {
     StringBuilder out = new StringBuilder();
     appendOutput(out, output);

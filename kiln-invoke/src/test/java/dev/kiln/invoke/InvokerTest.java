@@ -90,7 +90,19 @@ class InvokerTest {
                 Optional.empty(),
                 false));
     assertThat(r).isInstanceOf(InvocationResult.Success.class);
+    awaitIdle();
     return new String(r.payload(), StandardCharsets.UTF_8);
+  }
+
+  /**
+   * The caller is answered when the runtime posts its result; the instance is idle again once the
+   * runtime asks for its next event, a moment later.
+   */
+  void awaitIdle() {
+    long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (invoker.idleInstanceCount() < invoker.instanceCount() && System.nanoTime() < until) {
+      java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+    }
   }
 
   @Test

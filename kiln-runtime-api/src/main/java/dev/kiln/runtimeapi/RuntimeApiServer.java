@@ -314,15 +314,28 @@ public final class RuntimeApiServer implements AutoCloseable {
     try {
       byte[] body = readLimited(req, 64 * 1024).orElse(new byte[0]);
       com.fasterxml.jackson.databind.JsonNode doc = JSON.readTree(body);
-      if (doc == null || !doc.path("events").isArray()) {
+      if (doc == null || !doc.isObject()) {
         sendError(
             res,
             Status.BAD_REQUEST_400,
             "InvalidRequest",
-            "The registration body must be {\"events\": [\"INVOKE\", \"SHUTDOWN\"]}");
+            "The registration body must be a JSON object such as {\"events\": [\"INVOKE\","
+                + " \"SHUTDOWN\"]}");
         return;
       }
-      doc.get("events").forEach(e -> events.add(e.asText()));
+      // null or absent is no events, as Lambda takes it: AWS's Go library registers that way
+      // (lambda.WithEnableSIGTERM) to be sent SIGTERM, and then waits in next forever
+      com.fasterxml.jackson.databind.JsonNode wanted = doc.path("events");
+      if (!wanted.isMissingNode() && !wanted.isNull() && !wanted.isArray()) {
+        sendError(
+            res,
+            Status.BAD_REQUEST_400,
+            "InvalidRequest",
+            "events must be an array of event types (INVOKE, SHUTDOWN) or null, got "
+                + wanted.getNodeType().toString().toLowerCase(java.util.Locale.ROOT));
+        return;
+      }
+      wanted.forEach(e -> events.add(e.asText()));
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       sendError(res, Status.BAD_REQUEST_400, "InvalidRequest", "The registration body is not JSON");
       return;

@@ -11,9 +11,12 @@ import java.util.function.Supplier;
  *
  * <p>The invoker {@link #submit submits} an event; the runtime's long-polling {@code GET /next}
  * takes it (that moment fixes the deadline and completes {@link Submission#deadline}); the
- * runtime's {@code POST .../response} or {@code .../error} completes {@link Submission#answer}. An
- * {@code /init/error} before any event is kept and answers the first submission. Closing the
- * channel releases a runtime blocked in {@code /next}.
+ * runtime's {@code POST .../response} or {@code .../error} completes {@link Submission#answer}; its
+ * next {@code GET /next} completes {@link Submission#runtimeDone}: the invocation is over (the
+ * runtime may print after answering, and that is still the invocation's). An {@code /init/error}
+ * before any event is kept and answers the first submission. Closing the channel releases a runtime
+ * blocked in {@code /next} (with 410); the instance closes it only once its runtime has stopped, so
+ * that a graceful stop reaches the runtime as SIGTERM, not as a 410.
  *
  * <p>A channel is bound to an address that only its own instance should use, and to the set of
  * process ids of that instance, which the server checks callers against.
@@ -25,11 +28,22 @@ import java.util.function.Supplier;
  */
 public final class RuntimeChannel implements AutoCloseable {
 
-  /** An event on its way through the runtime. */
+  /**
+   * An event on its way through the runtime: taken ({@code handoff}), answered ({@code answer}),
+   * and over ({@code runtimeDone}: the runtime asked for its next event, so whatever it printed
+   * after answering belongs to this invocation, as on Lambda; completes with the time on Kiln's
+   * monotonic clock, or when the channel closes).
+   */
   public record Submission(
       RuntimeEvent event,
       CompletableFuture<Handoff> handoff,
-      CompletableFuture<RuntimeAnswer> answer) {}
+      CompletableFuture<RuntimeAnswer> answer,
+      CompletableFuture<Long> runtimeDone) {
+
+    Submission(RuntimeEvent event) {
+      this(event, new CompletableFuture<>(), new CompletableFuture<>(), new CompletableFuture<>());
+    }
+  }
 
   /**
    * The moment the runtime took the event: its deadline (epoch milliseconds, as the runtime is
@@ -37,8 +51,7 @@ public final class RuntimeChannel implements AutoCloseable {
    */
   public record Handoff(long deadlineEpochMillis, long atNanos) {}
 
-  private static final Submission CLOSED =
-      new Submission(null, new CompletableFuture<>(), new CompletableFuture<>());
+  private static final Submission CLOSED = new Submission(null);
 
   private final String instanceId;
   private final String address;
@@ -48,6 +61,10 @@ public final class RuntimeChannel implements AutoCloseable {
   private final LinkedBlockingQueue<Submission> mailbox = new LinkedBlockingQueue<>(1);
   private final Set<Integer> verifiedPorts = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private volatile Submission current;
+
+  /** The last event the runtime took, until it asks for the next one. */
+  private volatile Submission lastTaken;
+
   private volatile RuntimeAnswer.InitError initError;
   private volatile boolean closed;
   private final CompletableFuture<Long> firstPoll = new CompletableFuture<>();
@@ -172,8 +189,7 @@ public final class RuntimeChannel implements AutoCloseable {
 
   /** Offers the instance its next event. One at a time: the previous one must be answered. */
   public Submission submit(RuntimeEvent event) {
-    Submission submission =
-        new Submission(event, new CompletableFuture<>(), new CompletableFuture<>());
+    Submission submission = new Submission(event);
     RuntimeAnswer.InitError failed = initError;
     if (failed != null) {
       submission.answer().complete(failed);
@@ -199,6 +215,10 @@ public final class RuntimeChannel implements AutoCloseable {
     mailbox.clear();
     mailbox.offer(CLOSED);
     closedSignal.complete(null);
+    Submission last = lastTaken;
+    if (last != null) {
+      last.runtimeDone().complete(System.nanoTime());
+    }
     extensions.close();
     server.unregister(this);
   }
@@ -217,6 +237,12 @@ public final class RuntimeChannel implements AutoCloseable {
 
   /** Blocks the runtime's {@code GET /next} until there is an event; empty once closed. */
   Optional<Submission> take() throws InterruptedException {
+    // asking for the next event ends the runtime's work on the last one
+    Submission last = lastTaken;
+    if (last != null) {
+      lastTaken = null;
+      last.runtimeDone().complete(System.nanoTime());
+    }
     if (!firstPoll.isDone()) {
       extensions.runtimePolled();
       // no event before every extension is through its init too
@@ -235,6 +261,7 @@ public final class RuntimeChannel implements AutoCloseable {
       return Optional.empty();
     }
     current = next;
+    lastTaken = next;
     return Optional.of(next);
   }
 

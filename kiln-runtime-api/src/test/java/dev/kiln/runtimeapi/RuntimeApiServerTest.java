@@ -175,4 +175,62 @@ class RuntimeApiServerTest {
     assertThat(r.statusCode()).isEqualTo(403);
     assertThat(r.body()).contains("No instance is served at 127.0.0.1");
   }
+
+  HttpResponse<String> extension(String method, String path, String body, String... headers)
+      throws Exception {
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(
+                URI.create(
+                    "http://" + channel.runtimeApiAddress() + "/2020-01-01/extension" + path))
+            .method(
+                method,
+                body == null
+                    ? HttpRequest.BodyPublishers.noBody()
+                    : HttpRequest.BodyPublishers.ofString(body));
+    for (int i = 0; i < headers.length; i += 2) {
+      b.header(headers[i], headers[i + 1]);
+    }
+    return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void anExtensionRegisteredWithNullEvents_isAccepted_andGetsNoEvents() throws Exception {
+    // AWS's Go library (lambda.WithEnableSIGTERM) registers so, then waits in next forever
+    HttpResponse<String> registered =
+        extension(
+            "POST",
+            "/register",
+            "{\"events\": null}",
+            "Lambda-Extension-Name",
+            "GoLangEnableSIGTERM");
+    assertThat(registered.statusCode()).isEqualTo(200);
+    String id = registered.headers().firstValue("Lambda-Extension-Identifier").orElseThrow();
+    CompletableFuture<HttpResponse<String>> extensionNext =
+        http.sendAsync(
+            HttpRequest.newBuilder(
+                    URI.create(
+                        "http://"
+                            + channel.runtimeApiAddress()
+                            + "/2020-01-01/extension/event/next"))
+                .header("Lambda-Extension-Identifier", id)
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    RuntimeChannel.Submission s = channel.submit(event("req-go"));
+    HttpResponse<String> next = get("/invocation/next");
+    assertThat(next.statusCode()).as("init is not held up by it").isEqualTo(200);
+    post("/invocation/req-go/response", "{}");
+    assertThat(s.answer().join()).isInstanceOf(RuntimeAnswer.Response.class);
+    assertThat(channel.extensionsIdle().isDone())
+        .as("an extension with no events is never busy")
+        .isTrue();
+    assertThat(extensionNext.isDone()).as("it was sent nothing").isFalse();
+  }
+
+  @Test
+  void aRegistrationWhoseEventsAreNotAnArray_is400NamingEvents() throws Exception {
+    HttpResponse<String> r =
+        extension("POST", "/register", "{\"events\": \"INVOKE\"}", "Lambda-Extension-Name", "x");
+    assertThat(r.statusCode()).isEqualTo(400);
+    assertThat(r.body()).contains("InvalidRequest").contains("events must be an array");
+  }
 }

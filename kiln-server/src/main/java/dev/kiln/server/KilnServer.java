@@ -180,7 +180,6 @@ public final class KilnServer implements AutoCloseable {
             metrics);
     dispatcher.watchQueue();
     this.async = new AsyncInvocations(events, dispatcher, InstantSource.system());
-    dispatcher.start();
     catalog.declareAll();
     this.accessKeys = AccessKeys.openOrCreate(data);
     LambdaApi api =
@@ -205,6 +204,16 @@ public final class KilnServer implements AutoCloseable {
     stores.put("logs", logStore::check);
     stores.put("usage", usageStore::check);
     this.health = new HealthCheck(build.version(), stores);
+    // The Runtime API listens before anything can start an instance (an invocation through the
+    // Lambda API, a queued event, provisioned concurrency): its port was only reserved until now,
+    // and a runtime that connected meanwhile would be reset (AWS's Java runtime client then exits,
+    // "Failed to get next invocation. No Response from endpoint")
+    try {
+      runtimeApi.serve(api::routes, settings.clientTimeout());
+    } catch (RuntimeException e) {
+      close();
+      throw e;
+    }
     var webBuilder = WebServer.builder();
     // a client that stalls mid-request is cut off (Helidon's server has no read timeout)
     ClientTimeout.apply(webBuilder, settings.clientTimeout());
@@ -239,13 +248,7 @@ public final class KilnServer implements AutoCloseable {
       close();
       throw new IllegalStateException(cannotServe(settings, "the listener did not start"));
     }
-    // functions reach the API where their sandbox lets them: beside their Runtime API
-    try {
-      runtimeApi.serve(api::routes, settings.clientTimeout());
-    } catch (RuntimeException e) {
-      close();
-      throw e;
-    }
+    dispatcher.start();
     catalog.restoreProvisioning();
     // client commands on this data directory find this server where it really listens
     new EndpointRecord(endpoint(), settings.account().region()).write(data);
@@ -447,7 +450,9 @@ public final class KilnServer implements AutoCloseable {
     logWriter.close();
     usageMeter.close();
     tracer.close();
-    web.stop();
+    if (web != null) {
+      web.stop(); // null when the Runtime API could not serve
+    }
     driver.close();
     runtimeApi.close();
     store.close();

@@ -102,8 +102,20 @@ class JavaRuntimeIT {
 
       InvokeResponse failed =
           kiln.lambda.invoke(
-              b -> b.functionName("hello-java").payload(SdkBytes.fromUtf8String("{\"fail\": 1}")));
+              b ->
+                  b.functionName("hello-java")
+                      .logType(software.amazon.awssdk.services.lambda.model.LogType.TAIL)
+                      .payload(SdkBytes.fromUtf8String("{\"fail\": 1}")));
       assertThat(failed.functionError()).isEqualTo("Unhandled");
+      String failedLog =
+          new String(
+              java.util.Base64.getDecoder().decode(failed.logResult()),
+              java.nio.charset.StandardCharsets.UTF_8);
+      // AWS's runtime client posts the error, then logs its stack trace: that is this call's log
+      assertThat(failedLog.substring(0, failedLog.indexOf("END RequestId:")))
+          .as(failedLog)
+          .contains("asked to fail")
+          .contains("example.Hello");
       JsonNode doc = JSON.readTree(failed.payload().asUtf8String());
       assertThat(doc.get("errorType").asText()).isEqualTo("java.lang.IllegalStateException");
       assertThat(doc.get("errorMessage").asText()).isEqualTo("asked to fail");
