@@ -86,7 +86,8 @@ class MakingRoomTest {
         FunctionConfig.create(
             name,
             new CodeDigest("00".repeat(32), 1, 1),
-            ConfigPatch.of("python3.12", "app.handler", "arn:aws:iam::000000000000:role/r"),
+            longTimeout(
+                ConfigPatch.of("python3.12", "app.handler", "arn:aws:iam::000000000000:role/r")),
             now.get());
     return new FunctionVersion(
         config,
@@ -97,7 +98,42 @@ class MakingRoomTest {
         true);
   }
 
+  /** Instances held busy by {@link #busy} calls that have not been released. */
+  int holding;
+
+  /**
+   * Invokes {@code version} and waits until its instance is back (an invocation ends when the
+   * runtime asks for its next event, a moment after the answer), so that which instances are idle
+   * is settled before the test moves on.
+   */
+  /** A minute, so that an instance held busy stays busy however slowly the test runs. */
+  static ConfigPatch longTimeout(ConfigPatch p) {
+    return new ConfigPatch(
+        p.runtime(),
+        p.handler(),
+        p.role(),
+        p.description(),
+        p.memorySize(),
+        Optional.of(60),
+        p.environment(),
+        p.ephemeralStorageSize(),
+        p.architectures(),
+        p.packageType(),
+        p.tracingMode(),
+        p.logging(),
+        p.deadLetterTarget(),
+        p.layers());
+  }
+
   String invoke(FunctionVersion version, String payload) {
+    String answer = call(version, payload);
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> invoker.instancesByState().get("busy") == holding);
+    return answer;
+  }
+
+  String call(FunctionVersion version, String payload) {
     InvocationResult r =
         invoker.invoke(
             version,
@@ -112,13 +148,13 @@ class MakingRoomTest {
 
   /** An invocation of {@code version} that runs until {@link #release}; returns once it runs. */
   CompletableFuture<String> busy(FunctionVersion version) throws Exception {
-    int before = invoker.instancesByState().get("busy");
+    int expected = ++holding;
     String hold = root.resolve("release").toString();
     CompletableFuture<String> call =
-        CompletableFuture.supplyAsync(() -> invoke(version, "{\"hold\": \"" + hold + "\"}"));
+        CompletableFuture.supplyAsync(() -> call(version, "{\"hold\": \"" + hold + "\"}"));
     Awaitility.await()
         .atMost(Duration.ofSeconds(30))
-        .until(() -> invoker.instancesByState().get("busy") == before + 1);
+        .until(() -> invoker.instancesByState().get("busy") == expected);
     return call;
   }
 
