@@ -100,6 +100,9 @@ final class Instance {
    */
   private volatile CompletableFuture<Void> wrappedUp = CompletableFuture.completedFuture(null);
 
+  /** The end of the answered invocation whose runtime is not yet back in {@code /next}. */
+  private volatile CompletableFuture<End> openEnd;
+
   private final String id;
   private final FunctionVersion version;
   private final String logStreamName;
@@ -198,6 +201,8 @@ final class Instance {
     this.tracer = tracer;
     // a runtime that dies while idle must not be handed the next event
     sandbox.onExit().thenAccept(this::exited);
+    // one listener for the instance's life ends whichever answered invocation is still open
+    sandbox.onExit().thenRunAsync(this::exitedAfterAnswering, WRITE_UPS);
     // initialisation runs at full speed, the invocations at the function's share of CPU
     channel.firstPoll().thenRun(sandbox::initialised);
     // an extension that reports an error leaves the instance unusable: a running invocation fails
@@ -377,7 +382,10 @@ final class Instance {
 
   /** Frees the instance's files once its processes are gone; its last log has been read. */
   void removeFiles() {
-    // first, so that a Kiln killed from here on does not ingest the file again at its next start
+    // what was recorded last (END and REPORT, the last words) is committed with its offset first:
+    // forgotten before that, a Kiln killed now would neither have those lines nor ingest them
+    logs.sync();
+    // then forgotten, so that a Kiln killed from here on does not ingest the file again
     log.forget();
     logs.forget(id);
     sandbox.removeFiles();
@@ -585,15 +593,12 @@ final class Instance {
     CompletableFuture<End> end = new CompletableFuture<>();
     // (the callbacks hold no payload: one of them may stay registered as long as the instance)
     submission.runtimeDone().thenAccept(at -> end.complete(new End(at, Optional.empty())));
-    sandbox
-        .onExit()
-        .thenRunAsync(
-            () -> {
-              if (end.complete(new End(System.nanoTime(), Optional.empty()))) {
-                kill("Runtime exited after answering");
-              }
-            },
-            WRITE_UPS);
+    // a callback per invocation on the instance's exit would pile up for its whole life: one
+    // listener (exitedAfterAnswering) ends the open invocation instead, or this check if it is over
+    openEnd = end;
+    if (sandbox.onExit().isDone()) {
+      exitedAfterAnswering();
+    }
     long remaining = Math.max(0, lastDeadlineEpochMillis - System.currentTimeMillis());
     end.copy()
         .orTimeout(remaining, TimeUnit.MILLISECONDS)
@@ -608,12 +613,20 @@ final class Instance {
                       null,
                       Instant.now() + " " + requestId + " " + message);
               if (end.complete(new End(System.nanoTime(), Optional.of(late)))) {
-                kill("timed out after answering");
+                kill("timed out after answering", Level.INFO);
               }
               return null;
             },
             WRITE_UPS);
     return end;
+  }
+
+  /** The runtime exited: an answered invocation still waiting for its next {@code /next} ends. */
+  private void exitedAfterAnswering() {
+    CompletableFuture<End> end = openEnd;
+    if (end != null && end.complete(new End(System.nanoTime(), Optional.empty()))) {
+      kill("Runtime exited after answering");
+    }
   }
 
   /** The invocation's log as far as it goes now, for a tail sent before it ends. */

@@ -440,7 +440,8 @@ final class InstancePool {
                   idle.remove(fresh);
                 }
                 all.remove(fresh);
-                fresh.removeFiles();
+                // its last invocation may still be written up (it ends at the runtime's exit)
+                fresh.settled().thenRun(fresh::removeFiles);
                 topUp(); // replace it
               }
             });

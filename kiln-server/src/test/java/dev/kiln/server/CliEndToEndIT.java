@@ -409,7 +409,9 @@ class CliEndToEndIT {
   void theBanner_namesThePythonThatServesEachPythonIdentifier() {
     assertThat(kiln.server.banner())
         .filteredOn(l -> l.startsWith("  runtime python3.") && !l.contains("not installed"))
-        .allMatch(l -> l.matches("  runtime (python3\\.\\d+): \\S+ \\(Python 3\\.\\d+\\.\\d+.*\\)"))
+        // the interpreter, what it carries (the SDK), and its version
+        .allMatch(
+            l -> l.matches("  runtime (python3\\.\\d+): \\S+.* \\(Python 3\\.\\d+\\.\\d+.*\\)"))
         .allMatch(
             l -> {
               String id = l.substring("  runtime python".length(), l.indexOf(':'));
