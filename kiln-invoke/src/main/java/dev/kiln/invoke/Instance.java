@@ -611,7 +611,7 @@ final class Instance {
                       InvocationKind.FATAL,
                       "Sandbox.Timedout",
                       null,
-                      Instant.now() + " " + requestId + " " + message);
+                      PlatformLog.timestamp(Instant.now()) + " " + requestId + " " + message);
               if (end.complete(new End(System.nanoTime(), Optional.of(late)))) {
                 kill("timed out after answering", Level.INFO);
               }
@@ -702,7 +702,7 @@ final class Instance {
         InvocationKind.FATAL,
         "Sandbox.Timedout",
         errorDocument("Sandbox.Timedout", "RequestId: " + requestId + " Error: " + message),
-        Instant.now() + " " + requestId + " " + message);
+        PlatformLog.timestamp(Instant.now()) + " " + requestId + " " + message);
   }
 
   private Outcome fromAnswer(RuntimeAnswer answer, String requestId) {

@@ -550,7 +550,8 @@ final class InstanceLauncher {
     env.put("AWS_ACCESS_KEY_ID", issued.accessKeyId());
     env.put("AWS_SECRET_ACCESS_KEY", issued.secretAccessKey());
     env.put("AWS_SESSION_TOKEN", issued.sessionToken());
-    env.putIfAbsent("AWS_ENDPOINT_URL", "http://" + runtimeApiAddress);
+    // Lambda's endpoint only: AWS_ENDPOINT_URL would send every other AWS client in the function
+    // (S3, STS, ...) to Kiln too, which serves none of them
     env.putIfAbsent("AWS_ENDPOINT_URL_LAMBDA", "http://" + runtimeApiAddress);
   }
 

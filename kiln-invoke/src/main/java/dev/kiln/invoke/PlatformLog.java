@@ -47,6 +47,11 @@ final class PlatformLog {
   private static final int DEBUG = LEVELS.indexOf("DEBUG");
   private static final int WARN = LEVELS.indexOf("WARN");
 
+  /** {@code at} as Lambda stamps its own log lines: UTC, to the millisecond. */
+  static String timestamp(Instant at) {
+    return TIME.format(at);
+  }
+
   /** The figures of one invocation, as the REPORT line gives them. */
   record Report(
       String requestId,

@@ -92,8 +92,15 @@ class FunctionCredentialsIT {
           "own-endpoint",
           "import os\n"
               + "def handler(event, context):\n"
-              + "    return [os.environ[k] for k in ('AWS_ENDPOINT_URL',"
+              + "    return [os.environ.get(k) for k in ('AWS_ENDPOINT_URL',"
               + " 'AWS_ENDPOINT_URL_LAMBDA', 'AWS_ACCESS_KEY_ID')]\n");
+      JsonNode given =
+          JSON.readTree(
+              kiln.lambda.invoke(b -> b.functionName("own-endpoint")).payload().asUtf8String());
+      assertThat(given.get(0).isNull())
+          .as("no AWS_ENDPOINT_URL, which would send S3, STS and every other client to Kiln")
+          .isTrue();
+      assertThat(given.get(1).asText()).startsWith("http://");
       kiln.lambda.updateFunctionConfiguration(
           b ->
               b.functionName("own-endpoint")

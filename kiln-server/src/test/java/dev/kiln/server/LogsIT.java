@@ -105,7 +105,13 @@ class LogsIT {
     assertThat(filter(group, "?bad-input ?\"Task timed out\"", 2))
         .extracting(FilteredLogEvent::message)
         .anyMatch(m -> m.contains("ValueError") || m.contains("bad-input"))
-        .anyMatch(m -> m.contains("Task timed out after 1.00 seconds"));
+        .anyMatch(m -> m.contains("Task timed out after 1.00 seconds"))
+        // stamped as Lambda stamps it: UTC, to the millisecond
+        .anyMatch(
+            m ->
+                m.matches(
+                    "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z \\S+ Task timed out"
+                        + " after 1\\.00 seconds\\s*"));
 
     assertThat(logs.describeLogGroups(b -> b.logGroupNamePrefix("/aws/lambda/log")).logGroups())
         .anyMatch(g -> g.logGroupName().equals(group) && g.storedBytes() > 0);

@@ -307,7 +307,7 @@ def _site_builtins():
 
 def _init():
     _site_builtins()
-    if os.environ.get("AWS_ENDPOINT_URL"):
+    if any(k == "AWS_ENDPOINT_URL" or k.startswith("AWS_ENDPOINT_URL_") for k in os.environ):
         sys.meta_path.insert(0, _BotocoreEndpoints())
     task_root = os.environ.get("LAMBDA_TASK_ROOT", os.getcwd())
     paths = [task_root]
