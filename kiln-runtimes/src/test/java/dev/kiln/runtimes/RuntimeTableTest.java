@@ -218,4 +218,35 @@ class RuntimeTableTest {
     assertThat(Files.readString(dir.resolve("node18/node_modules/@aws-sdk/core/package.json")))
         .contains("\"node\": \">=18");
   }
+
+  /** A stand-in for {@code node} that says it is {@code version}. */
+  private static String fakeNode(Path dir, String version) throws Exception {
+    Path node = dir.resolve("node-" + version);
+    Files.writeString(node, "#!/bin/sh\necho " + version + "\n");
+    node.toFile().setExecutable(true);
+    return node.toString();
+  }
+
+  @Test
+  void nodejs22_onANodeOlderThan22_carriesTheSdkThatSupportsIt_notOneThatWarnsAtEveryStart()
+      throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        new NodeSdk(Path.of("unused"), NodeSdk.NODE18).version().isPresent()
+            && new NodeSdk(Path.of("unused"), NodeSdk.CURRENT).version().isPresent(),
+        "built without npm: no SDK to unpack");
+    Path dir = Files.createTempDirectory("kiln-runtimes-");
+    String node20 = fakeNode(dir, "v20.20.2");
+    String node22 = fakeNode(dir, "v22.11.0");
+    assertThat(RuntimeTable.nodeMajor(node20)).isEqualTo(20);
+    assertThat(
+            RuntimeTable.install(dir.resolve("a"), Map.of("nodejs22.x", node20))
+                .launch("nodejs22.x")
+                .runtimeDir())
+        .isEqualTo(dir.resolve("a/node18"));
+    assertThat(
+            RuntimeTable.install(dir.resolve("b"), Map.of("nodejs22.x", node22))
+                .launch("nodejs22.x")
+                .runtimeDir())
+        .isEqualTo(dir.resolve("b/node"));
+  }
 }

@@ -47,8 +47,9 @@ class NodeInvokeIT {
           return require('@aws-sdk/client-lambda/package.json').version;
         };
         """;
-    for (Runtime runtime : java.util.List.of(Runtime.NODEJS18_X, Runtime.NODEJS20_X)) {
-      String name = "sdk-" + runtime.toString().replace(".", "-");
+    // nodejs22.x too: on a host whose Node.js is older than 22 it must carry the SDK for that one
+    for (String runtime : java.util.List.of("nodejs18.x", "nodejs20.x", "nodejs22.x")) {
+      String name = "sdk-" + runtime.replace(".", "-");
       kiln.lambda.createFunction(
           b ->
               b.functionName(name)
