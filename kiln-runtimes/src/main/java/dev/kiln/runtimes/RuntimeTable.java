@@ -171,36 +171,12 @@ public final class RuntimeTable {
 
   private static final String NODE18_DIR = "node18";
 
-  /** The major version of each Node.js interpreter asked, by its path; 0 where unknown. */
-  private static final Map<String, Integer> NODE_MAJORS = new ConcurrentHashMap<>();
-
   private String nodeDir(String runtime) {
     if (runtime.equals("nodejs18.x") || runtime.equals("nodejs20.x")) {
       return NODE18_DIR;
     }
-    int major =
-        interpreter(runtime, Family.NODE)
-            .map(node -> NODE_MAJORS.computeIfAbsent(node, RuntimeTable::nodeMajor))
-            .orElse(0);
+    int major = interpreter(runtime, Family.NODE).map(InterpreterVersion::major).orElse(0);
     return major > 0 && major < 22 ? NODE18_DIR : NODE_DIR;
-  }
-
-  /** What {@code node --version} says of its major version ({@code v20.1.0}: 20), or 0. */
-  static int nodeMajor(String node) {
-    try {
-      Process p =
-          ProcessSpawner.start(new ProcessBuilder(node, "--version").redirectErrorStream(true));
-      p.getOutputStream().close();
-      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-      p.waitFor();
-      java.util.regex.Matcher m = java.util.regex.Pattern.compile("^v(\\d+)\\.").matcher(out);
-      return m.find() ? Integer.parseInt(m.group(1)) : 0;
-    } catch (IOException e) {
-      return 0;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return 0;
-    }
   }
 
   private NodeSdk nodeSdk(String runtime) {

@@ -237,7 +237,7 @@ class RuntimeTableTest {
     Path dir = Files.createTempDirectory("kiln-runtimes-");
     String node20 = fakeNode(dir, "v20.20.2");
     String node22 = fakeNode(dir, "v22.11.0");
-    assertThat(RuntimeTable.nodeMajor(node20)).isEqualTo(20);
+    assertThat(InterpreterVersion.major(node20)).isEqualTo(20);
     assertThat(
             RuntimeTable.install(dir.resolve("a"), Map.of("nodejs22.x", node20))
                 .launch("nodejs22.x")
