@@ -604,14 +604,12 @@ final class Instance {
         .orTimeout(remaining, TimeUnit.MILLISECONDS)
         .exceptionallyAsync(
             timedOut -> {
-              String seconds = String.format(Locale.ROOT, "%.2f", timeoutMillis / 1000.0);
-              String message = "Task timed out after " + seconds + " seconds";
               Outcome late =
                   new Outcome(
                       InvocationKind.FATAL,
                       "Sandbox.Timedout",
                       null,
-                      PlatformLog.timestamp(Instant.now()) + " " + requestId + " " + message);
+                      timeoutLogLine(requestId, timeoutMillis));
               if (end.complete(new End(System.nanoTime(), Optional.of(late)))) {
                 kill("timed out after answering", Level.INFO);
               }
@@ -695,14 +693,32 @@ final class Instance {
     if (deathCause != null) {
       return crashed(requestId, deathCause);
     }
-    String seconds = String.format(Locale.ROOT, "%.2f", timeoutMillis / 1000.0);
-    kill("timed out after " + seconds + " s", Level.INFO);
-    String message = "Task timed out after " + seconds + " seconds";
+    kill("timed out after " + seconds(timeoutMillis) + " s", Level.INFO);
     return new Outcome(
         InvocationKind.FATAL,
         "Sandbox.Timedout",
-        errorDocument("Sandbox.Timedout", "RequestId: " + requestId + " Error: " + message),
-        PlatformLog.timestamp(Instant.now()) + " " + requestId + " " + message);
+        errorDocument(
+            "Sandbox.Timedout",
+            "RequestId: " + requestId + " Error: " + timeoutMessage(timeoutMillis)),
+        timeoutLogLine(requestId, timeoutMillis));
+  }
+
+  private static String seconds(long millis) {
+    return String.format(Locale.ROOT, "%.2f", millis / 1000.0);
+  }
+
+  /** Lambda's words for an invocation that ran out of time. */
+  private static String timeoutMessage(long timeoutMillis) {
+    return "Task timed out after " + seconds(timeoutMillis) + " seconds";
+  }
+
+  /** The line Lambda writes to the function's log when an invocation runs out of time. */
+  private static String timeoutLogLine(String requestId, long timeoutMillis) {
+    return PlatformLog.timestamp(Instant.now())
+        + " "
+        + requestId
+        + " "
+        + timeoutMessage(timeoutMillis);
   }
 
   private Outcome fromAnswer(RuntimeAnswer answer, String requestId) {
