@@ -61,8 +61,15 @@ class MetricsIT {
                   HttpResponse.BodyHandlers.ofString());
       assertThat(r.statusCode()).isEqualTo(200);
       assertThat(r.headers().firstValue("Content-Type").orElse("")).startsWith("text/plain");
-      String scrape = r.body();
       String fn = "function=\"metered\",version=\"$LATEST\"";
+      // an answered invocation is written up when its runtime asks for the next event, a moment
+      // after the caller has the answer, as Lambda's metrics trail its responses
+      String scrape =
+          Awaitility.await()
+              .atMost(Duration.ofSeconds(10))
+              .until(
+                  () -> scrape(kiln),
+                  s -> value(s, "kiln_duration_seconds_count{" + fn + "}") == 3.0);
       assertThat(value(scrape, "kiln_invocations_total{" + fn + "}")).isEqualTo(3.0);
       assertThat(value(scrape, "kiln_errors_total{error_type=\"Function\"," + fn + "}"))
           .isEqualTo(1.0);
