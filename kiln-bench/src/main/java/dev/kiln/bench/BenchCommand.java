@@ -42,7 +42,11 @@ public final class BenchCommand implements Callable<Integer> {
             new BurstSuite(),
             new AsyncSuite(),
             new DensitySuite(),
-            new ControlSuite())) {
+            new ControlSuite(),
+            new SandboxSuite(),
+            new CpuShareSuite(),
+            new TimeoutSuite(),
+            new LayersSuite())) {
       SUITES.put(s.name(), s);
     }
   }
@@ -50,7 +54,8 @@ public final class BenchCommand implements Callable<Integer> {
   @Parameters(
       paramLabel = "SUITE",
       description =
-          "warm, throughput, cold, burst, async, density, control, or all (default: warm); jmh"
+          "warm, throughput, cold, burst, async, density, control, sandbox, cpu, timeout,"
+              + " layers, or all (default: warm); jmh"
               + " [--out DIR] [JMH options] runs the JMH microbenchmarks instead (./kiln bench jmh"
               + " -h)")
   List<String> suites = new ArrayList<>();

@@ -1,14 +1,9 @@
 package dev.kiln.bench;
 
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Base64;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Cold start, on demand: the first call of a function's new configuration, split into its parts,
@@ -26,9 +21,6 @@ import java.util.regex.Pattern;
  * median bare start.
  */
 final class ColdSuite implements Suite {
-
-  private static final Pattern INIT_DURATION = Pattern.compile("Init Duration: ([0-9.]+) ms");
-  private static final Pattern DURATION = Pattern.compile("(?:^|\\t)Duration: ([0-9.]+) ms");
 
   record ColdStart(
       double clientMillis, double sandboxMillis, double initMillis, double durationMillis) {}
@@ -72,24 +64,14 @@ final class ColdSuite implements Suite {
         bare[i] = bareStart(language.bareStart());
       }
       String function = "bench-cold-" + language.id;
-      context.createNoop(function, language, Map.of("KILN_BENCH_COLD", "0"));
+      context.createNoop(function, language, Map.of());
       List<ColdStart> starts = new ArrayList<>();
       for (int i = 1; i <= n; i++) {
-        int run = i;
-        context
-            .lambda()
-            .updateFunctionConfiguration(
-                b ->
-                    b.functionName(function)
-                        .environment(e -> e.variables(Map.of("KILN_BENCH_COLD", "" + run))));
-        context.lambda().waiter().waitUntilFunctionUpdatedV2(b -> b.functionName(function));
-        starts.add(coldStart(context, function));
+        starts.add(coldStart(context, function, i));
       }
       double[] warm = new double[n];
       for (int i = 0; i < n; i++) {
-        long t0 = System.nanoTime();
-        invokeWithTail(context, function);
-        warm[i] = (System.nanoTime() - t0) / 1e6;
+        warm[i] = TailedInvoke.ok(context.http(), context.kiln(), function, "{}").clientMillis();
       }
       double bareMedian = median(bare);
       double sandbox = median(starts.stream().mapToDouble(ColdStart::sandboxMillis).toArray());
@@ -140,55 +122,22 @@ final class ColdSuite implements Suite {
     }
   }
 
-  private static ColdStart coldStart(BenchContext context, String function) throws Exception {
+  private static ColdStart coldStart(BenchContext context, String function, int round)
+      throws Exception {
+    TailedInvoke.retire(context.lambda(), function, round);
     PrometheusText before = context.kiln().metrics();
-    long t0 = System.nanoTime();
-    String reportLine = invokeWithTail(context, function);
-    double client = (System.nanoTime() - t0) / 1e6;
+    TailedInvoke call = TailedInvoke.ok(context.http(), context.kiln(), function, "{}");
     PrometheusText after = context.kiln().metrics();
     double sandboxSeconds =
         after.sum("kiln_sandbox_start_seconds_sum") - before.sum("kiln_sandbox_start_seconds_sum");
     double sandboxCount =
         after.sum("kiln_sandbox_start_seconds_count")
             - before.sum("kiln_sandbox_start_seconds_count");
-    Matcher init = INIT_DURATION.matcher(reportLine);
-    Matcher duration = DURATION.matcher(reportLine);
-    if (!init.find() || !duration.find()) {
-      throw new IllegalStateException(
-          "not a cold start: no Init Duration in the REPORT line of "
-              + function
-              + ": "
-              + reportLine);
-    }
     return new ColdStart(
-        client,
+        call.clientMillis(),
         sandboxCount == 0 ? Double.NaN : 1000 * sandboxSeconds / sandboxCount,
-        Double.parseDouble(init.group(1)),
-        Double.parseDouble(duration.group(1)));
-  }
-
-  /** Invokes with the log tail and returns the REPORT line. */
-  private static String invokeWithTail(BenchContext context, String function) throws Exception {
-    HttpResponse<String> response =
-        context
-            .http()
-            .send(
-                HttpCalls.signedInvoke(
-                    context.kiln().invokeUri(function),
-                    context.kiln().credentials(),
-                    java.util.Map.of("X-Amz-Log-Type", "Tail")),
-                HttpResponse.BodyHandlers.ofString());
-    if (response.statusCode() != 200
-        || response.headers().firstValue("X-Amz-Function-Error").isPresent()) {
-      throw new IllegalStateException(
-          "invoke of " + function + " failed: " + response.statusCode() + " " + response.body());
-    }
-    String log =
-        new String(
-            Base64.getDecoder()
-                .decode(response.headers().firstValue("X-Amz-Log-Result").orElse("")),
-            StandardCharsets.UTF_8);
-    return log.lines().filter(l -> l.startsWith("REPORT")).findFirst().orElse("");
+        call.init(),
+        call.durationMillis());
   }
 
   private static double bareStart(List<String> command) throws Exception {

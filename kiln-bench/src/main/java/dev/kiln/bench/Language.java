@@ -9,10 +9,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipOutputStream;
 import javax.tools.ToolProvider;
+import org.apache.commons.compress.archivers.zip.ZipArchiveEntry;
+import org.apache.commons.compress.archivers.zip.ZipArchiveOutputStream;
 
 /**
  * The languages the bench measures, each with its no-op handler: the function Kiln runs and the
@@ -137,12 +138,22 @@ enum Language {
   }
 
   static byte[] zip(Map<String, byte[]> files) {
+    return zip(files, Set.of());
+  }
+
+  /**
+   * A zip of {@code files}, those named in {@code executables} with mode 0755 (as {@code chmod +x;
+   * zip} makes them: an extension or a {@code bootstrap} must be executable), the others 0644.
+   */
+  static byte[] zip(Map<String, byte[]> files, Set<String> executables) {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
+    try (ZipArchiveOutputStream zip = new ZipArchiveOutputStream(bytes)) {
       for (var e : new TreeMap<>(files).entrySet()) {
-        zip.putNextEntry(new ZipEntry(e.getKey()));
+        ZipArchiveEntry entry = new ZipArchiveEntry(e.getKey());
+        entry.setUnixMode(executables.contains(e.getKey()) ? 0100755 : 0100644);
+        zip.putArchiveEntry(entry);
         zip.write(e.getValue());
-        zip.closeEntry();
+        zip.closeArchiveEntry();
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);

@@ -1,6 +1,7 @@
 package dev.kiln.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -194,5 +195,68 @@ class BenchSmokeIT {
         .contains("| ratio Kiln / unzip |", "ListFunctions, every page", "GetFunction, 120")
         .doesNotContain("n/a");
     assertThat(ImageIO.read(results.resolve("control.png").toFile())).isNotNull();
+  }
+
+  @Test
+  void sandboxCpuTimeoutAndLayersSmokeRun_measureEveryFigureAgainstItsBaseline() throws Exception {
+    String[] args = {
+      "sandbox",
+      "cpu",
+      "timeout",
+      "layers",
+      "--smoke",
+      "--runtimes",
+      "python",
+      "--out",
+      results.toString()
+    };
+    String commandLine = "./kiln bench " + String.join(" ", args);
+
+    int exit = new CommandLine(new BenchCommand(commandLine)).execute(args);
+
+    assertThat(exit).isZero();
+    ObjectMapper json = new ObjectMapper();
+    JsonNode sandbox = json.readTree(results.resolve("sandbox.json").toFile()).get("results");
+    assertThat(sandbox).hasSize(3);
+    assertThat(sandbox.get(0).get("sandbox").asText()).isEqualTo("process");
+    assertThat(sandbox.get(1).get("sandbox").asText()).isEqualTo("linux");
+    for (JsonNode r : sandbox) {
+      r.fields()
+          .forEachRemaining(
+              f -> {
+                if (f.getValue().isNumber()) {
+                  assertThat(f.getValue().asDouble()).as(f.getKey()).isPositive().isFinite();
+                }
+              });
+    }
+    assertThat(Files.readString(results.resolve("sandbox.md")))
+        .contains("| ratio linux / process |", "Init Duration (REPORT)")
+        .doesNotContain("n/a");
+
+    JsonNode cpu = json.readTree(results.resolve("cpu.json").toFile()).get("results").get(0);
+    for (String field :
+        List.of("at128MbMedianMillis", "at1769MbMedianMillis", "ratio128Over1769")) {
+      assertThat(cpu.get(field).asDouble()).as(field).isPositive().isFinite();
+    }
+    assertThat(cpu.get("lambdaProportion").asDouble()).isCloseTo(13.82, within(0.01));
+
+    JsonNode timeout =
+        json.readTree(results.resolve("timeout.json").toFile()).get("results").get(0);
+    // killed at its deadline, not before it: the REPORT Duration of a timed-out call is 1 s or more
+    assertThat(timeout.get("timedOutMedianMillis").asDouble()).isGreaterThanOrEqualTo(1000);
+    assertThat(timeout.get("pastDeadlineWorstMillis").asDouble()).isNotNegative().isFinite();
+    assertThat(timeout.get("busyMedianMillis").asDouble()).isGreaterThanOrEqualTo(950);
+    assertThat(timeout.get("timedOutOverBusy").asDouble()).isPositive().isFinite();
+
+    JsonNode layers = json.readTree(results.resolve("layers.json").toFile()).get("results");
+    assertThat(layers).hasSize(3);
+    assertThat(layers.get(0).get("coldOverPlain").asDouble()).isEqualTo(1.0);
+    for (JsonNode v : layers) {
+      assertThat(v.get("initDurationMedianMillis").asDouble()).as(v.toString()).isPositive();
+      assertThat(v.get("initOverPlain").asDouble()).as(v.toString()).isPositive().isFinite();
+    }
+    assertThat(Files.readString(results.resolve("layers.md")))
+        .contains("1 external extension (sh + curl)", "5 layers, 100 modules in /opt")
+        .doesNotContain("n/a");
   }
 }
