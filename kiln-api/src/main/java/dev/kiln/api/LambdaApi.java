@@ -9,11 +9,11 @@ import dev.kiln.api.auth.CodeLinks;
 import dev.kiln.api.auth.RequestAuthentication;
 import dev.kiln.api.auth.SigV4Verifier;
 import dev.kiln.invoke.AsyncInvocations;
+import dev.kiln.invoke.ConcurrencyBudget;
 import dev.kiln.invoke.FunctionCatalog;
-import dev.kiln.invoke.FunctionVersion;
 import dev.kiln.invoke.InvocationResult;
+import dev.kiln.invoke.Invocations;
 import dev.kiln.invoke.InvokeRequest;
-import dev.kiln.invoke.Invoker;
 import dev.kiln.model.Account;
 import dev.kiln.model.ConfigPatch;
 import dev.kiln.model.FunctionConfig;
@@ -43,8 +43,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The Lambda REST API 2015-03-31 as the service model defines it: one handler per operation, each
  * reading its members from where the model says they travel (path, query string, headers, JSON
- * body), calling {@link FunctionCatalog} or {@link Invoker}, and answering with the model's status
- * code and member names. Errors travel as {@link LambdaError} and are written by {@link AwsErrors}.
+ * body), calling {@link FunctionCatalog} or {@link Invocations}, and answering with the model's
+ * status code and member names. Errors travel as {@link LambdaError} and are written by {@link
+ * AwsErrors}.
  */
 public final class LambdaApi {
 
@@ -67,7 +68,8 @@ public final class LambdaApi {
   private static final String CODE_DOWNLOAD = "/kiln/code";
 
   private final FunctionCatalog catalog;
-  private final Invoker invoker;
+  private final Invocations invocations;
+  private final ConcurrencyBudget budget;
   private final Account account;
 
   private final dev.kiln.store.LogStore logs;
@@ -75,7 +77,8 @@ public final class LambdaApi {
 
   public LambdaApi(
       FunctionCatalog catalog,
-      Invoker invoker,
+      Invocations invocations,
+      ConcurrencyBudget budget,
       AsyncInvocations async,
       dev.kiln.store.LogStore logs,
       dev.kiln.store.SqliteUsageStore usage,
@@ -86,7 +89,8 @@ public final class LambdaApi {
     this.logs = logs;
     this.usage = usage;
     this.catalog = catalog;
-    this.invoker = invoker;
+    this.invocations = invocations;
+    this.budget = budget;
     this.async = async;
     this.account = catalog.account();
   }
@@ -285,7 +289,7 @@ public final class LambdaApi {
     } else {
       checkJson(payload);
     }
-    FunctionVersion version = catalog.resolve(ref);
+    invocations.resolve(ref); // an unknown function or qualifier is refused before anything runs
     if (type.equals("Event")) {
       // 202 only once the event is on disk
       String requestId = async.accept(ref, payload, req.headers().first(TRACE_HEADER));
@@ -296,21 +300,12 @@ public final class LambdaApi {
       res.status(204).header("x-amzn-RequestId", requestId(req)).send();
       return;
     }
-    String invokedArn =
-        ref.qualifier().isPresent()
-            ? account.functionArn(ref.name(), ref.qualifier().get())
-            : account.functionArn(ref.name());
     InvocationResult result =
-        invoker.invoke(
-            version,
-            new InvokeRequest(
-                payload,
-                invokedArn,
-                clientContext,
-                logType.equals("Tail"),
-                Optional.empty(),
-                req.headers().first(TRACE_HEADER),
-                Optional.empty()));
+        invocations.run(
+            InvokeRequest.sync(ref, payload)
+                .withClientContext(clientContext)
+                .withTailLog(logType.equals("Tail"))
+                .withTraceHeader(req.headers().first(TRACE_HEADER)));
     res.status(200)
         .header("x-amzn-RequestId", result.requestId())
         .header("X-Amz-Executed-Version", result.executedVersion())
@@ -331,7 +326,7 @@ public final class LambdaApi {
     } else {
       checkJson(payload);
     }
-    catalog.resolve(ref);
+    invocations.resolve(ref);
     String requestId = async.accept(ref, payload, req.headers().first(TRACE_HEADER));
     ObjectNode out = FunctionJson.JSON.createObjectNode();
     out.put("Status", 202);
@@ -384,8 +379,8 @@ public final class LambdaApi {
     limit.put("TotalCodeSize", 80_530_636_800L);
     limit.put("CodeSizeUnzipped", 262_144_000L);
     limit.put("CodeSizeZipped", 52_428_800L);
-    limit.put("ConcurrentExecutions", invoker.budget().accountLimit());
-    limit.put("UnreservedConcurrentExecutions", invoker.budget().unreserved());
+    limit.put("ConcurrentExecutions", budget.accountLimit());
+    limit.put("UnreservedConcurrentExecutions", budget.unreserved());
     ObjectNode used = out.putObject("AccountUsage");
     used.put("TotalCodeSize", usage.totalCodeSize());
     used.put("FunctionCount", usage.functionCount());

@@ -92,11 +92,14 @@ public final class AsyncDispatcher implements AutoCloseable {
             workers, r -> Thread.ofPlatform().daemon().name("async-worker").unstarted(r));
   }
 
-  /** The dispatcher of a running server, invoking through {@code catalog} and {@code invoker}. */
+  /**
+   * The dispatcher of a running server: events run through {@code invocations}, their settings come
+   * from {@code catalog}.
+   */
   public static AsyncDispatcher create(
       EventQueue queue,
       FunctionCatalog catalog,
-      Invoker invoker,
+      Invocations invocations,
       InstantSource clock,
       Duration retryBase,
       int workers,
@@ -105,18 +108,9 @@ public final class AsyncDispatcher implements AutoCloseable {
         new Target() {
           @Override
           public InvocationResult invoke(Event e) {
-            FunctionVersion version =
-                catalog.resolve(new FunctionRef(e.function(), Optional.of(e.qualifier())));
-            return invoker.invoke(
-                version,
-                new InvokeRequest(
-                    e.payload(),
-                    functionArn(e.function(), e.qualifier()),
-                    Optional.empty(),
-                    false,
-                    Optional.of(e.requestId()),
-                    e.traceHeader(),
-                    Optional.of(e.received())));
+            return invocations.run(
+                InvokeRequest.async(queuedFor(e), e.payload(), e.requestId(), e.received())
+                    .withTraceHeader(e.traceHeader()));
           }
 
           @Override
@@ -131,9 +125,7 @@ public final class AsyncDispatcher implements AutoCloseable {
 
           @Override
           public String functionArn(String function, String qualifier) {
-            return qualifier.equals(FunctionRef.LATEST)
-                ? catalog.account().functionArn(function)
-                : catalog.account().functionArn(function, qualifier);
+            return catalog.account().functionArn(queuedFor(function, qualifier));
           }
 
           @Override
@@ -142,6 +134,20 @@ public final class AsyncDispatcher implements AutoCloseable {
           }
         };
     return new AsyncDispatcher(queue, target, clock, retryBase, workers, metrics);
+  }
+
+  /**
+   * The function an event was queued for, as the caller named it: a queued event keeps the
+   * qualifier it was sent with, and one sent unqualified is stored as {@code $LATEST} and invoked
+   * (and its ARN shown) unqualified, as on Lambda.
+   */
+  static FunctionRef queuedFor(Event e) {
+    return queuedFor(e.function(), e.qualifier());
+  }
+
+  private static FunctionRef queuedFor(String function, String qualifier) {
+    return new FunctionRef(
+        function, qualifier.equals(FunctionRef.LATEST) ? Optional.empty() : Optional.of(qualifier));
   }
 
   /** Counts an event that {@link AsyncInvocations} accepted. */
@@ -258,18 +264,16 @@ public final class AsyncDispatcher implements AutoCloseable {
     InvocationResult result;
     try {
       result = target.invoke(e);
+    } catch (LambdaError.Throttled throttled) {
+      long backoff =
+          Math.min(MAX_THROTTLE_BACKOFF.toMillis(), 1000L << Math.min(e.throttles(), 20));
+      queue.retry(e.retried(e.attempts(), e.throttles() + 1, now.plusMillis(backoff)));
+      return;
+    } catch (LambdaError.NotFound gone) {
+      LOG.info("dropping event {}: {}", e.requestId(), gone.getMessage());
+      queue.finish(e, false, List.of());
+      return;
     } catch (LambdaError error) {
-      if (error.status() == 429) {
-        long backoff =
-            Math.min(MAX_THROTTLE_BACKOFF.toMillis(), 1000L << Math.min(e.throttles(), 20));
-        queue.retry(e.retried(e.attempts(), e.throttles() + 1, now.plusMillis(backoff)));
-        return;
-      }
-      if (error.status() == 404) {
-        LOG.info("dropping event {}: {}", e.requestId(), error.getMessage());
-        queue.finish(e, false, List.of());
-        return;
-      }
       // Kiln could not run it (shutting down, a start failure): try again shortly, not an attempt
       queue.retry(e.retried(e.attempts(), e.throttles() + 1, now.plusSeconds(1)));
       return;

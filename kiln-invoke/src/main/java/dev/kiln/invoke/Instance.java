@@ -468,12 +468,12 @@ final class Instance {
   }
 
   /** Runs one event to its end: answered, failed, timed out or crashed. */
-  InvocationResult invoke(InvokeRequest request) {
+  InvocationResult invoke(InvokeRequest request, String invokedArn) {
     running = true;
     String thisRequest = request.requestId().orElseGet(() -> UUID.randomUUID().toString());
     requestId = thisRequest;
     try {
-      return run(request, thisRequest);
+      return run(request, invokedArn, thisRequest);
     } finally {
       running = false;
       if (channel.extensionFailure().isDone()) {
@@ -484,14 +484,14 @@ final class Instance {
     }
   }
 
-  private InvocationResult run(InvokeRequest request, String requestId) {
+  private InvocationResult run(InvokeRequest request, String invokedArn, String requestId) {
     boolean cold = !channel.firstPoll().isDone();
     long timeoutMillis = version.config().timeout() * 1000L;
     InvocationTracer.Trace trace =
         tracer.begin(
             request.traceHeader(),
             version,
-            request.invokedArn(),
+            invokedArn,
             requestId,
             request.queuedSince(),
             cold,
@@ -501,7 +501,7 @@ final class Instance {
             requestId,
             request.payload(),
             timeoutMillis,
-            request.invokedArn(),
+            invokedArn,
             trace.header(),
             request.clientContext(),
             Optional.empty());

@@ -39,6 +39,7 @@ public final class Invoker implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Invoker.class);
 
   private final InstanceLauncher launcher;
+  private final Account account;
   private final KilnMetrics metrics;
   private final UsageMeter usage;
   private final ConcurrencyBudget budget;
@@ -95,6 +96,7 @@ public final class Invoker implements AutoCloseable {
                 usage,
                 tracer,
                 credentials),
+            account,
             clock,
             keepAlive,
             runReaper,
@@ -108,6 +110,7 @@ public final class Invoker implements AutoCloseable {
 
   private Invoker(
       InstanceLauncher launcher,
+      Account account,
       InstantSource clock,
       Duration keepAlive,
       boolean runReaper,
@@ -117,6 +120,7 @@ public final class Invoker implements AutoCloseable {
     this.metrics = metrics;
     this.usage = usage;
     this.launcher = launcher;
+    this.account = account;
     this.budget = budget;
     this.clock = clock;
     this.keepAlive = keepAlive;
@@ -131,8 +135,12 @@ public final class Invoker implements AutoCloseable {
     }
   }
 
-  /** Runs one synchronous invocation of {@code version}. */
-  public InvocationResult invoke(FunctionVersion version, InvokeRequest request) {
+  /**
+   * Runs one invocation of {@code version}, which {@code request}'s function resolved to. Callers
+   * outside this package go through {@link Invocations}, which resolves first.
+   */
+  InvocationResult invoke(FunctionVersion version, InvokeRequest request) {
+    String invokedArn = account.functionArn(request.function());
     inFlight.incrementAndGet();
     try {
       if (closing) {
@@ -145,11 +153,9 @@ public final class Invoker implements AutoCloseable {
           Lease lease;
           try {
             lease = pool.acquire();
-          } catch (LambdaError e) {
-            if (e.status() == 429) {
-              // no instance could be started: the scale-out rate or the host's memory
-              metrics.throttled(version.name(), e.extraMember("Reason").orElse("TooManyRequests"));
-            }
+          } catch (LambdaError.Throttled e) {
+            // no instance could be started: the scale-out rate or the host's memory
+            metrics.throttled(version.name(), e.reason());
             throw e;
           }
           if (lease == null) {
@@ -158,7 +164,7 @@ public final class Invoker implements AutoCloseable {
             continue;
           }
           try (lease) {
-            return lease.instance().invoke(request);
+            return lease.instance().invoke(request, invokedArn);
           }
         }
       } catch (InstanceLauncher.InvalidEntrypoint e) {
@@ -182,10 +188,8 @@ public final class Invoker implements AutoCloseable {
   private ConcurrencyBudget.Permit admit(String function) {
     try {
       return budget.admit(function);
-    } catch (LambdaError e) {
-      if (e.status() == 429) {
-        metrics.throttled(function, e.extraMember("Reason").orElse("TooManyRequests"));
-      }
+    } catch (LambdaError.Throttled e) {
+      metrics.throttled(function, e.reason());
       throw e;
     }
   }

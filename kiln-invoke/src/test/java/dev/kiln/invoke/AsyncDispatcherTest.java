@@ -19,7 +19,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
@@ -171,7 +170,7 @@ class AsyncDispatcherTest {
   @Test
   void aThrottledEvent_isKeptAndRetriedWithBackoff_withoutUsingAnAttempt() throws Exception {
     LambdaError throttled =
-        new LambdaError("TooManyRequestsException", 429, "Rate Exceeded.", Map.of());
+        LambdaError.tooManyRequests("Rate Exceeded.", "ConcurrentInvocationLimitExceeded");
     script.addAll(List.of(throttled, throttled, ok("{}")));
     accept("{}");
     dispatcher.dispatchDue(true);
@@ -195,7 +194,7 @@ class AsyncDispatcherTest {
         new EventInvokeConfig(
             "f", "$LATEST", 2, 60, Optional.empty(), Optional.of(FAIL), Instant.EPOCH);
     LambdaError throttled =
-        new LambdaError("TooManyRequestsException", 429, "Rate Exceeded.", Map.of());
+        LambdaError.tooManyRequests("Rate Exceeded.", "ConcurrentInvocationLimitExceeded");
     for (int i = 0; i < 10; i++) {
       script.add(throttled);
     }

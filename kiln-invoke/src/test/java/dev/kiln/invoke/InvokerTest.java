@@ -6,6 +6,7 @@ import dev.kiln.model.Account;
 import dev.kiln.model.CodeDigest;
 import dev.kiln.model.ConfigPatch;
 import dev.kiln.model.FunctionConfig;
+import dev.kiln.model.FunctionRef;
 import dev.kiln.runtimeapi.RuntimeApiServer;
 import dev.kiln.runtimes.RuntimeTable;
 import dev.kiln.sandbox.ProcessSandboxDriver;
@@ -16,7 +17,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -84,11 +84,8 @@ class InvokerTest {
     InvocationResult r =
         invoker.invoke(
             version,
-            new InvokeRequest(
-                "{}".getBytes(StandardCharsets.UTF_8),
-                version.functionArn(),
-                Optional.empty(),
-                false));
+            InvokeRequest.sync(
+                FunctionRef.of(version.name()), "{}".getBytes(StandardCharsets.UTF_8)));
     assertThat(r).isInstanceOf(InvocationResult.Success.class);
     awaitIdle();
     return new String(r.payload(), StandardCharsets.UTF_8);
@@ -164,11 +161,7 @@ class InvokerTest {
             InvocationTracer.NONE,
             InstanceCredentials.NONE)) {
       var request =
-          new InvokeRequest(
-              "{}".getBytes(StandardCharsets.UTF_8),
-              version.functionArn(),
-              Optional.empty(),
-              false);
+          InvokeRequest.sync(FunctionRef.of(version.name()), "{}".getBytes(StandardCharsets.UTF_8));
       var failure =
           org.assertj.core.api.Assertions.catchThrowableOfType(
               dev.kiln.model.LambdaError.class, () -> broken.invoke(version, request));

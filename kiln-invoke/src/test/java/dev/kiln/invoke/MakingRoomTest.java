@@ -7,6 +7,7 @@ import dev.kiln.model.Account;
 import dev.kiln.model.CodeDigest;
 import dev.kiln.model.ConfigPatch;
 import dev.kiln.model.FunctionConfig;
+import dev.kiln.model.FunctionRef;
 import dev.kiln.model.LambdaError;
 import dev.kiln.runtimeapi.RuntimeApiServer;
 import dev.kiln.runtimes.RuntimeTable;
@@ -137,11 +138,8 @@ class MakingRoomTest {
     InvocationResult r =
         invoker.invoke(
             version,
-            new InvokeRequest(
-                payload.getBytes(StandardCharsets.UTF_8),
-                version.functionArn(),
-                Optional.empty(),
-                false));
+            InvokeRequest.sync(
+                FunctionRef.of(version.name()), payload.getBytes(StandardCharsets.UTF_8)));
     assertThat(r).isInstanceOf(InvocationResult.Success.class);
     return new String(r.payload(), StandardCharsets.UTF_8);
   }

@@ -31,6 +31,17 @@ public record Account(String region, String accountId) {
     return functionArn(functionName) + ":" + qualifier;
   }
 
+  /**
+   * The ARN of {@code function} qualified as the reference is: with its version or alias when it
+   * has one (even {@code $LATEST}), unqualified otherwise. It is what the invoked function's
+   * context reports as {@code invokedFunctionArn}.
+   */
+  public String functionArn(FunctionRef function) {
+    return function.qualifier().isPresent()
+        ? functionArn(function.name(), function.qualifier().get())
+        : functionArn(function.name());
+  }
+
   public String layerArn(String layerName) {
     return "arn:aws:lambda:" + region + ":" + accountId + ":layer:" + layerName;
   }

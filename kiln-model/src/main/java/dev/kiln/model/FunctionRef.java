@@ -23,6 +23,16 @@ public record FunctionRef(String name, Optional<String> qualifier) {
               + "|(?<account2>\\d{12}):function:)?"
               + "(?<name>[^:]+)(?::(?<qualifier>[^:]+))?");
 
+  /** Function {@code name}, unqualified: its {@code $LATEST}. */
+  public static FunctionRef of(String name) {
+    return new FunctionRef(name, Optional.empty());
+  }
+
+  /** Version or alias {@code qualifier} of function {@code name}. */
+  public static FunctionRef of(String name, String qualifier) {
+    return new FunctionRef(name, Optional.of(qualifier));
+  }
+
   /**
    * Parses what a caller sent as {@code FunctionName}.
    *

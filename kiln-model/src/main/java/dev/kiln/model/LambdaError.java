@@ -11,8 +11,12 @@ import java.util.Optional;
  * <p>Everything that can go wrong because of a request is thrown as one of these, from any layer;
  * the API layer is the only place that turns it into bytes. Anything else that escapes is a bug and
  * becomes a 500 {@code ServiceException} without internals.
+ *
+ * <p>The two refusals the platform itself acts on are subclasses, so that code decides by type and
+ * never by status or type name: {@link Throttled} (no room now; an asynchronous event waits and
+ * tries again) and {@link NotFound} (the function or qualifier is gone; its events are dropped).
  */
-public final class LambdaError extends RuntimeException {
+public class LambdaError extends RuntimeException {
 
   private final String errorType;
   private final int status;
@@ -70,11 +74,11 @@ public final class LambdaError extends RuntimeException {
     return new LambdaError("SerializationException", 400, message);
   }
 
-  public static LambdaError notFound(String message) {
-    return new LambdaError("ResourceNotFoundException", 404, message);
+  public static NotFound notFound(String message) {
+    return new NotFound(message);
   }
 
-  public static LambdaError functionNotFound(String functionArn) {
+  public static NotFound functionNotFound(String functionArn) {
     return notFound("Function not found: " + functionArn);
   }
 
@@ -112,10 +116,6 @@ public final class LambdaError extends RuntimeException {
     return new LambdaError("InvalidRequestContentException", 400, message);
   }
 
-  public static LambdaError unsupportedMediaType(String message) {
-    return new LambdaError("UnsupportedMediaTypeException", 415, message);
-  }
-
   public static LambdaError service(String message) {
     return new LambdaError("ServiceException", 500, message);
   }
@@ -124,8 +124,8 @@ public final class LambdaError extends RuntimeException {
     return new LambdaError("ServiceException", 503, message);
   }
 
-  public static LambdaError tooManyRequests(String message, String reason) {
-    return new LambdaError("TooManyRequestsException", 429, message, Map.of("Reason", reason));
+  public static Throttled tooManyRequests(String message, String reason) {
+    return new Throttled(message, reason, Map.of("Reason", reason));
   }
 
   /**
@@ -135,12 +135,34 @@ public final class LambdaError extends RuntimeException {
   public static final String RETRY_AFTER_SECONDS = "RetryAfterSeconds";
 
   /** A throttle that tells the caller when to try again. */
-  public static LambdaError tooManyRequests(
-      String message, String reason, String retryAfterSeconds) {
-    return new LambdaError(
-        "TooManyRequestsException",
-        429,
-        message,
-        Map.of("Reason", reason, RETRY_AFTER_SECONDS, retryAfterSeconds));
+  public static Throttled tooManyRequests(String message, String reason, String retryAfterSeconds) {
+    return new Throttled(
+        message, reason, Map.of("Reason", reason, RETRY_AFTER_SECONDS, retryAfterSeconds));
+  }
+
+  /**
+   * A {@code TooManyRequestsException}: a limit left no room for the invocation now.
+   *
+   * <p>{@link #reason()} is AWS's {@code Reason} member, such as {@code
+   * ConcurrentInvocationLimitExceeded}, and the {@code reason} label of Kiln's throttle metric.
+   */
+  public static final class Throttled extends LambdaError {
+    private final String reason;
+
+    private Throttled(String message, String reason, Map<String, String> extra) {
+      super("TooManyRequestsException", 429, message, extra);
+      this.reason = reason;
+    }
+
+    public String reason() {
+      return reason;
+    }
+  }
+
+  /** A {@code ResourceNotFoundException}: what the request names does not exist. */
+  public static final class NotFound extends LambdaError {
+    private NotFound(String message) {
+      super("ResourceNotFoundException", 404, message);
+    }
   }
 }

@@ -11,6 +11,7 @@ import dev.kiln.invoke.BufferedLogWriter;
 import dev.kiln.invoke.ConcurrencyBudget;
 import dev.kiln.invoke.FunctionCatalog;
 import dev.kiln.invoke.InvocationTracer;
+import dev.kiln.invoke.Invocations;
 import dev.kiln.invoke.Invoker;
 import dev.kiln.invoke.KilnMetrics;
 import dev.kiln.invoke.ScaleGate;
@@ -168,12 +169,13 @@ public final class KilnServer implements AutoCloseable {
     FunctionCatalog catalog =
         new FunctionCatalog(
             store, code, runtimes, invoker, settings.account(), InstantSource.system());
+    Invocations invocations = Invocations.of(catalog, invoker);
     this.events = SqliteEventQueue.open(data.resolve("events.db"));
     AsyncDispatcher dispatcher =
         AsyncDispatcher.create(
             events,
             catalog,
-            invoker,
+            invocations,
             InstantSource.system(),
             settings.asyncRetryDelay(),
             ASYNC_WORKERS,
@@ -185,7 +187,8 @@ public final class KilnServer implements AutoCloseable {
     LambdaApi api =
         new LambdaApi(
             catalog,
-            invoker,
+            invocations,
+            invoker.budget(),
             async,
             logStore,
             usageStore,

@@ -1,0 +1,46 @@
+package dev.kiln.invoke;
+
+import dev.kiln.model.FunctionRef;
+
+/**
+ * The one way in to run an invocation now, for every caller: the Invoke API, the asynchronous
+ * dispatcher, and every trigger (a function URL, a stream or queue poller, a schedule). A caller
+ * names the function as its user did and says where the invocation came from ({@link
+ * InvokeRequest}); the port resolves the name to a version (through an alias's weights when it
+ * names one), admits it against the concurrency limits, and runs it on an instance.
+ *
+ * <p>Queuing an event for later is {@link AsyncInvocations}' job; the dispatcher then delivers it
+ * through this port like any other caller, so admission, ARNs and the log are the same whatever the
+ * origin.
+ *
+ * <p>Refusals are thrown as {@link dev.kiln.model.LambdaError}s, AWS-shaped so that the API layer
+ * can send them as they are; a caller that acts on one tells them apart by type: {@link
+ * dev.kiln.model.LambdaError.Throttled} (no room now: try again later) and {@link
+ * dev.kiln.model.LambdaError.NotFound} (the function or qualifier is gone).
+ */
+public interface Invocations {
+
+  /** Resolves, admits and runs {@code request}, and returns its answer. */
+  InvocationResult run(InvokeRequest request);
+
+  /**
+   * The version {@code function} would run now, without running it: what a DryRun and an event
+   * about to be queued are checked against.
+   */
+  FunctionVersion resolve(FunctionRef function);
+
+  /** The port of a running Kiln: names resolved by {@code catalog}, run by {@code invoker}. */
+  static Invocations of(FunctionCatalog catalog, Invoker invoker) {
+    return new Invocations() {
+      @Override
+      public InvocationResult run(InvokeRequest request) {
+        return invoker.invoke(catalog.resolve(request.function()), request);
+      }
+
+      @Override
+      public FunctionVersion resolve(FunctionRef function) {
+        return catalog.resolve(function);
+      }
+    };
+  }
+}
