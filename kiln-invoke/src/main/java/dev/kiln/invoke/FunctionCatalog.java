@@ -40,11 +40,11 @@ public final class FunctionCatalog {
   private final LayerCatalog layers;
 
   /**
-   * Bumped after every durable change. A cached version is used only if no change happened since
-   * before it was read from the store, so a read racing a change can never pin the old revision.
+   * Told of every durable change, per function. A cached version is used only if its function did
+   * not change since before it was read from the store, so a read racing a change can never pin the
+   * old revision.
    */
-  private final java.util.concurrent.atomic.AtomicLong changes =
-      new java.util.concurrent.atomic.AtomicLong();
+  private final ChangeFeed changes = new ChangeFeed();
 
   private record Resolved(FunctionVersion version, long generation) {}
 
@@ -824,7 +824,7 @@ public final class FunctionCatalog {
       return resolve(new FunctionRef(ref.name(), Optional.of(version)));
     }
     String key = ref.name() + ":" + qualifier;
-    long generation = changes.get();
+    long generation = changes.generation(ref.name());
     Resolved cached = resolved.get(key);
     if (cached != null && cached.generation() == generation) {
       return cached.version();
@@ -852,7 +852,7 @@ public final class FunctionCatalog {
 
   private AliasConfig resolveAlias(String function, String name) {
     String key = function + ":@" + name;
-    long generation = changes.get();
+    long generation = changes.generation(function);
     ResolvedAlias cached = resolvedAliases.get(key);
     if (cached != null && cached.generation() == generation) {
       return cached.alias();
@@ -907,7 +907,7 @@ public final class FunctionCatalog {
 
   /** Called after a change to {@code name} is durable. */
   private void forget(String name) {
-    changes.incrementAndGet();
+    changes.changed(name);
     resolved.keySet().removeIf(k -> k.startsWith(name + ":"));
     resolvedAliases.keySet().removeIf(k -> k.startsWith(name + ":"));
   }
