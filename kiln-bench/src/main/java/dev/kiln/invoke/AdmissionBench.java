@@ -52,7 +52,12 @@ public class AdmissionBench {
   final Semaphore semaphore = new Semaphore(1000);
   final ConcurrencyBudget budget = new ConcurrencyBudget(1000, Map.of("reserved-fn", 10));
   final ScaleGate gate =
-      new ScaleGate(Integer.MAX_VALUE, 1_000_000, Duration.ZERO, InstantSource.system());
+      new ScaleGate(
+          Integer.MAX_VALUE,
+          1_000_000,
+          Duration.ZERO,
+          InstantSource.system(),
+          dev.kiln.time.Ticker.system());
   RuntimeApiServer runtimeApi;
   Instance instance;
   InstancePool pool;
@@ -80,7 +85,9 @@ public class AdmissionBench {
             KilnMetrics.inMemory(),
             UsageMeter.NONE,
             false,
-            java.util.Optional.empty());
+            java.util.Optional.empty(),
+            InstantSource.system(),
+            dev.kiln.time.Ticker.system());
     // no launcher: the pool always has its one idle instance, so it never starts another
     pool = new InstancePool(version, null, InstantSource.system(), Runnable::run);
     if (!instance.claim()) {

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
@@ -66,9 +67,8 @@ public final class AsyncDispatcher implements AutoCloseable {
   private final Target target;
   private final InstantSource clock;
   private final Duration retryBase;
-  private final int workers;
   private final Semaphore free;
-  private final ExecutorService pool;
+  private final Executor pool;
   private final Object wakeUp = new Object();
   private volatile boolean closed;
   private Thread loop;
@@ -79,17 +79,21 @@ public final class AsyncDispatcher implements AutoCloseable {
       InstantSource clock,
       Duration retryBase,
       int workers,
+      Executor pool,
       KilnMetrics metrics) {
     this.metrics = metrics;
     this.queue = queue;
     this.target = target;
     this.clock = clock;
     this.retryBase = retryBase;
-    this.workers = workers;
     this.free = new Semaphore(workers);
-    this.pool =
-        Executors.newFixedThreadPool(
-            workers, r -> Thread.ofPlatform().daemon().name("async-worker").unstarted(r));
+    this.pool = pool;
+  }
+
+  /** {@code workers} platform threads for the attempts; the dispatcher shuts them down on close. */
+  static ExecutorService workerThreads(int workers) {
+    return Executors.newFixedThreadPool(
+        workers, r -> Thread.ofPlatform().daemon().name("async-worker").unstarted(r));
   }
 
   /**
@@ -133,7 +137,8 @@ public final class AsyncDispatcher implements AutoCloseable {
             return FunctionRef.parse(arn, "destination", catalog.account());
           }
         };
-    return new AsyncDispatcher(queue, target, clock, retryBase, workers, metrics);
+    return new AsyncDispatcher(
+        queue, target, clock, retryBase, workers, workerThreads(workers), metrics);
   }
 
   /**
@@ -189,7 +194,7 @@ public final class AsyncDispatcher implements AutoCloseable {
   private void run() {
     while (!closed) {
       try {
-        int started = dispatchDue(false);
+        int started = dispatchDue();
         if (started == 0) {
           long waitMillis = 1000;
           Optional<Instant> next = queue.nextDue();
@@ -217,30 +222,27 @@ public final class AsyncDispatcher implements AutoCloseable {
   }
 
   /**
-   * Claims due events for free workers and runs them; returns how many it started. With {@code
-   * inline}, runs them on this thread and returns when they are done (tests with a fake clock).
+   * Claims as many due events as there are free workers and hands each to the worker executor;
+   * returns how many it started. A caller-runs executor (tests: {@code Runnable::run}) makes this
+   * return only when they are done.
    */
-  int dispatchDue(boolean inline) {
-    int room = inline ? workers : free.availablePermits();
+  int dispatchDue() {
+    int room = free.availablePermits();
     if (room == 0) {
       return 0;
     }
     List<Event> due = queue.claim(clock.instant(), room);
     for (Event e : due) {
-      if (inline) {
-        process(e);
-      } else {
-        free.acquireUninterruptibly();
-        pool.execute(
-            () -> {
-              try {
-                process(e);
-              } finally {
-                free.release();
-                wake();
-              }
-            });
-      }
+      free.acquireUninterruptibly();
+      pool.execute(
+          () -> {
+            try {
+              process(e);
+            } finally {
+              free.release();
+              wake();
+            }
+          });
     }
     return due.size();
   }
@@ -376,11 +378,13 @@ public final class AsyncDispatcher implements AutoCloseable {
     if (loop != null) {
       loop.interrupt();
     }
-    pool.shutdownNow();
-    try {
-      pool.awaitTermination(10, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    if (pool instanceof ExecutorService threads) {
+      threads.shutdownNow();
+      try {
+        threads.awaitTermination(10, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 }

@@ -68,11 +68,16 @@ public final class BufferedLogWriter implements FunctionLogs, AutoCloseable {
   private final Thread writer;
   private volatile boolean closing;
 
+  /** The wall clock that retention is pruned by. */
+  private final java.time.InstantSource clock;
+
   /**
    * @param retention how long events are kept at most, whatever their group's retention
    * @param maxBytes how many bytes of messages are kept at most, the oldest going first
    */
-  public BufferedLogWriter(LogStore store, Duration retention, long maxBytes) {
+  public BufferedLogWriter(
+      LogStore store, Duration retention, long maxBytes, java.time.InstantSource clock) {
+    this.clock = clock;
     this.store = store;
     this.retention = retention;
     this.maxBytes = maxBytes;
@@ -167,9 +172,9 @@ public final class BufferedLogWriter implements FunctionLogs, AutoCloseable {
         if (lost > 0) {
           LOG.warn("dropped {} log lines: the log store fell behind", lost);
         }
-        if (System.currentTimeMillis() >= nextPrune) {
-          store.prune(System.currentTimeMillis(), retention, maxBytes);
-          nextPrune = System.currentTimeMillis() + PRUNE_EVERY.toMillis();
+        if (clock.millis() >= nextPrune) {
+          store.prune(clock.millis(), retention, maxBytes);
+          nextPrune = clock.millis() + PRUNE_EVERY.toMillis();
         }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();

@@ -8,9 +8,11 @@ import dev.kiln.runtimeapi.RuntimeChannel;
 import dev.kiln.runtimeapi.RuntimeEvent;
 import dev.kiln.sandbox.ExitStatus;
 import dev.kiln.sandbox.Sandbox;
+import dev.kiln.time.Ticker;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.InstantSource;
 import java.util.Base64;
 import java.util.Locale;
 import java.util.Optional;
@@ -103,6 +105,12 @@ final class Instance {
   /** The end of the answered invocation whose runtime is not yet back in {@code /next}. */
   private volatile CompletableFuture<End> openEnd;
 
+  /** The wall clock: deadlines, as the runtime is told them, and log timestamps. */
+  private final InstantSource clock;
+
+  /** The monotonic clock, shared with the Runtime API: durations. */
+  private final Ticker ticker;
+
   private final String id;
   private final FunctionVersion version;
   private final String logStreamName;
@@ -171,7 +179,11 @@ final class Instance {
       KilnMetrics metrics,
       UsageMeter usage,
       boolean provisioned,
-      Optional<InstanceCredentials.Issued> key) {
+      Optional<InstanceCredentials.Issued> key,
+      InstantSource clock,
+      Ticker ticker) {
+    this.clock = clock;
+    this.ticker = ticker;
     this.usage = usage;
     this.key = key;
     this.provisioned = provisioned;
@@ -233,7 +245,7 @@ final class Instance {
     if (idle.isDone() || state.get() == State.DEAD) {
       return CompletableFuture.completedFuture(null);
     }
-    long remaining = Math.max(0, lastDeadlineEpochMillis - System.currentTimeMillis());
+    long remaining = Math.max(0, lastDeadlineEpochMillis - clock.millis());
     return idle.copy()
         .orTimeout(remaining, TimeUnit.MILLISECONDS)
         .exceptionallyAsync(
@@ -299,25 +311,22 @@ final class Instance {
     return idleSince;
   }
 
-  /** Whether the instance's temporary key is still good at {@code when} (true without a key). */
-  boolean keyGoodAt(Instant when) {
-    return key.map(k -> when.isBefore(k.expires())).orElse(true);
+  /** When the instance's temporary key ends; empty without one. */
+  Optional<Instant> keyExpires() {
+    return key.map(InstanceCredentials.Issued::expires);
   }
 
   /**
-   * Whether a provisioned instance should have its replacement started by {@code now}: past its
-   * hand-over point, between 60 % and 80 % of the time its key lets it serve ({@code reserve} is
-   * what must be left of the key when an invocation starts). Never without a key.
+   * When a provisioned instance should have its replacement started: between 60 % and 80 % of the
+   * time its key lets it serve ({@code reserve} is what must be left of the key when an invocation
+   * starts). Empty without a key.
    */
-  boolean dueForHandover(Instant now, java.time.Duration reserve) {
+  Optional<Instant> handoverAt(Duration reserve) {
     return key.map(
-            k -> {
-              java.time.Duration serving =
-                  java.time.Duration.between(k.issued(), k.expires()).minus(reserve);
-              return !now.isBefore(
-                  k.issued().plusMillis((long) (serving.toMillis() * handoverFraction)));
-            })
-        .orElse(false);
+        k -> {
+          Duration serving = Duration.between(k.issued(), k.expires()).minus(reserve);
+          return k.issued().plusMillis((long) (serving.toMillis() * handoverFraction));
+        });
   }
 
   String logStreamName() {
@@ -380,8 +389,17 @@ final class Instance {
     }
   }
 
-  /** Frees the instance's files once its processes are gone; its last log has been read. */
+  private final java.util.concurrent.atomic.AtomicBoolean filesRemoved =
+      new java.util.concurrent.atomic.AtomicBoolean();
+
+  /**
+   * Frees the instance's files once its processes are gone; its last log has been read. Only the
+   * first call does anything.
+   */
   void removeFiles() {
+    if (!filesRemoved.compareAndSet(false, true)) {
+      return;
+    }
     // what was recorded last (END and REPORT, the last words) is committed with its offset first:
     // forgotten before that, a Kiln killed now would neither have those lines nor ingest them
     logs.sync();
@@ -428,7 +446,7 @@ final class Instance {
       logs.record(
           version.config().logging().logGroup(),
           logStreamName,
-          System.currentTimeMillis(),
+          clock.millis(),
           output,
           id,
           cut.end());
@@ -449,7 +467,7 @@ final class Instance {
     long limit = EXTENSION_SHUTDOWN_LIMIT.toMillis();
     try {
       channel
-          .shutdownExtensions("spindown", System.currentTimeMillis() + limit)
+          .shutdownExtensions("spindown", clock.millis() + limit)
           .copy()
           .get(limit, TimeUnit.MILLISECONDS);
     } catch (TimeoutException | ExecutionException e) {
@@ -495,7 +513,9 @@ final class Instance {
             requestId,
             request.queuedSince(),
             cold,
-            cold ? startedNanos : System.nanoTime());
+            cold ? startedNanos : ticker.read(),
+            clock,
+            ticker);
     RuntimeEvent event =
         new RuntimeEvent(
             requestId,
@@ -505,7 +525,7 @@ final class Instance {
             trace.header(),
             request.clientContext(),
             Optional.empty());
-    long began = System.nanoTime();
+    long began = ticker.read();
     RuntimeChannel.Submission submission;
     try {
       submission = channel.submit(event);
@@ -515,7 +535,7 @@ final class Instance {
           sandbox.onExit().isDone()
               ? crashed(requestId, sandbox.onExit().join())
               : crashed(requestId, "Runtime exited before it took the event");
-      String all = finish(requestId, began, System.nanoTime(), cold, crash, trace);
+      String all = finish(requestId, began, ticker.read(), cold, crash, trace);
       return result(
           requestId, crash, request.tailLog() ? Optional.of(tail(all)) : Optional.empty());
     }
@@ -524,14 +544,14 @@ final class Instance {
     lastDeadlineEpochMillis =
         submission.handoff().isDone()
             ? submission.handoff().join().deadlineEpochMillis()
-            : System.currentTimeMillis();
+            : clock.millis();
     // the duration runs from the moment the runtime took the event, as Lambda bills it
     long handedOut = submission.handoff().isDone() ? submission.handoff().join().atNanos() : began;
     if (outcome.kind == InvocationKind.FATAL
         || !submission.handoff().isDone()
         || state.get() == State.DEAD) {
       // nothing runs on in the instance: the invocation's log ends here
-      String all = finish(requestId, handedOut, System.nanoTime(), cold, outcome, trace);
+      String all = finish(requestId, handedOut, ticker.read(), cold, outcome, trace);
       return result(
           requestId, outcome, request.tailLog() ? Optional.of(tail(all)) : Optional.empty());
     }
@@ -541,9 +561,7 @@ final class Instance {
     if (request.tailLog()) {
       // the tail must hold what the runtime prints after answering: wait for it, a little
       long wait =
-          Math.min(
-              TAIL_WAIT.toMillis(),
-              Math.max(0, lastDeadlineEpochMillis - System.currentTimeMillis()));
+          Math.min(TAIL_WAIT.toMillis(), Math.max(0, lastDeadlineEpochMillis - clock.millis()));
       try {
         end.get(wait, TimeUnit.MILLISECONDS);
       } catch (TimeoutException | ExecutionException e) {
@@ -599,7 +617,7 @@ final class Instance {
     if (sandbox.onExit().isDone()) {
       exitedAfterAnswering();
     }
-    long remaining = Math.max(0, lastDeadlineEpochMillis - System.currentTimeMillis());
+    long remaining = Math.max(0, lastDeadlineEpochMillis - clock.millis());
     end.copy()
         .orTimeout(remaining, TimeUnit.MILLISECONDS)
         .exceptionallyAsync(
@@ -610,7 +628,7 @@ final class Instance {
                       "Sandbox.Timedout",
                       null,
                       timeoutLogLine(requestId, timeoutMillis));
-              if (end.complete(new End(System.nanoTime(), Optional.of(late)))) {
+              if (end.complete(new End(ticker.read(), Optional.of(late)))) {
                 kill("timed out after answering", Level.INFO);
               }
               return null;
@@ -622,15 +640,15 @@ final class Instance {
   /** The runtime exited: an answered invocation still waiting for its next {@code /next} ends. */
   private void exitedAfterAnswering() {
     CompletableFuture<End> end = openEnd;
-    if (end != null && end.complete(new End(System.nanoTime(), Optional.empty()))) {
+    if (end != null && end.complete(new End(ticker.read(), Optional.empty()))) {
       kill("Runtime exited after answering");
     }
   }
 
   /** The invocation's log as far as it goes now, for a tail sent before it ends. */
   private String logSoFar(String requestId, long began, boolean cold) {
-    long now = System.currentTimeMillis();
-    long nowNanos = System.nanoTime();
+    long now = clock.millis();
+    long nowNanos = ticker.read();
     StringBuilder all = new StringBuilder();
     if (cold) {
       all.append(platformLog.initStart(now - (nowNanos - startedNanos) / 1_000_000, provisioned));
@@ -668,8 +686,7 @@ final class Instance {
       CompletableFuture.anyOf(submission.handoff(), submission.answer(), exit)
           .get(initWaitMillis, TimeUnit.MILLISECONDS);
       if (!submission.answer().isDone() && submission.handoff().isDone()) {
-        long remaining =
-            submission.handoff().join().deadlineEpochMillis() - System.currentTimeMillis();
+        long remaining = submission.handoff().join().deadlineEpochMillis() - clock.millis();
         CompletableFuture.anyOf(submission.answer(), exit)
             .get(Math.max(remaining, 0), TimeUnit.MILLISECONDS);
       }
@@ -713,8 +730,8 @@ final class Instance {
   }
 
   /** The line Lambda writes to the function's log when an invocation runs out of time. */
-  private static String timeoutLogLine(String requestId, long timeoutMillis) {
-    return PlatformLog.timestamp(Instant.now())
+  private String timeoutLogLine(String requestId, long timeoutMillis) {
+    return PlatformLog.timestamp(clock.instant())
         + " "
         + requestId
         + " "
@@ -778,7 +795,7 @@ final class Instance {
       boolean cold,
       Outcome outcome,
       InvocationTracer.Trace trace) {
-    long endedAt = System.currentTimeMillis() - (System.nanoTime() - ended) / 1_000_000;
+    long endedAt = clock.millis() - (ticker.read() - ended) / 1_000_000;
     double durationMs = (ended - began) / 1_000_000.0;
     long billedMs = (long) Math.ceil(durationMs);
     // init output (cold) and the handler's output, as the runtime wrote it

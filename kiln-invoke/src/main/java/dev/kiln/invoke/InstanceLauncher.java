@@ -11,8 +11,10 @@ import dev.kiln.sandbox.InstanceNetwork;
 import dev.kiln.sandbox.Sandbox;
 import dev.kiln.sandbox.SandboxDriver;
 import dev.kiln.sandbox.SandboxSpec;
+import dev.kiln.time.Ticker;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.InstantSource;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -30,6 +32,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * function, and asks the sandbox driver for the process.
  */
 final class InstanceLauncher {
+
+  private final InstantSource clock;
+  private final Ticker ticker;
 
   private static final org.slf4j.Logger LOG =
       org.slf4j.LoggerFactory.getLogger(InstanceLauncher.class);
@@ -58,7 +63,11 @@ final class InstanceLauncher {
       KilnMetrics metrics,
       UsageMeter usage,
       InvocationTracer tracer,
-      InstanceCredentials credentials) {
+      InstanceCredentials credentials,
+      InstantSource clock,
+      Ticker ticker) {
+    this.clock = clock;
+    this.ticker = ticker;
     this.credentials = credentials;
     this.usage = usage;
     this.tracer = tracer;
@@ -144,7 +153,7 @@ final class InstanceLauncher {
     if (version.launch().custom()) {
       emulator(version); // a bootstrap of the wrong architecture fails before anything starts
     }
-    long startedNanos = System.nanoTime();
+    long startedNanos = ticker.read();
     AtomicReference<Sandbox> sandboxRef = new AtomicReference<>();
     Optional<InstanceNetwork> network = driver.isolateNetwork(id, version.outboundNetwork());
     RuntimeChannel channel =
@@ -201,9 +210,9 @@ final class InstanceLauncher {
     Sandbox sandbox;
     long sandboxReadyNanos;
     try {
-      long before = System.nanoTime();
+      long before = ticker.read();
       sandbox = driver.start(spec);
-      sandboxReadyNanos = System.nanoTime();
+      sandboxReadyNanos = ticker.read();
       metrics.sandboxStarted(java.time.Duration.ofNanos(sandboxReadyNanos - before));
     } catch (IOException | RuntimeException e) {
       // the driver has released the network; the channel and the key are ours to give back
@@ -267,7 +276,9 @@ final class InstanceLauncher {
         metrics,
         usage,
         provisioned,
-        key);
+        key,
+        clock,
+        ticker);
   }
 
   /** How long a JVM that writes a class data sharing archive may take to exit. */

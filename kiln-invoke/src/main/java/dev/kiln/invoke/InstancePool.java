@@ -1,5 +1,8 @@
 package dev.kiln.invoke;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
+import dev.kiln.invoke.PoolDecisions.Member;
+import dev.kiln.invoke.PoolDecisions.Role;
 import dev.kiln.model.LambdaError;
 import java.io.IOException;
 import java.time.Duration;
@@ -8,10 +11,16 @@ import java.time.InstantSource;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,35 +59,25 @@ import org.slf4j.LoggerFactory;
  * a start elsewhere needs its memory ({@link #idleInstances}, {@link #stopToMakeRoom}); which one
  * is the gate's decision alone.
  *
- * <p><b>Locking.</b> The pool's monitor guards the idle stack, {@code retired} and the provisioning
- * counters, and is held wherever the idle stack and the sets of provisioned and handing-over
- * instances (concurrent sets, read without it) must agree. An instance taken out of the idle stack
- * under the monitor belongs to whoever took it: {@link #acquire}, the reaper, or the gate. The pool
- * never calls the gate while holding its monitor (instances are started outside it), so the gate
+ * <p><b>State, and who changes it.</b> Everything the pool knows is guarded by its monitor and
+ * changed only under it: which instances are its members and in what {@link PoolDecisions.Role} (on
+ * demand, provisioned, handing over), the idle stack, the instances on their way back ({@code
+ * settling}), {@code retired} and the provisioning counters. An instance is in the idle stack only
+ * while its own state is IDLE: it enters the stack at the moment it becomes IDLE (under the pool's
+ * monitor), and leaves it when it is claimed, chosen to stop, or has died (the instance's exit
+ * callback posts {@link #exited} to the pool, which takes it out under the monitor; no callback
+ * touches the pool's collections any other way). The decisions (what to reap, freeze, hand over,
+ * release, top up) are {@link PoolDecisions}' pure functions of a snapshot taken under the monitor;
+ * the pool then carries them out. Whether an idle instance is frozen is the instance's own state,
+ * under its own monitor, so that a freeze never lands on an instance just claimed and thawed.
+ *
+ * <p>Slow work (starting and stopping instances, removing their files, waiting for one to settle)
+ * is done outside the monitor. The pool never calls the gate while holding its monitor, so the gate
  * may take it while holding its own; no code holds two pools' monitors.
  */
 final class InstancePool {
 
   private static final Logger LOG = LoggerFactory.getLogger(InstancePool.class);
-
-  private final FunctionVersion version;
-  private final InstanceLauncher launcher;
-  private final InstantSource clock;
-  private final Deque<Instance> idle = new ArrayDeque<>();
-  private final Set<Instance> all = ConcurrentHashMap.newKeySet();
-  private boolean retired;
-
-  /** Instances kept for provisioned concurrency, started or starting. */
-  private final Set<Instance> provisioned = ConcurrentHashMap.newKeySet();
-
-  /** Provisioned instances whose replacement is starting (see Rotation); still counted ready. */
-  private final Set<Instance> handingOver = ConcurrentHashMap.newKeySet();
-
-  private final java.util.concurrent.Executor background;
-  private int provisionTarget;
-  private int provisionStarting;
-  private int provisionFailures;
-  private String provisionFailure;
 
   /** How long an instance's key must outlast the longest invocation it would take on. */
   static final Duration KEY_MARGIN = Duration.ofSeconds(5);
@@ -86,11 +85,56 @@ final class InstancePool {
   /** After this many provisioned instances in a row fail to initialise, provisioning stops. */
   private static final int MAX_PROVISION_FAILURES = 3;
 
+  /**
+   * How long an invocation that finds no idle instance waits for one that has answered and is about
+   * to be back (its runtime not yet in next), before it starts a new one.
+   */
+  static final Duration SETTLE_WAIT = Duration.ofMillis(200);
+
+  private final FunctionVersion version;
+  private final InstanceLauncher launcher;
+  private final InstantSource clock;
+  private final Executor background;
+
+  /** Every live instance of the pool, in the order they joined, and what each is to it. */
+  @GuardedBy("this")
+  private final Map<Instance, Role> members = new LinkedHashMap<>();
+
+  /** Members whose state is IDLE, most recently used first. */
+  @GuardedBy("this")
+  private final Deque<Instance> idle = new ArrayDeque<>();
+
+  /** Members whose invocation answered, until they are given back: each one's giving back. */
+  @GuardedBy("this")
+  private final Map<Instance, CompletableFuture<Void>> settling = new HashMap<>();
+
+  @GuardedBy("this")
+  private boolean retired;
+
+  @GuardedBy("this")
+  private int provisionTarget;
+
+  /** Provisioned instances asked for and not yet started (or failed). */
+  @GuardedBy("this")
+  private int provisionStarting;
+
+  @GuardedBy("this")
+  private int provisionFailures;
+
+  @GuardedBy("this")
+  private String provisionFailure;
+
+  /**
+   * Graceful stops under way (SHUTDOWN to extensions, SIGTERM, grace), each on its own thread; not
+   * the pool's state but its work, so a concurrent set of its own.
+   */
+  private final Set<CompletableFuture<Void>> stopping = ConcurrentHashMap.newKeySet();
+
   InstancePool(
       FunctionVersion version,
       InstanceLauncher launcher,
       InstantSource clock,
-      java.util.concurrent.Executor background) {
+      Executor background) {
     this.background = background;
     this.version = version;
     this.launcher = launcher;
@@ -101,46 +145,32 @@ final class InstancePool {
     return version;
   }
 
-  /**
-   * How long an invocation that finds no idle instance waits for one that has answered and is about
-   * to be back (its runtime not yet in next), before it starts a new one.
-   */
-  static final Duration SETTLE_WAIT = Duration.ofMillis(200);
-
-  /** Instances whose invocation answered, until they are given back: each one's giving back. */
-  private final java.util.Map<Instance, CompletableFuture<Void>> settling =
-      new ConcurrentHashMap<>();
-
-  /** An instance that answered is on its way back, once {@code givenBack} completes. */
-  void settling(Instance instance, CompletableFuture<Void> givenBack) {
-    settling.put(instance, givenBack);
-    givenBack.whenComplete((v, e) -> settling.remove(instance, givenBack));
-  }
+  // ---- events: each changes the pool's state under its monitor ------------------------------
 
   /**
    * An instance for one invocation: the warmest idle one, or one just about to be idle again (its
    * runtime answered and has yet to ask for its next event, usually a matter of a millisecond), or
-   * a new one.
+   * a new one. Null if the pool is retired.
    */
   Lease acquire() {
     boolean waited = false;
     while (true) {
       Instance instance;
+      CompletableFuture<?>[] soon;
       synchronized (this) {
         if (retired) {
           return null;
         }
         instance = idle.pollFirst();
+        soon = instance == null ? settling.values().toArray(CompletableFuture[]::new) : null;
       }
       if (instance == null) {
-        CompletableFuture<?>[] soon = settling.values().toArray(CompletableFuture[]::new);
         if (waited || soon.length == 0) {
           break;
         }
         waited = true;
         try {
-          CompletableFuture.anyOf(soon)
-              .get(SETTLE_WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+          CompletableFuture.anyOf(soon).get(SETTLE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (java.util.concurrent.TimeoutException
             | java.util.concurrent.ExecutionException e) {
           // none came back in time: a new one
@@ -158,8 +188,7 @@ final class InstancePool {
         instance.thaw();
         return new Lease(this, instance, false);
       }
-      all.remove(instance);
-      instance.removeFiles();
+      // it died while idle, just now: its exit, posted to the pool, takes it out of the members
     }
     Instance fresh;
     try {
@@ -168,93 +197,163 @@ final class InstancePool {
       // the launcher has logged it
       throw LambdaError.service("Kiln could not start an instance of the function: " + e);
     }
-    all.add(fresh);
     fresh.claim();
+    join(fresh, Role.ON_DEMAND);
     // if the pool was retired while this one started, it still runs this event; giving it back
     // then stops it
     return new Lease(this, fresh, true);
   }
 
+  /** Makes {@code instance} a member, and has its exit posted to the pool. */
+  private void join(Instance instance, Role role) {
+    synchronized (this) {
+      members.put(instance, role);
+    }
+    // outside the monitor: an instance already gone runs this at once, on this thread
+    instance.onExit().thenRun(() -> exited(instance));
+  }
+
+  /** An instance that answered is on its way back, once {@code givenBack} completes. */
+  void settling(Instance instance, CompletableFuture<Void> givenBack) {
+    synchronized (this) {
+      settling.put(instance, givenBack);
+    }
+    givenBack.whenComplete(
+        (v, e) -> {
+          synchronized (this) {
+            settling.remove(instance, givenBack);
+          }
+        });
+  }
+
+  /** A lease ended: the instance goes back on the idle stack, or stops. */
   void giveBack(Instance instance) {
     boolean keyLasts = keyLastsAnInvocation(instance);
     boolean keep;
     boolean rotate;
     synchronized (this) {
-      rotate = !retired && !keyLasts;
-      keep = !retired && keyLasts && instance.release(clock.instant());
+      rotate = !retired && !keyLasts && members.containsKey(instance);
+      keep = !retired && keyLasts && members.containsKey(instance) && instance.release(now());
       if (keep) {
         idle.addFirst(instance);
+      } else if (!rotate) {
+        members.remove(instance);
       }
     }
     if (rotate) {
       rotate(instance);
     } else if (!keep) {
-      all.remove(instance);
       stopInBackground(instance, "retired");
     }
   }
 
-  /** Whether an invocation that starts now would end before the instance's key does. */
-  private boolean keyLastsAnInvocation(Instance instance) {
-    return instance.keyGoodAt(clock.instant().plus(keyReserve()));
-  }
-
-  /** What must be left of an instance's key when an invocation starts on it. */
-  private Duration keyReserve() {
-    return Duration.ofSeconds(version.config().timeout()).plus(KEY_MARGIN);
+  /**
+   * The instance's main process exited, whatever the cause: it leaves the pool (if the pool had not
+   * already let it go), and a provisioned one is replaced.
+   */
+  private void exited(Instance instance) {
+    Role role;
+    synchronized (this) {
+      role = members.remove(instance);
+      idle.remove(instance);
+      if (role != null && role.provisioned() && !instance.initialised().isDone()) {
+        failed("the runtime exited before it initialised");
+      }
+    }
+    if (role == null) {
+      return; // the pool stopped it, and removes its files
+    }
+    // its last invocation may still be written up (it ends at the runtime's exit)
+    instance.settled().thenRun(instance::removeFiles);
+    if (role.provisioned()) {
+      topUp(); // replace it
+    }
   }
 
   /**
-   * Stops an instance out of the pool (not in the idle stack) because its key is about to end; a
-   * provisioned one is replaced at once.
+   * Stops a member (taken out of the idle stack, or just given back) because its key is about to
+   * end; a provisioned one is replaced at once.
    */
   private void rotate(Instance instance) {
     LOG.debug("retiring instance {} of {}: its credentials end soon", instance.id(), version.key());
-    all.remove(instance);
-    boolean wasProvisioned = provisioned.remove(instance);
-    handingOver.remove(instance);
+    Role role;
+    synchronized (this) {
+      role = members.remove(instance);
+    }
     stopInBackground(instance, "credentials expiring");
-    if (wasProvisioned) {
+    if (role != null && role.provisioned()) {
       topUp();
     }
   }
 
+  // ---- the decisions, carried out -----------------------------------------------------------
+
+  /** The idle members as {@link PoolDecisions} sees them, most recently used first. */
+  @GuardedBy("this")
+  private List<Member<Instance>> idleSnapshot() {
+    List<Member<Instance>> out = new ArrayList<>(idle.size());
+    for (Instance i : idle) {
+      out.add(member(i, members.getOrDefault(i, Role.ON_DEMAND)));
+    }
+    return out;
+  }
+
+  /** Every member as {@link PoolDecisions} sees it. */
+  @GuardedBy("this")
+  private List<Member<Instance>> snapshot() {
+    List<Member<Instance>> out = new ArrayList<>(members.size());
+    members.forEach((i, role) -> out.add(member(i, role)));
+    return out;
+  }
+
+  private Member<Instance> member(Instance i, Role role) {
+    return new Member<>(
+        i,
+        role,
+        i.idleSince() == null ? Instant.EPOCH : i.idleSince(),
+        i.isFrozen(),
+        i.initialised().isDone(),
+        i.keyExpires(),
+        i.handoverAt(keyReserve()));
+  }
+
   /**
    * Stops instances idle since before {@code now - keepAlive}, except provisioned ones, and idle
-   * instances whose key ends soon (see Rotation), provisioned ones too; returns how many.
+   * instances whose key ends soon (see Rotation), provisioned ones too; starts the replacements of
+   * provisioned instances past their hand-over point; returns how many it stopped.
    */
   int reapIdle(Duration keepAlive) {
-    Instant cutoff = clock.instant().minus(keepAlive);
-    List<Instance> expired = new ArrayList<>();
-    List<Instance> keyEnding = new ArrayList<>();
+    PoolDecisions.Reap<Instance> reap;
     synchronized (this) {
-      for (var it = idle.iterator(); it.hasNext(); ) {
-        Instance i = it.next();
-        if (!keyLastsAnInvocation(i)) {
-          it.remove();
-          keyEnding.add(i);
-        }
-      }
-      // the oldest idle instances are at the bottom of the stack
-      for (var it = idle.descendingIterator(); it.hasNext(); ) {
-        Instance i = it.next();
-        if (!i.idleSince().isBefore(cutoff)) {
-          break;
-        }
-        if (!provisioned.contains(i)) {
-          it.remove();
-          expired.add(i);
-        }
-      }
+      reap = PoolDecisions.reap(idleSnapshot(), now(), keepAlive, keyReserve());
+      reap.expire().forEach(i -> leave(i));
+      reap.rotate().forEach(idle::remove);
     }
-    for (Instance i : expired) {
-      all.remove(i);
+    for (Instance i : reap.expire()) {
       LOG.debug("reaping instance {} of {} (idle past keep-alive)", i.id(), version.key());
       stopInBackground(i, "idle past keep-alive");
     }
-    keyEnding.forEach(this::rotate);
+    reap.rotate().forEach(this::rotate);
     handOver();
-    return expired.size() + keyEnding.size();
+    return reap.expire().size() + reap.rotate().size();
+  }
+
+  /** Takes {@code i} out of the idle stack and the members: the pool stops it. */
+  @GuardedBy("this")
+  private void leave(Instance i) {
+    idle.remove(i);
+    members.remove(i);
+  }
+
+  /** Freezes instances idle since before {@code now - after}; returns how many it froze. */
+  int freezeIdle(Duration after) {
+    List<Instance> candidates;
+    synchronized (this) {
+      candidates = PoolDecisions.freeze(idleSnapshot(), now(), after);
+    }
+    // each instance freezes only if it is still idle, under its own monitor
+    candidates.forEach(Instance::freezeIfIdle);
+    return (int) candidates.stream().filter(Instance::isFrozen).count();
   }
 
   /**
@@ -265,17 +364,18 @@ final class InstancePool {
     int memory = version.config().memorySize();
     synchronized (this) {
       for (Instance i : idle) {
-        if (i.state() == Instance.State.IDLE) {
-          out.add(
-              new ScaleGate.IdleInstance(
-                  i,
-                  version.name(),
-                  i.idleSince(),
-                  memory,
-                  provisioned.contains(i),
-                  () -> stopToMakeRoom(i),
-                  i.onExit()));
+        if (i.state() != Instance.State.IDLE) {
+          continue; // killed a moment ago: its exit is on its way to the pool
         }
+        out.add(
+            new ScaleGate.IdleInstance(
+                i,
+                version.name(),
+                i.idleSince(),
+                memory,
+                members.getOrDefault(i, Role.ON_DEMAND).provisioned(),
+                () -> stopToMakeRoom(i),
+                i.onExit()));
       }
     }
   }
@@ -286,26 +386,15 @@ final class InstancePool {
    */
   private boolean stopToMakeRoom(Instance instance) {
     synchronized (this) {
-      if (provisioned.contains(instance) || !idle.remove(instance)) {
+      if (members.getOrDefault(instance, Role.ON_DEMAND).provisioned()
+          || !idle.contains(instance)) {
         return false;
       }
+      leave(instance);
     }
-    all.remove(instance);
     LOG.debug("stopping idle instance {} of {} to make room", instance.id(), version.key());
     stopInBackground(instance, "stopped to make room for another instance");
     return true;
-  }
-
-  /** Freezes instances idle since before {@code now - after}; returns how many it froze. */
-  int freezeIdle(Duration after) {
-    Instant cutoff = clock.instant().minus(after);
-    List<Instance> candidates;
-    synchronized (this) {
-      candidates =
-          idle.stream().filter(i -> i.idleSince().isBefore(cutoff) && !i.isFrozen()).toList();
-    }
-    candidates.forEach(Instance::freezeIfIdle);
-    return (int) candidates.stream().filter(Instance::isFrozen).count();
   }
 
   // ---- provisioned concurrency --------------------------------------------------------------
@@ -315,78 +404,50 @@ final class InstancePool {
    * it kept become ordinary ones, reaped when idle past the keep-alive).
    */
   void provision(int target) {
-    List<Instance> released = new ArrayList<>();
     synchronized (this) {
       provisionTarget = target;
       provisionFailures = 0;
       provisionFailure = null;
-      for (Instance i : provisioned) {
-        if (provisioned.size() - released.size() > target) {
-          released.add(i);
-        }
-      }
-      released.forEach(provisioned::remove);
-      handingOver.retainAll(provisioned);
+      PoolDecisions.release(snapshot(), target).forEach(i -> members.put(i, Role.ON_DEMAND));
     }
     topUp();
   }
 
-  /** Provisioned instances that are initialised and alive now. */
-  int provisionedReady() {
-    long ready =
-        provisioned.stream()
-            .filter(i -> i.initialised().isDone() && i.state() != Instance.State.DEAD)
-            .count();
+  /** Provisioned instances that are initialised and alive now, at most as many as asked for. */
+  synchronized int provisionedReady() {
     // while a replacement starts, the one it replaces still serves: no more than asked for
-    return (int) Math.min(ready, provisionTarget);
+    return Math.min(provisionedNow().ready(), provisionTarget);
   }
 
   /** Why provisioning stopped, when instances kept failing to initialise. */
-  synchronized java.util.Optional<String> provisionFailure() {
-    return java.util.Optional.ofNullable(provisionFailure);
+  synchronized Optional<String> provisionFailure() {
+    return Optional.ofNullable(provisionFailure);
   }
 
   /** Starts the replacements of provisioned instances past their hand-over point. */
   private void handOver() {
-    Duration reserve = keyReserve();
-    boolean started = false;
+    List<Instance> due;
     synchronized (this) {
-      for (Instance i : provisioned) {
-        if (!handingOver.contains(i)
-            && i.initialised().isDone()
-            && i.dueForHandover(clock.instant(), reserve)) {
-          LOG.debug("instance {} of {} hands over to a new one", i.id(), version.key());
-          handingOver.add(i);
-          started = true;
-        }
+      due = PoolDecisions.handOver(snapshot(), now());
+      for (Instance i : due) {
+        LOG.debug("instance {} of {} hands over to a new one", i.id(), version.key());
+        members.put(i, Role.HANDING_OVER);
       }
     }
-    if (started) {
+    if (!due.isEmpty()) {
       topUp();
     }
   }
 
-  /** A replacement has initialised: an instance it replaces leaves the provisioned ones. */
-  private synchronized void handedOver() {
-    var it = handingOver.iterator();
-    if (it.hasNext()) {
-      Instance old = it.next();
-      it.remove();
-      provisioned.remove(old);
-    }
-  }
-
+  /** Starts as many provisioned instances as are missing, in the background. */
   private void topUp() {
     int missing;
     synchronized (this) {
       if (retired || provisionFailure != null) {
         return;
       }
-      // those handing over stay until their replacements are up, and are not counted here
-      missing = provisionTarget - (provisioned.size() - handingOver.size()) - provisionStarting;
-      if (missing <= 0) {
-        return;
-      }
+      int kept = (int) members.values().stream().filter(r -> r == Role.PROVISIONED).count();
+      missing = PoolDecisions.toStart(provisionTarget, kept, provisionStarting);
       provisionStarting += missing;
     }
     for (int n = 0; n < missing; n++) {
@@ -408,62 +469,51 @@ final class InstancePool {
       }
       synchronized (this) {
         provisionStarting--;
+        failed("an instance could not be started: " + e.getMessage());
       }
-      failed("an instance could not be started: " + e.getMessage());
-      java.util.concurrent.CompletableFuture.delayedExecutor(
-              1, java.util.concurrent.TimeUnit.SECONDS, background)
-          .execute(this::topUp);
+      CompletableFuture.delayedExecutor(1, TimeUnit.SECONDS, background).execute(this::topUp);
       return;
     }
+    boolean stillWanted;
     synchronized (this) {
       provisionStarting--;
-      if (retired) {
-        // retired (or shut down) while it started: it has no place here
-        fresh.kill("retired", org.slf4j.event.Level.DEBUG);
-        fresh.removeFiles();
-        return;
-      }
-      all.add(fresh);
-      provisioned.add(fresh);
+      stillWanted = !retired;
     }
-    fresh
-        .onExit()
-        .thenRun(
-            () -> {
-              boolean mine = provisioned.remove(fresh);
-              handingOver.remove(fresh);
-              if (!fresh.initialised().isDone()) {
-                failed("the runtime exited before it initialised");
-              }
-              if (mine) {
-                synchronized (this) {
-                  idle.remove(fresh);
-                }
-                all.remove(fresh);
-                // its last invocation may still be written up (it ends at the runtime's exit)
-                fresh.settled().thenRun(fresh::removeFiles);
-                topUp(); // replace it
-              }
-            });
-    fresh
-        .initialised()
-        .thenRun(
-            () -> {
-              synchronized (this) {
-                provisionFailures = 0;
-                if (!retired && fresh.becomeIdle(clock.instant())) {
-                  idle.addFirst(fresh);
-                }
-                handedOver();
-              }
-            });
+    if (!stillWanted) {
+      // retired (or shut down) while it started: it has no place here
+      fresh.kill("retired", org.slf4j.event.Level.DEBUG);
+      fresh.removeFiles();
+      return;
+    }
+    join(fresh, Role.PROVISIONED);
+    fresh.initialised().thenRun(() -> initialised(fresh));
   }
 
-  private synchronized void failed(String why) {
+  /**
+   * A provisioned instance's runtime initialised: it joins the idle stack, and one instance it
+   * replaces (if any is handing over) becomes an ordinary one.
+   */
+  private synchronized void initialised(Instance fresh) {
+    provisionFailures = 0;
+    if (!retired && members.containsKey(fresh) && fresh.becomeIdle(now())) {
+      idle.addFirst(fresh);
+    }
+    for (Map.Entry<Instance, Role> m : members.entrySet()) {
+      if (m.getValue() == Role.HANDING_OVER) {
+        m.setValue(Role.ON_DEMAND);
+        break;
+      }
+    }
+  }
+
+  @GuardedBy("this")
+  private void failed(String why) {
     if (++provisionFailures >= MAX_PROVISION_FAILURES && provisionTarget > 0) {
       provisionFailure = why;
     }
   }
+
+  // ---- retiring and stopping ----------------------------------------------------------------
 
   /**
    * Hands out nothing more; idle instances stop now, in the background (their extensions may take
@@ -474,9 +524,6 @@ final class InstancePool {
       stopInBackground(i, "retired");
     }
   }
-
-  /** Graceful stops under way (SHUTDOWN to extensions, SIGTERM, grace), each on its own thread. */
-  private final Set<CompletableFuture<Void>> stopping = ConcurrentHashMap.newKeySet();
 
   /**
    * Stops an instance gracefully without holding up the caller: its extensions may take up to two
@@ -503,7 +550,7 @@ final class InstancePool {
   void awaitStops(Duration atMost) {
     try {
       CompletableFuture.allOf(stopping.toArray(CompletableFuture[]::new))
-          .get(atMost.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+          .get(atMost.toMillis(), TimeUnit.MILLISECONDS);
     } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
       // what is left is killed with the server's own process tree
     } catch (InterruptedException e) {
@@ -513,7 +560,12 @@ final class InstancePool {
 
   /** No instance left, running or stopping. */
   boolean drained() {
-    return all.isEmpty() && stopping.isEmpty();
+    synchronized (this) {
+      if (!members.isEmpty()) {
+        return false;
+      }
+    }
+    return stopping.isEmpty();
   }
 
   /** The version's code and layers, by digest, while any instance of it is alive. */
@@ -528,15 +580,12 @@ final class InstancePool {
   }
 
   /** Marks the pool retired and takes its idle instances out of it. */
-  private List<Instance> takeIdle() {
-    List<Instance> idleNow;
-    synchronized (this) {
-      retired = true;
-      provisioned.clear();
-      idleNow = new ArrayList<>(idle);
-      idle.clear();
-    }
-    all.removeAll(idleNow);
+  private synchronized List<Instance> takeIdle() {
+    retired = true;
+    List<Instance> idleNow = new ArrayList<>(idle);
+    idleNow.forEach(this::leave);
+    // the busy ones stay members until given back (or killed at shutdown), as ordinary ones
+    members.replaceAll((i, role) -> Role.ON_DEMAND);
     return idleNow;
   }
 
@@ -547,7 +596,10 @@ final class InstancePool {
    */
   void stopAll(String cause) {
     List<Instance> instances = new ArrayList<>(takeIdle());
-    instances.addAll(all);
+    synchronized (this) {
+      instances.addAll(members.keySet());
+      members.clear();
+    }
     try (var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
       for (Instance i : instances) {
         threads.submit(
@@ -558,23 +610,24 @@ final class InstancePool {
                 i.kill(cause, org.slf4j.event.Level.DEBUG);
               }
               i.removeFiles();
-              all.remove(i);
             });
       }
     }
   }
 
+  // ---- reading ------------------------------------------------------------------------------
+
   synchronized int idleCount() {
     return idle.size();
   }
 
-  int size() {
-    return all.size();
+  synchronized int size() {
+    return members.size();
   }
 
   /** This pool's instances by state, as {@code counts} is added to. */
-  void countByState(java.util.Map<Instance.State, Integer> counts) {
-    for (Instance i : all) {
+  synchronized void countByState(Map<Instance.State, Integer> counts) {
+    for (Instance i : members.keySet()) {
       counts.merge(i.state(), 1, Integer::sum);
     }
   }
@@ -582,25 +635,34 @@ final class InstancePool {
   /** Provisioned concurrency as it stands: asked for, initialised, and running an invocation. */
   record Provisioned(int allocated, int ready, int busy) {}
 
-  Provisioned provisionedNow() {
-    int allocated;
-    synchronized (this) {
-      allocated = provisionTarget;
-    }
+  synchronized Provisioned provisionedNow() {
     int ready = 0;
     int busy = 0;
-    for (Instance i : provisioned) {
-      if (i.initialised().isDone() && i.state() != Instance.State.DEAD) {
+    for (Map.Entry<Instance, Role> m : members.entrySet()) {
+      Instance i = m.getKey();
+      if (m.getValue().provisioned()
+          && i.initialised().isDone()
+          && i.state() != Instance.State.DEAD) {
         ready++;
         if (i.state() == Instance.State.BUSY) {
           busy++;
         }
       }
     }
-    return new Provisioned(allocated, ready, busy);
+    return new Provisioned(provisionTarget, ready, busy);
   }
 
-  synchronized boolean isRetired() {
-    return retired;
+  private Instant now() {
+    return clock.instant();
+  }
+
+  /** Whether an invocation that starts now would end before the instance's key does. */
+  private boolean keyLastsAnInvocation(Instance instance) {
+    return PoolDecisions.keyLasts(instance.keyExpires(), now(), keyReserve());
+  }
+
+  /** What must be left of an instance's key when an invocation starts on it. */
+  private Duration keyReserve() {
+    return Duration.ofSeconds(version.config().timeout()).plus(KEY_MARGIN);
   }
 }

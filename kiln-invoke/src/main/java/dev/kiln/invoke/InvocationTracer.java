@@ -68,8 +68,11 @@ public final class InvocationTracer implements AutoCloseable {
     this.tracer = tracer;
   }
 
-  /** Exports spans to an OTLP/HTTP collector at {@code endpoint} (its {@code /v1/traces}). */
-  public static InvocationTracer otlp(URI endpoint) {
+  /**
+   * Exports spans to an OTLP/HTTP collector at {@code endpoint} (its {@code /v1/traces}); trace ids
+   * carry the time by {@code clock}, as X-Ray's do.
+   */
+  public static InvocationTracer otlp(URI endpoint, java.time.InstantSource clock) {
     String base = endpoint.toString().replaceAll("/+$", "");
     String url = base.endsWith("/v1/traces") ? base : base + "/v1/traces";
     SdkTracerProvider provider =
@@ -84,7 +87,7 @@ public final class InvocationTracer implements AutoCloseable {
                                 AttributeKey.stringKey("cloud.provider"),
                                 "kiln"))))
             .setSampler(Sampler.alwaysOn())
-            .setIdGenerator(new XrayIds())
+            .setIdGenerator(new XrayIds(clock))
             .addSpanProcessor(
                 BatchSpanProcessor.builder(
                         OtlpHttpSpanExporter.builder()
@@ -102,7 +105,7 @@ public final class InvocationTracer implements AutoCloseable {
   }
 
   /**
-   * One invocation's trace, begun at {@code startNanos} ({@link System#nanoTime}).
+   * One invocation's trace, begun at {@code startNanos} (a reading of {@code ticker}).
    *
    * @param queuedSince when an asynchronous event was accepted
    */
@@ -113,13 +116,14 @@ public final class InvocationTracer implements AutoCloseable {
       String requestId,
       Optional<Instant> queuedSince,
       boolean cold,
-      long startNanos) {
-    TraceHeader caller = TraceHeader.joinOrStart(callerHeader);
+      long startNanos,
+      java.time.InstantSource clock,
+      dev.kiln.time.Ticker ticker) {
+    TraceHeader caller = TraceHeader.joinOrStart(callerHeader, clock.instant());
     if (tracer == null) {
       return new Trace(caller, null, 0);
     }
-    // one reading of the clocks for the whole trace, so its spans nest exactly
-    long toEpoch = epochOffset();
+    long toEpoch = epochOffset(clock, ticker);
     long start = queuedSince.map(InvocationTracer::epochNanos).orElse(startNanos + toEpoch);
     var builder =
         tracer
@@ -175,7 +179,7 @@ public final class InvocationTracer implements AutoCloseable {
       return header.header();
     }
 
-    /** A phase of the invocation, between two {@link System#nanoTime} readings. */
+    /** A phase of the invocation, between two readings of the instance's ticker. */
     void phase(String name, long fromNanos, long toNanos) {
       if (span != null && toNanos >= fromNanos) {
         phaseAt(name, fromNanos + toEpoch, toNanos + toEpoch);
@@ -205,9 +209,12 @@ public final class InvocationTracer implements AutoCloseable {
     }
   }
 
-  /** What turns a {@link System#nanoTime} reading into nanoseconds since the epoch, now. */
-  private static long epochOffset() {
-    return epochNanos(Instant.now()) - System.nanoTime();
+  /**
+   * What turns a {@code ticker} reading into nanoseconds since the epoch by {@code clock}, now: one
+   * reading of both clocks for a whole trace, so that its spans nest exactly.
+   */
+  static long epochOffset(java.time.InstantSource clock, dev.kiln.time.Ticker ticker) {
+    return epochNanos(clock.instant()) - ticker.read();
   }
 
   private static long epochNanos(Instant instant) {
@@ -216,6 +223,12 @@ public final class InvocationTracer implements AutoCloseable {
 
   /** Trace ids X-Ray accepts: the time in seconds in the first 8 hex digits, then 24 random. */
   private static final class XrayIds implements IdGenerator {
+    private final java.time.InstantSource clock;
+
+    XrayIds(java.time.InstantSource clock) {
+      this.clock = clock;
+    }
+
     @Override
     public String generateSpanId() {
       return IdGenerator.random().generateSpanId();
@@ -225,7 +238,7 @@ public final class InvocationTracer implements AutoCloseable {
     public String generateTraceId() {
       byte[] random = new byte[12];
       ThreadLocalRandom.current().nextBytes(random);
-      return String.format("%08x", System.currentTimeMillis() / 1000)
+      return String.format("%08x", clock.instant().getEpochSecond())
           + HexFormat.of().formatHex(random);
     }
   }

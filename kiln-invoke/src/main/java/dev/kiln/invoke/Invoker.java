@@ -4,6 +4,8 @@ import dev.kiln.model.Account;
 import dev.kiln.model.LambdaError;
 import dev.kiln.runtimeapi.RuntimeApiServer;
 import dev.kiln.sandbox.SandboxDriver;
+import dev.kiln.time.Scheduler;
+import dev.kiln.time.Ticker;
 import io.micrometer.core.instrument.Tags;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -13,8 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -45,11 +45,10 @@ public final class Invoker implements AutoCloseable {
   private final ConcurrencyBudget budget;
 
   /** Starts provisioned instances, off the invocation path. */
-  private final java.util.concurrent.ExecutorService background =
-      Executors.newCachedThreadPool(
-          r -> Thread.ofPlatform().daemon().name("instance-provisioner").unstarted(r));
+  private final java.util.concurrent.ExecutorService background;
 
   private final InstantSource clock;
+  private final Ticker ticker;
   private final Duration keepAlive;
   private final ConcurrentHashMap<String, InstancePool> pools = new ConcurrentHashMap<>();
 
@@ -60,60 +59,153 @@ public final class Invoker implements AutoCloseable {
   private final java.util.Set<InstancePool> draining = ConcurrentHashMap.newKeySet();
 
   private final AtomicInteger inFlight = new AtomicInteger();
-  private final ScheduledExecutorService reaper;
+
+  /** Runs {@link #reapIdle}; a test's {@code ManualTime} runs it when the test moves time. */
+  private final Scheduler reaper;
+
   private volatile boolean closing;
 
   /**
+   * An invoker's configuration: what it runs on, and the defaults a test leaves alone (no limits
+   * beyond the account's 1,000, no logs, metrics in memory, no usage, no traces, no keys, the
+   * system's clocks, a reaper thread of its own).
+   *
+   * @param driver the sandbox instances run in
+   * @param runtimeApi the Runtime API server instances talk to
    * @param instancesRoot where instances keep their private directories
-   * @param keepAlive how long an idle instance is kept warm before it is stopped
-   * @param runReaper false for tests that drive {@link #reapIdle} themselves with a fake clock
    */
-  public static Invoker create(
-      SandboxDriver driver,
-      RuntimeApiServer runtimeApi,
-      Path instancesRoot,
-      Account account,
-      InstantSource clock,
-      Duration keepAlive,
-      boolean runReaper,
-      ConcurrencyBudget budget,
-      ScaleGate gate,
-      FunctionLogs logs,
-      KilnMetrics metrics,
-      UsageMeter usage,
-      InvocationTracer tracer,
-      InstanceCredentials credentials) {
-    Invoker invoker =
-        new Invoker(
-            new InstanceLauncher(
-                driver,
-                runtimeApi,
-                instancesRoot,
-                account,
-                gate,
-                logs,
-                metrics,
-                usage,
-                tracer,
-                credentials),
-            account,
-            clock,
-            keepAlive,
-            runReaper,
-            budget,
-            metrics,
-            usage);
-    // the gate decides which idle instances to stop when a start needs their memory
-    gate.reclaimFrom(invoker::idleInstances);
-    return invoker;
+  public static Builder builder(
+      SandboxDriver driver, RuntimeApiServer runtimeApi, Path instancesRoot) {
+    return new Builder(driver, runtimeApi, instancesRoot);
+  }
+
+  /** See {@link Invoker#builder}. */
+  public static final class Builder {
+    private final SandboxDriver driver;
+    private final RuntimeApiServer runtimeApi;
+    private final Path instancesRoot;
+    private Account account = Account.DEFAULT;
+    private InstantSource clock = InstantSource.system();
+    private Ticker ticker = Ticker.system();
+    private Scheduler scheduler;
+    private Duration keepAlive = Duration.ofMinutes(5);
+    private ConcurrencyBudget budget;
+    private ScaleGate gate;
+    private FunctionLogs logs = FunctionLogs.NONE;
+    private KilnMetrics metrics;
+    private UsageMeter usage = UsageMeter.NONE;
+    private InvocationTracer tracer = InvocationTracer.NONE;
+    private InstanceCredentials credentials = InstanceCredentials.NONE;
+
+    private Builder(SandboxDriver driver, RuntimeApiServer runtimeApi, Path instancesRoot) {
+      this.driver = driver;
+      this.runtimeApi = runtimeApi;
+      this.instancesRoot = instancesRoot;
+    }
+
+    public Builder account(Account account) {
+      this.account = account;
+      return this;
+    }
+
+    /** The wall clock: idle times, key lifetimes, deadlines. */
+    public Builder clock(InstantSource clock) {
+      this.clock = clock;
+      return this;
+    }
+
+    /** The monotonic clock: durations and waits. */
+    public Builder ticker(Ticker ticker) {
+      this.ticker = ticker;
+      return this;
+    }
+
+    /** What runs the reaper of idle instances; by default a thread of the invoker's own. */
+    public Builder scheduler(Scheduler scheduler) {
+      this.scheduler = scheduler;
+      return this;
+    }
+
+    /** How long an idle instance is kept warm before it is stopped. */
+    public Builder keepAlive(Duration keepAlive) {
+      this.keepAlive = keepAlive;
+      return this;
+    }
+
+    public Builder budget(ConcurrencyBudget budget) {
+      this.budget = budget;
+      return this;
+    }
+
+    public Builder gate(ScaleGate gate) {
+      this.gate = gate;
+      return this;
+    }
+
+    public Builder logs(FunctionLogs logs) {
+      this.logs = logs;
+      return this;
+    }
+
+    public Builder metrics(KilnMetrics metrics) {
+      this.metrics = metrics;
+      return this;
+    }
+
+    public Builder usage(UsageMeter usage) {
+      this.usage = usage;
+      return this;
+    }
+
+    public Builder tracer(InvocationTracer tracer) {
+      this.tracer = tracer;
+      return this;
+    }
+
+    public Builder credentials(InstanceCredentials credentials) {
+      this.credentials = credentials;
+      return this;
+    }
+
+    public Invoker build() {
+      ScaleGate g = gate != null ? gate : ScaleGate.unlimited(clock);
+      KilnMetrics m = metrics != null ? metrics : KilnMetrics.inMemory();
+      Invoker invoker =
+          new Invoker(
+              new InstanceLauncher(
+                  driver,
+                  runtimeApi,
+                  instancesRoot,
+                  account,
+                  g,
+                  logs,
+                  m,
+                  usage,
+                  tracer,
+                  credentials,
+                  clock,
+                  ticker),
+              account,
+              clock,
+              ticker,
+              keepAlive,
+              scheduler != null ? scheduler : Scheduler.onThread("instance-reaper"),
+              budget != null ? budget : new ConcurrencyBudget(1000, Map.of()),
+              m,
+              usage);
+      // the gate decides which idle instances to stop when a start needs their memory
+      g.reclaimFrom(invoker::idleInstances);
+      return invoker;
+    }
   }
 
   private Invoker(
       InstanceLauncher launcher,
       Account account,
       InstantSource clock,
+      Ticker ticker,
       Duration keepAlive,
-      boolean runReaper,
+      Scheduler reaper,
       ConcurrencyBudget budget,
       KilnMetrics metrics,
       UsageMeter usage) {
@@ -123,16 +215,14 @@ public final class Invoker implements AutoCloseable {
     this.account = account;
     this.budget = budget;
     this.clock = clock;
+    this.ticker = ticker;
     this.keepAlive = keepAlive;
-    if (runReaper) {
-      this.reaper =
-          Executors.newSingleThreadScheduledExecutor(
-              r -> Thread.ofPlatform().daemon().name("instance-reaper").unstarted(r));
-      long period = Math.max(100, Math.min(keepAlive.toMillis() / 2, FREEZE_AFTER.toMillis()));
-      reaper.scheduleWithFixedDelay(this::reapIdle, period, period, TimeUnit.MILLISECONDS);
-    } else {
-      this.reaper = null;
-    }
+    this.background =
+        Executors.newCachedThreadPool(
+            r -> Thread.ofPlatform().daemon().name("instance-provisioner").unstarted(r));
+    this.reaper = reaper;
+    long period = Math.max(100, Math.min(keepAlive.toMillis() / 2, FREEZE_AFTER.toMillis()));
+    reaper.every(Duration.ofMillis(period), this::reapIdle);
   }
 
   /**
@@ -415,9 +505,7 @@ public final class Invoker implements AutoCloseable {
     if (inFlight.get() > 0) {
       LOG.warn("stopping {} invocation(s) still running after {}", inFlight.get(), grace);
     }
-    if (reaper != null) {
-      reaper.shutdownNow();
-    }
+    reaper.close();
     background.shutdownNow();
     List<InstancePool> all = new java.util.ArrayList<>(pools.values());
     all.addAll(draining);
@@ -433,8 +521,8 @@ public final class Invoker implements AutoCloseable {
   }
 
   private void awaitNoneInFlight(Duration atMost) {
-    long giveUpAt = System.nanoTime() + atMost.toNanos();
-    while (inFlight.get() > 0 && System.nanoTime() < giveUpAt) {
+    long giveUpAt = ticker.read() + atMost.toNanos();
+    while (inFlight.get() > 0 && ticker.read() < giveUpAt) {
       try {
         Thread.sleep(20);
       } catch (InterruptedException e) {

@@ -1,6 +1,7 @@
 package dev.kiln.invoke;
 
 import dev.kiln.model.LambdaError;
+import dev.kiln.time.Ticker;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -51,6 +52,7 @@ public final class ScaleGate {
   private final long capacityMb;
   private final Duration capacityWait;
   private final InstantSource clock;
+  private final Ticker ticker;
   private final Map<String, Bucket> buckets = new HashMap<>();
   private long reservedMb;
 
@@ -86,9 +88,15 @@ public final class ScaleGate {
    * @param instancesPerWindow new instances a function may start per 10 seconds
    * @param capacityMb memory the host gives to instances, in MB
    * @param capacityWait how long a start may wait for room before it is throttled
+   * @param clock the wall clock the start tokens refill by
+   * @param ticker the monotonic clock a start's wait for room is measured by
    */
   public ScaleGate(
-      int instancesPerWindow, long capacityMb, Duration capacityWait, InstantSource clock) {
+      int instancesPerWindow,
+      long capacityMb,
+      Duration capacityWait,
+      InstantSource clock,
+      Ticker ticker) {
     if (instancesPerWindow < 1 || capacityMb < 128) {
       throw new IllegalArgumentException("a scale-out rate of at least 1 and 128 MB are needed");
     }
@@ -96,11 +104,12 @@ public final class ScaleGate {
     this.capacityMb = capacityMb;
     this.capacityWait = capacityWait;
     this.clock = clock;
+    this.ticker = ticker;
   }
 
   /** No limit to speak of: for tests of other things. */
   public static ScaleGate unlimited(InstantSource clock) {
-    return new ScaleGate(1_000_000, Long.MAX_VALUE / 2, Duration.ZERO, clock);
+    return new ScaleGate(1_000_000, Long.MAX_VALUE / 2, Duration.ZERO, clock, Ticker.system());
   }
 
   public long capacityMb() {
@@ -147,7 +156,7 @@ public final class ScaleGate {
     synchronized (this) {
       takeToken(function);
     }
-    long deadline = System.nanoTime() + capacityWait.toNanos();
+    long deadline = ticker.read() + capacityWait.toNanos();
     synchronized (this) {
       while (reservedMb + memoryMb > capacityMb) {
         // what the instances being stopped already give back does not need stopping again
@@ -155,7 +164,7 @@ public final class ScaleGate {
         if (shortfall > 0) {
           stopIdle(shortfall);
         }
-        long left = deadline - System.nanoTime();
+        long left = deadline - ticker.read();
         if (left <= 0 && stopping.isEmpty()) {
           throw LambdaError.tooManyRequests(
               "Rate Exceeded. Kiln's host has no memory left for another "

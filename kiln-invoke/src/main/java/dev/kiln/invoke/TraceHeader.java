@@ -30,7 +30,7 @@ record TraceHeader(String root, String parent, boolean sampled, boolean joined) 
   private static final Pattern PARENT = Pattern.compile("[0-9a-fA-F]{16}");
 
   /** The caller's header if it names a valid root, otherwise a new trace. */
-  static TraceHeader joinOrStart(Optional<String> header) {
+  static TraceHeader joinOrStart(Optional<String> header, java.time.Instant now) {
     String root = null;
     String parent = null;
     Boolean sampled = null;
@@ -53,14 +53,14 @@ record TraceHeader(String root, String parent, boolean sampled, boolean joined) 
       }
     }
     if (root == null) {
-      return new TraceHeader(newRoot(), randomHex(8), false, false);
+      return new TraceHeader(newRoot(now), randomHex(8), false, false);
     }
     return new TraceHeader(
         root, parent == null ? randomHex(8) : parent, sampled != null && sampled, true);
   }
 
-  private static String newRoot() {
-    return "1-" + String.format("%08x", System.currentTimeMillis() / 1000) + "-" + randomHex(12);
+  private static String newRoot(java.time.Instant now) {
+    return "1-" + String.format("%08x", now.getEpochSecond()) + "-" + randomHex(12);
   }
 
   private static String randomHex(int bytes) {

@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class UsageMeter implements AutoCloseable {
 
-  public static final UsageMeter NONE = new UsageMeter(null);
+  public static final UsageMeter NONE = new UsageMeter(null, java.time.InstantSource.system());
 
   private static final Logger LOG = LoggerFactory.getLogger(UsageMeter.class);
   private static final Duration FLUSH_EVERY = Duration.ofSeconds(2);
@@ -52,8 +52,12 @@ public final class UsageMeter implements AutoCloseable {
 
   private final Map<String, Level> provisioned = new java.util.HashMap<>();
 
-  public UsageMeter(SqliteUsageStore store) {
+  /** The wall clock that usage is accrued and stamped by. */
+  private final java.time.InstantSource clock;
+
+  public UsageMeter(SqliteUsageStore store, java.time.InstantSource clock) {
     this.store = store;
+    this.clock = clock;
     this.flusher =
         store == null ? null : Thread.ofPlatform().name("kiln-usage").daemon().start(this::run);
   }
@@ -63,7 +67,7 @@ public final class UsageMeter implements AutoCloseable {
    * instances of {@code memoryMb}; 0 when it ends.
    */
   synchronized void provisioned(String key, String function, int memoryMb, int count) {
-    long now = System.currentTimeMillis();
+    long now = clock.millis();
     accrue(now);
     if (count > 0) {
       provisioned.put(key, new Level(function, memoryMb, count, now));
@@ -138,7 +142,7 @@ public final class UsageMeter implements AutoCloseable {
     if (store == null) {
       return;
     }
-    accrue(System.currentTimeMillis());
+    accrue(clock.millis());
     List<SqliteUsageStore.Increment> out = new ArrayList<>();
     for (Map.Entry<Key, Tally> e : pending.entrySet()) {
       Tally t = e.getValue();

@@ -79,7 +79,8 @@ class AsyncDispatcherTest {
           }
         };
     dispatcher =
-        new AsyncDispatcher(queue, target, clock, Duration.ofMinutes(1), 4, KilnMetrics.inMemory());
+        new AsyncDispatcher(
+            queue, target, clock, Duration.ofMinutes(1), 4, Runnable::run, KilnMetrics.inMemory());
   }
 
   @AfterEach
@@ -129,15 +130,15 @@ class AsyncDispatcherTest {
       throws Exception {
     script.addAll(List.of(error(), error(), ok("{\"done\":true}")));
     accept("{\"n\":1}");
-    assertThat(dispatcher.dispatchDue(true)).isEqualTo(1);
+    assertThat(dispatcher.dispatchDue()).isEqualTo(1);
     at(Duration.ofSeconds(59));
-    assertThat(dispatcher.dispatchDue(true)).as("not before a minute").isZero();
+    assertThat(dispatcher.dispatchDue()).as("not before a minute").isZero();
     at(Duration.ofSeconds(60));
-    assertThat(dispatcher.dispatchDue(true)).isEqualTo(1);
+    assertThat(dispatcher.dispatchDue()).isEqualTo(1);
     at(Duration.ofSeconds(60 + 119));
-    assertThat(dispatcher.dispatchDue(true)).as("the second retry waits two minutes").isZero();
+    assertThat(dispatcher.dispatchDue()).as("the second retry waits two minutes").isZero();
     at(Duration.ofSeconds(60 + 120));
-    assertThat(dispatcher.dispatchDue(true)).isEqualTo(1);
+    assertThat(dispatcher.dispatchDue()).isEqualTo(1);
     assertThat(requestIds).containsExactly("req-1", "req-1", "req-1");
 
     JsonNode record = followUp("dest");
@@ -157,9 +158,9 @@ class AsyncDispatcherTest {
             "f", "$LATEST", 1, 21_600, Optional.empty(), Optional.of(FAIL), Instant.EPOCH);
     script.addAll(List.of(error(), error()));
     accept("{}");
-    dispatcher.dispatchDue(true);
+    dispatcher.dispatchDue();
     at(Duration.ofMinutes(1));
-    dispatcher.dispatchDue(true);
+    dispatcher.dispatchDue();
     JsonNode record = followUp("fail");
     assertThat(record.at("/requestContext/condition").asText()).isEqualTo("RetriesExhausted");
     assertThat(record.at("/requestContext/approximateInvokeCount").asInt()).isEqualTo(2);
@@ -173,15 +174,15 @@ class AsyncDispatcherTest {
         LambdaError.tooManyRequests("Rate Exceeded.", "ConcurrentInvocationLimitExceeded");
     script.addAll(List.of(throttled, throttled, ok("{}")));
     accept("{}");
-    dispatcher.dispatchDue(true);
+    dispatcher.dispatchDue();
     at(Duration.ofMillis(999));
-    assertThat(dispatcher.dispatchDue(true)).isZero();
+    assertThat(dispatcher.dispatchDue()).isZero();
     at(Duration.ofSeconds(1));
-    assertThat(dispatcher.dispatchDue(true)).isEqualTo(1);
+    assertThat(dispatcher.dispatchDue()).isEqualTo(1);
     at(Duration.ofMillis(2999));
-    assertThat(dispatcher.dispatchDue(true)).as("then 2 s").isZero();
+    assertThat(dispatcher.dispatchDue()).as("then 2 s").isZero();
     at(Duration.ofSeconds(3));
-    assertThat(dispatcher.dispatchDue(true)).isEqualTo(1);
+    assertThat(dispatcher.dispatchDue()).isEqualTo(1);
     JsonNode record = followUp("dest");
     assertThat(record.at("/requestContext/approximateInvokeCount").asInt())
         .as("throttles are not attempts")
@@ -201,7 +202,7 @@ class AsyncDispatcherTest {
     accept("{}");
     for (int s = 0; s <= 70; s++) {
       at(Duration.ofSeconds(s));
-      dispatcher.dispatchDue(true);
+      dispatcher.dispatchDue();
     }
     JsonNode record = followUp("fail");
     assertThat(record.at("/requestContext/condition").asText()).isEqualTo("EventAgeExceeded");

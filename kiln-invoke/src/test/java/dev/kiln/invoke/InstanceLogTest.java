@@ -74,7 +74,9 @@ class InstanceLogTest {
     Files.writeString(output, "one\ntwo\n");
     InstanceLog log = new InstanceLog(output);
     InstanceLog.Cut cut = log.cut();
-    try (BufferedLogWriter writer = new BufferedLogWriter(store, Duration.ofDays(1), 1 << 30)) {
+    try (BufferedLogWriter writer =
+        new BufferedLogWriter(
+            store, Duration.ofDays(1), 1 << 30, java.time.InstantSource.system())) {
       writer.record(GROUP, STREAM, System.currentTimeMillis(), cut.text(), "abc", cut.end());
     }
     Files.writeString(output, "three\nfour\n", java.nio.file.StandardOpenOption.APPEND);

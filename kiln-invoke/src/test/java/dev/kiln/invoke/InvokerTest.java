@@ -43,21 +43,16 @@ class InvokerTest {
     RuntimeTable runtimes = RuntimeTable.install(root.resolve("runtimes"), Map.of());
     runtimeApi = RuntimeApiServer.start();
     invoker =
-        Invoker.create(
-            new ProcessSandboxDriver(),
-            runtimeApi,
-            Files.createDirectories(root.resolve("instances")),
-            Account.DEFAULT,
-            clock,
-            Duration.ofMinutes(5),
-            false,
-            new ConcurrencyBudget(1000, java.util.Map.of()),
-            ScaleGate.unlimited(clock),
-            FunctionLogs.NONE,
-            KilnMetrics.inMemory(),
-            UsageMeter.NONE,
-            InvocationTracer.NONE,
-            InstanceCredentials.NONE);
+        Invoker.builder(
+                new ProcessSandboxDriver(),
+                runtimeApi,
+                Files.createDirectories(root.resolve("instances")))
+            .clock(clock)
+            .scheduler(new dev.kiln.testing.ManualTime())
+            .keepAlive(Duration.ofMinutes(5))
+            .budget(new ConcurrencyBudget(1000, java.util.Map.of()))
+            .gate(ScaleGate.unlimited(clock))
+            .build();
     FunctionConfig config =
         FunctionConfig.create(
             "f",
@@ -145,21 +140,13 @@ class InvokerTest {
               Path instancesRoot, java.util.function.Consumer<Path> salvage) {}
         };
     try (Invoker broken =
-        Invoker.create(
-            failing,
-            runtimeApi,
-            Files.createTempDirectory("kiln-invoker-"),
-            Account.DEFAULT,
-            clock,
-            Duration.ofMinutes(5),
-            false,
-            new ConcurrencyBudget(1000, java.util.Map.of()),
-            ScaleGate.unlimited(clock),
-            FunctionLogs.NONE,
-            KilnMetrics.inMemory(),
-            UsageMeter.NONE,
-            InvocationTracer.NONE,
-            InstanceCredentials.NONE)) {
+        Invoker.builder(failing, runtimeApi, Files.createTempDirectory("kiln-invoker-"))
+            .clock(clock)
+            .scheduler(new dev.kiln.testing.ManualTime())
+            .keepAlive(Duration.ofMinutes(5))
+            .budget(new ConcurrencyBudget(1000, java.util.Map.of()))
+            .gate(ScaleGate.unlimited(clock))
+            .build()) {
       var request =
           InvokeRequest.sync(FunctionRef.of(version.name()), "{}".getBytes(StandardCharsets.UTF_8));
       var failure =

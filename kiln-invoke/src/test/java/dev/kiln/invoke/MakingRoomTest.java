@@ -57,23 +57,19 @@ class MakingRoomTest {
     Files.writeString(task.resolve("app.py"), APP);
     runtimes = RuntimeTable.install(root.resolve("runtimes"), Map.of());
     runtimeApi = RuntimeApiServer.start();
-    gate = new ScaleGate(1000, 4 * 128, Duration.ofMillis(300), clock);
+    gate =
+        new ScaleGate(1000, 4 * 128, Duration.ofMillis(300), clock, dev.kiln.time.Ticker.system());
     invoker =
-        Invoker.create(
-            new ProcessSandboxDriver(),
-            runtimeApi,
-            Files.createDirectories(root.resolve("instances")),
-            Account.DEFAULT,
-            clock,
-            Duration.ofMinutes(5),
-            false,
-            new ConcurrencyBudget(1000, Map.of()),
-            gate,
-            FunctionLogs.NONE,
-            KilnMetrics.inMemory(),
-            UsageMeter.NONE,
-            InvocationTracer.NONE,
-            InstanceCredentials.NONE);
+        Invoker.builder(
+                new ProcessSandboxDriver(),
+                runtimeApi,
+                Files.createDirectories(root.resolve("instances")))
+            .clock(clock)
+            .scheduler(new dev.kiln.testing.ManualTime())
+            .keepAlive(Duration.ofMinutes(5))
+            .budget(new ConcurrencyBudget(1000, Map.of()))
+            .gate(gate)
+            .build();
   }
 
   @AfterEach

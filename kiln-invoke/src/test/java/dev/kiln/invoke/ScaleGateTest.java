@@ -23,7 +23,8 @@ class ScaleGateTest {
 
   @Test
   void aFunctionStartsAtMostTheRatePer10Seconds_thenRefillsSteadily() {
-    ScaleGate gate = new ScaleGate(3, 1_000_000, Duration.ZERO, clock);
+    ScaleGate gate =
+        new ScaleGate(3, 1_000_000, Duration.ZERO, clock, dev.kiln.time.Ticker.system());
     for (int i = 0; i < 3; i++) {
       gate.admit("f", 128);
     }
@@ -44,7 +45,8 @@ class ScaleGateTest {
 
   @Test
   void instancesReserveHostMemory_andAStartThatDoesNotFitWaitsThenIsThrottled() throws Exception {
-    ScaleGate gate = new ScaleGate(1000, 512, Duration.ofMillis(200), clock);
+    ScaleGate gate =
+        new ScaleGate(1000, 512, Duration.ofMillis(200), clock, dev.kiln.time.Ticker.system());
     gate.admit("a", 256);
     gate.admit("b", 256);
     assertThat(gate.reservedMb()).isEqualTo(512);
@@ -56,7 +58,8 @@ class ScaleGateTest {
               assertThat(e.getMessage()).contains("512 of 512 MB");
             });
     // a start that waits gets the room an ending instance gives back
-    ScaleGate patient = new ScaleGate(1000, 512, Duration.ofSeconds(30), clock);
+    ScaleGate patient =
+        new ScaleGate(1000, 512, Duration.ofSeconds(30), clock, dev.kiln.time.Ticker.system());
     patient.admit("a", 512);
     CompletableFuture<Void> waiting = CompletableFuture.runAsync(() -> patient.admit("b", 256));
     Thread.sleep(100);
@@ -101,7 +104,8 @@ class ScaleGateTest {
 
   @Test
   void aStartThatDoesNotFit_stopsIdleInstances_andTakesTheRoomTheyGiveBack() throws Exception {
-    ScaleGate gate = new ScaleGate(1000, 512, Duration.ofMillis(200), clock);
+    ScaleGate gate =
+        new ScaleGate(1000, 512, Duration.ofMillis(200), clock, dev.kiln.time.Ticker.system());
     gate.admit("a", 256);
     gate.admit("b", 256);
     java.util.List<String> stops = new java.util.concurrent.CopyOnWriteArrayList<>();

@@ -1,5 +1,6 @@
 package dev.kiln.runtimeapi;
 
+import dev.kiln.time.Ticker;
 import io.helidon.common.buffers.DataReader;
 import io.helidon.common.buffers.DataWriter;
 import io.helidon.common.socket.HelidonSocket;
@@ -108,15 +109,16 @@ public final class ClientTimeout {
   private ClientTimeout() {}
 
   /**
-   * Serves HTTP/1.1 on {@code listener} with reads that time out after {@code timeout}; no other
-   * protocol is served there.
+   * Serves HTTP/1.1 on {@code listener} with reads that time out after {@code timeout}, as {@code
+   * ticker} measures it; no other protocol is served there.
    */
-  public static void apply(ListenerConfig.BuilderBase<?, ?> listener, Duration timeout) {
+  public static void apply(
+      ListenerConfig.BuilderBase<?, ?> listener, Duration timeout, Ticker ticker) {
     if (timeout.isNegative() || timeout.isZero()) {
       throw new IllegalArgumentException("the client timeout must be positive, got " + timeout);
     }
     listener.protocolsDiscoverServices(false);
-    listener.addConnectionSelector(new Selector(timeout));
+    listener.addConnectionSelector(new Selector(timeout, ticker));
   }
 
   /** Helidon's HTTP/1.1 selector, whose connections read through {@link TimedReads}. */
@@ -124,9 +126,11 @@ public final class ClientTimeout {
 
     private final ServerConnectionSelector http1;
     private final long timeoutNanos;
+    private final Ticker ticker;
 
-    Selector(Duration timeout) {
+    Selector(Duration timeout, Ticker ticker) {
       this.timeoutNanos = timeout.toNanos();
+      this.ticker = ticker;
       this.http1 =
           Http1ConnectionSelector.builder()
               .config(
@@ -154,7 +158,7 @@ public final class ClientTimeout {
 
     @Override
     public ServerConnection connection(ConnectionContext ctx) {
-      TimedReads reads = new TimedReads(ctx, timeoutNanos);
+      TimedReads reads = new TimedReads(ctx, timeoutNanos, ticker);
       ServerConnection connection = http1.connection(reads);
       reads.connection = connection;
       return connection;
@@ -180,16 +184,19 @@ public final class ClientTimeout {
     /** Whether any byte of the current request has arrived. */
     private boolean started;
 
+    private final Ticker ticker;
+
     private boolean timedOut;
 
     /** Whether the request or its response said {@code Connection: close}: no more requests. */
     private volatile boolean closing;
 
-    TimedReads(ConnectionContext ctx, long timeoutNanos) {
+    TimedReads(ConnectionContext ctx, long timeoutNanos, Ticker ticker) {
+      this.ticker = ticker;
       this.ctx = ctx;
       this.socket = ctx.serverSocket();
       this.timeoutNanos = timeoutNanos;
-      this.headersSince = System.nanoTime();
+      this.headersSince = ticker.read();
       this.reader = DataReader.create(this::read);
     }
 
@@ -213,17 +220,17 @@ public final class ClientTimeout {
           // between requests: the connection waits, as kept-alive, until Helidon's idle timeout
           byte[] bytes = untimed();
           if (bytes != null) {
-            headersSince = System.nanoTime();
+            headersSince = ticker.read();
             started = true;
           }
           return bytes;
         }
         // a request sent right behind the previous one, its start already read
-        headersSince = System.nanoTime();
+        headersSince = ticker.read();
         started = true;
       }
       boolean headers = headersSince != 0;
-      long wait = headers ? headersSince + timeoutNanos - System.nanoTime() : timeoutNanos;
+      long wait = headers ? headersSince + timeoutNanos - ticker.read() : timeoutNanos;
       byte[] bytes = timed(wait, headers);
       if (bytes == null) {
         if (headers && !started) {

@@ -2,6 +2,7 @@ package dev.kiln.runtimeapi;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.kiln.time.Ticker;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webserver.WebServer;
@@ -12,6 +13,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.InstantSource;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
@@ -55,7 +57,15 @@ public final class RuntimeApiServer implements AutoCloseable {
 
   private final int port;
 
-  private RuntimeApiServer(boolean verifyPeers) {
+  /** The wall clock, for the deadline a runtime is told. */
+  private final InstantSource clock;
+
+  /** The monotonic clock, shared with the instances, that hand-offs and answers are timed by. */
+  private final Ticker ticker;
+
+  private RuntimeApiServer(boolean verifyPeers, InstantSource clock, Ticker ticker) {
+    this.clock = clock;
+    this.ticker = ticker;
     this.verifier = verifyPeers ? PeerVerifier.forThisHost() : PeerVerifier.NONE;
     try {
       this.reserved = new java.net.ServerSocket(0);
@@ -70,9 +80,14 @@ public final class RuntimeApiServer implements AutoCloseable {
     return create().serve(null);
   }
 
+  /** Starts the server on a free port, telling time by {@code clock} and {@code ticker}. */
+  public static RuntimeApiServer start(InstantSource clock, Ticker ticker) {
+    return create(clock, ticker).serve(null);
+  }
+
   /** For tests that speak to the server from their own process: no check of the caller's pid. */
   public static RuntimeApiServer startWithoutPeerChecks() {
-    return new RuntimeApiServer(false).serve(null);
+    return new RuntimeApiServer(false, InstantSource.system(), Ticker.system()).serve(null);
   }
 
   /**
@@ -80,7 +95,17 @@ public final class RuntimeApiServer implements AutoCloseable {
    * the rest of Kiln, whose API this server also serves, exists): {@link #serve} starts it.
    */
   public static RuntimeApiServer create() {
-    return new RuntimeApiServer(true);
+    return create(InstantSource.system(), Ticker.system());
+  }
+
+  /** {@link #create()}, telling time by {@code clock} and {@code ticker}. */
+  public static RuntimeApiServer create(InstantSource clock, Ticker ticker) {
+    return new RuntimeApiServer(true, clock, ticker);
+  }
+
+  /** The monotonic clock the server's channels time hand-offs and answers by. */
+  Ticker ticker() {
+    return ticker;
   }
 
   /**
@@ -116,7 +141,7 @@ public final class RuntimeApiServer implements AutoCloseable {
             // Kiln stops this server itself, after running invocations had their grace period
             .shutdownHook(false)
             .routing(this::routes);
-    ClientTimeout.apply(builder, clientTimeout);
+    ClientTimeout.apply(builder, clientTimeout, ticker);
     this.server = builder.build().start();
     if (!server.isRunning()) {
       // the port was taken between the reservation's closing and now (Helidon has logged why)
@@ -249,7 +274,7 @@ public final class RuntimeApiServer implements AutoCloseable {
       return;
     }
     RuntimeEvent event = taken.get().event();
-    long deadline = System.currentTimeMillis() + event.timeoutMillis();
+    long deadline = clock.millis() + event.timeoutMillis();
     res.status(Status.OK_200)
         .header("Lambda-Runtime-Aws-Request-Id", event.requestId())
         .header("Lambda-Runtime-Deadline-Ms", Long.toString(deadline))
@@ -259,7 +284,7 @@ public final class RuntimeApiServer implements AutoCloseable {
     event.clientContext().ifPresent(c -> res.header("Lambda-Runtime-Client-Context", c));
     event.cognitoIdentity().ifPresent(c -> res.header("Lambda-Runtime-Cognito-Identity", c));
     found.get().extensions().invoke(event, deadline);
-    taken.get().handoff().complete(new RuntimeChannel.Handoff(deadline, System.nanoTime()));
+    taken.get().handoff().complete(new RuntimeChannel.Handoff(deadline, ticker.read()));
     res.send(event.payload());
   }
 

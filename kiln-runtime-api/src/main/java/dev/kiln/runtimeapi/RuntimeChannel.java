@@ -106,7 +106,7 @@ public final class RuntimeChannel implements AutoCloseable {
   /** Init is over when the runtime and every registered extension have called next. */
   private void watchReadiness() {
     Extensions current = extensions;
-    current.ready().thenRun(() -> firstPoll.complete(System.nanoTime()));
+    current.ready().thenRun(() -> firstPoll.complete(server.ticker().read()));
   }
 
   /**
@@ -217,7 +217,7 @@ public final class RuntimeChannel implements AutoCloseable {
     closedSignal.complete(null);
     Submission last = lastTaken;
     if (last != null) {
-      last.runtimeDone().complete(System.nanoTime());
+      last.runtimeDone().complete(server.ticker().read());
     }
     extensions.close();
     server.unregister(this);
@@ -241,7 +241,7 @@ public final class RuntimeChannel implements AutoCloseable {
     Submission last = lastTaken;
     if (last != null) {
       lastTaken = null;
-      last.runtimeDone().complete(System.nanoTime());
+      last.runtimeDone().complete(server.ticker().read());
     }
     if (!firstPoll.isDone()) {
       extensions.runtimePolled();

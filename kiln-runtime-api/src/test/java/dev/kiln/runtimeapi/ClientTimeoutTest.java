@@ -41,7 +41,7 @@ class ClientTimeoutTest {
                               }
                             })
                         .get("/hello", (req, res) -> res.send("hello")));
-    ClientTimeout.apply(builder, Duration.ofSeconds(1));
+    ClientTimeout.apply(builder, Duration.ofSeconds(1), dev.kiln.time.Ticker.system());
     server = builder.build().start();
   }
 

@@ -29,6 +29,7 @@ import dev.kiln.store.SqliteEventQueue;
 import dev.kiln.store.SqliteLogStore;
 import dev.kiln.store.SqliteMetadataStore;
 import dev.kiln.store.SqliteUsageStore;
+import dev.kiln.time.Ticker;
 import io.helidon.webserver.WebServer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -107,8 +108,11 @@ public final class KilnServer implements AutoCloseable {
       lockFile.close();
       throw e;
     }
+    // the server's clocks, which every component that tells time is given
+    InstantSource clock = InstantSource.system();
+    Ticker ticker = Ticker.system();
     // serving from the end of this constructor, with the Lambda API beside the Runtime API
-    this.runtimeApi = RuntimeApiServer.create();
+    this.runtimeApi = RuntimeApiServer.create(clock, ticker);
     this.driver =
         sandboxDriver(
             settings.sandbox(),
@@ -132,34 +136,33 @@ public final class KilnServer implements AutoCloseable {
     BuildInfo build = BuildInfo.current();
     this.gcMetrics = bindProcessMetrics(prometheus, build);
     this.usageStore = SqliteUsageStore.open(data.resolve("usage.db"));
-    this.usageMeter = new UsageMeter(usageStore);
-    this.tracer = settings.otlpEndpoint().map(InvocationTracer::otlp).orElse(InvocationTracer.NONE);
+    this.usageMeter = new UsageMeter(usageStore, clock);
+    this.tracer =
+        settings
+            .otlpEndpoint()
+            .map(endpoint -> InvocationTracer.otlp(endpoint, clock))
+            .orElse(InvocationTracer.NONE);
     ScaleGate gate =
         new ScaleGate(
-            settings.scaleOutRate(),
-            settings.instanceMemoryMb(),
-            CAPACITY_WAIT,
-            InstantSource.system());
+            settings.scaleOutRate(), settings.instanceMemoryMb(), CAPACITY_WAIT, clock, ticker);
     this.logWriter =
-        new BufferedLogWriter(logStore, settings.logRetention(), settings.logMaxBytes());
+        new BufferedLogWriter(logStore, settings.logRetention(), settings.logMaxBytes(), clock);
     SessionKeys sessions =
         new SessionKeys(java.time.Clock.systemUTC(), settings.instanceCredentialsLifetime());
     this.invoker =
-        Invoker.create(
-            driver,
-            runtimeApi,
-            instances,
-            settings.account(),
-            InstantSource.system(),
-            settings.keepAlive(),
-            true,
-            new ConcurrencyBudget(settings.concurrencyLimit(), store.reservedConcurrency()),
-            gate,
-            logWriter,
-            metrics,
-            usageMeter,
-            tracer,
-            sessions);
+        Invoker.builder(driver, runtimeApi, instances)
+            .account(settings.account())
+            .clock(clock)
+            .ticker(ticker)
+            .keepAlive(settings.keepAlive())
+            .budget(new ConcurrencyBudget(settings.concurrencyLimit(), store.reservedConcurrency()))
+            .gate(gate)
+            .logs(logWriter)
+            .metrics(metrics)
+            .usage(usageMeter)
+            .tracer(tracer)
+            .credentials(sessions)
+            .build();
     invoker.watchInstances();
     metrics.gauge(
         "kiln.instance.memory.reserved.bytes",
@@ -167,8 +170,7 @@ public final class KilnServer implements AutoCloseable {
         gate,
         g -> g.reservedMb() * 1024.0 * 1024.0);
     FunctionCatalog catalog =
-        new FunctionCatalog(
-            store, code, runtimes, invoker, settings.account(), InstantSource.system());
+        new FunctionCatalog(store, code, runtimes, invoker, settings.account(), clock);
     Invocations invocations = Invocations.of(catalog, invoker);
     this.events = SqliteEventQueue.open(data.resolve("events.db"));
     AsyncDispatcher dispatcher =
@@ -176,12 +178,12 @@ public final class KilnServer implements AutoCloseable {
             events,
             catalog,
             invocations,
-            InstantSource.system(),
+            clock,
             settings.asyncRetryDelay(),
             ASYNC_WORKERS,
             metrics);
     dispatcher.watchQueue();
-    this.async = new AsyncInvocations(events, dispatcher, InstantSource.system());
+    this.async = new AsyncInvocations(events, dispatcher, clock);
     catalog.declareAll();
     this.accessKeys = AccessKeys.openOrCreate(data);
     LambdaApi api =
@@ -219,7 +221,7 @@ public final class KilnServer implements AutoCloseable {
     }
     var webBuilder = WebServer.builder();
     // a client that stalls mid-request is cut off (Helidon's server has no read timeout)
-    ClientTimeout.apply(webBuilder, settings.clientTimeout());
+    ClientTimeout.apply(webBuilder, settings.clientTimeout(), ticker);
     tls.ifPresent(t -> webBuilder.tls(b -> b.privateKey(t.key()).privateKeyCertChain(t.chain())));
     this.web =
         webBuilder
