@@ -88,6 +88,7 @@ public final class Invoker implements AutoCloseable {
     private InstantSource clock = InstantSource.system();
     private Ticker ticker = Ticker.system();
     private Scheduler scheduler;
+    private java.util.concurrent.ExecutorService background;
     private Duration keepAlive = Duration.ofMinutes(5);
     private ConcurrencyBudget budget;
     private ScaleGate gate;
@@ -123,6 +124,16 @@ public final class Invoker implements AutoCloseable {
     /** What runs the reaper of idle instances; by default a thread of the invoker's own. */
     public Builder scheduler(Scheduler scheduler) {
       this.scheduler = scheduler;
+      return this;
+    }
+
+    /**
+     * What starts provisioned instances and carries out the pools' slower decisions (stops, file
+     * removal) off the caller's thread; shut down with the invoker. By default a cached pool of the
+     * invoker's own daemon threads.
+     */
+    public Builder background(java.util.concurrent.ExecutorService background) {
+      this.background = background;
       return this;
     }
 
@@ -168,7 +179,7 @@ public final class Invoker implements AutoCloseable {
     }
 
     public Invoker build() {
-      ScaleGate g = gate != null ? gate : ScaleGate.unlimited(clock);
+      ScaleGate g = gate != null ? gate : ScaleGate.unlimited(clock, ticker);
       KilnMetrics m = metrics != null ? metrics : KilnMetrics.inMemory();
       Invoker invoker =
           new Invoker(
@@ -190,6 +201,10 @@ public final class Invoker implements AutoCloseable {
               ticker,
               keepAlive,
               scheduler != null ? scheduler : Scheduler.onThread("instance-reaper"),
+              background != null
+                  ? background
+                  : Executors.newCachedThreadPool(
+                      r -> Thread.ofPlatform().daemon().name("instance-provisioner").unstarted(r)),
               budget != null ? budget : new ConcurrencyBudget(1000, Map.of()),
               m,
               usage);
@@ -206,6 +221,7 @@ public final class Invoker implements AutoCloseable {
       Ticker ticker,
       Duration keepAlive,
       Scheduler reaper,
+      java.util.concurrent.ExecutorService background,
       ConcurrencyBudget budget,
       KilnMetrics metrics,
       UsageMeter usage) {
@@ -217,9 +233,7 @@ public final class Invoker implements AutoCloseable {
     this.clock = clock;
     this.ticker = ticker;
     this.keepAlive = keepAlive;
-    this.background =
-        Executors.newCachedThreadPool(
-            r -> Thread.ofPlatform().daemon().name("instance-provisioner").unstarted(r));
+    this.background = background;
     this.reaper = reaper;
     long period = Math.max(100, Math.min(keepAlive.toMillis() / 2, FREEZE_AFTER.toMillis()));
     reaper.every(Duration.ofMillis(period), this::reapIdle);

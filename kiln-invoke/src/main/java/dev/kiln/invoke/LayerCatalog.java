@@ -299,11 +299,8 @@ public final class LayerCatalog {
       LayerRef ref;
       try {
         ref = LayerRef.parseVersionArn(arn, "layers", account);
-      } catch (LambdaError e) {
-        if (e.status() == 404) {
-          throw LambdaError.invalidParameter("Layer version " + arn + " does not exist.");
-        }
-        throw e;
+      } catch (LambdaError.NotFound e) {
+        throw LambdaError.invalidParameter("Layer version " + arn + " does not exist.");
       }
       if (!names.add(ref.name())) {
         throw LambdaError.invalidParameter(

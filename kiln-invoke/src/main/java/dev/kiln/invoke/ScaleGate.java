@@ -107,9 +107,9 @@ public final class ScaleGate {
     this.ticker = ticker;
   }
 
-  /** No limit to speak of: for tests of other things. */
-  public static ScaleGate unlimited(InstantSource clock) {
-    return new ScaleGate(1_000_000, Long.MAX_VALUE / 2, Duration.ZERO, clock, Ticker.system());
+  /** No limit to speak of: an invoker built without a gate has this one. */
+  public static ScaleGate unlimited(InstantSource clock, Ticker ticker) {
+    return new ScaleGate(1_000_000, Long.MAX_VALUE / 2, Duration.ZERO, clock, ticker);
   }
 
   public long capacityMb() {

@@ -51,7 +51,6 @@ class InvokerTest {
             .scheduler(new dev.kiln.testing.ManualTime())
             .keepAlive(Duration.ofMinutes(5))
             .budget(new ConcurrencyBudget(1000, java.util.Map.of()))
-            .gate(ScaleGate.unlimited(clock))
             .build();
     FunctionConfig config =
         FunctionConfig.create(
@@ -145,7 +144,6 @@ class InvokerTest {
             .scheduler(new dev.kiln.testing.ManualTime())
             .keepAlive(Duration.ofMinutes(5))
             .budget(new ConcurrencyBudget(1000, java.util.Map.of()))
-            .gate(ScaleGate.unlimited(clock))
             .build()) {
       var request =
           InvokeRequest.sync(FunctionRef.of(version.name()), "{}".getBytes(StandardCharsets.UTF_8));

@@ -112,4 +112,51 @@ class ArchitectureTest {
         .resideInAPackage("dev.kiln.server..")
         .check(KILN);
   }
+
+  /** Time is the lowest layer: everything may read it, it reads nothing of Kiln. */
+  @Test
+  void timeDependsOnNothingOfKiln() {
+    noClasses()
+        .that()
+        .resideInAPackage("dev.kiln.time..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAPackage("dev.kiln..")
+        .andShould()
+        .dependOnClassesThat()
+        .resideOutsideOfPackages("dev.kiln.time..", "java..")
+        .check(KILN);
+  }
+
+  /**
+   * The invoker and the Runtime API read the time only from the clock and ticker they were given,
+   * so a test can step it; the system's sources are only the builders' defaults.
+   */
+  @Test
+  void invokeAndRuntimeApiNeverReadTheSystemClockThemselves() {
+    noClasses()
+        .that()
+        .resideInAnyPackage("dev.kiln.invoke..", "dev.kiln.runtimeapi..")
+        .should()
+        .callMethod(System.class, "currentTimeMillis")
+        .orShould()
+        .callMethod(System.class, "nanoTime")
+        .orShould()
+        .callMethod(java.time.Instant.class, "now")
+        .orShould()
+        .callMethod(java.time.Clock.class, "systemUTC")
+        .check(KILN);
+  }
+
+  /** The fakes and in-memory stores of kiln-testing are for tests; nothing shipped uses them. */
+  @Test
+  void shippedCodeNeverUsesTheTestingModule() {
+    noClasses()
+        .that()
+        .resideOutsideOfPackage("dev.kiln.testing..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAPackage("dev.kiln.testing..")
+        .check(KILN);
+  }
 }
