@@ -8,9 +8,10 @@ import java.util.UUID;
 
 /**
  * The front of asynchronous invocation: accepts an event into the durable queue (returning only
- * once it is on disk), and tells how a function's events stand.
+ * once it is on disk), and tells how a function's events stand. It owns neither the queue nor the
+ * dispatcher: whoever assembled them stops them.
  */
-public final class AsyncInvocations implements AutoCloseable {
+public final class AsyncInvocations {
 
   private final EventQueue queue;
   private final AsyncDispatcher dispatcher;
@@ -43,11 +44,5 @@ public final class AsyncInvocations implements AutoCloseable {
   /** A deleted function's queued events go with it. */
   public void functionDeleted(String function) {
     queue.dropFunction(function);
-  }
-
-  @Override
-  public void close() {
-    dispatcher.close();
-    queue.close();
   }
 }

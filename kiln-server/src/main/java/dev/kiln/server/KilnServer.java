@@ -34,11 +34,8 @@ import io.helidon.webserver.WebServer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
@@ -59,171 +56,193 @@ public final class KilnServer implements AutoCloseable {
   /** How long a new instance may wait for host memory before its invocation is throttled. */
   private static final java.time.Duration CAPACITY_WAIT = java.time.Duration.ofSeconds(2);
 
-  private final ServerSettings settings;
-  private final FileChannel lockFile;
-  private final FileLock lock;
-  private final MetadataStore store;
-  private final SqliteLogStore logStore;
-  private final SqliteUsageStore usageStore;
-  private final UsageMeter usageMeter;
-  private final InvocationTracer tracer;
-  private final AccessKeys accessKeys;
-  private final Optional<ServerTls.Loaded> tls;
-  private final io.micrometer.prometheusmetrics.PrometheusMeterRegistry prometheus;
-  private final BufferedLogWriter logWriter;
-  private final RuntimeApiServer runtimeApi;
-  private final Invoker invoker;
-  private final AsyncInvocations async;
-
   /** Threads that deliver asynchronous events; the functions' concurrency limits still apply. */
   private static final int ASYNC_WORKERS = 16;
 
+  private final ServerSettings settings;
+
+  /** Everything this server started, stopped in the reverse order by {@link #close}. */
+  private final Components parts = new Components();
+
+  private final Optional<ServerTls.Loaded> tls;
+  private final AccessKeys accessKeys;
+  private final RuntimeApiServer runtimeApi;
   private final SandboxDriver driver;
   private final RuntimeTable runtimes;
-  private final EventQueue events;
-  private final HealthCheck health;
-  private final io.micrometer.core.instrument.binder.jvm.JvmGcMetrics gcMetrics;
+  private final Invoker invoker;
   private final WebServer web;
   private boolean closed;
 
+  /**
+   * Assembles the server: each part is started, in the order the later ones need them, and joins
+   * {@link #parts} in the same line, so that it stops in the reverse order. If any part cannot
+   * start, the ones already started stop again and the data directory is released.
+   */
   private KilnServer(ServerSettings settings) throws IOException {
     this.settings = settings;
     Path data = settings.dataDir();
     Files.createDirectories(data);
-    this.lockFile =
-        FileChannel.open(
-            data.resolve("kiln.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-    this.lock = lockFile.tryLock();
-    if (lock == null) {
-      lockFile.close();
-      throw new IllegalStateException(
-          "another Kiln server is already using the data directory " + data);
-    }
+    parts.add("the data directory's lock", DataDirectoryLock.take(data));
     try {
       // a certificate that cannot be used, or a port that is taken, is refused before anything
       // starts (instances' spare disks and networks, the Runtime API)
       this.tls = settings.tls().map(t -> ServerTls.load(t, data));
       requirePortFree(settings);
-    } catch (RuntimeException e) {
-      lockFile.close();
-      throw e;
-    }
-    // the server's clocks, which every component that tells time is given
-    InstantSource clock = InstantSource.system();
-    Ticker ticker = Ticker.system();
-    // serving from the end of this constructor, with the Lambda API beside the Runtime API
-    this.runtimeApi = RuntimeApiServer.create(clock, ticker);
-    this.driver =
-        sandboxDriver(
-            settings.sandbox(),
-            data.resolve("sandbox"),
-            runtimeApi.port(),
-            settings.outboundNetwork());
-    Path instances = data.resolve("instances");
-    this.logStore = SqliteLogStore.open(data.resolve("logs.db"));
-    // what instances of a Kiln that was killed printed, and its log store never got, goes into
-    // their log streams before their files go
-    driver.reapLeftovers(instances, dir -> BufferedLogWriter.ingestLeftover(dir, logStore));
-    logStore.forgetAllOutput();
-    Files.createDirectories(instances);
-    this.store = SqliteMetadataStore.open(data.resolve("metadata.db"));
-    LocalCodeStore code = new LocalCodeStore(data.resolve("code"));
-    this.runtimes = RuntimeTable.install(data.resolve("runtimes"), settings.interpreters());
-    this.prometheus =
-        new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
-            io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
-    KilnMetrics metrics = new KilnMetrics(prometheus);
-    BuildInfo build = BuildInfo.current();
-    this.gcMetrics = bindProcessMetrics(prometheus, build);
-    this.usageStore = SqliteUsageStore.open(data.resolve("usage.db"));
-    this.usageMeter = new UsageMeter(usageStore, clock);
-    this.tracer =
-        settings
-            .otlpEndpoint()
-            .map(endpoint -> InvocationTracer.otlp(endpoint, clock))
-            .orElse(InvocationTracer.NONE);
-    ScaleGate gate =
-        new ScaleGate(
-            settings.scaleOutRate(), settings.instanceMemoryMb(), CAPACITY_WAIT, clock, ticker);
-    this.logWriter =
-        new BufferedLogWriter(logStore, settings.logRetention(), settings.logMaxBytes(), clock);
-    SessionKeys sessions =
-        new SessionKeys(java.time.Clock.systemUTC(), settings.instanceCredentialsLifetime());
-    this.invoker =
-        Invoker.builder(driver, runtimeApi, instances)
-            .account(settings.account())
-            .clock(clock)
-            .ticker(ticker)
-            .keepAlive(settings.keepAlive())
-            .budget(new ConcurrencyBudget(settings.concurrencyLimit(), store.reservedConcurrency()))
-            .gate(gate)
-            .logs(logWriter)
-            .metrics(metrics)
-            .usage(usageMeter)
-            .tracer(tracer)
-            .credentials(sessions)
-            .build();
-    invoker.watchInstances();
-    metrics.gauge(
-        "kiln.instance.memory.reserved.bytes",
-        "Host memory held by instances: their MemorySize summed",
-        gate,
-        g -> g.reservedMb() * 1024.0 * 1024.0);
-    FunctionCatalog catalog =
-        new FunctionCatalog(store, code, runtimes, invoker, settings.account(), clock);
-    Invocations invocations = Invocations.of(catalog, invoker);
-    this.events = SqliteEventQueue.open(data.resolve("events.db"));
-    AsyncDispatcher dispatcher =
-        AsyncDispatcher.create(
-            events,
-            catalog,
-            invocations,
-            clock,
-            settings.asyncRetryDelay(),
-            ASYNC_WORKERS,
-            metrics);
-    dispatcher.watchQueue();
-    this.async = new AsyncInvocations(events, dispatcher, clock);
-    catalog.declareAll();
-    this.accessKeys = AccessKeys.openOrCreate(data);
-    LambdaApi api =
-        new LambdaApi(
-            catalog,
-            invocations,
-            invoker.budget(),
-            async,
-            logStore,
-            usageStore,
-            settings.authentication()
-                ? Optional.of(
-                    new SigV4Verifier(
-                        accessKeys,
-                        sessions,
-                        settings.account().region(),
-                        java.time.Clock.systemUTC()))
-                : Optional.empty(),
-            new CodeLinks(java.time.Clock.systemUTC()));
-    Map<String, Runnable> stores = new java.util.LinkedHashMap<>();
-    stores.put("metadata", store::check);
-    stores.put("events", events::check);
-    stores.put("logs", logStore::check);
-    stores.put("usage", usageStore::check);
-    this.health = new HealthCheck(build.version(), stores);
-    // The Runtime API listens before anything can start an instance (an invocation through the
-    // Lambda API, a queued event, provisioned concurrency): its port was only reserved until now,
-    // and a runtime that connected meanwhile would be reset (AWS's Java runtime client then exits,
-    // "Failed to get next invocation. No Response from endpoint")
-    try {
+      // the server's clocks, which every component that tells time is given
+      InstantSource clock = InstantSource.system();
+      Ticker ticker = Ticker.system();
+      java.time.Clock utc = java.time.Clock.systemUTC();
+      // serving from the end of this constructor, with the Lambda API beside the Runtime API
+      this.runtimeApi = parts.add("the Runtime API", RuntimeApiServer.create(clock, ticker));
+      this.driver =
+          parts.add(
+              "the sandbox driver",
+              sandboxDriver(
+                  settings.sandbox(),
+                  data.resolve("sandbox"),
+                  runtimeApi.port(),
+                  settings.outboundNetwork()),
+              SandboxDriver::close);
+      Path instances = data.resolve("instances");
+      SqliteLogStore logStore =
+          parts.add("the log store", SqliteLogStore.open(data.resolve("logs.db")));
+      // what instances of a Kiln that was killed printed, and its log store never got, goes into
+      // their log streams before their files go
+      driver.reapLeftovers(instances, dir -> BufferedLogWriter.ingestLeftover(dir, logStore));
+      logStore.forgetAllOutput();
+      Files.createDirectories(instances);
+      MetadataStore store =
+          parts.add("the metadata store", SqliteMetadataStore.open(data.resolve("metadata.db")));
+      EventQueue events =
+          parts.add("the event queue", SqliteEventQueue.open(data.resolve("events.db")));
+      SqliteUsageStore usageStore =
+          parts.add("the usage store", SqliteUsageStore.open(data.resolve("usage.db")));
+      LocalCodeStore code = new LocalCodeStore(data.resolve("code"));
+      this.runtimes = RuntimeTable.install(data.resolve("runtimes"), settings.interpreters());
+      var prometheus =
+          new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
+              io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
+      KilnMetrics metrics = new KilnMetrics(prometheus);
+      BuildInfo build = BuildInfo.current();
+      parts.add("the JVM's meters", bindProcessMetrics(prometheus, build));
+      UsageMeter usageMeter = parts.add("the usage meter", new UsageMeter(usageStore, clock));
+      InvocationTracer tracer =
+          parts.add(
+              "the tracer",
+              settings
+                  .otlpEndpoint()
+                  .map(endpoint -> InvocationTracer.otlp(endpoint, clock))
+                  .orElse(InvocationTracer.NONE));
+      ScaleGate gate =
+          new ScaleGate(
+              settings.scaleOutRate(), settings.instanceMemoryMb(), CAPACITY_WAIT, clock, ticker);
+      BufferedLogWriter logWriter =
+          parts.add(
+              "the log writer",
+              new BufferedLogWriter(
+                  logStore, settings.logRetention(), settings.logMaxBytes(), clock));
+      SessionKeys sessions = new SessionKeys(utc, settings.instanceCredentialsLifetime());
+      // stopped by the drain below, the first step on the way down
+      this.invoker =
+          Invoker.builder(driver, runtimeApi, instances)
+              .account(settings.account())
+              .clock(clock)
+              .ticker(ticker)
+              .keepAlive(settings.keepAlive())
+              .budget(
+                  new ConcurrencyBudget(settings.concurrencyLimit(), store.reservedConcurrency()))
+              .gate(gate)
+              .logs(logWriter)
+              .metrics(metrics)
+              .usage(usageMeter)
+              .tracer(tracer)
+              .credentials(sessions)
+              .build();
+      invoker.watchInstances();
+      metrics.gauge(
+          "kiln.instance.memory.reserved.bytes",
+          "Host memory held by instances: their MemorySize summed",
+          gate,
+          g -> g.reservedMb() * 1024.0 * 1024.0);
+      FunctionCatalog catalog =
+          new FunctionCatalog(store, code, runtimes, invoker, settings.account(), clock);
+      Invocations invocations = Invocations.of(catalog, invoker);
+      AsyncDispatcher dispatcher =
+          parts.add(
+              "the async dispatcher",
+              AsyncDispatcher.create(
+                  events,
+                  catalog,
+                  invocations,
+                  clock,
+                  settings.asyncRetryDelay(),
+                  ASYNC_WORKERS,
+                  metrics));
+      dispatcher.watchQueue();
+      AsyncInvocations async = new AsyncInvocations(events, dispatcher, clock);
+      catalog.declareAll();
+      this.accessKeys = AccessKeys.openOrCreate(data);
+      LambdaApi api =
+          new LambdaApi(
+              catalog,
+              invocations,
+              invoker.budget(),
+              async,
+              logStore,
+              usageStore,
+              settings.authentication()
+                  ? Optional.of(
+                      new SigV4Verifier(accessKeys, sessions, settings.account().region(), utc))
+                  : Optional.empty(),
+              new CodeLinks(utc));
+      Map<String, Runnable> stores = new java.util.LinkedHashMap<>();
+      stores.put("metadata", store::check);
+      stores.put("events", events::check);
+      stores.put("logs", logStore::check);
+      stores.put("usage", usageStore::check);
+      HealthCheck health = new HealthCheck(build.version(), stores);
+      // The Runtime API listens before anything can start an instance (an invocation through the
+      // Lambda API, a queued event, provisioned concurrency): its port was only reserved until
+      // now, and a runtime that connected meanwhile would be reset (AWS's Java runtime client then
+      // exits, "Failed to get next invocation. No Response from endpoint")
       runtimeApi.serve(api::routes, settings.clientTimeout());
-    } catch (RuntimeException e) {
-      close();
+      this.web =
+          parts.add(
+              "the API listener",
+              listen(settings, tls, ticker, health, metrics, prometheus, api),
+              WebServer::stop);
+      // on the way down, before the listener stops: load balancers see 503 at once, and running
+      // invocations get their grace period and can still answer; then every instance is killed
+      parts.onClose(
+          "the drain of running invocations",
+          () -> {
+            health.stopping();
+            invoker.shutdown(settings.shutdownGrace());
+          });
+      dispatcher.start();
+      catalog.restoreProvisioning();
+      // client commands on this data directory find this server where it really listens
+      new EndpointRecord(endpoint(), settings.account().region()).write(data);
+    } catch (IOException | RuntimeException e) {
+      parts.close();
       throw e;
     }
+  }
+
+  /** The Lambda and Logs APIs, health and metrics, on the address and port the settings say. */
+  private static WebServer listen(
+      ServerSettings settings,
+      Optional<ServerTls.Loaded> tls,
+      Ticker ticker,
+      HealthCheck health,
+      KilnMetrics metrics,
+      io.micrometer.prometheusmetrics.PrometheusMeterRegistry prometheus,
+      LambdaApi api) {
     var webBuilder = WebServer.builder();
     // a client that stalls mid-request is cut off (Helidon's server has no read timeout)
     ClientTimeout.apply(webBuilder, settings.clientTimeout(), ticker);
     tls.ifPresent(t -> webBuilder.tls(b -> b.privateKey(t.key()).privateKeyCertChain(t.chain())));
-    this.web =
+    WebServer web =
         webBuilder
             .host(settings.bind())
             .port(settings.port())
@@ -250,13 +269,10 @@ public final class KilnServer implements AutoCloseable {
             .start();
     if (!web.isRunning()) {
       // taken between the check and now: Helidon has logged why
-      close();
+      web.stop();
       throw new IllegalStateException(cannotServe(settings, "the listener did not start"));
     }
-    dispatcher.start();
-    catalog.restoreProvisioning();
-    // client commands on this data directory find this server where it really listens
-    new EndpointRecord(endpoint(), settings.account().region()).write(data);
+    return web;
   }
 
   /**
@@ -437,8 +453,9 @@ public final class KilnServer implements AutoCloseable {
   }
 
   /**
-   * Stops in order: running invocations get the shutdown grace to finish, then every instance is
-   * killed, then the servers and the store close.
+   * Stops in order, the reverse of the start: running invocations get the shutdown grace to finish,
+   * then every instance is killed, then the listener, the dispatcher, the writers, the stores and
+   * the Runtime API stop, and the data directory is released.
    */
   @Override
   public synchronized void close() {
@@ -446,31 +463,6 @@ public final class KilnServer implements AutoCloseable {
       return;
     }
     closed = true;
-    // load balancers see 503 at once, while running invocations get their grace period
-    if (health != null) {
-      health.stopping();
-    }
-    invoker.shutdown(settings.shutdownGrace());
-    async.close();
-    logWriter.close();
-    usageMeter.close();
-    tracer.close();
-    if (web != null) {
-      web.stop(); // null when the Runtime API could not serve
-    }
-    driver.close();
-    runtimeApi.close();
-    store.close();
-    logStore.close();
-    usageStore.close();
-    if (gcMetrics != null) {
-      gcMetrics.close();
-    }
-    try {
-      lock.release();
-      lockFile.close();
-    } catch (IOException e) {
-      LOG.warn("could not release the data directory lock: {}", e.toString());
-    }
+    parts.close();
   }
 }

@@ -162,9 +162,15 @@ class MetricsIT {
     try (KilnFixture kiln = new KilnFixture()) {
       kiln.python("timed", "def handler(event, context):\n    return 1\n");
       kiln.lambda.invoke(b -> b.functionName("timed").payload(SdkBytes.fromUtf8String("{}")));
-      String scrape = scrape(kiln);
-      java.util.Map<String, Integer> buckets = bucketCounts(scrape);
       String fn = "function=\"timed\",version=\"$LATEST\"";
+      // written up when the runtime asks for its next event, a moment after the answer
+      String scrape =
+          Awaitility.await()
+              .atMost(Duration.ofSeconds(10))
+              .until(
+                  () -> scrape(kiln),
+                  s -> value(s, "kiln_duration_seconds_count{" + fn + "}") == 1.0);
+      java.util.Map<String, Integer> buckets = bucketCounts(scrape);
       assertThat(buckets)
           .containsKeys(
               "kiln_duration_seconds{" + fn + "}",
