@@ -41,6 +41,12 @@ import org.slf4j.LoggerFactory;
  * or, without one, to the function's dead-letter function; both as new events, stored in the same
  * transaction that deletes the finished one. Delivery is at least once: an event whose invocation
  * was running when Kiln crashed runs again after the restart.
+ *
+ * <p>Threads: one loop thread claims due events and hands each to the worker {@link Executor} it
+ * was given, at most {@code workers} at a time (the semaphore {@code free}); between claims it
+ * sleeps on the monitor {@code wakeUp}, which {@link #wake} notifies when an event arrives. The
+ * events themselves are guarded by the queue's transactions, not by anything here, so that a
+ * second dispatcher (another node) can share the queue.
  */
 public final class AsyncDispatcher implements AutoCloseable {
 

@@ -33,6 +33,11 @@ import org.slf4j.LoggerFactory;
  * <p>Shutdown is orderly: new invocations are refused with 503, running ones get a grace period to
  * finish, and then every instance's process tree is killed, so that nothing Kiln started outlives
  * it.
+ *
+ * <p>The invoker takes no lock of its own: pools sit in a concurrent map (made with {@code
+ * computeIfAbsent}, so a version has one pool however many callers arrive at once), the count of
+ * invocations in flight is an atomic, and {@code closing} is volatile. Each pool guards its own
+ * instances with its own monitor ({@link InstancePool}); the invoker never holds two.
  */
 public final class Invoker implements AutoCloseable {
 
