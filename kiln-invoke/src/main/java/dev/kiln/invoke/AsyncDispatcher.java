@@ -3,6 +3,7 @@ package dev.kiln.invoke;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.kiln.model.Account;
 import dev.kiln.model.EventInvokeConfig;
 import dev.kiln.model.FunctionRef;
 import dev.kiln.model.LambdaError;
@@ -98,11 +99,12 @@ public final class AsyncDispatcher implements AutoCloseable {
 
   /**
    * The dispatcher of a running server: events run through {@code invocations}, their settings come
-   * from {@code catalog}.
+   * from {@code configs}.
    */
   public static AsyncDispatcher create(
       EventQueue queue,
-      FunctionCatalog catalog,
+      EventInvokeConfigs configs,
+      Account account,
       Invocations invocations,
       InstantSource clock,
       Duration retryBase,
@@ -119,22 +121,22 @@ public final class AsyncDispatcher implements AutoCloseable {
 
           @Override
           public EventInvokeConfig config(String function, String qualifier) {
-            return catalog.effectiveEventInvokeConfig(function, qualifier);
+            return configs.effective(function, qualifier);
           }
 
           @Override
           public Optional<String> deadLetter(String function, String qualifier) {
-            return catalog.deadLetterTarget(function, qualifier);
+            return configs.deadLetterTarget(function, qualifier);
           }
 
           @Override
           public String functionArn(String function, String qualifier) {
-            return catalog.account().functionArn(queuedFor(function, qualifier));
+            return account.functionArn(queuedFor(function, qualifier));
           }
 
           @Override
           public FunctionRef function(String arn) {
-            return FunctionRef.parse(arn, "destination", catalog.account());
+            return FunctionRef.parse(arn, "destination", account);
           }
         };
     return new AsyncDispatcher(

@@ -8,8 +8,8 @@ import dev.kiln.api.auth.SigV4Verifier;
 import dev.kiln.invoke.AsyncDispatcher;
 import dev.kiln.invoke.AsyncInvocations;
 import dev.kiln.invoke.BufferedLogWriter;
+import dev.kiln.invoke.Catalog;
 import dev.kiln.invoke.ConcurrencyBudget;
-import dev.kiln.invoke.FunctionCatalog;
 import dev.kiln.invoke.InvocationTracer;
 import dev.kiln.invoke.Invocations;
 import dev.kiln.invoke.Invoker;
@@ -169,14 +169,14 @@ public final class KilnServer implements AutoCloseable {
         "Host memory held by instances: their MemorySize summed",
         gate,
         g -> g.reservedMb() * 1024.0 * 1024.0);
-    FunctionCatalog catalog =
-        new FunctionCatalog(store, code, runtimes, invoker, settings.account(), clock);
-    Invocations invocations = Invocations.of(catalog, invoker);
+    Catalog catalog = Catalog.of(store, code, runtimes, invoker, settings.account(), clock);
+    Invocations invocations = Invocations.of(catalog.functions(), invoker);
     this.events = SqliteEventQueue.open(data.resolve("events.db"));
     AsyncDispatcher dispatcher =
         AsyncDispatcher.create(
             events,
-            catalog,
+            catalog.eventInvokeConfigs(),
+            settings.account(),
             invocations,
             clock,
             settings.asyncRetryDelay(),
@@ -184,7 +184,7 @@ public final class KilnServer implements AutoCloseable {
             metrics);
     dispatcher.watchQueue();
     this.async = new AsyncInvocations(events, dispatcher, clock);
-    catalog.declareAll();
+    catalog.functions().declareAll();
     this.accessKeys = AccessKeys.openOrCreate(data);
     LambdaApi api =
         new LambdaApi(
@@ -254,7 +254,7 @@ public final class KilnServer implements AutoCloseable {
       throw new IllegalStateException(cannotServe(settings, "the listener did not start"));
     }
     dispatcher.start();
-    catalog.restoreProvisioning();
+    catalog.concurrency().restoreProvisioning();
     // client commands on this data directory find this server where it really listens
     new EndpointRecord(endpoint(), settings.account().region()).write(data);
   }
