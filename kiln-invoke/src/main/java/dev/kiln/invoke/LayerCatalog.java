@@ -53,8 +53,8 @@ public final class LayerCatalog {
   /**
    * @param writeLock the lock every part of the catalog changes the stores under, so that deleting
    *     unused code never races a function starting to use it
-   * @param collectUnusedCode deletes the packages nothing needs any more ({@link Functions}
-   *     knows which instances still run from what)
+   * @param collectUnusedCode deletes the packages nothing needs any more ({@link Functions} knows
+   *     which instances still run from what)
    */
   LayerCatalog(
       MetadataStore store,
