@@ -45,21 +45,7 @@ public record Catalog(
       Invoker invoker,
       Account account,
       InstantSource clock) {
-    return of(store, code, runtimes, invoker, account, clock, new ChangeFeed());
-  }
-
-  /**
-   * As {@link #of(MetadataStore, CodeStore, RuntimeTable, Invoker, Account, InstantSource)}, told
-   * of changes through {@code changes}.
-   */
-  static Catalog of(
-      MetadataStore store,
-      CodeStore code,
-      RuntimeTable runtimes,
-      Invoker invoker,
-      Account account,
-      InstantSource clock,
-      ChangeFeed changes) {
+    ChangeFeed changes = new ChangeFeed();
     Object writeLock = new Object();
     References references = new References(store, account);
     Functions functions =
