@@ -3,7 +3,9 @@ package dev.kiln.api;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kiln.invoke.AsyncInvocations;
-import dev.kiln.invoke.FunctionCatalog;
+import dev.kiln.invoke.Catalog;
+import dev.kiln.invoke.EventInvokeConfigs;
+import dev.kiln.invoke.Functions;
 import dev.kiln.model.Account;
 import dev.kiln.model.EventInvokeConfig;
 import dev.kiln.model.FunctionRef;
@@ -25,12 +27,14 @@ final class AsyncApi {
   private static final String CONFIG = "/2019-09-25/functions/{name}/event-invoke-config";
   private static final int MAX_BODY = 64 * 1024;
 
-  private final FunctionCatalog catalog;
+  private final EventInvokeConfigs configs;
+  private final Functions functions;
   private final AsyncInvocations async;
   private final Account account;
 
-  AsyncApi(FunctionCatalog catalog, AsyncInvocations async) {
-    this.catalog = catalog;
+  AsyncApi(Catalog catalog, AsyncInvocations async) {
+    this.configs = catalog.eventInvokeConfigs();
+    this.functions = catalog.functions();
     this.async = async;
     this.account = catalog.account();
   }
@@ -54,7 +58,7 @@ final class AsyncApi {
                 replace ? "PutFunctionEventInvokeConfig" : "UpdateFunctionEventInvokeConfig"));
     Optional<RequestBody> destinations = body.object("DestinationConfig");
     EventInvokeConfig config =
-        catalog.putEventInvokeConfig(
+        configs.put(
             ref,
             body.integer("MaximumRetryAttempts"),
             body.integer("MaximumEventAgeInSeconds"),
@@ -70,27 +74,25 @@ final class AsyncApi {
   }
 
   private void get(ServerRequest req, ServerResponse res) {
-    LambdaApi.sendJson(
-        res, req, 200, json(catalog.eventInvokeConfig(LambdaApi.functionRef(req, account))));
+    LambdaApi.sendJson(res, req, 200, json(configs.get(LambdaApi.functionRef(req, account))));
   }
 
   private void delete(ServerRequest req, ServerResponse res) {
-    catalog.deleteEventInvokeConfig(LambdaApi.functionRef(req, account));
+    configs.delete(LambdaApi.functionRef(req, account));
     res.status(204).header("x-amzn-RequestId", LambdaApi.requestId(req)).send();
   }
 
   private void list(ServerRequest req, ServerResponse res) {
-    List<EventInvokeConfig> configs =
-        catalog.eventInvokeConfigs(LambdaApi.functionRef(req, account));
+    List<EventInvokeConfig> found = configs.list(LambdaApi.functionRef(req, account));
     ObjectNode out = FunctionJson.JSON.createObjectNode();
     ArrayNode list = out.putArray("FunctionEventInvokeConfigs");
-    configs.forEach(c -> list.add(json(c)));
+    found.forEach(c -> list.add(json(c)));
     LambdaApi.sendJson(res, req, 200, out);
   }
 
   private void counts(ServerRequest req, ServerResponse res) {
     FunctionRef ref = LambdaApi.functionRef(req, account);
-    catalog.get(new FunctionRef(ref.name(), Optional.empty()));
+    functions.get(new FunctionRef(ref.name(), Optional.empty()));
     EventQueue.Counts c = async.counts(ref.name());
     ObjectNode out = FunctionJson.JSON.createObjectNode();
     out.put("FunctionName", ref.name());

@@ -9,8 +9,10 @@ import dev.kiln.api.auth.CodeLinks;
 import dev.kiln.api.auth.RequestAuthentication;
 import dev.kiln.api.auth.SigV4Verifier;
 import dev.kiln.invoke.AsyncInvocations;
+import dev.kiln.invoke.Catalog;
 import dev.kiln.invoke.ConcurrencyBudget;
-import dev.kiln.invoke.FunctionCatalog;
+import dev.kiln.invoke.FunctionTags;
+import dev.kiln.invoke.Functions;
 import dev.kiln.invoke.InvocationResult;
 import dev.kiln.invoke.Invocations;
 import dev.kiln.invoke.InvokeRequest;
@@ -43,7 +45,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The Lambda REST API 2015-03-31 as the service model defines it: one handler per operation, each
  * reading its members from where the model says they travel (path, query string, headers, JSON
- * body), calling {@link FunctionCatalog} or {@link Invocations}, and answering with the model's
+ * body), calling the {@link Catalog}'s parts or {@link Invocations}, and answering with the model's
  * status code and member names. Errors travel as {@link LambdaError} and are written by {@link
  * AwsErrors}.
  */
@@ -67,7 +69,9 @@ public final class LambdaApi {
   static final String FUNCTIONS = "/2015-03-31/functions";
   private static final String CODE_DOWNLOAD = "/kiln/code";
 
-  private final FunctionCatalog catalog;
+  private final Catalog catalog;
+  private final Functions functions;
+  private final FunctionTags functionTags;
   private final Invocations invocations;
   private final ConcurrencyBudget budget;
   private final Account account;
@@ -76,7 +80,7 @@ public final class LambdaApi {
   private final dev.kiln.store.SqliteUsageStore usage;
 
   public LambdaApi(
-      FunctionCatalog catalog,
+      Catalog catalog,
       Invocations invocations,
       ConcurrencyBudget budget,
       AsyncInvocations async,
@@ -89,6 +93,8 @@ public final class LambdaApi {
     this.logs = logs;
     this.usage = usage;
     this.catalog = catalog;
+    this.functions = catalog.functions();
+    this.functionTags = catalog.tags();
     this.invocations = invocations;
     this.budget = budget;
     this.async = async;
@@ -113,7 +119,7 @@ public final class LambdaApi {
               try {
                 FunctionRef ref =
                     FunctionRef.parse(function, "functionName", account).withQualifier(qualifier);
-                return catalog.policyAllows(ref, principal, "lambda:InvokeFunction");
+                return catalog.policies().allows(ref, principal, "lambda:InvokeFunction");
               } catch (LambdaError unknown) {
                 return false;
               }
@@ -172,7 +178,7 @@ public final class LambdaApi {
     Map<String, String> tags = body.stringMap("Tags").orElse(Map.of());
     checkTags(tags);
     FunctionConfig created =
-        catalog.create(ref.name(), zip, settings, tags, body.bool("Publish").orElse(false));
+        functions.create(ref.name(), zip, settings, tags, body.bool("Publish").orElse(false));
     sendJson(res, req, 201, FunctionJson.configuration(created, account));
   }
 
@@ -192,7 +198,7 @@ public final class LambdaApi {
               throw LambdaError.validation(
                   "functionVersion", v, "Member must satisfy enum value set: [ALL]");
             });
-    MetadataStore.FunctionPage page = catalog.list(marker, maxItems, functionVersion.isPresent());
+    MetadataStore.FunctionPage page = functions.list(marker, maxItems, functionVersion.isPresent());
     ObjectNode out = FunctionJson.JSON.createObjectNode();
     page.nextMarker().ifPresent(m -> out.put("NextMarker", encodeMarker(m)));
     ArrayNode list = out.putArray("Functions");
@@ -202,7 +208,7 @@ public final class LambdaApi {
 
   private void getFunction(ServerRequest req, ServerResponse res) {
     FunctionRef ref = functionRef(req);
-    FunctionConfig config = catalog.get(ref);
+    FunctionConfig config = functions.get(ref);
     ObjectNode out = FunctionJson.JSON.createObjectNode();
     out.set("Configuration", FunctionJson.configuration(config, account));
     ObjectNode code = out.putObject("Code");
@@ -210,19 +216,20 @@ public final class LambdaApi {
     code.put(
         "Location",
         codeLocation(req, dev.kiln.model.CodeDigest.hexFromBase64(config.codeSha256()), codeLinks));
-    Map<String, String> tags = catalog.tags(ref);
+    Map<String, String> tags = functionTags.list(ref);
     if (!tags.isEmpty()) {
       ObjectNode t = out.putObject("Tags");
       tags.forEach(t::put);
     }
     catalog
-        .reservedConcurrency(ref)
+        .concurrency()
+        .reserved(ref)
         .ifPresent(n -> out.putObject("Concurrency").put("ReservedConcurrentExecutions", n));
     sendJson(res, req, 200, out);
   }
 
   private void getFunctionConfiguration(ServerRequest req, ServerResponse res) {
-    sendJson(res, req, 200, FunctionJson.configuration(catalog.get(functionRef(req)), account));
+    sendJson(res, req, 200, FunctionJson.configuration(functions.get(functionRef(req)), account));
   }
 
   private void updateFunctionConfiguration(ServerRequest req, ServerResponse res)
@@ -232,7 +239,7 @@ public final class LambdaApi {
         RequestBody.parse(readBody(req, MAX_CONTROL_PLANE_BODY, "UpdateFunctionConfiguration"));
     rejectUnsupported(body);
     FunctionConfig updated =
-        catalog.updateConfiguration(ref, settings(body, false), body.string("RevisionId"));
+        functions.updateConfiguration(ref, settings(body, false), body.string("RevisionId"));
     sendJson(res, req, 200, FunctionJson.configuration(updated, account));
   }
 
@@ -242,7 +249,7 @@ public final class LambdaApi {
         RequestBody.parse(readBody(req, MAX_CONTROL_PLANE_BODY, "UpdateFunctionCode"));
     byte[] zip = zipFrom(body, "");
     FunctionConfig updated =
-        catalog.updateCode(
+        functions.updateCode(
             ref,
             zip,
             body.stringList("Architectures"),
@@ -254,7 +261,7 @@ public final class LambdaApi {
 
   private void deleteFunction(ServerRequest req, ServerResponse res) {
     FunctionRef ref = functionRef(req);
-    catalog.delete(ref);
+    functions.delete(ref);
     if (ref.qualifier().isEmpty()) {
       async.functionDeleted(ref.name());
     }
@@ -373,7 +380,7 @@ public final class LambdaApi {
   // ---- account and tags ---------------------------------------------------------------------
 
   private void getAccountSettings(ServerRequest req, ServerResponse res) {
-    MetadataStore.Usage usage = catalog.usage();
+    MetadataStore.Usage usage = functions.usage();
     ObjectNode out = FunctionJson.JSON.createObjectNode();
     ObjectNode limit = out.putObject("AccountLimit");
     limit.put("TotalCodeSize", 80_530_636_800L);
@@ -394,14 +401,14 @@ public final class LambdaApi {
         body.stringMap("Tags")
             .orElseThrow(() -> LambdaError.validation("tags", "null", "Member must not be null"));
     checkTags(tags);
-    Map<String, String> existing = catalog.tags(ref);
+    Map<String, String> existing = functionTags.list(ref);
     Set<String> all = new HashSet<>(existing.keySet());
     all.addAll(tags.keySet());
     if (all.size() > 50) {
       throw LambdaError.invalidParameter(
           "A function can have at most 50 tags; this would make " + all.size());
     }
-    catalog.tag(ref, tags);
+    functionTags.tag(ref, tags);
     res.status(204).header("x-amzn-RequestId", requestId(req)).send();
   }
 
@@ -411,13 +418,13 @@ public final class LambdaApi {
     if (keys.isEmpty()) {
       throw LambdaError.validation("tagKeys", "null", "Member must not be null");
     }
-    catalog.tags(ref); // 404 for an unknown function
-    catalog.untag(ref, Set.copyOf(keys));
+    functionTags.list(ref); // 404 for an unknown function
+    functionTags.untag(ref, Set.copyOf(keys));
     res.status(204).header("x-amzn-RequestId", requestId(req)).send();
   }
 
   private void listTags(ServerRequest req, ServerResponse res) {
-    Map<String, String> tags = catalog.tags(taggable(req));
+    Map<String, String> tags = functionTags.list(taggable(req));
     ObjectNode out = FunctionJson.JSON.createObjectNode();
     ObjectNode t = out.putObject("Tags");
     tags.forEach(t::put);
@@ -477,7 +484,7 @@ public final class LambdaApi {
     }
     String hex = file.endsWith(".zip") ? file.substring(0, file.length() - 4) : file;
     Path zip =
-        catalog
+        functions
             .codeZip(hex)
             .orElseThrow(() -> LambdaError.notFound("No deployment package " + file));
     res.status(200)

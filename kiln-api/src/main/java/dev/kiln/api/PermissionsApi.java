@@ -2,7 +2,8 @@ package dev.kiln.api;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.kiln.invoke.FunctionCatalog;
+import dev.kiln.invoke.Catalog;
+import dev.kiln.invoke.FunctionPolicies;
 import dev.kiln.model.Account;
 import dev.kiln.model.FunctionPolicy;
 import dev.kiln.model.FunctionRef;
@@ -20,11 +21,11 @@ final class PermissionsApi {
 
   private static final int MAX_BODY = 64 * 1024;
 
-  private final FunctionCatalog catalog;
+  private final FunctionPolicies policies;
   private final Account account;
 
-  PermissionsApi(FunctionCatalog catalog) {
-    this.catalog = catalog;
+  PermissionsApi(Catalog catalog) {
+    this.policies = catalog.policies();
     this.account = catalog.account();
   }
 
@@ -39,7 +40,7 @@ final class PermissionsApi {
     FunctionRef ref = LambdaApi.functionRef(req, account);
     RequestBody body = RequestBody.parse(LambdaApi.readBody(req, MAX_BODY, "AddPermission"));
     FunctionPolicy.Statement statement =
-        catalog.addPermission(
+        policies.addPermission(
             ref,
             body.requiredString("StatementId"),
             body.requiredString("Action"),
@@ -57,7 +58,7 @@ final class PermissionsApi {
   }
 
   private void getPolicy(ServerRequest req, ServerResponse res) {
-    FunctionPolicy policy = catalog.policy(LambdaApi.functionRef(req, account));
+    FunctionPolicy policy = policies.policy(LambdaApi.functionRef(req, account));
     ObjectNode document = FunctionJson.JSON.createObjectNode();
     document.put("Version", "2012-10-17");
     document.put("Id", "default");
@@ -70,7 +71,7 @@ final class PermissionsApi {
   }
 
   private void removePermission(ServerRequest req, ServerResponse res) {
-    catalog.removePermission(
+    policies.removePermission(
         LambdaApi.functionRef(req, account),
         req.path().pathParameters().get("sid"),
         LambdaApi.query(req, "RevisionId"));

@@ -2,7 +2,10 @@ package dev.kiln.api;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.kiln.invoke.FunctionCatalog;
+import dev.kiln.invoke.Aliases;
+import dev.kiln.invoke.Catalog;
+import dev.kiln.invoke.Concurrency;
+import dev.kiln.invoke.Functions;
 import dev.kiln.model.Account;
 import dev.kiln.model.AliasConfig;
 import dev.kiln.model.FunctionConfig;
@@ -18,19 +21,23 @@ import java.util.Optional;
 import java.util.function.Function;
 
 /**
- * The Lambda API's versions, aliases and reserved concurrency: PublishVersion,
- * ListVersionsByFunction, the five alias operations and Put/Get/DeleteFunctionConcurrency, in the
- * shapes of the service model.
+ * The Lambda API's versions, aliases and concurrency: PublishVersion, ListVersionsByFunction, the
+ * five alias operations, Put/Get/DeleteFunctionConcurrency and the provisioned-concurrency
+ * operations, in the shapes of the service model.
  */
 final class VersionsApi {
 
   private static final int MAX_BODY = 64 * 1024;
 
-  private final FunctionCatalog catalog;
+  private final Functions functions;
+  private final Aliases aliases;
+  private final Concurrency concurrency;
   private final Account account;
 
-  VersionsApi(FunctionCatalog catalog) {
-    this.catalog = catalog;
+  VersionsApi(Catalog catalog) {
+    this.functions = catalog.functions();
+    this.aliases = catalog.aliases();
+    this.concurrency = catalog.concurrency();
     this.account = catalog.account();
   }
 
@@ -63,7 +70,7 @@ final class VersionsApi {
                 () ->
                     LambdaError.validation(
                         "provisionedConcurrentExecutions", "null", "Member must not be null"));
-    LambdaApi.sendJson(res, req, 202, provisionedJson(catalog.provision(ref, count), false));
+    LambdaApi.sendJson(res, req, 202, provisionedJson(concurrency.provision(ref, count), false));
   }
 
   /**
@@ -74,20 +81,20 @@ final class VersionsApi {
     if (LambdaApi.query(req, "List").isPresent()) {
       ObjectNode out = FunctionJson.JSON.createObjectNode();
       ArrayNode list = out.putArray("ProvisionedConcurrencyConfigs");
-      page(req, catalog.provisionedConfigs(ref), v -> v.config().qualifier(), out)
+      page(req, concurrency.provisionedConfigs(ref), v -> v.config().qualifier(), out)
           .forEach(v -> list.add(provisionedJson(v, true)));
       LambdaApi.sendJson(res, req, 200, out);
       return;
     }
-    LambdaApi.sendJson(res, req, 200, provisionedJson(catalog.provisioned(ref), false));
+    LambdaApi.sendJson(res, req, 200, provisionedJson(concurrency.provisioned(ref), false));
   }
 
   private void deleteProvisioned(ServerRequest req, ServerResponse res) {
-    catalog.deprovision(LambdaApi.functionRef(req, account));
+    concurrency.deprovision(LambdaApi.functionRef(req, account));
     res.status(204).header("x-amzn-RequestId", LambdaApi.requestId(req)).send();
   }
 
-  private ObjectNode provisionedJson(FunctionCatalog.ProvisionedView v, boolean withArn) {
+  private ObjectNode provisionedJson(Concurrency.ProvisionedView v, boolean withArn) {
     ObjectNode out = FunctionJson.JSON.createObjectNode();
     if (withArn) {
       out.put(
@@ -113,19 +120,19 @@ final class VersionsApi {
                     LambdaError.validation(
                         "reservedConcurrentExecutions", "null", "Member must not be null"));
     ObjectNode out = FunctionJson.JSON.createObjectNode();
-    out.put("ReservedConcurrentExecutions", catalog.reserveConcurrency(ref, count));
+    out.put("ReservedConcurrentExecutions", concurrency.reserve(ref, count));
     LambdaApi.sendJson(res, req, 200, out);
   }
 
   private void getConcurrency(ServerRequest req, ServerResponse res) {
     FunctionRef ref = LambdaApi.functionRef(req, account);
     ObjectNode out = FunctionJson.JSON.createObjectNode();
-    catalog.reservedConcurrency(ref).ifPresent(n -> out.put("ReservedConcurrentExecutions", n));
+    concurrency.reserved(ref).ifPresent(n -> out.put("ReservedConcurrentExecutions", n));
     LambdaApi.sendJson(res, req, 200, out);
   }
 
   private void deleteConcurrency(ServerRequest req, ServerResponse res) {
-    catalog.unreserveConcurrency(LambdaApi.functionRef(req, account));
+    concurrency.unreserve(LambdaApi.functionRef(req, account));
     res.status(204).header("x-amzn-RequestId", LambdaApi.requestId(req)).send();
   }
 
@@ -141,13 +148,13 @@ final class VersionsApi {
                   "description", d, "Member must have length less than or equal to 256");
             });
     FunctionConfig published =
-        catalog.publish(ref, body.string("CodeSha256"), description, body.string("RevisionId"));
+        functions.publish(ref, body.string("CodeSha256"), description, body.string("RevisionId"));
     LambdaApi.sendJson(res, req, 201, FunctionJson.configuration(published, account));
   }
 
   private void listVersions(ServerRequest req, ServerResponse res) {
     FunctionRef ref = LambdaApi.functionRef(req, account);
-    List<FunctionConfig> versions = catalog.versions(ref);
+    List<FunctionConfig> versions = functions.versions(ref);
     ObjectNode out = FunctionJson.JSON.createObjectNode();
     ArrayNode list = out.putArray("Versions");
     page(req, versions, FunctionConfig::version, out)
@@ -159,7 +166,7 @@ final class VersionsApi {
     FunctionRef ref = LambdaApi.functionRef(req, account);
     RequestBody body = RequestBody.parse(LambdaApi.readBody(req, MAX_BODY, "CreateAlias"));
     AliasConfig alias =
-        catalog.createAlias(
+        aliases.create(
             ref,
             body.requiredString("Name"),
             body.requiredString("FunctionVersion"),
@@ -170,14 +177,14 @@ final class VersionsApi {
 
   private void getAlias(ServerRequest req, ServerResponse res) {
     FunctionRef ref = LambdaApi.functionRef(req, account);
-    LambdaApi.sendJson(res, req, 200, aliasJson(catalog.getAlias(ref.name(), aliasName(req))));
+    LambdaApi.sendJson(res, req, 200, aliasJson(aliases.get(ref.name(), aliasName(req))));
   }
 
   private void updateAlias(ServerRequest req, ServerResponse res) throws IOException {
     FunctionRef ref = LambdaApi.functionRef(req, account);
     RequestBody body = RequestBody.parse(LambdaApi.readBody(req, MAX_BODY, "UpdateAlias"));
     AliasConfig alias =
-        catalog.updateAlias(
+        aliases.update(
             ref,
             aliasName(req),
             body.string("FunctionVersion"),
@@ -189,16 +196,16 @@ final class VersionsApi {
 
   private void deleteAlias(ServerRequest req, ServerResponse res) {
     FunctionRef ref = LambdaApi.functionRef(req, account);
-    catalog.deleteAlias(ref, aliasName(req));
+    aliases.delete(ref, aliasName(req));
     res.status(204).header("x-amzn-RequestId", LambdaApi.requestId(req)).send();
   }
 
   private void listAliases(ServerRequest req, ServerResponse res) {
     FunctionRef ref = LambdaApi.functionRef(req, account);
-    List<AliasConfig> aliases = catalog.aliases(ref, LambdaApi.query(req, "FunctionVersion"));
+    List<AliasConfig> found = aliases.list(ref, LambdaApi.query(req, "FunctionVersion"));
     ObjectNode out = FunctionJson.JSON.createObjectNode();
     ArrayNode list = out.putArray("Aliases");
-    page(req, aliases, AliasConfig::name, out).forEach(a -> list.add(aliasJson(a)));
+    page(req, found, AliasConfig::name, out).forEach(a -> list.add(aliasJson(a)));
     LambdaApi.sendJson(res, req, 200, out);
   }
 

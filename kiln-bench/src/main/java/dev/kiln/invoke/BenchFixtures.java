@@ -20,7 +20,7 @@ final class BenchFixtures {
 
   private BenchFixtures() {}
 
-  /** A Python function version as FunctionCatalog would resolve it; its code is never run. */
+  /** A Python function version as Functions.resolve would resolve it; its code is never run. */
   static FunctionVersion version(String name) {
     FunctionConfig config =
         FunctionConfig.create(

@@ -3,6 +3,7 @@ package dev.kiln.invoke;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.kiln.model.Account;
 import dev.kiln.model.EventInvokeConfig;
 import dev.kiln.model.FunctionRef;
 import dev.kiln.model.LambdaError;
@@ -45,8 +46,8 @@ import org.slf4j.LoggerFactory;
  * <p>Threads: one loop thread claims due events and hands each to the worker {@link Executor} it
  * was given, at most {@code workers} at a time (the semaphore {@code free}); between claims it
  * sleeps on the monitor {@code wakeUp}, which {@link #wake} notifies when an event arrives. The
- * events themselves are guarded by the queue's transactions, not by anything here, so that a
- * second dispatcher (another node) can share the queue.
+ * events themselves are guarded by the queue's transactions, not by anything here, so that a second
+ * dispatcher (another node) can share the queue.
  */
 public final class AsyncDispatcher implements AutoCloseable {
 
@@ -104,11 +105,12 @@ public final class AsyncDispatcher implements AutoCloseable {
 
   /**
    * The dispatcher of a running server: events run through {@code invocations}, their settings come
-   * from {@code catalog}.
+   * from {@code configs}.
    */
   public static AsyncDispatcher create(
       EventQueue queue,
-      FunctionCatalog catalog,
+      EventInvokeConfigs configs,
+      Account account,
       Invocations invocations,
       InstantSource clock,
       Duration retryBase,
@@ -125,22 +127,22 @@ public final class AsyncDispatcher implements AutoCloseable {
 
           @Override
           public EventInvokeConfig config(String function, String qualifier) {
-            return catalog.effectiveEventInvokeConfig(function, qualifier);
+            return configs.effective(function, qualifier);
           }
 
           @Override
           public Optional<String> deadLetter(String function, String qualifier) {
-            return catalog.deadLetterTarget(function, qualifier);
+            return configs.deadLetterTarget(function, qualifier);
           }
 
           @Override
           public String functionArn(String function, String qualifier) {
-            return catalog.account().functionArn(queuedFor(function, qualifier));
+            return account.functionArn(queuedFor(function, qualifier));
           }
 
           @Override
           public FunctionRef function(String arn) {
-            return FunctionRef.parse(arn, "destination", catalog.account());
+            return FunctionRef.parse(arn, "destination", account);
           }
         };
     return new AsyncDispatcher(

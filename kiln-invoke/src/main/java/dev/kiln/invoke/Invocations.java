@@ -29,17 +29,17 @@ public interface Invocations {
    */
   FunctionVersion resolve(FunctionRef function);
 
-  /** The port of a running Kiln: names resolved by {@code catalog}, run by {@code invoker}. */
-  static Invocations of(FunctionCatalog catalog, Invoker invoker) {
+  /** The port of a running Kiln: names resolved by {@code functions}, run by {@code invoker}. */
+  static Invocations of(Functions functions, Invoker invoker) {
     return new Invocations() {
       @Override
       public InvocationResult run(InvokeRequest request) {
-        return invoker.invoke(catalog.resolve(request.function()), request);
+        return invoker.invoke(functions.resolve(request.function()), request);
       }
 
       @Override
       public FunctionVersion resolve(FunctionRef function) {
-        return catalog.resolve(function);
+        return functions.resolve(function);
       }
     };
   }

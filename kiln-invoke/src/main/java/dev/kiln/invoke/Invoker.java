@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * it, runs the event on it and gives it back.
  *
  * <p>This is the hot path, and it is kept free of anything that does not need to be on it: the
- * version arrives resolved (from {@link FunctionCatalog}'s memory, not the database), pools are
+ * version arrives resolved (from {@link Functions#resolve}'s memory, not the database), pools are
  * found in a concurrent map, a warm lease is a pop from a stack, and the only waiting is for the
  * runtime itself. Everything else (reaping idle instances, retiring pools of changed functions)
  * happens beside it.

@@ -51,10 +51,10 @@ public final class LayerCatalog {
   private final Runnable collectUnusedCode;
 
   /**
-   * @param writeLock the lock the function catalog changes the stores under, so that deleting
+   * @param writeLock the lock every part of the catalog changes the stores under, so that deleting
    *     unused code never races a function starting to use it
-   * @param collectUnusedCode deletes the packages nothing needs any more (the function catalog
-   *     knows which instances still run from what)
+   * @param collectUnusedCode deletes the packages nothing needs any more ({@link Functions} knows
+   *     which instances still run from what)
    */
   LayerCatalog(
       MetadataStore store,

@@ -8,8 +8,8 @@ import dev.kiln.api.auth.SigV4Verifier;
 import dev.kiln.invoke.AsyncDispatcher;
 import dev.kiln.invoke.AsyncInvocations;
 import dev.kiln.invoke.BufferedLogWriter;
+import dev.kiln.invoke.Catalog;
 import dev.kiln.invoke.ConcurrencyBudget;
-import dev.kiln.invoke.FunctionCatalog;
 import dev.kiln.invoke.InvocationTracer;
 import dev.kiln.invoke.Invocations;
 import dev.kiln.invoke.Invoker;
@@ -164,15 +164,15 @@ public final class KilnServer implements AutoCloseable {
           "Host memory held by instances: their MemorySize summed",
           gate,
           g -> g.reservedMb() * 1024.0 * 1024.0);
-      FunctionCatalog catalog =
-          new FunctionCatalog(store, code, runtimes, invoker, settings.account(), clock);
-      Invocations invocations = Invocations.of(catalog, invoker);
+      Catalog catalog = Catalog.of(store, code, runtimes, invoker, settings.account(), clock);
+      Invocations invocations = Invocations.of(catalog.functions(), invoker);
       AsyncDispatcher dispatcher =
           parts.add(
               "the async dispatcher",
               AsyncDispatcher.create(
                   events,
-                  catalog,
+                  catalog.eventInvokeConfigs(),
+                  settings.account(),
                   invocations,
                   clock,
                   settings.asyncRetryDelay(),
@@ -180,7 +180,7 @@ public final class KilnServer implements AutoCloseable {
                   metrics));
       dispatcher.watchQueue();
       AsyncInvocations async = new AsyncInvocations(events, dispatcher, clock);
-      catalog.declareAll();
+      catalog.functions().declareAll();
       this.accessKeys = AccessKeys.openOrCreate(data);
       LambdaApi api =
           new LambdaApi(
@@ -220,7 +220,7 @@ public final class KilnServer implements AutoCloseable {
             invoker.shutdown(settings.shutdownGrace());
           });
       dispatcher.start();
-      catalog.restoreProvisioning();
+      catalog.concurrency().restoreProvisioning();
       // client commands on this data directory find this server where it really listens
       new EndpointRecord(endpoint(), settings.account().region()).write(data);
     } catch (IOException | RuntimeException e) {

@@ -1,0 +1,65 @@
+package dev.kiln.invoke;
+
+import dev.kiln.model.Account;
+import dev.kiln.runtimes.RuntimeTable;
+import dev.kiln.store.CodeStore;
+import dev.kiln.store.MetadataStore;
+import java.time.InstantSource;
+
+/**
+ * The functions Kiln knows, and the one way to change them: the control plane's parts, one per part
+ * of the Lambda API, built together by {@link #of} because they share two things.
+ *
+ * <ul>
+ *   <li>{@link Functions}: functions and versions, and {@link Functions#resolve}, the cached
+ *       resolution the invocation path runs from;
+ *   <li>{@link Aliases}; {@link Concurrency} (reserved and provisioned); {@link EventInvokeConfigs}
+ *       (how asynchronous invocations are delivered); {@link FunctionPolicies} (resource-based
+ *       policies); {@link FunctionTags}; and {@link LayerCatalog}, the layers.
+ * </ul>
+ *
+ * <p>What they share: one {@link ChangeFeed}, which every part that changes something a resolution
+ * or an instance depends on tells {@code changed(function)} after the store's commit, so that a
+ * change to one function sends only that function's next resolve back to the store; and one write
+ * lock, held around every change to the stores, so that deleting unused code never races a function
+ * or layer version starting to name it. Every change goes to the durable stores first and only then
+ * to memory.
+ *
+ * @param account the account every ARN names
+ */
+public record Catalog(
+    Account account,
+    Functions functions,
+    Aliases aliases,
+    Concurrency concurrency,
+    EventInvokeConfigs eventInvokeConfigs,
+    FunctionPolicies policies,
+    FunctionTags tags,
+    LayerCatalog layers) {
+
+  /** The catalog of a running Kiln, over its stores, telling {@code invoker} what changed. */
+  public static Catalog of(
+      MetadataStore store,
+      CodeStore code,
+      RuntimeTable runtimes,
+      Invoker invoker,
+      Account account,
+      InstantSource clock) {
+    ChangeFeed changes = new ChangeFeed();
+    Object writeLock = new Object();
+    References references = new References(store, account);
+    Functions functions =
+        new Functions(store, code, runtimes, invoker, references, clock, writeLock, changes);
+    Concurrency concurrency =
+        new Concurrency(store, invoker, references, functions, clock, writeLock);
+    return new Catalog(
+        account,
+        functions,
+        new Aliases(store, invoker, references, functions, concurrency, writeLock, changes),
+        concurrency,
+        new EventInvokeConfigs(store, references, clock, writeLock),
+        new FunctionPolicies(store, references, writeLock),
+        new FunctionTags(store, invoker, references, writeLock, changes),
+        functions.layers());
+  }
+}

@@ -1,0 +1,173 @@
+package dev.kiln.invoke;
+
+import dev.kiln.model.FunctionPolicy;
+import dev.kiln.model.FunctionRef;
+import dev.kiln.model.LambdaError;
+import dev.kiln.store.MetadataStore;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * Functions' resource-based policies (AddPermission, RemovePermission, GetPolicy), and the one
+ * question the request gate asks of them: does a statement let this caller invoke the function?
+ * (Layer versions' policies are {@link LayerCatalog}'s.)
+ *
+ * <p>A policy belongs to a function or to one of its qualifiers (a version or an alias), and is a
+ * list of statements, each granting an action to a principal, possibly under conditions. A
+ * statement is added or removed by reading the policy, checking its statement id, and storing the
+ * new list with the revision the caller gave, all under the catalog's shared {@code writeLock}, so
+ * that two additions never both pass the duplicate check; the store refuses a stale {@code
+ * RevisionId}. Invocations read the policy afresh, so nothing here is cached or reported to the
+ * change feed.
+ */
+public final class FunctionPolicies {
+
+  private static final Pattern STATEMENT_ID = Pattern.compile("[a-zA-Z0-9-_.]+");
+  private static final Pattern ACTION = Pattern.compile("(lambda:[*]|lambda:[a-zA-Z]+|[*])");
+  private static final Pattern PRINCIPAL = Pattern.compile("[^\\s]+");
+  private static final Pattern EVENT_SOURCE_TOKEN = Pattern.compile("[a-zA-Z0-9._\\-]+");
+
+  private final MetadataStore store;
+  private final References references;
+  private final Object writeLock;
+
+  /**
+   * @param writeLock held around every change to the stores, by every part of the catalog
+   */
+  FunctionPolicies(MetadataStore store, References references, Object writeLock) {
+    this.store = store;
+    this.references = references;
+    this.writeLock = writeLock;
+  }
+
+  /** AddPermission: a statement on the function, or on the qualifier the reference names. */
+  public FunctionPolicy.Statement addPermission(
+      FunctionRef ref,
+      String statementId,
+      String action,
+      String principal,
+      Optional<String> sourceArn,
+      Optional<String> sourceAccount,
+      Optional<String> principalOrgId,
+      Optional<String> functionUrlAuthType,
+      Optional<String> eventSourceToken,
+      Optional<Boolean> invokedViaFunctionUrl,
+      Optional<String> revisionId) {
+    if (statementId.isEmpty()
+        || statementId.length() > 100
+        || !STATEMENT_ID.matcher(statementId).matches()) {
+      throw LambdaError.validation(
+          "statementId",
+          statementId,
+          "Member must satisfy regular expression pattern: ([a-zA-Z0-9-_.]+)");
+    }
+    if (!ACTION.matcher(action).matches()) {
+      throw LambdaError.validation(
+          "action",
+          action,
+          "Member must satisfy regular expression pattern: (lambda:[*]|lambda:[a-zA-Z]+|[*])");
+    }
+    if (!PRINCIPAL.matcher(principal).matches()) {
+      throw LambdaError.validation(
+          "principal", principal, "Member must satisfy regular expression pattern: [^\\s]+");
+    }
+    eventSourceToken
+        .filter(t -> t.length() > 256 || !EVENT_SOURCE_TOKEN.matcher(t).matches())
+        .ifPresent(
+            t -> {
+              throw LambdaError.validation(
+                  "eventSourceToken",
+                  t,
+                  t.length() > 256
+                      ? "Member must have length less than or equal to 256"
+                      : "Member must satisfy regular expression pattern: [a-zA-Z0-9._\\-]+");
+            });
+    if (ref.qualifier().isPresent()) {
+      references.requireQualifierExists(ref);
+    } else {
+      references.requireExists(ref);
+    }
+    String qualifier = ref.qualifier().orElse("");
+    FunctionPolicy.Statement statement =
+        new FunctionPolicy.Statement(
+            statementId,
+            action,
+            principal,
+            qualifier.isEmpty()
+                ? references.account().functionArn(ref.name())
+                : references.account().functionArn(ref.name(), qualifier),
+            sourceArn,
+            sourceAccount,
+            principalOrgId,
+            functionUrlAuthType,
+            eventSourceToken,
+            invokedViaFunctionUrl);
+    synchronized (writeLock) {
+      FunctionPolicy current =
+          store.functionPolicy(ref.name(), qualifier).orElseGet(FunctionPolicy::empty);
+      if (current.statement(statementId).isPresent()) {
+        throw LambdaError.statementExists(statementId);
+      }
+      store.putFunctionPolicy(ref.name(), qualifier, current.with(statement), revisionId);
+    }
+    return statement;
+  }
+
+  /** RemovePermission. */
+  public void removePermission(FunctionRef ref, String statementId, Optional<String> revisionId) {
+    references.requireExists(ref);
+    String qualifier = ref.qualifier().orElse("");
+    synchronized (writeLock) {
+      FunctionPolicy current =
+          store.functionPolicy(ref.name(), qualifier).orElseGet(FunctionPolicy::empty);
+      if (current.statement(statementId).isEmpty()) {
+        throw LambdaError.statementNotFound(statementId);
+      }
+      store.putFunctionPolicy(ref.name(), qualifier, current.without(statementId), revisionId);
+    }
+  }
+
+  /** GetPolicy. */
+  public FunctionPolicy policy(FunctionRef ref) {
+    references.requireExists(ref);
+    return store
+        .functionPolicy(ref.name(), ref.qualifier().orElse(""))
+        .filter(p -> !p.statements().isEmpty())
+        .orElseThrow(() -> LambdaError.notFound("The resource you requested does not exist."));
+  }
+
+  /**
+   * Whether a statement of the function's policy, or of the qualifier's, lets {@code principalArn}
+   * (a caller with no rights of its own) perform {@code action}. Statements with conditions on the
+   * calling service ({@code SourceArn}, {@code SourceAccount}) grant AWS services, never a key.
+   */
+  public boolean allows(FunctionRef ref, String principalArn, String action) {
+    List<String> qualifiers = new java.util.ArrayList<>(List.of(""));
+    ref.qualifier().ifPresent(qualifiers::add);
+    for (String qualifier : qualifiers) {
+      Optional<FunctionPolicy> policy = store.functionPolicy(ref.name(), qualifier);
+      if (policy.isEmpty()) {
+        continue;
+      }
+      for (FunctionPolicy.Statement s : policy.get().statements()) {
+        boolean actionMatches =
+            s.action().equals("*") || s.action().equals("lambda:*") || s.action().equals(action);
+        boolean principalMatches = s.principal().equals("*") || s.principal().equals(principalArn);
+        // a condition no key can meet (a source for AWS services, an organization, a function
+        // URL, an Alexa skill's token) keeps the statement from granting keys anything
+        if (actionMatches
+            && principalMatches
+            && s.sourceArn().isEmpty()
+            && s.sourceAccount().isEmpty()
+            && s.principalOrgId().isEmpty()
+            && s.functionUrlAuthType().isEmpty()
+            && s.eventSourceToken().isEmpty()
+            && !s.invokedViaFunctionUrl().orElse(false)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+}
