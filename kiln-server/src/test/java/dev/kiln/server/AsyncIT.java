@@ -13,9 +13,9 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.stream.Stream;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.lambda.model.InvalidParameterValueException;
 import software.amazon.awssdk.services.lambda.model.InvocationType;
@@ -31,18 +31,12 @@ class AsyncIT {
   static final ObjectMapper JSON = new ObjectMapper();
   static final String RECORDER =
       "import json\ndef handler(e, c):\n    print('RECORD ' + json.dumps(e), flush=True)\n    return 'ok'\n";
-  static KilnFixture kiln;
+  @RegisterExtension static final KilnServerExtension kiln = KilnServerExtension.withDefaults();
   static String recorderArn;
 
   @BeforeAll
   static void start() {
-    kiln = new KilnFixture();
     recorderArn = kiln.python("recorder", RECORDER).functionArn();
-  }
-
-  @AfterAll
-  static void stop() {
-    kiln.close();
   }
 
   /** The record a destination received for {@code requestId}, from the recorder's output. */
@@ -54,7 +48,7 @@ class AsyncIT {
   }
 
   static Optional<JsonNode> findRecord(String requestId) throws Exception {
-    try (Stream<Path> dirs = Files.list(kiln.dataDir.resolve("instances"))) {
+    try (Stream<Path> dirs = Files.list(kiln.dataDir().resolve("instances"))) {
       for (Path dir : dirs.toList()) {
         Path log = dir.resolve("output.log");
         if (!Files.exists(log)) {
@@ -72,11 +66,12 @@ class AsyncIT {
 
   static String send(String function, String payload) {
     var r =
-        kiln.lambda.invoke(
-            b ->
-                b.functionName(function)
-                    .invocationType(InvocationType.EVENT)
-                    .payload(SdkBytes.fromUtf8String(payload)));
+        kiln.lambda()
+            .invoke(
+                b ->
+                    b.functionName(function)
+                        .invocationType(InvocationType.EVENT)
+                        .payload(SdkBytes.fromUtf8String(payload)));
     assertThat(r.statusCode()).isEqualTo(202);
     assertThat(r.payload().asByteArray()).isEmpty();
     return r.responseMetadata().requestId();
@@ -98,11 +93,12 @@ class AsyncIT {
         "doubler",
         "def handler(e, c):\n    return {'twice': e['n'] * 2, 'id': c.aws_request_id}\n");
     var config =
-        kiln.lambda.putFunctionEventInvokeConfig(
-            b ->
-                b.functionName("doubler")
-                    .maximumRetryAttempts(0)
-                    .destinationConfig(d -> d.onSuccess(s -> s.destination(recorderArn))));
+        kiln.lambda()
+            .putFunctionEventInvokeConfig(
+                b ->
+                    b.functionName("doubler")
+                        .maximumRetryAttempts(0)
+                        .destinationConfig(d -> d.onSuccess(s -> s.destination(recorderArn))));
     assertThat(config.maximumRetryAttempts()).isZero();
     assertThat(config.maximumEventAgeInSeconds()).isEqualTo(21600);
     String id = send("doubler", "{\"n\": 21}");
@@ -130,11 +126,12 @@ class AsyncIT {
   @Test
   void aFailingEvent_goesToOnFailure_whenItsRetriesAreSpent() throws Exception {
     kiln.python("faulty", "def handler(e, c):\n    raise ValueError('no good')\n");
-    kiln.lambda.putFunctionEventInvokeConfig(
-        b ->
-            b.functionName("faulty")
-                .maximumRetryAttempts(0)
-                .destinationConfig(d -> d.onFailure(s -> s.destination(recorderArn))));
+    kiln.lambda()
+        .putFunctionEventInvokeConfig(
+            b ->
+                b.functionName("faulty")
+                    .maximumRetryAttempts(0)
+                    .destinationConfig(d -> d.onFailure(s -> s.destination(recorderArn))));
     String id = send("faulty", "{\"x\": 1}");
     JsonNode record = recordFor(id);
     assertThat(record.at("/requestContext/condition").asText()).isEqualTo("RetriesExhausted");
@@ -148,15 +145,17 @@ class AsyncIT {
   @Test
   void aFailedEvent_withoutOnFailure_goesToTheDeadLetterFunction_asItWasSent() throws Exception {
     kiln.python("doomed", "def handler(e, c):\n    raise RuntimeError('never')\n");
-    kiln.lambda.updateFunctionConfiguration(
-        b -> b.functionName("doomed").deadLetterConfig(d -> d.targetArn(recorderArn)));
+    kiln.lambda()
+        .updateFunctionConfiguration(
+            b -> b.functionName("doomed").deadLetterConfig(d -> d.targetArn(recorderArn)));
     assertThat(
-            kiln.lambda
+            kiln.lambda()
                 .getFunctionConfiguration(b -> b.functionName("doomed"))
                 .deadLetterConfig()
                 .targetArn())
         .isEqualTo(recorderArn);
-    kiln.lambda.putFunctionEventInvokeConfig(b -> b.functionName("doomed").maximumRetryAttempts(0));
+    kiln.lambda()
+        .putFunctionEventInvokeConfig(b -> b.functionName("doomed").maximumRetryAttempts(0));
     String marker = "dead-" + System.nanoTime();
     send("doomed", "{\"marker\": \"" + marker + "\"}");
     JsonNode delivered = recordFor(marker);
@@ -165,14 +164,15 @@ class AsyncIT {
         .isEqualTo(marker);
     assertThatThrownBy(
             () ->
-                kiln.lambda.updateFunctionConfiguration(
-                    b ->
-                        b.functionName("doomed")
-                            .deadLetterConfig(
-                                d -> d.targetArn("arn:aws:sqs:us-east-1:000000000000:q"))))
+                kiln.lambda()
+                    .updateFunctionConfiguration(
+                        b ->
+                            b.functionName("doomed")
+                                .deadLetterConfig(
+                                    d -> d.targetArn("arn:aws:sqs:us-east-1:000000000000:q"))))
         .isInstanceOf(InvalidParameterValueException.class);
     assertThat(
-            kiln.lambda
+            kiln.lambda()
                 .getFunctionConfiguration(b -> b.functionName("doomed"))
                 .deadLetterConfig()
                 .targetArn())
@@ -183,19 +183,20 @@ class AsyncIT {
   @Test
   void aThrottledEvent_isKept_andDeliveredOnceThereIsRoom() throws Exception {
     kiln.python("paused", "def handler(e, c):\n    return 'ran'\n");
-    kiln.lambda.putFunctionConcurrency(
-        b -> b.functionName("paused").reservedConcurrentExecutions(0));
-    kiln.lambda.putFunctionEventInvokeConfig(
-        b ->
-            b.functionName("paused")
-                .destinationConfig(d -> d.onSuccess(s -> s.destination(recorderArn))));
+    kiln.lambda()
+        .putFunctionConcurrency(b -> b.functionName("paused").reservedConcurrentExecutions(0));
+    kiln.lambda()
+        .putFunctionEventInvokeConfig(
+            b ->
+                b.functionName("paused")
+                    .destinationConfig(d -> d.onSuccess(s -> s.destination(recorderArn))));
     String id = send("paused", "{}");
     Thread.sleep(2500);
     assertThat(counts("paused").get("Queued").asInt() + counts("paused").get("InFlight").asInt())
         .as("throttled, and kept")
         .isEqualTo(1);
     assertThat(findRecord(id)).isEmpty();
-    kiln.lambda.deleteFunctionConcurrency(b -> b.functionName("paused"));
+    kiln.lambda().deleteFunctionConcurrency(b -> b.functionName("paused"));
     assertThat(recordFor(id).at("/requestContext/condition").asText()).isEqualTo("Success");
   }
 
@@ -225,7 +226,7 @@ class AsyncIT {
   void eventInvokeConfigs_areCheckedAsAwsChecksThem() {
     kiln.python("configured", "def handler(e, c):\n    return 1\n");
     assertThatThrownBy(
-            () -> kiln.lambda.getFunctionEventInvokeConfig(b -> b.functionName("configured")))
+            () -> kiln.lambda().getFunctionEventInvokeConfig(b -> b.functionName("configured")))
         .isInstanceOfSatisfying(
             ResourceNotFoundException.class,
             e ->
@@ -235,15 +236,16 @@ class AsyncIT {
                             + " doesn't have an EventInvokeConfig"));
     assertThatThrownBy(
             () ->
-                kiln.lambda.putFunctionEventInvokeConfig(
-                    b ->
-                        b.functionName("configured")
-                            .destinationConfig(
-                                d ->
-                                    d.onFailure(
-                                        s ->
-                                            s.destination(
-                                                "arn:aws:sqs:us-east-1:000000000000:dlq")))))
+                kiln.lambda()
+                    .putFunctionEventInvokeConfig(
+                        b ->
+                            b.functionName("configured")
+                                .destinationConfig(
+                                    d ->
+                                        d.onFailure(
+                                            s ->
+                                                s.destination(
+                                                    "arn:aws:sqs:us-east-1:000000000000:dlq")))))
         .isInstanceOfSatisfying(
             InvalidParameterValueException.class,
             e ->
@@ -252,22 +254,24 @@ class AsyncIT {
                         "The destination ARN arn:aws:sqs:us-east-1:000000000000:dlq is invalid"));
     assertThatThrownBy(
             () ->
-                kiln.lambda.putFunctionEventInvokeConfig(
-                    b ->
-                        b.functionName("configured")
-                            .destinationConfig(
-                                d ->
-                                    d.onSuccess(
-                                        s ->
-                                            s.destination(
-                                                "arn:aws:lambda:us-east-1:000000000000:function:ghost")))))
+                kiln.lambda()
+                    .putFunctionEventInvokeConfig(
+                        b ->
+                            b.functionName("configured")
+                                .destinationConfig(
+                                    d ->
+                                        d.onSuccess(
+                                            s ->
+                                                s.destination(
+                                                    "arn:aws:lambda:us-east-1:000000000000:function:ghost")))))
         .isInstanceOfSatisfying(
             InvalidParameterValueException.class,
             e -> assertThat(e.awsErrorDetails().errorMessage()).contains("does not exist"));
     assertThatThrownBy(
             () ->
-                kiln.lambda.putFunctionEventInvokeConfig(
-                    b -> b.functionName("configured").maximumRetryAttempts(3)))
+                kiln.lambda()
+                    .putFunctionEventInvokeConfig(
+                        b -> b.functionName("configured").maximumRetryAttempts(3)))
         .isInstanceOfSatisfying(
             LambdaException.class,
             e -> {
@@ -276,26 +280,30 @@ class AsyncIT {
             });
     assertThatThrownBy(
             () ->
-                kiln.lambda.putFunctionEventInvokeConfig(
-                    b -> b.functionName("configured").maximumEventAgeInSeconds(59)))
+                kiln.lambda()
+                    .putFunctionEventInvokeConfig(
+                        b -> b.functionName("configured").maximumEventAgeInSeconds(59)))
         .isInstanceOf(LambdaException.class);
     // nothing was stored by the refused calls
     assertThat(
-            kiln.lambda
+            kiln.lambda()
                 .listFunctionEventInvokeConfigs(b -> b.functionName("configured"))
                 .functionEventInvokeConfigs())
         .isEmpty();
 
-    kiln.lambda.putFunctionEventInvokeConfig(
-        b -> b.functionName("configured").maximumRetryAttempts(1).maximumEventAgeInSeconds(120));
+    kiln.lambda()
+        .putFunctionEventInvokeConfig(
+            b ->
+                b.functionName("configured").maximumRetryAttempts(1).maximumEventAgeInSeconds(120));
     var updated =
-        kiln.lambda.updateFunctionEventInvokeConfig(
-            b -> b.functionName("configured").maximumEventAgeInSeconds(300));
+        kiln.lambda()
+            .updateFunctionEventInvokeConfig(
+                b -> b.functionName("configured").maximumEventAgeInSeconds(300));
     assertThat(updated.maximumRetryAttempts()).as("kept by Update").isEqualTo(1);
     assertThat(updated.maximumEventAgeInSeconds()).isEqualTo(300);
-    kiln.lambda.deleteFunctionEventInvokeConfig(b -> b.functionName("configured"));
+    kiln.lambda().deleteFunctionEventInvokeConfig(b -> b.functionName("configured"));
     assertThat(
-            kiln.lambda
+            kiln.lambda()
                 .listFunctionEventInvokeConfigs(b -> b.functionName("configured"))
                 .functionEventInvokeConfigs())
         .isEmpty();

@@ -11,9 +11,9 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The errors of signatures that are not even well formed, of presigned URLs past their time, of
@@ -24,22 +24,16 @@ class AuthErrorsIT {
 
   static final ObjectMapper JSON = new ObjectMapper();
   static final HttpClient HTTP = HttpClient.newHttpClient();
-  static KilnFixture kiln;
+  @RegisterExtension static final KilnServerExtension kiln = KilnServerExtension.withDefaults();
 
   @BeforeAll
   static void start() {
-    kiln = new KilnFixture();
     kiln.python("linked", "def handler(e, c):\n    return 1\n");
-  }
-
-  @AfterAll
-  static void stop() {
-    kiln.close();
   }
 
   static String[] send(String pathAndQuery, String authorization) throws Exception {
     HttpRequest.Builder b =
-        HttpRequest.newBuilder(URI.create(kiln.server.endpoint() + pathAndQuery));
+        HttpRequest.newBuilder(URI.create(kiln.server().endpoint() + pathAndQuery));
     if (authorization != null) {
       b.header("Authorization", authorization).header("X-Amz-Date", "20261125T120000Z");
     }
@@ -111,7 +105,7 @@ class AuthErrorsIT {
 
   @Test
   void aTamperedCodeLink_isRefused() throws Exception {
-    String location = kiln.lambda.getFunction(b -> b.functionName("linked")).code().location();
+    String location = kiln.lambda().getFunction(b -> b.functionName("linked")).code().location();
     HttpResponse<byte[]> ok =
         HTTP.send(
             HttpRequest.newBuilder(URI.create(location)).build(),

@@ -20,9 +20,9 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.signer.Aws4Signer;
 import software.amazon.awssdk.auth.signer.params.Aws4SignerParams;
@@ -41,18 +41,12 @@ import software.amazon.awssdk.services.lambda.model.LambdaException;
 class AuthIT {
 
   static final ObjectMapper JSON = new ObjectMapper();
-  static KilnFixture kiln;
+  @RegisterExtension static final KilnServerExtension kiln = KilnServerExtension.withDefaults();
   static final HttpClient HTTP = HttpClient.newHttpClient();
 
   @BeforeAll
   static void start() {
-    kiln = new KilnFixture();
     kiln.python("guarded", "def handler(e, c):\n    return 'in'\n");
-  }
-
-  @AfterAll
-  static void stop() {
-    kiln.close();
   }
 
   /** A request signed with the SDK's signer as of {@code at}, for {@code region}. */
@@ -63,7 +57,7 @@ class AuthIT {
             .sign(
                 SdkHttpFullRequest.builder()
                     .method(SdkHttpMethod.GET)
-                    .uri(URI.create(kiln.server.endpoint() + path))
+                    .uri(URI.create(kiln.server().endpoint() + path))
                     .build(),
                 Aws4SignerParams.builder()
                     .awsCredentials(key)
@@ -95,13 +89,13 @@ class AuthIT {
 
   @Test
   void theAdminKey_signsEverything_andIsKeptPrivately() throws Exception {
-    assertThat(kiln.lambda.invoke(b -> b.functionName("guarded")).payload().asUtf8String())
+    assertThat(kiln.lambda().invoke(b -> b.functionName("guarded")).payload().asUtf8String())
         .isEqualTo("\"in\"");
     assertThat(
             PosixFilePermissions.toString(
-                Files.getPosixFilePermissions(kiln.dataDir.resolve(AccessKeys.FILE))))
+                Files.getPosixFilePermissions(kiln.dataDir().resolve(AccessKeys.FILE))))
         .isEqualTo("rw-------");
-    assertThat(kiln.server.banner())
+    assertThat(kiln.server().banner())
         .anyMatch(l -> l.contains("eval \"$(./kiln credentials --data-dir "));
   }
 
@@ -109,14 +103,15 @@ class AuthIT {
   void unsignedAndWronglySignedRequests_getAwsErrors() throws Exception {
     assertThat(
             send(
-                HttpRequest.newBuilder(URI.create(kiln.server.endpoint() + "/2015-03-31/functions"))
+                HttpRequest.newBuilder(
+                        URI.create(kiln.server().endpoint() + "/2015-03-31/functions"))
                     .build()))
         .containsExactly(
             "403", "MissingAuthenticationTokenException", "Missing Authentication Token");
 
     try (LambdaClient stranger =
         KilnFixture.client(
-            kiln.server.endpoint(), AwsBasicCredentials.create("AKIANOTAKEYOFKILNS00", "x"))) {
+            kiln.server().endpoint(), AwsBasicCredentials.create("AKIANOTAKEYOFKILNS00", "x"))) {
       LambdaException e = catchThrowableOfType(LambdaException.class, stranger::listFunctions);
       assertThat(e.statusCode()).isEqualTo(403);
       assertThat(e.awsErrorDetails().errorCode()).isEqualTo("UnrecognizedClientException");
@@ -127,7 +122,7 @@ class AuthIT {
     AwsBasicCredentials admin = kiln.credentials();
     try (LambdaClient wrongSecret =
         KilnFixture.client(
-            kiln.server.endpoint(),
+            kiln.server().endpoint(),
             AwsBasicCredentials.create(admin.accessKeyId(), admin.secretAccessKey() + "x"))) {
       LambdaException e = catchThrowableOfType(LambdaException.class, wrongSecret::listFunctions);
       assertThat(e.statusCode()).isEqualTo(403);
@@ -173,7 +168,7 @@ class AuthIT {
     // the CloudWatch Logs API is behind the same gate, in its own protocol's shape
     HttpResponse<String> logs =
         HTTP.send(
-            HttpRequest.newBuilder(URI.create(kiln.server.endpoint() + "/"))
+            HttpRequest.newBuilder(URI.create(kiln.server().endpoint() + "/"))
                 .header("X-Amz-Target", "Logs_20140328.DescribeLogGroups")
                 .POST(HttpRequest.BodyPublishers.ofString("{}"))
                 .build(),
@@ -182,7 +177,7 @@ class AuthIT {
     assertThat(JSON.readTree(logs.body()).path("__type").asText())
         .isEqualTo("MissingAuthenticationTokenException");
     // and nothing changed on the way
-    assertThat(kiln.lambda.listFunctions().functions())
+    assertThat(kiln.lambda().listFunctions().functions())
         .extracting(f -> f.functionName())
         .contains("guarded");
   }
@@ -198,9 +193,9 @@ class AuthIT {
                     + "lam = boto3.client('lambda', endpoint_url=sys.argv[1], region_name='us-east-1')\n"
                     + "print(lam.generate_presigned_url('get_function',"
                     + " Params={'FunctionName': 'guarded'}, ExpiresIn=60))",
-                kiln.server.endpoint().toString()),
+                kiln.server().endpoint().toString()),
             Files.createTempDirectory("kiln-presign-"),
-            Tools.awsEnv(Files.createTempDirectory("kiln-presign-home-"), kiln.dataDir));
+            Tools.awsEnv(Files.createTempDirectory("kiln-presign-home-"), kiln.dataDir()));
     assertThat(r.exit()).as(r.output()).isZero();
     String url = r.output().strip();
     assertThat(url).contains("X-Amz-Signature=");
@@ -229,7 +224,7 @@ class AuthIT {
                     "--description",
                     "ci job",
                     "--data-dir",
-                    kiln.dataDir.toString()))
+                    kiln.dataDir().toString()))
         .isZero();
     Map<String, String> exported = new java.util.HashMap<>();
     printed
@@ -243,7 +238,7 @@ class AuthIT {
     AwsBasicCredentials invoker =
         AwsBasicCredentials.create(
             exported.get("AWS_ACCESS_KEY_ID"), exported.get("AWS_SECRET_ACCESS_KEY"));
-    try (LambdaClient limited = KilnFixture.client(kiln.server.endpoint(), invoker)) {
+    try (LambdaClient limited = KilnFixture.client(kiln.server().endpoint(), invoker)) {
       assertThat(limited.invoke(b -> b.functionName("guarded")).payload().asUtf8String())
           .isEqualTo("\"in\"");
       LambdaException denied =
@@ -294,7 +289,7 @@ class AuthIT {
                   + "guarded:$LATEST because");
       try (var logs =
           software.amazon.awssdk.services.cloudwatchlogs.CloudWatchLogsClient.builder()
-              .endpointOverride(kiln.server.endpoint())
+              .endpointOverride(kiln.server().endpoint())
               .region(software.amazon.awssdk.regions.Region.US_EAST_1)
               .credentialsProvider(
                   software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(invoker))
@@ -315,7 +310,7 @@ class AuthIT {
       ByteArrayOutputStream listed = new ByteArrayOutputStream();
       CredentialsCommand list = new CredentialsCommand();
       list.out = new PrintStream(listed, true);
-      new picocli.CommandLine(list).execute("list", "--data-dir", kiln.dataDir.toString());
+      new picocli.CommandLine(list).execute("list", "--data-dir", kiln.dataDir().toString());
       assertThat(listed.toString())
           .contains(invoker.accessKeyId())
           .contains("invoke")
@@ -327,7 +322,8 @@ class AuthIT {
       revoke.out = new PrintStream(new ByteArrayOutputStream(), true);
       assertThat(
               new picocli.CommandLine(revoke)
-                  .execute("revoke", invoker.accessKeyId(), "--data-dir", kiln.dataDir.toString()))
+                  .execute(
+                      "revoke", invoker.accessKeyId(), "--data-dir", kiln.dataDir().toString()))
           .isZero();
       KilnFixture.awaitRefused(
           limited, "guarded", "UnrecognizedClientException", Duration.ofSeconds(5));
@@ -339,11 +335,12 @@ class AuthIT {
     try {
       assertThat(
               new picocli.CommandLine(again)
-                  .execute("revoke", "AKIANOSUCHKEY0000000", "--data-dir", kiln.dataDir.toString()))
+                  .execute(
+                      "revoke", "AKIANOSUCHKEY0000000", "--data-dir", kiln.dataDir().toString()))
           .isEqualTo(1);
       assertThat(
               new picocli.CommandLine(new CredentialsCommand())
-                  .execute("add", "--role", "root", "--data-dir", kiln.dataDir.toString()))
+                  .execute("add", "--role", "root", "--data-dir", kiln.dataDir().toString()))
           .isEqualTo(2);
     } finally {
       System.setErr(stderr);
@@ -360,7 +357,7 @@ class AuthIT {
     command.out = new PrintStream(printed, true);
     assertThat(
             new picocli.CommandLine(command)
-                .execute("--data-dir", kiln.dataDir.toString(), "--endpoint", "http://kiln:9000"))
+                .execute("--data-dir", kiln.dataDir().toString(), "--endpoint", "http://kiln:9000"))
         .isZero();
     assertThat(printed.toString())
         .contains("export AWS_ACCESS_KEY_ID=" + kiln.credentials().accessKeyId())

@@ -12,9 +12,9 @@ import java.util.Map;
 import java.util.function.Consumer;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.lambda.model.CreateFunctionRequest;
@@ -27,19 +27,13 @@ import software.amazon.awssdk.services.lambda.model.Runtime;
  */
 class BadInputIT {
 
-  static KilnFixture kiln;
+  @RegisterExtension static final KilnServerExtension kiln = KilnServerExtension.withDefaults();
   static final HttpClient HTTP = HttpClient.newHttpClient();
   static final String CODE = "def handler(event, context):\n    return 1\n";
 
   @BeforeAll
   static void start() {
-    kiln = new KilnFixture();
     kiln.python("existing", CODE);
-  }
-
-  @AfterAll
-  static void stop() {
-    kiln.close();
   }
 
   /** The error a create with these settings gets, after checking it stored nothing. */
@@ -48,19 +42,22 @@ class BadInputIT {
         (AwsServiceException)
             org.assertj.core.api.Assertions.catchThrowable(
                 () ->
-                    kiln.lambda.createFunction(
-                        b -> {
-                          b.functionName(name)
-                              .runtime(Runtime.PYTHON3_12)
-                              .handler("app.handler")
-                              .role(KilnFixture.ROLE)
-                              .code(
-                                  c -> c.zipFile(SdkBytes.fromByteArray(Zips.of("app.py", CODE))));
-                          settings.accept(b);
-                        }));
+                    kiln.lambda()
+                        .createFunction(
+                            b -> {
+                              b.functionName(name)
+                                  .runtime(Runtime.PYTHON3_12)
+                                  .handler("app.handler")
+                                  .role(KilnFixture.ROLE)
+                                  .code(
+                                      c ->
+                                          c.zipFile(
+                                              SdkBytes.fromByteArray(Zips.of("app.py", CODE))));
+                              settings.accept(b);
+                            }));
     assertThat(e).as("create of " + name + " should fail").isNotNull();
     assertThat(
-            kiln.lambda.listFunctionsPaginator(b -> {}).functions().stream()
+            kiln.lambda().listFunctionsPaginator(b -> {}).functions().stream()
                 .map(FunctionConfiguration::functionName))
         .doesNotContain(name);
     return e;
@@ -133,13 +130,13 @@ class BadInputIT {
   void duplicateName() {
     AwsServiceException e = createFails("existing-dup-check", b -> b.functionName("existing"));
     assertAwsError(e, 409, "ResourceConflictException", "Function already exist: existing");
-    assertThat(kiln.lambda.getFunctionConfiguration(b -> b.functionName("existing")).handler())
+    assertThat(kiln.lambda().getFunctionConfiguration(b -> b.functionName("existing")).handler())
         .isEqualTo("app.handler");
   }
 
   @Test
   void unknownFunction() {
-    assertThatThrownBy(() -> kiln.lambda.getFunction(b -> b.functionName("nope")))
+    assertThatThrownBy(() -> kiln.lambda().getFunction(b -> b.functionName("nope")))
         .isInstanceOfSatisfying(
             AwsServiceException.class,
             e ->
@@ -148,7 +145,7 @@ class BadInputIT {
                     404,
                     "ResourceNotFoundException",
                     "Function not found: arn:aws:lambda:us-east-1:000000000000:function:nope"));
-    assertThatThrownBy(() -> kiln.lambda.invoke(b -> b.functionName("nope")))
+    assertThatThrownBy(() -> kiln.lambda().invoke(b -> b.functionName("nope")))
         .isInstanceOfSatisfying(
             AwsServiceException.class,
             e -> assertAwsError(e, 404, "ResourceNotFoundException", "Function not found"));
@@ -265,7 +262,7 @@ class BadInputIT {
         400,
         "InvalidParameterValueException",
         "Unzipped size must be smaller than 262144000 bytes");
-    try (var scratch = java.nio.file.Files.list(kiln.dataDir.resolve("code/scratch"))) {
+    try (var scratch = java.nio.file.Files.list(kiln.dataDir().resolve("code/scratch"))) {
       assertThat(scratch).as("nothing of the bomb is left on disk").isEmpty();
     }
   }
@@ -348,20 +345,22 @@ class BadInputIT {
 
   @Test
   void failedUpdatesChangeNothing() {
-    var before = kiln.lambda.getFunctionConfiguration(b -> b.functionName("existing"));
+    var before = kiln.lambda().getFunctionConfiguration(b -> b.functionName("existing"));
     assertThatThrownBy(
             () ->
-                kiln.lambda.updateFunctionConfiguration(
-                    b -> b.functionName("existing").memorySize(1).timeout(10)))
+                kiln.lambda()
+                    .updateFunctionConfiguration(
+                        b -> b.functionName("existing").memorySize(1).timeout(10)))
         .isInstanceOf(AwsServiceException.class);
     assertThatThrownBy(
             () ->
-                kiln.lambda.updateFunctionCode(
-                    b -> b.functionName("existing").zipFile(SdkBytes.fromUtf8String("nope"))))
+                kiln.lambda()
+                    .updateFunctionCode(
+                        b -> b.functionName("existing").zipFile(SdkBytes.fromUtf8String("nope"))))
         .isInstanceOfSatisfying(
             AwsServiceException.class,
             e -> assertAwsError(e, 400, "InvalidParameterValueException", "Could not unzip"));
-    var after = kiln.lambda.getFunctionConfiguration(b -> b.functionName("existing"));
+    var after = kiln.lambda().getFunctionConfiguration(b -> b.functionName("existing"));
     assertThat(after.toString()).isEqualTo(before.toString());
   }
 

@@ -9,30 +9,19 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The AWS CLI, as installed, creating, invoking, updating and deleting Python and Node functions.
  */
 class CliEndToEndIT {
 
-  static KilnFixture kiln;
+  @RegisterExtension static final KilnServerExtension kiln = KilnServerExtension.withDefaults();
   static final ObjectMapper JSON = new ObjectMapper();
 
-  @BeforeAll
-  static void start() {
-    kiln = new KilnFixture();
-  }
-
-  @AfterAll
-  static void stop() {
-    kiln.close();
-  }
-
   static Tools.Result aws(Path dir, String... args) throws Exception {
-    Tools.Result r = Tools.aws(kiln, dir, args);
+    Tools.Result r = Tools.aws(kiln.fixture(), dir, args);
     assertThat(r.exit()).as(String.join(" ", args) + "\n" + r.output()).isZero();
     return r;
   }
@@ -120,13 +109,13 @@ class CliEndToEndIT {
             List.of(
                 Tools.awsCli().toString(),
                 "--endpoint-url",
-                kiln.server.endpoint().toString(),
+                kiln.server().endpoint().toString(),
                 "lambda",
                 "get-function",
                 "--function-name",
                 name),
             dir,
-            Tools.awsEnv(dir.resolve("home"), kiln.dataDir));
+            Tools.awsEnv(dir.resolve("home"), kiln.dataDir()));
     assertThat(missing.exit()).isNotZero();
     assertThat(missing.output()).contains("ResourceNotFoundException");
   }
@@ -225,10 +214,10 @@ class CliEndToEndIT {
             List.of(
                 Tools.pythonWithBoto3().toString(),
                 script.toString(),
-                kiln.server.endpoint().toString(),
+                kiln.server().endpoint().toString(),
                 arn),
             dir,
-            Tools.awsEnv(dir.resolve("home"), kiln.dataDir));
+            Tools.awsEnv(dir.resolve("home"), kiln.dataDir()));
     assertThat(r.exit()).as(r.output()).isZero();
     assertThat(r.output().trim()).isEqualTo("1 python3.12 1 ResourceNotFoundException");
   }
@@ -279,7 +268,7 @@ class CliEndToEndIT {
         List.of(
             Tools.awsCli().toString(),
             "--endpoint-url",
-            kiln.server.endpoint().toString(),
+            kiln.server().endpoint().toString(),
             "logs",
             "tail",
             "/aws/lambda/cli-tailed",
@@ -287,7 +276,7 @@ class CliEndToEndIT {
             "--format",
             "short"));
     ProcessBuilder b = new ProcessBuilder(follow).directory(dir.toFile()).redirectErrorStream(true);
-    b.environment().putAll(Tools.awsEnv(dir.resolve("home"), kiln.dataDir));
+    b.environment().putAll(Tools.awsEnv(dir.resolve("home"), kiln.dataDir()));
     Process p = b.start();
     StringBuffer seen = new StringBuffer();
     Thread reader =
@@ -387,12 +376,12 @@ class CliEndToEndIT {
     Map<String, String> env = userShell(dir);
     for (String command :
         List.of(
-            "./kiln credentials --data-dir '" + kiln.dataDir + "'",
-            "./kiln credentials add --role invoke --data-dir '" + kiln.dataDir + "'")) {
+            "./kiln credentials --data-dir '" + kiln.dataDir() + "'",
+            "./kiln credentials add --role invoke --data-dir '" + kiln.dataDir() + "'")) {
       Tools.Result r = Tools.shell(dir, env, command);
       assertThat(r.exit()).as(r.output()).isZero();
       Map<String, String> exports = exported(r.output());
-      String endpoint = kiln.server.endpoint().toString();
+      String endpoint = kiln.server().endpoint().toString();
       assertThat(endpoint).doesNotEndWith(":" + ServerSettings.DEFAULT_PORT);
       assertThat(exports)
           .as(command)
@@ -407,7 +396,7 @@ class CliEndToEndIT {
 
   @Test
   void theBanner_namesThePythonThatServesEachPythonIdentifier() {
-    assertThat(kiln.server.banner())
+    assertThat(kiln.server().banner())
         .filteredOn(l -> l.startsWith("  runtime python3.") && !l.contains("not installed"))
         // the interpreter, what it carries (the SDK), and its version
         .allMatch(
@@ -421,7 +410,7 @@ class CliEndToEndIT {
 
   @Test
   void theBannersCommands_reachThisKiln_withEveryAwsCliInstalled() throws Exception {
-    List<String> banner = kiln.server.banner();
+    List<String> banner = kiln.server().banner();
     String eval =
         banner.stream().filter(l -> l.contains("eval \"$(./kiln credentials")).findFirst().get();
     String list =
@@ -461,7 +450,7 @@ class CliEndToEndIT {
         "fileb://function.zip");
     aws(dir, "lambda", "invoke", "--function-name", "cli-found", "out.json");
     Map<String, String> env = userShell(dir);
-    String data = " --data-dir '" + kiln.dataDir + "'";
+    String data = " --data-dir '" + kiln.dataDir() + "'";
     // by the data directory, and by what eval "$(./kiln credentials)" exported
     for (String logs :
         List.of(
@@ -506,17 +495,21 @@ class CliEndToEndIT {
         "./kiln logs hello --endpoint http://127.0.0.1:"
             + closed
             + " --data-dir '"
-            + kiln.dataDir
+            + kiln.dataDir()
             + "'",
         1);
     commands.put(
-        "./kiln usage --endpoint http://127.0.0.1:" + closed + " --data-dir '" + kiln.dataDir + "'",
+        "./kiln usage --endpoint http://127.0.0.1:"
+            + closed
+            + " --data-dir '"
+            + kiln.dataDir()
+            + "'",
         1);
-    commands.put("./kiln usage --endpoint not-a-url --data-dir '" + kiln.dataDir + "'", 1);
+    commands.put("./kiln usage --endpoint not-a-url --data-dir '" + kiln.dataDir() + "'", 1);
     // mistakes on the command line
     commands.put("./kiln logs", 2);
     commands.put("./kiln usage --since", 2);
-    commands.put("./kiln credentials add --role root --data-dir '" + kiln.dataDir + "'", 2);
+    commands.put("./kiln credentials add --role root --data-dir '" + kiln.dataDir() + "'", 2);
     commands.put("./kiln server --port 99999 --data-dir '" + empty + "'", 2);
     for (var c : commands.entrySet()) {
       Tools.Result r = Tools.shell(dir, env, c.getKey() + " || exit $?");
@@ -543,13 +536,13 @@ class CliEndToEndIT {
     Files.writeString(config, theirs);
     Files.writeString(
         credentials, "[work]\naws_access_key_id = AKIAWORK\naws_secret_access_key = w\n");
-    String write = "./kiln credentials --profile kiln --data-dir '" + kiln.dataDir + "'";
+    String write = "./kiln credentials --profile kiln --data-dir '" + kiln.dataDir() + "'";
     for (int i = 0; i < 2; i++) { // written again, it replaces its own sections
       Tools.Result r = Tools.shell(dir, env, write);
       assertThat(r.exit()).as(r.output()).isZero();
     }
     assertThat(Files.readString(config)).startsWith(theirs);
-    String endpoint = kiln.server.endpoint().toString();
+    String endpoint = kiln.server().endpoint().toString();
     var profiles =
         software.amazon.awssdk.profiles.ProfileFile.aggregator()
             .addFile(

@@ -7,9 +7,8 @@ import java.security.MessageDigest;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.lambda.model.Architecture;
 import software.amazon.awssdk.services.lambda.model.CreateFunctionResponse;
@@ -27,17 +26,7 @@ import software.amazon.awssdk.services.lambda.model.UpdateFunctionConfigurationR
 /** The control plane, driven by the real AWS SDK for Java v2 as a user would drive it. */
 class ControlPlaneIT {
 
-  static KilnFixture kiln;
-
-  @BeforeAll
-  static void start() {
-    kiln = new KilnFixture();
-  }
-
-  @AfterAll
-  static void stop() {
-    kiln.close();
-  }
+  @RegisterExtension static final KilnServerExtension kiln = KilnServerExtension.withDefaults();
 
   static final String CODE = "def handler(event, context):\n    return {'ok': True}\n";
 
@@ -45,19 +34,20 @@ class ControlPlaneIT {
   void createFunction_answersWithTheFullConfigurationAsAwsDoes() throws Exception {
     byte[] zip = Zips.of("app.py", CODE);
     CreateFunctionResponse created =
-        kiln.lambda.createFunction(
-            b ->
-                b.functionName("cp-create")
-                    .runtime(Runtime.PYTHON3_12)
-                    .handler("app.handler")
-                    .role(KilnFixture.ROLE)
-                    .description("made by a test")
-                    .memorySize(256)
-                    .timeout(7)
-                    .environment(e -> e.variables(Map.of("GREETING", "hi")))
-                    .ephemeralStorage(s -> s.size(1024))
-                    .tags(Map.of("team", "kiln"))
-                    .code(c -> c.zipFile(SdkBytes.fromByteArray(zip))));
+        kiln.lambda()
+            .createFunction(
+                b ->
+                    b.functionName("cp-create")
+                        .runtime(Runtime.PYTHON3_12)
+                        .handler("app.handler")
+                        .role(KilnFixture.ROLE)
+                        .description("made by a test")
+                        .memorySize(256)
+                        .timeout(7)
+                        .environment(e -> e.variables(Map.of("GREETING", "hi")))
+                        .ephemeralStorage(s -> s.size(1024))
+                        .tags(Map.of("team", "kiln"))
+                        .code(c -> c.zipFile(SdkBytes.fromByteArray(zip))));
 
     String sha =
         Base64.getEncoder().encodeToString(MessageDigest.getInstance("SHA-256").digest(zip));
@@ -97,16 +87,17 @@ class ControlPlaneIT {
   @Test
   void getFunction_returnsConfigurationCodeLocationAndTags() throws Exception {
     byte[] zip = Zips.of("app.py", CODE);
-    kiln.lambda.createFunction(
-        b ->
-            b.functionName("cp-get")
-                .runtime(Runtime.PYTHON3_11)
-                .handler("app.handler")
-                .role(KilnFixture.ROLE)
-                .tags(Map.of("env", "test"))
-                .code(c -> c.zipFile(SdkBytes.fromByteArray(zip))));
+    kiln.lambda()
+        .createFunction(
+            b ->
+                b.functionName("cp-get")
+                    .runtime(Runtime.PYTHON3_11)
+                    .handler("app.handler")
+                    .role(KilnFixture.ROLE)
+                    .tags(Map.of("env", "test"))
+                    .code(c -> c.zipFile(SdkBytes.fromByteArray(zip))));
 
-    GetFunctionResponse got = kiln.lambda.getFunction(b -> b.functionName("cp-get"));
+    GetFunctionResponse got = kiln.lambda().getFunction(b -> b.functionName("cp-get"));
     assertThat(got.configuration().functionName()).isEqualTo("cp-get");
     assertThat(got.tags()).containsEntry("env", "test");
     assertThat(got.code().repositoryType()).isEqualTo("S3");
@@ -130,7 +121,7 @@ class ControlPlaneIT {
             "000000000000:function:cp-names",
             "arn:aws:lambda:us-east-1:000000000000:function:cp-names",
             "arn:aws:lambda:us-east-1:000000000000:function:cp-names:$LATEST")) {
-      var c = kiln.lambda.getFunctionConfiguration(b -> b.functionName(name));
+      var c = kiln.lambda().getFunctionConfiguration(b -> b.functionName(name));
       assertThat(c.functionName()).as(name).isEqualTo("cp-names");
     }
   }
@@ -141,13 +132,13 @@ class ControlPlaneIT {
       kiln.python("cp-list-" + i, CODE);
     }
     List<String> names =
-        kiln.lambda.listFunctionsPaginator(b -> b.maxItems(2)).functions().stream()
+        kiln.lambda().listFunctionsPaginator(b -> b.maxItems(2)).functions().stream()
             .map(FunctionConfiguration::functionName)
             .filter(n -> n.startsWith("cp-list-"))
             .toList();
     assertThat(names)
         .containsExactly("cp-list-0", "cp-list-1", "cp-list-2", "cp-list-3", "cp-list-4");
-    var firstPage = kiln.lambda.listFunctions(b -> b.maxItems(2));
+    var firstPage = kiln.lambda().listFunctions(b -> b.maxItems(2));
     assertThat(firstPage.functions()).hasSize(2);
     assertThat(firstPage.nextMarker()).isNotBlank();
   }
@@ -155,14 +146,15 @@ class ControlPlaneIT {
   @Test
   void listFunctions_withFunctionVersionAll_includesPublishedVersions() {
     kiln.python("cp-list-all", CODE);
-    kiln.lambda.updateFunctionCode(
-        b ->
-            b.functionName("cp-list-all")
-                .publish(true)
-                .zipFile(SdkBytes.fromByteArray(Zips.of("app.py", CODE + "# v1\n"))));
+    kiln.lambda()
+        .updateFunctionCode(
+            b ->
+                b.functionName("cp-list-all")
+                    .publish(true)
+                    .zipFile(SdkBytes.fromByteArray(Zips.of("app.py", CODE + "# v1\n"))));
     List<String> versions =
         kiln
-            .lambda
+            .lambda()
             .listFunctionsPaginator(b -> b.functionVersion("ALL").maxItems(3))
             .functions()
             .stream()
@@ -176,19 +168,20 @@ class ControlPlaneIT {
   void updateFunctionConfiguration_changesSettingsAndRevision() {
     CreateFunctionResponse created = kiln.python("cp-update-config", CODE);
     UpdateFunctionConfigurationResponse updated =
-        kiln.lambda.updateFunctionConfiguration(
-            b ->
-                b.functionName("cp-update-config")
-                    .memorySize(512)
-                    .timeout(30)
-                    .environment(e -> e.variables(Map.of("AB", "1"))));
+        kiln.lambda()
+            .updateFunctionConfiguration(
+                b ->
+                    b.functionName("cp-update-config")
+                        .memorySize(512)
+                        .timeout(30)
+                        .environment(e -> e.variables(Map.of("AB", "1"))));
     assertThat(updated.memorySize()).isEqualTo(512);
     assertThat(updated.timeout()).isEqualTo(30);
     assertThat(updated.environment().variables()).containsExactly(Map.entry("AB", "1"));
     assertThat(updated.revisionId()).isNotEqualTo(created.revisionId());
     assertThat(updated.codeSha256()).isEqualTo(created.codeSha256());
     assertThat(
-            kiln.lambda
+            kiln.lambda()
                 .getFunctionConfiguration(b -> b.functionName("cp-update-config"))
                 .memorySize())
         .isEqualTo(512);
@@ -197,16 +190,19 @@ class ControlPlaneIT {
   @Test
   void updateFunctionConfiguration_withStaleRevisionId_isRefusedAndChangesNothing() {
     CreateFunctionResponse created = kiln.python("cp-revision", CODE);
-    kiln.lambda.updateFunctionConfiguration(b -> b.functionName("cp-revision").timeout(10));
+    kiln.lambda().updateFunctionConfiguration(b -> b.functionName("cp-revision").timeout(10));
 
     assertThatThrownBy(
             () ->
-                kiln.lambda.updateFunctionConfiguration(
-                    b ->
-                        b.functionName("cp-revision").timeout(20).revisionId(created.revisionId())))
+                kiln.lambda()
+                    .updateFunctionConfiguration(
+                        b ->
+                            b.functionName("cp-revision")
+                                .timeout(20)
+                                .revisionId(created.revisionId())))
         .isInstanceOf(PreconditionFailedException.class)
         .hasMessageContaining("The Revision Id provided does not match the latest Revision Id");
-    assertThat(kiln.lambda.getFunctionConfiguration(b -> b.functionName("cp-revision")).timeout())
+    assertThat(kiln.lambda().getFunctionConfiguration(b -> b.functionName("cp-revision")).timeout())
         .isEqualTo(10);
   }
 
@@ -215,13 +211,14 @@ class ControlPlaneIT {
     CreateFunctionResponse created = kiln.python("cp-code", CODE);
     byte[] next = Zips.of("app.py", "def handler(e, c):\n    return 2\n");
     var updated =
-        kiln.lambda.updateFunctionCode(
-            b -> b.functionName("cp-code").zipFile(SdkBytes.fromByteArray(next)).publish(true));
+        kiln.lambda()
+            .updateFunctionCode(
+                b -> b.functionName("cp-code").zipFile(SdkBytes.fromByteArray(next)).publish(true));
     assertThat(updated.codeSha256()).isNotEqualTo(created.codeSha256());
     assertThat(updated.version()).isEqualTo("1");
     assertThat(updated.functionArn()).endsWith(":function:cp-code:1");
     assertThat(
-            kiln.lambda
+            kiln.lambda()
                 .getFunctionConfiguration(b -> b.functionName("cp-code").qualifier("1"))
                 .codeSha256())
         .isEqualTo(updated.codeSha256());
@@ -230,17 +227,18 @@ class ControlPlaneIT {
   @Test
   void updateFunctionCode_withStaleRevisionId_isRefused() {
     CreateFunctionResponse created = kiln.python("cp-code-revision", CODE);
-    kiln.lambda.updateFunctionConfiguration(b -> b.functionName("cp-code-revision").timeout(9));
+    kiln.lambda().updateFunctionConfiguration(b -> b.functionName("cp-code-revision").timeout(9));
     assertThatThrownBy(
             () ->
-                kiln.lambda.updateFunctionCode(
-                    b ->
-                        b.functionName("cp-code-revision")
-                            .zipFile(SdkBytes.fromByteArray(Zips.of("app.py", "x = 1\n")))
-                            .revisionId(created.revisionId())))
+                kiln.lambda()
+                    .updateFunctionCode(
+                        b ->
+                            b.functionName("cp-code-revision")
+                                .zipFile(SdkBytes.fromByteArray(Zips.of("app.py", "x = 1\n")))
+                                .revisionId(created.revisionId())))
         .isInstanceOf(PreconditionFailedException.class);
     assertThat(
-            kiln.lambda
+            kiln.lambda()
                 .getFunctionConfiguration(b -> b.functionName("cp-code-revision"))
                 .codeSha256())
         .isEqualTo(created.codeSha256());
@@ -249,46 +247,51 @@ class ControlPlaneIT {
   @Test
   void createFunction_withPublish_createsVersionOne() {
     var created =
-        kiln.lambda.createFunction(
-            b ->
-                b.functionName("cp-publish")
-                    .runtime(Runtime.PYTHON3_12)
-                    .handler("app.handler")
-                    .role(KilnFixture.ROLE)
-                    .publish(true)
-                    .code(c -> c.zipFile(SdkBytes.fromByteArray(Zips.of("app.py", CODE)))));
+        kiln.lambda()
+            .createFunction(
+                b ->
+                    b.functionName("cp-publish")
+                        .runtime(Runtime.PYTHON3_12)
+                        .handler("app.handler")
+                        .role(KilnFixture.ROLE)
+                        .publish(true)
+                        .code(c -> c.zipFile(SdkBytes.fromByteArray(Zips.of("app.py", CODE)))));
     assertThat(created.version()).isEqualTo("1");
     assertThat(
-            kiln.lambda.getFunction(b -> b.functionName("cp-publish:1")).configuration().version())
+            kiln.lambda()
+                .getFunction(b -> b.functionName("cp-publish:1"))
+                .configuration()
+                .version())
         .isEqualTo("1");
   }
 
   @Test
   void deleteFunction_removesItEverywhere() {
     kiln.python("cp-delete", CODE);
-    kiln.lambda.deleteFunction(b -> b.functionName("cp-delete"));
-    assertThatThrownBy(() -> kiln.lambda.getFunction(b -> b.functionName("cp-delete")))
+    kiln.lambda().deleteFunction(b -> b.functionName("cp-delete"));
+    assertThatThrownBy(() -> kiln.lambda().getFunction(b -> b.functionName("cp-delete")))
         .isInstanceOf(ResourceNotFoundException.class)
         .hasMessageContaining(
             "Function not found: arn:aws:lambda:us-east-1:000000000000:function:cp-delete");
-    assertThatThrownBy(() -> kiln.lambda.deleteFunction(b -> b.functionName("cp-delete")))
+    assertThatThrownBy(() -> kiln.lambda().deleteFunction(b -> b.functionName("cp-delete")))
         .isInstanceOf(ResourceNotFoundException.class);
   }
 
   @Test
   void deleteFunction_withAVersion_removesOnlyThatVersion() {
-    kiln.lambda.createFunction(
-        b ->
-            b.functionName("cp-delete-version")
-                .runtime(Runtime.PYTHON3_12)
-                .handler("app.handler")
-                .role(KilnFixture.ROLE)
-                .publish(true)
-                .code(c -> c.zipFile(SdkBytes.fromByteArray(Zips.of("app.py", CODE)))));
+    kiln.lambda()
+        .createFunction(
+            b ->
+                b.functionName("cp-delete-version")
+                    .runtime(Runtime.PYTHON3_12)
+                    .handler("app.handler")
+                    .role(KilnFixture.ROLE)
+                    .publish(true)
+                    .code(c -> c.zipFile(SdkBytes.fromByteArray(Zips.of("app.py", CODE)))));
     assertThatThrownBy(
             () ->
-                kiln.lambda.deleteFunction(
-                    b -> b.functionName("cp-delete-version").qualifier("$LATEST")))
+                kiln.lambda()
+                    .deleteFunction(b -> b.functionName("cp-delete-version").qualifier("$LATEST")))
         .isInstanceOfSatisfying(
             software.amazon.awssdk.awscore.exception.AwsServiceException.class,
             e ->
@@ -297,13 +300,14 @@ class ControlPlaneIT {
                     400,
                     "InvalidParameterValueException",
                     "$LATEST version cannot be deleted without deleting the function."));
-    kiln.lambda.deleteFunction(b -> b.functionName("cp-delete-version").qualifier("1"));
+    kiln.lambda().deleteFunction(b -> b.functionName("cp-delete-version").qualifier("1"));
     assertThatThrownBy(
-            () -> kiln.lambda.getFunction(b -> b.functionName("cp-delete-version").qualifier("1")))
+            () ->
+                kiln.lambda().getFunction(b -> b.functionName("cp-delete-version").qualifier("1")))
         .isInstanceOf(ResourceNotFoundException.class)
         .hasMessageContaining("function:cp-delete-version:1");
     assertThat(
-            kiln.lambda
+            kiln.lambda()
                 .getFunction(b -> b.functionName("cp-delete-version"))
                 .configuration()
                 .version())
@@ -313,23 +317,23 @@ class ControlPlaneIT {
   @Test
   void tags_canBeAddedListedAndRemoved() {
     String arn = kiln.python("cp-tags", CODE).functionArn();
-    kiln.lambda.tagResource(b -> b.resource(arn).tags(Map.of("a", "1", "b", "2")));
-    assertThat(kiln.lambda.listTags(b -> b.resource(arn)).tags())
+    kiln.lambda().tagResource(b -> b.resource(arn).tags(Map.of("a", "1", "b", "2")));
+    assertThat(kiln.lambda().listTags(b -> b.resource(arn)).tags())
         .containsExactlyInAnyOrderEntriesOf(Map.of("a", "1", "b", "2"));
-    kiln.lambda.untagResource(b -> b.resource(arn).tagKeys("a"));
-    assertThat(kiln.lambda.listTags(b -> b.resource(arn)).tags())
+    kiln.lambda().untagResource(b -> b.resource(arn).tagKeys("a"));
+    assertThat(kiln.lambda().listTags(b -> b.resource(arn)).tags())
         .containsExactlyInAnyOrderEntriesOf(Map.of("b", "2"));
   }
 
   @Test
   void getAccountSettings_reportsLimitsAndRealUsage() {
     kiln.python("cp-account", CODE);
-    GetAccountSettingsResponse s = kiln.lambda.getAccountSettings(b -> {});
+    GetAccountSettingsResponse s = kiln.lambda().getAccountSettings(b -> {});
     assertThat(s.accountLimit().codeSizeZipped()).isEqualTo(52_428_800L);
     assertThat(s.accountLimit().codeSizeUnzipped()).isEqualTo(262_144_000L);
     assertThat(s.accountLimit().concurrentExecutions()).isEqualTo(1000);
     assertThat(s.accountUsage().functionCount())
-        .isEqualTo(kiln.lambda.listFunctionsPaginator(b -> {}).functions().stream().count());
+        .isEqualTo(kiln.lambda().listFunctionsPaginator(b -> {}).functions().stream().count());
     assertThat(s.accountUsage().totalCodeSize()).isPositive();
   }
 
@@ -347,14 +351,14 @@ class ControlPlaneIT {
   @Test
   void waiters_functionActiveV2AndFunctionUpdatedV2_succeed() {
     kiln.python("cp-waiters", CODE);
-    try (var waiter = kiln.lambda.waiter()) {
+    try (var waiter = kiln.lambda().waiter()) {
       assertThat(
               waiter
                   .waitUntilFunctionActiveV2(b -> b.functionName("cp-waiters"))
                   .matched()
                   .response())
           .isPresent();
-      kiln.lambda.updateFunctionConfiguration(b -> b.functionName("cp-waiters").timeout(5));
+      kiln.lambda().updateFunctionConfiguration(b -> b.functionName("cp-waiters").timeout(5));
       assertThat(
               waiter
                   .waitUntilFunctionUpdatedV2(b -> b.functionName("cp-waiters"))

@@ -10,9 +10,8 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * What the HTTP layer refuses before any route runs (a request line or headers too long, a request
@@ -21,17 +20,7 @@ import org.junit.jupiter.api.Test;
 class HardenedInputIT {
 
   static final ObjectMapper JSON = new ObjectMapper();
-  static KilnFixture kiln;
-
-  @BeforeAll
-  static void start() {
-    kiln = new KilnFixture();
-  }
-
-  @AfterAll
-  static void stop() {
-    kiln.close();
-  }
+  @RegisterExtension static final KilnServerExtension kiln = KilnServerExtension.withDefaults();
 
   static HttpResponse<String> get(HttpRequest.Builder request) throws Exception {
     return HttpClient.newHttpClient().send(request.build(), HttpResponse.BodyHandlers.ofString());
@@ -42,7 +31,8 @@ class HardenedInputIT {
     HttpResponse<String> r =
         get(
             HttpRequest.newBuilder(
-                URI.create(kiln.server.endpoint() + "/2015-03-31/functions/" + "x".repeat(9000))));
+                URI.create(
+                    kiln.server().endpoint() + "/2015-03-31/functions/" + "x".repeat(9000))));
     assertThat(r.statusCode()).isEqualTo(414);
     assertThat(r.headers().firstValue("x-amzn-ErrorType")).hasValue("ValidationException");
     JsonNode body = JSON.readTree(r.body());
@@ -52,7 +42,7 @@ class HardenedInputIT {
   @Test
   void headersTooLarge_areA431_inAwsShape() throws Exception {
     HttpRequest.Builder b =
-        HttpRequest.newBuilder(URI.create(kiln.server.endpoint() + "/2015-03-31/functions"));
+        HttpRequest.newBuilder(URI.create(kiln.server().endpoint() + "/2015-03-31/functions"));
     for (int i = 0; i < 40; i++) {
       b.header("X-Padding-" + i, "p".repeat(1000));
     }
@@ -64,7 +54,7 @@ class HardenedInputIT {
 
   @Test
   void aMalformedRequest_isA400_inAwsShape() throws Exception {
-    try (Socket s = new Socket("127.0.0.1", kiln.server.endpoint().getPort())) {
+    try (Socket s = new Socket("127.0.0.1", kiln.server().endpoint().getPort())) {
       s.getOutputStream()
           .write("GET /\u0001 HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
       String answer = new String(s.getInputStream().readNBytes(400), StandardCharsets.ISO_8859_1);

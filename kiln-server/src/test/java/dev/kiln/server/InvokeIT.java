@@ -14,9 +14,9 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.lambda.model.InvocationType;
@@ -27,7 +27,7 @@ import software.amazon.awssdk.services.lambda.model.Runtime;
 /** Synchronous invoke of Python functions through the real SDK client. */
 class InvokeIT {
 
-  static KilnFixture kiln;
+  @RegisterExtension static final KilnServerExtension kiln = KilnServerExtension.withDefaults();
   static final ObjectMapper JSON = new ObjectMapper();
 
   static final String ECHO =
@@ -53,13 +53,7 @@ class InvokeIT {
 
   @BeforeAll
   static void start() {
-    kiln = new KilnFixture();
     kiln.python("echo", ECHO);
-  }
-
-  @AfterAll
-  static void stop() {
-    kiln.close();
   }
 
   static JsonNode json(InvokeResponse r) throws Exception {
@@ -67,7 +61,8 @@ class InvokeIT {
   }
 
   static InvokeResponse invoke(String name, String payload) {
-    return kiln.lambda.invoke(b -> b.functionName(name).payload(SdkBytes.fromUtf8String(payload)));
+    return kiln.lambda()
+        .invoke(b -> b.functionName(name).payload(SdkBytes.fromUtf8String(payload)));
   }
 
   @Test
@@ -129,11 +124,12 @@ class InvokeIT {
   @Test
   void logTail_carriesStartEndReportAndTheFunctionsOutput() {
     InvokeResponse r =
-        kiln.lambda.invoke(
-            b ->
-                b.functionName("echo")
-                    .logType(LogType.TAIL)
-                    .payload(SdkBytes.fromUtf8String("{\"tail\": 1}")));
+        kiln.lambda()
+            .invoke(
+                b ->
+                    b.functionName("echo")
+                        .logType(LogType.TAIL)
+                        .payload(SdkBytes.fromUtf8String("{\"tail\": 1}")));
     String log = new String(Base64.getDecoder().decode(r.logResult()), StandardCharsets.UTF_8);
     String id = r.responseMetadata().requestId();
     assertThat(log).contains("START RequestId: " + id + " Version: $LATEST");
@@ -152,8 +148,12 @@ class InvokeIT {
         Base64.getEncoder()
             .encodeToString("{\"custom\": {\"who\": \"me\"}}".getBytes(StandardCharsets.UTF_8));
     InvokeResponse r =
-        kiln.lambda.invoke(
-            b -> b.functionName("echo").clientContext(cc).payload(SdkBytes.fromUtf8String("{}")));
+        kiln.lambda()
+            .invoke(
+                b ->
+                    b.functionName("echo")
+                        .clientContext(cc)
+                        .payload(SdkBytes.fromUtf8String("{}")));
     assertThat(json(r).get("client_custom").get("who").asText()).isEqualTo("me");
   }
 
@@ -174,22 +174,23 @@ class InvokeIT {
 
   @Test
   void timeout_killsTheInstanceAndAnswersSandboxTimedout() throws Exception {
-    kiln.lambda.createFunction(
-        b ->
-            b.functionName("slow")
-                .runtime(Runtime.PYTHON3_12)
-                .handler("app.handler")
-                .role(KilnFixture.ROLE)
-                .timeout(1)
-                .code(
-                    c ->
-                        c.zipFile(
-                            SdkBytes.fromByteArray(
-                                Zips.of(
-                                    "app.py",
-                                    "import time\ndef handler(event, context):\n    if event.get('sleep'):\n        time.sleep(5)\n    return context.log_stream_name\n")))));
+    kiln.lambda()
+        .createFunction(
+            b ->
+                b.functionName("slow")
+                    .runtime(Runtime.PYTHON3_12)
+                    .handler("app.handler")
+                    .role(KilnFixture.ROLE)
+                    .timeout(1)
+                    .code(
+                        c ->
+                            c.zipFile(
+                                SdkBytes.fromByteArray(
+                                    Zips.of(
+                                        "app.py",
+                                        "import time\ndef handler(event, context):\n    if event.get('sleep'):\n        time.sleep(5)\n    return context.log_stream_name\n")))));
     String before = invoke("slow", "{}").payload().asUtf8String();
-    long beforePid = Processes.instancePid(kiln.dataDir, before);
+    long beforePid = Processes.instancePid(kiln.dataDir(), before);
     InvokeResponse r = invoke("slow", "{\"sleep\": true}");
     assertThat(r.functionError()).isEqualTo("Unhandled");
     JsonNode doc = json(r);
@@ -230,7 +231,7 @@ class InvokeIT {
         "import os, threading\ndef handler(event, context):\n"
             + "    threading.Timer(0.2, lambda: os._exit(0)).start()\n    return context.log_stream_name\n");
     String first = invoke("dies-idle", "{}").payload().asUtf8String();
-    long firstPid = Processes.instancePid(kiln.dataDir, first);
+    long firstPid = Processes.instancePid(kiln.dataDir(), first);
     org.awaitility.Awaitility.await()
         .atMost(java.time.Duration.ofSeconds(10))
         .until(() -> !Processes.running(firstPid));
@@ -280,21 +281,25 @@ class InvokeIT {
     JsonNode v1 = json(invoke("changing", "{}"));
     assertThat(v1.get(0).asInt()).isEqualTo(1);
 
-    kiln.lambda.updateFunctionConfiguration(
-        b -> b.functionName("changing").environment(e -> e.variables(Map.of("MY_SETTING", "on"))));
+    kiln.lambda()
+        .updateFunctionConfiguration(
+            b ->
+                b.functionName("changing")
+                    .environment(e -> e.variables(Map.of("MY_SETTING", "on"))));
     JsonNode v2 = json(invoke("changing", "{}"));
     assertThat(v2.get(2).asText()).isEqualTo("on");
     assertThat(v2.get(1).asText()).isNotEqualTo(v1.get(1).asText());
-    long v2Pid = Processes.instancePid(kiln.dataDir, v2.get(1).asText());
+    long v2Pid = Processes.instancePid(kiln.dataDir(), v2.get(1).asText());
 
-    kiln.lambda.updateFunctionCode(
-        b ->
-            b.functionName("changing")
-                .zipFile(
-                    SdkBytes.fromByteArray(
-                        Zips.of(
-                            "app.py",
-                            "import os\nV = 2\ndef handler(e, c):\n    return [V, c.log_stream_name, os.environ.get('MY_SETTING')]\n"))));
+    kiln.lambda()
+        .updateFunctionCode(
+            b ->
+                b.functionName("changing")
+                    .zipFile(
+                        SdkBytes.fromByteArray(
+                            Zips.of(
+                                "app.py",
+                                "import os\nV = 2\ndef handler(e, c):\n    return [V, c.log_stream_name, os.environ.get('MY_SETTING')]\n"))));
     JsonNode v3 = json(invoke("changing", "{}"));
     assertThat(v3.get(0).asInt()).isEqualTo(2);
     assertThat(v3.get(2).asText()).isEqualTo("on");
@@ -306,26 +311,32 @@ class InvokeIT {
   @Test
   void publishedVersions_runTheirOwnSnapshot() throws Exception {
     kiln.python("versioned", "def handler(e, c):\n    return [1, c.function_version]\n");
-    kiln.lambda.updateFunctionCode(
-        b ->
-            b.functionName("versioned")
-                .publish(true)
-                .zipFile(
-                    SdkBytes.fromByteArray(
-                        Zips.of(
-                            "app.py",
-                            "def handler(e, c):\n    return [2, c.function_version]\n"))));
-    kiln.lambda.updateFunctionCode(
-        b ->
-            b.functionName("versioned")
-                .zipFile(
-                    SdkBytes.fromByteArray(
-                        Zips.of(
-                            "app.py",
-                            "def handler(e, c):\n    return [3, c.function_version]\n"))));
+    kiln.lambda()
+        .updateFunctionCode(
+            b ->
+                b.functionName("versioned")
+                    .publish(true)
+                    .zipFile(
+                        SdkBytes.fromByteArray(
+                            Zips.of(
+                                "app.py",
+                                "def handler(e, c):\n    return [2, c.function_version]\n"))));
+    kiln.lambda()
+        .updateFunctionCode(
+            b ->
+                b.functionName("versioned")
+                    .zipFile(
+                        SdkBytes.fromByteArray(
+                            Zips.of(
+                                "app.py",
+                                "def handler(e, c):\n    return [3, c.function_version]\n"))));
     InvokeResponse v1 =
-        kiln.lambda.invoke(
-            b -> b.functionName("versioned").qualifier("1").payload(SdkBytes.fromUtf8String("{}")));
+        kiln.lambda()
+            .invoke(
+                b ->
+                    b.functionName("versioned")
+                        .qualifier("1")
+                        .payload(SdkBytes.fromUtf8String("{}")));
     assertThat(v1.payload().asUtf8String()).isEqualTo("[2, \"1\"]");
     assertThat(v1.executedVersion()).isEqualTo("1");
     assertThat(invoke("versioned", "{}").payload().asUtf8String()).isEqualTo("[3, \"$LATEST\"]");
@@ -334,7 +345,7 @@ class InvokeIT {
   @Test
   void dryRun_checksTheFunctionWithoutRunningIt() {
     InvokeResponse r =
-        kiln.lambda.invoke(b -> b.functionName("echo").invocationType(InvocationType.DRY_RUN));
+        kiln.lambda().invoke(b -> b.functionName("echo").invocationType(InvocationType.DRY_RUN));
     assertThat(r.statusCode()).isEqualTo(204);
   }
 
@@ -343,11 +354,12 @@ class InvokeIT {
     String big = "\"" + "x".repeat(300 * 1024) + "\"";
     assertThatThrownBy(
             () ->
-                kiln.lambda.invoke(
-                    b ->
-                        b.functionName("echo")
-                            .invocationType(InvocationType.EVENT)
-                            .payload(SdkBytes.fromUtf8String(big))))
+                kiln.lambda()
+                    .invoke(
+                        b ->
+                            b.functionName("echo")
+                                .invocationType(InvocationType.EVENT)
+                                .payload(SdkBytes.fromUtf8String(big))))
         .isInstanceOfSatisfying(
             AwsServiceException.class,
             e -> {
@@ -392,8 +404,9 @@ class InvokeIT {
     kiln.python("big-answer", "def handler(e, c):\n    return 'x' * (7 * 1024 * 1024)\n");
     // a full vCPU and time to spare: at 128 MB (a 14th of a CPU) encoding 7 MB on a busy machine
     // can outlast the default 3 s, and this test is about the size, not the speed
-    kiln.lambda.updateFunctionConfiguration(
-        b -> b.functionName("big-answer").memorySize(1769).timeout(30));
+    kiln.lambda()
+        .updateFunctionConfiguration(
+            b -> b.functionName("big-answer").memorySize(1769).timeout(30));
     InvokeResponse r = invoke("big-answer", "{}");
     assertThat(r.functionError()).isEqualTo("Unhandled");
     JsonNode doc = json(r);
@@ -404,7 +417,7 @@ class InvokeIT {
 
   @Test
   void emptyPayload_reachesTheFunctionAsAnEmptyObject() throws Exception {
-    InvokeResponse r = kiln.lambda.invoke(b -> b.functionName("echo"));
+    InvokeResponse r = kiln.lambda().invoke(b -> b.functionName("echo"));
     assertThat(json(r).get("event").isObject()).isTrue();
     assertThat(json(r).get("event").size()).isZero();
   }

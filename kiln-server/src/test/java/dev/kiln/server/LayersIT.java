@@ -14,9 +14,8 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.lambda.model.Architecture;
@@ -33,30 +32,21 @@ import software.amazon.awssdk.services.lambda.model.Runtime;
 class LayersIT {
 
   static final ObjectMapper JSON = new ObjectMapper();
-  static KilnFixture kiln;
-
-  @BeforeAll
-  static void start() {
-    kiln = new KilnFixture();
-  }
-
-  @AfterAll
-  static void stop() {
-    kiln.close();
-  }
+  @RegisterExtension static final KilnServerExtension kiln = KilnServerExtension.withDefaults();
 
   static PublishLayerVersionResponse publish(String name, byte[] zip, Runtime... runtimes) {
-    return kiln.lambda.publishLayerVersion(
-        b ->
-            b.layerName(name)
-                .description("layer " + name)
-                .compatibleRuntimes(runtimes)
-                .content(c -> c.zipFile(SdkBytes.fromByteArray(zip))));
+    return kiln.lambda()
+        .publishLayerVersion(
+            b ->
+                b.layerName(name)
+                    .description("layer " + name)
+                    .compatibleRuntimes(runtimes)
+                    .content(c -> c.zipFile(SdkBytes.fromByteArray(zip))));
   }
 
   static InvokeResponse invoke(String function, String payload) {
-    return kiln.lambda.invoke(
-        b -> b.functionName(function).payload(SdkBytes.fromUtf8String(payload)));
+    return kiln.lambda()
+        .invoke(b -> b.functionName(function).payload(SdkBytes.fromUtf8String(payload)));
   }
 
   static JsonNode invokeJson(String function) throws Exception {
@@ -69,14 +59,15 @@ class LayersIT {
   void publishGetListAndFind_describeTheLayerAsAwsDoes() throws Exception {
     byte[] zip = Zips.of("python/greeting.py", "WORD = 'hi'\n");
     PublishLayerVersionResponse v1 =
-        kiln.lambda.publishLayerVersion(
-            b ->
-                b.layerName("meta")
-                    .description("first")
-                    .compatibleRuntimes(Runtime.PYTHON3_12, Runtime.PYTHON3_11)
-                    .compatibleArchitectures(Architecture.X86_64)
-                    .licenseInfo("MIT")
-                    .content(c -> c.zipFile(SdkBytes.fromByteArray(zip))));
+        kiln.lambda()
+            .publishLayerVersion(
+                b ->
+                    b.layerName("meta")
+                        .description("first")
+                        .compatibleRuntimes(Runtime.PYTHON3_12, Runtime.PYTHON3_11)
+                        .compatibleArchitectures(Architecture.X86_64)
+                        .licenseInfo("MIT")
+                        .content(c -> c.zipFile(SdkBytes.fromByteArray(zip))));
     assertThat(v1.version()).isEqualTo(1);
     assertThat(v1.layerArn()).isEqualTo("arn:aws:lambda:us-east-1:000000000000:layer:meta");
     assertThat(v1.layerVersionArn()).isEqualTo(v1.layerArn() + ":1");
@@ -95,40 +86,40 @@ class LayersIT {
     assertThat(v2.version()).isEqualTo(2);
 
     GetLayerVersionResponse got =
-        kiln.lambda.getLayerVersion(b -> b.layerName("meta").versionNumber(1L));
+        kiln.lambda().getLayerVersion(b -> b.layerName("meta").versionNumber(1L));
     assertThat(got.description()).isEqualTo("first");
     assertThat(got.licenseInfo()).isEqualTo("MIT");
     assertThat(
-            kiln.lambda
+            kiln.lambda()
                 .getLayerVersion(b -> b.layerName(v1.layerArn()).versionNumber(2L))
                 .compatibleRuntimes())
         .as("LayerName may be the layer's ARN")
         .containsExactly(Runtime.NODEJS20_X);
-    assertThat(kiln.lambda.getLayerVersionByArn(b -> b.arn(v1.layerVersionArn())).description())
+    assertThat(kiln.lambda().getLayerVersionByArn(b -> b.arn(v1.layerVersionArn())).description())
         .isEqualTo("first");
 
     assertThat(
-            kiln.lambda.listLayerVersions(b -> b.layerName("meta")).layerVersions().stream()
+            kiln.lambda().listLayerVersions(b -> b.layerName("meta")).layerVersions().stream()
                 .map(LayerVersionsListItem::version))
         .as("newest first")
         .containsExactly(2L, 1L);
     assertThat(
             kiln
-                .lambda
+                .lambda()
                 .listLayerVersions(b -> b.layerName("meta").compatibleRuntime(Runtime.PYTHON3_12))
                 .layerVersions()
                 .stream()
                 .map(LayerVersionsListItem::version))
         .containsExactly(1L);
     var listed =
-        kiln.lambda.listLayers(b -> {}).layers().stream()
+        kiln.lambda().listLayers(b -> {}).layers().stream()
             .filter(l -> l.layerName().equals("meta"))
             .findFirst()
             .orElseThrow();
     assertThat(listed.layerArn()).isEqualTo(v1.layerArn());
     assertThat(listed.latestMatchingVersion().version()).isEqualTo(2L);
     var pythonOnly =
-        kiln.lambda.listLayers(b -> b.compatibleRuntime(Runtime.PYTHON3_11)).layers().stream()
+        kiln.lambda().listLayers(b -> b.compatibleRuntime(Runtime.PYTHON3_11)).layers().stream()
             .filter(l -> l.layerName().equals("meta"))
             .findFirst()
             .orElseThrow();
@@ -139,7 +130,7 @@ class LayersIT {
     assertAwsError(
         catchThrowableOfType(
             AwsServiceException.class,
-            () -> kiln.lambda.getLayerVersion(b -> b.layerName("meta").versionNumber(9L))),
+            () -> kiln.lambda().getLayerVersion(b -> b.layerName("meta").versionNumber(9L))),
         404,
         "ResourceNotFoundException",
         "The resource you requested does not exist.");
@@ -183,7 +174,7 @@ class LayersIT {
             + "            'ld': os.environ['LD_LIBRARY_PATH']}\n";
     kiln.createWithLayers(
         "py-layered", Runtime.PYTHON3_12, "app.handler", Zips.of("app.py", code), first, second);
-    var config = kiln.lambda.getFunctionConfiguration(b -> b.functionName("py-layered"));
+    var config = kiln.lambda().getFunctionConfiguration(b -> b.functionName("py-layered"));
     assertThat(config.layers()).extracting(l -> l.arn()).containsExactly(first, second);
     assertThat(config.layers().get(0).codeSize()).isPositive();
 
@@ -196,13 +187,13 @@ class LayersIT {
     assertThat(out.get("ld").asText()).contains("/opt/lib");
 
     // reordered: now the first layer's file wins
-    kiln.lambda.updateFunctionConfiguration(
-        b -> b.functionName("py-layered").layers(second, first));
+    kiln.lambda()
+        .updateFunctionConfiguration(b -> b.functionName("py-layered").layers(second, first));
     assertThat(invokeJson("py-layered").get("who").asText()).isEqualTo("first");
 
     // no layers: the import fails at init, as it would on Lambda
-    kiln.lambda.updateFunctionConfiguration(b -> b.functionName("py-layered").layers(List.of()));
-    assertThat(kiln.lambda.getFunctionConfiguration(b -> b.functionName("py-layered")).layers())
+    kiln.lambda().updateFunctionConfiguration(b -> b.functionName("py-layered").layers(List.of()));
+    assertThat(kiln.lambda().getFunctionConfiguration(b -> b.functionName("py-layered")).layers())
         .isEmpty();
     InvokeResponse bare = invoke("py-layered", "{}");
     assertThat(bare.functionError()).isEqualTo("Unhandled");
@@ -315,15 +306,15 @@ class LayersIT {
         "app.handler",
         Zips.of("app.py", "import doomed\ndef handler(e, c):\n    return doomed.V\n"),
         arn);
-    kiln.lambda.deleteLayerVersion(b -> b.layerName("doomed").versionNumber(1L));
-    kiln.lambda.deleteLayerVersion(b -> b.layerName("doomed").versionNumber(1L)); // idempotent
+    kiln.lambda().deleteLayerVersion(b -> b.layerName("doomed").versionNumber(1L));
+    kiln.lambda().deleteLayerVersion(b -> b.layerName("doomed").versionNumber(1L)); // idempotent
     // a new revision of the function gets new instances, which still find the layer's content
-    kiln.lambda.updateFunctionConfiguration(b -> b.functionName("keeps-layer").timeout(5));
+    kiln.lambda().updateFunctionConfiguration(b -> b.functionName("keeps-layer").timeout(5));
     assertThat(invoke("keeps-layer", "{}").payload().asUtf8String()).isEqualTo("\"still here\"");
     assertAwsError(
         catchThrowableOfType(
             AwsServiceException.class,
-            () -> kiln.lambda.getLayerVersion(b -> b.layerName("doomed").versionNumber(1L))),
+            () -> kiln.lambda().getLayerVersion(b -> b.layerName("doomed").versionNumber(1L))),
         404,
         "ResourceNotFoundException",
         "does not exist");
@@ -331,8 +322,8 @@ class LayersIT {
         catchThrowableOfType(
             AwsServiceException.class,
             () ->
-                kiln.lambda.updateFunctionConfiguration(
-                    b -> b.functionName("keeps-layer").layers(arn))),
+                kiln.lambda()
+                    .updateFunctionConfiguration(b -> b.functionName("keeps-layer").layers(arn))),
         400,
         "InvalidParameterValueException",
         "Layer version " + arn + " does not exist.");
@@ -351,18 +342,22 @@ class LayersIT {
         catchThrowableOfType(
             AwsServiceException.class,
             () ->
-                kiln.lambda.createFunction(
-                    b -> {
-                      b.functionName(name)
-                          .runtime(Runtime.PYTHON3_12)
-                          .handler("app.handler")
-                          .role(KilnFixture.ROLE)
-                          .code(c -> c.zipFile(SdkBytes.fromByteArray(Zips.of("app.py", "x=1\n"))));
-                      settings.accept(b);
-                    }));
+                kiln.lambda()
+                    .createFunction(
+                        b -> {
+                          b.functionName(name)
+                              .runtime(Runtime.PYTHON3_12)
+                              .handler("app.handler")
+                              .role(KilnFixture.ROLE)
+                              .code(
+                                  c ->
+                                      c.zipFile(
+                                          SdkBytes.fromByteArray(Zips.of("app.py", "x=1\n"))));
+                          settings.accept(b);
+                        }));
     assertThat(e).as("create of " + name + " should fail").isNotNull();
     assertThat(
-            kiln.lambda.listFunctionsPaginator(b -> {}).functions().stream()
+            kiln.lambda().listFunctionsPaginator(b -> {}).functions().stream()
                 .map(f -> f.functionName()))
         .doesNotContain(name);
     return e;
@@ -407,10 +402,12 @@ class LayersIT {
         catchThrowableOfType(
             AwsServiceException.class,
             () ->
-                kiln.lambda.publishLayerVersion(
-                    b ->
-                        b.layerName("bad name!")
-                            .content(c -> c.zipFile(SdkBytes.fromByteArray(Zips.of("a", "b")))))),
+                kiln.lambda()
+                    .publishLayerVersion(
+                        b ->
+                            b.layerName("bad name!")
+                                .content(
+                                    c -> c.zipFile(SdkBytes.fromByteArray(Zips.of("a", "b")))))),
         400,
         "ValidationException",
         "at 'layerName'");
@@ -418,8 +415,9 @@ class LayersIT {
         catchThrowableOfType(
             AwsServiceException.class,
             () ->
-                kiln.lambda.publishLayerVersion(
-                    b -> b.layerName("no-zip").content(c -> c.s3Bucket("b").s3Key("k")))),
+                kiln.lambda()
+                    .publishLayerVersion(
+                        b -> b.layerName("no-zip").content(c -> c.s3Bucket("b").s3Key("k")))),
         400,
         "InvalidParameterValueException",
         "Content.S3Bucket is not supported by Kiln");
@@ -427,10 +425,11 @@ class LayersIT {
         catchThrowableOfType(
             AwsServiceException.class,
             () ->
-                kiln.lambda.publishLayerVersion(
-                    b ->
-                        b.layerName("not-zip")
-                            .content(c -> c.zipFile(SdkBytes.fromUtf8String("plain text"))))),
+                kiln.lambda()
+                    .publishLayerVersion(
+                        b ->
+                            b.layerName("not-zip")
+                                .content(c -> c.zipFile(SdkBytes.fromUtf8String("plain text"))))),
         400,
         "InvalidParameterValueException",
         "Could not unzip uploaded file");
@@ -438,19 +437,21 @@ class LayersIT {
         catchThrowableOfType(
             AwsServiceException.class,
             () ->
-                kiln.lambda.publishLayerVersion(
-                    b ->
-                        b.layerName("bad-runtime")
-                            .compatibleRuntimesWithStrings("cobol1")
-                            .content(c -> c.zipFile(SdkBytes.fromByteArray(Zips.of("a", "b")))))),
+                kiln.lambda()
+                    .publishLayerVersion(
+                        b ->
+                            b.layerName("bad-runtime")
+                                .compatibleRuntimesWithStrings("cobol1")
+                                .content(
+                                    c -> c.zipFile(SdkBytes.fromByteArray(Zips.of("a", "b")))))),
         400,
         "ValidationException",
         "at 'compatibleRuntimes'");
-    assertThat(kiln.lambda.listLayerVersions(b -> b.layerName("not-zip")).layerVersions())
+    assertThat(kiln.lambda().listLayerVersions(b -> b.layerName("not-zip")).layerVersions())
         .isEmpty();
     assertAwsError(
         catchThrowableOfType(
-            AwsServiceException.class, () -> kiln.lambda.listLayers(b -> b.maxItems(51))),
+            AwsServiceException.class, () -> kiln.lambda().listLayers(b -> b.maxItems(51))),
         400,
         "ValidationException",
         "Value '51' at 'maxItems' failed to satisfy constraint: Member must have value between 1"
@@ -463,19 +464,21 @@ class LayersIT {
     AwsServiceException none =
         catchThrowableOfType(
             AwsServiceException.class,
-            () -> kiln.lambda.getLayerVersionPolicy(b -> b.layerName("shared").versionNumber(1L)));
+            () ->
+                kiln.lambda().getLayerVersionPolicy(b -> b.layerName("shared").versionNumber(1L)));
     assertAwsError(
         none, 404, "ResourceNotFoundException", "No policy is associated with the given resource.");
 
     var added =
-        kiln.lambda.addLayerVersionPermission(
-            b ->
-                b.layerName("shared")
-                    .versionNumber(1L)
-                    .statementId("everyone")
-                    .action("lambda:GetLayerVersion")
-                    .principal("*")
-                    .organizationId("o-abcdefghij"));
+        kiln.lambda()
+            .addLayerVersionPermission(
+                b ->
+                    b.layerName("shared")
+                        .versionNumber(1L)
+                        .statementId("everyone")
+                        .action("lambda:GetLayerVersion")
+                        .principal("*")
+                        .organizationId("o-abcdefghij"));
     JsonNode statement = JSON.readTree(added.statement());
     assertThat(statement.get("Sid").asText()).isEqualTo("everyone");
     assertThat(statement.get("Principal").asText()).isEqualTo("*");
@@ -483,16 +486,17 @@ class LayersIT {
         .isEqualTo("arn:aws:lambda:us-east-1:000000000000:layer:shared:1");
     assertThat(statement.at("/Condition/StringEquals/aws:PrincipalOrgID").asText())
         .isEqualTo("o-abcdefghij");
-    kiln.lambda.addLayerVersionPermission(
-        b ->
-            b.layerName("shared")
-                .versionNumber(1L)
-                .statementId("one-account")
-                .action("lambda:GetLayerVersion")
-                .principal("123456789012")
-                .revisionId(added.revisionId()));
+    kiln.lambda()
+        .addLayerVersionPermission(
+            b ->
+                b.layerName("shared")
+                    .versionNumber(1L)
+                    .statementId("one-account")
+                    .action("lambda:GetLayerVersion")
+                    .principal("123456789012")
+                    .revisionId(added.revisionId()));
 
-    var policy = kiln.lambda.getLayerVersionPolicy(b -> b.layerName("shared").versionNumber(1L));
+    var policy = kiln.lambda().getLayerVersionPolicy(b -> b.layerName("shared").versionNumber(1L));
     JsonNode document = JSON.readTree(policy.policy());
     assertThat(document.get("Statement")).hasSize(2);
     assertThat(document.at("/Statement/1/Principal/AWS").asText())
@@ -502,13 +506,14 @@ class LayersIT {
         catchThrowableOfType(
             AwsServiceException.class,
             () ->
-                kiln.lambda.addLayerVersionPermission(
-                    b ->
-                        b.layerName("shared")
-                            .versionNumber(1L)
-                            .statementId("everyone")
-                            .action("lambda:GetLayerVersion")
-                            .principal("*"))),
+                kiln.lambda()
+                    .addLayerVersionPermission(
+                        b ->
+                            b.layerName("shared")
+                                .versionNumber(1L)
+                                .statementId("everyone")
+                                .action("lambda:GetLayerVersion")
+                                .principal("*"))),
         409,
         "ResourceConflictException",
         "The statement id (everyone) provided already exists.");
@@ -516,13 +521,14 @@ class LayersIT {
         catchThrowableOfType(
             AwsServiceException.class,
             () ->
-                kiln.lambda.addLayerVersionPermission(
-                    b ->
-                        b.layerName("shared")
-                            .versionNumber(1L)
-                            .statementId("bad")
-                            .action("lambda:InvokeFunction")
-                            .principal("*"))),
+                kiln.lambda()
+                    .addLayerVersionPermission(
+                        b ->
+                            b.layerName("shared")
+                                .versionNumber(1L)
+                                .statementId("bad")
+                                .action("lambda:InvokeFunction")
+                                .principal("*"))),
         400,
         "ValidationException",
         "at 'action'");
@@ -530,23 +536,25 @@ class LayersIT {
         catchThrowableOfType(
             AwsServiceException.class,
             () ->
-                kiln.lambda.addLayerVersionPermission(
-                    b ->
-                        b.layerName("shared")
-                            .versionNumber(1L)
-                            .statementId("stale")
-                            .action("lambda:GetLayerVersion")
-                            .principal("*")
-                            .revisionId(added.revisionId()))),
+                kiln.lambda()
+                    .addLayerVersionPermission(
+                        b ->
+                            b.layerName("shared")
+                                .versionNumber(1L)
+                                .statementId("stale")
+                                .action("lambda:GetLayerVersion")
+                                .principal("*")
+                                .revisionId(added.revisionId()))),
         412,
         "PreconditionFailedException",
         "RevisionId");
 
-    kiln.lambda.removeLayerVersionPermission(
-        b -> b.layerName("shared").versionNumber(1L).statementId("everyone"));
+    kiln.lambda()
+        .removeLayerVersionPermission(
+            b -> b.layerName("shared").versionNumber(1L).statementId("everyone"));
     assertThat(
             JSON.readTree(
-                    kiln.lambda
+                    kiln.lambda()
                         .getLayerVersionPolicy(b -> b.layerName("shared").versionNumber(1L))
                         .policy())
                 .get("Statement"))
@@ -555,8 +563,9 @@ class LayersIT {
         catchThrowableOfType(
             AwsServiceException.class,
             () ->
-                kiln.lambda.removeLayerVersionPermission(
-                    b -> b.layerName("shared").versionNumber(1L).statementId("everyone"))),
+                kiln.lambda()
+                    .removeLayerVersionPermission(
+                        b -> b.layerName("shared").versionNumber(1L).statementId("everyone"))),
         404,
         "ResourceNotFoundException",
         "Statement everyone is not found in resource policy.");

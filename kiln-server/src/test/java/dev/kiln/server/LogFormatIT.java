@@ -10,6 +10,7 @@ import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.cloudwatchlogs.CloudWatchLogsClient;
 import software.amazon.awssdk.services.lambda.model.GetFunctionConfigurationResponse;
@@ -25,7 +26,7 @@ import software.amazon.awssdk.services.lambda.model.LoggingConfig;
 class LogFormatIT {
 
   static final ObjectMapper JSON = new ObjectMapper();
-  static KilnFixture kiln;
+  @RegisterExtension static final KilnServerExtension kiln = KilnServerExtension.withDefaults();
   static CloudWatchLogsClient logs;
 
   static final String CODE =
@@ -42,14 +43,12 @@ class LogFormatIT {
 
   @BeforeAll
   static void start() {
-    kiln = new KilnFixture();
     logs = kiln.logsClient();
   }
 
   @AfterAll
   static void stop() {
     logs.close();
-    kiln.close();
   }
 
   /** The group's messages once at least {@code count} contain {@code marker}. */
@@ -90,15 +89,16 @@ class LogFormatIT {
     kiln.python("json-logs", CODE);
     GetFunctionConfigurationResponse updated =
         toConfig(
-            kiln.lambda.updateFunctionConfiguration(
-                b ->
-                    b.functionName("json-logs")
-                        .timeout(1)
-                        .loggingConfig(
-                            l ->
-                                l.logFormat("JSON")
-                                    .applicationLogLevel("WARN")
-                                    .logGroup("/kiln/custom/json-logs"))));
+            kiln.lambda()
+                .updateFunctionConfiguration(
+                    b ->
+                        b.functionName("json-logs")
+                            .timeout(1)
+                            .loggingConfig(
+                                l ->
+                                    l.logFormat("JSON")
+                                        .applicationLogLevel("WARN")
+                                        .logGroup("/kiln/custom/json-logs"))));
     assertThat(updated.loggingConfig().logFormatAsString()).isEqualTo("JSON");
     assertThat(updated.loggingConfig().applicationLogLevelAsString()).isEqualTo("WARN");
     assertThat(updated.loggingConfig().systemLogLevelAsString())
@@ -107,7 +107,8 @@ class LogFormatIT {
     assertThat(updated.loggingConfig().logGroup()).isEqualTo("/kiln/custom/json-logs");
 
     InvokeResponse first =
-        kiln.lambda.invoke(b -> b.functionName("json-logs").payload(SdkBytes.fromUtf8String("{}")));
+        kiln.lambda()
+            .invoke(b -> b.functionName("json-logs").payload(SdkBytes.fromUtf8String("{}")));
     String requestId = first.responseMetadata().requestId();
     String group = "/kiln/custom/json-logs";
     List<String> messages = messages(group, "platform.report", 1);
@@ -151,16 +152,18 @@ class LogFormatIT {
         .isEmpty();
 
     // the other way round: everything from the function, only warnings from the platform
-    kiln.lambda.updateFunctionConfiguration(
-        b ->
-            b.functionName("json-logs")
-                .loggingConfig(l -> l.applicationLogLevel("DEBUG").systemLogLevel("WARN")));
+    kiln.lambda()
+        .updateFunctionConfiguration(
+            b ->
+                b.functionName("json-logs")
+                    .loggingConfig(l -> l.applicationLogLevel("DEBUG").systemLogLevel("WARN")));
     GetFunctionConfigurationResponse both =
-        kiln.lambda.getFunctionConfiguration(b -> b.functionName("json-logs"));
+        kiln.lambda().getFunctionConfiguration(b -> b.functionName("json-logs"));
     assertThat(both.loggingConfig().logGroup()).as("kept").isEqualTo(group);
     assertThat(both.loggingConfig().logFormatAsString()).as("kept").isEqualTo("JSON");
-    kiln.lambda.invoke(
-        b -> b.functionName("json-logs").payload(SdkBytes.fromUtf8String("{\"sleep\": 3}")));
+    kiln.lambda()
+        .invoke(
+            b -> b.functionName("json-logs").payload(SdkBytes.fromUtf8String("{\"sleep\": 3}")));
     messages = messages(group, "Task timed out after 1.00 seconds", 1);
     assertThat(messages)
         .anyMatch(m -> m.contains("debug-line"))
@@ -175,11 +178,12 @@ class LogFormatIT {
   @Test
   void debugSystemLevel_addsRuntimeDone_withTheStatusOfAFailure() throws Exception {
     kiln.python("json-debug", "def handler(e, c):\n    raise ValueError('boom')\n");
-    kiln.lambda.updateFunctionConfiguration(
-        b ->
-            b.functionName("json-debug")
-                .loggingConfig(l -> l.logFormat("JSON").systemLogLevel("DEBUG")));
-    kiln.lambda.invoke(b -> b.functionName("json-debug").payload(SdkBytes.fromUtf8String("{}")));
+    kiln.lambda()
+        .updateFunctionConfiguration(
+            b ->
+                b.functionName("json-debug")
+                    .loggingConfig(l -> l.logFormat("JSON").systemLogLevel("DEBUG")));
+    kiln.lambda().invoke(b -> b.functionName("json-debug").payload(SdkBytes.fromUtf8String("{}")));
     List<String> messages = messages("/aws/lambda/json-debug", "platform.report", 1);
     JsonNode done = platformEvent(messages, "platform.runtimeDone", 0).orElseThrow();
     assertThat(done.path("record").path("status").asText()).isEqualTo("error");
@@ -193,16 +197,18 @@ class LogFormatIT {
   void textFormat_isTheDefault_andTakesNoLevels() {
     kiln.python("text-logs", CODE);
     GetFunctionConfigurationResponse c =
-        kiln.lambda.getFunctionConfiguration(b -> b.functionName("text-logs"));
+        kiln.lambda().getFunctionConfiguration(b -> b.functionName("text-logs"));
     assertThat(c.loggingConfig().logFormatAsString()).isEqualTo("Text");
     assertThat(c.loggingConfig().applicationLogLevel()).isNull();
 
-    kiln.lambda.updateFunctionConfiguration(
-        b -> b.functionName("text-logs").loggingConfig(l -> l.logFormat("JSON")));
+    kiln.lambda()
+        .updateFunctionConfiguration(
+            b -> b.functionName("text-logs").loggingConfig(l -> l.logFormat("JSON")));
     GetFunctionConfigurationResponse back =
         toConfig(
-            kiln.lambda.updateFunctionConfiguration(
-                b -> b.functionName("text-logs").loggingConfig(l -> l.logFormat("Text"))));
+            kiln.lambda()
+                .updateFunctionConfiguration(
+                    b -> b.functionName("text-logs").loggingConfig(l -> l.logFormat("Text"))));
     assertThat(back.loggingConfig().applicationLogLevel()).as("levels go with JSON").isNull();
     assertThat(back.loggingConfig().systemLogLevel()).isNull();
 
@@ -210,11 +216,12 @@ class LogFormatIT {
         catchThrowableOfType(
             InvalidParameterValueException.class,
             () ->
-                kiln.lambda.updateFunctionConfiguration(
-                    b ->
-                        b.functionName("text-logs")
-                            .loggingConfig(
-                                LoggingConfig.builder().applicationLogLevel("WARN").build())));
+                kiln.lambda()
+                    .updateFunctionConfiguration(
+                        b ->
+                            b.functionName("text-logs")
+                                .loggingConfig(
+                                    LoggingConfig.builder().applicationLogLevel("WARN").build())));
     assertThat(levels.awsErrorDetails().errorMessage())
         .isEqualTo("Application and system log levels can only be set when LogFormat is JSON.");
 
@@ -222,8 +229,9 @@ class LogFormatIT {
         catchThrowableOfType(
             LambdaException.class,
             () ->
-                kiln.lambda.updateFunctionConfiguration(
-                    b -> b.functionName("text-logs").loggingConfig(l -> l.logFormat("XML"))));
+                kiln.lambda()
+                    .updateFunctionConfiguration(
+                        b -> b.functionName("text-logs").loggingConfig(l -> l.logFormat("XML"))));
     assertThat(format.statusCode()).isEqualTo(400);
     assertThat(format.awsErrorDetails().errorCode()).isEqualTo("ValidationException");
     assertThat(format.awsErrorDetails().errorMessage())
@@ -234,15 +242,16 @@ class LogFormatIT {
         catchThrowableOfType(
             LambdaException.class,
             () ->
-                kiln.lambda.updateFunctionConfiguration(
-                    b ->
-                        b.functionName("text-logs")
-                            .loggingConfig(l -> l.logFormat("JSON").systemLogLevel("ERROR"))));
+                kiln.lambda()
+                    .updateFunctionConfiguration(
+                        b ->
+                            b.functionName("text-logs")
+                                .loggingConfig(l -> l.logFormat("JSON").systemLogLevel("ERROR"))));
     assertThat(level.awsErrorDetails().errorMessage())
         .contains("'loggingConfig.systemLogLevel'")
         .contains("[DEBUG, INFO, WARN]");
     assertThat(
-            kiln.lambda
+            kiln.lambda()
                 .getFunctionConfiguration(b -> b.functionName("text-logs"))
                 .loggingConfig()
                 .logFormatAsString())

@@ -11,6 +11,7 @@ import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.cloudwatchlogs.CloudWatchLogsClient;
 import software.amazon.awssdk.services.cloudwatchlogs.model.CloudWatchLogsException;
@@ -30,19 +31,17 @@ import software.amazon.awssdk.services.cloudwatchlogs.model.ResourceNotFoundExce
 class LogsIT {
 
   static final ObjectMapper JSON = new ObjectMapper();
-  static KilnFixture kiln;
+  @RegisterExtension static final KilnServerExtension kiln = KilnServerExtension.withDefaults();
   static CloudWatchLogsClient logs;
 
   @BeforeAll
   static void start() {
-    kiln = new KilnFixture();
     logs = kiln.logsClient();
   }
 
   @AfterAll
   static void stop() {
     logs.close();
-    kiln.close();
   }
 
   /**
@@ -84,10 +83,10 @@ class LogsIT {
             + "        raise ValueError('bad-input')\n"
             + "    time.sleep(event.get('sleep', 0))\n"
             + "    return 'ok'\n");
-    kiln.lambda.updateFunctionConfiguration(b -> b.functionName("logged").timeout(1));
+    kiln.lambda().updateFunctionConfiguration(b -> b.functionName("logged").timeout(1));
     for (String payload :
         List.of("{\"who\": \"a\"}", "{\"who\": \"b\"}", "{\"fail\": true}", "{\"sleep\": 3}")) {
-      kiln.lambda.invoke(b -> b.functionName("logged").payload(SdkBytes.fromUtf8String(payload)));
+      kiln.lambda().invoke(b -> b.functionName("logged").payload(SdkBytes.fromUtf8String(payload)));
     }
     String group = "/aws/lambda/logged";
 
@@ -140,7 +139,7 @@ class LogsIT {
     List<String> logs = new ArrayList<>(List.of("logs"));
     logs.addAll(List.of(args));
     return Tools.aws(
-        kiln, Files.createTempDirectory("kiln-cli-logs-"), logs.toArray(String[]::new));
+        kiln.fixture(), Files.createTempDirectory("kiln-cli-logs-"), logs.toArray(String[]::new));
   }
 
   /** The group named {@code name}, as DescribeLogGroups returns it. */
@@ -166,7 +165,7 @@ class LogsIT {
 
     // the function's first invocation writes into the group it finds, retention and all
     kiln.python("retained", "def handler(e, c):\n    print('kept-for-14-days')\n");
-    kiln.lambda.invoke(b -> b.functionName("retained").payload(SdkBytes.fromUtf8String("{}")));
+    kiln.lambda().invoke(b -> b.functionName("retained").payload(SdkBytes.fromUtf8String("{}")));
     assertThat(filter(group, "kept-for-14-days", 1)).hasSize(1);
     LogGroup written = describedGroup(group).orElseThrow();
     assertThat(written.retentionInDays()).isEqualTo(14);
@@ -199,8 +198,9 @@ class LogsIT {
   void deletedStreamsAndGroups_areRecreatedByTheNextInvocation() throws Exception {
     String group = "/aws/lambda/recreated";
     kiln.python("recreated", "def handler(e, c):\n    print('run-' + e['n'])\n");
-    kiln.lambda.invoke(
-        b -> b.functionName("recreated").payload(SdkBytes.fromUtf8String("{\"n\": \"one\"}")));
+    kiln.lambda()
+        .invoke(
+            b -> b.functionName("recreated").payload(SdkBytes.fromUtf8String("{\"n\": \"one\"}")));
     assertThat(filter(group, "REPORT", 1)).hasSize(1);
     String stream =
         logs.describeLogStreams(b -> b.logGroupName(group)).logStreams().get(0).logStreamName();
@@ -215,8 +215,9 @@ class LogsIT {
         .isEqualTo("The specified log stream does not exist.");
 
     // the same (warm) instance writes on, into its stream made anew
-    kiln.lambda.invoke(
-        b -> b.functionName("recreated").payload(SdkBytes.fromUtf8String("{\"n\": \"two\"}")));
+    kiln.lambda()
+        .invoke(
+            b -> b.functionName("recreated").payload(SdkBytes.fromUtf8String("{\"n\": \"two\"}")));
     assertThat(filter(group, "run-two", 1)).hasSize(1);
     assertThat(filter(group, "run-one", 0)).isEmpty();
     assertThat(logs.describeLogStreams(b -> b.logGroupName(group)).logStreams())
@@ -232,8 +233,10 @@ class LogsIT {
     assertThat(goneGroup.awsErrorDetails().errorMessage())
         .isEqualTo("The specified log group does not exist.");
 
-    kiln.lambda.invoke(
-        b -> b.functionName("recreated").payload(SdkBytes.fromUtf8String("{\"n\": \"three\"}")));
+    kiln.lambda()
+        .invoke(
+            b ->
+                b.functionName("recreated").payload(SdkBytes.fromUtf8String("{\"n\": \"three\"}")));
     assertThat(filter(group, "run-three", 1)).hasSize(1);
     assertThat(filter(group, "run-two", 0)).isEmpty();
     LogGroup recreated = describedGroup(group).orElseThrow();
@@ -359,8 +362,9 @@ class LogsIT {
   @Test
   void kilnLogs_printsTheLog_andFollowsIt() throws Exception {
     kiln.python("followed", "def handler(e, c):\n    print('line-' + e['n'])\n");
-    kiln.lambda.invoke(
-        b -> b.functionName("followed").payload(SdkBytes.fromUtf8String("{\"n\": \"one\"}")));
+    kiln.lambda()
+        .invoke(
+            b -> b.functionName("followed").payload(SdkBytes.fromUtf8String("{\"n\": \"one\"}")));
     filter("/aws/lambda/followed", "line-one", 1);
 
     java.io.ByteArrayOutputStream once = new java.io.ByteArrayOutputStream();
@@ -371,9 +375,9 @@ class LogsIT {
             .execute(
                 "followed",
                 "--endpoint",
-                kiln.server.endpoint().toString(),
+                kiln.server().endpoint().toString(),
                 "--data-dir",
-                kiln.dataDir.toString());
+                kiln.dataDir().toString());
     assertThat(code).isZero();
     assertThat(once.toString())
         .contains("line-one")
@@ -391,11 +395,12 @@ class LogsIT {
                             "followed",
                             "--follow",
                             "--endpoint",
-                            kiln.server.endpoint().toString(),
+                            kiln.server().endpoint().toString(),
                             "--data-dir",
-                            kiln.dataDir.toString()));
-    kiln.lambda.invoke(
-        b -> b.functionName("followed").payload(SdkBytes.fromUtf8String("{\"n\": \"two\"}")));
+                            kiln.dataDir().toString()));
+    kiln.lambda()
+        .invoke(
+            b -> b.functionName("followed").payload(SdkBytes.fromUtf8String("{\"n\": \"two\"}")));
     for (int i = 0; i < 100 && !followed.toString().contains("line-two"); i++) {
       Thread.sleep(100);
     }
@@ -411,9 +416,9 @@ class LogsIT {
                   .execute(
                       "never-invoked",
                       "--endpoint",
-                      kiln.server.endpoint().toString(),
+                      kiln.server().endpoint().toString(),
                       "--data-dir",
-                      kiln.dataDir.toString()))
+                      kiln.dataDir().toString()))
           .isEqualTo(1);
     } finally {
       System.setErr(stderr);
@@ -443,7 +448,7 @@ class LogsIT {
   @Test
   void eachBadParameter_isNamedInAJson11Error() throws Exception {
     kiln.python("named", "def handler(e, c):\n    print('x')\n");
-    kiln.lambda.invoke(b -> b.functionName("named").payload(SdkBytes.fromUtf8String("{}")));
+    kiln.lambda().invoke(b -> b.functionName("named").payload(SdkBytes.fromUtf8String("{}")));
     filter("/aws/lambda/named", "x", 1);
     String group = "{\"logGroupName\": \"/aws/lambda/named\"";
     assertThat(raw("Logs_20140328.DescribeLogStreams", group + ", \"orderBy\": \"Size\"}"))
@@ -498,7 +503,7 @@ class LogsIT {
     assertThat(token.awsErrorDetails().errorMessage())
         .isEqualTo("The specified nextToken is invalid.");
     kiln.python("quiet", "def handler(e, c):\n    print('x')\n");
-    kiln.lambda.invoke(b -> b.functionName("quiet").payload(SdkBytes.fromUtf8String("{}")));
+    kiln.lambda().invoke(b -> b.functionName("quiet").payload(SdkBytes.fromUtf8String("{}")));
     CloudWatchLogsException json =
         catchThrowableOfType(
             CloudWatchLogsException.class,

@@ -9,9 +9,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.lambda.model.InvokeResponse;
 import software.amazon.awssdk.services.lambda.model.Runtime;
@@ -20,21 +19,11 @@ import software.amazon.awssdk.services.lambda.model.Runtime;
 class MoreRuntimesIT {
 
   static final ObjectMapper JSON = new ObjectMapper();
-  static KilnFixture kiln;
-
-  @BeforeAll
-  static void start() {
-    kiln = new KilnFixture();
-  }
-
-  @AfterAll
-  static void stop() {
-    kiln.close();
-  }
+  @RegisterExtension static final KilnServerExtension kiln = KilnServerExtension.withDefaults();
 
   static InvokeResponse invoke(String function, String payload) {
-    return kiln.lambda.invoke(
-        b -> b.functionName(function).payload(SdkBytes.fromUtf8String(payload)));
+    return kiln.lambda()
+        .invoke(b -> b.functionName(function).payload(SdkBytes.fromUtf8String(payload)));
   }
 
   @Test

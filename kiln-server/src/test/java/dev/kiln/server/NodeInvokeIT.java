@@ -6,9 +6,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.lambda.model.InvokeResponse;
 import software.amazon.awssdk.services.lambda.model.LogType;
@@ -17,21 +16,12 @@ import software.amazon.awssdk.services.lambda.model.Runtime;
 /** Node.js functions in every module and handler style AWS's Node runtime accepts. */
 class NodeInvokeIT {
 
-  static KilnFixture kiln;
+  @RegisterExtension static final KilnServerExtension kiln = KilnServerExtension.withDefaults();
   static final ObjectMapper JSON = new ObjectMapper();
 
-  @BeforeAll
-  static void start() {
-    kiln = new KilnFixture();
-  }
-
-  @AfterAll
-  static void stop() {
-    kiln.close();
-  }
-
   static InvokeResponse invoke(String name, String payload) {
-    return kiln.lambda.invoke(b -> b.functionName(name).payload(SdkBytes.fromUtf8String(payload)));
+    return kiln.lambda()
+        .invoke(b -> b.functionName(name).payload(SdkBytes.fromUtf8String(payload)));
   }
 
   @Test
@@ -50,20 +40,22 @@ class NodeInvokeIT {
     // nodejs22.x too: on a host whose Node.js is older than 22 it must carry the SDK for that one
     for (String runtime : java.util.List.of("nodejs18.x", "nodejs20.x", "nodejs22.x")) {
       String name = "sdk-" + runtime.replace(".", "-");
-      kiln.lambda.createFunction(
-          b ->
-              b.functionName(name)
-                  .runtime(runtime)
-                  .handler("index.handler")
-                  .role(KilnFixture.ROLE)
-                  .timeout(30)
-                  .code(c -> c.zipFile(SdkBytes.fromByteArray(Zips.of("index.js", code)))));
-      InvokeResponse r =
-          kiln.lambda.invoke(
+      kiln.lambda()
+          .createFunction(
               b ->
                   b.functionName(name)
-                      .logType(LogType.TAIL)
-                      .payload(SdkBytes.fromUtf8String("{}")));
+                      .runtime(runtime)
+                      .handler("index.handler")
+                      .role(KilnFixture.ROLE)
+                      .timeout(30)
+                      .code(c -> c.zipFile(SdkBytes.fromByteArray(Zips.of("index.js", code)))));
+      InvokeResponse r =
+          kiln.lambda()
+              .invoke(
+                  b ->
+                      b.functionName(name)
+                          .logType(LogType.TAIL)
+                          .payload(SdkBytes.fromUtf8String("{}")));
       assertThat(r.functionError()).as(r.payload().asUtf8String()).isNull();
       String log = new String(Base64.getDecoder().decode(r.logResult()), StandardCharsets.UTF_8);
       assertThat(log).as(runtime + "'s log").doesNotContain("NodeVersionSupportWarning");
@@ -170,7 +162,7 @@ class NodeInvokeIT {
         "node-log",
         "index.js",
         "exports.handler = async () => { console.log('hello from node'); return 1; };\n");
-    InvokeResponse r = kiln.lambda.invoke(b -> b.functionName("node-log").logType(LogType.TAIL));
+    InvokeResponse r = kiln.lambda().invoke(b -> b.functionName("node-log").logType(LogType.TAIL));
     String log = new String(Base64.getDecoder().decode(r.logResult()), StandardCharsets.UTF_8);
     assertThat(log)
         .containsPattern(

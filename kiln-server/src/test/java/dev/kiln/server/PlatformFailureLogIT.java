@@ -11,6 +11,7 @@ import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.lambda.model.InvokeResponse;
@@ -22,7 +23,7 @@ import software.amazon.awssdk.services.lambda.model.InvokeResponse;
  */
 class PlatformFailureLogIT {
 
-  static KilnFixture kiln;
+  @RegisterExtension static final KilnServerExtension kiln = KilnServerExtension.withDefaults();
   static final ListAppender<ILoggingEvent> logged = new ListAppender<>();
 
   static final String CODE =
@@ -41,14 +42,12 @@ class PlatformFailureLogIT {
   static void start() {
     logged.start();
     root().addAppender(logged);
-    kiln = new KilnFixture();
     kiln.python("crashy", CODE);
   }
 
   @AfterAll
   static void stop() {
     root().detachAppender(logged);
-    kiln.close();
   }
 
   static ch.qos.logback.classic.Logger root() {
@@ -57,8 +56,8 @@ class PlatformFailureLogIT {
   }
 
   static InvokeResponse invoke(String function, String payload) {
-    return kiln.lambda.invoke(
-        b -> b.functionName(function).payload(SdkBytes.fromUtf8String(payload)));
+    return kiln.lambda()
+        .invoke(b -> b.functionName(function).payload(SdkBytes.fromUtf8String(payload)));
   }
 
   /** The instance that serves {@code function} now, by the id its log stream ends with. */

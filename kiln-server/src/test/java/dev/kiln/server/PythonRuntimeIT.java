@@ -11,10 +11,9 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.lambda.model.InvokeResponse;
 import software.amazon.awssdk.services.lambda.model.LogType;
@@ -27,24 +26,15 @@ import software.amazon.awssdk.services.lambda.model.LogType;
 class PythonRuntimeIT {
 
   static final ObjectMapper JSON = new ObjectMapper();
-  static KilnFixture kiln;
-
-  @BeforeAll
-  static void start() {
-    kiln = new KilnFixture();
-  }
-
-  @AfterAll
-  static void stop() {
-    kiln.close();
-  }
+  @RegisterExtension static final KilnServerExtension kiln = KilnServerExtension.withDefaults();
 
   static InvokeResponse invoke(String function, String payload) {
-    return kiln.lambda.invoke(
-        b ->
-            b.functionName(function)
-                .logType(LogType.TAIL)
-                .payload(SdkBytes.fromUtf8String(payload)));
+    return kiln.lambda()
+        .invoke(
+            b ->
+                b.functionName(function)
+                    .logType(LogType.TAIL)
+                    .payload(SdkBytes.fromUtf8String(payload)));
   }
 
   static String log(InvokeResponse r) {
@@ -134,8 +124,8 @@ class PythonRuntimeIT {
             + "    out['client'] = type(boto3.client('s3', region_name='us-east-1')).__name__\n"
             + "    return out\n");
     // importing boto3 and making a client takes more than the default 3 s on a busy machine
-    kiln.lambda.updateFunctionConfiguration(b -> b.functionName("py-hygiene").timeout(60));
-    kiln.lambda.waiter().waitUntilFunctionUpdatedV2(b -> b.functionName("py-hygiene"));
+    kiln.lambda().updateFunctionConfiguration(b -> b.functionName("py-hygiene").timeout(60));
+    kiln.lambda().waiter().waitUntilFunctionUpdatedV2(b -> b.functionName("py-hygiene"));
     InvokeResponse r = invoke("py-hygiene", "{}");
     assertThat(r.functionError()).as(r.payload().asUtf8String()).isNull();
     JsonNode out = JSON.readTree(r.payload().asUtf8String());

@@ -8,12 +8,12 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Runs every snippet of the README's quick start, word for word as written there, against a real
@@ -24,18 +24,12 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ReadmeIT {
 
-  static KilnFixture kiln;
+  @RegisterExtension static final KilnServerExtension kiln = KilnServerExtension.withDefaults();
   static String readme;
 
   @BeforeAll
   static void start() throws Exception {
-    kiln = new KilnFixture();
     readme = Files.readString(projectRoot().resolve("README.md"));
-  }
-
-  @AfterAll
-  static void stop() {
-    kiln.close();
   }
 
   static Path projectRoot() {
@@ -65,7 +59,7 @@ class ReadmeIT {
   static Path userDir(String name) throws Exception {
     Path dir = Files.createTempDirectory("kiln-readme-" + name + "-");
     Path home = Files.createDirectories(dir.resolve("home"));
-    Files.createSymbolicLink(home.resolve(".kiln"), kiln.dataDir);
+    Files.createSymbolicLink(home.resolve(".kiln"), kiln.dataDir());
     Tools.kilnLauncher(dir);
     return dir;
   }

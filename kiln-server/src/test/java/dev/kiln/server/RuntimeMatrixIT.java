@@ -7,9 +7,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.lambda.model.InvokeResponse;
 import software.amazon.awssdk.services.lambda.model.LogType;
@@ -25,31 +24,23 @@ import software.amazon.awssdk.services.lambda.model.Runtime;
 class RuntimeMatrixIT {
 
   static final ObjectMapper JSON = new ObjectMapper();
-  static KilnFixture kiln;
-
-  @BeforeAll
-  static void start() {
-    kiln = new KilnFixture();
-  }
-
-  @AfterAll
-  static void stop() {
-    kiln.close();
-  }
+  @RegisterExtension static final KilnServerExtension kiln = KilnServerExtension.withDefaults();
 
   static void check(String name, Runtime runtime, String handler, byte[] zip) throws Exception {
-    kiln.lambda.createFunction(
-        b ->
-            b.functionName(name)
-                .runtime(runtime)
-                .handler(handler)
-                .role(KilnFixture.ROLE)
-                // a full vCPU, so that a first call's JIT work (Mono, the JVM) cannot outlast the
-                // timeout on a busy machine
-                .memorySize(1769)
-                .timeout(3)
-                .environment(e -> e.variables(Map.of("GREETING", "hello-" + name)))
-                .code(c -> c.zipFile(SdkBytes.fromByteArray(zip))));
+    kiln.lambda()
+        .createFunction(
+            b ->
+                b.functionName(name)
+                    .runtime(runtime)
+                    .handler(handler)
+                    .role(KilnFixture.ROLE)
+                    // a full vCPU, so that a first call's JIT work (Mono, the JVM) cannot outlast
+                    // the
+                    // timeout on a busy machine
+                    .memorySize(1769)
+                    .timeout(3)
+                    .environment(e -> e.variables(Map.of("GREETING", "hello-" + name)))
+                    .code(c -> c.zipFile(SdkBytes.fromByteArray(zip))));
     InvokeResponse ok = invoke(name, "{\"sleep\": 0}");
     assertThat(ok.functionError()).as(ok.payload().asUtf8String()).isNull();
     assertThat(ok.payload().asUtf8String()).isEqualTo("\"hello-" + name + "\"");
@@ -80,8 +71,12 @@ class RuntimeMatrixIT {
   }
 
   static InvokeResponse invoke(String name, String payload) {
-    return kiln.lambda.invoke(
-        b -> b.functionName(name).logType(LogType.TAIL).payload(SdkBytes.fromUtf8String(payload)));
+    return kiln.lambda()
+        .invoke(
+            b ->
+                b.functionName(name)
+                    .logType(LogType.TAIL)
+                    .payload(SdkBytes.fromUtf8String(payload)));
   }
 
   @Test
@@ -166,7 +161,7 @@ class RuntimeMatrixIT {
     Tools.require("mono");
     byte[] dll =
         Compilers.csharp(
-            kiln.dataDir.resolve("runtimes/dotnet/Amazon.Lambda.Core.dll"),
+            kiln.dataDir().resolve("runtimes/dotnet/Amazon.Lambda.Core.dll"),
             "Matrix",
             """
             using System;

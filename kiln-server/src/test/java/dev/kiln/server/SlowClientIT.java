@@ -18,6 +18,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -35,12 +36,14 @@ class SlowClientIT {
   static final Duration TIMEOUT = Duration.ofSeconds(2);
   static final int PATIENCE_MILLIS = 30_000;
 
-  static KilnFixture kiln;
+  @RegisterExtension
+  static final KilnServerExtension kiln =
+      KilnServerExtension.withSettings(s -> s.withClientTimeout(TIMEOUT));
+
   static ListAppender<ILoggingEvent> logged = new ListAppender<>();
 
   @BeforeAll
   static void start() {
-    kiln = new KilnFixture(s -> s.withClientTimeout(TIMEOUT));
     logged.start();
     root().addAppender(logged);
   }
@@ -48,7 +51,6 @@ class SlowClientIT {
   @AfterAll
   static void stop() {
     root().detachAppender(logged);
-    kiln.close();
   }
 
   static ch.qos.logback.classic.Logger root() {
@@ -63,15 +65,15 @@ class SlowClientIT {
         .extracting(e -> e.getLoggerName() + ": " + e.getFormattedMessage())
         .isEmpty();
     // a signed request through the SDK, on a new connection
-    assertThat(kiln.lambda.listFunctions().functions()).isNotNull();
+    assertThat(kiln.lambda().listFunctions().functions()).isNotNull();
   }
 
   int api() {
-    return kiln.server.port();
+    return kiln.server().port();
   }
 
   int runtimeApi() {
-    return kiln.server.runtimeApiPort();
+    return kiln.server().runtimeApiPort();
   }
 
   @Test

@@ -7,9 +7,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.HashMap;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.lambda.model.AliasConfiguration;
 import software.amazon.awssdk.services.lambda.model.FunctionConfiguration;
@@ -24,7 +23,7 @@ import software.amazon.awssdk.services.lambda.model.ResourceNotFoundException;
 class VersionsIT {
 
   static final ObjectMapper JSON = new ObjectMapper();
-  static KilnFixture kiln;
+  @RegisterExtension static final KilnServerExtension kiln = KilnServerExtension.withDefaults();
 
   static String code(int v) {
     return "V = "
@@ -33,25 +32,20 @@ class VersionsIT {
         + " 'arn': c.invoked_function_arn, 'instance': c.log_stream_name}\n";
   }
 
-  @BeforeAll
-  static void start() {
-    kiln = new KilnFixture();
-  }
-
-  @AfterAll
-  static void stop() {
-    kiln.close();
-  }
-
   static void updateCode(String name, int v) {
-    kiln.lambda.updateFunctionCode(
-        b -> b.functionName(name).zipFile(SdkBytes.fromByteArray(Zips.of("app.py", code(v)))));
+    kiln.lambda()
+        .updateFunctionCode(
+            b -> b.functionName(name).zipFile(SdkBytes.fromByteArray(Zips.of("app.py", code(v)))));
   }
 
   static JsonNode invoke(String name, String qualifier) throws Exception {
     InvokeResponse r =
-        kiln.lambda.invoke(
-            b -> b.functionName(name).qualifier(qualifier).payload(SdkBytes.fromUtf8String("{}")));
+        kiln.lambda()
+            .invoke(
+                b ->
+                    b.functionName(name)
+                        .qualifier(qualifier)
+                        .payload(SdkBytes.fromUtf8String("{}")));
     assertThat(r.functionError()).isNull();
     JsonNode out = JSON.readTree(r.payload().asUtf8String());
     assertThat(r.executedVersion()).isEqualTo(out.get("version").asText());
@@ -62,27 +56,27 @@ class VersionsIT {
   void publishVersion_snapshotsLatest_andEachVersionRunsItsOwnCodeInItsOwnInstances()
       throws Exception {
     kiln.python("pub", code(1));
-    var v1 = kiln.lambda.publishVersion(b -> b.functionName("pub").description("first"));
+    var v1 = kiln.lambda().publishVersion(b -> b.functionName("pub").description("first"));
     assertThat(v1.version()).isEqualTo("1");
     assertThat(v1.description()).isEqualTo("first");
     assertThat(v1.functionArn()).endsWith(":function:pub:1");
-    assertThat(kiln.lambda.publishVersion(b -> b.functionName("pub")).version())
+    assertThat(kiln.lambda().publishVersion(b -> b.functionName("pub")).version())
         .as("nothing changed since version 1")
         .isEqualTo("1");
     updateCode("pub", 2);
-    String sha = kiln.lambda.getFunctionConfiguration(b -> b.functionName("pub")).codeSha256();
-    assertThat(kiln.lambda.publishVersion(b -> b.functionName("pub").codeSha256(sha)).version())
+    String sha = kiln.lambda().getFunctionConfiguration(b -> b.functionName("pub")).codeSha256();
+    assertThat(kiln.lambda().publishVersion(b -> b.functionName("pub").codeSha256(sha)).version())
         .isEqualTo("2");
 
     assertThat(
-            kiln.lambda.listVersionsByFunction(b -> b.functionName("pub")).versions().stream()
+            kiln.lambda().listVersionsByFunction(b -> b.functionName("pub")).versions().stream()
                 .map(FunctionConfiguration::version))
         .containsExactly("$LATEST", "1", "2");
-    var page = kiln.lambda.listVersionsByFunction(b -> b.functionName("pub").maxItems(2));
+    var page = kiln.lambda().listVersionsByFunction(b -> b.functionName("pub").maxItems(2));
     assertThat(page.versions()).hasSize(2);
     assertThat(
             kiln
-                .lambda
+                .lambda()
                 .listVersionsByFunction(b -> b.functionName("pub").marker(page.nextMarker()))
                 .versions()
                 .stream()
@@ -102,17 +96,17 @@ class VersionsIT {
     kiln.python("guarded", code(1));
     assertThatThrownBy(
             () ->
-                kiln.lambda.publishVersion(
-                    b -> b.functionName("guarded").codeSha256("not-the-sha")))
+                kiln.lambda()
+                    .publishVersion(b -> b.functionName("guarded").codeSha256("not-the-sha")))
         .isInstanceOfSatisfying(
             InvalidParameterValueException.class,
             e ->
                 assertThat(e.awsErrorDetails().errorMessage())
                     .startsWith("CodeSHA256 (not-the-sha) is different from current CodeSHA256"));
     assertThatThrownBy(
-            () -> kiln.lambda.publishVersion(b -> b.functionName("guarded").revisionId("stale")))
+            () -> kiln.lambda().publishVersion(b -> b.functionName("guarded").revisionId("stale")))
         .isInstanceOf(PreconditionFailedException.class);
-    assertThat(kiln.lambda.listVersionsByFunction(b -> b.functionName("guarded")).versions())
+    assertThat(kiln.lambda().listVersionsByFunction(b -> b.functionName("guarded")).versions())
         .as("nothing was published")
         .hasSize(1);
   }
@@ -120,58 +114,65 @@ class VersionsIT {
   @Test
   void anAlias_namesAVersion_andCanBeInvokedGotAndMoved() throws Exception {
     kiln.python("aliased", code(1));
-    kiln.lambda.publishVersion(b -> b.functionName("aliased"));
+    kiln.lambda().publishVersion(b -> b.functionName("aliased"));
     updateCode("aliased", 2);
-    kiln.lambda.publishVersion(b -> b.functionName("aliased"));
+    kiln.lambda().publishVersion(b -> b.functionName("aliased"));
     var prod =
-        kiln.lambda.createAlias(
-            b -> b.functionName("aliased").name("prod").functionVersion("1").description("live"));
+        kiln.lambda()
+            .createAlias(
+                b ->
+                    b.functionName("aliased")
+                        .name("prod")
+                        .functionVersion("1")
+                        .description("live"));
     assertThat(prod.aliasArn()).endsWith(":function:aliased:prod");
     JsonNode r = invoke("aliased", "prod");
     assertThat(r.get("v").asInt()).isEqualTo(1);
     assertThat(r.get("arn").asText()).endsWith(":function:aliased:prod");
     assertThat(
-            kiln.lambda
+            kiln.lambda()
                 .getFunctionConfiguration(b -> b.functionName("aliased").qualifier("prod"))
                 .version())
         .isEqualTo("1");
 
     var moved =
-        kiln.lambda.updateAlias(
-            b ->
-                b.functionName("aliased")
-                    .name("prod")
-                    .functionVersion("2")
-                    .revisionId(prod.revisionId()));
+        kiln.lambda()
+            .updateAlias(
+                b ->
+                    b.functionName("aliased")
+                        .name("prod")
+                        .functionVersion("2")
+                        .revisionId(prod.revisionId()));
     assertThat(invoke("aliased", "prod").get("v").asInt()).isEqualTo(2);
-    assertThat(kiln.lambda.getAlias(b -> b.functionName("aliased").name("prod")).description())
+    assertThat(kiln.lambda().getAlias(b -> b.functionName("aliased").name("prod")).description())
         .as("what UpdateAlias was not given is kept")
         .isEqualTo("live");
     assertThatThrownBy(
             () ->
-                kiln.lambda.updateAlias(
-                    b ->
-                        b.functionName("aliased")
-                            .name("prod")
-                            .functionVersion("1")
-                            .revisionId(prod.revisionId())))
+                kiln.lambda()
+                    .updateAlias(
+                        b ->
+                            b.functionName("aliased")
+                                .name("prod")
+                                .functionVersion("1")
+                                .revisionId(prod.revisionId())))
         .isInstanceOf(PreconditionFailedException.class);
 
-    kiln.lambda.createAlias(b -> b.functionName("aliased").name("old").functionVersion("1"));
+    kiln.lambda().createAlias(b -> b.functionName("aliased").name("old").functionVersion("1"));
     assertThat(
-            kiln.lambda.listAliases(b -> b.functionName("aliased")).aliases().stream()
+            kiln.lambda().listAliases(b -> b.functionName("aliased")).aliases().stream()
                 .map(AliasConfiguration::name))
         .containsExactly("old", "prod");
     assertThat(
             kiln
-                .lambda
+                .lambda()
                 .listAliases(b -> b.functionName("aliased").functionVersion("2"))
                 .aliases()
                 .stream()
                 .map(AliasConfiguration::name))
         .containsExactly("prod");
     assertThatThrownBy(
-            () -> kiln.lambda.deleteFunction(b -> b.functionName("aliased").qualifier("1")))
+            () -> kiln.lambda().deleteFunction(b -> b.functionName("aliased").qualifier("1")))
         .isInstanceOfSatisfying(
             ResourceConflictException.class,
             e ->
@@ -179,8 +180,8 @@ class VersionsIT {
                     .isEqualTo(
                         "Unable to delete version because the following aliases reference it:"
                             + " [old]"));
-    kiln.lambda.deleteAlias(b -> b.functionName("aliased").name("old"));
-    assertThatThrownBy(() -> kiln.lambda.getAlias(b -> b.functionName("aliased").name("old")))
+    kiln.lambda().deleteAlias(b -> b.functionName("aliased").name("old"));
+    assertThatThrownBy(() -> kiln.lambda().getAlias(b -> b.functionName("aliased").name("old")))
         .isInstanceOf(ResourceNotFoundException.class);
     assertThat(moved.functionVersion()).isEqualTo("2");
   }
@@ -188,15 +189,16 @@ class VersionsIT {
   @Test
   void aWeightedAlias_splitsInvocationsBetweenTwoVersions() throws Exception {
     kiln.python("canary", code(1));
-    kiln.lambda.publishVersion(b -> b.functionName("canary"));
+    kiln.lambda().publishVersion(b -> b.functionName("canary"));
     updateCode("canary", 2);
-    kiln.lambda.publishVersion(b -> b.functionName("canary"));
-    kiln.lambda.createAlias(
-        b ->
-            b.functionName("canary")
-                .name("live")
-                .functionVersion("1")
-                .routingConfig(r -> r.additionalVersionWeights(Map.of("2", 0.3))));
+    kiln.lambda().publishVersion(b -> b.functionName("canary"));
+    kiln.lambda()
+        .createAlias(
+            b ->
+                b.functionName("canary")
+                    .name("live")
+                    .functionVersion("1")
+                    .routingConfig(r -> r.additionalVersionWeights(Map.of("2", 0.3))));
     Map<String, Integer> ran = new HashMap<>();
     int n = 400;
     for (int i = 0; i < n; i++) {
@@ -210,12 +212,12 @@ class VersionsIT {
   @Test
   void badAliases_areRefusedWithAwsErrors() {
     kiln.python("strict", code(1));
-    kiln.lambda.publishVersion(b -> b.functionName("strict"));
-    kiln.lambda.createAlias(b -> b.functionName("strict").name("a").functionVersion("1"));
+    kiln.lambda().publishVersion(b -> b.functionName("strict"));
+    kiln.lambda().createAlias(b -> b.functionName("strict").name("a").functionVersion("1"));
     assertThatThrownBy(
             () ->
-                kiln.lambda.createAlias(
-                    b -> b.functionName("strict").name("a").functionVersion("1")))
+                kiln.lambda()
+                    .createAlias(b -> b.functionName("strict").name("a").functionVersion("1")))
         .isInstanceOfSatisfying(
             ResourceConflictException.class,
             e ->
@@ -223,8 +225,8 @@ class VersionsIT {
                     .isEqualTo("Alias already exists: a"));
     assertThatThrownBy(
             () ->
-                kiln.lambda.createAlias(
-                    b -> b.functionName("strict").name("b").functionVersion("9")))
+                kiln.lambda()
+                    .createAlias(b -> b.functionName("strict").name("b").functionVersion("9")))
         .isInstanceOfSatisfying(
             ResourceNotFoundException.class,
             e ->
@@ -233,8 +235,8 @@ class VersionsIT {
                         "Function not found: arn:aws:lambda:us-east-1:000000000000:function:strict:9"));
     assertThatThrownBy(
             () ->
-                kiln.lambda.createAlias(
-                    b -> b.functionName("strict").name("123").functionVersion("1")))
+                kiln.lambda()
+                    .createAlias(b -> b.functionName("strict").name("123").functionVersion("1")))
         .isInstanceOfSatisfying(
             LambdaException.class,
             e -> {
@@ -243,12 +245,13 @@ class VersionsIT {
             });
     assertThatThrownBy(
             () ->
-                kiln.lambda.createAlias(
-                    b ->
-                        b.functionName("strict")
-                            .name("c")
-                            .functionVersion("$LATEST")
-                            .routingConfig(r -> r.additionalVersionWeights(Map.of("1", 0.5)))))
+                kiln.lambda()
+                    .createAlias(
+                        b ->
+                            b.functionName("strict")
+                                .name("c")
+                                .functionVersion("$LATEST")
+                                .routingConfig(r -> r.additionalVersionWeights(Map.of("1", 0.5)))))
         .isInstanceOfSatisfying(
             InvalidParameterValueException.class,
             e ->
@@ -257,24 +260,25 @@ class VersionsIT {
                         "$LATEST is not supported for an alias pointing to more than 1 version"));
     assertThatThrownBy(
             () ->
-                kiln.lambda.createAlias(
-                    b ->
-                        b.functionName("strict")
-                            .name("d")
-                            .functionVersion("1")
-                            .routingConfig(r -> r.additionalVersionWeights(Map.of("1", 1.5)))))
+                kiln.lambda()
+                    .createAlias(
+                        b ->
+                            b.functionName("strict")
+                                .name("d")
+                                .functionVersion("1")
+                                .routingConfig(r -> r.additionalVersionWeights(Map.of("1", 1.5)))))
         .isInstanceOfSatisfying(
             LambdaException.class,
             e -> assertThat(e.awsErrorDetails().errorMessage()).contains("between 0.0 and 1.0"));
     assertThatThrownBy(
-            () -> kiln.lambda.deleteFunction(b -> b.functionName("strict").qualifier("a")))
+            () -> kiln.lambda().deleteFunction(b -> b.functionName("strict").qualifier("a")))
         .isInstanceOfSatisfying(
             InvalidParameterValueException.class,
             e -> assertThat(e.awsErrorDetails().errorMessage()).contains("use DeleteAlias"));
-    assertThatThrownBy(() -> kiln.lambda.invoke(b -> b.functionName("strict").qualifier("nope")))
+    assertThatThrownBy(() -> kiln.lambda().invoke(b -> b.functionName("strict").qualifier("nope")))
         .isInstanceOf(ResourceNotFoundException.class);
     // nothing of the failed calls was stored
-    assertThat(kiln.lambda.listAliases(b -> b.functionName("strict")).aliases())
+    assertThat(kiln.lambda().listAliases(b -> b.functionName("strict")).aliases())
         .extracting(AliasConfiguration::name)
         .containsExactly("a");
   }
