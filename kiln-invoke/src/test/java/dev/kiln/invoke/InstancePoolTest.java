@@ -90,10 +90,10 @@ class InstancePoolTest {
     invoker =
         Invoker.builder(driver, runtimeApi, Files.createDirectories(root.resolve("instances")))
             .clock(time)
+            .ticker(time)
             .scheduler(time)
             .keepAlive(KEEP_ALIVE)
             .budget(budget)
-            .gate(ScaleGate.unlimited(time))
             .build();
     return invoker;
   }
