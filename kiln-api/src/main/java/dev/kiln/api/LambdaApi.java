@@ -1,7 +1,5 @@
 package dev.kiln.api;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -52,7 +50,6 @@ import org.slf4j.LoggerFactory;
 public final class LambdaApi {
 
   private static final Logger LOG = LoggerFactory.getLogger(LambdaApi.class);
-  private static final JsonFactory JSON_FACTORY = new JsonFactory();
 
   /** Lambda's limit on a synchronous invoke's request payload. */
   static final int MAX_INVOKE_PAYLOAD = 6 * 1024 * 1024;
@@ -289,13 +286,11 @@ public final class LambdaApi {
               "Member must satisfy enum value set: [Event, RequestResponse, DryRun]");
     }
     byte[] payload =
-        readBody(
-            req, type.equals("Event") ? MAX_EVENT_PAYLOAD : MAX_INVOKE_PAYLOAD, "InvokeFunction");
-    if (payload.length == 0) {
-      payload = "{}".getBytes(StandardCharsets.UTF_8);
-    } else {
-      checkJson(payload);
-    }
+        InvokePayload.check(
+            readBody(
+                req,
+                type.equals("Event") ? MAX_EVENT_PAYLOAD : MAX_INVOKE_PAYLOAD,
+                "InvokeFunction"));
     invocations.resolve(ref); // an unknown function or qualifier is refused before anything runs
     if (type.equals("Event")) {
       // 202 only once the event is on disk
@@ -327,12 +322,7 @@ public final class LambdaApi {
   /** The deprecated InvokeAsync: an asynchronous invocation answering {@code {"Status": 202}}. */
   private void invokeAsync(ServerRequest req, ServerResponse res) throws IOException {
     FunctionRef ref = functionRef(req);
-    byte[] payload = readBody(req, MAX_EVENT_PAYLOAD, "InvokeAsync");
-    if (payload.length == 0) {
-      payload = "{}".getBytes(StandardCharsets.UTF_8);
-    } else {
-      checkJson(payload);
-    }
+    byte[] payload = InvokePayload.check(readBody(req, MAX_EVENT_PAYLOAD, "InvokeAsync"));
     invocations.resolve(ref);
     String requestId = async.accept(ref, payload, req.headers().first(TRACE_HEADER));
     ObjectNode out = FunctionJson.JSON.createObjectNode();
@@ -353,27 +343,6 @@ public final class LambdaApi {
     } catch (IllegalArgumentException | JsonProcessingException e) {
       throw LambdaError.invalidParameter(
           "Client context must be a valid Base64-encoded JSON object.");
-    }
-  }
-
-  /**
-   * Checks that an invoke payload is JSON without building it in memory. Package-private rather
-   * than private so that kiln-bench's InvokePayloadBench (same package) can measure it.
-   */
-  static void checkJson(byte[] payload) {
-    try (JsonParser parser = JSON_FACTORY.createParser(payload)) {
-      if (parser.nextToken() == null) {
-        return;
-      }
-      parser.skipChildren();
-      if (parser.nextToken() != null) {
-        throw new JsonProcessingException("Unexpected content after the JSON value") {};
-      }
-    } catch (IOException e) {
-      String detail =
-          e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
-      throw LambdaError.invalidRequestContent(
-          "Could not parse request body into json: Could not parse payload into json: " + detail);
     }
   }
 

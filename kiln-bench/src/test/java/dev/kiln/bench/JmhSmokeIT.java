@@ -52,8 +52,8 @@ class JmhSmokeIT {
     for (JsonNode r : json) {
       assertThat(r.get("benchmark").asText())
           .isIn(
-              "dev.kiln.api.InvokePayloadBench.checkJson",
-              "dev.kiln.api.InvokePayloadBench.baselineJacksonTree");
+              "dev.kiln.bench.jmh.InvokePayloadBench.checkJson",
+              "dev.kiln.bench.jmh.InvokePayloadBench.baselineJacksonTree");
       assertThat(r.get("params").get("size").asText()).isEqualTo("small");
       assertThat(r.get("primaryMetric").get("score").asDouble()).as(r.toString()).isPositive();
       // parsing JSON allocates: a zero would mean the profiler did not measure

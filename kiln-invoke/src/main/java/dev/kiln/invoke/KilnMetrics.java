@@ -217,8 +217,15 @@ public final class KilnMetrics {
     return registry;
   }
 
-  /** One invocation ended, after {@code duration}; {@code errorType} when it failed. */
-  void invoked(
+  /**
+   * One invocation ended, after {@code duration}; {@code errorType} when it failed. Whatever runs
+   * an invocation to its end reports it here, once (today each {@code Instance}); the version's
+   * meters are made on its first report and found in a concurrent map after; safe from any thread.
+   *
+   * @param initDuration the init phase, on a cold start: counted as one and timed
+   * @param provisioned whether it ran on a provisioned instance
+   */
+  public void invoked(
       String function,
       String version,
       Duration duration,

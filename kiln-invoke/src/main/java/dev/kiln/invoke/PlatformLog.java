@@ -34,8 +34,15 @@ import java.util.Optional;
  * </ul>
  *
  * In the {@code Text} format nothing is filtered: Lambda accepts the levels only with JSON.
+ *
+ * <p>This class is the one definition of those lines, public so that whatever writes into a
+ * function's log in Lambda's shape builds them here and nowhere else: today the instance around
+ * every invocation and the instance's log when its runtime dies between invocations; a second way
+ * to run invocations (another node's invoker) or another writer of platform events would use it as
+ * they do. One is made per function version and its logging settings; it holds nothing that
+ * changes, so it may be used from any thread.
  */
-final class PlatformLog {
+public final class PlatformLog {
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final DateTimeFormatter TIME =
@@ -48,12 +55,18 @@ final class PlatformLog {
   private static final int WARN = LEVELS.indexOf("WARN");
 
   /** {@code at} as Lambda stamps its own log lines: UTC, to the millisecond. */
-  static String timestamp(Instant at) {
+  public static String timestamp(Instant at) {
     return TIME.format(at);
   }
 
-  /** The figures of one invocation, as the REPORT line gives them. */
-  record Report(
+  /**
+   * The figures of one invocation, as the REPORT line gives them.
+   *
+   * @param status {@code success}, {@code error} (the function's own), {@code timeout} or {@code
+   *     failure} (the runtime died or failed to start), as {@code platform.runtimeDone} says it
+   * @param errorType the error's type, for a failure
+   */
+  public record Report(
       String requestId,
       double durationMs,
       long billedDurationMs,
@@ -72,7 +85,14 @@ final class PlatformLog {
   private final String runtimeVersionArn;
   private final Optional<String> runsOn;
 
-  PlatformLog(
+  /**
+   * The platform's lines for version {@code version} of function {@code functionName}, in {@code
+   * settings}' format and levels.
+   *
+   * @param runtime the runtime's identifier as INIT_START names it ({@code python3.12})
+   * @param runtimeVersionArn what INIT_START gives as the runtime's version ARN
+   */
+  public PlatformLog(
       LoggingSettings settings,
       String functionName,
       String version,
@@ -85,7 +105,7 @@ final class PlatformLog {
    * @param runsOn what the instance really runs on when that is not the architecture the function
    *     asks for ({@link dev.kiln.runtimes.Architectures#runsOn}), said on the INIT_START line
    */
-  PlatformLog(
+  public PlatformLog(
       LoggingSettings settings,
       String functionName,
       String version,
@@ -103,7 +123,7 @@ final class PlatformLog {
   }
 
   /** The line that opens a cold start's log, or nothing when the system level hides it. */
-  String initStart(long timeMillis, boolean provisioned) {
+  public String initStart(long timeMillis, boolean provisioned) {
     if (!json) {
       return "INIT_START Runtime Version: "
           + runtime
@@ -125,7 +145,7 @@ final class PlatformLog {
   }
 
   /** The line that opens an invocation. */
-  String start(long timeMillis, String requestId) {
+  public String start(long timeMillis, String requestId) {
     if (!json) {
       return "START RequestId: " + requestId + " Version: " + version + "\n";
     }
@@ -137,7 +157,7 @@ final class PlatformLog {
    * The rest of an invocation's log: the function's output (filtered by level in JSON), the
    * platform's error line if any, then END and REPORT.
    */
-  String end(long timeMillis, String output, Optional<String> errorLine, Report report) {
+  public String end(long timeMillis, String output, Optional<String> errorLine, Report report) {
     StringBuilder out = new StringBuilder();
     appendOutput(out, output);
     if (!json) {
@@ -194,7 +214,7 @@ final class PlatformLog {
    * The function's output as its log keeps it (filtered by level in JSON), line by line: an
    * invocation's, or what a runtime wrote outside one (its last words after SIGTERM).
    */
-  String output(String output) {
+  public String output(String output) {
     StringBuilder out = new StringBuilder();
     appendOutput(out, output);
     return out.toString();

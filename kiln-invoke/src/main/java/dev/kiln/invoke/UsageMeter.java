@@ -78,9 +78,14 @@ public final class UsageMeter implements AutoCloseable {
 
   /**
    * One invocation of {@code function}, billed {@code billedMs} at {@code memoryMb}, with {@code
-   * storageMb} of ephemeral storage, on a provisioned instance or not.
+   * storageMb} of ephemeral storage, on a provisioned instance or not. Whatever runs an invocation
+   * to its end meters it here, once (today each {@code Instance}). A few adds to the tally of the
+   * function's hour (found in a concurrent map), which the flusher writes to the store; safe from
+   * any thread.
+   *
+   * @param endedAtMillis when it ended, epoch milliseconds: the hour it is metered in
    */
-  void record(
+  public void record(
       String function,
       long endedAtMillis,
       long billedMs,

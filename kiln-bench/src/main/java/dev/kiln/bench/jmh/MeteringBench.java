@@ -1,5 +1,7 @@
-package dev.kiln.invoke;
+package dev.kiln.bench.jmh;
 
+import dev.kiln.invoke.KilnMetrics;
+import dev.kiln.invoke.UsageMeter;
 import dev.kiln.store.SqliteUsageStore;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -33,10 +35,11 @@ import org.openjdk.jmh.annotations.Warmup;
  * store in a scratch directory (its flusher writes every 2 s, off the measured thread). Measured
  * together, as an invocation pays both, and each alone.
  *
- * <p>In the {@code dev.kiln.invoke} package because both calls are package-private. Baseline: one
- * {@link LongAdder} increment, the cheapest contention-safe count in the JDK and what the usage
- * meter's tallies are made of: the ratio is how many such counts an invocation's accounting is
- * worth.
+ * <p>Through the public recording methods of kiln-invoke's two accountants, {@link
+ * KilnMetrics#invoked} and {@link UsageMeter#record}, which whatever runs an invocation to its end
+ * (an instance, today) reports it to. Baseline: one {@link LongAdder} increment, the cheapest
+ * contention-safe count in the JDK and what the usage meter's tallies are made of: the ratio is how
+ * many such counts an invocation's accounting is worth.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)

@@ -1,9 +1,9 @@
-package dev.kiln.invoke;
+package dev.kiln.bench.jmh;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.kiln.bench.jmh.Payloads;
+import dev.kiln.invoke.PlatformLog;
 import dev.kiln.model.FunctionConfig.LoggingSettings;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -30,10 +30,11 @@ import org.openjdk.jmh.infra.Blackhole;
  * JSON; {@link PlatformLog#start} is measured with it, as each invocation writes both. The output
  * is lines of structured JSON logging, two of them ({@code small}) or about 100 KB.
  *
- * <p>In the {@code dev.kiln.invoke} package because PlatformLog is package-private. Baseline:
- * Jackson parsing the same output bytes into trees, one per line (a {@link MappingIterator} over
- * them), which is the floor for the JSON format's level filter; the Text format does no parsing, so
- * its ratio shows what the envelope costs next to reading the output once.
+ * <p>Through kiln-invoke's public {@link PlatformLog}, the one definition of the platform's lines
+ * in a function's log (an instance writes them around every invocation). Baseline: Jackson parsing
+ * the same output bytes into trees, one per line (a {@link MappingIterator} over them), which is
+ * the floor for the JSON format's level filter; the Text format does no parsing, so its ratio shows
+ * what the envelope costs next to reading the output once.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
