@@ -1,6 +1,7 @@
 package dev.kiln.invoke;
 
 import dev.kiln.store.SqliteUsageStore;
+import dev.kiln.store.UsageStore;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -50,7 +51,7 @@ public class MeteringBench {
 
   final LongAdder adder = new LongAdder();
   KilnMetrics metrics;
-  SqliteUsageStore store;
+  UsageStore store;
   UsageMeter usage;
   Path dir;
 

@@ -62,6 +62,8 @@ public final class FunctionCatalog {
       Invoker invoker,
       Account account,
       InstantSource clock) {
+    store = StorageOutcomes.mapped(store);
+    code = StorageOutcomes.mapped(code);
     this.store = store;
     this.code = code;
     this.runtimes = runtimes;

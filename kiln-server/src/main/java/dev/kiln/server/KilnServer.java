@@ -22,13 +22,12 @@ import dev.kiln.runtimes.RuntimeTable;
 import dev.kiln.sandbox.LinuxSandboxDriver;
 import dev.kiln.sandbox.ProcessSandboxDriver;
 import dev.kiln.sandbox.SandboxDriver;
+import dev.kiln.store.CodeStore;
 import dev.kiln.store.EventQueue;
-import dev.kiln.store.LocalCodeStore;
+import dev.kiln.store.LogStore;
 import dev.kiln.store.MetadataStore;
-import dev.kiln.store.SqliteEventQueue;
-import dev.kiln.store.SqliteLogStore;
-import dev.kiln.store.SqliteMetadataStore;
-import dev.kiln.store.SqliteUsageStore;
+import dev.kiln.store.Storage;
+import dev.kiln.store.UsageStore;
 import dev.kiln.time.Ticker;
 import io.helidon.webserver.WebServer;
 import java.io.IOException;
@@ -62,9 +61,10 @@ public final class KilnServer implements AutoCloseable {
   private final ServerSettings settings;
   private final FileChannel lockFile;
   private final FileLock lock;
+  private final Storage storage;
   private final MetadataStore store;
-  private final SqliteLogStore logStore;
-  private final SqliteUsageStore usageStore;
+  private final LogStore logStore;
+  private final UsageStore usageStore;
   private final UsageMeter usageMeter;
   private final InvocationTracer tracer;
   private final AccessKeys accessKeys;
@@ -120,14 +120,18 @@ public final class KilnServer implements AutoCloseable {
             runtimeApi.port(),
             settings.outboundNetwork());
     Path instances = data.resolve("instances");
-    this.logStore = SqliteLogStore.open(data.resolve("logs.db"));
+    // the stores the --store setting names (by default, SQLite files in the data directory)
+    this.storage = Storage.open(settings.store(), data, clock);
+    this.store = storage.metadata();
+    CodeStore code = storage.code();
+    this.logStore = storage.logs();
+    this.usageStore = storage.usage();
+    this.events = storage.events();
     // what instances of a Kiln that was killed printed, and its log store never got, goes into
     // their log streams before their files go
     driver.reapLeftovers(instances, dir -> BufferedLogWriter.ingestLeftover(dir, logStore));
     logStore.forgetAllOutput();
     Files.createDirectories(instances);
-    this.store = SqliteMetadataStore.open(data.resolve("metadata.db"));
-    LocalCodeStore code = new LocalCodeStore(data.resolve("code"));
     this.runtimes = RuntimeTable.install(data.resolve("runtimes"), settings.interpreters());
     this.prometheus =
         new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
@@ -135,7 +139,6 @@ public final class KilnServer implements AutoCloseable {
     KilnMetrics metrics = new KilnMetrics(prometheus);
     BuildInfo build = BuildInfo.current();
     this.gcMetrics = bindProcessMetrics(prometheus, build);
-    this.usageStore = SqliteUsageStore.open(data.resolve("usage.db"));
     this.usageMeter = new UsageMeter(usageStore, clock);
     this.tracer =
         settings
@@ -172,7 +175,6 @@ public final class KilnServer implements AutoCloseable {
     FunctionCatalog catalog =
         new FunctionCatalog(store, code, runtimes, invoker, settings.account(), clock);
     Invocations invocations = Invocations.of(catalog, invoker);
-    this.events = SqliteEventQueue.open(data.resolve("events.db"));
     AsyncDispatcher dispatcher =
         AsyncDispatcher.create(
             events,
@@ -460,9 +462,7 @@ public final class KilnServer implements AutoCloseable {
     }
     driver.close();
     runtimeApi.close();
-    store.close();
-    logStore.close();
-    usageStore.close();
+    storage.close();
     if (gcMetrics != null) {
       gcMetrics.close();
     }
