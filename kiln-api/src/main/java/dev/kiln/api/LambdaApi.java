@@ -74,7 +74,7 @@ public final class LambdaApi {
   private final Account account;
 
   private final dev.kiln.store.LogStore logs;
-  private final dev.kiln.store.SqliteUsageStore usage;
+  private final dev.kiln.store.UsageStore usage;
 
   public LambdaApi(
       Catalog catalog,
@@ -82,7 +82,7 @@ public final class LambdaApi {
       ConcurrencyBudget budget,
       AsyncInvocations async,
       dev.kiln.store.LogStore logs,
-      dev.kiln.store.SqliteUsageStore usage,
+      dev.kiln.store.UsageStore usage,
       Optional<SigV4Verifier> verifier,
       CodeLinks codeLinks) {
     this.verifier = verifier;

@@ -3,7 +3,7 @@ package dev.kiln.api;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kiln.model.LambdaError;
-import dev.kiln.store.SqliteUsageStore;
+import dev.kiln.store.UsageStore;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
@@ -48,9 +48,9 @@ final class UsageApi {
   static final Prices AWS_X86 = new Prices(0.20, 0.0000166667, 0.0000097222, 0.0000041667, 3.09e-8);
   private static final long HOUR = 3_600_000L;
 
-  private final SqliteUsageStore usage;
+  private final UsageStore usage;
 
-  UsageApi(SqliteUsageStore usage) {
+  UsageApi(UsageStore usage) {
     this.usage = usage;
   }
 
@@ -80,7 +80,7 @@ final class UsageApi {
                 AWS_X86.perProvisionedDurationGbSecond()),
             price(req, "pricePerProvisionedGbSecond", AWS_X86.perProvisionedGbSecond()),
             price(req, "pricePerStorageGbSecond", AWS_X86.perStorageGbSecond()));
-    List<SqliteUsageStore.Usage> rows = usage.usage(from, to, LambdaApi.query(req, "function"));
+    List<UsageStore.Usage> rows = usage.usage(from, to, LambdaApi.query(req, "function"));
 
     ObjectNode out = FunctionJson.JSON.createObjectNode();
     out.put("from", Instant.ofEpochMilli(from).toString());
@@ -92,11 +92,11 @@ final class UsageApi {
     p.put("perProvisionedGbSecond", prices.perProvisionedGbSecond());
     p.put("perStorageGbSecond", prices.perStorageGbSecond());
     ArrayNode functions = out.putArray("functions");
-    SqliteUsageStore.Usage total = new SqliteUsageStore.Usage("", 0, 0, 0, 0, 0);
-    for (SqliteUsageStore.Usage u : rows) {
+    UsageStore.Usage total = new UsageStore.Usage("", 0, 0, 0, 0, 0);
+    for (UsageStore.Usage u : rows) {
       line(functions.addObject().put("function", u.function()), u, prices);
       total =
-          new SqliteUsageStore.Usage(
+          new UsageStore.Usage(
               "",
               total.requests() + u.requests(),
               total.mbMs() + u.mbMs(),
@@ -108,7 +108,7 @@ final class UsageApi {
     LambdaApi.sendJson(res, req, 200, out);
   }
 
-  private static void line(ObjectNode n, SqliteUsageStore.Usage u, Prices prices) {
+  private static void line(ObjectNode n, UsageStore.Usage u, Prices prices) {
     double requestCost = u.requests() / 1_000_000.0 * prices.perMillionRequests();
     double onDemand = u.gbSeconds() - u.provisionedDurationGbSeconds();
     double durationCost =

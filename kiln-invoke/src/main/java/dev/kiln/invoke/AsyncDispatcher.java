@@ -48,12 +48,23 @@ import org.slf4j.LoggerFactory;
  * sleeps on the monitor {@code wakeUp}, which {@link #wake} notifies when an event arrives. The
  * events themselves are guarded by the queue's transactions, not by anything here, so that a second
  * dispatcher (another node) can share the queue.
+ *
+ * <p>The dispatcher claims events under a name of its own ({@link #claimant}) and a lease of {@link
+ * #CLAIM_LEASE}, longer than any invocation may run, so a claim outlives its attempt; should this
+ * node die, the leases run out and the events are claimed again (by this node, released at its
+ * restart; by another, when there are others).
  */
 public final class AsyncDispatcher implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(AsyncDispatcher.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   static final Duration MAX_THROTTLE_BACKOFF = Duration.ofMinutes(5);
+
+  /**
+   * How long a claim on an event lasts: Lambda's longest timeout (15 minutes) and a minute, so an
+   * attempt always ends (and acknowledges its claim) while the claim is still its own.
+   */
+  static final Duration CLAIM_LEASE = Duration.ofMinutes(16);
 
   /** What the dispatcher needs from the rest of Kiln; a test can put a fake in its place. */
   interface Target {
@@ -77,6 +88,10 @@ public final class AsyncDispatcher implements AutoCloseable {
   private final Semaphore free;
   private final Executor pool;
   private final Object wakeUp = new Object();
+
+  /** The name this dispatcher's claims go by, unique to it. */
+  private final String claimant = "dispatcher-" + UUID.randomUUID();
+
   private volatile boolean closed;
   private Thread loop;
 
@@ -185,7 +200,7 @@ public final class AsyncDispatcher implements AutoCloseable {
 
   /** Runs the dispatch loop in the background, after re-queuing what a crash left in flight. */
   public void start() {
-    int requeued = queue.requeueInFlight();
+    int requeued = queue.releaseAllClaims();
     if (requeued > 0) {
       LOG.info("{} asynchronous event(s) in flight at the last stop will run again", requeued);
     }
@@ -239,7 +254,7 @@ public final class AsyncDispatcher implements AutoCloseable {
     if (room == 0) {
       return 0;
     }
-    List<Event> due = queue.claim(clock.instant(), room);
+    List<Event> due = queue.claim(claimant, room, CLAIM_LEASE);
     for (Event e : due) {
       free.acquireUninterruptibly();
       pool.execute(

@@ -45,6 +45,9 @@ public record Catalog(
       Invoker invoker,
       Account account,
       InstantSource clock) {
+    // every part sees a store's refusals as the Lambda API's errors, worded in one place
+    store = StorageOutcomes.mapped(store);
+    code = StorageOutcomes.mapped(code);
     ChangeFeed changes = new ChangeFeed();
     Object writeLock = new Object();
     References references = new References(store, account);

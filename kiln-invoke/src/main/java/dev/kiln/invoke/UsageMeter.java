@@ -1,6 +1,6 @@
 package dev.kiln.invoke;
 
-import dev.kiln.store.SqliteUsageStore;
+import dev.kiln.store.UsageStore;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,7 +42,7 @@ public final class UsageMeter implements AutoCloseable {
       LongAdder provisionedMbMs,
       LongAdder storageMbMs) {}
 
-  private final SqliteUsageStore store;
+  private final UsageStore store;
   private final ConcurrentHashMap<Key, Tally> pending = new ConcurrentHashMap<>();
   private final Thread flusher;
   private volatile boolean closing;
@@ -55,7 +55,7 @@ public final class UsageMeter implements AutoCloseable {
   /** The wall clock that usage is accrued and stamped by. */
   private final java.time.InstantSource clock;
 
-  public UsageMeter(SqliteUsageStore store, java.time.InstantSource clock) {
+  public UsageMeter(UsageStore store, java.time.InstantSource clock) {
     this.store = store;
     this.clock = clock;
     this.flusher =
@@ -148,11 +148,11 @@ public final class UsageMeter implements AutoCloseable {
       return;
     }
     accrue(clock.millis());
-    List<SqliteUsageStore.Increment> out = new ArrayList<>();
+    List<UsageStore.Increment> out = new ArrayList<>();
     for (Map.Entry<Key, Tally> e : pending.entrySet()) {
       Tally t = e.getValue();
-      SqliteUsageStore.Increment i =
-          new SqliteUsageStore.Increment(
+      UsageStore.Increment i =
+          new UsageStore.Increment(
               e.getKey().function(),
               e.getKey().hour(),
               t.requests().sumThenReset(),

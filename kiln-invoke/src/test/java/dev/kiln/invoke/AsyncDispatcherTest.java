@@ -45,7 +45,7 @@ class AsyncDispatcherTest {
 
   @BeforeEach
   void start() throws Exception {
-    queue = SqliteEventQueue.open(Files.createTempDirectory("kiln-events-").resolve("e.db"));
+    queue = SqliteEventQueue.open(Files.createTempDirectory("kiln-events-").resolve("e.db"), clock);
     AsyncDispatcher.Target target =
         new AsyncDispatcher.Target() {
           @Override
@@ -118,9 +118,12 @@ class AsyncDispatcherTest {
     now.set(t0.plus(sinceStart));
   }
 
-  /** The one event waiting for {@code function}, claimed (and so taken off the queue). */
+  /**
+   * The one event waiting for {@code function}, claimed (and so taken off the queue) by the test.
+   */
   JsonNode followUp(String function) throws Exception {
-    List<Event> due = queue.claim(Instant.parse("2100-01-01T00:00:00Z"), 10);
+    now.set(Instant.parse("2100-01-01T00:00:00Z")); // whenever it is due
+    List<Event> due = queue.claim("test", 10, Duration.ofMinutes(1));
     assertThat(due).extracting(Event::function).containsExactly(function);
     return JSON.readTree(due.get(0).payload());
   }

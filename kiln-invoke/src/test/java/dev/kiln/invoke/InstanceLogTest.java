@@ -37,7 +37,7 @@ class InstanceLogTest {
   void open() throws Exception {
     root = Files.createTempDirectory("kiln-instance-log-");
     dir = root.resolve("abc");
-    store = SqliteLogStore.open(root.resolve("logs.db"));
+    store = SqliteLogStore.open(root.resolve("logs.db"), java.time.InstantSource.system());
     FunctionConfig config =
         FunctionConfig.create(
             "f",

@@ -157,6 +157,15 @@ public final class KilnCli implements Runnable {
     Path dataDir = DEFAULT_DATA_DIR;
 
     @Option(
+        names = "--store",
+        paramLabel = "sqlite:[DIR]",
+        description =
+            "Where Kiln keeps functions, queued events, logs and usage: sqlite: for SQLite files in"
+                + " the data directory, sqlite:DIR for SQLite files in DIR (default:"
+                + " ${DEFAULT-VALUE})")
+    String store = dev.kiln.store.Storage.DEFAULT;
+
+    @Option(
         names = "--region",
         paramLabel = "REGION",
         description = "Region in ARNs (default: ${DEFAULT-VALUE})")
@@ -350,7 +359,8 @@ public final class KilnCli implements Runnable {
                                 Optional.ofNullable(tlsCert), Optional.ofNullable(tlsKey)))
                         : Optional.empty(),
                 credentialsLifetime,
-                Duration.ofSeconds(clientTimeoutSeconds));
+                Duration.ofSeconds(clientTimeoutSeconds),
+                store);
       } catch (IllegalArgumentException e) {
         System.err.println("kiln server: " + e.getMessage());
         return 2;

@@ -22,13 +22,12 @@ import dev.kiln.runtimes.RuntimeTable;
 import dev.kiln.sandbox.LinuxSandboxDriver;
 import dev.kiln.sandbox.ProcessSandboxDriver;
 import dev.kiln.sandbox.SandboxDriver;
+import dev.kiln.store.CodeStore;
 import dev.kiln.store.EventQueue;
-import dev.kiln.store.LocalCodeStore;
+import dev.kiln.store.LogStore;
 import dev.kiln.store.MetadataStore;
-import dev.kiln.store.SqliteEventQueue;
-import dev.kiln.store.SqliteLogStore;
-import dev.kiln.store.SqliteMetadataStore;
-import dev.kiln.store.SqliteUsageStore;
+import dev.kiln.store.Storage;
+import dev.kiln.store.UsageStore;
 import dev.kiln.time.Ticker;
 import io.helidon.webserver.WebServer;
 import java.io.IOException;
@@ -104,20 +103,18 @@ public final class KilnServer implements AutoCloseable {
                   settings.outboundNetwork()),
               SandboxDriver::close);
       Path instances = data.resolve("instances");
-      SqliteLogStore logStore =
-          parts.add("the log store", SqliteLogStore.open(data.resolve("logs.db")));
+      // the stores the --store setting names (by default, SQLite files in the data directory)
+      Storage storage = parts.add("the stores", Storage.open(settings.store(), data, clock));
+      MetadataStore store = storage.metadata();
+      CodeStore code = storage.code();
+      LogStore logStore = storage.logs();
+      UsageStore usageStore = storage.usage();
+      EventQueue events = storage.events();
       // what instances of a Kiln that was killed printed, and its log store never got, goes into
       // their log streams before their files go
       driver.reapLeftovers(instances, dir -> BufferedLogWriter.ingestLeftover(dir, logStore));
       logStore.forgetAllOutput();
       Files.createDirectories(instances);
-      MetadataStore store =
-          parts.add("the metadata store", SqliteMetadataStore.open(data.resolve("metadata.db")));
-      EventQueue events =
-          parts.add("the event queue", SqliteEventQueue.open(data.resolve("events.db")));
-      SqliteUsageStore usageStore =
-          parts.add("the usage store", SqliteUsageStore.open(data.resolve("usage.db")));
-      LocalCodeStore code = new LocalCodeStore(data.resolve("code"));
       this.runtimes = RuntimeTable.install(data.resolve("runtimes"), settings.interpreters());
       var prometheus =
           new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(

@@ -24,6 +24,8 @@ import java.util.Optional;
  *     second retry waits twice as long); Lambda's is a minute
  * @param clientTimeout how long a client may take to send a request's line and headers, and may
  *     pause while sending its body, before Kiln answers 408 and closes the connection (both APIs)
+ * @param store where the node keeps its state: {@code sqlite:} (the default: SQLite files in the
+ *     data directory) or {@code sqlite:DIR}; see {@link dev.kiln.store.Storage}
  */
 public record ServerSettings(
     String bind,
@@ -45,7 +47,8 @@ public record ServerSettings(
     boolean authentication,
     Optional<ServerTls.Settings> tls,
     Duration instanceCredentialsLifetime,
-    Duration clientTimeout) {
+    Duration clientTimeout,
+    String store) {
 
   /** How long function logs are kept unless {@code --log-retention-days} says otherwise. */
   public static final Duration DEFAULT_LOG_RETENTION = Duration.ofDays(30);
@@ -125,6 +128,11 @@ public record ServerSettings(
 
   public ServerSettings {
     interpreters = Map.copyOf(interpreters);
+    try {
+      dev.kiln.store.Storage.Location.parse(store);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--store: " + e.getMessage(), e);
+    }
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("--port must be between 0 and 65535, got " + port);
     }
@@ -220,7 +228,8 @@ public record ServerSettings(
         true,
         Optional.empty(),
         DEFAULT_INSTANCE_CREDENTIALS_LIFETIME,
-        DEFAULT_CLIENT_TIMEOUT);
+        DEFAULT_CLIENT_TIMEOUT,
+        dev.kiln.store.Storage.DEFAULT);
   }
 
   /** These settings, exporting invocation spans to an OTLP/HTTP collector at {@code endpoint}. */
@@ -272,6 +281,7 @@ public record ServerSettings(
         authentication,
         https,
         credentialsLifetime,
-        stalledClient);
+        stalledClient,
+        store);
   }
 }

@@ -59,6 +59,21 @@ class ArchitectureTest {
         .check(KILN);
   }
 
+  /**
+   * The stores speak of entities and keys ({@code StorageException}); the words AWS answers with
+   * are the catalog's ({@code StorageOutcomes}), so a second backend cannot answer differently.
+   */
+  @Test
+  void storesDoNotSpeakAws() {
+    noClasses()
+        .that()
+        .resideInAPackage("dev.kiln.store..")
+        .should()
+        .dependOnClassesThat()
+        .belongToAnyOf(dev.kiln.model.LambdaError.class)
+        .check(KILN);
+  }
+
   @Test
   void sandboxAndRuntimeApiAreIndependentOfTheStore() {
     noClasses()

@@ -394,7 +394,8 @@ class AuthIT {
                     false,
                     s.tls(),
                     s.instanceCredentialsLifetime(),
-                    s.clientTimeout()))) {
+                    s.clientTimeout(),
+                    s.store()))) {
       HttpResponse<String> r =
           HTTP.send(
               HttpRequest.newBuilder(URI.create(open.server.endpoint() + "/2015-03-31/functions"))

@@ -87,7 +87,8 @@ final class KilnFixture implements AutoCloseable {
                     true,
                     java.util.Optional.empty(),
                     ServerSettings.DEFAULT_INSTANCE_CREDENTIALS_LIFETIME,
-                    ServerSettings.DEFAULT_CLIENT_TIMEOUT)));
+                    ServerSettings.DEFAULT_CLIENT_TIMEOUT,
+                    dev.kiln.store.Storage.DEFAULT)));
     lambda = client(server);
   }
 

@@ -38,7 +38,8 @@ class RuntimeAvailabilityIT {
                     true,
                     java.util.Optional.empty(),
                     ServerSettings.DEFAULT_INSTANCE_CREDENTIALS_LIFETIME,
-                    ServerSettings.DEFAULT_CLIENT_TIMEOUT));
+                    ServerSettings.DEFAULT_CLIENT_TIMEOUT,
+                    dev.kiln.store.Storage.DEFAULT));
         var lambda = KilnFixture.client(server)) {
       assertThatThrownBy(
               () ->

@@ -1,5 +1,6 @@
 package dev.kiln.store;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
@@ -9,14 +10,18 @@ import java.util.Optional;
  * and has not yet finished with.
  *
  * <p>The contract is at-least-once. {@link #enqueue} returns only once the event is on disk. A
- * worker {@link #claim}s due events (they become in-flight), and either puts one back for a later
- * attempt ({@link #retry}) or {@link #finish}es it: its record is deleted in the same transaction
- * that stores its follow-ups (the events for its destination or dead-letter function) and counts
- * its outcome. After a crash, {@link #requeueInFlight} makes whatever was in flight due again, so
- * an event whose invocation was running at the crash runs again, with the same request id.
+ * worker {@link #claim}s due events: each claim is a lease, held by one claimant until a time the
+ * queue's clock tells. The holder either puts the event back for a later attempt ({@link #retry})
+ * or {@link #finish}es it: its record is deleted in the same transaction that stores its follow-ups
+ * (the events for its destination or dead-letter function) and counts its outcome. A claim not
+ * acknowledged before its lease runs out makes the event claimable again, so an event whose worker
+ * or node died runs again, with the same request id; and an acknowledgement by a claimant whose
+ * lease ran out and whose event someone else has claimed since does nothing (it returns false), so
+ * it can never undo the other's claim. At the start of a single node, {@link #releaseAllClaims}
+ * makes what its previous run held claimable at once instead of at the end of the leases.
  *
- * <p>The embedded implementation is {@link SqliteEventQueue}; the interface is what a PostgreSQL or
- * Kafka queue would implement.
+ * <p>Implementations: {@link SqliteEventQueue}; the interface is what a PostgreSQL or Kafka queue
+ * would implement. Time is the queue's injected clock, never the system's.
  */
 public interface EventQueue extends AutoCloseable {
 
@@ -27,6 +32,7 @@ public interface EventQueue extends AutoCloseable {
    * @param attempts invocations that ran and failed
    * @param throttles attempts refused for want of concurrency, which do not count as attempts
    * @param traceHeader the caller's {@code X-Amzn-Trace-Id}, which every attempt joins
+   * @param claim the claim under which a worker holds it; empty for an event not claimed
    */
   record Event(
       long seq,
@@ -38,7 +44,8 @@ public interface EventQueue extends AutoCloseable {
       int attempts,
       int throttles,
       Instant due,
-      Optional<String> traceHeader) {
+      Optional<String> traceHeader,
+      Optional<Claim> claim) {
 
     /** A new event, due at once. */
     public static Event accepted(
@@ -48,10 +55,21 @@ public interface EventQueue extends AutoCloseable {
         byte[] payload,
         Instant now,
         Optional<String> traceHeader) {
-      return new Event(0, requestId, function, qualifier, payload, now, 0, 0, now, traceHeader);
+      return new Event(
+          0,
+          requestId,
+          function,
+          qualifier,
+          payload,
+          now,
+          0,
+          0,
+          now,
+          traceHeader,
+          Optional.empty());
     }
 
-    /** The same event, to be attempted again at {@code due} with these counts. */
+    /** The same event (and claim), to be attempted again at {@code due} with these counts. */
     public Event retried(int attempts, int throttles, Instant due) {
       return new Event(
           seq,
@@ -63,32 +81,46 @@ public interface EventQueue extends AutoCloseable {
           attempts,
           throttles,
           due,
-          traceHeader);
+          traceHeader,
+          claim);
     }
   }
 
-  /** How one function's events stand. */
+  /** A lease on an event: {@code claimant} holds it until {@code until}. */
+  record Claim(String claimant, Instant until) {}
+
+  /** How one function's events stand; {@code inFlight} are those under a lease not yet run out. */
   record Counts(long queued, long inFlight, long succeeded, long failed) {}
 
   /** Stores a new event; durable when this returns. */
   void enqueue(Event event);
 
-  /** Marks up to {@code max} events due by {@code now} in flight and returns them, oldest first. */
-  List<Event> claim(Instant now, int max);
-
-  /** Puts an in-flight event back, due at {@code event.due()}, with its counts as given. */
-  void retry(Event event);
+  /**
+   * Claims up to {@code max} events that are due and not held under a live lease, oldest due first,
+   * for {@code claimant} until {@code lease} from now; returns them with their claim.
+   */
+  List<Event> claim(String claimant, int max, Duration lease);
 
   /**
-   * Ends an event: deletes it, enqueues {@code followUps} and counts its outcome, in one
-   * transaction.
+   * Puts a claimed event back, due at {@code event.due()}, with its counts as given, and ends its
+   * claim; false, changing nothing, if {@code event.claim()} is no longer the event's claim (its
+   * lease ran out and it was claimed again, or it is gone).
    */
-  void finish(Event event, boolean succeeded, List<Event> followUps);
+  boolean retry(Event event);
 
-  /** Makes every in-flight event due again (at start, after a crash); returns how many. */
-  int requeueInFlight();
+  /**
+   * Ends a claimed event: deletes it, enqueues {@code followUps} and counts its outcome, in one
+   * transaction; false, changing nothing, if {@code event.claim()} is no longer the event's claim.
+   */
+  boolean finish(Event event, boolean succeeded, List<Event> followUps);
 
-  /** When the next queued event is due, if any is queued. */
+  /**
+   * Ends every claim, making the events due again at once; returns how many. For the start of a
+   * node that is the queue's only user: whatever is claimed was claimed by its previous run.
+   */
+  int releaseAllClaims();
+
+  /** When the next event becomes claimable (due, and any lease on it run out), if any is queued. */
   Optional<Instant> nextDue();
 
   Counts counts(String function);
@@ -102,7 +134,7 @@ public interface EventQueue extends AutoCloseable {
   /** The depth of every function that has events, in one read. */
   List<Depth> depths();
 
-  /** Drops every queued event of a deleted function; returns how many. */
+  /** Drops every event of a deleted function that no live lease holds; returns how many. */
   int dropFunction(String function);
 
   /** Answers at once when the store can be read; throws when it cannot (a health check). */

@@ -1,7 +1,6 @@
 package dev.kiln.store;
 
 import dev.kiln.model.CodeDigest;
-import dev.kiln.model.LambdaError;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -98,7 +97,7 @@ public final class LocalCodeStore implements CodeStore {
   @Override
   public CodeDigest put(byte[] zip) {
     if (zip.length > MAX_ZIPPED_BYTES) {
-      throw LambdaError.requestEntityTooLarge(
+      throw tooLarge(
           "Zipped deployment package must be smaller than "
               + MAX_ZIPPED_BYTES
               + " bytes (this one is "
@@ -295,8 +294,7 @@ public final class LocalCodeStore implements CodeStore {
       while (entries.hasMoreElements()) {
         ZipArchiveEntry entry = entries.nextElement();
         if (++count > MAX_ENTRIES) {
-          throw LambdaError.invalidParameter(
-              "Could not unzip uploaded file: more than " + MAX_ENTRIES + " entries");
+          throw invalid("Could not unzip uploaded file: more than " + MAX_ENTRIES + " entries");
         }
         String name = entry.getName();
         Path target = insideRoot(root, name);
@@ -312,7 +310,7 @@ public final class LocalCodeStore implements CodeStore {
           }
           Path resolved = target.getParent().resolve(link).normalize();
           if (Path.of(link).isAbsolute() || !resolved.startsWith(root)) {
-            throw LambdaError.invalidParameter(
+            throw invalid(
                 "Could not unzip uploaded file: symbolic link '"
                     + name
                     + "' points outside the deployment package ("
@@ -323,7 +321,7 @@ public final class LocalCodeStore implements CodeStore {
           continue;
         }
         if (!archive.canReadEntryData(entry)) {
-          throw LambdaError.invalidParameter(
+          throw invalid(
               "Could not unzip uploaded file: entry '" + name + "' uses an unsupported method");
         }
         try (InputStream in = archive.getInputStream(entry);
@@ -335,25 +333,24 @@ public final class LocalCodeStore implements CodeStore {
           while ((n = in.read(buffer)) > 0) {
             total += n;
             if (total > MAX_UNZIPPED_BYTES) {
-              throw LambdaError.invalidParameter(
-                  "Unzipped size must be smaller than " + MAX_UNZIPPED_BYTES + " bytes");
+              throw invalid("Unzipped size must be smaller than " + MAX_UNZIPPED_BYTES + " bytes");
             }
             out.write(buffer, 0, n);
           }
         } catch (FileAlreadyExistsException e) {
-          throw LambdaError.invalidParameter(
+          throw invalid(
               "Could not unzip uploaded file: entry '" + name + "' appears more than once");
         }
         boolean executable = (entry.getUnixMode() & 0111) != 0;
         Files.setPosixFilePermissions(target, executable ? READ_ONLY_EXECUTABLE : READ_ONLY_FILE);
       }
-    } catch (LambdaError e) {
+    } catch (StorageException.Rejected e) {
       throw e;
     } catch (IOException | RuntimeException e) {
       if (e instanceof UncheckedIOException || e instanceof java.nio.file.FileSystemException) {
         throw e;
       }
-      throw LambdaError.invalidParameter(
+      throw invalid(
           "Could not unzip uploaded file. Please check your file, then try to upload again.");
     }
     sealDirectories(root);
@@ -374,18 +371,29 @@ public final class LocalCodeStore implements CodeStore {
     }
   }
 
+  /** A package refused for its shape: not a zip, or an entry that would land outside it. */
+  private static StorageException.Rejected invalid(String reason) {
+    return new StorageException.Rejected(
+        StorageException.Entity.CODE, "deployment package", reason, false);
+  }
+
+  /** A package refused for its size. */
+  private static StorageException.Rejected tooLarge(String reason) {
+    return new StorageException.Rejected(
+        StorageException.Entity.CODE, "deployment package", reason, true);
+  }
+
   private static Path insideRoot(Path root, String name) {
     if (name.isEmpty()
         || name.startsWith("/")
         || name.startsWith("\\")
         || name.matches("^[A-Za-z]:.*")
         || name.indexOf('\0') >= 0) {
-      throw LambdaError.invalidParameter(
-          "Could not unzip uploaded file: entry '" + name + "' has an absolute path");
+      throw invalid("Could not unzip uploaded file: entry '" + name + "' has an absolute path");
     }
     Path target = root.resolve(name).normalize();
     if (!target.startsWith(root) || target.equals(root) && !name.endsWith("/")) {
-      throw LambdaError.invalidParameter(
+      throw invalid(
           "Could not unzip uploaded file: entry '"
               + name
               + "' would be written outside the code"

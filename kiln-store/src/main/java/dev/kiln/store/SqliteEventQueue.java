@@ -1,12 +1,11 @@
 package dev.kiln.store;
 
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
+import java.time.InstantSource;
 import java.util.List;
 import java.util.Optional;
 
@@ -14,233 +13,235 @@ import java.util.Optional;
  * The embedded event queue: a SQLite file of its own ({@code events.db}, so that event traffic
  * never waits behind the control plane's transactions), in WAL mode with {@code synchronous=FULL}:
  * an event Invoke accepted is on disk before the 202 goes out.
+ *
+ * <p>A claim is the pair {@code claimed_by}, {@code claimed_until} (epoch milliseconds of the
+ * queue's clock) on the event's row; an event is held while {@code claimed_until} is in the future,
+ * and an acknowledgement matches both columns, so it only ever ends its own claim. The connection
+ * is guarded by its {@link Jdbc}'s monitor.
  */
 public final class SqliteEventQueue implements EventQueue {
 
-  private final Connection db;
+  private static final String COLUMNS =
+      "seq, request_id, function, qualifier, payload, received_at, attempts, throttles, due_at,"
+          + " trace_header, claimed_by, claimed_until";
 
-  private SqliteEventQueue(Connection db) {
+  /** An event no live lease holds, at the moment bound to the one parameter. */
+  private static final String UNHELD = "(claimed_until IS NULL OR claimed_until <= ?)";
+
+  private final Jdbc db;
+  private final InstantSource clock;
+
+  private SqliteEventQueue(Jdbc db, InstantSource clock) {
     this.db = db;
+    this.clock = clock;
   }
 
-  public static SqliteEventQueue open(Path file) {
-    return new SqliteEventQueue(SqliteDatabase.open(file, "db/events", "event queue"));
-  }
-
-  @Override
-  public synchronized void enqueue(Event event) {
-    inTransaction(
-        () -> {
-          insert(event);
-          return null;
-        });
-  }
-
-  private void insert(Event e) throws SQLException {
-    try (PreparedStatement st =
-        db.prepareStatement(
-            "INSERT INTO events (request_id, function, qualifier, payload, received_at, attempts,"
-                + " throttles, due_at, in_flight, trace_header) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0,"
-                + " ?)")) {
-      st.setString(1, e.requestId());
-      st.setString(2, e.function());
-      st.setString(3, e.qualifier());
-      st.setBytes(4, e.payload());
-      st.setLong(5, e.received().toEpochMilli());
-      st.setInt(6, e.attempts());
-      st.setInt(7, e.throttles());
-      st.setLong(8, e.due().toEpochMilli());
-      st.setString(9, e.traceHeader().orElse(null));
-      st.executeUpdate();
-    }
+  /** Opens (creating and migrating if needed) the queue in {@code file}, telling time by clock. */
+  public static SqliteEventQueue open(Path file, InstantSource clock) {
+    return new SqliteEventQueue(SqliteDatabase.open(file, "db/events", "event queue"), clock);
   }
 
   @Override
-  public synchronized List<Event> claim(Instant now, int max) {
-    return inTransaction(
+  public void enqueue(Event event) {
+    insert(event);
+  }
+
+  private void insert(Event e) {
+    db.update(
+        "INSERT INTO events (request_id, function, qualifier, payload, received_at, attempts,"
+            + " throttles, due_at, trace_header) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        e.requestId(),
+        e.function(),
+        e.qualifier(),
+        e.payload(),
+        e.received().toEpochMilli(),
+        e.attempts(),
+        e.throttles(),
+        e.due().toEpochMilli(),
+        e.traceHeader());
+  }
+
+  @Override
+  public List<Event> claim(String claimant, int max, Duration lease) {
+    long now = clock.millis();
+    Claim claim = new Claim(claimant, Instant.ofEpochMilli(now + lease.toMillis()));
+    return db.inTransaction(
         () -> {
-          List<Event> out = new ArrayList<>();
-          try (PreparedStatement st =
-              db.prepareStatement(
-                  "SELECT seq, request_id, function, qualifier, payload, received_at, attempts,"
-                      + " throttles, due_at, trace_header FROM events WHERE in_flight = 0 AND"
-                      + " due_at <= ?"
-                      + " ORDER BY due_at, seq LIMIT ?")) {
-            st.setLong(1, now.toEpochMilli());
-            st.setInt(2, max);
-            try (ResultSet rs = st.executeQuery()) {
-              while (rs.next()) {
-                out.add(
-                    new Event(
-                        rs.getLong(1),
-                        rs.getString(2),
-                        rs.getString(3),
-                        rs.getString(4),
-                        rs.getBytes(5),
-                        Instant.ofEpochMilli(rs.getLong(6)),
-                        rs.getInt(7),
-                        rs.getInt(8),
-                        Instant.ofEpochMilli(rs.getLong(9)),
-                        Optional.ofNullable(rs.getString(10))));
-              }
-            }
-          }
-          try (PreparedStatement st =
-              db.prepareStatement("UPDATE events SET in_flight = 1 WHERE seq = ?")) {
-            for (Event e : out) {
-              st.setLong(1, e.seq());
-              st.addBatch();
-            }
-            st.executeBatch();
-          }
-          return out;
+          List<Event> due =
+              db.list(
+                  "SELECT "
+                      + COLUMNS
+                      + " FROM events WHERE due_at <= ? AND "
+                      + UNHELD
+                      + " ORDER BY due_at, seq LIMIT ?"
+                      + db.dialect().claimLock(),
+                  SqliteEventQueue::event,
+                  now,
+                  now,
+                  max);
+          db.batch(
+              "UPDATE events SET claimed_by = ?, claimed_until = ? WHERE seq = ?",
+              due.stream()
+                  .map(e -> new Object[] {claimant, claim.until().toEpochMilli(), e.seq()})
+                  .toList());
+          return due.stream().map(e -> withClaim(e, claim)).toList();
         });
   }
 
   @Override
-  public synchronized void retry(Event event) {
-    inTransaction(
+  public boolean retry(Event event) {
+    Claim claim = claimOf(event);
+    return db.update(
+            "UPDATE events SET claimed_by = NULL, claimed_until = NULL, attempts = ?,"
+                + " throttles = ?, due_at = ? WHERE seq = ? AND claimed_by = ? AND claimed_until = ?",
+            event.attempts(),
+            event.throttles(),
+            event.due().toEpochMilli(),
+            event.seq(),
+            claim.claimant(),
+            claim.until().toEpochMilli())
+        == 1;
+  }
+
+  @Override
+  public boolean finish(Event event, boolean succeeded, List<Event> followUps) {
+    Claim claim = claimOf(event);
+    return db.inTransaction(
         () -> {
-          try (PreparedStatement st =
-              db.prepareStatement(
-                  "UPDATE events SET in_flight = 0, attempts = ?, throttles = ?, due_at = ?"
-                      + " WHERE seq = ?")) {
-            st.setInt(1, event.attempts());
-            st.setInt(2, event.throttles());
-            st.setLong(3, event.due().toEpochMilli());
-            st.setLong(4, event.seq());
-            st.executeUpdate();
+          int deleted =
+              db.update(
+                  "DELETE FROM events WHERE seq = ? AND claimed_by = ? AND claimed_until = ?",
+                  event.seq(),
+                  claim.claimant(),
+                  claim.until().toEpochMilli());
+          if (deleted == 0) {
+            return false;
           }
-          return null;
+          followUps.forEach(this::insert);
+          db.update(
+              db.dialect()
+                  .upsert(
+                      "outcomes",
+                      List.of("function"),
+                      List.of("function", "succeeded", "failed"),
+                      "succeeded = succeeded + excluded.succeeded,"
+                          + " failed = failed + excluded.failed"),
+              event.function(),
+              succeeded ? 1 : 0,
+              succeeded ? 0 : 1);
+          return true;
         });
   }
 
   @Override
-  public synchronized void finish(Event event, boolean succeeded, List<Event> followUps) {
-    inTransaction(
-        () -> {
-          try (PreparedStatement st = db.prepareStatement("DELETE FROM events WHERE seq = ?")) {
-            st.setLong(1, event.seq());
-            st.executeUpdate();
-          }
-          for (Event f : followUps) {
-            insert(f);
-          }
-          try (PreparedStatement st =
-              db.prepareStatement(
-                  "INSERT INTO outcomes (function, succeeded, failed) VALUES (?, ?, ?)"
-                      + " ON CONFLICT(function) DO UPDATE SET succeeded = succeeded +"
-                      + " excluded.succeeded, failed = failed + excluded.failed")) {
-            st.setString(1, event.function());
-            st.setInt(2, succeeded ? 1 : 0);
-            st.setInt(3, succeeded ? 0 : 1);
-            st.executeUpdate();
-          }
-          return null;
+  public int releaseAllClaims() {
+    return db.update(
+        "UPDATE events SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by IS NOT NULL");
+  }
+
+  @Override
+  public Optional<Instant> nextDue() {
+    return db.first(
+        "SELECT min("
+            + db.dialect().greatest("due_at", "coalesce(claimed_until, 0)")
+            + ") FROM events",
+        rs -> {
+          long due = rs.getLong(1);
+          return rs.wasNull() ? null : Instant.ofEpochMilli(due);
         });
   }
 
   @Override
-  public synchronized int requeueInFlight() {
-    return inTransaction(
-        () -> {
-          try (PreparedStatement st =
-              db.prepareStatement("UPDATE events SET in_flight = 0 WHERE in_flight = 1")) {
-            return st.executeUpdate();
-          }
-        });
-  }
-
-  @Override
-  public synchronized Optional<Instant> nextDue() {
-    return inTransaction(
-        () -> {
-          try (PreparedStatement st =
-                  db.prepareStatement("SELECT MIN(due_at) FROM events WHERE in_flight = 0");
-              ResultSet rs = st.executeQuery()) {
-            rs.next();
-            long due = rs.getLong(1);
-            return rs.wasNull() ? Optional.empty() : Optional.of(Instant.ofEpochMilli(due));
-          }
-        });
-  }
-
-  @Override
-  public synchronized List<Depth> depths() {
-    return SqliteDatabase.query(
-        db,
-        "SELECT function, sum(1 - in_flight), sum(in_flight), min(received_at) FROM events"
-            + " GROUP BY function ORDER BY function",
-        st -> {},
+  public List<Depth> depths() {
+    long now = clock.millis();
+    return db.list(
+        "SELECT function, sum(CASE WHEN "
+            + UNHELD
+            + " THEN 1 ELSE 0 END), sum(CASE WHEN "
+            + UNHELD
+            + " THEN 0 ELSE 1 END), min(received_at) FROM events GROUP BY function ORDER BY function",
         rs ->
             new Depth(
                 rs.getString(1), rs.getLong(2), rs.getLong(3), Instant.ofEpochMilli(rs.getLong(4))),
-        "event queue");
+        now,
+        now);
   }
 
   @Override
-  public synchronized Counts counts(String function) {
-    return inTransaction(
+  public Counts counts(String function) {
+    long now = clock.millis();
+    return db.inTransaction(
         () -> {
-          long queued = 0;
-          long inFlight = 0;
-          try (PreparedStatement st =
-              db.prepareStatement(
-                  "SELECT in_flight, COUNT(*) FROM events WHERE function = ? GROUP BY in_flight")) {
-            st.setString(1, function);
-            try (ResultSet rs = st.executeQuery()) {
-              while (rs.next()) {
-                if (rs.getInt(1) == 1) {
-                  inFlight = rs.getLong(2);
-                } else {
-                  queued = rs.getLong(2);
-                }
-              }
-            }
-          }
-          long succeeded = 0;
-          long failed = 0;
-          try (PreparedStatement st =
-              db.prepareStatement("SELECT succeeded, failed FROM outcomes WHERE function = ?")) {
-            st.setString(1, function);
-            try (ResultSet rs = st.executeQuery()) {
-              if (rs.next()) {
-                succeeded = rs.getLong(1);
-                failed = rs.getLong(2);
-              }
-            }
-          }
-          return new Counts(queued, inFlight, succeeded, failed);
+          Depth depth =
+              depths().stream()
+                  .filter(d -> d.function().equals(function))
+                  .findFirst()
+                  .orElse(new Depth(function, 0, 0, Instant.EPOCH));
+          long[] outcomes =
+              db.first(
+                      "SELECT succeeded, failed FROM outcomes WHERE function = ?",
+                      rs -> new long[] {rs.getLong(1), rs.getLong(2)},
+                      function)
+                  .orElse(new long[2]);
+          return new Counts(depth.waiting(), depth.inFlight(), outcomes[0], outcomes[1]);
         });
   }
 
   @Override
-  public synchronized int dropFunction(String function) {
-    return inTransaction(
-        () -> {
-          try (PreparedStatement st =
-              db.prepareStatement("DELETE FROM events WHERE function = ? AND in_flight = 0")) {
-            st.setString(1, function);
-            return st.executeUpdate();
-          }
-        });
+  public int dropFunction(String function) {
+    return db.update(
+        "DELETE FROM events WHERE function = ? AND " + UNHELD, function, clock.millis());
   }
 
   @Override
-  public synchronized void check() {
-    SqliteDatabase.check(db, "event queue");
+  public void check() {
+    SqliteDatabase.check(db);
   }
 
   @Override
-  public synchronized void close() {
-    try {
-      db.close();
-    } catch (SQLException e) {
-      // closing anyway
-    }
+  public void close() {
+    db.close();
   }
 
-  private <T> T inTransaction(SqliteDatabase.Work<T> work) {
-    return SqliteDatabase.inTransaction(db, work, "event queue");
+  private static Claim claimOf(Event event) {
+    return event
+        .claim()
+        .orElseThrow(
+            () -> new IllegalArgumentException("event " + event.seq() + " is not claimed"));
+  }
+
+  private static Event withClaim(Event e, Claim claim) {
+    return new Event(
+        e.seq(),
+        e.requestId(),
+        e.function(),
+        e.qualifier(),
+        e.payload(),
+        e.received(),
+        e.attempts(),
+        e.throttles(),
+        e.due(),
+        e.traceHeader(),
+        Optional.of(claim));
+  }
+
+  private static Event event(ResultSet rs) throws SQLException {
+    String claimant = rs.getString(11);
+    Optional<Claim> claim =
+        claimant == null
+            ? Optional.empty()
+            : Optional.of(new Claim(claimant, Instant.ofEpochMilli(rs.getLong(12))));
+    return new Event(
+        rs.getLong(1),
+        rs.getString(2),
+        rs.getString(3),
+        rs.getString(4),
+        rs.getBytes(5),
+        Instant.ofEpochMilli(rs.getLong(6)),
+        rs.getInt(7),
+        rs.getInt(8),
+        Instant.ofEpochMilli(rs.getLong(9)),
+        Optional.ofNullable(rs.getString(10)),
+        claim);
   }
 }

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kiln.model.CodeDigest;
-import dev.kiln.model.LambdaError;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -118,7 +117,7 @@ class LocalCodeStoreTest {
     }
     assertThatThrownBy(() -> store.put(bytes.toByteArray()))
         .isInstanceOfSatisfying(
-            LambdaError.class,
-            e -> assertThat(e.getMessage()).contains("entry './a.py' appears more than once"));
+            StorageException.Rejected.class,
+            e -> assertThat(e.reason()).contains("entry './a.py' appears more than once"));
   }
 }

@@ -29,7 +29,7 @@ class SqliteLogStoreTest {
   @BeforeEach
   void open() throws Exception {
     file = Files.createTempDirectory("kiln-logs-").resolve("logs.db");
-    store = SqliteLogStore.open(file);
+    store = SqliteLogStore.open(file, java.time.InstantSource.system());
   }
 
   @AfterEach
@@ -212,7 +212,7 @@ class SqliteLogStoreTest {
               + " ('/aws/lambda/g', 'one', 5000, 0)");
     }
 
-    try (SqliteLogStore upgraded = SqliteLogStore.open(old)) {
+    try (SqliteLogStore upgraded = SqliteLogStore.open(old, java.time.InstantSource.system())) {
       assertThat(upgraded.groups(""))
           .containsExactly(
               new LogStore.Group("/aws/lambda/f", 1000, Optional.empty(), 7),

@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.kiln.model.CodeDigest;
 import dev.kiln.model.ConfigPatch;
 import dev.kiln.model.FunctionConfig;
-import dev.kiln.model.LambdaError;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -63,8 +62,7 @@ class SqliteMetadataStoreTest {
     store.createFunction(first, Map.of(), Optional.empty());
     assertThatThrownBy(() -> store.createFunction(config("dup"), Map.of(), Optional.empty()))
         .isInstanceOfSatisfying(
-            LambdaError.class,
-            e -> assertThat(e.errorType()).isEqualTo("ResourceConflictException"));
+            StorageException.AlreadyExists.class, e -> assertThat(e.key()).isEqualTo("dup"));
     assertThat(store.function("dup", "$LATEST")).hasValue(first);
   }
 
@@ -76,8 +74,8 @@ class SqliteMetadataStoreTest {
     store.replaceLatest(next, f.revisionId());
     assertThatThrownBy(() -> store.replaceLatest(f.asVersion("$LATEST"), f.revisionId()))
         .isInstanceOfSatisfying(
-            LambdaError.class,
-            e -> assertThat(e.errorType()).isEqualTo("PreconditionFailedException"));
+            StorageException.StaleRevision.class,
+            e -> assertThat(e.entity()).isEqualTo(StorageException.Entity.FUNCTION));
     assertThat(store.function("cas", "$LATEST")).hasValue(next);
   }
 
@@ -163,8 +161,7 @@ class SqliteMetadataStoreTest {
   void tagAndUntag_requireTheFunction() {
     assertThatThrownBy(() -> store.tag("missing", Map.of("a", "b")))
         .isInstanceOfSatisfying(
-            LambdaError.class,
-            e -> assertThat(e.errorType()).isEqualTo("ResourceNotFoundException"));
+            StorageException.NotFound.class, e -> assertThat(e.key()).isEqualTo("missing"));
     store.createFunction(config("t"), Map.of(), Optional.empty());
     store.tag("t", Map.of("a", "1", "b", "2"));
     store.untag("t", Set.of("a"));

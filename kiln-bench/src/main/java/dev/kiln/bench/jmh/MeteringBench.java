@@ -3,6 +3,7 @@ package dev.kiln.bench.jmh;
 import dev.kiln.invoke.KilnMetrics;
 import dev.kiln.invoke.UsageMeter;
 import dev.kiln.store.SqliteUsageStore;
+import dev.kiln.store.UsageStore;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -53,7 +54,7 @@ public class MeteringBench {
 
   final LongAdder adder = new LongAdder();
   KilnMetrics metrics;
-  SqliteUsageStore store;
+  UsageStore store;
   UsageMeter usage;
   Path dir;
 
