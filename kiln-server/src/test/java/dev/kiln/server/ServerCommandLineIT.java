@@ -45,6 +45,20 @@ class ServerCommandLineIT {
   }
 
   @Test
+  void aStoreOfAnUnknownKind_isRefused_namingTheOptionAndTheSchemesThatWork() throws Exception {
+    for (String store : new String[] {"postgres://db/kiln", "metadata.db"}) {
+      Tools.Result r = kilnServer("--store", store);
+      assertThat(r.exit()).isEqualTo(2);
+      assertThat(r.output())
+          .contains(
+              "kiln server: --store: unknown store '"
+                  + store
+                  + "': the accepted schemes are sqlite: (sqlite: or sqlite:DIR for the embedded"
+                  + " stores)");
+    }
+  }
+
+  @Test
   void aPortAnotherProgramListensOn_isRefusedBeforeAnythingStarts() throws Exception {
     try (ServerSocket taken = new ServerSocket()) {
       taken.bind(new InetSocketAddress("127.0.0.1", 0));
