@@ -8,14 +8,15 @@ import java.util.Set;
 /**
  * Deployment packages, addressed by the SHA-256 of their bytes: a zip is kept once however many
  * functions or versions use it, and unpacked once into a read-only directory that instances use as
- * their task root. Implementations: {@link LocalCodeStore}.
+ * their task root. Implementations: {@link LocalCodeStore}; what each must do is kiln-testing's
+ * CodeStoreContract.
  */
 public interface CodeStore {
 
   /**
    * Checks a deployment package against Lambda's limits and keeps it.
    *
-   * @throws dev.kiln.model.LambdaError if it is not a zip, is too large zipped or unzipped, or has
+   * @throws StorageException.Rejected if it is not a zip, is too large zipped or unzipped, or has
    *     an entry that would land outside its own directory
    */
   CodeDigest put(byte[] zip);

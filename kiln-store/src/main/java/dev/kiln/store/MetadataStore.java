@@ -22,7 +22,7 @@ public interface MetadataStore extends AutoCloseable {
   /**
    * Stores a new function's {@code $LATEST} (and, when the caller asked to publish, version 1).
    *
-   * @throws dev.kiln.model.LambdaError ResourceConflictException if the name is taken
+   * @throws StorageException.AlreadyExists if the name is taken
    */
   void createFunction(
       FunctionConfig latest, Map<String, String> tags, Optional<FunctionConfig> published);
@@ -43,8 +43,8 @@ public interface MetadataStore extends AutoCloseable {
   /**
    * Replaces {@code $LATEST} if its revision is still {@code expectedRevisionId}.
    *
-   * @throws dev.kiln.model.LambdaError PreconditionFailedException if someone changed it first,
-   *     ResourceNotFoundException if it is gone
+   * @throws StorageException.StaleRevision if someone changed it first, {@link
+   *     StorageException.NotFound} if it is gone
    */
   void replaceLatest(FunctionConfig config, String expectedRevisionId);
 
@@ -72,7 +72,7 @@ public interface MetadataStore extends AutoCloseable {
   List<FunctionConfig> versions(String name);
 
   /**
-   * @throws dev.kiln.model.LambdaError ResourceConflictException if the alias exists
+   * @throws StorageException.AlreadyExists if the alias exists
    */
   void createAlias(AliasConfig alias);
 
@@ -84,7 +84,7 @@ public interface MetadataStore extends AutoCloseable {
   /**
    * Replaces an alias if its revision is still {@code expectedRevisionId}.
    *
-   * @throws dev.kiln.model.LambdaError PreconditionFailedException if someone changed it first
+   * @throws StorageException.StaleRevision if someone changed it first
    */
   void replaceAlias(AliasConfig alias, String expectedRevisionId);
 
@@ -139,8 +139,8 @@ public interface MetadataStore extends AutoCloseable {
    * Replaces a layer version's policy if its revision is still {@code expectedRevisionId} (when
    * given).
    *
-   * @throws dev.kiln.model.LambdaError ResourceNotFoundException if the version is gone,
-   *     PreconditionFailedException if the policy changed since
+   * @throws StorageException.NotFound if the version is gone, {@link
+   *     StorageException.StaleRevision} if the policy changed since
    */
   void putLayerPolicy(
       String layerName, long version, LayerPolicy policy, Optional<String> expectedRevisionId);
@@ -152,7 +152,7 @@ public interface MetadataStore extends AutoCloseable {
    * Replaces a function's (or qualifier's) policy if its revision is still {@code
    * expectedRevisionId} (when given); an empty policy removes it.
    *
-   * @throws dev.kiln.model.LambdaError PreconditionFailedException if the policy changed since
+   * @throws StorageException.StaleRevision if the policy changed since
    */
   void putFunctionPolicy(
       String name,

@@ -1,11 +1,9 @@
 package dev.kiln.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kiln.model.CodeDigest;
 import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Set;
@@ -13,6 +11,10 @@ import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 import org.junit.jupiter.api.Test;
 
+/**
+ * What is LocalCodeStore's own: its files on disk and its grace period. What every code store
+ * promises is kiln-testing's CodeStoreContract, which runs against this store too.
+ */
 class LocalCodeStoreTest {
 
   static byte[] zip(String name, byte[] content) throws Exception {
@@ -23,22 +25,6 @@ class LocalCodeStoreTest {
       zip.closeEntry();
     }
     return bytes.toByteArray();
-  }
-
-  @Test
-  void put_storesOncePerContentAndUnpacksReadOnly() throws Exception {
-    Path root = Files.createTempDirectory("kiln-code-");
-    LocalCodeStore store = new LocalCodeStore(root, java.time.Duration.ZERO);
-    byte[] zip = zip("dir/app.py", "x = 1\n".getBytes(StandardCharsets.UTF_8));
-    CodeDigest a = store.put(zip);
-    CodeDigest b = store.put(zip);
-    assertThat(a).isEqualTo(b);
-    assertThat(a.unzippedSize()).isEqualTo(6);
-    Path task = store.taskRoot(a.sha256Hex());
-    assertThat(Files.readString(task.resolve("dir/app.py"))).isEqualTo("x = 1\n");
-    assertThat(Files.getPosixFilePermissions(task.resolve("dir/app.py")).toString())
-        .doesNotContain("WRITE");
-    assertThat(store.zip(a.sha256Hex())).isPresent();
   }
 
   @Test
@@ -65,33 +51,6 @@ class LocalCodeStoreTest {
   }
 
   @Test
-  void merged_unpacksInOrder_laterPackagesWin_andGoesWhenAPartIsDeleted() throws Exception {
-    Path root = Files.createTempDirectory("kiln-code-");
-    LocalCodeStore store = new LocalCodeStore(root, java.time.Duration.ZERO);
-    CodeDigest first = store.put(zip("python/shared.py", "first".getBytes(StandardCharsets.UTF_8)));
-    CodeDigest second =
-        store.put(zip("python/shared.py", "second".getBytes(StandardCharsets.UTF_8)));
-    CodeDigest other = store.put(zip("bin/tool", "tool".getBytes(StandardCharsets.UTF_8)));
-
-    Path forward =
-        store.merged(java.util.List.of(first.sha256Hex(), other.sha256Hex(), second.sha256Hex()));
-    assertThat(Files.readString(forward.resolve("python/shared.py"))).isEqualTo("second");
-    assertThat(Files.readString(forward.resolve("bin/tool"))).isEqualTo("tool");
-    assertThat(Files.getPosixFilePermissions(forward.resolve("python")))
-        .doesNotContain(java.nio.file.attribute.PosixFilePermission.OWNER_WRITE);
-    Path backward = store.merged(java.util.List.of(second.sha256Hex(), first.sha256Hex()));
-    assertThat(Files.readString(backward.resolve("python/shared.py"))).isEqualTo("first");
-    assertThat(store.merged(java.util.List.of(second.sha256Hex(), first.sha256Hex())))
-        .as("made once per combination")
-        .isEqualTo(backward);
-    assertThat(store.unzippedSize(second.sha256Hex())).isEqualTo(6);
-
-    store.retainOnly(Set.of(first.sha256Hex(), second.sha256Hex()));
-    assertThat(forward).as("it used a deleted package").doesNotExist();
-    assertThat(backward).exists();
-  }
-
-  @Test
   void retainOnly_sparesPackagesStoredWithinTheGracePeriod() throws Exception {
     Path root = Files.createTempDirectory("kiln-code-");
     LocalCodeStore store = new LocalCodeStore(root, java.time.Duration.ofMinutes(10));
@@ -100,24 +59,5 @@ class LocalCodeStoreTest {
     assertThat(store.zip(fresh.sha256Hex()))
         .as("stored a moment ago: the metadata naming it may be on its way")
         .isPresent();
-  }
-
-  @Test
-  void duplicateEntries_areRefused() throws Exception {
-    Path root = Files.createTempDirectory("kiln-code-");
-    LocalCodeStore store = new LocalCodeStore(root, java.time.Duration.ZERO);
-    // java.util.zip refuses duplicates; write the second entry under a name that normalises to
-    // the same file
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
-      zip.putNextEntry(new ZipEntry("a.py"));
-      zip.closeEntry();
-      zip.putNextEntry(new ZipEntry("./a.py"));
-      zip.closeEntry();
-    }
-    assertThatThrownBy(() -> store.put(bytes.toByteArray()))
-        .isInstanceOfSatisfying(
-            StorageException.Rejected.class,
-            e -> assertThat(e.reason()).contains("entry './a.py' appears more than once"));
   }
 }
