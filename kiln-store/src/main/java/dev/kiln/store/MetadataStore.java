@@ -41,6 +41,40 @@ public interface MetadataStore extends AutoCloseable {
   record FunctionPage(List<FunctionConfig> functions, Optional<String> nextMarker) {}
 
   /**
+   * Where a page of {@link #listFunctions} ended, as every store words its markers: the last row's
+   * function name and the position of its version ({@code name/seq}), so that the next page starts
+   * after it (keyset paging, stable while functions are added).
+   */
+  record ListMarker(String name, long seq) {
+
+    /** Before the first row: every name sorts after {@code ""}. */
+    public static final ListMarker START = new ListMarker("", Long.MAX_VALUE);
+
+    /**
+     * The marker a caller gave back, or {@link #START} without one.
+     *
+     * @throws StorageException.InvalidMarker if it is not one this store issued
+     */
+    public static ListMarker parse(Optional<String> marker) {
+      if (marker.isEmpty()) {
+        return START;
+      }
+      int slash = marker.get().lastIndexOf('/');
+      try {
+        return new ListMarker(
+            marker.get().substring(0, slash), Long.parseLong(marker.get().substring(slash + 1)));
+      } catch (RuntimeException e) {
+        throw new StorageException.InvalidMarker(StorageException.Entity.FUNCTION, marker.get());
+      }
+    }
+
+    /** The marker to hand out after the row of {@code name} at position {@code seq}. */
+    public static String after(String name, long seq) {
+      return name + "/" + seq;
+    }
+  }
+
+  /**
    * Replaces {@code $LATEST} if its revision is still {@code expectedRevisionId}.
    *
    * @throws StorageException.StaleRevision if someone changed it first, {@link

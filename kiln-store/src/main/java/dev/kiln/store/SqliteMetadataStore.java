@@ -94,17 +94,7 @@ public final class SqliteMetadataStore implements MetadataStore {
   @Override
   public FunctionPage listFunctions(Optional<String> marker, int maxItems, boolean allVersions) {
     // keyset pagination on (name, seq); a marker is the last row's "name/seq"
-    String afterName = "";
-    long afterSeq = Long.MAX_VALUE;
-    if (marker.isPresent()) {
-      int slash = marker.get().lastIndexOf('/');
-      try {
-        afterName = marker.get().substring(0, slash);
-        afterSeq = Long.parseLong(marker.get().substring(slash + 1));
-      } catch (RuntimeException e) {
-        throw new StorageException.InvalidMarker(Entity.FUNCTION, marker.get());
-      }
-    }
+    ListMarker after = ListMarker.parse(marker);
     List<Listed> rows =
         db.list(
             "SELECT config, seq FROM (SELECT name, config, "
@@ -114,14 +104,15 @@ public final class SqliteMetadataStore implements MetadataStore {
             rs -> new Listed(read(rs.getString(1), FunctionConfig.class), rs.getLong(2)),
             allVersions,
             FunctionRef.LATEST,
-            afterName,
-            afterName,
-            afterSeq,
+            after.name(),
+            after.name(),
+            after.seq(),
             maxItems + 1);
     List<Listed> page = rows.subList(0, Math.min(maxItems, rows.size()));
     Optional<String> next =
         rows.size() > maxItems
-            ? Optional.of(page.getLast().config().functionName() + "/" + page.getLast().seq())
+            ? Optional.of(
+                ListMarker.after(page.getLast().config().functionName(), page.getLast().seq()))
             : Optional.empty();
     return new FunctionPage(page.stream().map(Listed::config).toList(), next);
   }

@@ -80,30 +80,22 @@ public final class InMemoryMetadataStore implements MetadataStore {
   @Override
   public synchronized FunctionPage listFunctions(
       Optional<String> marker, int maxItems, boolean allVersions) {
-    String afterName = "";
-    long afterSeq = Long.MAX_VALUE;
-    if (marker.isPresent()) {
-      int slash = marker.get().lastIndexOf('/');
-      try {
-        afterName = marker.get().substring(0, slash);
-        afterSeq = Long.parseLong(marker.get().substring(slash + 1));
-      } catch (RuntimeException e) {
-        throw new StorageException.InvalidMarker(Entity.FUNCTION, marker.get());
-      }
-    }
+    MetadataStore.ListMarker after = MetadataStore.ListMarker.parse(marker);
     List<FunctionConfig> page = new ArrayList<>();
-    for (var f : functions.tailMap(afterName, true).entrySet()) {
+    for (var f : functions.tailMap(after.name(), true).entrySet()) {
       for (FunctionConfig c : f.getValue().versions.values()) {
         if (!allVersions && !c.version().equals(FunctionRef.LATEST)) {
           continue;
         }
-        if (f.getKey().equals(afterName) && seq(c.version()) <= afterSeq) {
+        if (f.getKey().equals(after.name()) && seq(c.version()) <= after.seq()) {
           continue;
         }
         if (page.size() == maxItems) {
           FunctionConfig last = page.getLast();
           return new FunctionPage(
-              page, Optional.of(last.functionName() + "/" + seq(last.version())));
+              page,
+              Optional.of(
+                  MetadataStore.ListMarker.after(last.functionName(), seq(last.version()))));
         }
         page.add(c);
       }
