@@ -70,6 +70,32 @@ class BadInputIT {
   }
 
   @Test
+  void aListMarkerKilnNeverIssued_isRefused_inEitherOfItsForms() {
+    // not even Base64, as the API layer wraps every marker it hands out
+    AwsServiceException notBase64 =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            AwsServiceException.class, () -> kiln.lambda().listFunctions(b -> b.marker("!!!")));
+    assertAwsError(
+        notBase64,
+        400,
+        "InvalidParameterValueException",
+        "Invalid Marker: !!! was not issued by Kiln");
+    // Base64 of something that is not a store's marker
+    String wrapped =
+        java.util.Base64.getUrlEncoder()
+            .withoutPadding()
+            .encodeToString("no-slash".getBytes(StandardCharsets.UTF_8));
+    AwsServiceException notAMarker =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            AwsServiceException.class, () -> kiln.lambda().listFunctions(b -> b.marker(wrapped)));
+    assertAwsError(
+        notAMarker,
+        400,
+        "InvalidParameterValueException",
+        "Invalid Marker: it was not issued by this Kiln");
+  }
+
+  @Test
   void memoryBelowMinimum() {
     assertAwsError(
         createFails("m-low", b -> b.memorySize(64)),

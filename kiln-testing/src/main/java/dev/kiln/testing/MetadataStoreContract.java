@@ -265,6 +265,17 @@ public abstract class MetadataStoreContract {
   }
 
   @Test
+  void listFunctions_refusesAMarkerItNeverIssued() {
+    store.createFunction(config("a"), Map.of(), Optional.empty());
+    for (String bogus : List.of("no-slash", "a/not-a-number", "")) {
+      assertThatThrownBy(() -> store.listFunctions(Optional.of(bogus), 2, false))
+          .isInstanceOfSatisfying(
+              StorageException.InvalidMarker.class,
+              e -> assertThat(e.entity()).isEqualTo(Entity.FUNCTION));
+    }
+  }
+
+  @Test
   void listFunctions_aPageThatEndsTheList_hasNoMarker() {
     store.createFunction(config("a"), Map.of(), Optional.empty());
     store.createFunction(config("b"), Map.of(), Optional.empty());
