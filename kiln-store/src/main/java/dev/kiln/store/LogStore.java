@@ -104,6 +104,15 @@ public interface LogStore extends AutoCloseable {
       boolean fromHead);
 
   /**
+   * Whether a page of {@link #events} is the first {@code limit} of its range (after {@code
+   * afterId}, or from the head) rather than the last (before {@code beforeId}, or from the tail):
+   * the one rule every store pages by.
+   */
+  static boolean pageFromStart(Optional<Long> afterId, Optional<Long> beforeId, boolean fromHead) {
+    return afterId.isPresent() || (beforeId.isEmpty() && fromHead);
+  }
+
+  /**
    * Events of a group (of the named streams, or of those starting with {@code streamPrefix}) within
    * {@code [start, end)} with an id over {@code afterId}, in arrival order, at most {@code limit}.
    */

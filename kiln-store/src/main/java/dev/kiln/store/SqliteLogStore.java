@@ -211,7 +211,7 @@ public final class SqliteLogStore implements LogStore {
       Optional<Long> beforeId,
       int limit,
       boolean fromHead) {
-    boolean ascending = afterId.isPresent() || (beforeId.isEmpty() && fromHead);
+    boolean ascending = LogStore.pageFromStart(afterId, beforeId, fromHead);
     List<StoredEvent> out =
         new ArrayList<>(
             db.list(

@@ -181,7 +181,7 @@ public final class InMemoryLogStore implements LogStore {
       Optional<Long> beforeId,
       int limit,
       boolean fromHead) {
-    boolean ascending = afterId.isPresent() || (beforeId.isEmpty() && fromHead);
+    boolean ascending = LogStore.pageFromStart(afterId, beforeId, fromHead);
     List<StoredEvent> matching =
         select(
             r ->
