@@ -2,15 +2,10 @@ package dev.kiln.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
-import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.Test;
 
 /** The move from an in-flight flag to claim leases keeps every event a stopped Kiln had. */
@@ -18,23 +13,14 @@ class SqliteEventQueueUpgradeTest {
 
   @Test
   void upgradingFromTheInFlightFlag_makesEventsThatWereInFlightClaimableAtOnce() throws Exception {
-    Path old = Files.createTempDirectory("kiln-events-v2-").resolve("events.db");
-    String url = "jdbc:sqlite:" + old.toAbsolutePath();
-    Flyway.configure()
-        .dataSource(url, null, null)
-        .locations("classpath:db/events")
-        .target("2")
-        .loggers("slf4j")
-        .load()
-        .migrate();
-    try (Connection c = DriverManager.getConnection(url);
-        Statement st = c.createStatement()) {
-      st.executeUpdate(
-          "INSERT INTO events(request_id, function, qualifier, payload, received_at, attempts,"
-              + " throttles, due_at, in_flight) VALUES ('was-in-flight', 'f', '$LATEST', x'7b7d',"
-              + " 1000, 0, 0, 1000, 1), ('was-waiting', 'f', '$LATEST', x'7b7d', 2000, 0, 0,"
-              + " 2000, 0)");
-    }
+    Path old =
+        OlderDatabase.at(
+            "events",
+            "2",
+            "INSERT INTO events(request_id, function, qualifier, payload, received_at, attempts,"
+                + " throttles, due_at, in_flight) VALUES ('was-in-flight', 'f', '$LATEST', x'7b7d',"
+                + " 1000, 0, 0, 1000, 1), ('was-waiting', 'f', '$LATEST', x'7b7d', 2000, 0, 0,"
+                + " 2000, 0)");
 
     InstantSource clock = InstantSource.fixed(Instant.ofEpochMilli(5000));
     try (SqliteEventQueue upgraded = SqliteEventQueue.open(old, clock)) {
