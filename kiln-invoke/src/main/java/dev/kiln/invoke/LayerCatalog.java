@@ -63,8 +63,8 @@ public final class LayerCatalog {
       InstantSource clock,
       Object writeLock,
       Runnable collectUnusedCode) {
-    this.store = StorageOutcomes.mapped(store);
-    this.code = StorageOutcomes.mapped(code);
+    this.store = store;
+    this.code = code;
     this.account = account;
     this.clock = clock;
     this.writeLock = writeLock;

@@ -76,10 +76,6 @@ final class StorageOutcomes {
   }
 
   private static <T> T mapped(Class<T> type, T target) {
-    if (Proxy.isProxyClass(target.getClass())
-        && Proxy.getInvocationHandler(target) instanceof Mapping) {
-      return target;
-    }
     return type.cast(
         Proxy.newProxyInstance(type.getClassLoader(), new Class<?>[] {type}, new Mapping(target)));
   }
