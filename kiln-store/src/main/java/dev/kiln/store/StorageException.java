@@ -25,7 +25,12 @@ public abstract sealed class StorageException extends RuntimeException
     LAYER_VERSION,
     LAYER_POLICY,
     FUNCTION_POLICY,
-    CODE
+    CODE,
+    ROLE,
+    ROLE_POLICY,
+    ROLE_POLICY_ATTACHMENT,
+    IAM_POLICY,
+    POLICY_VERSION
   }
 
   private final Entity entity;
@@ -43,7 +48,10 @@ public abstract sealed class StorageException extends RuntimeException
 
   /**
    * The key of what the outcome concerns: a function's name, an alias's name, {@code layer:version}
-   * for a layer version or its policy, a function's name for its policy, a package's digest.
+   * for a layer version or its policy, a function's name for its policy, a package's digest; in
+   * IAM, a role's name, {@code role/policyName} for a role's inline policy, a managed policy's ARN
+   * for its attachment to a role, a customer managed policy's name, and {@code policy:versionId}
+   * for one of its versions. A name is spelled as the caller gave it.
    */
   public String key() {
     return key;
