@@ -9,13 +9,18 @@ import java.util.List;
  * The set of stores a Kiln node keeps its state in, chosen by one setting: a location whose scheme
  * names the backend. {@code sqlite:} is the embedded one, its files in the data directory ({@code
  * sqlite:DIR} puts them in {@code DIR} instead): {@code metadata.db}, {@code events.db}, {@code
- * logs.db}, {@code usage.db} and the code store's {@code code/}. A new backend is one more scheme
- * in {@link #open}, with stores that pass the contract suites in kiln-testing.
+ * logs.db}, {@code usage.db}, {@code iam.db} and the code store's {@code code/}. A new backend is
+ * one more scheme in {@link #open}, with stores that pass the contract suites in kiln-testing.
  *
  * <p>Closing the set closes its stores in the reverse order of their opening.
  */
 public record Storage(
-    MetadataStore metadata, CodeStore code, EventQueue events, LogStore logs, UsageStore usage)
+    MetadataStore metadata,
+    CodeStore code,
+    EventQueue events,
+    LogStore logs,
+    UsageStore usage,
+    IamStore iam)
     implements AutoCloseable {
 
   /** The schemes {@link #open} knows. */
@@ -71,7 +76,8 @@ public record Storage(
       EventQueue events = opened(opened, SqliteEventQueue.open(dir.resolve("events.db"), clock));
       LogStore logs = opened(opened, SqliteLogStore.open(dir.resolve("logs.db"), clock));
       UsageStore usage = opened(opened, SqliteUsageStore.open(dir.resolve("usage.db")));
-      return new Storage(metadata, code, events, logs, usage);
+      IamStore iam = opened(opened, SqliteIamStore.open(dir.resolve("iam.db"), clock));
+      return new Storage(metadata, code, events, logs, usage, iam);
     } catch (java.io.IOException | RuntimeException e) {
       closeAll(opened.reversed());
       throw e instanceof java.io.IOException io
@@ -87,7 +93,7 @@ public record Storage(
 
   @Override
   public void close() {
-    closeAll(List.of(usage, logs, events, metadata));
+    closeAll(List.of(iam, usage, logs, events, metadata));
   }
 
   private static void closeAll(List<AutoCloseable> stores) {
