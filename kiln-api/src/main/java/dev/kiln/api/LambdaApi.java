@@ -84,7 +84,13 @@ public final class LambdaApi {
       dev.kiln.store.LogStore logs,
       dev.kiln.store.UsageStore usage,
       Optional<SigV4Verifier> verifier,
-      CodeLinks codeLinks) {
+      CodeLinks codeLinks,
+      dev.kiln.api.auth.IdentityPolicies identities,
+      dev.kiln.api.iam.IamApi iam,
+      java.time.InstantSource clock) {
+    this.identities = identities;
+    this.iam = iam;
+    this.clock = clock;
     this.verifier = verifier;
     this.codeLinks = codeLinks;
     this.logs = logs;
@@ -99,6 +105,9 @@ public final class LambdaApi {
   }
 
   private final AsyncInvocations async;
+  private final dev.kiln.api.auth.IdentityPolicies identities;
+  private final dev.kiln.api.iam.IamApi iam;
+  private final java.time.InstantSource clock;
   private final Optional<SigV4Verifier> verifier;
   private final CodeLinks codeLinks;
 
@@ -112,15 +121,29 @@ public final class LambdaApi {
             MAX_CONTROL_PLANE_BODY,
             account,
             (res, e) -> AwsErrors.sendFromGate(res, e),
-            (principal, function, qualifier) -> {
-              try {
-                FunctionRef ref =
-                    FunctionRef.parse(function, "functionName", account).withQualifier(qualifier);
-                return catalog.policies().allows(ref, principal, "lambda:InvokeFunction");
-              } catch (LambdaError unknown) {
-                return false;
-              }
-            }));
+            new dev.kiln.api.auth.AccessControl(
+                identities,
+                (principal, action, function, qualifier) -> {
+                  try {
+                    FunctionRef ref =
+                        FunctionRef.parse(function, "functionName", account)
+                            .withQualifier(qualifier);
+                    return catalog.policies().allows(ref, principal, action);
+                  } catch (LambdaError unknown) {
+                    return false;
+                  }
+                },
+                function -> {
+                  try {
+                    return functionTags.list(
+                        FunctionRef.parse(function, "functionName", account)
+                            .withQualifier(Optional.empty()));
+                  } catch (LambdaError unknown) {
+                    return Map.of();
+                  }
+                },
+                account,
+                clock)));
     r.post(FUNCTIONS, this::createFunction)
         .post(FUNCTIONS + "/", this::createFunction)
         .get(FUNCTIONS, this::listFunctions)
@@ -141,6 +164,8 @@ public final class LambdaApi {
     new AsyncApi(catalog, async).routes(r);
     new LayersApi(catalog.layers(), codeLinks).routes(r);
     new PermissionsApi(catalog).routes(r);
+    // IAM and STS (form-encoded POST /) before CloudWatch Logs (JSON POST /)
+    new QueryApis(iam, new dev.kiln.api.iam.StsApi(account)).routes(r);
     new LogsApi(logs, account).routes(r);
     new UsageApi(usage).routes(r);
     r.post("/2014-11-13/functions/{name}/invoke-async", this::invokeAsync)
@@ -503,6 +528,17 @@ public final class LambdaApi {
                             () ->
                                 LambdaError.validation(
                                     "ephemeralStorage.size", "null", "Member must not be null")));
+    body.string("Role")
+        .ifPresent(
+            role -> {
+              ConfigPatch.checkRole(role);
+              identities
+                  .refusal(role, body.string("FunctionName").orElse(""))
+                  .ifPresent(
+                      refused -> {
+                        throw LambdaError.invalidParameter(refused);
+                      });
+            });
     return new ConfigPatch(
         body.string("Runtime"),
         body.string("Handler"),

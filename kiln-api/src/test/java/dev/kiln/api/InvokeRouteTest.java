@@ -85,6 +85,7 @@ class InvokeRouteTest {
             null,
             Account.DEFAULT,
             Clock.systemUTC());
+    dev.kiln.testing.InMemoryIamStore iam = new dev.kiln.testing.InMemoryIamStore();
     LambdaApi api =
         new LambdaApi(
             catalog,
@@ -94,7 +95,11 @@ class InvokeRouteTest {
             null,
             null,
             Optional.empty(),
-            new CodeLinks(Clock.systemUTC()));
+            new CodeLinks(Clock.systemUTC()),
+            new dev.kiln.api.auth.IdentityPolicies(
+                iam, Account.DEFAULT, dev.kiln.api.auth.IdentityPolicies.Mode.COMPAT),
+            new dev.kiln.api.iam.IamApi(iam, Account.DEFAULT, Clock.systemUTC()),
+            Clock.systemUTC());
     server = WebServer.builder().port(0).routing(api::routes).build().start();
   }
 

@@ -24,7 +24,7 @@ public interface InstanceCredentials {
   InstanceCredentials NONE =
       new InstanceCredentials() {
         @Override
-        public Optional<Issued> issue(String functionArn, String instanceId) {
+        public Optional<Issued> issue(String functionArn, String roleArn, String instanceId) {
           return Optional.empty();
         }
 
@@ -32,7 +32,11 @@ public interface InstanceCredentials {
         public void revoke(String instanceId) {}
       };
 
-  Optional<Issued> issue(String functionArn, String instanceId);
+  /**
+   * Credentials for instance {@code instanceId} of {@code functionArn}, acting as the function's
+   * execution role {@code roleArn} (the {@code Role} its configuration names).
+   */
+  Optional<Issued> issue(String functionArn, String roleArn, String instanceId);
 
   void revoke(String instanceId);
 }

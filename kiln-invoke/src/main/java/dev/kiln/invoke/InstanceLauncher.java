@@ -183,7 +183,8 @@ final class InstanceLauncher {
       command = withExtensions(version, extensions, command);
     }
     // issued last, so that every failure from here on gives it back
-    Optional<InstanceCredentials.Issued> key = credentials.issue(version.functionArn(), id);
+    Optional<InstanceCredentials.Issued> key =
+        credentials.issue(version.functionArn(), config.role(), id);
     key.ifPresent(k -> putCredentials(env, k, channel.runtimeApiAddress()));
     // where its output goes, for a Kiln that restarts after a crash (InstanceLog)
     try {
@@ -561,9 +562,12 @@ final class InstanceLauncher {
     env.put("AWS_ACCESS_KEY_ID", issued.accessKeyId());
     env.put("AWS_SECRET_ACCESS_KEY", issued.secretAccessKey());
     env.put("AWS_SESSION_TOKEN", issued.sessionToken());
-    // Lambda's endpoint only: AWS_ENDPOINT_URL would send every other AWS client in the function
-    // (S3, STS, ...) to Kiln too, which serves none of them
+    // the services Kiln serves only: AWS_ENDPOINT_URL would send every other AWS client in the
+    // function (S3, DynamoDB, ...) to Kiln too, which serves none of them
     env.putIfAbsent("AWS_ENDPOINT_URL_LAMBDA", "http://" + runtimeApiAddress);
+    env.putIfAbsent("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", "http://" + runtimeApiAddress);
+    env.putIfAbsent("AWS_ENDPOINT_URL_IAM", "http://" + runtimeApiAddress);
+    env.putIfAbsent("AWS_ENDPOINT_URL_STS", "http://" + runtimeApiAddress);
   }
 
   /**

@@ -280,7 +280,8 @@ public record ConfigPatch(
     }
   }
 
-  private static void checkRole(String role) {
+  /** Refuses a Role that is not a role ARN, with the service model's pattern. */
+  public static void checkRole(String role) {
     if (!ROLE.matcher(role).matches()) {
       throw LambdaError.validation(
           "role",

@@ -39,7 +39,9 @@ final class ClientEndpoint {
   /** The services Kiln serves, by the names the AWS SDKs give their endpoint settings. */
   enum Service {
     LAMBDA("AWS_ENDPOINT_URL_LAMBDA", "lambda", "lambda"),
-    CLOUDWATCH_LOGS("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", "cloudwatch_logs", "logs");
+    CLOUDWATCH_LOGS("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", "cloudwatch_logs", "logs"),
+    IAM("AWS_ENDPOINT_URL_IAM", "iam", "iam"),
+    STS("AWS_ENDPOINT_URL_STS", "sts", "sts");
 
     /** The SDKs' environment variable for this service's endpoint. */
     final String variable;

@@ -3,6 +3,8 @@ package dev.kiln.server;
 import dev.kiln.api.auth.AccessKeys;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -176,10 +178,27 @@ final class CredentialsCommand implements Callable<Integer> {
         names = "--role",
         paramLabel = "admin|invoke|policy",
         description =
-            "admin (every action), invoke (Invoke and InvokeAsync on every function) or policy"
-                + " (only what functions' resource-based policies grant it, see AddPermission);"
-                + " default: ${DEFAULT-VALUE}")
-    String role = "invoke";
+            "admin (every action: AdministratorAccess), invoke (Invoke and InvokeAsync on every"
+                + " function: KilnInvokeAccess) or policy (nothing but what its --policy-arn and"
+                + " --policy-file policies and functions' resource-based policies grant it);"
+                + " default: invoke, or policy when a --policy-arn or --policy-file is given")
+    String role;
+
+    @Option(
+        names = "--policy-arn",
+        paramLabel = "ARN",
+        description =
+            "Attach this managed policy to the key: one of AWS's (arn:aws:iam::aws:policy/...) or"
+                + " one made with aws iam create-policy; may be repeated")
+    List<String> policyArns = new ArrayList<>();
+
+    @Option(
+        names = "--policy-file",
+        paramLabel = "FILE",
+        description =
+            "Give the key this IAM policy document (JSON) as an inline policy named after the"
+                + " file; may be repeated")
+    List<Path> policyFiles = new ArrayList<>();
 
     @Option(names = "--description", paramLabel = "TEXT", description = "What the key is for")
     String description = "";
@@ -188,16 +207,56 @@ final class CredentialsCommand implements Callable<Integer> {
     public Integer call() {
       AccessKeys.Role parsed;
       try {
-        parsed = AccessKeys.Role.parse(role);
+        parsed =
+            AccessKeys.Role.parse(
+                role != null
+                    ? role
+                    : policyArns.isEmpty() && policyFiles.isEmpty() ? "invoke" : "policy");
       } catch (IllegalArgumentException e) {
         System.err.println("kiln credentials add: --" + e.getMessage());
         return 2;
+      }
+      for (String arn : policyArns) {
+        boolean aws = arn.startsWith("arn:aws:iam::aws:policy/");
+        if (aws && dev.kiln.iam.ManagedPolicies.byArn(arn).isEmpty()) {
+          System.err.println(
+              "kiln credentials add: --policy-arn "
+                  + arn
+                  + ": Kiln has no such AWS managed policy");
+          return 2;
+        }
+        if (!aws && !arn.matches("arn:aws:iam::\\d{12}:policy/.+")) {
+          System.err.println(
+              "kiln credentials add: --policy-arn "
+                  + arn
+                  + ": not a policy ARN (arn:aws:iam::ACCOUNT:policy/NAME)");
+          return 2;
+        }
+      }
+      java.util.Map<String, String> inline = new java.util.LinkedHashMap<>();
+      for (Path file : policyFiles) {
+        String name = file.getFileName().toString().replaceFirst("\\.json$", "");
+        try {
+          String document = java.nio.file.Files.readString(file);
+          dev.kiln.iam.PolicyDocument.parse(document, dev.kiln.iam.PolicyDocument.Kind.IDENTITY);
+          inline.put(name, document);
+        } catch (java.io.IOException e) {
+          System.err.println("kiln credentials add: --policy-file " + file + ": " + e.getMessage());
+          return 2;
+        } catch (dev.kiln.iam.MalformedPolicyException e) {
+          System.err.println(
+              "kiln credentials add: --policy-file "
+                  + file
+                  + ": MalformedPolicyDocument: "
+                  + e.getMessage());
+          return 2;
+        }
       }
       AccessKeys keys = open(parent.dataDir);
       if (keys == null) {
         return 1;
       }
-      AccessKeys.Key key = keys.add(parsed, description);
+      AccessKeys.Key key = keys.add(parsed, description, policyArns, inline);
       return parent.hand(key);
     }
   }
@@ -215,11 +274,20 @@ final class CredentialsCommand implements Callable<Integer> {
       if (keys == null) {
         return 1;
       }
-      parent.out.printf("%-22s %-7s %-21s %s%n", "ACCESS KEY ID", "ROLE", "CREATED", "DESCRIPTION");
+      parent.out.printf(
+          "%-22s %-7s %-21s %-40s %s%n",
+          "ACCESS KEY ID", "ROLE", "CREATED", "POLICIES", "DESCRIPTION");
       for (AccessKeys.Key k : keys.list()) {
+        List<String> policies = new ArrayList<>();
+        k.policyArns().forEach(a -> policies.add(a.substring(a.lastIndexOf('/') + 1)));
+        k.inlinePolicies().keySet().forEach(n -> policies.add(n + " (inline)"));
         parent.out.printf(
-            "%-22s %-7s %-21s %s%n",
-            k.accessKeyId(), k.role().wire(), k.created(), k.description());
+            "%-22s %-7s %-21s %-40s %s%n",
+            k.accessKeyId(),
+            k.role().wire(),
+            k.created(),
+            policies.isEmpty() ? "-" : String.join(",", policies),
+            k.description());
       }
       return 0;
     }

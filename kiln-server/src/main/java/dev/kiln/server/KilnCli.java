@@ -280,6 +280,14 @@ public final class KilnCli implements Runnable {
     String otlpEndpoint;
 
     @Option(
+        names = "--iam",
+        paramLabel = "MODE",
+        description =
+            "compat (default): a function whose Role Kiln's IAM does not know may invoke functions,"
+                + " with a warning; strict: CreateFunction refuses such a Role, as AWS does")
+    String iamMode = "compat";
+
+    @Option(
         names = "--insecure-no-auth",
         description =
             "Accept every request without checking its signature: for local experiments only")
@@ -318,6 +326,14 @@ public final class KilnCli implements Runnable {
       ServerSettings settings;
       try {
         Duration credentialsLifetime = Duration.ofSeconds(instanceCredentialsLifetimeSeconds);
+        dev.kiln.api.auth.IdentityPolicies.Mode iam =
+            switch (iamMode.toLowerCase(java.util.Locale.ROOT)) {
+              case "compat" -> dev.kiln.api.auth.IdentityPolicies.Mode.COMPAT;
+              case "strict" -> dev.kiln.api.auth.IdentityPolicies.Mode.STRICT;
+              default ->
+                  throw new IllegalArgumentException(
+                      "--iam must be compat or strict, got '" + iamMode + "'");
+            };
         if (credentialsLifetime.compareTo(ServerSettings.MIN_INSTANCE_CREDENTIALS_LIFETIME) < 0) {
           throw new IllegalArgumentException(
               "--instance-credentials-lifetime must be at least "
@@ -360,7 +376,8 @@ public final class KilnCli implements Runnable {
                         : Optional.empty(),
                 credentialsLifetime,
                 Duration.ofSeconds(clientTimeoutSeconds),
-                store);
+                store,
+                iam);
       } catch (IllegalArgumentException e) {
         System.err.println("kiln server: " + e.getMessage());
         return 2;

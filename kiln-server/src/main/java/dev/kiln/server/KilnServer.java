@@ -110,6 +110,9 @@ public final class KilnServer implements AutoCloseable {
       LogStore logStore = storage.logs();
       UsageStore usageStore = storage.usage();
       EventQueue events = storage.events();
+      // roles and policies, which decide what keys and functions' sessions may do
+      dev.kiln.api.auth.IdentityPolicies identities =
+          new dev.kiln.api.auth.IdentityPolicies(storage.iam(), settings.account(), settings.iam());
       // what instances of a Kiln that was killed printed, and its log store never got, goes into
       // their log streams before their files go
       driver.reapLeftovers(instances, dir -> BufferedLogWriter.ingestLeftover(dir, logStore));
@@ -138,7 +141,8 @@ public final class KilnServer implements AutoCloseable {
               "the log writer",
               new BufferedLogWriter(
                   logStore, settings.logRetention(), settings.logMaxBytes(), clock));
-      SessionKeys sessions = new SessionKeys(utc, settings.instanceCredentialsLifetime());
+      SessionKeys sessions =
+          new SessionKeys(utc, settings.instanceCredentialsLifetime(), identities::roleId);
       // stopped by the drain below, the first step on the way down
       this.invoker =
           Invoker.builder(driver, runtimeApi, instances)
@@ -188,15 +192,18 @@ public final class KilnServer implements AutoCloseable {
               logStore,
               usageStore,
               settings.authentication()
-                  ? Optional.of(
-                      new SigV4Verifier(accessKeys, sessions, settings.account().region(), utc))
+                  ? Optional.of(new SigV4Verifier(accessKeys, sessions, settings.account(), utc))
                   : Optional.empty(),
-              new CodeLinks(utc));
+              new CodeLinks(utc),
+              identities,
+              new dev.kiln.api.iam.IamApi(storage.iam(), settings.account(), clock),
+              clock);
       Map<String, Runnable> stores = new java.util.LinkedHashMap<>();
       stores.put("metadata", store::check);
       stores.put("events", events::check);
       stores.put("logs", logStore::check);
       stores.put("usage", usageStore::check);
+      stores.put("iam", storage.iam()::check);
       HealthCheck health = new HealthCheck(build.version(), stores);
       // The Runtime API listens before anything can start an instance (an invocation through the
       // Lambda API, a queued event, provisioned concurrency): its port was only reserved until
@@ -443,7 +450,7 @@ public final class KilnServer implements AutoCloseable {
     lines.add(
         "  eval \"$(./kiln credentials"
             + (defaultDir ? "" : " --data-dir " + settings.dataDir())
-            + ")\"   # exports the key, the region, and this endpoint for Lambda and Logs only");
+            + ")\"   # exports the key, the region, and this endpoint for Lambda, Logs, IAM and STS only");
     // --endpoint-url works with every AWS CLI; AWS_ENDPOINT_URL_LAMBDA only with 2.13+ and 1.29+
     lines.add("  aws --endpoint-url " + url + " lambda list-functions");
     return lines;

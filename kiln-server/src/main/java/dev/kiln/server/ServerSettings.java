@@ -26,6 +26,8 @@ import java.util.Optional;
  *     pause while sending its body, before Kiln answers 408 and closes the connection (both APIs)
  * @param store where the node keeps its state: {@code sqlite:} (the default: SQLite files in the
  *     data directory) or {@code sqlite:DIR}; see {@link dev.kiln.store.Storage}
+ * @param iam what a function whose {@code Role} Kiln's IAM does not know may do: {@code compat}
+ *     (invoke functions, as before roles were kept) or {@code strict} (CreateFunction refuses it)
  */
 public record ServerSettings(
     String bind,
@@ -48,7 +50,8 @@ public record ServerSettings(
     Optional<ServerTls.Settings> tls,
     Duration instanceCredentialsLifetime,
     Duration clientTimeout,
-    String store) {
+    String store,
+    dev.kiln.api.auth.IdentityPolicies.Mode iam) {
 
   /** How long function logs are kept unless {@code --log-retention-days} says otherwise. */
   public static final Duration DEFAULT_LOG_RETENTION = Duration.ofDays(30);
@@ -229,12 +232,40 @@ public record ServerSettings(
         Optional.empty(),
         DEFAULT_INSTANCE_CREDENTIALS_LIFETIME,
         DEFAULT_CLIENT_TIMEOUT,
-        dev.kiln.store.Storage.DEFAULT);
+        dev.kiln.store.Storage.DEFAULT,
+        dev.kiln.api.auth.IdentityPolicies.Mode.COMPAT);
   }
 
   /** These settings, exporting invocation spans to an OTLP/HTTP collector at {@code endpoint}. */
   public ServerSettings withOtlpEndpoint(URI endpoint) {
     return with(Optional.of(endpoint), tls, instanceCredentialsLifetime, clientTimeout);
+  }
+
+  /** These settings, with {@code mode} for roles Kiln's IAM does not know. */
+  public ServerSettings withIam(dev.kiln.api.auth.IdentityPolicies.Mode mode) {
+    return new ServerSettings(
+        bind,
+        port,
+        dataDir,
+        account,
+        keepAlive,
+        shutdownGrace,
+        interpreters,
+        sandbox,
+        outboundNetwork,
+        concurrencyLimit,
+        scaleOutRate,
+        instanceMemoryMb,
+        asyncRetryDelay,
+        logRetention,
+        logMaxBytes,
+        otlpEndpoint,
+        authentication,
+        tls,
+        instanceCredentialsLifetime,
+        clientTimeout,
+        store,
+        mode);
   }
 
   /** These settings, serving the API over HTTPS with {@code certificate}. */
@@ -282,6 +313,7 @@ public record ServerSettings(
         https,
         credentialsLifetime,
         stalledClient,
-        store);
+        store,
+        iam);
   }
 }

@@ -144,6 +144,27 @@ class ArchitectureTest {
   }
 
   /**
+   * The policy language is a library of its own: it knows documents, requests and decisions, and
+   * nothing of Kiln's functions, stores or API, so the API layer and any later service decide
+   * access with the same evaluator.
+   */
+  @Test
+  void theIamModuleDependsOnNothingOfKiln() {
+    noClasses()
+        .that()
+        .resideInAPackage("dev.kiln.iam..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage(
+            "dev.kiln.model..",
+            "dev.kiln.store..",
+            "dev.kiln.invoke..",
+            "dev.kiln.api..",
+            "dev.kiln.server..")
+        .check(KILN);
+  }
+
+  /**
    * The invoker and the Runtime API read the time only from the clock and ticker they were given,
    * so a test can step it; the system's sources are only the builders' defaults.
    */

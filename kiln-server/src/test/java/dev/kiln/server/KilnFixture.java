@@ -88,7 +88,8 @@ final class KilnFixture implements AutoCloseable {
                     java.util.Optional.empty(),
                     ServerSettings.DEFAULT_INSTANCE_CREDENTIALS_LIFETIME,
                     ServerSettings.DEFAULT_CLIENT_TIMEOUT,
-                    dev.kiln.store.Storage.DEFAULT)));
+                    dev.kiln.store.Storage.DEFAULT,
+                    dev.kiln.api.auth.IdentityPolicies.Mode.COMPAT)));
     lambda = client(server);
   }
 
@@ -185,6 +186,29 @@ final class KilnFixture implements AutoCloseable {
         .endpointOverride(server.endpoint())
         .region(Region.US_EAST_1)
         .credentialsProvider(StaticCredentialsProvider.create(credentials()))
+        .build();
+  }
+
+  /** An IAM client of this server, signing with {@code key} (IAM is global: us-east-1). */
+  software.amazon.awssdk.services.iam.IamClient iamClient(AwsBasicCredentials key) {
+    return software.amazon.awssdk.services.iam.IamClient.builder()
+        .endpointOverride(server.endpoint())
+        .region(Region.AWS_GLOBAL)
+        .credentialsProvider(StaticCredentialsProvider.create(key))
+        .build();
+  }
+
+  /** An IAM client of this server, signing with its admin key. */
+  software.amazon.awssdk.services.iam.IamClient iamClient() {
+    return iamClient(credentials());
+  }
+
+  /** An STS client of this server, signing with {@code key}. */
+  software.amazon.awssdk.services.sts.StsClient stsClient(AwsBasicCredentials key) {
+    return software.amazon.awssdk.services.sts.StsClient.builder()
+        .endpointOverride(server.endpoint())
+        .region(Region.US_EAST_1)
+        .credentialsProvider(StaticCredentialsProvider.create(key))
         .build();
   }
 

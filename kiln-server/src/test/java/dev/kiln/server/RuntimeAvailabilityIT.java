@@ -39,7 +39,8 @@ class RuntimeAvailabilityIT {
                     java.util.Optional.empty(),
                     ServerSettings.DEFAULT_INSTANCE_CREDENTIALS_LIFETIME,
                     ServerSettings.DEFAULT_CLIENT_TIMEOUT,
-                    dev.kiln.store.Storage.DEFAULT));
+                    dev.kiln.store.Storage.DEFAULT,
+                    dev.kiln.api.auth.IdentityPolicies.Mode.COMPAT));
         var lambda = KilnFixture.client(server)) {
       assertThatThrownBy(
               () ->

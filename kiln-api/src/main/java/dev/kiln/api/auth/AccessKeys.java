@@ -57,9 +57,48 @@ public final class AccessKeys {
     }
   }
 
-  /** One key. */
+  /**
+   * One key: an IAM user of its own (named by its id), whose permissions are its role's managed
+   * policy ({@link #rolePolicyArn}) and the policies attached to it ({@code policyArns}: AWS's
+   * managed ones or this account's customer managed ones, by ARN) or written into it ({@code
+   * inlinePolicies}, name to document).
+   */
   public record Key(
-      String accessKeyId, String secretAccessKey, Role role, Instant created, String description) {
+      String accessKeyId,
+      String secretAccessKey,
+      Role role,
+      Instant created,
+      String description,
+      List<String> policyArns,
+      java.util.Map<String, String> inlinePolicies) {
+
+    public Key {
+      policyArns = List.copyOf(policyArns);
+      inlinePolicies =
+          java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(inlinePolicies));
+    }
+
+    public Key(
+        String accessKeyId,
+        String secretAccessKey,
+        Role role,
+        Instant created,
+        String description) {
+      this(accessKeyId, secretAccessKey, role, created, description, List.of(), java.util.Map.of());
+    }
+
+    /**
+     * The managed policy that gives the key's role its meaning: {@code admin} is AWS's
+     * AdministratorAccess, {@code invoke} Kiln's KilnInvokeAccess; a {@code policy} key has none,
+     * and may only do what resource-based policies grant it.
+     */
+    public Optional<String> rolePolicyArn() {
+      return switch (role) {
+        case ADMIN -> Optional.of("arn:aws:iam::aws:policy/AdministratorAccess");
+        case INVOKE -> Optional.of("arn:aws:iam::aws:policy/kiln/KilnInvokeAccess");
+        case POLICY -> Optional.empty();
+      };
+    }
 
     @Override
     public String toString() {
@@ -152,7 +191,25 @@ public final class AccessKeys {
 
   /** Makes and stores a new key. */
   public synchronized Key add(Role role, String description) {
-    Key key = newKey(role, description);
+    return add(role, description, List.of(), java.util.Map.of());
+  }
+
+  /** Makes and stores a new key with policies of its own (documents checked by the caller). */
+  public synchronized Key add(
+      Role role,
+      String description,
+      List<String> policyArns,
+      java.util.Map<String, String> inlinePolicies) {
+    Key made = newKey(role, description);
+    Key key =
+        new Key(
+            made.accessKeyId(),
+            made.secretAccessKey(),
+            role,
+            made.created(),
+            made.description(),
+            policyArns,
+            inlinePolicies);
     List<Key> next = new ArrayList<>(read());
     next.add(key);
     save(next);
@@ -208,13 +265,21 @@ public final class AccessKeys {
   private static List<Key> read(Path file) throws IOException {
     List<Key> out = new ArrayList<>();
     for (JsonNode k : JSON.readTree(file.toFile()).path("keys")) {
+      List<String> arns = new ArrayList<>();
+      k.path("policyArns").forEach(a -> arns.add(a.asText()));
+      java.util.Map<String, String> inline = new java.util.LinkedHashMap<>();
+      k.path("inlinePolicies")
+          .properties()
+          .forEach(e -> inline.put(e.getKey(), e.getValue().asText()));
       out.add(
           new Key(
               k.path("accessKeyId").asText(),
               k.path("secretAccessKey").asText(),
               Role.parse(k.path("role").asText("admin")),
               Instant.parse(k.path("created").asText("1970-01-01T00:00:00Z")),
-              k.path("description").asText("")));
+              k.path("description").asText(""),
+              arns,
+              inline));
     }
     return out;
   }
@@ -230,6 +295,15 @@ public final class AccessKeys {
           .put("role", k.role().wire())
           .put("created", k.created().toString())
           .put("description", k.description());
+      ObjectNode last = (ObjectNode) array.get(array.size() - 1);
+      if (!k.policyArns().isEmpty()) {
+        ArrayNode arns = last.putArray("policyArns");
+        k.policyArns().forEach(arns::add);
+      }
+      if (!k.inlinePolicies().isEmpty()) {
+        ObjectNode inline = last.putObject("inlinePolicies");
+        k.inlinePolicies().forEach(inline::put);
+      }
     }
     Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
     Files.deleteIfExists(tmp);

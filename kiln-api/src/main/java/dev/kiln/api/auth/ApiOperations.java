@@ -201,6 +201,7 @@ public final class ApiOperations {
       GET    /2025-12-01/durable-executions/{DurableExecutionArn}/state                   GetDurableExecutionState               ARN
       POST   /2025-12-01/durable-executions/{DurableExecutionArn}/stop                    StopDurableExecution                   ARN
       GET    /2025-12-01/functions/{FunctionName}/durable-executions                      ListDurableExecutionsByFunction        FUNCTION
+      GET    /kiln/functions/{FunctionName}/async-events                                  GetAsyncEventCounts                    FUNCTION             kiln:GetAsyncEventCounts
       GET    /kiln/usage                                                                  GetUsage                               ANY                  kiln:GetUsage
       """;
 
@@ -298,6 +299,53 @@ public final class ApiOperations {
                         + stream.map(s -> ":log-stream:" + s).orElse(":*"))
             .orElse("*");
     return new Operation(operation, "logs:" + operation, resource, Optional.empty());
+  }
+
+  /**
+   * An operation of a Query protocol service ({@code iam} or {@code sts}): {@code iam:ACTION} on
+   * the role or policy the request names ({@code arn:aws:iam::ACCOUNT:role/NAME}, the {@code
+   * PolicyArn}), {@code *} for the lists. Empty for an action the service does not have; {@code
+   * sts:GetCallerIdentity} is an operation every caller may perform, as on AWS.
+   */
+  public static Optional<Operation> query(
+      String service,
+      String action,
+      java.util.function.Function<String, Optional<String>> param,
+      Account account) {
+    if (service.equals("sts")) {
+      return dev.kiln.api.iam.StsApi.ACTIONS.contains(action)
+          ? Optional.of(new Operation(action, "sts:" + action, "*", Optional.empty()))
+          : Optional.empty();
+    }
+    if (!dev.kiln.api.iam.IamApi.ACTIONS.contains(action)) {
+      return Optional.empty();
+    }
+    String resource =
+        param
+            .apply("PolicyArn")
+            .or(
+                () ->
+                    param
+                        .apply("RoleName")
+                        .map(
+                            role ->
+                                dev.kiln.api.iam.PolicyArns.role(
+                                    account,
+                                    action.equals("CreateRole")
+                                        ? param.apply("Path").orElse("/")
+                                        : "/",
+                                    role)))
+            .or(
+                () ->
+                    param
+                        .apply("PolicyName")
+                        .filter(n -> action.equals("CreatePolicy"))
+                        .map(
+                            name ->
+                                dev.kiln.api.iam.PolicyArns.policy(
+                                    account, param.apply("Path").orElse("/"), name)))
+            .orElse("*");
+    return Optional.of(new Operation(action, "iam:" + action, resource, Optional.empty()));
   }
 
   /** A function's ARN as AWS names it in a denial; the name as sent when it is not one. */

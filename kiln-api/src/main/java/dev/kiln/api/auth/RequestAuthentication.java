@@ -11,9 +11,6 @@ import io.helidon.webserver.http.ServerRequest;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
-import java.util.AbstractMap;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -24,11 +21,15 @@ import java.util.function.BiConsumer;
 
 /**
  * The gate every API request passes before it reaches an operation: its Signature Version 4 is
- * checked ({@link SigV4Verifier}) and its key's role must allow the operation.
+ * checked ({@link SigV4Verifier}), which says who the caller is ({@link Caller}), and the caller's
+ * policies must allow the operation ({@link AccessControl}, with the IAM action and resource that
+ * {@link ApiOperations} names).
  *
  * <p>Checking the signature needs the body's hash, so the gate reads the body (up to the largest
  * any operation accepts) and keeps it in the request's context, where {@link #body} finds it for
- * the operation; a body is never read twice from the socket.
+ * the operation; a body is never read twice from the socket. The gate speaks the protocol of the
+ * service asked: REST-JSON for Lambda, JSON 1.1 for CloudWatch Logs ({@code X-Amz-Target:
+ * Logs_...}), the Query protocol's XML for IAM and STS (a form-encoded {@code POST /}).
  *
  * <p>Outside the gate: {@code GET /metrics} (Prometheus scrapes without AWS credentials; bind Kiln
  * to a private address or put it behind a proxy to keep it private), {@code GET /health} and {@code
@@ -39,36 +40,44 @@ import java.util.function.BiConsumer;
 public final class RequestAuthentication implements Filter {
 
   private static final String BODY = "kiln.request.body";
-  private static final String KEY = "kiln.request.key";
+  private static final String CALLER = "kiln.request.caller";
 
   private final Optional<SigV4Verifier> verifier;
   private final int maxBody;
   private final dev.kiln.model.Account account;
   private final BiConsumer<RoutingResponse, LambdaError> errors;
-  private final InvokeGrants grants;
-
-  /** Whether a function's resource-based policy lets a key with no rights of its own invoke it. */
-  @FunctionalInterface
-  public interface InvokeGrants {
-    boolean allows(String principalArn, String function, Optional<String> qualifier);
-  }
+  private final AccessControl access;
 
   /**
    * @param verifier empty when authentication is off
    * @param maxBody the largest body any operation accepts
-   * @param errors writes an error in the API's shape
+   * @param errors writes an error in the Lambda or Logs API's shape
    */
   public RequestAuthentication(
       Optional<SigV4Verifier> verifier,
       int maxBody,
       dev.kiln.model.Account account,
       BiConsumer<RoutingResponse, LambdaError> errors,
-      InvokeGrants grants) {
-    this.grants = grants;
+      AccessControl access) {
+    this.access = access;
     this.verifier = verifier;
     this.maxBody = maxBody;
     this.account = account;
     this.errors = errors;
+  }
+
+  /** Whether a request is of the AWS Query protocol (IAM, STS): a form-encoded {@code POST /}. */
+  public static boolean isQueryProtocol(String method, String path, String contentType) {
+    return method.equals("POST")
+        && path.equals("/")
+        && contentType
+            .toLowerCase(java.util.Locale.ROOT)
+            .startsWith("application/x-www-form-urlencoded");
+  }
+
+  /** The Query protocol service an action belongs to: {@code sts} or {@code iam}. */
+  public static String queryService(String action) {
+    return dev.kiln.api.iam.StsApi.ACTIONS.contains(action) ? "sts" : "iam";
   }
 
   @Override
@@ -85,26 +94,36 @@ public final class RequestAuthentication implements Filter {
       chain.proceed();
       return;
     }
+    String method = req.prologue().method().text();
+    boolean queryProtocol =
+        isQueryProtocol(method, path, req.headers().first(HeaderNames.CONTENT_TYPE).orElse(""));
+    Optional<dev.kiln.api.query.QueryRequest> form = Optional.empty();
     try {
       byte[] body = readBody(req);
       req.context().register(BODY, body);
       String target = req.headers().first(HeaderNames.create("X-Amz-Target")).orElse("");
-      String service = target.startsWith("Logs_") ? "logs" : "lambda";
-      AccessKeys.Key key =
+      String service;
+      if (queryProtocol) {
+        form = Optional.of(dev.kiln.api.query.QueryRequest.parse(body));
+        service = queryService(form.get().action());
+      } else {
+        service = target.startsWith("Logs_") ? "logs" : "lambda";
+      }
+      Caller caller =
           verifier
               .get()
               .verify(
                   new SigV4Verifier.Request(
-                      req.prologue().method().text(),
-                      path,
-                      query(req.query().rawValue()),
-                      headers(req),
-                      body),
+                      method, path, query(req.query().rawValue()), headers(req), body),
                   service);
-      authorize(key, req.prologue().method().text(), path, req.query().rawValue(), target, body);
-      req.context().register(KEY, key);
+      req.context().register(CALLER, caller);
+      authorize(caller, method, path, req.query().rawValue(), target, body, service, form);
     } catch (LambdaError e) {
-      errors.accept(res, e);
+      if (queryProtocol) {
+        queryError(res, form, e);
+      } else {
+        errors.accept(res, e);
+      }
       return;
     }
     chain.proceed();
@@ -115,85 +134,86 @@ public final class RequestAuthentication implements Filter {
     return req.context().get(BODY, byte[].class);
   }
 
-  /** The key that signed the request, when authentication is on. */
-  public static Optional<AccessKeys.Key> key(ServerRequest req) {
-    return req.context().get(KEY, AccessKeys.Key.class);
+  /** Who signed the request, when authentication is on. */
+  public static Optional<Caller> caller(ServerRequest req) {
+    return req.context().get(CALLER, Caller.class);
   }
 
-  /**
-   * An {@code invoke} key may invoke functions and nothing else; a {@code policy} key only the
-   * functions whose policy grants it. A refusal names the IAM action and the resource as AWS's does
-   * ({@link ApiOperations}).
-   */
+  /** The Kiln key that signed the request, when a key (not a function's session) did. */
+  public static Optional<AccessKeys.Key> key(ServerRequest req) {
+    return caller(req).filter(c -> c instanceof Caller.User).map(c -> ((Caller.User) c).key());
+  }
+
   private void authorize(
-      AccessKeys.Key key, String method, String path, String rawQuery, String target, byte[] body) {
-    if (key.role() == AccessKeys.Role.ADMIN) {
-      return;
-    }
+      Caller caller,
+      String method,
+      String path,
+      String rawQuery,
+      String target,
+      byte[] body,
+      String service,
+      Optional<dev.kiln.api.query.QueryRequest> form) {
     List<Map.Entry<String, String>> query = query(rawQuery);
     Optional<ApiOperations.Operation> operation =
-        target.startsWith("Logs_")
-            ? Optional.of(
-                ApiOperations.logs(target.substring(target.indexOf('.') + 1), body, account))
-            : ApiOperations.lambda(method, path, query, body, account);
-    boolean invoke =
-        operation
-            .map(ApiOperations.Operation::action)
-            .filter(a -> a.equals("lambda:InvokeFunction") || a.equals("lambda:InvokeAsync"))
-            .isPresent();
-    String principal = "arn:aws:iam::" + account.accountId() + ":user/" + key.accessKeyId();
-    if (invoke && key.role() == AccessKeys.Role.POLICY) {
-      ApiOperations.Operation op = operation.get();
-      if (!grants.allows(principal, op.function().orElseThrow(), first(query, "Qualifier"))) {
-        throw new LambdaError(
-            "AccessDeniedException",
-            403,
-            "User: "
-                + principal
-                + " is not authorized to perform: "
-                + op.action()
-                + " on resource: "
-                + op.resource()
-                + " because no resource-based policy allows the "
-                + op.action()
-                + " action");
+        form.isPresent()
+            ? ApiOperations.query(service, form.get().action(), form.get()::optional, account)
+            : target.startsWith("Logs_")
+                ? Optional.of(
+                    ApiOperations.logs(target.substring(target.indexOf('.') + 1), body, account))
+                : ApiOperations.lambda(method, path, query, body, account);
+    if (operation.isEmpty()) {
+      if (caller instanceof Caller.User user && user.key().role() == AccessKeys.Role.ADMIN) {
+        // a route no operation has: the operation answers it as unknown to whoever may call it
+        return;
       }
+      throw accessDenied(
+          "User: "
+              + caller.arn()
+              + " is not authorized to perform: "
+              + (form.isPresent()
+                  ? service + ":" + form.get().action()
+                  : method + " " + path + ", which is no operation of the Lambda API,")
+              + " because no identity-based policy allows it");
+    }
+    ApiOperations.Operation op = operation.get();
+    if (op.action().equals("sts:GetCallerIdentity")) {
       return;
     }
-    if (!invoke) {
-      String may =
-          key.role() == AccessKeys.Role.POLICY
-              ? "which may only invoke the functions whose resource-based policy allows it"
-              : "which may only invoke functions";
-      String denied =
-          operation
-              .map(
-                  op ->
-                      op.action()
-                          + " on resource: "
-                          + op.resource()
-                          + " because no identity-based policy allows the "
-                          + op.action()
-                          + " action")
-              // a route no operation has: Kiln answers it as unknown to whoever may call it
-              .orElse(method + " " + path + ", which is no operation of the Lambda API,");
-      throw new LambdaError(
-          "AccessDeniedException",
-          403,
-          "User: "
-              + principal
-              + " is not authorized to perform: "
-              + denied
-              + " (the key's role is "
-              + key.role().wire()
-              + ", "
-              + may
-              + ")");
+    Optional<String> denied =
+        access.denial(caller, op, RequestConditions.of(op, query, body, account));
+    if (denied.isPresent()) {
+      throw accessDenied(denied.get());
     }
   }
 
-  private static Optional<String> first(List<Map.Entry<String, String>> query, String name) {
-    return query.stream().filter(e -> e.getKey().equals(name)).map(Map.Entry::getValue).findFirst();
+  private static LambdaError accessDenied(String message) {
+    return new LambdaError("AccessDeniedException", 403, message);
+  }
+
+  /** A refusal of the gate in the Query protocol's shape, with IAM's and STS's codes. */
+  private static void queryError(
+      RoutingResponse res, Optional<dev.kiln.api.query.QueryRequest> form, LambdaError e) {
+    String code =
+        switch (e.errorType()) {
+          case "AccessDeniedException" -> "AccessDenied";
+          case "UnrecognizedClientException" -> "InvalidClientTokenId";
+          case "InvalidSignatureException" -> "SignatureDoesNotMatch";
+          case "ExpiredTokenException" -> "ExpiredToken";
+          case "MissingAuthenticationTokenException" -> "MissingAuthenticationToken";
+          default -> e.errorType().replaceAll("Exception$", "");
+        };
+    boolean sts = form.map(f -> queryService(f.action()).equals("sts")).orElse(false);
+    String requestId = java.util.UUID.randomUUID().toString();
+    res.status(e.status())
+        .header(HeaderNames.CONTENT_TYPE, "text/xml")
+        .header("x-amzn-RequestId", requestId)
+        .send(
+            dev.kiln.api.query.QueryResponse.errorBody(
+                sts ? dev.kiln.api.iam.StsApi.NAMESPACE : dev.kiln.api.iam.IamApi.NAMESPACE,
+                requestId,
+                code,
+                e.getMessage(),
+                e.status() < 500));
   }
 
   private byte[] readBody(RoutingRequest req) {
@@ -229,29 +249,7 @@ public final class RequestAuthentication implements Filter {
 
   /** The query's parameters, decoded, in the order sent (the signature covers all of them). */
   static List<Map.Entry<String, String>> query(String raw) {
-    List<Map.Entry<String, String>> out = new ArrayList<>();
-    if (raw == null || raw.isEmpty()) {
-      return out;
-    }
-    for (String pair : raw.split("&")) {
-      if (pair.isEmpty()) {
-        continue;
-      }
-      int eq = pair.indexOf('=');
-      String name = eq < 0 ? pair : pair.substring(0, eq);
-      String value = eq < 0 ? "" : pair.substring(eq + 1);
-      out.add(new AbstractMap.SimpleEntry<>(decode(name), decode(value)));
-    }
-    return out;
-  }
-
-  private static String decode(String s) {
-    try {
-      // a literal '+' arrives encoded (%2B) from every SDK; an unencoded one is a space
-      return URLDecoder.decode(s, StandardCharsets.UTF_8);
-    } catch (IllegalArgumentException e) {
-      throw LambdaError.invalidParameter("The query string is not well formed: '" + s + "'");
-    }
+    return FormEncoding.decode(raw);
   }
 
   private static Map<String, List<String>> headers(RoutingRequest req) {

@@ -86,6 +86,7 @@ public final class SigV4Verifier {
 
   private final AccessKeys keys;
   private final SessionKeys sessions;
+  private final dev.kiln.model.Account account;
   private final String region;
   private final Clock clock;
 
@@ -97,15 +98,22 @@ public final class SigV4Verifier {
   @SuppressWarnings("deprecation")
   private static final Aws4Signer SIGNER = Aws4Signer.create();
 
-  public SigV4Verifier(AccessKeys keys, SessionKeys sessions, String region, Clock clock) {
+  public SigV4Verifier(
+      AccessKeys keys, SessionKeys sessions, dev.kiln.model.Account account, Clock clock) {
     this.keys = keys;
     this.sessions = sessions;
-    this.region = region;
+    this.account = account;
+    this.region = account.region();
     this.clock = clock;
   }
 
-  /** The key that signed {@code request} for {@code service}, or the error AWS would give. */
-  public AccessKeys.Key verify(Request request, String service) {
+  /**
+   * Who signed {@code request} for {@code service}, or the error AWS would give. IAM and STS are
+   * global services, which clients sign for {@code us-east-1} (the SDK for Java, given {@code
+   * Region.AWS_GLOBAL} and an endpoint, for {@code aws-global}) whatever their region: a request to
+   * them may be scoped to that region or to Kiln's.
+   */
+  public Caller verify(Request request, String service) {
     Optional<String> authorization = request.header("Authorization");
     boolean presigned = request.queryParameter("X-Amz-Signature").isPresent();
     if (authorization.isEmpty() && !presigned) {
@@ -121,11 +129,15 @@ public final class SigV4Verifier {
               + claimed.credential()
               + "'");
     }
+    Optional<SessionKeys.Session> session =
+        scope[0].startsWith("ASIA") ? Optional.of(session(scope[0], request)) : Optional.empty();
     AccessKeys.Key key =
-        scope[0].startsWith("ASIA")
-            ? session(scope[0], request)
+        session.isPresent()
+            ? session.get().key()
             : keys.find(scope[0]).orElseThrow(() -> unrecognized());
-    if (!scope[2].equals(region)) {
+    boolean global = service.equals("iam") || service.equals("sts");
+    if (!scope[2].equals(region)
+        && !(global && (scope[2].equals("us-east-1") || scope[2].equals("aws-global")))) {
       throw invalidSignature(
           "Credential should be scoped to a valid region, not '"
               + scope[2]
@@ -192,11 +204,13 @@ public final class SigV4Verifier {
               + " your AWS Secret Access Key and signing method. Consult the service documentation"
               + " for details.");
     }
-    return key;
+    return session
+        .<Caller>map(s -> new Caller.AssumedRole(s, account))
+        .orElseGet(() -> new Caller.User(key, account));
   }
 
   /** An instance's temporary key: known, with its session token, and not expired. */
-  private AccessKeys.Key session(String accessKeyId, Request request) {
+  private SessionKeys.Session session(String accessKeyId, Request request) {
     SessionKeys.Session s = sessions.find(accessKeyId).orElseThrow(() -> unrecognized());
     String token =
         request
@@ -212,7 +226,7 @@ public final class SigV4Verifier {
       throw new LambdaError(
           "ExpiredTokenException", 403, "The security token included in the request is expired");
     }
-    return s.key();
+    return s;
   }
 
   private record Signed(String credential, List<String> signedHeaders, String signature) {}
