@@ -350,6 +350,111 @@ class AuthIT {
         .contains("role must be admin, invoke or policy, got 'root'");
   }
 
+  /** Runs {@code kiln credentials ARGS...}; returns its exit code, standard output and error. */
+  static List<String> credentials(String... args) {
+    ByteArrayOutputStream printed = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    PrintStream stderr = System.err;
+    System.setErr(new PrintStream(err, true));
+    try {
+      CredentialsCommand command = new CredentialsCommand();
+      command.out = new PrintStream(printed, true);
+      int code = new picocli.CommandLine(command).execute(args);
+      return List.of(Integer.toString(code), printed.toString(), err.toString());
+    } finally {
+      System.setErr(stderr);
+    }
+  }
+
+  @Test
+  void keysWithPolicies_fromTheCommandLine_mayDoWhatTheirPoliciesSay() throws Exception {
+    kiln.fixture().python("listed", "def handler(e, c):\n    return 1\n");
+    java.nio.file.Path dir = Files.createTempDirectory("kiln-policy");
+    java.nio.file.Path onlyGet = dir.resolve("only-get.json");
+    Files.writeString(
+        onlyGet,
+        "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":"
+            + "\"lambda:GetFunction\",\"Resource\":\"arn:aws:lambda:*:*:function:listed\"}]}");
+    List<String> added =
+        credentials(
+            "add",
+            "--policy-arn",
+            "arn:aws:iam::aws:policy/AWSLambda_ReadOnlyAccess",
+            "--policy-file",
+            onlyGet.toString(),
+            "--data-dir",
+            kiln.dataDir().toString());
+    assertThat(added.get(0)).as(added.get(2)).isEqualTo("0");
+    Map<String, String> exported = new java.util.HashMap<>();
+    added
+        .get(1)
+        .lines()
+        .filter(l -> l.startsWith("export "))
+        .forEach(
+            l -> {
+              String[] kv = l.substring("export ".length()).split("=", 2);
+              exported.put(kv[0], kv[1]);
+            });
+    String id = exported.get("AWS_ACCESS_KEY_ID");
+    AccessKeys.Key stored =
+        AccessKeys.open(kiln.dataDir()).list().stream()
+            .filter(k -> k.accessKeyId().equals(id))
+            .findFirst()
+            .orElseThrow();
+    assertThat(stored.role()).isEqualTo(AccessKeys.Role.POLICY);
+    assertThat(stored.policyArns())
+        .containsExactly("arn:aws:iam::aws:policy/AWSLambda_ReadOnlyAccess");
+    assertThat(stored.inlinePolicies()).containsOnlyKeys("only-get");
+    assertThat(credentials("list", "--data-dir", kiln.dataDir().toString()).get(1))
+        .contains("AWSLambda_ReadOnlyAccess");
+
+    try (LambdaClient reader =
+        KilnFixture.client(
+            kiln.server().endpoint(),
+            AwsBasicCredentials.create(id, exported.get("AWS_SECRET_ACCESS_KEY")))) {
+      assertThat(reader.listFunctions().functions())
+          .extracting(f -> f.functionName())
+          .contains("listed");
+      LambdaException denied =
+          catchThrowableOfType(
+              LambdaException.class, () -> reader.deleteFunction(b -> b.functionName("listed")));
+      assertThat(denied.statusCode()).isEqualTo(403);
+      assertThat(denied.awsErrorDetails().errorMessage())
+          .isEqualTo(
+              "User: arn:aws:iam::000000000000:user/"
+                  + id
+                  + " is not authorized to perform: lambda:DeleteFunction on resource:"
+                  + " arn:aws:lambda:us-east-1:000000000000:function:listed because no"
+                  + " identity-based policy allows the lambda:DeleteFunction action");
+    }
+
+    java.nio.file.Path bad = dir.resolve("bad.json");
+    Files.writeString(bad, "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\"}]}");
+    int keysBefore = AccessKeys.open(kiln.dataDir()).list().size();
+    List<String> malformed =
+        credentials(
+            "add", "--policy-file", bad.toString(), "--data-dir", kiln.dataDir().toString());
+    assertThat(malformed.get(0)).isEqualTo("2");
+    assertThat(malformed.get(2))
+        .contains(
+            "kiln credentials add: --policy-file "
+                + bad
+                + ": MalformedPolicyDocument: Policy statement must contain actions.");
+    List<String> unknown =
+        credentials(
+            "add",
+            "--policy-arn",
+            "arn:aws:iam::aws:policy/NoSuchPolicy",
+            "--data-dir",
+            kiln.dataDir().toString());
+    assertThat(unknown.get(0)).isEqualTo("2");
+    assertThat(unknown.get(2))
+        .contains(
+            "kiln credentials add: --policy-arn arn:aws:iam::aws:policy/NoSuchPolicy: Kiln has no"
+                + " such AWS managed policy");
+    assertThat(AccessKeys.open(kiln.dataDir()).list()).hasSize(keysBefore);
+  }
+
   @Test
   void kilnCredentials_printsTheAdminKeyAsExports() {
     ByteArrayOutputStream printed = new ByteArrayOutputStream();
