@@ -102,11 +102,35 @@ public final class LambdaApi {
     this.budget = budget;
     this.async = async;
     this.account = catalog.account();
+    this.access =
+        new dev.kiln.api.auth.AccessControl(
+            identities,
+            (principal, action, function, qualifier) -> {
+              try {
+                FunctionRef ref =
+                    FunctionRef.parse(function, "functionName", account).withQualifier(qualifier);
+                return catalog.policies().allows(ref, principal, action);
+              } catch (LambdaError unknown) {
+                return false;
+              }
+            },
+            function -> {
+              try {
+                return functionTags.list(
+                    FunctionRef.parse(function, "functionName", account)
+                        .withQualifier(Optional.empty()));
+              } catch (LambdaError unknown) {
+                return Map.of();
+              }
+            },
+            account,
+            clock);
   }
 
   private final AsyncInvocations async;
   private final dev.kiln.api.auth.IdentityPolicies identities;
   private final dev.kiln.api.iam.IamApi iam;
+  private final dev.kiln.api.auth.AccessControl access;
   private final java.time.InstantSource clock;
   private final Optional<SigV4Verifier> verifier;
   private final CodeLinks codeLinks;
@@ -121,29 +145,7 @@ public final class LambdaApi {
             MAX_CONTROL_PLANE_BODY,
             account,
             (res, e) -> AwsErrors.sendFromGate(res, e),
-            new dev.kiln.api.auth.AccessControl(
-                identities,
-                (principal, action, function, qualifier) -> {
-                  try {
-                    FunctionRef ref =
-                        FunctionRef.parse(function, "functionName", account)
-                            .withQualifier(qualifier);
-                    return catalog.policies().allows(ref, principal, action);
-                  } catch (LambdaError unknown) {
-                    return false;
-                  }
-                },
-                function -> {
-                  try {
-                    return functionTags.list(
-                        FunctionRef.parse(function, "functionName", account)
-                            .withQualifier(Optional.empty()));
-                  } catch (LambdaError unknown) {
-                    return Map.of();
-                  }
-                },
-                account,
-                clock)));
+            access));
     r.post(FUNCTIONS, this::createFunction)
         .post(FUNCTIONS + "/", this::createFunction)
         .get(FUNCTIONS, this::listFunctions)
@@ -196,7 +198,7 @@ public final class LambdaApi {
             .orElseThrow(() -> LambdaError.validation("code", "null", "Member must not be null"));
     byte[] zip = zipFrom(code, "Code.");
     rejectUnsupported(body);
-    ConfigPatch settings = settings(body, true);
+    ConfigPatch settings = settings(req, body, ref.name(), true);
     Map<String, String> tags = body.stringMap("Tags").orElse(Map.of());
     checkTags(tags);
     FunctionConfig created =
@@ -261,7 +263,8 @@ public final class LambdaApi {
         RequestBody.parse(readBody(req, MAX_CONTROL_PLANE_BODY, "UpdateFunctionConfiguration"));
     rejectUnsupported(body);
     FunctionConfig updated =
-        functions.updateConfiguration(ref, settings(body, false), body.string("RevisionId"));
+        functions.updateConfiguration(
+            ref, settings(req, body, ref.name(), false), body.string("RevisionId"));
     sendJson(res, req, 200, FunctionJson.configuration(updated, account));
   }
 
@@ -505,9 +508,32 @@ public final class LambdaApi {
                 + " (yet)"));
   }
 
+  /**
+   * Giving a function a role is passing the role to Lambda: as on AWS, the caller needs {@code
+   * iam:PassRole} on the role (with {@code iam:PassedToService} {@code lambda.amazonaws.com}), as
+   * AWSLambda_FullAccess and AdministratorAccess grant it. Only a role Kiln's IAM knows is checked:
+   * one it does not know is compat mode's invoke-only role, which nobody could have been granted.
+   */
+  private void passRole(ServerRequest req, String role) {
+    Optional<dev.kiln.api.auth.Caller> caller = dev.kiln.api.auth.RequestAuthentication.caller(req);
+    if (caller.isEmpty() || identities.role(role).isEmpty()) {
+      return;
+    }
+    dev.kiln.api.auth.ApiOperations.Operation pass =
+        new dev.kiln.api.auth.ApiOperations.Operation(
+            "PassRole", "iam:PassRole", role, Optional.empty());
+    access
+        .denial(caller.get(), pass, Map.of("iam:PassedToService", List.of("lambda.amazonaws.com")))
+        .ifPresent(
+            message -> {
+              throw new LambdaError("AccessDeniedException", 403, message);
+            });
+  }
+
   // ---- reading requests ---------------------------------------------------------------------
 
-  private ConfigPatch settings(RequestBody body, boolean creating) {
+  private ConfigPatch settings(
+      ServerRequest req, RequestBody body, String function, boolean creating) {
     Optional<ConfigPatch.LoggingPatch> logging =
         body.object("LoggingConfig")
             .map(
@@ -533,11 +559,12 @@ public final class LambdaApi {
             role -> {
               ConfigPatch.checkRole(role);
               identities
-                  .refusal(role, body.string("FunctionName").orElse(""))
+                  .refusal(role, function)
                   .ifPresent(
                       refused -> {
                         throw LambdaError.invalidParameter(refused);
                       });
+              passRole(req, role);
             });
     return new ConfigPatch(
         body.string("Runtime"),

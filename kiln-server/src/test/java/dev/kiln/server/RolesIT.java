@@ -313,6 +313,68 @@ class RolesIT {
   }
 
   @Test
+  void givingAFunctionARole_needsIamPassRole_asOnAws() throws Exception {
+    try (IamClient iam = kiln.fixture().iamClient()) {
+      role(iam, "passed", "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole");
+    }
+    String createOnly =
+        "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":"
+            + "[\"lambda:CreateFunction\",\"lambda:GetFunction\"],\"Resource\":\"*\"}]}";
+    AccessKeys.Key deployer =
+        AccessKeys.open(kiln.dataDir())
+            .add(AccessKeys.Role.POLICY, "deployer", List.of(), Map.of("create", createOnly));
+    AccessKeys.Key full =
+        AccessKeys.open(kiln.dataDir())
+            .add(
+                AccessKeys.Role.POLICY,
+                "full",
+                List.of("arn:aws:iam::aws:policy/AWSLambda_FullAccess"),
+                Map.of());
+    byte[] zip = Zips.of("app.py", "def handler(e, c):\n    return 1\n");
+    try (LambdaClient narrow =
+            KilnFixture.client(
+                kiln.fixture().server.endpoint(),
+                AwsBasicCredentials.create(deployer.accessKeyId(), deployer.secretAccessKey()));
+        LambdaClient wide =
+            KilnFixture.client(
+                kiln.fixture().server.endpoint(),
+                AwsBasicCredentials.create(full.accessKeyId(), full.secretAccessKey()))) {
+      LambdaException denied =
+          catchThrowableOfType(
+              LambdaException.class,
+              () ->
+                  narrow.createFunction(
+                      b ->
+                          b.functionName("passed-fn")
+                              .runtime(Runtime.PYTHON3_12)
+                              .handler("app.handler")
+                              .role(roleArn("passed"))
+                              .code(c -> c.zipFile(SdkBytes.fromByteArray(zip)))));
+      assertThat(denied.statusCode()).isEqualTo(403);
+      assertThat(denied.awsErrorDetails().errorCode()).isEqualTo("AccessDeniedException");
+      assertThat(denied.awsErrorDetails().errorMessage())
+          .isEqualTo(
+              denial(
+                  "arn:aws:iam::" + ACCOUNT + ":user/" + deployer.accessKeyId(),
+                  "iam:PassRole",
+                  roleArn("passed")));
+      assertThat(kiln.fixture().lambda.listFunctions().functions())
+          .noneMatch(f -> f.functionName().equals("passed-fn"));
+
+      // AWSLambda_FullAccess grants iam:PassRole when the role is passed to Lambda
+      wide.createFunction(
+          b ->
+              b.functionName("passed-fn")
+                  .runtime(Runtime.PYTHON3_12)
+                  .handler("app.handler")
+                  .role(roleArn("passed"))
+                  .code(c -> c.zipFile(SdkBytes.fromByteArray(zip))));
+      assertThat(narrow.getFunction(b -> b.functionName("passed-fn")).configuration().role())
+          .isEqualTo(roleArn("passed"));
+    }
+  }
+
+  @Test
   void createFunction_refusesARoleThatDoesNotTrustLambda() throws Exception {
     try (IamClient iam = kiln.fixture().iamClient()) {
       iam.createRole(
