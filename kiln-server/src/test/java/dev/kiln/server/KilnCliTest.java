@@ -62,9 +62,11 @@ class KilnCliTest {
   void theRoleHelp_namesAllThreeRoles_asTheReadmeDescribesThem() {
     String help = help("credentials", "add").replaceAll("\\s+", " ");
     assertThat(help)
-        .contains("admin (every action)")
-        .contains("invoke (Invoke and InvokeAsync on every function)")
-        .contains("policy (only what functions' resource-based policies grant it");
+        .contains("admin (every action: AdministratorAccess)")
+        .contains("invoke (Invoke and InvokeAsync on every function: KilnInvokeAccess)")
+        .contains(
+            "policy (nothing but what its --policy-arn and --policy-file policies and functions'"
+                + " resource-based policies grant it)");
     String readme;
     try {
       readme =
@@ -74,9 +76,11 @@ class KilnCliTest {
       throw new java.io.UncheckedIOException(e);
     }
     assertThat(readme)
-        .contains("`admin` may call every action")
-        .contains("`invoke` may call Invoke and InvokeAsync on every function")
-        .contains("`policy` may do only what a function's resource-based policy grants");
+        .contains("`admin` is AWS's `AdministratorAccess` (every action)")
+        .contains("`invoke` is Kiln's `KilnInvokeAccess` (Invoke and InvokeAsync on every function")
+        .contains(
+            "`policy` has no policy of its own and may do only what a function's"
+                + " resource-based policy grants");
   }
 
   @Test
