@@ -238,39 +238,18 @@ public record ServerSettings(
 
   /** These settings, exporting invocation spans to an OTLP/HTTP collector at {@code endpoint}. */
   public ServerSettings withOtlpEndpoint(URI endpoint) {
-    return with(Optional.of(endpoint), tls, instanceCredentialsLifetime, clientTimeout);
+    return with(Optional.of(endpoint), tls, instanceCredentialsLifetime, clientTimeout, iam);
   }
 
   /** These settings, with {@code mode} for roles Kiln's IAM does not know. */
   public ServerSettings withIam(dev.kiln.api.auth.IdentityPolicies.Mode mode) {
-    return new ServerSettings(
-        bind,
-        port,
-        dataDir,
-        account,
-        keepAlive,
-        shutdownGrace,
-        interpreters,
-        sandbox,
-        outboundNetwork,
-        concurrencyLimit,
-        scaleOutRate,
-        instanceMemoryMb,
-        asyncRetryDelay,
-        logRetention,
-        logMaxBytes,
-        otlpEndpoint,
-        authentication,
-        tls,
-        instanceCredentialsLifetime,
-        clientTimeout,
-        store,
-        mode);
+    return with(otlpEndpoint, tls, instanceCredentialsLifetime, clientTimeout, mode);
   }
 
   /** These settings, serving the API over HTTPS with {@code certificate}. */
   public ServerSettings withTls(ServerTls.Settings certificate) {
-    return with(otlpEndpoint, Optional.of(certificate), instanceCredentialsLifetime, clientTimeout);
+    return with(
+        otlpEndpoint, Optional.of(certificate), instanceCredentialsLifetime, clientTimeout, iam);
   }
 
   /**
@@ -279,19 +258,20 @@ public record ServerSettings(
    * rotation.
    */
   public ServerSettings withInstanceCredentialsLifetime(Duration lifetime) {
-    return with(otlpEndpoint, tls, lifetime, clientTimeout);
+    return with(otlpEndpoint, tls, lifetime, clientTimeout, iam);
   }
 
   /** These settings, cutting off a client that stalls mid-request after {@code timeout}. */
   public ServerSettings withClientTimeout(Duration timeout) {
-    return with(otlpEndpoint, tls, instanceCredentialsLifetime, timeout);
+    return with(otlpEndpoint, tls, instanceCredentialsLifetime, timeout, iam);
   }
 
   private ServerSettings with(
       Optional<URI> otlp,
       Optional<ServerTls.Settings> https,
       Duration credentialsLifetime,
-      Duration stalledClient) {
+      Duration stalledClient,
+      dev.kiln.api.auth.IdentityPolicies.Mode iamMode) {
     return new ServerSettings(
         bind,
         port,
@@ -314,6 +294,6 @@ public record ServerSettings(
         credentialsLifetime,
         stalledClient,
         store,
-        iam);
+        iamMode);
   }
 }

@@ -236,4 +236,36 @@ public interface IamStore extends AutoCloseable {
 
   @Override
   void close();
+
+  /**
+   * IAM's rule for adding tags, which every store keeps: {@code current} with {@code tags} added, a
+   * key equal ignoring case to one there replacing it in its place (with the new spelling).
+   */
+  static Map<String, String> mergedTags(Map<String, String> current, Map<String, String> tags) {
+    java.util.List<Map.Entry<String, String>> entries =
+        new java.util.ArrayList<>(current.entrySet());
+    tags.forEach(
+        (k, v) -> {
+          for (int i = 0; i < entries.size(); i++) {
+            if (entries.get(i).getKey().equalsIgnoreCase(k)) {
+              entries.set(i, Map.entry(k, v));
+              return;
+            }
+          }
+          entries.add(Map.entry(k, v));
+        });
+    Map<String, String> out = new java.util.LinkedHashMap<>();
+    entries.forEach(e -> out.put(e.getKey(), e.getValue()));
+    return java.util.Collections.unmodifiableMap(out);
+  }
+
+  /**
+   * IAM's rule for removing tags: {@code current} without the keys equal ignoring case to one of
+   * {@code keys}.
+   */
+  static Map<String, String> withoutTags(Map<String, String> current, Collection<String> keys) {
+    Map<String, String> out = new java.util.LinkedHashMap<>(current);
+    out.keySet().removeIf(k -> keys.stream().anyMatch(k::equalsIgnoreCase));
+    return java.util.Collections.unmodifiableMap(out);
+  }
 }

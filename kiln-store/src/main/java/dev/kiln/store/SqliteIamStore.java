@@ -9,7 +9,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.time.InstantSource;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -146,12 +145,12 @@ public final class SqliteIamStore implements IamStore {
 
   @Override
   public void tagRole(String role, Map<String, String> tags) {
-    changeTags("roles", Entity.ROLE, role, current -> merged(current, tags));
+    changeTags("roles", Entity.ROLE, role, current -> IamStore.mergedTags(current, tags));
   }
 
   @Override
   public void untagRole(String role, Collection<String> keys) {
-    changeTags("roles", Entity.ROLE, role, current -> without(current, keys));
+    changeTags("roles", Entity.ROLE, role, current -> IamStore.withoutTags(current, keys));
   }
 
   @Override
@@ -321,12 +320,14 @@ public final class SqliteIamStore implements IamStore {
 
   @Override
   public void tagPolicy(String policy, Map<String, String> tags) {
-    changeTags("policies", Entity.IAM_POLICY, policy, current -> merged(current, tags));
+    changeTags(
+        "policies", Entity.IAM_POLICY, policy, current -> IamStore.mergedTags(current, tags));
   }
 
   @Override
   public void untagPolicy(String policy, Collection<String> keys) {
-    changeTags("policies", Entity.IAM_POLICY, policy, current -> without(current, keys));
+    changeTags(
+        "policies", Entity.IAM_POLICY, policy, current -> IamStore.withoutTags(current, keys));
   }
 
   @Override
@@ -504,31 +505,6 @@ public final class SqliteIamStore implements IamStore {
 
   private static String versionId(long number) {
     return "v" + number;
-  }
-
-  /** {@code current} with {@code tags} added: a key equal ignoring case replaces one in place. */
-  private static Map<String, String> merged(Map<String, String> current, Map<String, String> tags) {
-    List<Map.Entry<String, String>> entries = new ArrayList<>(current.entrySet());
-    tags.forEach(
-        (k, v) -> {
-          for (int i = 0; i < entries.size(); i++) {
-            if (entries.get(i).getKey().equalsIgnoreCase(k)) {
-              entries.set(i, Map.entry(k, v));
-              return;
-            }
-          }
-          entries.add(Map.entry(k, v));
-        });
-    Map<String, String> out = new LinkedHashMap<>();
-    entries.forEach(e -> out.put(e.getKey(), e.getValue()));
-    return out;
-  }
-
-  /** {@code current} without the keys equal ignoring case to one of {@code keys}. */
-  private static Map<String, String> without(Map<String, String> current, Collection<String> keys) {
-    Map<String, String> out = new LinkedHashMap<>(current);
-    out.keySet().removeIf(k -> keys.stream().anyMatch(k::equalsIgnoreCase));
-    return out;
   }
 
   private static Role readRole(ResultSet rs) throws SQLException {

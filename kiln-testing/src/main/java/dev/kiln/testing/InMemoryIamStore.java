@@ -6,7 +6,6 @@ import dev.kiln.store.StorageException.Entity;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.InstantSource;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -144,14 +143,14 @@ public final class InMemoryIamStore implements IamStore {
   @Override
   public synchronized void tagRole(String role, Map<String, String> tags) {
     StoredRole r = requireRole(role);
-    r.role = withTags(r.role, merged(r.role.tags(), tags));
+    r.role = withTags(r.role, IamStore.mergedTags(r.role.tags(), tags));
     written();
   }
 
   @Override
   public synchronized void untagRole(String role, Collection<String> keys) {
     StoredRole r = requireRole(role);
-    r.role = withTags(r.role, without(r.role.tags(), keys));
+    r.role = withTags(r.role, IamStore.withoutTags(r.role.tags(), keys));
     written();
   }
 
@@ -253,14 +252,14 @@ public final class InMemoryIamStore implements IamStore {
   @Override
   public synchronized void tagPolicy(String policy, Map<String, String> tags) {
     StoredPolicy p = requirePolicy(policy);
-    p.policy = withTags(p.policy, merged(p.policy.tags(), tags));
+    p.policy = withTags(p.policy, IamStore.mergedTags(p.policy.tags(), tags));
     written();
   }
 
   @Override
   public synchronized void untagPolicy(String policy, Collection<String> keys) {
     StoredPolicy p = requirePolicy(policy);
-    p.policy = withTags(p.policy, without(p.policy.tags(), keys));
+    p.policy = withTags(p.policy, IamStore.withoutTags(p.policy.tags(), keys));
     written();
   }
 
@@ -413,30 +412,5 @@ public final class InMemoryIamStore implements IamStore {
 
   private static Map<String, String> copy(Map<String, String> tags) {
     return Collections.unmodifiableMap(new LinkedHashMap<>(tags == null ? Map.of() : tags));
-  }
-
-  /** {@code current} with {@code tags} added: a key equal ignoring case replaces one in place. */
-  private static Map<String, String> merged(Map<String, String> current, Map<String, String> tags) {
-    List<Map.Entry<String, String>> entries = new ArrayList<>(current.entrySet());
-    tags.forEach(
-        (k, v) -> {
-          for (int i = 0; i < entries.size(); i++) {
-            if (entries.get(i).getKey().equalsIgnoreCase(k)) {
-              entries.set(i, Map.entry(k, v));
-              return;
-            }
-          }
-          entries.add(Map.entry(k, v));
-        });
-    Map<String, String> out = new LinkedHashMap<>();
-    entries.forEach(e -> out.put(e.getKey(), e.getValue()));
-    return Collections.unmodifiableMap(out);
-  }
-
-  /** {@code current} without the keys equal ignoring case to one of {@code keys}. */
-  private static Map<String, String> without(Map<String, String> current, Collection<String> keys) {
-    Map<String, String> out = new LinkedHashMap<>(current);
-    out.keySet().removeIf(k -> keys.stream().anyMatch(k::equalsIgnoreCase));
-    return Collections.unmodifiableMap(out);
   }
 }
