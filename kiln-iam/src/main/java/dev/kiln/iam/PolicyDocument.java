@@ -78,12 +78,56 @@ public final class PolicyDocument {
   private final Kind kind;
   private final String version;
   private final List<Statement> statements;
+  private final Set<String> keysRead;
 
   private PolicyDocument(String json, Kind kind, String version, List<Statement> statements) {
     this.json = json;
     this.kind = kind;
     this.version = version;
     this.statements = statements;
+    this.keysRead = keysRead(statements);
+  }
+
+  /** The context keys the document reads, lowercased: its conditions' and its variables'. */
+  private static Set<String> keysRead(List<Statement> statements) {
+    java.util.Set<String> out = new java.util.HashSet<>();
+    for (Statement s : statements) {
+      List<String> texts = new ArrayList<>();
+      if (s.resources() != null) {
+        texts.addAll(s.resources());
+      }
+      if (s.notResources() != null) {
+        texts.addAll(s.notResources());
+      }
+      for (Condition c : s.conditions()) {
+        out.add(c.key().toLowerCase(java.util.Locale.ROOT));
+        texts.addAll(c.values());
+      }
+      for (String t : texts) {
+        for (int at = t.indexOf("${"); at >= 0; at = t.indexOf("${", at + 2)) {
+          int end = t.indexOf('}', at);
+          if (end > at) {
+            out.add(t.substring(at + 2, end).toLowerCase(java.util.Locale.ROOT));
+          }
+        }
+      }
+    }
+    return Set.copyOf(out);
+  }
+
+  /**
+   * Whether a condition or a policy variable of the document reads a context key starting with
+   * {@code prefix} (ignoring case): so a caller gathers costly keys, such as a resource's tags,
+   * only for documents that ask for them.
+   */
+  public boolean readsKeyStartingWith(String prefix) {
+    String p = prefix.toLowerCase(java.util.Locale.ROOT);
+    for (String k : keysRead) {
+      if (k.startsWith(p)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**

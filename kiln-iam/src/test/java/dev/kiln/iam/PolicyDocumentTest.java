@@ -139,6 +139,28 @@ class PolicyDocumentTest {
   }
 
   @Test
+  void knowsWhichContextKeysItReads() throws Exception {
+    PolicyDocument tags =
+        PolicyDocument.parse(
+            "{"
+                + V
+                + "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"lambda:*\",\"Resource\":\"*\","
+                + "\"Condition\":{\"StringEquals\":{\"aws:ResourceTag/team\":\"${aws:PrincipalTag/team}\"}}}]}",
+            PolicyDocument.Kind.IDENTITY);
+    assertThat(tags.readsKeyStartingWith("aws:ResourceTag/")).isTrue();
+    assertThat(tags.readsKeyStartingWith("AWS:principaltag/")).isTrue();
+    assertThat(tags.readsKeyStartingWith("aws:RequestTag/")).isFalse();
+    PolicyDocument variable =
+        PolicyDocument.parse(
+            "{"
+                + V
+                + "\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"lambda:*\","
+                + "\"Resource\":\"arn:aws:lambda:*:*:function:${aws:ResourceTag/app}-*\"}]}",
+            PolicyDocument.Kind.IDENTITY);
+    assertThat(variable.readsKeyStartingWith("aws:ResourceTag/")).isTrue();
+  }
+
+  @Test
   void sizeIgnoresWhiteSpace() {
     assertThat(PolicyDocument.sizeWithoutWhitespace("{ \"a\" :\n\t1 }")).isEqualTo(7);
   }

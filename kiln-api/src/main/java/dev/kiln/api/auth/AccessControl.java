@@ -12,7 +12,6 @@ import java.time.InstantSource;
 import java.time.temporal.ChronoUnit;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
@@ -131,7 +130,7 @@ public final class AccessControl {
 
   private static boolean asksForResourceTags(List<PolicyDocument> policies) {
     for (PolicyDocument p : policies) {
-      if (p.json().toLowerCase(Locale.ROOT).contains("aws:resourcetag")) {
+      if (p.readsKeyStartingWith("aws:ResourceTag/")) {
         return true;
       }
     }
