@@ -38,7 +38,7 @@ class HealthIT {
         assertThat(body.path("version").asText()).isNotBlank().isNotEqualTo("unknown");
         assertThat(body.path("stores").properties())
             .extracting(java.util.Map.Entry::getKey)
-            .containsExactly("metadata", "events", "logs", "usage");
+            .containsExactly("metadata", "events", "logs", "usage", "iam");
         body.path("stores").forEach(s -> assertThat(s.asText()).isEqualTo("ok"));
         // nothing a stranger should learn: no key, no data directory
         assertThat(r.body())
