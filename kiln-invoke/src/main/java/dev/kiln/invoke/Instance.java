@@ -61,6 +61,11 @@ import org.slf4j.event.Level;
  * exactly one caller moves an instance to DEAD. The instance's monitor guards {@code frozen}, so a
  * freeze never lands on an instance that was just claimed and thawed. The rest is written by the
  * one invocation that holds the instance and read through volatile fields.
+ *
+ * <p><b>Threads.</b> An instance makes none: what it does after an invocation has answered (the
+ * write-up once the runtime is back in next, a late timeout, an extension that overran the
+ * deadline) runs on the {@code writeUps} executor it is given, the invoker's (see {@link
+ * Invoker.Builder#tasks}).
  */
 final class Instance {
 
@@ -92,9 +97,12 @@ final class Instance {
    */
   static final Duration TAIL_WAIT = Duration.ofSeconds(2);
 
-  /** Where the end of an invocation is written up, once the runtime is back in next. */
-  private static final java.util.concurrent.Executor WRITE_UPS =
-      r -> Thread.ofVirtual().name("invocation-end").start(r);
+  /**
+   * Where the end of an invocation is written up, once the runtime is back in next (and a late
+   * timeout is carried out): the invoker's {@link Invoker.Tasks#writeUps}, passed down through the
+   * launcher.
+   */
+  private final java.util.concurrent.Executor writeUps;
 
   /**
    * Done when the last invocation is over and written up: its runtime asked for the next event (or
@@ -181,7 +189,9 @@ final class Instance {
       boolean provisioned,
       Optional<InstanceCredentials.Issued> key,
       InstantSource clock,
-      Ticker ticker) {
+      Ticker ticker,
+      java.util.concurrent.Executor writeUps) {
+    this.writeUps = writeUps;
     this.clock = clock;
     this.ticker = ticker;
     this.usage = usage;
@@ -214,7 +224,7 @@ final class Instance {
     // a runtime that dies while idle must not be handed the next event
     sandbox.onExit().thenAccept(this::exited);
     // one listener for the instance's life ends whichever answered invocation is still open
-    sandbox.onExit().thenRunAsync(this::exitedAfterAnswering, WRITE_UPS);
+    sandbox.onExit().thenRunAsync(this::exitedAfterAnswering, writeUps);
     // initialisation runs at full speed, the invocations at the function's share of CPU
     channel.firstPoll().thenRun(sandbox::initialised);
     // an extension that reports an error leaves the instance unusable: a running invocation fails
@@ -252,7 +262,8 @@ final class Instance {
             timedOut -> {
               kill("an extension did not finish before the deadline");
               return null;
-            });
+            },
+            writeUps);
   }
 
   /** Completes when the runtime has initialised: its first request for an event. */
@@ -582,7 +593,7 @@ final class Instance {
     wrappedUp =
         end.thenAcceptAsync(
                 e -> finish(requestId, handedOut, e.atNanos(), cold, e.outcome(outcome), trace),
-                WRITE_UPS)
+                writeUps)
             .exceptionally(
                 t -> {
                   LOG.warn("could not write up invocation {} of instance {}", requestId, id, t);
@@ -633,7 +644,7 @@ final class Instance {
               }
               return null;
             },
-            WRITE_UPS);
+            writeUps);
     return end;
   }
 

@@ -29,7 +29,8 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Starts instances: opens the instance's Runtime API channel, builds the environment Lambda gives a
- * function, and asks the sandbox driver for the process.
+ * function, and asks the sandbox driver for the process. It makes no threads: each instance is
+ * given the invoker's write-up executor.
  */
 final class InstanceLauncher {
 
@@ -53,6 +54,9 @@ final class InstanceLauncher {
   private final InvocationTracer tracer;
   private final InstanceCredentials credentials;
 
+  /** Given to each instance for its write-ups: the invoker's {@link Invoker.Tasks#writeUps}. */
+  private final java.util.concurrent.Executor writeUps;
+
   InstanceLauncher(
       SandboxDriver driver,
       RuntimeApiServer runtimeApi,
@@ -65,7 +69,9 @@ final class InstanceLauncher {
       InvocationTracer tracer,
       InstanceCredentials credentials,
       InstantSource clock,
-      Ticker ticker) {
+      Ticker ticker,
+      java.util.concurrent.Executor writeUps) {
+    this.writeUps = writeUps;
     this.clock = clock;
     this.ticker = ticker;
     this.credentials = credentials;
@@ -279,7 +285,8 @@ final class InstanceLauncher {
         provisioned,
         key,
         clock,
-        ticker);
+        ticker,
+        writeUps);
   }
 
   /** How long a JVM that writes a class data sharing archive may take to exit. */

@@ -72,8 +72,11 @@ import org.slf4j.LoggerFactory;
  * under its own monitor, so that a freeze never lands on an instance just claimed and thawed.
  *
  * <p>Slow work (starting and stopping instances, removing their files, waiting for one to settle)
- * is done outside the monitor. The pool never calls the gate while holding its monitor, so the gate
- * may take it while holding its own; no code holds two pools' monitors.
+ * is done outside the monitor, and on threads the pool is given, not ones it makes: provisioned
+ * instances start on the invoker's {@code background} executor, and stops and give-backs run on its
+ * {@link Invoker.Tasks} (see {@link Invoker.Builder#tasks}). The pool never calls the gate while
+ * holding its monitor, so the gate may take it while holding its own; no code holds two pools'
+ * monitors.
  */
 final class InstancePool {
 
@@ -95,6 +98,7 @@ final class InstancePool {
   private final InstanceLauncher launcher;
   private final InstantSource clock;
   private final Executor background;
+  private final Invoker.Tasks tasks;
 
   /** Every live instance of the pool, in the order they joined, and what each is to it. */
   @GuardedBy("this")
@@ -125,7 +129,7 @@ final class InstancePool {
   private String provisionFailure;
 
   /**
-   * Graceful stops under way (SHUTDOWN to extensions, SIGTERM, grace), each on its own thread; not
+   * Graceful stops under way (SHUTDOWN to extensions, SIGTERM, grace), each a task of its own; not
    * the pool's state but its work, so a concurrent set of its own.
    */
   private final Set<CompletableFuture<Void>> stopping = ConcurrentHashMap.newKeySet();
@@ -134,8 +138,10 @@ final class InstancePool {
       FunctionVersion version,
       InstanceLauncher launcher,
       InstantSource clock,
-      Executor background) {
+      Executor background,
+      Invoker.Tasks tasks) {
     this.background = background;
+    this.tasks = tasks;
     this.version = version;
     this.launcher = launcher;
     this.clock = clock;
@@ -186,7 +192,7 @@ final class InstancePool {
       }
       if (instance.claim()) {
         instance.thaw();
-        return new Lease(this, instance, false);
+        return new Lease(this, instance, false, tasks.giveBacks());
       }
       // it died while idle, just now: its exit, posted to the pool, takes it out of the members
     }
@@ -201,7 +207,7 @@ final class InstancePool {
     join(fresh, Role.ON_DEMAND);
     // if the pool was retired while this one started, it still runs this event; giving it back
     // then stops it
-    return new Lease(this, fresh, true);
+    return new Lease(this, fresh, true, tasks.giveBacks());
   }
 
   /** Makes {@code instance} a member, and has its exit posted to the pool. */
@@ -532,9 +538,9 @@ final class InstancePool {
   private void stopInBackground(Instance instance, String cause) {
     CompletableFuture<Void> done = new CompletableFuture<>();
     stopping.add(done);
-    Thread.ofVirtual()
-        .name("stop-" + instance.id())
-        .start(
+    tasks
+        .stops()
+        .execute(
             () -> {
               try {
                 instance.terminate(cause);
@@ -600,19 +606,39 @@ final class InstancePool {
       instances.addAll(members.keySet());
       members.clear();
     }
-    try (var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
-      for (Instance i : instances) {
-        threads.submit(
-            () -> {
-              if (!i.running()) {
-                i.terminate(cause);
-              } else {
-                i.kill(cause, org.slf4j.event.Level.DEBUG);
-              }
-              i.removeFiles();
-            });
-      }
-    }
+    runAll(
+        tasks.stops(),
+        instances.stream()
+            .<Runnable>map(
+                i ->
+                    () -> {
+                      if (!i.running()) {
+                        i.terminate(cause);
+                      } else {
+                        i.kill(cause, org.slf4j.event.Level.DEBUG);
+                      }
+                      i.removeFiles();
+                    })
+            .toList());
+  }
+
+  /**
+   * Runs every one of {@code work} on {@code on}, all at once, and returns when all are done; one
+   * that fails is logged and does not stop the others.
+   */
+  static void runAll(Executor on, List<Runnable> work) {
+    CompletableFuture<?>[] running =
+        work.stream()
+            .map(
+                w ->
+                    CompletableFuture.runAsync(w, on)
+                        .exceptionally(
+                            e -> {
+                              LOG.warn("a stop failed", e);
+                              return null;
+                            }))
+            .toArray(CompletableFuture[]::new);
+    CompletableFuture.allOf(running).join();
   }
 
   // ---- reading ------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
@@ -34,6 +35,13 @@ import org.slf4j.LoggerFactory;
  * finish, and then every instance's process tree is killed, so that nothing Kiln started outlives
  * it.
  *
+ * <p>Threads: the invoker makes none of its own. Everything it and its pools and instances run
+ * beside an invocation comes in through its {@link Builder}: the {@link Scheduler} that runs the
+ * reaper, the {@code background} executor that starts provisioned instances, and the {@code tasks}
+ * executor that runs the short tasks (giving an instance back once its runtime is back in next,
+ * writing up an invocation's end, stopping instances). The defaults (a reaper thread, a cached pool
+ * of daemon threads, a virtual thread per task) are the builder's.
+ *
  * <p>The invoker takes no lock of its own: pools sit in a concurrent map (made with {@code
  * computeIfAbsent}, so a version has one pool however many callers arrive at once), the count of
  * invocations in flight is an atomic, and {@code closing} is volatile. Each pool guards its own
@@ -51,6 +59,9 @@ public final class Invoker implements AutoCloseable {
 
   /** Starts provisioned instances, off the invocation path. */
   private final java.util.concurrent.ExecutorService background;
+
+  /** The short tasks: given to every pool and instance. */
+  private final Tasks tasks;
 
   private final InstantSource clock;
   private final Ticker ticker;
@@ -73,7 +84,7 @@ public final class Invoker implements AutoCloseable {
   /**
    * An invoker's configuration: what it runs on, and the defaults a test leaves alone (no limits
    * beyond the account's 1,000, no logs, metrics in memory, no usage, no traces, no keys, the
-   * system's clocks, a reaper thread of its own).
+   * system's clocks, a reaper thread, provisioner threads and a virtual thread per short task).
    *
    * @param driver the sandbox instances run in
    * @param runtimeApi the Runtime API server instances talk to
@@ -94,6 +105,7 @@ public final class Invoker implements AutoCloseable {
     private Ticker ticker = Ticker.system();
     private Scheduler scheduler;
     private java.util.concurrent.ExecutorService background;
+    private Executor tasks;
     private Duration keepAlive = Duration.ofMinutes(5);
     private ConcurrencyBudget budget;
     private ScaleGate gate;
@@ -142,6 +154,20 @@ public final class Invoker implements AutoCloseable {
       return this;
     }
 
+    /**
+     * What runs the short tasks beside invocations: giving an instance back once its runtime has
+     * asked for the next event, writing up an invocation's end, an invocation's late timeout, and
+     * stopping instances (gracefully in the background, and all of them at shutdown). It must run
+     * each task on a thread other than the caller's, without a bound (a give-back may answer the
+     * very call that completed it, and a shutdown's stops wait for each other). By default a new
+     * virtual thread per task, named for what it does: {@code give-back}, {@code invocation-end},
+     * {@code stop-N}.
+     */
+    public Builder tasks(Executor tasks) {
+      this.tasks = tasks;
+      return this;
+    }
+
     /** How long an idle instance is kept warm before it is stopped. */
     public Builder keepAlive(Duration keepAlive) {
       this.keepAlive = keepAlive;
@@ -186,6 +212,13 @@ public final class Invoker implements AutoCloseable {
     public Invoker build() {
       ScaleGate g = gate != null ? gate : ScaleGate.unlimited(clock, ticker);
       KilnMetrics m = metrics != null ? metrics : KilnMetrics.inMemory();
+      Tasks t =
+          tasks != null
+              ? new Tasks(tasks, tasks, tasks)
+              : new Tasks(
+                  virtualThreads(Thread.ofVirtual().name("give-back").factory()),
+                  virtualThreads(Thread.ofVirtual().name("invocation-end").factory()),
+                  virtualThreads(Thread.ofVirtual().name("stop-", 0).factory()));
       Invoker invoker =
           new Invoker(
               new InstanceLauncher(
@@ -200,7 +233,8 @@ public final class Invoker implements AutoCloseable {
                   tracer,
                   credentials,
                   clock,
-                  ticker),
+                  ticker,
+                  t.writeUps()),
               account,
               clock,
               ticker,
@@ -210,6 +244,7 @@ public final class Invoker implements AutoCloseable {
                   ? background
                   : Executors.newCachedThreadPool(
                       r -> Thread.ofPlatform().daemon().name("instance-provisioner").unstarted(r)),
+              t,
               budget != null ? budget : new ConcurrencyBudget(1000, Map.of()),
               m,
               usage);
@@ -217,7 +252,22 @@ public final class Invoker implements AutoCloseable {
       g.reclaimFrom(invoker::idleInstances);
       return invoker;
     }
+
+    /** A new thread of {@code factory} per task. */
+    private static Executor virtualThreads(java.util.concurrent.ThreadFactory factory) {
+      return r -> factory.newThread(r).start();
+    }
   }
+
+  /**
+   * Where the short tasks go, by kind; one executor for all three unless the builder's defaults
+   * name each kind's threads.
+   *
+   * @param giveBacks giving an instance back once it has settled ({@link Lease})
+   * @param writeUps an invocation's end and late timeout ({@link Instance})
+   * @param stops stopping instances ({@link InstancePool}, and the invoker at shutdown)
+   */
+  record Tasks(Executor giveBacks, Executor writeUps, Executor stops) {}
 
   private Invoker(
       InstanceLauncher launcher,
@@ -227,6 +277,7 @@ public final class Invoker implements AutoCloseable {
       Duration keepAlive,
       Scheduler reaper,
       java.util.concurrent.ExecutorService background,
+      Tasks tasks,
       ConcurrencyBudget budget,
       KilnMetrics metrics,
       UsageMeter usage) {
@@ -239,6 +290,7 @@ public final class Invoker implements AutoCloseable {
     this.ticker = ticker;
     this.keepAlive = keepAlive;
     this.background = background;
+    this.tasks = tasks;
     this.reaper = reaper;
     long period = Math.max(100, Math.min(keepAlive.toMillis() / 2, FREEZE_AFTER.toMillis()));
     reaper.every(Duration.ofMillis(period), this::reapIdle);
@@ -304,7 +356,7 @@ public final class Invoker implements AutoCloseable {
   }
 
   private InstancePool newPool(FunctionVersion version) {
-    return new InstancePool(version, launcher, clock, background);
+    return new InstancePool(version, launcher, clock, background, tasks);
   }
 
   /**
@@ -528,9 +580,9 @@ public final class Invoker implements AutoCloseable {
     background.shutdownNow();
     List<InstancePool> all = new java.util.ArrayList<>(pools.values());
     all.addAll(draining);
-    try (var stopping = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
-      all.forEach(pool -> stopping.submit(() -> pool.stopAll(Instance.SHUTDOWN)));
-    }
+    InstancePool.runAll(
+        tasks.stops(),
+        all.stream().<Runnable>map(pool -> () -> pool.stopAll(Instance.SHUTDOWN)).toList());
     // and the graceful stops that were already under way
     all.forEach(pool -> pool.awaitStops(Duration.ofSeconds(5)));
     pools.clear();

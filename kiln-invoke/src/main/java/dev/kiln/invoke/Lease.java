@@ -5,16 +5,25 @@ package dev.kiln.invoke;
  * keeps it for the next event if it is still healthy and stops it otherwise. The instance goes back
  * once its runtime has asked for the next event (the invocation's log ends there) and its
  * extensions have finished with the event too.
+ *
+ * <p>Giving back after the instance settles runs on the {@code giveBacks} executor the pool passes
+ * down from the invoker's configuration ({@link Invoker.Builder#tasks}); the lease makes no thread.
  */
 final class Lease implements AutoCloseable {
 
   private final InstancePool pool;
   private final Instance instance;
   private final boolean coldStart;
+  private final java.util.concurrent.Executor giveBacks;
   private boolean closed;
 
-  Lease(InstancePool pool, Instance instance, boolean coldStart) {
+  Lease(
+      InstancePool pool,
+      Instance instance,
+      boolean coldStart,
+      java.util.concurrent.Executor giveBacks) {
     this.pool = pool;
+    this.giveBacks = giveBacks;
     this.instance = instance;
     this.coldStart = coldStart;
   }
@@ -37,10 +46,7 @@ final class Lease implements AutoCloseable {
       } else {
         // not on the thread that completes it: that is an extension's own call for its next
         // event, which giving back may need to answer (SHUTDOWN for a retired instance)
-        pool.settling(
-            instance,
-            settled.thenRunAsync(
-                () -> pool.giveBack(instance), r -> Thread.ofVirtual().name("give-back").start(r)));
+        pool.settling(instance, settled.thenRunAsync(() -> pool.giveBack(instance), giveBacks));
       }
     }
   }

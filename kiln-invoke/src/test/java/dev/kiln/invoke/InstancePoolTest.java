@@ -434,4 +434,77 @@ class InstancePoolTest {
     Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> driver.alive().isEmpty());
     assertThat(invoke()).isNotEqualTo(first);
   }
+
+  /**
+   * Stops go to the task executor the invoker was built with, not to threads the pool makes: while
+   * the test holds the executor's tasks, a retired pool's idle instance and, at shutdown, the
+   * instances left stay alive; they stop once the test runs what it held.
+   */
+  @Test
+  void stops_runOnTheTaskExecutorTheInvokerWasGiven() throws Exception {
+    java.util.concurrent.atomic.AtomicBoolean hold =
+        new java.util.concurrent.atomic.AtomicBoolean();
+    java.util.concurrent.BlockingQueue<Runnable> held =
+        new java.util.concurrent.LinkedBlockingQueue<>();
+    java.util.concurrent.ThreadFactory threads = Thread.ofVirtual().name("test-task-", 0).factory();
+    java.util.concurrent.Executor tasks =
+        r -> {
+          if (hold.get()) {
+            held.add(r);
+          } else {
+            threads.newThread(r).start();
+          }
+        };
+    Runnable release =
+        () -> {
+          hold.set(false);
+          for (Runnable r; (r = held.poll()) != null; ) {
+            threads.newThread(r).start();
+          }
+        };
+    invoker =
+        Invoker.builder(driver, runtimeApi, Files.createDirectories(root.resolve("instances")))
+            .clock(time)
+            .ticker(time)
+            .scheduler(time)
+            .keepAlive(KEEP_ALIVE)
+            .tasks(tasks)
+            .build();
+    try {
+      invoke();
+
+      hold.set(true);
+      invoker.retire("f", "$LATEST");
+      assertThat(invoker.instanceCount()).as("out of the pool at once").isZero();
+      assertThat(held).as("its stop handed to the executor").isNotEmpty();
+      Thread.sleep(200);
+      assertThat(driver.alive()).as("and not run while the test holds it").hasSize(1);
+      release.run();
+      Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> driver.alive().isEmpty());
+
+      invoke(); // a new pool, a new instance
+      hold.set(true);
+      CompletableFuture<Void> closed = CompletableFuture.runAsync(invoker::close);
+      Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> !held.isEmpty());
+      Thread.sleep(200);
+      assertThat(closed).as("shutdown waits for its stops").isNotDone();
+      assertThat(driver.alive()).hasSize(1);
+      // the pool's stop runs, and hands its instance's stop to the executor in turn
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(10))
+          .until(
+              () -> {
+                release.run();
+                hold.set(true);
+                return closed.isDone();
+              });
+      release.run();
+      closed.get(10, TimeUnit.SECONDS);
+      assertThat(driver.alive()).isEmpty();
+    } finally {
+      // whatever failed, nothing is left held for the invoker's close
+      release.run();
+    }
+    invoker = null;
+  }
 }
