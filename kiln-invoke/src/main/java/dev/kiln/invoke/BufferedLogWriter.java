@@ -33,6 +33,11 @@ import org.slf4j.LoggerFactory;
  * <p>The hand-over queue is bounded: if the store falls behind by more than {@link #CAPACITY}
  * lines, new records are dropped whole and counted (a warning says how many lines), rather than
  * slowing invocations down or growing without limit.
+ *
+ * <p>Threads: the writer's one thread, which alone talks to the store, is made by the {@link
+ * java.util.concurrent.ThreadFactory} it is built with ({@link Builder#threads}); by default the
+ * builder's platform daemon thread named {@code kiln-log-writer}. Records are handed to it through
+ * a concurrent queue, so any thread may record.
  */
 public final class BufferedLogWriter implements FunctionLogs, AutoCloseable {
 
@@ -72,16 +77,69 @@ public final class BufferedLogWriter implements FunctionLogs, AutoCloseable {
   private final java.time.InstantSource clock;
 
   /**
+   * A writer to {@code store}, which starts writing when built; by default on the system's clock
+   * and a thread of the builder's.
+   *
    * @param retention how long events are kept at most, whatever their group's retention
    * @param maxBytes how many bytes of messages are kept at most, the oldest going first
    */
-  public BufferedLogWriter(
-      LogStore store, Duration retention, long maxBytes, java.time.InstantSource clock) {
+  public static Builder builder(LogStore store, Duration retention, long maxBytes) {
+    return new Builder(store, retention, maxBytes);
+  }
+
+  /** See {@link BufferedLogWriter#builder}. */
+  public static final class Builder {
+    private final LogStore store;
+    private final Duration retention;
+    private final long maxBytes;
+    private java.time.InstantSource clock = java.time.InstantSource.system();
+    private java.util.concurrent.ThreadFactory threads;
+
+    private Builder(LogStore store, Duration retention, long maxBytes) {
+      this.store = store;
+      this.retention = retention;
+      this.maxBytes = maxBytes;
+    }
+
+    /** The wall clock that retention is pruned by. */
+    public Builder clock(java.time.InstantSource clock) {
+      this.clock = clock;
+      return this;
+    }
+
+    /**
+     * What makes the writer's one thread, which runs until {@link #close}; by default a platform
+     * daemon thread named {@code kiln-log-writer}.
+     */
+    public Builder threads(java.util.concurrent.ThreadFactory threads) {
+      this.threads = threads;
+      return this;
+    }
+
+    public BufferedLogWriter build() {
+      return new BufferedLogWriter(
+          store,
+          retention,
+          maxBytes,
+          clock,
+          threads != null
+              ? threads
+              : Thread.ofPlatform().name("kiln-log-writer").daemon().factory());
+    }
+  }
+
+  private BufferedLogWriter(
+      LogStore store,
+      Duration retention,
+      long maxBytes,
+      java.time.InstantSource clock,
+      java.util.concurrent.ThreadFactory threads) {
     this.clock = clock;
     this.store = store;
     this.retention = retention;
     this.maxBytes = maxBytes;
-    this.writer = Thread.ofPlatform().name("kiln-log-writer").daemon().start(this::run);
+    this.writer = threads.newThread(this::run);
+    writer.start();
   }
 
   @Override

@@ -21,10 +21,17 @@ import org.slf4j.LoggerFactory;
  * concurrency asked for times MemorySize times how long it was asked for, used or not, as AWS bills
  * it: each change of level and each flush adds the time since the last one at the level then), and
  * ephemeral storage configured above the free 512 MB times billed duration.
+ *
+ * <p>Threads: the flusher, which writes to the store every {@link #FLUSH_EVERY}, is made by the
+ * {@link java.util.concurrent.ThreadFactory} the meter is built with ({@link Builder#threads}); by
+ * default the builder's platform daemon thread named {@code kiln-usage}. {@link #NONE} has none.
+ * The tallies are adders in a concurrent map, so any thread may record; {@link #provisioned} and
+ * {@link #flush} take the meter's monitor, which guards the provisioned levels.
  */
 public final class UsageMeter implements AutoCloseable {
 
-  public static final UsageMeter NONE = new UsageMeter(null, java.time.InstantSource.system());
+  public static final UsageMeter NONE =
+      new UsageMeter(null, java.time.InstantSource.system(), null);
 
   private static final Logger LOG = LoggerFactory.getLogger(UsageMeter.class);
   private static final Duration FLUSH_EVERY = Duration.ofSeconds(2);
@@ -55,11 +62,55 @@ public final class UsageMeter implements AutoCloseable {
   /** The wall clock that usage is accrued and stamped by. */
   private final java.time.InstantSource clock;
 
-  public UsageMeter(UsageStore store, java.time.InstantSource clock) {
+  /** A meter that writes to {@code store}, started when built; by default on the system's clock. */
+  public static Builder builder(UsageStore store) {
+    return new Builder(store);
+  }
+
+  /** See {@link UsageMeter#builder}. */
+  public static final class Builder {
+    private final UsageStore store;
+    private java.time.InstantSource clock = java.time.InstantSource.system();
+    private java.util.concurrent.ThreadFactory threads;
+
+    private Builder(UsageStore store) {
+      this.store = java.util.Objects.requireNonNull(store, "store");
+    }
+
+    /** The wall clock that usage is accrued and stamped by. */
+    public Builder clock(java.time.InstantSource clock) {
+      this.clock = clock;
+      return this;
+    }
+
+    /**
+     * What makes the flusher's thread, which runs until {@link #close}; by default a platform
+     * daemon thread named {@code kiln-usage}.
+     */
+    public Builder threads(java.util.concurrent.ThreadFactory threads) {
+      this.threads = threads;
+      return this;
+    }
+
+    public UsageMeter build() {
+      return new UsageMeter(
+          store,
+          clock,
+          threads != null ? threads : Thread.ofPlatform().name("kiln-usage").daemon().factory());
+    }
+  }
+
+  /** Without a store ({@link #NONE}) the meter counts nothing and has no thread. */
+  private UsageMeter(
+      UsageStore store, java.time.InstantSource clock, java.util.concurrent.ThreadFactory threads) {
     this.store = store;
     this.clock = clock;
-    this.flusher =
-        store == null ? null : Thread.ofPlatform().name("kiln-usage").daemon().start(this::run);
+    if (store == null) {
+      this.flusher = null;
+    } else {
+      this.flusher = threads.newThread(this::run);
+      flusher.start();
+    }
   }
 
   /**

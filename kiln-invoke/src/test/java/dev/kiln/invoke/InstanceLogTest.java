@@ -75,8 +75,7 @@ class InstanceLogTest {
     InstanceLog log = new InstanceLog(output);
     InstanceLog.Cut cut = log.cut();
     try (BufferedLogWriter writer =
-        new BufferedLogWriter(
-            store, Duration.ofDays(1), 1 << 30, java.time.InstantSource.system())) {
+        BufferedLogWriter.builder(store, Duration.ofDays(1), 1 << 30).build()) {
       writer.record(GROUP, STREAM, System.currentTimeMillis(), cut.text(), "abc", cut.end());
     }
     Files.writeString(output, "three\nfour\n", java.nio.file.StandardOpenOption.APPEND);

@@ -125,7 +125,8 @@ public final class KilnServer implements AutoCloseable {
       KilnMetrics metrics = new KilnMetrics(prometheus);
       BuildInfo build = BuildInfo.current();
       parts.add("the JVM's meters", bindProcessMetrics(prometheus, build));
-      UsageMeter usageMeter = parts.add("the usage meter", new UsageMeter(usageStore, clock));
+      UsageMeter usageMeter =
+          parts.add("the usage meter", UsageMeter.builder(usageStore).clock(clock).build());
       InvocationTracer tracer =
           parts.add(
               "the tracer",
@@ -139,8 +140,9 @@ public final class KilnServer implements AutoCloseable {
       BufferedLogWriter logWriter =
           parts.add(
               "the log writer",
-              new BufferedLogWriter(
-                  logStore, settings.logRetention(), settings.logMaxBytes(), clock));
+              BufferedLogWriter.builder(logStore, settings.logRetention(), settings.logMaxBytes())
+                  .clock(clock)
+                  .build());
       SessionKeys sessions =
           new SessionKeys(utc, settings.instanceCredentialsLifetime(), identities::roleId);
       // stopped by the drain below, the first step on the way down

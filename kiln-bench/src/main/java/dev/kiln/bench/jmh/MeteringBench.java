@@ -63,7 +63,7 @@ public class MeteringBench {
     dir = Files.createTempDirectory("kiln-jmh-usage-");
     metrics = new KilnMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
     store = SqliteUsageStore.open(dir.resolve("usage.db"));
-    usage = new UsageMeter(store, java.time.InstantSource.system());
+    usage = UsageMeter.builder(store).build();
   }
 
   @TearDown(Level.Trial)
