@@ -24,6 +24,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,11 +44,14 @@ import org.slf4j.LoggerFactory;
  * transaction that deletes the finished one. Delivery is at least once: an event whose invocation
  * was running when Kiln crashed runs again after the restart.
  *
- * <p>Threads: one loop thread claims due events and hands each to the worker {@link Executor} it
- * was given, at most {@code workers} at a time (the semaphore {@code free}); between claims it
- * sleeps on the monitor {@code wakeUp}, which {@link #wake} notifies when an event arrives. The
- * events themselves are guarded by the queue's transactions, not by anything here, so that a second
- * dispatcher (another node) can share the queue.
+ * <p>Threads, all given to it by its {@link Builder}: one loop thread, made by the {@link
+ * ThreadFactory} it was given when {@link #start} is called, claims due events and hands each to
+ * the worker {@link Executor} it was given, at most {@code workers} at a time (the semaphore {@code
+ * free}); between claims it sleeps on the monitor {@code wakeUp}, which {@link #wake} notifies when
+ * an event arrives. The defaults are the builder's: a platform daemon thread named {@code
+ * async-dispatcher} for the loop, and {@code workers} platform daemon threads named {@code
+ * async-worker}. The events themselves are guarded by the queue's transactions, not by anything
+ * here, so that a second dispatcher (another node) can share the queue.
  *
  * <p>The dispatcher claims events under a name of its own ({@link #claimant}) and a lease of {@link
  * #CLAIM_LEASE}, longer than any invocation may run, so a claim outlives its attempt; should this
@@ -87,6 +91,7 @@ public final class AsyncDispatcher implements AutoCloseable {
   private final Duration retryBase;
   private final Semaphore free;
   private final Executor pool;
+  private final ThreadFactory loopThread;
   private final Object wakeUp = new Object();
 
   /** The name this dispatcher's claims go by, unique to it. */
@@ -102,7 +107,9 @@ public final class AsyncDispatcher implements AutoCloseable {
       Duration retryBase,
       int workers,
       Executor pool,
+      ThreadFactory loopThread,
       KilnMetrics metrics) {
+    this.loopThread = loopThread;
     this.metrics = metrics;
     this.queue = queue;
     this.target = target;
@@ -112,56 +119,127 @@ public final class AsyncDispatcher implements AutoCloseable {
     this.pool = pool;
   }
 
-  /** {@code workers} platform threads for the attempts; the dispatcher shuts them down on close. */
-  static ExecutorService workerThreads(int workers) {
-    return Executors.newFixedThreadPool(
-        workers, r -> Thread.ofPlatform().daemon().name("async-worker").unstarted(r));
-  }
-
   /**
    * The dispatcher of a running server: events run through {@code invocations}, their settings come
-   * from {@code configs}.
+   * from {@code configs}. By default on the system's clock, with a retry base of one minute, 16
+   * workers, in-memory metrics, and threads of the builder's.
    */
-  public static AsyncDispatcher create(
-      EventQueue queue,
-      EventInvokeConfigs configs,
-      Account account,
-      Invocations invocations,
-      InstantSource clock,
-      Duration retryBase,
-      int workers,
-      KilnMetrics metrics) {
-    Target target =
-        new Target() {
-          @Override
-          public InvocationResult invoke(Event e) {
-            return invocations.run(
-                InvokeRequest.async(queuedFor(e), e.payload(), e.requestId(), e.received())
-                    .withTraceHeader(e.traceHeader()));
-          }
+  public static Builder builder(
+      EventQueue queue, EventInvokeConfigs configs, Account account, Invocations invocations) {
+    return new Builder(queue, configs, account, invocations);
+  }
 
-          @Override
-          public EventInvokeConfig config(String function, String qualifier) {
-            return configs.effective(function, qualifier);
-          }
+  /** See {@link AsyncDispatcher#builder}. */
+  public static final class Builder {
+    private final EventQueue queue;
+    private final EventInvokeConfigs configs;
+    private final Account account;
+    private final Invocations invocations;
+    private InstantSource clock = InstantSource.system();
+    private Duration retryBase = Duration.ofMinutes(1);
+    private int workers = 16;
+    private Executor workerPool;
+    private ThreadFactory loopThread;
+    private KilnMetrics metrics;
 
-          @Override
-          public Optional<String> deadLetter(String function, String qualifier) {
-            return configs.deadLetterTarget(function, qualifier);
-          }
+    private Builder(
+        EventQueue queue, EventInvokeConfigs configs, Account account, Invocations invocations) {
+      this.queue = queue;
+      this.configs = configs;
+      this.account = account;
+      this.invocations = invocations;
+    }
 
-          @Override
-          public String functionArn(String function, String qualifier) {
-            return account.functionArn(queuedFor(function, qualifier));
-          }
+    public Builder clock(InstantSource clock) {
+      this.clock = clock;
+      return this;
+    }
 
-          @Override
-          public FunctionRef function(String arn) {
-            return FunctionRef.parse(arn, "destination", account);
-          }
-        };
-    return new AsyncDispatcher(
-        queue, target, clock, retryBase, workers, workerThreads(workers), metrics);
+    /** How long an event waits after its first failed attempt; twice as long after its second. */
+    public Builder retryBase(Duration retryBase) {
+      this.retryBase = retryBase;
+      return this;
+    }
+
+    /** How many attempts run at once at most. */
+    public Builder workers(int workers) {
+      this.workers = workers;
+      return this;
+    }
+
+    /**
+     * What runs the attempts, up to {@link #workers} at once; shut down with the dispatcher if it
+     * is an {@link ExecutorService}. By default {@code workers} platform daemon threads named
+     * {@code async-worker}.
+     */
+    public Builder workerPool(Executor workerPool) {
+      this.workerPool = workerPool;
+      return this;
+    }
+
+    /**
+     * What makes the dispatch loop's thread at {@link #start}; by default a platform daemon thread
+     * named {@code async-dispatcher}.
+     */
+    public Builder loopThread(ThreadFactory loopThread) {
+      this.loopThread = loopThread;
+      return this;
+    }
+
+    public Builder metrics(KilnMetrics metrics) {
+      this.metrics = metrics;
+      return this;
+    }
+
+    public AsyncDispatcher build() {
+      return new AsyncDispatcher(
+          queue,
+          target(configs, account, invocations),
+          clock,
+          retryBase,
+          workers,
+          workerPool != null
+              ? workerPool
+              : Executors.newFixedThreadPool(
+                  workers, Thread.ofPlatform().daemon().name("async-worker").factory()),
+          loopThread != null
+              ? loopThread
+              : Thread.ofPlatform().daemon().name("async-dispatcher").factory(),
+          metrics != null ? metrics : KilnMetrics.inMemory());
+    }
+  }
+
+  /** The rest of Kiln as a running server's dispatcher sees it. */
+  private static Target target(
+      EventInvokeConfigs configs, Account account, Invocations invocations) {
+    return new Target() {
+      @Override
+      public InvocationResult invoke(Event e) {
+        return invocations.run(
+            InvokeRequest.async(queuedFor(e), e.payload(), e.requestId(), e.received())
+                .withTraceHeader(e.traceHeader()));
+      }
+
+      @Override
+      public EventInvokeConfig config(String function, String qualifier) {
+        return configs.effective(function, qualifier);
+      }
+
+      @Override
+      public Optional<String> deadLetter(String function, String qualifier) {
+        return configs.deadLetterTarget(function, qualifier);
+      }
+
+      @Override
+      public String functionArn(String function, String qualifier) {
+        return account.functionArn(queuedFor(function, qualifier));
+      }
+
+      @Override
+      public FunctionRef function(String arn) {
+        return FunctionRef.parse(arn, "destination", account);
+      }
+    };
   }
 
   /**
@@ -204,7 +282,8 @@ public final class AsyncDispatcher implements AutoCloseable {
     if (requeued > 0) {
       LOG.info("{} asynchronous event(s) in flight at the last stop will run again", requeued);
     }
-    loop = Thread.ofPlatform().daemon().name("async-dispatcher").start(this::run);
+    loop = loopThread.newThread(this::run);
+    loop.start();
   }
 
   /** Tells the loop an event was enqueued, so it need not wait for its next look. */

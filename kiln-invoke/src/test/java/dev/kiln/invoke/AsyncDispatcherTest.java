@@ -16,7 +16,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Optional;
@@ -36,20 +35,23 @@ class AsyncDispatcherTest {
   final AtomicReference<Instant> now = new AtomicReference<>(t0);
   final InstantSource clock = () -> now.get();
   final Deque<Object> script = new ArrayDeque<>();
-  final List<String> requestIds = new ArrayList<>();
+  final List<String> requestIds = new java.util.concurrent.CopyOnWriteArrayList<>();
+  final List<String> invokedOn = new java.util.concurrent.CopyOnWriteArrayList<>();
   EventInvokeConfig config =
       new EventInvokeConfig(
           "f", "$LATEST", 2, 21_600, Optional.of(DEST), Optional.of(FAIL), Instant.EPOCH);
   EventQueue queue;
+  AsyncDispatcher.Target target;
   AsyncDispatcher dispatcher;
 
   @BeforeEach
   void start() throws Exception {
     queue = SqliteEventQueue.open(Files.createTempDirectory("kiln-events-").resolve("e.db"), clock);
-    AsyncDispatcher.Target target =
+    target =
         new AsyncDispatcher.Target() {
           @Override
           public InvocationResult invoke(Event e) {
+            invokedOn.add(Thread.currentThread().getName());
             requestIds.add(e.requestId());
             Object next = script.pop();
             if (next instanceof LambdaError error) {
@@ -80,7 +82,14 @@ class AsyncDispatcherTest {
         };
     dispatcher =
         new AsyncDispatcher(
-            queue, target, clock, Duration.ofMinutes(1), 4, Runnable::run, KilnMetrics.inMemory());
+            queue,
+            target,
+            clock,
+            Duration.ofMinutes(1),
+            4,
+            Runnable::run,
+            Thread.ofPlatform().daemon().name("test-dispatcher").factory(),
+            KilnMetrics.inMemory());
   }
 
   @AfterEach
@@ -152,6 +161,46 @@ class AsyncDispatcherTest {
     assertThat(record.at("/responseContext/statusCode").asInt()).isEqualTo(200);
     assertThat(record.at("/responsePayload/done").asBoolean()).isTrue();
     assertThat(queue.counts("f")).isEqualTo(new EventQueue.Counts(0, 0, 1, 0));
+  }
+
+  /**
+   * The loop runs on a thread of the factory the dispatcher was given, made at start; with a
+   * caller-runs worker pool the attempt runs on that thread too.
+   */
+  @Test
+  void started_theLoopRunsOnAThreadOfItsGivenFactory_andDispatchesWhatArrives() throws Exception {
+    dispatcher.close();
+    java.util.concurrent.atomic.AtomicInteger made =
+        new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.ThreadFactory loopThreads =
+        r -> {
+          made.incrementAndGet();
+          return Thread.ofPlatform().daemon().name("test-loop").unstarted(r);
+        };
+    dispatcher =
+        new AsyncDispatcher(
+            queue,
+            target,
+            clock,
+            Duration.ofMinutes(1),
+            4,
+            Runnable::run,
+            loopThreads,
+            KilnMetrics.inMemory());
+    script.add(ok("{}")); // before start, which the loop thread reads it after
+    assertThat(made).as("nothing made before start").hasValue(0);
+    dispatcher.start();
+    assertThat(made).hasValue(1);
+
+    accept("{\"n\":1}");
+    dispatcher.wake();
+    org.awaitility.Awaitility.await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> !requestIds.isEmpty());
+    // (its success then goes to its OnSuccess destination, as a new event on the same loop)
+    assertThat(requestIds).startsWith("req-1");
+    assertThat(invokedOn).isNotEmpty().containsOnly("test-loop");
+    assertThat(made).as("one loop thread, however many events").hasValue(1);
   }
 
   @Test

@@ -172,15 +172,13 @@ public final class KilnServer implements AutoCloseable {
       AsyncDispatcher dispatcher =
           parts.add(
               "the async dispatcher",
-              AsyncDispatcher.create(
-                  events,
-                  catalog.eventInvokeConfigs(),
-                  settings.account(),
-                  invocations,
-                  clock,
-                  settings.asyncRetryDelay(),
-                  ASYNC_WORKERS,
-                  metrics));
+              AsyncDispatcher.builder(
+                      events, catalog.eventInvokeConfigs(), settings.account(), invocations)
+                  .clock(clock)
+                  .retryBase(settings.asyncRetryDelay())
+                  .workers(ASYNC_WORKERS)
+                  .metrics(metrics)
+                  .build());
       dispatcher.watchQueue();
       AsyncInvocations async = new AsyncInvocations(events, dispatcher, clock);
       catalog.functions().declareAll();
