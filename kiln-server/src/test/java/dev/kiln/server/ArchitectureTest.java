@@ -184,6 +184,46 @@ class ArchitectureTest {
         .check(KILN);
   }
 
+  /**
+   * kiln-invoke's components run on threads they are given, not ones they make: a {@code
+   * ThreadFactory} for an owner loop (log writer, usage meter, dispatcher), an {@code Executor} for
+   * short tasks (give-backs, write-ups, stops, provisioned starts). The defaults, named as the
+   * threads always were, live in the builders named here and nowhere else, so a test can hand in
+   * its own and a thread cannot be made behind the configuration's back.
+   */
+  @Test
+  void invokeMakesNoThreadsOutsideTheBuildersThatHoldTheDefaults() {
+    noClasses()
+        .that()
+        .resideInAPackage("dev.kiln.invoke..")
+        .and()
+        .doNotBelongToAnyOf(
+            dev.kiln.invoke.Invoker.Builder.class,
+            dev.kiln.invoke.BufferedLogWriter.Builder.class,
+            dev.kiln.invoke.UsageMeter.Builder.class,
+            dev.kiln.invoke.AsyncDispatcher.Builder.class)
+        .should()
+        .callMethod(Thread.class, "ofPlatform")
+        .orShould()
+        .callMethod(Thread.class, "ofVirtual")
+        .orShould()
+        .callMethod(Thread.class, "startVirtualThread", Runnable.class)
+        .orShould()
+        .callConstructorWhere(
+            com.tngtech.archunit.core.domain.JavaCall.Predicates.target(
+                com.tngtech.archunit.base.DescribedPredicate.describe(
+                    "new Thread", t -> t.getOwner().isAssignableTo(Thread.class))))
+        .orShould()
+        .callMethodWhere(
+            com.tngtech.archunit.core.domain.JavaCall.Predicates.target(
+                com.tngtech.archunit.base.DescribedPredicate.describe(
+                    "Executors.new*",
+                    t ->
+                        t.getOwner().isEquivalentTo(java.util.concurrent.Executors.class)
+                            && t.getName().startsWith("new"))))
+        .check(KILN);
+  }
+
   /** The fakes and in-memory stores of kiln-testing are for tests; nothing shipped uses them. */
   @Test
   void shippedCodeNeverUsesTheTestingModule() {
