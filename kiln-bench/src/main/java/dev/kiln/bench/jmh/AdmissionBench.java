@@ -32,9 +32,8 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <p>Both through their public API, as the server builds them and hands them to the invoker. The
  * warm instance lease that used to be measured here (the pool's acquire and give back) is internal
- * to kiln-invoke's pool; it is to be measured one level up, inside a whole warm invocation through
- * the public {@code Invocations} port on an in-JVM sandbox, which is not written yet (issue 18's
- * note).
+ * to kiln-invoke's pool; it is measured one level up, inside a whole warm invocation through the
+ * public {@code Invocations} port on an in-JVM sandbox, by {@link WarmInvokeBench}.
  *
  * <p>Baseline: a {@link Semaphore} tryAcquire and release, the cheapest way to count permits in the
  * JDK (tryAcquire, because admission refuses at once rather than waits).
