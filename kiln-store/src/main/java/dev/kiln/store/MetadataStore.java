@@ -3,6 +3,7 @@ package dev.kiln.store;
 import dev.kiln.model.AliasConfig;
 import dev.kiln.model.EventInvokeConfig;
 import dev.kiln.model.FunctionConfig;
+import dev.kiln.model.FunctionUrlConfig;
 import dev.kiln.model.LayerPolicy;
 import dev.kiln.model.LayerVersion;
 import dev.kiln.model.ProvisionedConfig;
@@ -91,7 +92,10 @@ public interface MetadataStore extends AutoCloseable {
   /** Removes one published version; false if there was none. */
   boolean deleteVersion(String name, String version);
 
-  /** Removes a function with all its versions and tags; false if there was none. */
+  /**
+   * Removes a function with all its versions, tags, aliases and what hangs on them (policies, event
+   * invoke configs, function URLs); false if there was none.
+   */
   boolean deleteFunction(String name);
 
   boolean exists(String name);
@@ -122,6 +126,7 @@ public interface MetadataStore extends AutoCloseable {
    */
   void replaceAlias(AliasConfig alias, String expectedRevisionId);
 
+  /** Removes an alias and the function URL configured on it; false if there was none. */
   boolean deleteAlias(String name, String alias);
 
   /** Reserved concurrency of every function that has one. */
@@ -147,6 +152,33 @@ public interface MetadataStore extends AutoCloseable {
   List<EventInvokeConfig> eventInvokeConfigs(String name);
 
   boolean deleteEventInvokeConfig(String name, String qualifier);
+
+  /**
+   * Stores a new function URL.
+   *
+   * @throws StorageException.AlreadyExists if the function (or the alias) has one already, {@link
+   *     StorageException.NotFound} if the function is gone
+   */
+  void createFunctionUrlConfig(FunctionUrlConfig config);
+
+  /**
+   * Replaces a function URL's settings (its URL id and creation time stay as they were stored).
+   *
+   * @throws StorageException.NotFound if it is gone
+   */
+  void replaceFunctionUrlConfig(FunctionUrlConfig config);
+
+  /** The URL of a function ({@code qualifier} empty) or of one of its aliases. */
+  Optional<FunctionUrlConfig> functionUrlConfig(String name, String qualifier);
+
+  /** The function URL a URL id names. */
+  Optional<FunctionUrlConfig> functionUrlConfigByUrlId(String urlId);
+
+  /** A function's URLs: the function's own first, then its aliases' by name. */
+  List<FunctionUrlConfig> functionUrlConfigs(String name);
+
+  /** Removes a function URL; false if there was none. Deleting its function or alias does too. */
+  boolean deleteFunctionUrlConfig(String name, String qualifier);
 
   /** Function count and bytes of zipped code held, for GetAccountSettings. */
   Usage usage();

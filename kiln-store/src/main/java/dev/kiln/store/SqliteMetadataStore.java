@@ -12,6 +12,7 @@ import dev.kiln.model.EventInvokeConfig;
 import dev.kiln.model.FunctionConfig;
 import dev.kiln.model.FunctionPolicy;
 import dev.kiln.model.FunctionRef;
+import dev.kiln.model.FunctionUrlConfig;
 import dev.kiln.model.LayerPolicy;
 import dev.kiln.model.LayerVersion;
 import dev.kiln.model.ProvisionedConfig;
@@ -245,7 +246,12 @@ public final class SqliteMetadataStore implements MetadataStore {
 
   @Override
   public boolean deleteAlias(String name, String alias) {
-    return db.update("DELETE FROM function_aliases WHERE name = ? AND alias = ?", name, alias) == 1;
+    return db.inTransaction(
+        () -> {
+          db.update("DELETE FROM function_urls WHERE name = ? AND qualifier = ?", name, alias);
+          return db.update("DELETE FROM function_aliases WHERE name = ? AND alias = ?", name, alias)
+              == 1;
+        });
   }
 
   @Override
@@ -362,6 +368,85 @@ public final class SqliteMetadataStore implements MetadataStore {
     return db.update(
             "DELETE FROM event_invoke_configs WHERE name = ? AND qualifier = ?", name, qualifier)
         == 1;
+  }
+
+  @Override
+  public void createFunctionUrlConfig(FunctionUrlConfig config) {
+    db.inTransaction(
+        () -> {
+          requireExists(config.functionName());
+          String qualifier = config.qualifier().orElse("");
+          if (functionUrlConfig(config.functionName(), qualifier).isPresent()) {
+            throw new StorageException.AlreadyExists(
+                Entity.FUNCTION_URL, urlKey(config.functionName(), qualifier));
+          }
+          if (functionUrlConfigByUrlId(config.urlId()).isPresent()) {
+            throw new StorageException.AlreadyExists(Entity.FUNCTION_URL, config.urlId());
+          }
+          return db.update(
+              "INSERT INTO function_urls (name, qualifier, url_id, config) VALUES (?, ?, ?, ?)",
+              config.functionName(),
+              qualifier,
+              config.urlId(),
+              write(config));
+        });
+  }
+
+  @Override
+  public void replaceFunctionUrlConfig(FunctionUrlConfig config) {
+    db.inTransaction(
+        () -> {
+          String qualifier = config.qualifier().orElse("");
+          FunctionUrlConfig current =
+              functionUrlConfig(config.functionName(), qualifier)
+                  .orElseThrow(
+                      () ->
+                          new StorageException.NotFound(
+                              Entity.FUNCTION_URL, urlKey(config.functionName(), qualifier)));
+          FunctionUrlConfig kept =
+              current.withSettings(
+                  config.authType(), config.cors(), config.invokeMode(), config.lastModifiedTime());
+          return db.update(
+              "UPDATE function_urls SET config = ? WHERE name = ? AND qualifier = ?",
+              write(kept),
+              config.functionName(),
+              qualifier);
+        });
+  }
+
+  @Override
+  public Optional<FunctionUrlConfig> functionUrlConfig(String name, String qualifier) {
+    return db.first(
+        "SELECT config FROM function_urls WHERE name = ? AND qualifier = ?",
+        rs -> read(rs.getString(1), FunctionUrlConfig.class),
+        name,
+        qualifier);
+  }
+
+  @Override
+  public Optional<FunctionUrlConfig> functionUrlConfigByUrlId(String urlId) {
+    return db.first(
+        "SELECT config FROM function_urls WHERE url_id = ?",
+        rs -> read(rs.getString(1), FunctionUrlConfig.class),
+        urlId);
+  }
+
+  @Override
+  public List<FunctionUrlConfig> functionUrlConfigs(String name) {
+    return db.list(
+        "SELECT config FROM function_urls WHERE name = ? ORDER BY qualifier",
+        rs -> read(rs.getString(1), FunctionUrlConfig.class),
+        name);
+  }
+
+  @Override
+  public boolean deleteFunctionUrlConfig(String name, String qualifier) {
+    return db.update("DELETE FROM function_urls WHERE name = ? AND qualifier = ?", name, qualifier)
+        == 1;
+  }
+
+  private static String urlKey(String name, String qualifier) {
+    return qualifier.isEmpty() ? name : name + ":" + qualifier;
   }
 
   @Override

@@ -25,6 +25,7 @@ public abstract sealed class StorageException extends RuntimeException
     LAYER_VERSION,
     LAYER_POLICY,
     FUNCTION_POLICY,
+    FUNCTION_URL,
     CODE,
     ROLE,
     ROLE_POLICY,
@@ -48,10 +49,11 @@ public abstract sealed class StorageException extends RuntimeException
 
   /**
    * The key of what the outcome concerns: a function's name, an alias's name, {@code layer:version}
-   * for a layer version or its policy, a function's name for its policy, a package's digest; in
-   * IAM, a role's name, {@code role/policyName} for a role's inline policy, a managed policy's ARN
-   * for its attachment to a role, a customer managed policy's name, and {@code policy:versionId}
-   * for one of its versions. A name is spelled as the caller gave it.
+   * for a layer version or its policy, a function's name for its policy, {@code name} or {@code
+   * name:alias} for a function URL, a package's digest; in IAM, a role's name, {@code
+   * role/policyName} for a role's inline policy, a managed policy's ARN for its attachment to a
+   * role, a customer managed policy's name, and {@code policy:versionId} for one of its versions. A
+   * name is spelled as the caller gave it.
    */
   public String key() {
     return key;

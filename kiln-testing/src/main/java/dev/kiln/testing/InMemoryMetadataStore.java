@@ -6,6 +6,7 @@ import dev.kiln.model.EventInvokeConfig;
 import dev.kiln.model.FunctionConfig;
 import dev.kiln.model.FunctionPolicy;
 import dev.kiln.model.FunctionRef;
+import dev.kiln.model.FunctionUrlConfig;
 import dev.kiln.model.LayerPolicy;
 import dev.kiln.model.LayerVersion;
 import dev.kiln.model.ProvisionedConfig;
@@ -41,6 +42,7 @@ public final class InMemoryMetadataStore implements MetadataStore {
     final TreeMap<String, ProvisionedConfig> provisioned = new TreeMap<>();
     final TreeMap<String, EventInvokeConfig> eventInvokeConfigs = new TreeMap<>();
     final Map<String, FunctionPolicy> policies = new HashMap<>();
+    final TreeMap<String, FunctionUrlConfig> urls = new TreeMap<>();
     long nextVersion;
   }
 
@@ -198,7 +200,67 @@ public final class InMemoryMetadataStore implements MetadataStore {
 
   @Override
   public synchronized boolean deleteAlias(String name, String alias) {
+    find(name).ifPresent(f -> f.urls.remove(alias));
     return find(name).map(f -> f.aliases.remove(alias) != null).orElse(false);
+  }
+
+  @Override
+  public synchronized void createFunctionUrlConfig(FunctionUrlConfig config) {
+    Function f = require(config.functionName());
+    String qualifier = config.qualifier().orElse("");
+    if (f.urls.containsKey(qualifier)) {
+      throw new StorageException.AlreadyExists(
+          Entity.FUNCTION_URL,
+          qualifier.isEmpty() ? config.functionName() : config.functionName() + ":" + qualifier);
+    }
+    if (functionUrlConfigByUrlId(config.urlId()).isPresent()) {
+      throw new StorageException.AlreadyExists(Entity.FUNCTION_URL, config.urlId());
+    }
+    f.urls.put(qualifier, config);
+  }
+
+  @Override
+  public synchronized void replaceFunctionUrlConfig(FunctionUrlConfig config) {
+    String qualifier = config.qualifier().orElse("");
+    FunctionUrlConfig current =
+        functionUrlConfig(config.functionName(), qualifier)
+            .orElseThrow(
+                () ->
+                    new StorageException.NotFound(
+                        Entity.FUNCTION_URL,
+                        qualifier.isEmpty()
+                            ? config.functionName()
+                            : config.functionName() + ":" + qualifier));
+    functions
+        .get(config.functionName())
+        .urls
+        .put(
+            qualifier,
+            current.withSettings(
+                config.authType(), config.cors(), config.invokeMode(), config.lastModifiedTime()));
+  }
+
+  @Override
+  public synchronized Optional<FunctionUrlConfig> functionUrlConfig(String name, String qualifier) {
+    return find(name).map(f -> f.urls.get(qualifier));
+  }
+
+  @Override
+  public synchronized Optional<FunctionUrlConfig> functionUrlConfigByUrlId(String urlId) {
+    return functions.values().stream()
+        .flatMap(f -> f.urls.values().stream())
+        .filter(c -> c.urlId().equals(urlId))
+        .findFirst();
+  }
+
+  @Override
+  public synchronized List<FunctionUrlConfig> functionUrlConfigs(String name) {
+    return find(name).map(f -> List.copyOf(f.urls.values())).orElse(List.of());
+  }
+
+  @Override
+  public synchronized boolean deleteFunctionUrlConfig(String name, String qualifier) {
+    return find(name).map(f -> f.urls.remove(qualifier) != null).orElse(false);
   }
 
   @Override

@@ -9,6 +9,7 @@ import dev.kiln.model.ConfigPatch;
 import dev.kiln.model.EventInvokeConfig;
 import dev.kiln.model.FunctionConfig;
 import dev.kiln.model.FunctionPolicy;
+import dev.kiln.model.FunctionUrlConfig;
 import dev.kiln.model.LayerPolicy;
 import dev.kiln.model.LayerVersion;
 import dev.kiln.model.ProvisionedConfig;
@@ -215,6 +216,9 @@ public abstract class MetadataStoreContract {
     store.putProvisioned(new ProvisionedConfig("gone", "live", 2, T0));
     store.putEventInvokeConfig(eventInvokeConfig("gone", "$LATEST", 1));
     store.putFunctionPolicy("gone", "", policy("s1"), Optional.empty());
+    FunctionUrlConfig url = functionUrl("gone", Optional.empty());
+    store.createFunctionUrlConfig(url);
+    store.createFunctionUrlConfig(functionUrl("gone", Optional.of("live")));
 
     assertThat(store.deleteFunction("gone")).isTrue();
 
@@ -227,6 +231,8 @@ public abstract class MetadataStoreContract {
     assertThat(store.provisionedConfigs(Optional.of("gone"))).isEmpty();
     assertThat(store.eventInvokeConfigs("gone")).isEmpty();
     assertThat(store.functionPolicy("gone", "")).isEmpty();
+    assertThat(store.functionUrlConfigs("gone")).isEmpty();
+    assertThat(store.functionUrlConfigByUrlId(url.urlId())).isEmpty();
     assertThat(store.referencedCode()).isEmpty();
     assertThat(store.usage()).isEqualTo(new MetadataStore.Usage(0, 0));
     assertThat(store.deleteFunction("gone")).isFalse();
@@ -483,6 +489,114 @@ public abstract class MetadataStoreContract {
         StorageException.NotFound.class,
         Entity.FUNCTION,
         "nope");
+  }
+
+  protected static FunctionUrlConfig functionUrl(String function, Optional<String> qualifier) {
+    return new FunctionUrlConfig(
+        FunctionUrlConfig.newUrlId(),
+        function,
+        qualifier,
+        "NONE",
+        Optional.of(
+            new FunctionUrlConfig.Cors(
+                Optional.of(true),
+                List.of("x-a"),
+                List.of("GET"),
+                List.of("https://example.com"),
+                List.of(),
+                Optional.of(60))),
+        "BUFFERED",
+        T0,
+        T0);
+  }
+
+  @Test
+  void functionUrls_areOnePerQualifier_foundByUrlId_andListedFunctionFirst() {
+    store.createFunction(config("f"), Map.of(), Optional.empty());
+    store.createAlias(alias("f", "live", "$LATEST"));
+    FunctionUrlConfig own = functionUrl("f", Optional.empty());
+    FunctionUrlConfig live = functionUrl("f", Optional.of("live"));
+    store.createFunctionUrlConfig(live);
+    store.createFunctionUrlConfig(own);
+
+    assertThat(store.functionUrlConfig("f", "")).hasValue(own);
+    assertThat(store.functionUrlConfig("f", "live")).hasValue(live);
+    assertThat(store.functionUrlConfig("f", "other")).isEmpty();
+    assertThat(store.functionUrlConfigByUrlId(live.urlId())).hasValue(live);
+    assertThat(store.functionUrlConfigByUrlId("a".repeat(32))).isEmpty();
+    assertThat(store.functionUrlConfigs("f")).containsExactly(own, live);
+    assertThat(store.functionUrlConfigs("nope")).isEmpty();
+
+    assertRefused(
+        () -> store.createFunctionUrlConfig(functionUrl("f", Optional.of("live"))),
+        StorageException.AlreadyExists.class,
+        Entity.FUNCTION_URL,
+        "f:live");
+    assertRefused(
+        () -> store.createFunctionUrlConfig(functionUrl("f", Optional.empty())),
+        StorageException.AlreadyExists.class,
+        Entity.FUNCTION_URL,
+        "f");
+    assertRefused(
+        () -> store.createFunctionUrlConfig(functionUrl("nope", Optional.empty())),
+        StorageException.NotFound.class,
+        Entity.FUNCTION,
+        "nope");
+    assertThat(store.functionUrlConfigs("f")).containsExactly(own, live);
+  }
+
+  @Test
+  void replacingAFunctionUrl_keepsItsUrlIdAndCreationTime() {
+    store.createFunction(config("f"), Map.of(), Optional.empty());
+    FunctionUrlConfig own = functionUrl("f", Optional.empty());
+    store.createFunctionUrlConfig(own);
+    Instant later = T0.plusSeconds(5);
+    FunctionUrlConfig changed =
+        new FunctionUrlConfig(
+            FunctionUrlConfig.newUrlId(),
+            "f",
+            Optional.empty(),
+            "AWS_IAM",
+            Optional.empty(),
+            "RESPONSE_STREAM",
+            later,
+            later);
+
+    store.replaceFunctionUrlConfig(changed);
+
+    FunctionUrlConfig stored = store.functionUrlConfig("f", "").orElseThrow();
+    assertThat(stored.urlId()).isEqualTo(own.urlId());
+    assertThat(stored.creationTime()).isEqualTo(T0);
+    assertThat(stored.lastModifiedTime()).isEqualTo(later);
+    assertThat(stored.authType()).isEqualTo("AWS_IAM");
+    assertThat(stored.cors()).isEmpty();
+    assertThat(stored.invokeMode()).isEqualTo("RESPONSE_STREAM");
+    assertThat(store.functionUrlConfigByUrlId(own.urlId())).hasValue(stored);
+    assertRefused(
+        () -> store.replaceFunctionUrlConfig(functionUrl("f", Optional.of("live"))),
+        StorageException.NotFound.class,
+        Entity.FUNCTION_URL,
+        "f:live");
+  }
+
+  @Test
+  void deletingAFunctionUrlOrItsAlias_removesIt() {
+    store.createFunction(config("f"), Map.of(), Optional.empty());
+    store.createAlias(alias("f", "live", "$LATEST"));
+    FunctionUrlConfig own = functionUrl("f", Optional.empty());
+    FunctionUrlConfig live = functionUrl("f", Optional.of("live"));
+    store.createFunctionUrlConfig(own);
+    store.createFunctionUrlConfig(live);
+
+    assertThat(store.deleteAlias("f", "live")).isTrue();
+    assertThat(store.functionUrlConfig("f", "live")).isEmpty();
+    assertThat(store.functionUrlConfigByUrlId(live.urlId())).isEmpty();
+    assertThat(store.functionUrlConfigs("f")).containsExactly(own);
+
+    assertThat(store.deleteFunctionUrlConfig("f", "")).isTrue();
+    assertThat(store.deleteFunctionUrlConfig("f", "")).isFalse();
+    assertThat(store.functionUrlConfigByUrlId(own.urlId())).isEmpty();
+    assertThat(store.functionUrlConfigs("f")).isEmpty();
   }
 
   // usage and code
