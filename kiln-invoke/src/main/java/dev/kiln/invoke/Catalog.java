@@ -15,7 +15,8 @@ import java.time.InstantSource;
  *       resolution the invocation path runs from;
  *   <li>{@link Aliases}; {@link Concurrency} (reserved and provisioned); {@link EventInvokeConfigs}
  *       (how asynchronous invocations are delivered); {@link FunctionPolicies} (resource-based
- *       policies); {@link FunctionTags}; and {@link LayerCatalog}, the layers.
+ *       policies); {@link FunctionTags}; {@link LayerCatalog}, the layers; and {@link
+ *       FunctionUrls}, the function URLs and the look-up of a URL id.
  * </ul>
  *
  * <p>What they share: one {@link ChangeFeed}, which every part that changes something a resolution
@@ -35,9 +36,13 @@ public record Catalog(
     EventInvokeConfigs eventInvokeConfigs,
     FunctionPolicies policies,
     FunctionTags tags,
-    LayerCatalog layers) {
+    LayerCatalog layers,
+    FunctionUrls urls) {
 
-  /** The catalog of a running Kiln, over its stores, telling {@code invoker} what changed. */
+  /**
+   * The catalog over its stores with the function URLs a Kiln on its default port (9000) on this
+   * host would hand out; for tests and benchmarks that serve no URLs.
+   */
   public static Catalog of(
       MetadataStore store,
       CodeStore code,
@@ -45,6 +50,29 @@ public record Catalog(
       Invoker invoker,
       Account account,
       InstantSource clock) {
+    return of(
+        store,
+        code,
+        runtimes,
+        invoker,
+        account,
+        clock,
+        FunctionUrlAddress.localhost("http", account.region(), () -> 9000));
+  }
+
+  /**
+   * The catalog of a running Kiln, over its stores, telling {@code invoker} what changed.
+   *
+   * @param urlAddress makes the {@code FunctionUrl} of a function URL from its URL id
+   */
+  public static Catalog of(
+      MetadataStore store,
+      CodeStore code,
+      RuntimeTable runtimes,
+      Invoker invoker,
+      Account account,
+      InstantSource clock,
+      FunctionUrlAddress urlAddress) {
     // every part sees a store's refusals as the Lambda API's errors, worded in one place
     store = StorageOutcomes.mapped(store);
     code = StorageOutcomes.mapped(code);
@@ -63,6 +91,7 @@ public record Catalog(
         new EventInvokeConfigs(store, references, clock, writeLock),
         new FunctionPolicies(store, references, writeLock),
         new FunctionTags(store, invoker, references, writeLock, changes),
-        functions.layers());
+        functions.layers(),
+        new FunctionUrls(store, references, urlAddress, clock, writeLock, changes));
   }
 }

@@ -47,6 +47,7 @@ final class CatalogFixture implements AutoCloseable {
   final MetadataStore store;
   final Catalog catalog;
   final Invoker invoker;
+  final ManualTime time;
   private final RuntimeApiServer runtimeApi;
   private final List<String> calls = java.util.Collections.synchronizedList(new ArrayList<>());
   private final Map<String, Runnable> before = new ConcurrentHashMap<>();
@@ -55,7 +56,7 @@ final class CatalogFixture implements AutoCloseable {
     try {
       sqlite = SqliteMetadataStore.open(dir.resolve("metadata.db"));
       store = counting(sqlite);
-      ManualTime time = new ManualTime();
+      time = new ManualTime();
       runtimeApi = RuntimeApiServer.create();
       invoker =
           Invoker.builder(
