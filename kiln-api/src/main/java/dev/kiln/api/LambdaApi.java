@@ -166,6 +166,7 @@ public final class LambdaApi {
     new AsyncApi(catalog, async).routes(r);
     new LayersApi(catalog.layers(), codeLinks).routes(r);
     new PermissionsApi(catalog).routes(r);
+    new FunctionUrlsApi(catalog).routes(r);
     // IAM and STS (form-encoded POST /) before CloudWatch Logs (JSON POST /)
     new QueryApis(iam, new dev.kiln.api.iam.StsApi(account)).routes(r);
     new LogsApi(logs, account).routes(r);

@@ -72,6 +72,13 @@ public final class FunctionPolicies {
       throw LambdaError.validation(
           "principal", principal, "Member must satisfy regular expression pattern: [^\\s]+");
     }
+    functionUrlAuthType
+        .filter(t -> !t.equals("NONE") && !t.equals("AWS_IAM"))
+        .ifPresent(
+            t -> {
+              throw LambdaError.validation(
+                  "functionUrlAuthType", t, "Member must satisfy enum value set: [AWS_IAM, NONE]");
+            });
     eventSourceToken
         .filter(t -> t.length() > 256 || !EVENT_SOURCE_TOKEN.matcher(t).matches())
         .ifPresent(

@@ -245,6 +245,15 @@ public final class KilnCli implements Runnable {
     long asyncRetryDelaySeconds = ServerSettings.DEFAULT_ASYNC_RETRY_DELAY.toSeconds();
 
     @Option(
+        names = "--function-url-domain",
+        paramLabel = "DOMAIN",
+        description =
+            "A wildcard domain whose names reach Kiln through a proxy that terminates TLS:"
+                + " function URLs are then https://<url-id>.lambda-url.<region>.DOMAIN/ (default:"
+                + " http(s)://<url-id>.lambda-url.<region>.localhost:<port>/)")
+    String functionUrlDomain;
+
+    @Option(
         names = "--client-timeout",
         paramLabel = "SECONDS",
         description =
@@ -377,7 +386,8 @@ public final class KilnCli implements Runnable {
                 credentialsLifetime,
                 Duration.ofSeconds(clientTimeoutSeconds),
                 store,
-                iam);
+                iam,
+                Optional.ofNullable(functionUrlDomain));
       } catch (IllegalArgumentException e) {
         System.err.println("kiln server: " + e.getMessage());
         return 2;

@@ -10,6 +10,7 @@ import dev.kiln.invoke.AsyncInvocations;
 import dev.kiln.invoke.BufferedLogWriter;
 import dev.kiln.invoke.Catalog;
 import dev.kiln.invoke.ConcurrencyBudget;
+import dev.kiln.invoke.FunctionUrlAddress;
 import dev.kiln.invoke.InvocationTracer;
 import dev.kiln.invoke.Invocations;
 import dev.kiln.invoke.Invoker;
@@ -167,7 +168,19 @@ public final class KilnServer implements AutoCloseable {
           "Host memory held by instances: their MemorySize summed",
           gate,
           g -> g.reservedMb() * 1024.0 * 1024.0);
-      Catalog catalog = Catalog.of(store, code, runtimes, invoker, settings.account(), clock);
+      // the URL a client can call: the real scheme and port (known once the listener is up)
+      FunctionUrlAddress urlAddress =
+          settings
+              .functionUrlDomain()
+              .map(d -> FunctionUrlAddress.domain(settings.account().region(), d))
+              .orElseGet(
+                  () ->
+                      FunctionUrlAddress.localhost(
+                          tls.isPresent() ? "https" : "http",
+                          settings.account().region(),
+                          this::port));
+      Catalog catalog =
+          Catalog.of(store, code, runtimes, invoker, settings.account(), clock, urlAddress);
       Invocations invocations = Invocations.of(catalog.functions(), invoker);
       AsyncDispatcher dispatcher =
           parts.add(

@@ -28,6 +28,9 @@ import java.util.Optional;
  *     data directory) or {@code sqlite:DIR}; see {@link dev.kiln.store.Storage}
  * @param iam what a function whose {@code Role} Kiln's IAM does not know may do: {@code compat}
  *     (invoke functions, as before roles were kept) or {@code strict} (CreateFunction refuses it)
+ * @param functionUrlDomain a wildcard domain (behind a proxy that terminates TLS) under which
+ *     function URLs are {@code https://<url-id>.lambda-url.<region>.<domain>/}; without it they are
+ *     {@code http(s)://<url-id>.lambda-url.<region>.localhost:<port>/}
  */
 public record ServerSettings(
     String bind,
@@ -51,7 +54,62 @@ public record ServerSettings(
     Duration instanceCredentialsLifetime,
     Duration clientTimeout,
     String store,
-    dev.kiln.api.auth.IdentityPolicies.Mode iam) {
+    dev.kiln.api.auth.IdentityPolicies.Mode iam,
+    Optional<String> functionUrlDomain) {
+
+  private static final java.util.regex.Pattern DOMAIN =
+      java.util.regex.Pattern.compile(
+          "(?=.{1,200}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*");
+
+  /** Settings without a function URL domain. */
+  public ServerSettings(
+      String bind,
+      int port,
+      Path dataDir,
+      Account account,
+      Duration keepAlive,
+      Duration shutdownGrace,
+      Map<String, String> interpreters,
+      SandboxChoice sandbox,
+      boolean outboundNetwork,
+      int concurrencyLimit,
+      int scaleOutRate,
+      long instanceMemoryMb,
+      Duration asyncRetryDelay,
+      Duration logRetention,
+      long logMaxBytes,
+      Optional<URI> otlpEndpoint,
+      boolean authentication,
+      Optional<ServerTls.Settings> tls,
+      Duration instanceCredentialsLifetime,
+      Duration clientTimeout,
+      String store,
+      dev.kiln.api.auth.IdentityPolicies.Mode iam) {
+    this(
+        bind,
+        port,
+        dataDir,
+        account,
+        keepAlive,
+        shutdownGrace,
+        interpreters,
+        sandbox,
+        outboundNetwork,
+        concurrencyLimit,
+        scaleOutRate,
+        instanceMemoryMb,
+        asyncRetryDelay,
+        logRetention,
+        logMaxBytes,
+        otlpEndpoint,
+        authentication,
+        tls,
+        instanceCredentialsLifetime,
+        clientTimeout,
+        store,
+        iam,
+        Optional.empty());
+  }
 
   /** How long function logs are kept unless {@code --log-retention-days} says otherwise. */
   public static final Duration DEFAULT_LOG_RETENTION = Duration.ofDays(30);
@@ -131,6 +189,16 @@ public record ServerSettings(
 
   public ServerSettings {
     interpreters = Map.copyOf(interpreters);
+    functionUrlDomain
+        .filter(d -> !DOMAIN.matcher(d).matches())
+        .ifPresent(
+            d -> {
+              throw new IllegalArgumentException(
+                  "--function-url-domain must be a DNS name in lower case such as"
+                      + " kiln.example.com (no scheme, port or path), got '"
+                      + d
+                      + "'");
+            });
     try {
       dev.kiln.store.Storage.Location.parse(store);
     } catch (IllegalArgumentException e) {
@@ -236,6 +304,37 @@ public record ServerSettings(
         dev.kiln.api.auth.IdentityPolicies.Mode.COMPAT);
   }
 
+  /**
+   * These settings, handing out function URLs under {@code domain}: {@code
+   * https://<url-id>.lambda-url.<region>.<domain>/}.
+   */
+  public ServerSettings withFunctionUrlDomain(String domain) {
+    return new ServerSettings(
+        bind,
+        port,
+        dataDir,
+        account,
+        keepAlive,
+        shutdownGrace,
+        interpreters,
+        sandbox,
+        outboundNetwork,
+        concurrencyLimit,
+        scaleOutRate,
+        instanceMemoryMb,
+        asyncRetryDelay,
+        logRetention,
+        logMaxBytes,
+        otlpEndpoint,
+        authentication,
+        tls,
+        instanceCredentialsLifetime,
+        clientTimeout,
+        store,
+        iam,
+        Optional.of(domain));
+  }
+
   /** These settings, exporting invocation spans to an OTLP/HTTP collector at {@code endpoint}. */
   public ServerSettings withOtlpEndpoint(URI endpoint) {
     return with(Optional.of(endpoint), tls, instanceCredentialsLifetime, clientTimeout, iam);
@@ -294,6 +393,7 @@ public record ServerSettings(
         credentialsLifetime,
         stalledClient,
         store,
-        iamMode);
+        iamMode,
+        functionUrlDomain);
   }
 }
