@@ -454,4 +454,27 @@ class FunctionUrlConfigIT {
       assertThat(after.invokeMode()).isEqualTo(InvokeMode.RESPONSE_STREAM);
     }
   }
+
+  @Test
+  void withAFunctionUrlDomain_urlsAreHttpsUnderIt_asAwsOnAwsForm() {
+    try (KilnFixture own = new KilnFixture(s -> s.withFunctionUrlDomain("kiln.example.com"))) {
+      own.python("d", "def handler(e, c):\n    return 1\n");
+      String url =
+          own.lambda
+              .createFunctionUrlConfig(b -> b.functionName("d").authType(FunctionUrlAuthType.NONE))
+              .functionUrl();
+      assertThat(url)
+          .matches("https://[a-z0-9]{32}\\.lambda-url\\.us-east-1\\.kiln\\.example\\.com/");
+    }
+    IllegalArgumentException bad =
+        catchThrowableOfType(
+            IllegalArgumentException.class,
+            () ->
+                ServerSettings.defaults(Path.of("/tmp"))
+                    .withFunctionUrlDomain("https://kiln.example.com:443"));
+    assertThat(bad)
+        .hasMessage(
+            "--function-url-domain must be a DNS name in lower case such as kiln.example.com (no"
+                + " scheme, port or path), got 'https://kiln.example.com:443'");
+  }
 }
