@@ -3,7 +3,9 @@ package dev.kiln.invoke;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kiln.model.LambdaError;
+import dev.kiln.runtimeapi.ResponseStream;
 import dev.kiln.runtimeapi.RuntimeAnswer;
+import dev.kiln.runtimeapi.RuntimeApiServer;
 import dev.kiln.runtimeapi.RuntimeChannel;
 import dev.kiln.runtimeapi.RuntimeEvent;
 import dev.kiln.sandbox.ExitStatus;
@@ -112,6 +114,9 @@ final class Instance {
 
   /** The end of the answered invocation whose runtime is not yet back in {@code /next}. */
   private volatile CompletableFuture<End> openEnd;
+
+  /** The stream the open invocation is still writing, ended with a timeout at the deadline. */
+  private volatile ResponseStream openStream;
 
   /** The wall clock: deadlines, as the runtime is told them, and log timestamps. */
   private final InstantSource clock;
@@ -498,11 +503,32 @@ final class Instance {
 
   /** Runs one event to its end: answered, failed, timed out or crashed. */
   InvocationResult invoke(InvokeRequest request, String invokedArn) {
+    return invoke(request, invokedArn, false).result();
+  }
+
+  /**
+   * Runs one invocation for a caller that takes the response as a stream: a runtime that streams is
+   * answered chunk by chunk as it writes, and a buffered answer comes as one chunk.
+   */
+  InvocationStream invokeStreaming(InvokeRequest request, String invokedArn) {
+    Ran ran = invoke(request, invokedArn, true);
+    return ran.stream() != null ? ran.stream() : InvocationStream.buffered(ran.result());
+  }
+
+  /** An invocation's answer: a whole result, or (for a streaming caller) a stream. */
+  private record Ran(InvocationResult result, InvocationStream stream) {
+
+    static Ran of(InvocationResult result) {
+      return new Ran(result, null);
+    }
+  }
+
+  private Ran invoke(InvokeRequest request, String invokedArn, boolean streaming) {
     running = true;
     String thisRequest = request.requestId().orElseGet(() -> UUID.randomUUID().toString());
     requestId = thisRequest;
     try {
-      return run(request, invokedArn, thisRequest);
+      return run(request, invokedArn, thisRequest, streaming);
     } finally {
       running = false;
       if (channel.extensionFailure().isDone()) {
@@ -513,7 +539,7 @@ final class Instance {
     }
   }
 
-  private InvocationResult run(InvokeRequest request, String invokedArn, String requestId) {
+  private Ran run(InvokeRequest request, String invokedArn, String requestId, boolean streaming) {
     boolean cold = !channel.firstPoll().isDone();
     long timeoutMillis = version.config().timeout() * 1000L;
     InvocationTracer.Trace trace =
@@ -547,10 +573,15 @@ final class Instance {
               ? crashed(requestId, sandbox.onExit().join())
               : crashed(requestId, "Runtime exited before it took the event");
       String all = finish(requestId, began, ticker.read(), cold, crash, trace);
-      return result(
-          requestId, crash, request.tailLog() ? Optional.of(tail(all)) : Optional.empty());
+      return Ran.of(
+          result(requestId, crash, request.tailLog() ? Optional.of(tail(all)) : Optional.empty()));
     }
-    Outcome outcome = await(submission, requestId, timeoutMillis);
+    Outcome answered = await(submission, requestId, timeoutMillis);
+    // a caller that wants the whole answer gets a streamed one whole, within the buffered limit
+    Outcome outcome =
+        answered.stream != null && !streaming
+            ? drain(answered.stream, requestId, timeoutMillis, submission)
+            : answered;
     channel.finish(submission);
     lastDeadlineEpochMillis =
         submission.handoff().isDone()
@@ -563,8 +594,14 @@ final class Instance {
         || state.get() == State.DEAD) {
       // nothing runs on in the instance: the invocation's log ends here
       String all = finish(requestId, handedOut, ticker.read(), cold, outcome, trace);
-      return result(
-          requestId, outcome, request.tailLog() ? Optional.of(tail(all)) : Optional.empty());
+      return Ran.of(
+          result(
+              requestId, outcome, request.tailLog() ? Optional.of(tail(all)) : Optional.empty()));
+    }
+    if (outcome.stream != null) {
+      return new Ran(
+          null,
+          streamOn(request, requestId, submission, timeoutMillis, handedOut, cold, outcome, trace));
     }
     // answered, but the invocation runs on until the runtime asks for its next event: what it
     // prints meanwhile is this invocation's, and END and REPORT follow it, as on Lambda
@@ -583,7 +620,7 @@ final class Instance {
       if (end.isDone()) {
         End e = end.join();
         String all = finish(requestId, handedOut, e.atNanos(), cold, e.outcome(outcome), trace);
-        return result(requestId, outcome, Optional.of(tail(all)));
+        return Ran.of(result(requestId, outcome, Optional.of(tail(all))));
       }
     }
     Optional<String> soFar =
@@ -599,7 +636,99 @@ final class Instance {
                   LOG.warn("could not write up invocation {} of instance {}", requestId, id, t);
                   return null;
                 });
-    return result(requestId, outcome, soFar);
+    return Ran.of(result(requestId, outcome, soFar));
+  }
+
+  /**
+   * A streaming answer for a streaming caller: handed over now, while the runtime is still writing.
+   * The invocation is over, and written up, once the runtime asks for its next event; a stream
+   * still open at the deadline ends with {@code Sandbox.Timedout}.
+   */
+  private InvocationStream streamOn(
+      InvokeRequest request,
+      String requestId,
+      RuntimeChannel.Submission submission,
+      long timeoutMillis,
+      long handedOut,
+      boolean cold,
+      Outcome outcome,
+      InvocationTracer.Trace trace) {
+    ResponseStream stream = outcome.stream;
+    openStream = stream;
+    CompletableFuture<Optional<String>> tail = new CompletableFuture<>();
+    CompletableFuture<End> end = endOf(submission, requestId, timeoutMillis);
+    wrappedUp =
+        end.thenAcceptAsync(
+                e -> {
+                  openStream = null;
+                  Outcome how = e.changed().orElseGet(() -> streamed(stream));
+                  String all = finish(requestId, handedOut, e.atNanos(), cold, how, trace);
+                  tail.complete(request.tailLog() ? Optional.of(tail(all)) : Optional.empty());
+                },
+                writeUps)
+            .exceptionally(
+                t -> {
+                  LOG.warn("could not write up invocation {} of instance {}", requestId, id, t);
+                  tail.complete(Optional.empty());
+                  return null;
+                });
+    return new InvocationStream(requestId, version.version(), stream, tail);
+  }
+
+  /** How a finished stream is written up: a success, or the error it ended with. */
+  private static Outcome streamed(ResponseStream stream) {
+    ResponseStream.End end = stream.end().getNow(null);
+    if (end == null || !end.failed()) {
+      return new Outcome(InvocationKind.SUCCESS, null, new byte[0], null);
+    }
+    return new Outcome(InvocationKind.FUNCTION_ERROR, end.errorType().get(), end.errorBody(), null);
+  }
+
+  /** A streamed answer read whole, for a caller that wants a buffered one. */
+  private Outcome drain(
+      ResponseStream stream,
+      String requestId,
+      long timeoutMillis,
+      RuntimeChannel.Submission submission) {
+    java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+    long deadline =
+        submission.handoff().isDone()
+            ? submission.handoff().join().deadlineEpochMillis()
+            : clock.millis() + timeoutMillis;
+    try {
+      while (true) {
+        long remaining = Math.max(1, deadline - clock.millis());
+        Optional<byte[]> chunk = stream.next(Duration.ofMillis(remaining));
+        if (chunk.isEmpty()) {
+          break;
+        }
+        if (all.size() + chunk.get().length > RuntimeApiServer.MAX_RESPONSE_BYTES) {
+          stream.cancel();
+          return fromAnswer(
+              new RuntimeAnswer.ResponseTooLarge(all.size() + chunk.get().length), requestId);
+        }
+        all.writeBytes(chunk.get());
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      stream.cancel();
+    } catch (IllegalStateException e) {
+      stream.cancel();
+      kill("timed out after " + seconds(timeoutMillis) + " s", Level.INFO);
+      return new Outcome(
+          InvocationKind.FATAL,
+          "Sandbox.Timedout",
+          errorDocument(
+              "Sandbox.Timedout",
+              "RequestId: " + requestId + " Error: " + timeoutMessage(timeoutMillis)),
+          timeoutLogLine(requestId, timeoutMillis));
+    }
+    ResponseStream.End end = stream.end().join();
+    if (end.failed()) {
+      return new Outcome(
+          InvocationKind.FUNCTION_ERROR, end.errorType().get(), end.errorBody(), null);
+    }
+    return new Outcome(InvocationKind.SUCCESS, null, all.toByteArray(), null);
   }
 
   /**
@@ -640,6 +769,14 @@ final class Instance {
                       null,
                       timeoutLogLine(requestId, timeoutMillis));
               if (end.complete(new End(ticker.read(), Optional.of(late)))) {
+                ResponseStream open = openStream;
+                if (open != null) {
+                  open.fail(
+                      "Sandbox.Timedout",
+                      errorDocument(
+                          "Sandbox.Timedout",
+                          "RequestId: " + requestId + " Error: " + timeoutMessage(timeoutMillis)));
+                }
                 kill("timed out after answering", Level.INFO);
               }
               return null;
@@ -680,7 +817,17 @@ final class Instance {
   }
 
   /** The end of an invocation, before it is written up. */
-  private record Outcome(InvocationKind kind, String errorType, byte[] payload, String logLine) {}
+  private record Outcome(
+      InvocationKind kind,
+      String errorType,
+      byte[] payload,
+      String logLine,
+      ResponseStream stream) {
+
+    Outcome(InvocationKind kind, String errorType, byte[] payload, String logLine) {
+      this(kind, errorType, payload, logLine, null);
+    }
+  }
 
   private enum InvocationKind {
     SUCCESS,
@@ -752,6 +899,8 @@ final class Instance {
   private Outcome fromAnswer(RuntimeAnswer answer, String requestId) {
     return switch (answer) {
       case RuntimeAnswer.Response r -> new Outcome(InvocationKind.SUCCESS, null, r.body(), null);
+      case RuntimeAnswer.Streaming st ->
+          new Outcome(InvocationKind.SUCCESS, null, new byte[0], null, st.stream());
       case RuntimeAnswer.FunctionError f ->
           new Outcome(InvocationKind.FUNCTION_ERROR, f.errorType(), f.body(), null);
       case RuntimeAnswer.ResponseTooLarge t ->

@@ -24,6 +24,18 @@ public interface Invocations {
   InvocationResult run(InvokeRequest request);
 
   /**
+   * Resolves, admits and runs {@code request} for a caller that passes the response on as it comes
+   * (InvokeWithResponseStream, a function URL in {@code RESPONSE_STREAM} mode): returns as soon as
+   * the runtime starts its answer. A runtime that streams ({@code
+   * Lambda-Runtime-Function-Response-Mode: streaming}) is read chunk by chunk while it runs; a
+   * buffered answer, or a function error, comes as a stream that is already complete.
+   */
+  default InvocationStream stream(InvokeRequest request) {
+    // a port that cannot stream answers whole, as one chunk
+    return InvocationStream.buffered(run(request));
+  }
+
+  /**
    * The version {@code function} would run now, without running it: what a DryRun and an event
    * about to be queued are checked against.
    */
@@ -35,6 +47,11 @@ public interface Invocations {
       @Override
       public InvocationResult run(InvokeRequest request) {
         return invoker.invoke(functions.resolve(request.function()), request);
+      }
+
+      @Override
+      public InvocationStream stream(InvokeRequest request) {
+        return invoker.invokeStreaming(functions.resolve(request.function()), request);
       }
 
       @Override

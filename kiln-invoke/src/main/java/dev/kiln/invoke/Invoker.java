@@ -301,6 +301,29 @@ public final class Invoker implements AutoCloseable {
    * outside this package go through {@link Invocations}, which resolves first.
    */
   InvocationResult invoke(FunctionVersion version, InvokeRequest request) {
+    return invoke(version, request, Instance::invoke, InvocationResult.class);
+  }
+
+  /**
+   * Runs one invocation of {@code version} for a caller that takes its response as a stream ({@link
+   * Invocations#stream}).
+   */
+  InvocationStream invokeStreaming(FunctionVersion version, InvokeRequest request) {
+    Object answer =
+        invoke(version, request, (i, r, arn) -> i.invokeStreaming(r, arn), Object.class);
+    return answer instanceof InvocationResult r
+        ? InvocationStream.buffered(r)
+        : (InvocationStream) answer;
+  }
+
+  /** How an instance is asked to run the invocation. */
+  @FunctionalInterface
+  private interface Run<T> {
+    T on(Instance instance, InvokeRequest request, String invokedArn);
+  }
+
+  private <T> T invoke(
+      FunctionVersion version, InvokeRequest request, Run<? extends T> run, Class<T> type) {
     String invokedArn = account.functionArn(request.function());
     inFlight.incrementAndGet();
     try {
@@ -325,20 +348,21 @@ public final class Invoker implements AutoCloseable {
             continue;
           }
           try (lease) {
-            return lease.instance().invoke(request, invokedArn);
+            return run.on(lease.instance(), request, invokedArn);
           }
         }
       } catch (InstanceLauncher.InvalidEntrypoint e) {
         String requestId =
             request.requestId().orElseGet(() -> java.util.UUID.randomUUID().toString());
-        return new InvocationResult.FunctionError(
-            requestId,
-            version.version(),
-            "Runtime.InvalidEntrypoint",
-            Instance.errorDocument(
+        return type.cast(
+            new InvocationResult.FunctionError(
+                requestId,
+                version.version(),
                 "Runtime.InvalidEntrypoint",
-                "RequestId: " + requestId + " Error: " + e.getMessage()),
-            java.util.Optional.empty());
+                Instance.errorDocument(
+                    "Runtime.InvalidEntrypoint",
+                    "RequestId: " + requestId + " Error: " + e.getMessage()),
+                java.util.Optional.empty()));
       }
     } finally {
       inFlight.decrementAndGet();

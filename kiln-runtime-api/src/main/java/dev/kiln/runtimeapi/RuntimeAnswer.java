@@ -7,6 +7,12 @@ public sealed interface RuntimeAnswer {
   record Response(byte[] body) implements RuntimeAnswer {}
 
   /**
+   * {@code POST /invocation/{id}/response} in streaming mode: the body goes on arriving in {@code
+   * stream} after this answer is given, and the stream's end tells how it ended.
+   */
+  record Streaming(ResponseStream stream) implements RuntimeAnswer {}
+
+  /**
    * {@code POST /invocation/{id}/error}: the handler failed; {@code body} is its error document.
    */
   record FunctionError(String errorType, byte[] body) implements RuntimeAnswer {}

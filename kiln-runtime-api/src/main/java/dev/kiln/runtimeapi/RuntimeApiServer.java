@@ -47,6 +47,21 @@ public final class RuntimeApiServer implements AutoCloseable {
   /** Lambda's limit on a synchronous response, as the Runtime API enforces it. */
   public static final int MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100;
 
+  /** Lambda's limit on a streamed response: 200 MB. */
+  public static final long MAX_STREAMED_BYTES = 200L * 1024 * 1024;
+
+  /** The part of a streamed response Lambda sends at full speed: 6 MB. */
+  public static final long STREAM_BURST_BYTES = 6L * 1024 * 1024;
+
+  /** Lambda's bandwidth for the rest of a streamed response: 2 MB/s. */
+  public static final long STREAM_BYTES_PER_SECOND = 2L * 1024 * 1024;
+
+  private static final String RESPONSE_MODE = "Lambda-Runtime-Function-Response-Mode";
+
+  private volatile long streamLimit = MAX_STREAMED_BYTES;
+  private volatile long streamBurst = STREAM_BURST_BYTES;
+  private volatile long streamRate = STREAM_BYTES_PER_SECOND;
+
   private final ConcurrentHashMap<String, RuntimeChannel> byAddress = new ConcurrentHashMap<>();
   private final PeerVerifier verifier;
   private volatile WebServer server;
@@ -153,6 +168,18 @@ public final class RuntimeApiServer implements AutoCloseable {
 
   public int port() {
     return port;
+  }
+
+  /**
+   * Changes the limits on streamed responses (Lambda's are {@link #MAX_STREAMED_BYTES}, {@link
+   * #STREAM_BURST_BYTES} at full speed, then {@link #STREAM_BYTES_PER_SECOND}): for tests, which
+   * cannot stream 200 MB at 2 MB/s.
+   */
+  public RuntimeApiServer streamLimits(long maxBytes, long burstBytes, long bytesPerSecond) {
+    this.streamLimit = maxBytes;
+    this.streamBurst = burstBytes;
+    this.streamRate = bytesPerSecond;
+    return this;
   }
 
   /** Opens a channel for a new instance, on a loopback address of its own. */
@@ -293,6 +320,13 @@ public final class RuntimeApiServer implements AutoCloseable {
     if (s.isEmpty()) {
       return;
     }
+    if (req.headers()
+        .first(HeaderNames.create(RESPONSE_MODE))
+        .map(m -> m.equalsIgnoreCase("streaming"))
+        .orElse(false)) {
+      stream(req, res, s.get());
+      return;
+    }
     Optional<byte[]> body = readLimited(req, MAX_RESPONSE_BYTES);
     if (body.isEmpty()) {
       long size = req.headers().contentLength().orElse(MAX_RESPONSE_BYTES + 1L);
@@ -306,6 +340,107 @@ public final class RuntimeApiServer implements AutoCloseable {
     }
     s.get().answer().complete(new RuntimeAnswer.Response(body.get()));
     accepted(res);
+  }
+
+  /**
+   * A streamed response: the answer is given at once, as a {@link ResponseStream} that the body's
+   * chunks are written to as they arrive. Past {@code streamBurst} bytes the reading is paced to
+   * {@code streamRate}, as Lambda's bandwidth cap paces it; past {@code streamLimit} the stream
+   * ends with {@code Function.ResponseSizeTooLarge} and the runtime is told 413.
+   */
+  private void stream(ServerRequest req, ServerResponse res, RuntimeChannel.Submission s) {
+    String contentType =
+        req.headers().first(HeaderNames.CONTENT_TYPE).orElse("application/octet-stream");
+    ResponseStream stream = new ResponseStream(contentType);
+    s.answer().complete(new RuntimeAnswer.Streaming(stream));
+    long limit = streamLimit;
+    long burst = streamBurst;
+    long rate = streamRate;
+    long total = 0;
+    long pacedFrom = -1;
+    byte[] buffer = new byte[64 * 1024];
+    try (InputStream in = req.content().inputStream()) {
+      int n;
+      while ((n = in.read(buffer)) >= 0) {
+        if (n == 0) {
+          continue;
+        }
+        if (total + n > limit) {
+          stream.fail(
+              "Function.ResponseSizeTooLarge",
+              errorDocument(
+                  "Function.ResponseSizeTooLarge",
+                  "Response payload size exceeded maximum allowed payload size ("
+                      + limit
+                      + " bytes)."));
+          sendError(
+              res,
+              Status.REQUEST_ENTITY_TOO_LARGE_413,
+              "RequestEntityTooLarge",
+              "Exceeded maximum allowed payload size (" + limit + " bytes).");
+          return;
+        }
+        total += n;
+        stream.write(java.util.Arrays.copyOf(buffer, n));
+        if (total > burst) {
+          if (pacedFrom < 0) {
+            pacedFrom = ticker.read();
+          }
+          long due = pacedFrom + (total - burst) * 1_000_000_000L / rate;
+          long wait = due - ticker.read();
+          if (wait > 0) {
+            Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+          }
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      stream.fail(
+          "Runtime.TruncatedResponse",
+          errorDocument("Runtime.TruncatedResponse", "Kiln stopped reading the response"));
+      return;
+    } catch (IOException | RuntimeException e) {
+      // Helidon 4 refuses trailers after the last chunk: a runtime reporting a mid-stream error
+      // with Lambda-Runtime-Function-Error-Type lands here (see docs/compatibility.md)
+      String declared = req.headers().first(HeaderNames.TRAILER).orElse("");
+      String type =
+          declared.toLowerCase(java.util.Locale.ROOT).contains("lambda-runtime-function-error-type")
+              ? "Runtime.StreamError"
+              : "Runtime.TruncatedResponse";
+      stream.fail(
+          type,
+          errorDocument(
+              type,
+              "The runtime's streamed response ended with an error after "
+                  + total
+                  + " bytes: "
+                  + e.getMessage()));
+      return;
+    }
+    Optional<String> errorType =
+        req.headers().first(HeaderNames.create("Lambda-Runtime-Function-Error-Type"));
+    if (errorType.isPresent()) {
+      String body =
+          req.headers().first(HeaderNames.create("Lambda-Runtime-Function-Error-Body")).orElse("");
+      byte[] decoded;
+      try {
+        decoded = java.util.Base64.getDecoder().decode(body.trim());
+      } catch (IllegalArgumentException e) {
+        decoded = body.getBytes(StandardCharsets.UTF_8);
+      }
+      stream.fail(errorType.get(), decoded);
+    } else {
+      stream.complete();
+    }
+    accepted(res);
+  }
+
+  private static byte[] errorDocument(String type, String message) {
+    return JSON.createObjectNode()
+        .put("errorMessage", message)
+        .put("errorType", type)
+        .toString()
+        .getBytes(StandardCharsets.UTF_8);
   }
 
   private void error(ServerRequest req, ServerResponse res) throws IOException {
