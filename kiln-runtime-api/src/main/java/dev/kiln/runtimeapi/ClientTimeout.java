@@ -222,6 +222,7 @@ public final class ClientTimeout {
           if (bytes != null) {
             headersSince = ticker.read();
             started = true;
+            RecentBytes.record(bytes);
           }
           return bytes;
         }
@@ -239,6 +240,7 @@ public final class ClientTimeout {
         throw new CloseConnectionException("The client closed the connection mid-request");
       }
       started = true;
+      RecentBytes.record(bytes);
       return bytes;
     }
 

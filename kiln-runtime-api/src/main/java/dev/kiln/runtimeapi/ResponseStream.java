@@ -63,12 +63,18 @@ public final class ResponseStream {
     return contentType;
   }
 
-  /** Adds a chunk (the caller gives up the array); blocks while the reader is behind. */
+  /**
+   * Adds a chunk (the caller gives up the array); blocks while the reader is behind. After {@link
+   * #cancel} the chunk is counted and dropped.
+   */
   public void write(byte[] chunk) {
-    if (chunk.length == 0 || cancelled || end.isDone()) {
+    if (chunk.length == 0 || end.isDone()) {
       return;
     }
     written += chunk.length;
+    if (cancelled) {
+      return;
+    }
     try {
       while (!cancelled && !chunks.offer(chunk, 100, TimeUnit.MILLISECONDS)) {
         // the reader is behind: wait for it, or for it to give up

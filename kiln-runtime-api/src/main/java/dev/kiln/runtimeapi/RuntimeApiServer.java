@@ -400,39 +400,41 @@ public final class RuntimeApiServer implements AutoCloseable {
           errorDocument("Runtime.TruncatedResponse", "Kiln stopped reading the response"));
       return;
     } catch (IOException | RuntimeException e) {
-      // Helidon 4 refuses trailers after the last chunk: a runtime reporting a mid-stream error
-      // with Lambda-Runtime-Function-Error-Type lands here (see docs/compatibility.md)
-      String declared = req.headers().first(HeaderNames.TRAILER).orElse("");
-      String type =
-          declared.toLowerCase(java.util.Locale.ROOT).contains("lambda-runtime-function-error-type")
-              ? "Runtime.StreamError"
-              : "Runtime.TruncatedResponse";
+      // Helidon 4.5 refuses trailers after the last chunk, and drops them: they are read from
+      // what this connection's thread read last (RecentBytes)
+      java.util.Map<String, String> trailers = RecentBytes.trailers();
+      String type = trailers.get("lambda-runtime-function-error-type");
+      if (type != null) {
+        stream.fail(type, errorBody(trailers.get("lambda-runtime-function-error-body"), type));
+        // what is left of the request cannot be read: answer, and close the connection
+        res.header(io.helidon.http.HeaderValues.CONNECTION_CLOSE);
+        accepted(res);
+        return;
+      }
       stream.fail(
-          type,
+          "Runtime.TruncatedResponse",
           errorDocument(
-              type,
-              "The runtime's streamed response ended with an error after "
+              "Runtime.TruncatedResponse",
+              "The runtime's streamed response broke off after "
                   + total
                   + " bytes: "
                   + e.getMessage()));
       return;
     }
-    Optional<String> errorType =
-        req.headers().first(HeaderNames.create("Lambda-Runtime-Function-Error-Type"));
-    if (errorType.isPresent()) {
-      String body =
-          req.headers().first(HeaderNames.create("Lambda-Runtime-Function-Error-Body")).orElse("");
-      byte[] decoded;
-      try {
-        decoded = java.util.Base64.getDecoder().decode(body.trim());
-      } catch (IllegalArgumentException e) {
-        decoded = body.getBytes(StandardCharsets.UTF_8);
-      }
-      stream.fail(errorType.get(), decoded);
-    } else {
-      stream.complete();
-    }
+    stream.complete();
     accepted(res);
+  }
+
+  /** {@code Lambda-Runtime-Function-Error-Body}: base64 of the error document. */
+  private static byte[] errorBody(String base64, String type) {
+    if (base64 == null || base64.isBlank()) {
+      return errorDocument(type, "The function's streamed response ended with " + type);
+    }
+    try {
+      return java.util.Base64.getDecoder().decode(base64.trim());
+    } catch (IllegalArgumentException e) {
+      return base64.getBytes(StandardCharsets.UTF_8);
+    }
   }
 
   private static byte[] errorDocument(String type, String message) {
