@@ -60,8 +60,7 @@ public final class LambdaApi {
   static final int DEFAULT_MAX_ITEMS = 50;
 
   /** The X-Ray trace header an invocation joins, as API Gateway and the AWS SDKs send it. */
-  private static final io.helidon.http.HeaderName TRACE_HEADER =
-      HeaderNames.create("X-Amzn-Trace-Id");
+  static final io.helidon.http.HeaderName TRACE_HEADER = HeaderNames.create("X-Amzn-Trace-Id");
 
   static final String FUNCTIONS = "/2015-03-31/functions";
   private static final String CODE_DOWNLOAD = "/kiln/code";
@@ -167,6 +166,7 @@ public final class LambdaApi {
     new LayersApi(catalog.layers(), codeLinks).routes(r);
     new PermissionsApi(catalog).routes(r);
     new FunctionUrlsApi(catalog).routes(r);
+    new StreamingInvokeApi(invocations, account).routes(r);
     // IAM and STS (form-encoded POST /) before CloudWatch Logs (JSON POST /)
     new QueryApis(iam, new dev.kiln.api.iam.StsApi(account)).routes(r);
     new LogsApi(logs, account).routes(r);
@@ -362,7 +362,7 @@ public final class LambdaApi {
         .send(out.toString().getBytes(StandardCharsets.UTF_8));
   }
 
-  private static String clientContext(String base64) {
+  static String clientContext(String base64) {
     try {
       String json = new String(Base64.getDecoder().decode(base64), StandardCharsets.UTF_8);
       if (json.length() > 3583 || !FunctionJson.JSON.readTree(json).isObject()) {
