@@ -7,6 +7,7 @@
 // one keep-alive connection for all requests.
 
 import http from 'node:http';
+import { Writable } from 'node:stream';
 import fs from 'node:fs';
 import path from 'node:path';
 import util from 'node:util';
@@ -204,6 +205,110 @@ async function loadHandler() {
   return fn;
 }
 
+// ---- response streaming, as Lambda's Node.js runtime offers it ----------------------------
+
+const STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
+const HIGH_WATER_MARK = Symbol.for('aws.lambda.runtime.handler.streaming.highWaterMark');
+const HTTP_PRELUDE_TYPE = 'application/vnd.awslambda.http-integration-response';
+
+globalThis.awslambda = {
+  // the handler is called with (event, responseStream, context) and its writes are streamed
+  streamifyResponse(handler, options) {
+    handler[STREAMING] = 'response';
+    if (options && options.highWaterMark) handler[HIGH_WATER_MARK] = options.highWaterMark;
+    return handler;
+  },
+  HttpResponseStream: class HttpResponseStream {
+    // a function URL's status and headers: the JSON prelude, then 8 NUL bytes, then the body
+    static from(stream, prelude) {
+      stream.setContentType(HTTP_PRELUDE_TYPE);
+      const metadata = JSON.stringify(prelude);
+      stream._onBeforeFirstWrite = (write) => {
+        write(metadata);
+        write(new Uint8Array(8));
+      };
+      return stream;
+    }
+  },
+};
+
+// The response as a Writable: the POST (streaming mode, chunked) starts with the first write, so
+// that setContentType can still change its Content-Type; an error after that goes in the trailers.
+function responseStream(id, highWaterMark) {
+  let req;
+  let contentType = 'application/octet-stream';
+  let answered;
+  const start = () => {
+    if (req) return;
+    req = http.request({
+      host, port, method: 'POST', agent,
+      path: `${BASE}/invocation/${id}/response`,
+      headers: {
+        'Lambda-Runtime-Function-Response-Mode': 'streaming',
+        'Transfer-Encoding': 'chunked',
+        'Content-Type': contentType,
+        Trailer: 'Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body',
+      },
+    });
+    answered = new Promise((resolve) => {
+      req.on('response', (res) => { res.resume(); res.on('end', resolve); res.on('error', resolve); });
+      req.on('error', resolve);
+      req.on('close', resolve);
+    });
+    if (stream._onBeforeFirstWrite) {
+      const hook = stream._onBeforeFirstWrite;
+      stream._onBeforeFirstWrite = undefined;
+      hook((bytes) => req.write(bytes));
+    }
+  };
+  const stream = new Writable({
+    highWaterMark,
+    write(chunk, encoding, callback) {
+      start();
+      req.write(chunk, encoding, () => callback());
+    },
+    final(callback) {
+      start();
+      req.end(() => callback());
+    },
+  });
+  stream.setContentType = (type) => { if (!req) contentType = type; };
+  stream.started = () => req !== undefined;
+  // a failure once bytes are out: Lambda's trailers, then the end of the body
+  stream.failWith = (doc) => {
+    start();
+    req.addTrailers({
+      'Lambda-Runtime-Function-Error-Type': doc.errorType,
+      'Lambda-Runtime-Function-Error-Body': Buffer.from(JSON.stringify(doc)).toString('base64'),
+    });
+    req.end();
+  };
+  stream.answered = () => answered || Promise.resolve();
+  return stream;
+}
+
+async function invokeStreaming(handler, event, headers, id) {
+  const stream = responseStream(id, handler[HIGH_WATER_MARK]);
+  const context = makeContext(headers, () => {});
+  try {
+    await handler(event, stream, context);
+    if (!stream.writableFinished) {
+      if (!stream.writableEnded) stream.end();
+      await new Promise((resolve) => stream.on('finish', resolve).on('error', resolve));
+    }
+    await stream.answered();
+  } catch (e) {
+    const doc = errorDoc(e == null ? new Error('undefined') : e);
+    console.error('Invoke Error', JSON.stringify(doc));
+    if (stream.started()) {
+      stream.failWith(doc);
+      await stream.answered();
+    } else {
+      await post(`${BASE}/invocation/${id}/error`, JSON.stringify(doc), { 'Lambda-Runtime-Function-Error-Type': 'Unhandled' });
+    }
+  }
+}
+
 // ---- one invocation ------------------------------------------------------------------------
 
 function makeContext(headers, finish) {
@@ -297,6 +402,11 @@ async function main() {
       event = next.body.length ? JSON.parse(next.body.toString('utf8')) : {};
     } catch (e) {
       event = next.body.toString('utf8');
+    }
+    if (handler[STREAMING] === 'response') {
+      await invokeStreaming(handler, event, next.headers, id);
+      inFlight = undefined;
+      continue;
     }
     const outcome = await invoke(handler, event, next.headers);
     if ('error' in outcome) {
