@@ -390,6 +390,11 @@ public final class KilnServer implements AutoCloseable {
     return runtimeApi.port();
   }
 
+  /** For tests: the Runtime API, whose streamed-response limits a test may lower. */
+  RuntimeApiServer runtimeApi() {
+    return runtimeApi;
+  }
+
   /** For tests: the invoker, to drive reaping and count instances. */
   public Invoker invoker() {
     return invoker;
