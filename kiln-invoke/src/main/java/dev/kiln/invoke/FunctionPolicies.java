@@ -177,4 +177,40 @@ public final class FunctionPolicies {
     }
     return false;
   }
+
+  /**
+   * Whether the function's policy (or its qualifier's) lets {@code principalArn} call the
+   * function's URL of auth type {@code authType}, as Lambda has required since October 2025: one
+   * statement granting {@code lambda:InvokeFunctionUrl} (with no {@code lambda:FunctionUrlAuthType}
+   * condition, or one naming {@code authType}) and one granting {@code lambda:InvokeFunction}
+   * (unconditionally, or on {@code lambda:InvokedViaFunctionUrl}).
+   */
+  public boolean allowsFunctionUrl(FunctionRef ref, String principalArn, String authType) {
+    boolean url = false;
+    boolean invoke = false;
+    List<String> qualifiers = new java.util.ArrayList<>(List.of(""));
+    ref.qualifier().ifPresent(qualifiers::add);
+    for (String qualifier : qualifiers) {
+      Optional<FunctionPolicy> policy = store.functionPolicy(ref.name(), qualifier);
+      if (policy.isEmpty()) {
+        continue;
+      }
+      for (FunctionPolicy.Statement s : policy.get().statements()) {
+        boolean principalMatches = s.principal().equals("*") || s.principal().equals(principalArn);
+        boolean unconditional =
+            s.sourceArn().isEmpty()
+                && s.sourceAccount().isEmpty()
+                && s.principalOrgId().isEmpty()
+                && s.eventSourceToken().isEmpty()
+                && s.functionUrlAuthType().map(authType::equals).orElse(true);
+        if (!principalMatches || !unconditional) {
+          continue;
+        }
+        boolean all = s.action().equals("*") || s.action().equals("lambda:*");
+        url |= all || s.action().equals("lambda:InvokeFunctionUrl");
+        invoke |= all || s.action().equals("lambda:InvokeFunction");
+      }
+    }
+    return url && invoke;
+  }
 }

@@ -1,0 +1,259 @@
+package dev.kiln.api.url;
+
+import dev.kiln.api.auth.AccessControl;
+import dev.kiln.api.auth.ApiOperations;
+import dev.kiln.api.auth.Caller;
+import dev.kiln.api.auth.FormEncoding;
+import dev.kiln.api.auth.SigV4Verifier;
+import dev.kiln.invoke.InvocationResult;
+import dev.kiln.invoke.Invocations;
+import dev.kiln.invoke.InvokeRequest;
+import dev.kiln.model.Account;
+import dev.kiln.model.FunctionRef;
+import dev.kiln.model.LambdaError;
+import io.helidon.http.Header;
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.http.Filter;
+import io.helidon.webserver.http.FilterChain;
+import io.helidon.webserver.http.RoutingRequest;
+import io.helidon.webserver.http.RoutingResponse;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * Serves function URLs on Kiln's own port: a filter ahead of the API's, which takes every request
+ * whose Host (or path) names a function URL ({@link UrlAddress}) and answers it as Lambda's URL
+ * endpoint does, never passing it on to the AWS APIs.
+ *
+ * <p>One request: find the URL ({@code 404} if none); answer a CORS preflight from the URL's
+ * configuration without invoking ({@link UrlCors}); read the body (over 6 MB: {@code 413});
+ * authorise ({@code 403 {"Message":"Forbidden"}} otherwise): for {@code NONE}, the function's
+ * resource-based policy must grant {@code lambda:InvokeFunctionUrl} (for auth type NONE) and {@code
+ * lambda:InvokeFunction}, as function URLs made since October 2025 require; for {@code AWS_IAM}, a
+ * SigV4 signature for service {@code lambda} whose caller is allowed both actions by its identity
+ * policies or the function's; then invoke synchronously through the same {@link Invocations} port
+ * as Invoke (admission, concurrency, logs, metrics, metering) with the payload format 2.0 event
+ * ({@link UrlEvent}), and map the result ({@link UrlAnswer}).
+ *
+ * <p>Stateless; safe for any number of request threads.
+ */
+public final class FunctionUrlGateway implements Filter {
+
+  /** The largest request a URL takes: Lambda's synchronous payload limit. */
+  static final int MAX_REQUEST = 6 * 1024 * 1024;
+
+  /** Whether a function's resource-based policy lets {@code principal} call its URL. */
+  @FunctionalInterface
+  public interface UrlGrants {
+    boolean allows(FunctionRef function, String principalArn, String authType);
+  }
+
+  private final UrlTarget.Lookup urls;
+  private final Invocations invocations;
+  private final Optional<SigV4Verifier> verifier;
+  private final AccessControl access;
+  private final UrlGrants grants;
+  private final Account account;
+  private final InstantSource clock;
+
+  public FunctionUrlGateway(
+      UrlTarget.Lookup urls,
+      Invocations invocations,
+      Optional<SigV4Verifier> verifier,
+      AccessControl access,
+      UrlGrants grants,
+      Account account,
+      InstantSource clock) {
+    this.urls = urls;
+    this.invocations = invocations;
+    this.verifier = verifier;
+    this.access = access;
+    this.grants = grants;
+    this.account = account;
+    this.clock = clock;
+  }
+
+  @Override
+  public void filter(FilterChain chain, RoutingRequest req, RoutingResponse res) {
+    Optional<UrlAddress.Parsed> address = UrlAddress.parse(req.authority(), req.path().rawPath());
+    if (address.isEmpty()) {
+      chain.proceed();
+      return;
+    }
+    String requestId = UUID.randomUUID().toString();
+    UrlAnswer.Http answer;
+    Optional<UrlTarget> target = urls.byUrlId(address.get().urlId());
+    try {
+      answer =
+          target.isEmpty()
+              ? UrlAnswer.failure(404, "Not Found")
+              : serve(req, address.get(), target.get(), requestId);
+    } catch (RuntimeException e) {
+      answer = UrlAnswer.failure(502, "Internal Server Error");
+    }
+    List<Map.Entry<String, String>> headers = new ArrayList<>(answer.headers());
+    Optional<String> origin = req.headers().first(HeaderNames.ORIGIN);
+    if (target.isPresent()
+        && target.get().cors().isPresent()
+        && origin.isPresent()
+        && !req.prologue().method().text().equals("OPTIONS")) {
+      headers.addAll(UrlCors.response(target.get().cors().get(), origin.get()));
+    }
+    res.status(answer.status());
+    for (Map.Entry<String, String> h : headers) {
+      res.header(HeaderNames.create(h.getKey()), h.getValue());
+    }
+    res.header("x-amzn-RequestId", requestId);
+    res.send(answer.body());
+  }
+
+  private UrlAnswer.Http serve(
+      RoutingRequest req, UrlAddress.Parsed address, UrlTarget target, String requestId) {
+    String method = req.prologue().method().text();
+    Optional<String> origin = req.headers().first(HeaderNames.ORIGIN);
+    if (target.cors().isPresent()
+        && UrlCors.isPreflight(
+            method,
+            origin,
+            req.headers().first(HeaderNames.create("Access-Control-Request-Method")))) {
+      return new UrlAnswer.Http(
+          200,
+          UrlCors.preflight(
+              target.cors().get(),
+              origin.get(),
+              req.headers().first(HeaderNames.create("Access-Control-Request-Method")).get(),
+              req.headers().first(HeaderNames.create("Access-Control-Request-Headers"))),
+          new byte[0]);
+    }
+    byte[] body;
+    try (InputStream in = req.content().inputStream()) {
+      body = in.readNBytes(MAX_REQUEST + 1);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    if (body.length > MAX_REQUEST) {
+      return UrlAnswer.failure(413, "Request Entity Too Large");
+    }
+    FunctionRef function = new FunctionRef(target.functionName(), target.qualifier());
+    Optional<UrlEvent.Iam> iam;
+    if (target.authType().equals("AWS_IAM")) {
+      Optional<Optional<UrlEvent.Iam>> signed = signedCaller(req, method, body, target, function);
+      if (signed.isEmpty()) {
+        return UrlAnswer.failure(403, "Forbidden");
+      }
+      iam = signed.get();
+    } else {
+      if (!grants.allows(function, "*", "NONE")) {
+        return UrlAnswer.failure(403, "Forbidden");
+      }
+      iam = Optional.empty();
+    }
+    List<Map.Entry<String, String>> headers = new ArrayList<>();
+    for (Header h : req.headers()) {
+      for (String v : h.allValues()) {
+        headers.add(Map.entry(h.name(), v));
+      }
+    }
+    String sourceIp =
+        req.remotePeer().address() instanceof InetSocketAddress a
+            ? a.getAddress().getHostAddress()
+            : "127.0.0.1";
+    UrlEvent.Request request =
+        new UrlEvent.Request(
+            method,
+            address.path(),
+            req.query().rawValue(),
+            headers,
+            body,
+            "HTTP/1.1",
+            sourceIp,
+            address.domainName(),
+            clock.instant());
+    byte[] event = UrlEvent.of(request, target.urlId(), account.accountId(), requestId, iam);
+    if (event.length > MAX_REQUEST) {
+      return UrlAnswer.failure(413, "Request Entity Too Large");
+    }
+    InvocationResult result;
+    try {
+      result = invocations.run(InvokeRequest.sync(function, event));
+    } catch (LambdaError e) {
+      return switch (e.status()) {
+        case 429 -> UrlAnswer.failure(429, "Too Many Requests");
+        case 413 -> UrlAnswer.failure(413, "Request Entity Too Large");
+        default -> UrlAnswer.failure(502, "Internal Server Error");
+      };
+    }
+    if (result instanceof InvocationResult.FunctionError) {
+      return UrlAnswer.failure(502, "Internal Server Error");
+    }
+    return UrlAnswer.ofResult(result.payload());
+  }
+
+  /**
+   * The caller of an AWS_IAM URL, if its signature holds and it may invoke the URL; the inner value
+   * is what {@code requestContext.authorizer.iam} says (empty when Kiln runs without
+   * authentication, which lets every request through).
+   */
+  private Optional<Optional<UrlEvent.Iam>> signedCaller(
+      RoutingRequest req, String method, byte[] body, UrlTarget target, FunctionRef function) {
+    if (verifier.isEmpty()) {
+      return Optional.of(Optional.empty());
+    }
+    Map<String, List<String>> headers = new LinkedHashMap<>();
+    for (Header h : req.headers()) {
+      headers
+          .computeIfAbsent(h.name().toLowerCase(Locale.ROOT), k -> new ArrayList<>())
+          .addAll(h.allValues());
+    }
+    Caller caller;
+    try {
+      caller =
+          verifier
+              .get()
+              .verify(
+                  new SigV4Verifier.Request(
+                      method,
+                      req.path().rawPath(),
+                      FormEncoding.decode(req.query().rawValue()),
+                      headers,
+                      body),
+                  "lambda");
+    } catch (LambdaError unsigned) {
+      return Optional.empty();
+    }
+    Map<String, List<String>> context = new LinkedHashMap<>();
+    context.put("lambda:FunctionUrlAuthType", List.of("AWS_IAM"));
+    context.put("lambda:InvokedViaFunctionUrl", List.of("true"));
+    for (String action : List.of("lambda:InvokeFunctionUrl", "lambda:InvokeFunction")) {
+      ApiOperations.Operation op =
+          new ApiOperations.Operation(
+              action.substring("lambda:".length()), action, target.functionArn(), Optional.empty());
+      boolean allowed =
+          access.denial(caller, op, context).isEmpty()
+              || grants.allows(function, caller.arn(), "AWS_IAM")
+              || grants.allows(function, caller.principalArn(), "AWS_IAM");
+      if (!allowed) {
+        return Optional.empty();
+      }
+    }
+    String accessKey =
+        switch (caller) {
+          case Caller.User u -> u.key().accessKeyId();
+          case Caller.AssumedRole r -> r.session().key().accessKeyId();
+        };
+    return Optional.of(
+        Optional.of(
+            new UrlEvent.Iam(
+                accessKey, account.accountId(), caller.userId(), caller.arn(), caller.userId())));
+  }
+}
