@@ -37,6 +37,7 @@ public final class BenchCommand implements Callable<Integer> {
     for (Suite s :
         List.of(
             new WarmSuite(),
+            new WarmSuite(true),
             new ThroughputSuite(),
             new ColdSuite(),
             new BurstSuite(),

@@ -37,4 +37,39 @@ record BenchContext(BenchSettings settings, KilnProcess kiln, HttpClient http) {
                     .code(c -> c.zipFile(SdkBytes.fromByteArray(zip))));
     lambda().waiter().waitUntilFunctionActiveV2(b -> b.functionName(name));
   }
+
+  /**
+   * Gives {@code function} a public function URL (auth type NONE, with the two permissions Lambda
+   * requires) and returns it in Kiln's path form, which needs no host name.
+   */
+  java.net.URI publicUrl(String function) {
+    String url =
+        lambda()
+            .createFunctionUrlConfig(
+                b ->
+                    b.functionName(function)
+                        .authType(
+                            software.amazon.awssdk.services.lambda.model.FunctionUrlAuthType.NONE))
+            .functionUrl();
+    lambda()
+        .addPermission(
+            b ->
+                b.functionName(function)
+                    .statementId("url")
+                    .action("lambda:InvokeFunctionUrl")
+                    .principal("*")
+                    .functionUrlAuthType(
+                        software.amazon.awssdk.services.lambda.model.FunctionUrlAuthType.NONE));
+    lambda()
+        .addPermission(
+            b ->
+                b.functionName(function)
+                    .statementId("invoke")
+                    .action("lambda:InvokeFunction")
+                    .principal("*")
+                    .invokedViaFunctionUrl(true));
+    String host = java.net.URI.create(url).getHost();
+    return java.net.URI.create(
+        kiln.endpoint() + "/kiln/url/" + host.substring(0, host.indexOf('.')) + "/");
+  }
 }

@@ -25,11 +25,26 @@ import java.util.Map;
  */
 final class WarmSuite implements Suite {
 
+  /**
+   * Whether this is the {@code url} suite: the same groups with a fourth target, the function
+   * called through a function URL (auth type NONE, by Kiln's path form), and its ratios to (b) and
+   * to Kiln's Invoke.
+   */
+  private final boolean url;
+
+  WarmSuite() {
+    this(false);
+  }
+
+  WarmSuite(boolean url) {
+    this.url = url;
+  }
+
   /** Below this interval a client would measure the machine's timer and scheduler, not a target. */
   private static final long MINIMUM_INTERVAL_NANOS = 100_000;
 
   /** The targets' short names in the plot, whose legend says what they are. */
-  private static final String[] SERIES = {"(a) floor", "(b) direct", "Kiln"};
+  private static final String[] SERIES = {"(a) floor", "(b) direct", "Kiln", "Kiln URL"};
 
   /** One target measured in one group. */
   record Measurement(
@@ -48,11 +63,13 @@ final class WarmSuite implements Suite {
       int clients,
       double[] kilnMinusDirectMicros,
       double[] kilnOverDirect,
-      double[] kilnOverFloor) {}
+      double[] kilnOverFloor,
+      double[] urlOverDirect,
+      double[] urlOverInvoke) {}
 
   @Override
   public String name() {
-    return "warm";
+    return url ? "url" : "warm";
   }
 
   @Override
@@ -72,11 +89,20 @@ final class WarmSuite implements Suite {
             + " ms per target.");
     try (BaselineProcess floor = BaselineProcess.floor()) {
       for (Language language : settings.languages()) {
-        String function = "bench-warm-" + language.id;
+        String function = (url ? "bench-url-" : "bench-warm-") + language.id;
         context.createNoop(function, language, Map.of());
+        URI functionUrl = url ? context.publicUrl(function) : null;
         try (BaselineProcess direct = BaselineProcess.direct(language)) {
           for (int clients : settings.clients()) {
-            measureGroup(context, report, language, clients, floor.uri(), direct.uri(), function);
+            measureGroup(
+                context,
+                report,
+                language,
+                clients,
+                floor.uri(),
+                direct.uri(),
+                function,
+                functionUrl);
           }
         }
       }
@@ -90,22 +116,29 @@ final class WarmSuite implements Suite {
       int clients,
       URI floor,
       URI direct,
-      String function) {
+      String function,
+      URI functionUrl) {
     BenchSettings settings = context.settings();
     List<String> names =
-        List.of(
-            "(a) floor: loopback HTTP round trip",
-            "(b) direct: " + language.id + " handler behind a minimal HTTP loop",
-            "Kiln warm invoke, " + language.runtime);
+        new ArrayList<>(
+            List.of(
+                "(a) floor: loopback HTTP round trip",
+                "(b) direct: " + language.id + " handler behind a minimal HTTP loop",
+                "Kiln warm invoke, " + language.runtime));
     List<LoadGenerator.Call> calls =
-        List.of(
-            HttpCalls.post(context.http(), floor),
-            HttpCalls.post(context.http(), direct),
-            HttpCalls.invoke(
-                context.http(),
-                context.kiln().invokeUri(function),
-                "RequestResponse",
-                context.kiln().credentials()));
+        new ArrayList<>(
+            List.of(
+                HttpCalls.post(context.http(), floor),
+                HttpCalls.post(context.http(), direct),
+                HttpCalls.invoke(
+                    context.http(),
+                    context.kiln().invokeUri(function),
+                    "RequestResponse",
+                    context.kiln().credentials())));
+    if (url) {
+      names.add("Kiln function URL, " + language.runtime);
+      calls.add(HttpCalls.post(context.http(), functionUrl));
+    }
 
     // the warm-up's own mean would count Kiln's cold starts and the JIT's first calls: the rate
     // is calibrated from a short closed loop after it
@@ -151,12 +184,21 @@ final class WarmSuite implements Suite {
     double[] minus = new double[4];
     double[] overDirect = new double[4];
     double[] overFloor = new double[4];
+    double[] urlOverDirect = new double[4];
+    double[] urlOverInvoke = new double[4];
     for (int q = 0; q < 4; q++) {
       minus[q] = kiln.percentiles()[q] - b.percentiles()[q];
       overDirect[q] = kiln.percentiles()[q] / b.percentiles()[q];
       overFloor[q] = kiln.percentiles()[q] / a.percentiles()[q];
+      if (url) {
+        double u = measured.get(3).responseTime().percentiles()[q];
+        urlOverDirect[q] = u / b.percentiles()[q];
+        urlOverInvoke[q] = u / kiln.percentiles()[q];
+      }
     }
-    report.result(new Overhead(language.id, clients, minus, overDirect, overFloor));
+    report.result(
+        new Overhead(
+            language.id, clients, minus, overDirect, overFloor, urlOverDirect, urlOverInvoke));
 
     Table t =
         report.table(
@@ -189,5 +231,23 @@ final class WarmSuite implements Suite {
     t.row("Kiln overhead over (b), µs", minus[0], minus[1], minus[2], minus[3], "", "");
     t.row("ratio Kiln / (b)", overDirect[0], overDirect[1], overDirect[2], overDirect[3], "", "");
     t.row("ratio Kiln / (a)", overFloor[0], overFloor[1], overFloor[2], overFloor[3], "", "");
+    if (url) {
+      t.row(
+          "ratio URL / (b)",
+          urlOverDirect[0],
+          urlOverDirect[1],
+          urlOverDirect[2],
+          urlOverDirect[3],
+          "",
+          "");
+      t.row(
+          "ratio URL / Invoke",
+          urlOverInvoke[0],
+          urlOverInvoke[1],
+          urlOverInvoke[2],
+          urlOverInvoke[3],
+          "",
+          "");
+    }
   }
 }
