@@ -58,15 +58,24 @@ class FunctionUrlIT {
                       .action("lambda:InvokeFunctionUrl")
                       .principal("*")
                       .functionUrlAuthType(FunctionUrlAuthType.NONE));
-      kiln.fixture()
-          .lambda
-          .addPermission(
-              b ->
-                  b.functionName(name)
-                      .statementId("invoke")
-                      .action("lambda:InvokeFunction")
-                      .principal("*")
-                      .invokedViaFunctionUrl(true));
+      // InvokedViaFunctionUrl is newer than the SDK Kiln builds with: sent as JSON
+      try {
+        HttpResponse<String> added =
+            HTTP.send(
+                kiln.fixture()
+                    .signed(
+                        "POST",
+                        "/2015-03-31/functions/" + name + "/policy",
+                        Map.of("Content-Type", "application/json"),
+                        ("{\"StatementId\":\"invoke\",\"Action\":\"lambda:InvokeFunction\","
+                                + "\"Principal\":\"*\",\"InvokedViaFunctionUrl\":true}")
+                            .getBytes(StandardCharsets.UTF_8),
+                        "lambda"),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(added.statusCode()).as(added.body()).isEqualTo(201);
+      } catch (java.io.IOException | InterruptedException e) {
+        throw new AssertionError(e);
+      }
     }
     return url;
   }
