@@ -138,6 +138,22 @@ public final class LambdaApi {
   static final int MAX_EVENT_PAYLOAD = 256 * 1024;
 
   public void routes(HttpRouting.Builder r) {
+    // function URLs first: they are not the AWS API, and their callers are not signed for it
+    r.addFilter(
+        new dev.kiln.api.url.FunctionUrlGateway(
+            id -> catalog.urls().byUrlId(id).map(LambdaApi::urlTarget),
+            invocations,
+            verifier,
+            access,
+            (function, principal, authType) -> {
+              try {
+                return catalog.policies().allowsFunctionUrl(function, principal, authType);
+              } catch (LambdaError gone) {
+                return false;
+              }
+            },
+            account,
+            clock));
     r.addFilter(
         new RequestAuthentication(
             verifier,
@@ -733,5 +749,25 @@ public final class LambdaApi {
         .header("x-amzn-RequestId", requestId(req))
         .header(HeaderNames.CONTENT_TYPE, "application/json")
         .send(body.toString().getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static dev.kiln.api.url.UrlTarget urlTarget(dev.kiln.invoke.FunctionUrls.Target t) {
+    return new dev.kiln.api.url.UrlTarget(
+        t.urlId(),
+        t.functionName(),
+        t.qualifier(),
+        t.functionArn(),
+        t.authType(),
+        t.cors()
+            .map(
+                c ->
+                    new dev.kiln.api.url.UrlTarget.Cors(
+                        c.allowCredentials(),
+                        c.allowHeaders(),
+                        c.allowMethods(),
+                        c.allowOrigins(),
+                        c.exposeHeaders(),
+                        c.maxAge())),
+        t.invokeMode());
   }
 }
