@@ -110,9 +110,13 @@ public final class FunctionUrlGateway implements Filter {
       headers.addAll(UrlCors.response(target.get().cors().get(), origin.get()));
     }
     res.status(answer.status());
+    // a name may repeat (Set-Cookie): Helidon's header(name, value) would keep only the last
+    Map<String, List<String>> byName = new LinkedHashMap<>();
     for (Map.Entry<String, String> h : headers) {
-      res.header(HeaderNames.create(h.getKey()), h.getValue());
+      byName.computeIfAbsent(h.getKey(), k -> new ArrayList<>()).add(h.getValue());
     }
+    byName.forEach(
+        (name, values) -> res.header(HeaderNames.create(name), values.toArray(String[]::new)));
     res.header("x-amzn-RequestId", requestId);
     res.send(answer.body());
   }
