@@ -137,9 +137,12 @@ public final class LambdaApi {
   /** Lambda's limit on an asynchronous invocation's payload. */
   static final int MAX_EVENT_PAYLOAD = 256 * 1024;
 
-  public void routes(HttpRouting.Builder r) {
-    // function URLs first: they are not the AWS API, and their callers are not signed for it
-    r.addFilter(
+  /**
+   * The function URLs' route, which must come before every other route of the server (the health
+   * check's too): a URL's paths are its function's, whatever they look like.
+   */
+  public void urlRoutes(HttpRouting.Builder r) {
+    r.any(
         new dev.kiln.api.url.FunctionUrlGateway(
             id -> catalog.urls().byUrlId(id).map(LambdaApi::urlTarget),
             invocations,
@@ -154,6 +157,9 @@ public final class LambdaApi {
             },
             account,
             clock));
+  }
+
+  public void routes(HttpRouting.Builder r) {
     r.addFilter(
         new RequestAuthentication(
             verifier,

@@ -268,6 +268,8 @@ public final class KilnServer implements AutoCloseable {
             .directHandlers(dev.kiln.api.AwsErrors.transportErrors())
             .routing(
                 r -> {
+                  // a function URL's paths are its function's, /health's included
+                  api.urlRoutes(r);
                   // for load balancers and service managers, unsigned (see HealthCheck)
                   r.get("/health", health).get("/ping", health);
                   // Prometheus's scrape, beside the AWS APIs

@@ -273,6 +273,90 @@ class FunctionUrlIT {
   }
 
   @Test
+  void aStreamingUrl_sendsThePreludesStatusAndHeaders_andItsFirstBytesBeforeTheFunctionEnds()
+      throws Exception {
+    // the function writes its last chunk only once the signal function exists, which the test
+    // creates only after it read the first chunk from the URL: nothing depends on timing
+    String role;
+    try (var iam = kiln.fixture().iamClient()) {
+      role =
+          iam.createRole(
+                  b ->
+                      b.roleName("url-signal-watcher")
+                          .assumeRolePolicyDocument(RolesIT.LAMBDA_TRUST))
+              .role()
+              .arn();
+      iam.putRolePolicy(
+          b ->
+              b.roleName("url-signal-watcher")
+                  .policyName("see-the-signal")
+                  .policyDocument(
+                      "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+                          + "\"Action\":\"lambda:GetFunction\",\"Resource\":\"*\"}]}"));
+    }
+    String code =
+        """
+        const { LambdaClient, GetFunctionCommand } = require('@aws-sdk/client-lambda');
+        exports.handler = awslambda.streamifyResponse(async (event, responseStream) => {
+          responseStream = awslambda.HttpResponseStream.from(responseStream, {
+            statusCode: 201, headers: { 'content-type': 'text/plain', 'x-kind': 'streamed' },
+            cookies: ['a=1', 'b=2'] });
+          responseStream.write('first\\n');
+          const client = new LambdaClient({});
+          for (;;) {
+            try {
+              await client.send(new GetFunctionCommand({ FunctionName: 'url-stream-signal' }));
+              break;
+            } catch (e) {
+              if (e.name !== 'ResourceNotFoundException') throw e;
+              await new Promise((r) => setTimeout(r, 100));
+            }
+          }
+          responseStream.write('last\\n');
+          responseStream.end();
+        });
+        """;
+    kiln.fixture()
+        .lambda
+        .createFunction(
+            b ->
+                b.functionName("url-stream")
+                    .runtime(software.amazon.awssdk.services.lambda.model.Runtime.NODEJS20_X)
+                    .handler("index.handler")
+                    .role(role)
+                    .timeout(60)
+                    .code(
+                        c ->
+                            c.zipFile(
+                                software.amazon.awssdk.core.SdkBytes.fromByteArray(
+                                    Zips.of("index.js", code)))));
+    String url =
+        kiln.fixture()
+            .lambda
+            .createFunctionUrlConfig(
+                b ->
+                    b.functionName("url-stream")
+                        .authType(FunctionUrlAuthType.AWS_IAM)
+                        .invokeMode(
+                            software.amazon.awssdk.services.lambda.model.InvokeMode
+                                .RESPONSE_STREAM))
+            .functionUrl();
+    HttpResponse<java.io.InputStream> streamed =
+        HTTP.send(
+            kiln.fixture()
+                .signed("GET", "/kiln/url/" + urlId(url) + "/", Map.of(), new byte[0], "lambda"),
+            HttpResponse.BodyHandlers.ofInputStream());
+    assertThat(streamed.statusCode()).isEqualTo(201);
+    assertThat(streamed.headers().firstValue("x-kind")).contains("streamed");
+    assertThat(streamed.headers().allValues("set-cookie")).containsExactly("a=1", "b=2");
+    java.io.InputStream in = streamed.body();
+    byte[] first = in.readNBytes("first\n".length());
+    assertThat(new String(first, StandardCharsets.UTF_8)).isEqualTo("first\n");
+    kiln.fixture().python("url-stream-signal", "def handler(event, context):\n    return 1\n");
+    assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("last\n");
+  }
+
+  @Test
   void aBodyOverSixMegabytes_isRefusedWith413() throws Exception {
     String url = withUrl("url-big", FunctionUrlAuthType.NONE);
     HttpResponse<String> big =

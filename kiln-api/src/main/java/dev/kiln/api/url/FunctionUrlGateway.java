@@ -13,10 +13,9 @@ import dev.kiln.model.FunctionRef;
 import dev.kiln.model.LambdaError;
 import io.helidon.http.Header;
 import io.helidon.http.HeaderNames;
-import io.helidon.webserver.http.Filter;
-import io.helidon.webserver.http.FilterChain;
-import io.helidon.webserver.http.RoutingRequest;
-import io.helidon.webserver.http.RoutingResponse;
+import io.helidon.webserver.http.Handler;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -31,9 +30,10 @@ import java.util.Optional;
 import java.util.UUID;
 
 /**
- * Serves function URLs on Kiln's own port: a filter ahead of the API's, which takes every request
+ * Serves function URLs on Kiln's own port: the first route of the server, which takes every request
  * whose Host (or path) names a function URL ({@link UrlAddress}) and answers it as Lambda's URL
- * endpoint does, never passing it on to the AWS APIs.
+ * endpoint does, never passing it on to the AWS APIs (whose signature gate lets such requests
+ * through to it); every other request goes on to the next route.
  *
  * <p>One request: find the URL ({@code 404} if none); answer a CORS preflight from the URL's
  * configuration without invoking ({@link UrlCors}); read the body (over 6 MB: {@code 413});
@@ -47,7 +47,7 @@ import java.util.UUID;
  *
  * <p>Stateless; safe for any number of request threads.
  */
-public final class FunctionUrlGateway implements Filter {
+public final class FunctionUrlGateway implements Handler {
 
   /** The largest request a URL takes: Lambda's synchronous payload limit. */
   static final int MAX_REQUEST = 6 * 1024 * 1024;
@@ -84,10 +84,10 @@ public final class FunctionUrlGateway implements Filter {
   }
 
   @Override
-  public void filter(FilterChain chain, RoutingRequest req, RoutingResponse res) {
+  public void handle(ServerRequest req, ServerResponse res) {
     Optional<UrlAddress.Parsed> address = UrlAddress.parse(req.authority(), req.path().rawPath());
     if (address.isEmpty()) {
-      chain.proceed();
+      res.next();
       return;
     }
     String requestId = UUID.randomUUID().toString();
@@ -97,7 +97,10 @@ public final class FunctionUrlGateway implements Filter {
       answer =
           target.isEmpty()
               ? UrlAnswer.failure(404, "Not Found")
-              : serve(req, address.get(), target.get(), requestId);
+              : serve(req, res, address.get(), target.get(), requestId);
+      if (answer == null) {
+        return; // streamed
+      }
     } catch (RuntimeException e) {
       answer = UrlAnswer.failure(502, "Internal Server Error");
     }
@@ -122,7 +125,11 @@ public final class FunctionUrlGateway implements Filter {
   }
 
   private UrlAnswer.Http serve(
-      RoutingRequest req, UrlAddress.Parsed address, UrlTarget target, String requestId) {
+      ServerRequest req,
+      ServerResponse res,
+      UrlAddress.Parsed address,
+      UrlTarget target,
+      String requestId) {
     String method = req.prologue().method().text();
     Optional<String> origin = req.headers().first(HeaderNames.ORIGIN);
     if (target.cors().isPresent()
@@ -189,6 +196,14 @@ public final class FunctionUrlGateway implements Filter {
     }
     InvocationResult result;
     try {
+      if (target.invokeMode().equals("RESPONSE_STREAM")) {
+        return stream(
+            res,
+            invocations.stream(InvokeRequest.sync(function, event)),
+            target,
+            origin,
+            requestId);
+      }
       result = invocations.run(InvokeRequest.sync(function, event));
     } catch (LambdaError e) {
       return switch (e.status()) {
@@ -209,7 +224,7 @@ public final class FunctionUrlGateway implements Filter {
    * authentication, which lets every request through).
    */
   private Optional<Optional<UrlEvent.Iam>> signedCaller(
-      RoutingRequest req, String method, byte[] body, UrlTarget target, FunctionRef function) {
+      ServerRequest req, String method, byte[] body, UrlTarget target, FunctionRef function) {
     if (verifier.isEmpty()) {
       return Optional.of(Optional.empty());
     }
@@ -259,5 +274,113 @@ public final class FunctionUrlGateway implements Filter {
         Optional.of(
             new UrlEvent.Iam(
                 accessKey, account.accountId(), caller.userId(), caller.arn(), caller.userId())));
+  }
+
+  /** How long a streamed answer waits for its function's next chunk. */
+  private static final java.time.Duration PATIENCE = java.time.Duration.ofMinutes(16);
+
+  /** The content type of a stream that begins with an HTTP prelude (HttpResponseStream.from). */
+  static final String HTTP_INTEGRATION = "application/vnd.awslambda.http-integration-response";
+
+  /**
+   * Answers a RESPONSE_STREAM URL as its function writes: the status and headers from the stream's
+   * prelude (JSON, then eight NUL bytes) when it has one, else 200 with the stream's content type;
+   * then every chunk as it comes, flushed. Returns null: the answer is sent.
+   */
+  private UrlAnswer.Http stream(
+      ServerResponse res,
+      dev.kiln.invoke.InvocationStream invocation,
+      UrlTarget target,
+      Optional<String> origin,
+      String requestId) {
+    dev.kiln.runtimeapi.ResponseStream body = invocation.body();
+    try {
+      int status = 200;
+      List<Map.Entry<String, String>> headers = new ArrayList<>();
+      java.io.ByteArrayOutputStream first = new java.io.ByteArrayOutputStream();
+      Optional<byte[]> opening = body.next(PATIENCE);
+      if (opening.isEmpty()) {
+        // nothing streamed: a failure before the first byte answers as a buffered URL's does
+        if (body.end().join().failed()) {
+          return UrlAnswer.failure(502, "Internal Server Error");
+        }
+      }
+      if (body.contentType().equals(HTTP_INTEGRATION)) {
+        java.io.ByteArrayOutputStream prelude = new java.io.ByteArrayOutputStream();
+        int zeros = 0;
+        boolean done = false;
+        Optional<byte[]> chunk = opening;
+        while (!done && chunk.isPresent()) {
+          byte[] c = chunk.get();
+          for (int i = 0; i < c.length; i++) {
+            if (done) {
+              first.write(c, i, c.length - i);
+              break;
+            }
+            prelude.write(c[i]);
+            zeros = c[i] == 0 ? zeros + 1 : 0;
+            done = zeros == 8;
+          }
+          if (!done) {
+            chunk = body.next(PATIENCE);
+          }
+        }
+        if (!done) {
+          return UrlAnswer.failure(502, "Internal Server Error");
+        }
+        byte[] p = prelude.toByteArray();
+        com.fasterxml.jackson.databind.JsonNode meta =
+            new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(
+                    new String(
+                        p, 0, Math.max(0, p.length - 8), java.nio.charset.StandardCharsets.UTF_8));
+        status = meta.path("statusCode").asInt(200);
+        meta.path("headers")
+            .properties()
+            .forEach(e -> headers.add(Map.entry(e.getKey(), e.getValue().asText())));
+        for (com.fasterxml.jackson.databind.JsonNode c : meta.path("cookies")) {
+          headers.add(Map.entry("Set-Cookie", c.asText()));
+        }
+      } else {
+        headers.add(Map.entry("Content-Type", body.contentType()));
+        opening.ifPresent(first::writeBytes);
+      }
+      if (target.cors().isPresent() && origin.isPresent()) {
+        headers.addAll(UrlCors.response(target.cors().get(), origin.get()));
+      }
+      res.status(status);
+      Map<String, List<String>> byName = new LinkedHashMap<>();
+      for (Map.Entry<String, String> h : headers) {
+        byName.computeIfAbsent(h.getKey(), k -> new ArrayList<>()).add(h.getValue());
+      }
+      byName.forEach(
+          (name, values) -> res.header(HeaderNames.create(name), values.toArray(String[]::new)));
+      res.header("x-amzn-RequestId", requestId);
+      try (java.io.OutputStream out = res.outputStream()) {
+        if (first.size() > 0) {
+          out.write(first.toByteArray());
+          out.flush();
+        }
+        while (true) {
+          Optional<byte[]> chunk = body.next(PATIENCE);
+          if (chunk.isEmpty()) {
+            break;
+          }
+          out.write(chunk.get());
+          out.flush();
+        }
+      }
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      body.cancel();
+      throw new IllegalStateException(e);
+    } catch (IOException | RuntimeException e) {
+      body.cancel();
+      if (res.isSent()) {
+        return null;
+      }
+      throw e instanceof RuntimeException r ? r : new UncheckedIOException((IOException) e);
+    }
   }
 }
