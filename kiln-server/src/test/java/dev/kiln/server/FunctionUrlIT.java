@@ -169,6 +169,58 @@ class FunctionUrlIT {
   }
 
   @Test
+  void aNodeFunction_writtenAsAwsExamplesWriteThem_answersOverItsUrl() throws Exception {
+    kiln.fixture()
+        .node(
+            "url-node",
+            "index.mjs",
+            "export const handler = async (event) => {\n"
+                + "  return {\n"
+                + "    statusCode: 200,\n"
+                + "    headers: { 'Content-Type': 'text/plain' },\n"
+                + "    body: `Hello from Lambda, ${event.queryStringParameters?.name ?? 'stranger'}`,\n"
+                + "  };\n"
+                + "};\n");
+    String url =
+        kiln.fixture()
+            .lambda
+            .createFunctionUrlConfig(
+                b -> b.functionName("url-node").authType(FunctionUrlAuthType.AWS_IAM))
+            .functionUrl();
+    HttpResponse<String> hello =
+        HTTP.send(
+            kiln.fixture()
+                .signed(
+                    "GET",
+                    "/kiln/url/" + urlId(url) + "/?name=Ada",
+                    Map.of(),
+                    new byte[0],
+                    "lambda"),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(hello.statusCode()).as(hello.body()).isEqualTo(200);
+    assertThat(hello.headers().firstValue("content-type")).contains("text/plain");
+    assertThat(hello.body()).isEqualTo("Hello from Lambda, Ada");
+  }
+
+  @Test
+  void aMalformedUrlHost_isNotFound_andNeverReachesTheApi() throws Exception {
+    String answer =
+        Tools.run(
+                List.of(
+                    "curl",
+                    "-s",
+                    "-i",
+                    "-H",
+                    "Host: not-a-url-id.lambda-url.us-east-1.localhost",
+                    kiln.server().endpoint() + "/2015-03-31/functions"),
+                kiln.dataDir(),
+                Map.of())
+            .output()
+            .replace("\r\n", "\n");
+    assertThat(answer).startsWith("HTTP/1.1 404").endsWith("{\"Message\":\"Not Found\"}");
+  }
+
+  @Test
   void withoutThePermissions_aPublicUrlIsForbidden_andAnIamUrlWantsASignature() throws Exception {
     kiln.fixture().python("url-closed", ECHO);
     String closed =
