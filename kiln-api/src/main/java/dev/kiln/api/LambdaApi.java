@@ -144,7 +144,7 @@ public final class LambdaApi {
   public void urlRoutes(HttpRouting.Builder r) {
     r.any(
         new dev.kiln.api.url.FunctionUrlGateway(
-            id -> catalog.urls().byUrlId(id).map(LambdaApi::urlTarget),
+            id -> catalog.urls().byUrlId(id),
             invocations,
             verifier,
             access,
@@ -755,25 +755,5 @@ public final class LambdaApi {
         .header("x-amzn-RequestId", requestId(req))
         .header(HeaderNames.CONTENT_TYPE, "application/json")
         .send(body.toString().getBytes(StandardCharsets.UTF_8));
-  }
-
-  private static dev.kiln.api.url.UrlTarget urlTarget(dev.kiln.invoke.FunctionUrls.Target t) {
-    return new dev.kiln.api.url.UrlTarget(
-        t.urlId(),
-        t.functionName(),
-        t.qualifier(),
-        t.functionArn(),
-        t.authType(),
-        t.cors()
-            .map(
-                c ->
-                    new dev.kiln.api.url.UrlTarget.Cors(
-                        c.allowCredentials(),
-                        c.allowHeaders(),
-                        c.allowMethods(),
-                        c.allowOrigins(),
-                        c.exposeHeaders(),
-                        c.maxAge())),
-        t.invokeMode());
   }
 }

@@ -5,6 +5,7 @@ import dev.kiln.api.auth.ApiOperations;
 import dev.kiln.api.auth.Caller;
 import dev.kiln.api.auth.FormEncoding;
 import dev.kiln.api.auth.SigV4Verifier;
+import dev.kiln.invoke.FunctionUrls;
 import dev.kiln.invoke.InvocationResult;
 import dev.kiln.invoke.Invocations;
 import dev.kiln.invoke.InvokeRequest;
@@ -58,7 +59,7 @@ public final class FunctionUrlGateway implements Handler {
     boolean allows(FunctionRef function, String principalArn, String authType);
   }
 
-  private final UrlTarget.Lookup urls;
+  private final java.util.function.Function<String, Optional<FunctionUrls.Target>> urls;
   private final Invocations invocations;
   private final Optional<SigV4Verifier> verifier;
   private final AccessControl access;
@@ -67,7 +68,7 @@ public final class FunctionUrlGateway implements Handler {
   private final InstantSource clock;
 
   public FunctionUrlGateway(
-      UrlTarget.Lookup urls,
+      java.util.function.Function<String, Optional<FunctionUrls.Target>> urls,
       Invocations invocations,
       Optional<SigV4Verifier> verifier,
       AccessControl access,
@@ -92,7 +93,7 @@ public final class FunctionUrlGateway implements Handler {
     }
     String requestId = UUID.randomUUID().toString();
     UrlAnswer.Http answer;
-    Optional<UrlTarget> target = urls.byUrlId(address.get().urlId());
+    Optional<FunctionUrls.Target> target = urls.apply(address.get().urlId());
     try {
       answer =
           target.isEmpty()
@@ -113,13 +114,7 @@ public final class FunctionUrlGateway implements Handler {
       headers.addAll(UrlCors.response(target.get().cors().get(), origin.get()));
     }
     res.status(answer.status());
-    // a name may repeat (Set-Cookie): Helidon's header(name, value) would keep only the last
-    Map<String, List<String>> byName = new LinkedHashMap<>();
-    for (Map.Entry<String, String> h : headers) {
-      byName.computeIfAbsent(h.getKey(), k -> new ArrayList<>()).add(h.getValue());
-    }
-    byName.forEach(
-        (name, values) -> res.header(HeaderNames.create(name), values.toArray(String[]::new)));
+    setHeaders(res, headers);
     res.header("x-amzn-RequestId", requestId);
     res.send(answer.body());
   }
@@ -128,7 +123,7 @@ public final class FunctionUrlGateway implements Handler {
       ServerRequest req,
       ServerResponse res,
       UrlAddress.Parsed address,
-      UrlTarget target,
+      FunctionUrls.Target target,
       String requestId) {
     String method = req.prologue().method().text();
     Optional<String> origin = req.headers().first(HeaderNames.ORIGIN);
@@ -224,7 +219,11 @@ public final class FunctionUrlGateway implements Handler {
    * authentication, which lets every request through).
    */
   private Optional<Optional<UrlEvent.Iam>> signedCaller(
-      ServerRequest req, String method, byte[] body, UrlTarget target, FunctionRef function) {
+      ServerRequest req,
+      String method,
+      byte[] body,
+      FunctionUrls.Target target,
+      FunctionRef function) {
     if (verifier.isEmpty()) {
       return Optional.of(Optional.empty());
     }
@@ -290,7 +289,7 @@ public final class FunctionUrlGateway implements Handler {
   private UrlAnswer.Http stream(
       ServerResponse res,
       dev.kiln.invoke.InvocationStream invocation,
-      UrlTarget target,
+      FunctionUrls.Target target,
       Optional<String> origin,
       String requestId) {
     dev.kiln.runtimeapi.ResponseStream body = invocation.body();
@@ -349,12 +348,7 @@ public final class FunctionUrlGateway implements Handler {
         headers.addAll(UrlCors.response(target.cors().get(), origin.get()));
       }
       res.status(status);
-      Map<String, List<String>> byName = new LinkedHashMap<>();
-      for (Map.Entry<String, String> h : headers) {
-        byName.computeIfAbsent(h.getKey(), k -> new ArrayList<>()).add(h.getValue());
-      }
-      byName.forEach(
-          (name, values) -> res.header(HeaderNames.create(name), values.toArray(String[]::new)));
+      setHeaders(res, headers);
       res.header("x-amzn-RequestId", requestId);
       try (java.io.OutputStream out = res.outputStream()) {
         if (first.size() > 0) {
@@ -382,5 +376,18 @@ public final class FunctionUrlGateway implements Handler {
       }
       throw e instanceof RuntimeException r ? r : new UncheckedIOException((IOException) e);
     }
+  }
+
+  /**
+   * Sets {@code headers}; a name may repeat (Set-Cookie), which Helidon's header(name, value) would
+   * not keep.
+   */
+  private static void setHeaders(ServerResponse res, List<Map.Entry<String, String>> headers) {
+    Map<String, List<String>> byName = new LinkedHashMap<>();
+    for (Map.Entry<String, String> h : headers) {
+      byName.computeIfAbsent(h.getKey(), k -> new ArrayList<>()).add(h.getValue());
+    }
+    byName.forEach(
+        (name, values) -> res.header(HeaderNames.create(name), values.toArray(String[]::new)));
   }
 }

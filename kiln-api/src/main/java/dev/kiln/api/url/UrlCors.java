@@ -1,5 +1,6 @@
 package dev.kiln.api.url;
 
+import dev.kiln.model.FunctionUrlConfig;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -18,7 +19,7 @@ public final class UrlCors {
   private UrlCors() {}
 
   /** The allowed origin to echo for {@code origin}: {@code *} when all are allowed. */
-  static Optional<String> allowedOrigin(UrlTarget.Cors cors, String origin) {
+  static Optional<String> allowedOrigin(FunctionUrlConfig.Cors cors, String origin) {
     for (String o : cors.allowOrigins()) {
       if (o.equals("*")) {
         return Optional.of(cors.allowCredentials().orElse(false) ? origin : "*");
@@ -38,7 +39,10 @@ public final class UrlCors {
 
   /** The headers of the answer to a preflight from {@code origin}. */
   public static List<Map.Entry<String, String>> preflight(
-      UrlTarget.Cors cors, String origin, String requestMethod, Optional<String> requestHeaders) {
+      FunctionUrlConfig.Cors cors,
+      String origin,
+      String requestMethod,
+      Optional<String> requestHeaders) {
     List<Map.Entry<String, String>> out = new ArrayList<>();
     Optional<String> allowed = allowedOrigin(cors, origin);
     boolean methodAllowed =
@@ -73,7 +77,8 @@ public final class UrlCors {
   }
 
   /** The headers added to an answer to a request from {@code origin}. */
-  public static List<Map.Entry<String, String>> response(UrlTarget.Cors cors, String origin) {
+  public static List<Map.Entry<String, String>> response(
+      FunctionUrlConfig.Cors cors, String origin) {
     List<Map.Entry<String, String>> out = new ArrayList<>();
     Optional<String> allowed = allowedOrigin(cors, origin);
     if (allowed.isEmpty()) {

@@ -3,7 +3,6 @@ package dev.kiln.api.url;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.net.URLDecoder;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -140,27 +139,11 @@ public final class UrlEvent {
   /** Decoded query parameters, repeated ones joined with commas, in the order first sent. */
   static Map<String, String> queryParameters(String raw) {
     Map<String, String> out = new LinkedHashMap<>();
-    if (raw == null || raw.isEmpty()) {
-      return out;
-    }
-    for (String pair : raw.split("&")) {
-      if (pair.isEmpty()) {
-        continue;
-      }
-      int eq = pair.indexOf('=');
-      String name = decode(eq < 0 ? pair : pair.substring(0, eq));
-      String value = eq < 0 ? "" : decode(pair.substring(eq + 1));
-      out.merge(name, value, (a, b) -> a + "," + b);
+    for (Map.Entry<String, String> p :
+        dev.kiln.api.auth.FormEncoding.decode(raw == null ? "" : raw)) {
+      out.merge(p.getKey(), p.getValue(), (x, y) -> x + "," + y);
     }
     return out;
-  }
-
-  private static String decode(String s) {
-    try {
-      return URLDecoder.decode(s, StandardCharsets.UTF_8);
-    } catch (IllegalArgumentException malformed) {
-      return s;
-    }
   }
 
   /** Whether a body of this content type goes to the function as text rather than base64. */

@@ -147,8 +147,8 @@ class UrlPartsTest {
 
   @Test
   void cors_answersPreflightsAndMarksAnswers_forAllowedOriginsOnly() {
-    UrlTarget.Cors cors =
-        new UrlTarget.Cors(
+    dev.kiln.model.FunctionUrlConfig.Cors cors =
+        new dev.kiln.model.FunctionUrlConfig.Cors(
             Optional.of(true),
             List.of("content-type", "x-custom"),
             List.of("GET", "POST"),
@@ -169,8 +169,8 @@ class UrlPartsTest {
         .isEmpty();
     assertThat(UrlCors.response(cors, "https://app.example.com"))
         .contains(Map.entry("Access-Control-Expose-Headers", "x-request-id"));
-    UrlTarget.Cors any =
-        new UrlTarget.Cors(
+    dev.kiln.model.FunctionUrlConfig.Cors any =
+        new dev.kiln.model.FunctionUrlConfig.Cors(
             Optional.empty(), List.of(), List.of("*"), List.of("*"), List.of(), Optional.empty());
     assertThat(UrlCors.response(any, "https://whoever.example"))
         .containsExactly(Map.entry("Access-Control-Allow-Origin", "*"));
