@@ -258,7 +258,8 @@ class IsolationIT {
   void processesLeftByAnInstance_dieWithIt() throws Exception {
     String marker = "4" + (System.nanoTime() % 100000);
     call("bystander", Map.of("action", "daemon", "marker", marker));
-    assertThat(sleepers(marker)).isNotEmpty();
+    // the daemon is forked as the function returns: it may not have exec'd its command yet
+    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> !sleepers(marker).isEmpty());
     // a timeout kills the instance: everything it started goes too
     InvokeResponse r =
         kiln.lambda.invoke(
