@@ -61,56 +61,6 @@ public record ServerSettings(
       java.util.regex.Pattern.compile(
           "(?=.{1,200}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*");
 
-  /** Settings without a function URL domain. */
-  public ServerSettings(
-      String bind,
-      int port,
-      Path dataDir,
-      Account account,
-      Duration keepAlive,
-      Duration shutdownGrace,
-      Map<String, String> interpreters,
-      SandboxChoice sandbox,
-      boolean outboundNetwork,
-      int concurrencyLimit,
-      int scaleOutRate,
-      long instanceMemoryMb,
-      Duration asyncRetryDelay,
-      Duration logRetention,
-      long logMaxBytes,
-      Optional<URI> otlpEndpoint,
-      boolean authentication,
-      Optional<ServerTls.Settings> tls,
-      Duration instanceCredentialsLifetime,
-      Duration clientTimeout,
-      String store,
-      dev.kiln.api.auth.IdentityPolicies.Mode iam) {
-    this(
-        bind,
-        port,
-        dataDir,
-        account,
-        keepAlive,
-        shutdownGrace,
-        interpreters,
-        sandbox,
-        outboundNetwork,
-        concurrencyLimit,
-        scaleOutRate,
-        instanceMemoryMb,
-        asyncRetryDelay,
-        logRetention,
-        logMaxBytes,
-        otlpEndpoint,
-        authentication,
-        tls,
-        instanceCredentialsLifetime,
-        clientTimeout,
-        store,
-        iam,
-        Optional.empty());
-  }
-
   /** How long function logs are kept unless {@code --log-retention-days} says otherwise. */
   public static final Duration DEFAULT_LOG_RETENTION = Duration.ofDays(30);
 
@@ -301,7 +251,8 @@ public record ServerSettings(
         DEFAULT_INSTANCE_CREDENTIALS_LIFETIME,
         DEFAULT_CLIENT_TIMEOUT,
         dev.kiln.store.Storage.DEFAULT,
-        dev.kiln.api.auth.IdentityPolicies.Mode.COMPAT);
+        dev.kiln.api.auth.IdentityPolicies.Mode.COMPAT,
+        Optional.empty());
   }
 
   /**
@@ -309,46 +260,36 @@ public record ServerSettings(
    * https://<url-id>.lambda-url.<region>.<domain>/}.
    */
   public ServerSettings withFunctionUrlDomain(String domain) {
-    return new ServerSettings(
-        bind,
-        port,
-        dataDir,
-        account,
-        keepAlive,
-        shutdownGrace,
-        interpreters,
-        sandbox,
-        outboundNetwork,
-        concurrencyLimit,
-        scaleOutRate,
-        instanceMemoryMb,
-        asyncRetryDelay,
-        logRetention,
-        logMaxBytes,
-        otlpEndpoint,
-        authentication,
-        tls,
-        instanceCredentialsLifetime,
-        clientTimeout,
-        store,
-        iam,
-        Optional.of(domain));
+    return with(
+        otlpEndpoint, tls, instanceCredentialsLifetime, clientTimeout, iam, Optional.of(domain));
   }
 
   /** These settings, exporting invocation spans to an OTLP/HTTP collector at {@code endpoint}. */
   public ServerSettings withOtlpEndpoint(URI endpoint) {
-    return with(Optional.of(endpoint), tls, instanceCredentialsLifetime, clientTimeout, iam);
+    return with(
+        Optional.of(endpoint),
+        tls,
+        instanceCredentialsLifetime,
+        clientTimeout,
+        iam,
+        functionUrlDomain);
   }
 
   /** These settings, with {@code mode} for roles Kiln's IAM does not know. */
   public ServerSettings withIam(dev.kiln.api.auth.IdentityPolicies.Mode mode) {
-    return with(otlpEndpoint, tls, instanceCredentialsLifetime, clientTimeout, mode);
+    return with(
+        otlpEndpoint, tls, instanceCredentialsLifetime, clientTimeout, mode, functionUrlDomain);
   }
 
   /** These settings, serving the API over HTTPS with {@code certificate}. */
   public ServerSettings withTls(ServerTls.Settings certificate) {
     return with(
-        otlpEndpoint, Optional.of(certificate), instanceCredentialsLifetime, clientTimeout, iam);
+        otlpEndpoint,
+        Optional.of(certificate),
+        instanceCredentialsLifetime,
+        clientTimeout,
+        iam,
+        functionUrlDomain);
   }
 
   /**
@@ -357,12 +298,12 @@ public record ServerSettings(
    * rotation.
    */
   public ServerSettings withInstanceCredentialsLifetime(Duration lifetime) {
-    return with(otlpEndpoint, tls, lifetime, clientTimeout, iam);
+    return with(otlpEndpoint, tls, lifetime, clientTimeout, iam, functionUrlDomain);
   }
 
   /** These settings, cutting off a client that stalls mid-request after {@code timeout}. */
   public ServerSettings withClientTimeout(Duration timeout) {
-    return with(otlpEndpoint, tls, instanceCredentialsLifetime, timeout, iam);
+    return with(otlpEndpoint, tls, instanceCredentialsLifetime, timeout, iam, functionUrlDomain);
   }
 
   private ServerSettings with(
@@ -370,7 +311,8 @@ public record ServerSettings(
       Optional<ServerTls.Settings> https,
       Duration credentialsLifetime,
       Duration stalledClient,
-      dev.kiln.api.auth.IdentityPolicies.Mode iamMode) {
+      dev.kiln.api.auth.IdentityPolicies.Mode iamMode,
+      Optional<String> urlDomain) {
     return new ServerSettings(
         bind,
         port,
@@ -394,6 +336,6 @@ public record ServerSettings(
         stalledClient,
         store,
         iamMode,
-        functionUrlDomain);
+        urlDomain);
   }
 }

@@ -501,7 +501,8 @@ class AuthIT {
                     s.instanceCredentialsLifetime(),
                     s.clientTimeout(),
                     s.store(),
-                    s.iam()))) {
+                    s.iam(),
+                    s.functionUrlDomain()))) {
       HttpResponse<String> r =
           HTTP.send(
               HttpRequest.newBuilder(URI.create(open.server.endpoint() + "/2015-03-31/functions"))

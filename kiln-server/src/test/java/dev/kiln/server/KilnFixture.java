@@ -89,7 +89,8 @@ final class KilnFixture implements AutoCloseable {
                     ServerSettings.DEFAULT_INSTANCE_CREDENTIALS_LIFETIME,
                     ServerSettings.DEFAULT_CLIENT_TIMEOUT,
                     dev.kiln.store.Storage.DEFAULT,
-                    dev.kiln.api.auth.IdentityPolicies.Mode.COMPAT)));
+                    dev.kiln.api.auth.IdentityPolicies.Mode.COMPAT,
+                    java.util.Optional.empty())));
     lambda = client(server);
   }
 

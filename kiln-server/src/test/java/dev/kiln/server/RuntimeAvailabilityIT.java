@@ -40,7 +40,8 @@ class RuntimeAvailabilityIT {
                     ServerSettings.DEFAULT_INSTANCE_CREDENTIALS_LIFETIME,
                     ServerSettings.DEFAULT_CLIENT_TIMEOUT,
                     dev.kiln.store.Storage.DEFAULT,
-                    dev.kiln.api.auth.IdentityPolicies.Mode.COMPAT));
+                    dev.kiln.api.auth.IdentityPolicies.Mode.COMPAT,
+                    java.util.Optional.empty()));
         var lambda = KilnFixture.client(server)) {
       assertThatThrownBy(
               () ->
