@@ -150,29 +150,21 @@ public final class FunctionPolicies {
    * calling service ({@code SourceArn}, {@code SourceAccount}) grant AWS services, never a key.
    */
   public boolean allows(FunctionRef ref, String principalArn, String action) {
-    List<String> qualifiers = new java.util.ArrayList<>(List.of(""));
-    ref.qualifier().ifPresent(qualifiers::add);
-    for (String qualifier : qualifiers) {
-      Optional<FunctionPolicy> policy = store.functionPolicy(ref.name(), qualifier);
-      if (policy.isEmpty()) {
-        continue;
-      }
-      for (FunctionPolicy.Statement s : policy.get().statements()) {
-        boolean actionMatches =
-            s.action().equals("*") || s.action().equals("lambda:*") || s.action().equals(action);
-        boolean principalMatches = s.principal().equals("*") || s.principal().equals(principalArn);
-        // a condition no key can meet (a source for AWS services, an organization, a function
-        // URL, an Alexa skill's token) keeps the statement from granting keys anything
-        if (actionMatches
-            && principalMatches
-            && s.sourceArn().isEmpty()
-            && s.sourceAccount().isEmpty()
-            && s.principalOrgId().isEmpty()
-            && s.functionUrlAuthType().isEmpty()
-            && s.eventSourceToken().isEmpty()
-            && !s.invokedViaFunctionUrl().orElse(false)) {
-          return true;
-        }
+    for (FunctionPolicy.Statement s : statements(ref)) {
+      boolean actionMatches =
+          s.action().equals("*") || s.action().equals("lambda:*") || s.action().equals(action);
+      boolean principalMatches = s.principal().equals("*") || s.principal().equals(principalArn);
+      // a condition no key can meet (a source for AWS services, an organization, a function
+      // URL, an Alexa skill's token) keeps the statement from granting keys anything
+      if (actionMatches
+          && principalMatches
+          && s.sourceArn().isEmpty()
+          && s.sourceAccount().isEmpty()
+          && s.principalOrgId().isEmpty()
+          && s.functionUrlAuthType().isEmpty()
+          && s.eventSourceToken().isEmpty()
+          && !s.invokedViaFunctionUrl().orElse(false)) {
+        return true;
       }
     }
     return false;
@@ -188,29 +180,31 @@ public final class FunctionPolicies {
   public boolean allowsFunctionUrl(FunctionRef ref, String principalArn, String authType) {
     boolean url = false;
     boolean invoke = false;
-    List<String> qualifiers = new java.util.ArrayList<>(List.of(""));
-    ref.qualifier().ifPresent(qualifiers::add);
-    for (String qualifier : qualifiers) {
-      Optional<FunctionPolicy> policy = store.functionPolicy(ref.name(), qualifier);
-      if (policy.isEmpty()) {
+    for (FunctionPolicy.Statement s : statements(ref)) {
+      boolean principalMatches = s.principal().equals("*") || s.principal().equals(principalArn);
+      boolean unconditional =
+          s.sourceArn().isEmpty()
+              && s.sourceAccount().isEmpty()
+              && s.principalOrgId().isEmpty()
+              && s.eventSourceToken().isEmpty()
+              && s.functionUrlAuthType().map(authType::equals).orElse(true);
+      if (!principalMatches || !unconditional) {
         continue;
       }
-      for (FunctionPolicy.Statement s : policy.get().statements()) {
-        boolean principalMatches = s.principal().equals("*") || s.principal().equals(principalArn);
-        boolean unconditional =
-            s.sourceArn().isEmpty()
-                && s.sourceAccount().isEmpty()
-                && s.principalOrgId().isEmpty()
-                && s.eventSourceToken().isEmpty()
-                && s.functionUrlAuthType().map(authType::equals).orElse(true);
-        if (!principalMatches || !unconditional) {
-          continue;
-        }
-        boolean all = s.action().equals("*") || s.action().equals("lambda:*");
-        url |= all || s.action().equals("lambda:InvokeFunctionUrl");
-        invoke |= all || s.action().equals("lambda:InvokeFunction");
-      }
+      boolean all = s.action().equals("*") || s.action().equals("lambda:*");
+      url |= all || s.action().equals("lambda:InvokeFunctionUrl");
+      invoke |= all || s.action().equals("lambda:InvokeFunction");
     }
     return url && invoke;
+  }
+
+  /** The statements of the function's policy and, for a qualified reference, its qualifier's. */
+  private List<FunctionPolicy.Statement> statements(FunctionRef ref) {
+    List<FunctionPolicy.Statement> out = new java.util.ArrayList<>();
+    store.functionPolicy(ref.name(), "").ifPresent(p -> out.addAll(p.statements()));
+    ref.qualifier()
+        .flatMap(q -> store.functionPolicy(ref.name(), q))
+        .ifPresent(p -> out.addAll(p.statements()));
+    return out;
   }
 }
