@@ -25,7 +25,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Starts instances: opens the instance's Runtime API channel, builds the environment Lambda gives a
@@ -39,6 +42,12 @@ final class InstanceLauncher {
 
   private static final org.slf4j.Logger LOG =
       org.slf4j.LoggerFactory.getLogger(InstanceLauncher.class);
+
+  /**
+   * How long a runtime's first Runtime API call may wait for {@code driver.start} to return the
+   * sandbox whose processes it is checked against: the process can run before the call returns.
+   */
+  private static final java.time.Duration START_RACE_WAIT = java.time.Duration.ofSeconds(10);
 
   private static final DateTimeFormatter STREAM_DATE = DateTimeFormatter.ofPattern("yyyy/MM/dd");
 
@@ -160,7 +169,8 @@ final class InstanceLauncher {
       emulator(version); // a bootstrap of the wrong architecture fails before anything starts
     }
     long startedNanos = ticker.read();
-    AtomicReference<Sandbox> sandboxRef = new AtomicReference<>();
+    // a runtime may call the Runtime API before driver.start returns: its first call waits here
+    CompletableFuture<Sandbox> started = new CompletableFuture<>();
     Optional<InstanceNetwork> network = driver.isolateNetwork(id, version.outboundNetwork());
     RuntimeChannel channel =
         network.isPresent()
@@ -169,8 +179,14 @@ final class InstanceLauncher {
             : runtimeApi.open(
                 id,
                 () -> {
-                  Sandbox s = sandboxRef.get();
-                  return s == null ? Set.of() : s.pids();
+                  try {
+                    return started.get(START_RACE_WAIT.toMillis(), TimeUnit.MILLISECONDS).pids();
+                  } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return Set.of();
+                  } catch (ExecutionException | TimeoutException e) {
+                    return Set.of();
+                  }
                 });
     String logStream =
         LocalDate.now(ZoneOffset.UTC).format(STREAM_DATE) + "/[" + version.version() + "]" + id;
@@ -223,6 +239,7 @@ final class InstanceLauncher {
       metrics.sandboxStarted(java.time.Duration.ofNanos(sandboxReadyNanos - before));
     } catch (IOException | RuntimeException e) {
       // the driver has released the network; the channel and the key are ours to give back
+      started.completeExceptionally(e);
       channel.close();
       credentials.revoke(id);
       cds.filter(JavaClassCache.Plan::dump)
@@ -230,7 +247,7 @@ final class InstanceLauncher {
               plan -> classCache.finished(plan, new ExitStatus(1, 0, false), Optional.empty()));
       throw e;
     }
-    sandboxRef.set(sandbox);
+    started.complete(sandbox);
     // the instance's key ends with it
     sandbox.onExit().thenRun(() -> credentials.revoke(id));
     if (!extensions.isEmpty()) {

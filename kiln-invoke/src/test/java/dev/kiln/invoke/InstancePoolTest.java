@@ -180,6 +180,18 @@ class InstancePoolTest {
   }
 
   @Test
+  void aRuntimeThatCallsBeforeItsSandboxIsReturned_isStillRecognisedAsTheInstancesOwn()
+      throws Exception {
+    // the Runtime API checks a caller against the instance's processes, which the launcher learns
+    // only when driver.start returns; the runtime's first GET /next must not be refused meanwhile
+    driver.startReturnDelay(Duration.ofMillis(300));
+    invoker();
+    invoke();
+    assertThat(driver.started()).hasSize(1);
+    assertThat(driver.started().get(0).onExit()).isNotDone();
+  }
+
+  @Test
   void sequentialInvocations_reuseTheOneWarmInstance() throws Exception {
     invoker();
     String first = invoke();

@@ -112,6 +112,7 @@ public final class FakeSandboxDriver implements SandboxDriver {
   private final Handler handler;
   private volatile Duration initDelay = Duration.ZERO;
   private volatile Optional<String> initError = Optional.empty();
+  private volatile Duration startReturnDelay = Duration.ZERO;
   private final List<FakeSandbox> started = new CopyOnWriteArrayList<>();
 
   /** Instances that answer every event with {@code handler}. */
@@ -142,6 +143,16 @@ public final class FakeSandboxDriver implements SandboxDriver {
     return this;
   }
 
+  /**
+   * {@link #start} returns only {@code delay} after the instance's runtime began to run, as a
+   * loaded host may let a process run, and call the Runtime API, before the call that spawned it
+   * returns.
+   */
+  public FakeSandboxDriver startReturnDelay(Duration delay) {
+    this.startReturnDelay = delay;
+    return this;
+  }
+
   /** Every sandbox this driver started, in order, ended ones included. */
   public List<FakeSandbox> started() {
     return List.copyOf(started);
@@ -164,6 +175,12 @@ public final class FakeSandboxDriver implements SandboxDriver {
     FakeSandbox sandbox = new FakeSandbox(spec, address, output, handler, initDelay, initError);
     started.add(sandbox);
     sandbox.run();
+    try {
+      Thread.sleep(startReturnDelay);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while starting", e);
+    }
     return sandbox;
   }
 
