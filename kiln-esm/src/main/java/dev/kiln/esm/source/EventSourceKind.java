@@ -50,6 +50,13 @@ public interface EventSourceKind {
   EventSourceReader open(EventSourceMapping mapping, SourceContext context);
 
   /**
+   * The mapping was deleted: give back what the source keeps for it (PostgreSQL's replication
+   * slot). Kafka's consumer group and an SQS queue are the user's and stay. Best effort: a source
+   * that is down is logged and left.
+   */
+  default void deleted(EventSourceMapping mapping, SourceContext context) {}
+
+  /**
    * How failures are handled: a {@link Semantics#QUEUE} leaves a failed message to the source's own
    * redelivery (SQS's visibility timeout and redrive policy), a {@link Semantics#STREAM} retries
    * the batch in place, in order, under MaximumRetryAttempts and MaximumRecordAgeInSeconds,
