@@ -2,6 +2,7 @@ package dev.kiln.store;
 
 import dev.kiln.model.AliasConfig;
 import dev.kiln.model.EventInvokeConfig;
+import dev.kiln.model.EventSourceMapping;
 import dev.kiln.model.FunctionConfig;
 import dev.kiln.model.FunctionUrlConfig;
 import dev.kiln.model.LayerPolicy;
@@ -179,6 +180,41 @@ public interface MetadataStore extends AutoCloseable {
 
   /** Removes a function URL; false if there was none. Deleting its function or alias does too. */
   boolean deleteFunctionUrlConfig(String name, String qualifier);
+
+  /**
+   * Stores a new event source mapping, as the source it reads is named by {@code sourceKey}.
+   *
+   * @throws StorageException.AlreadyExists if the function has a mapping on that source already
+   *     (its key is that mapping's UUID), {@link StorageException.NotFound} if the function is gone
+   */
+  void createEventSourceMapping(EventSourceMapping mapping, String sourceKey);
+
+  /**
+   * Reads, changes and writes back one mapping in one transaction, so that a user's update and a
+   * poller's report of its state cannot undo each other; the written copy's revision is one past
+   * the stored one. Empty if the mapping is gone (or {@code change} returns null: nothing written).
+   */
+  Optional<EventSourceMapping> updateEventSourceMapping(
+      String uuid, java.util.function.UnaryOperator<EventSourceMapping> change);
+
+  Optional<EventSourceMapping> eventSourceMapping(String uuid);
+
+  /**
+   * Mappings in the order they were created, of one function and/or on one event source ARN when
+   * given, from just after {@code marker}.
+   *
+   * @throws StorageException.InvalidMarker for a marker the store never issued
+   */
+  MappingPage eventSourceMappings(
+      Optional<String> functionName,
+      Optional<String> eventSourceArn,
+      Optional<String> marker,
+      int maxItems);
+
+  record MappingPage(List<EventSourceMapping> mappings, Optional<String> nextMarker) {}
+
+  /** Removes a mapping; false if there was none. Deleting its function does too. */
+  boolean deleteEventSourceMapping(String uuid);
 
   /** Function count and bytes of zipped code held, for GetAccountSettings. */
   Usage usage();

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import dev.kiln.model.AliasConfig;
 import dev.kiln.model.CodeDigest;
 import dev.kiln.model.EventInvokeConfig;
+import dev.kiln.model.EventSourceMapping;
 import dev.kiln.model.FunctionConfig;
 import dev.kiln.model.FunctionPolicy;
 import dev.kiln.model.FunctionRef;
@@ -19,6 +20,7 @@ import dev.kiln.model.ProvisionedConfig;
 import dev.kiln.store.StorageException.Entity;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -443,6 +445,120 @@ public final class SqliteMetadataStore implements MetadataStore {
   public boolean deleteFunctionUrlConfig(String name, String qualifier) {
     return db.update("DELETE FROM function_urls WHERE name = ? AND qualifier = ?", name, qualifier)
         == 1;
+  }
+
+  @Override
+  public void createEventSourceMapping(EventSourceMapping mapping, String sourceKey) {
+    db.inTransaction(
+        () -> {
+          requireExists(mapping.functionName());
+          Optional<String> existing =
+              db.first(
+                  "SELECT uuid FROM event_source_mappings WHERE function_name = ? AND source_key = ?",
+                  rs -> rs.getString(1),
+                  mapping.functionName(),
+                  sourceKey);
+          if (existing.isPresent()) {
+            throw new StorageException.AlreadyExists(Entity.EVENT_SOURCE_MAPPING, existing.get());
+          }
+          long seq =
+              db.first(
+                      "SELECT COALESCE(MAX(seq), 0) + 1 FROM event_source_mappings",
+                      rs -> rs.getLong(1))
+                  .orElse(1L);
+          return db.update(
+              "INSERT INTO event_source_mappings"
+                  + " (uuid, seq, function_name, source_key, event_source_arn, config)"
+                  + " VALUES (?, ?, ?, ?, ?, ?)",
+              mapping.uuid(),
+              seq,
+              mapping.functionName(),
+              sourceKey,
+              mapping.eventSourceArn().orElse(null),
+              write(mapping));
+        });
+  }
+
+  @Override
+  public Optional<EventSourceMapping> updateEventSourceMapping(
+      String uuid, java.util.function.UnaryOperator<EventSourceMapping> change) {
+    return db.inTransaction(
+        () -> {
+          Optional<EventSourceMapping> current = eventSourceMapping(uuid);
+          if (current.isEmpty()) {
+            return Optional.<EventSourceMapping>empty();
+          }
+          EventSourceMapping changed = change.apply(current.get());
+          if (changed == null) {
+            return current;
+          }
+          EventSourceMapping stored =
+              changed.toBuilder().revision(current.get().revision() + 1).build();
+          db.update(
+              "UPDATE event_source_mappings SET config = ? WHERE uuid = ?", write(stored), uuid);
+          return Optional.of(stored);
+        });
+  }
+
+  @Override
+  public Optional<EventSourceMapping> eventSourceMapping(String uuid) {
+    return db.first(
+        "SELECT config FROM event_source_mappings WHERE uuid = ?",
+        rs -> read(rs.getString(1), EventSourceMapping.class),
+        uuid);
+  }
+
+  @Override
+  public MappingPage eventSourceMappings(
+      Optional<String> functionName,
+      Optional<String> eventSourceArn,
+      Optional<String> marker,
+      int maxItems) {
+    long after = 0;
+    if (marker.isPresent()) {
+      try {
+        after = Long.parseLong(marker.get());
+      } catch (NumberFormatException e) {
+        throw new StorageException.InvalidMarker(Entity.EVENT_SOURCE_MAPPING, marker.get());
+      }
+      if (after < 1) {
+        throw new StorageException.InvalidMarker(Entity.EVENT_SOURCE_MAPPING, marker.get());
+      }
+    }
+    List<Object> params = new ArrayList<>();
+    StringBuilder sql =
+        new StringBuilder("SELECT seq, config FROM event_source_mappings WHERE seq > ?");
+    params.add(after);
+    functionName.ifPresent(
+        n -> {
+          sql.append(" AND function_name = ?");
+          params.add(n);
+        });
+    eventSourceArn.ifPresent(
+        a -> {
+          sql.append(" AND event_source_arn = ?");
+          params.add(a);
+        });
+    sql.append(" ORDER BY seq LIMIT ?");
+    params.add(maxItems + 1);
+    record Row(long seq, EventSourceMapping mapping) {}
+    List<Row> rows =
+        db.list(
+            sql.toString(),
+            rs -> new Row(rs.getLong(1), read(rs.getString(2), EventSourceMapping.class)),
+            params.toArray());
+    if (rows.size() <= maxItems) {
+      return new MappingPage(rows.stream().map(Row::mapping).toList(), Optional.empty());
+    }
+    List<Row> page = rows.subList(0, maxItems);
+    return new MappingPage(
+        page.stream().map(Row::mapping).toList(),
+        Optional.of(Long.toString(page.get(page.size() - 1).seq())));
+  }
+
+  @Override
+  public boolean deleteEventSourceMapping(String uuid) {
+    return db.update("DELETE FROM event_source_mappings WHERE uuid = ?", uuid) == 1;
   }
 
   private static String urlKey(String name, String qualifier) {

@@ -26,6 +26,7 @@ public abstract sealed class StorageException extends RuntimeException
     LAYER_POLICY,
     FUNCTION_POLICY,
     FUNCTION_URL,
+    EVENT_SOURCE_MAPPING,
     CODE,
     ROLE,
     ROLE_POLICY,
@@ -50,7 +51,8 @@ public abstract sealed class StorageException extends RuntimeException
   /**
    * The key of what the outcome concerns: a function's name, an alias's name, {@code layer:version}
    * for a layer version or its policy, a function's name for its policy, {@code name} or {@code
-   * name:alias} for a function URL, a package's digest; in IAM, a role's name, {@code
+   * name:alias} for a function URL, a mapping's UUID (or, for one that already exists, the UUID of
+   * the mapping already on that source), a package's digest; in IAM, a role's name, {@code
    * role/policyName} for a role's inline policy, a managed policy's ARN for its attachment to a
    * role, a customer managed policy's name, and {@code policy:versionId} for one of its versions. A
    * name is spelled as the caller gave it.

@@ -3,6 +3,7 @@ package dev.kiln.testing;
 import dev.kiln.model.AliasConfig;
 import dev.kiln.model.CodeDigest;
 import dev.kiln.model.EventInvokeConfig;
+import dev.kiln.model.EventSourceMapping;
 import dev.kiln.model.FunctionConfig;
 import dev.kiln.model.FunctionPolicy;
 import dev.kiln.model.FunctionRef;
@@ -58,6 +59,11 @@ public final class InMemoryMetadataStore implements MetadataStore {
           Comparator.comparing(LayerKey::name)
               .thenComparing(LayerKey::version, Comparator.reverseOrder()));
   private final Map<LayerKey, LayerPolicy> layerPolicies = new HashMap<>();
+
+  private record StoredMapping(long seq, String sourceKey, EventSourceMapping mapping) {}
+
+  private final Map<String, StoredMapping> mappings = new LinkedHashMap<>();
+  private long nextMappingSeq = 1;
 
   @Override
   public synchronized void createFunction(
@@ -140,6 +146,7 @@ public final class InMemoryMetadataStore implements MetadataStore {
   @Override
   public synchronized boolean deleteFunction(String name) {
     reserved.remove(name);
+    mappings.values().removeIf(m -> m.mapping().functionName().equals(name));
     return functions.remove(name) != null;
   }
 
@@ -261,6 +268,79 @@ public final class InMemoryMetadataStore implements MetadataStore {
   @Override
   public synchronized boolean deleteFunctionUrlConfig(String name, String qualifier) {
     return find(name).map(f -> f.urls.remove(qualifier) != null).orElse(false);
+  }
+
+  @Override
+  public synchronized void createEventSourceMapping(EventSourceMapping mapping, String sourceKey) {
+    require(mapping.functionName());
+    for (StoredMapping m : mappings.values()) {
+      if (m.mapping().functionName().equals(mapping.functionName())
+          && m.sourceKey().equals(sourceKey)) {
+        throw new StorageException.AlreadyExists(Entity.EVENT_SOURCE_MAPPING, m.mapping().uuid());
+      }
+    }
+    mappings.put(mapping.uuid(), new StoredMapping(nextMappingSeq++, sourceKey, mapping));
+  }
+
+  @Override
+  public synchronized Optional<EventSourceMapping> updateEventSourceMapping(
+      String uuid, java.util.function.UnaryOperator<EventSourceMapping> change) {
+    StoredMapping current = mappings.get(uuid);
+    if (current == null) {
+      return Optional.empty();
+    }
+    EventSourceMapping changed = change.apply(current.mapping());
+    if (changed == null) {
+      return Optional.of(current.mapping());
+    }
+    EventSourceMapping stored =
+        changed.toBuilder().revision(current.mapping().revision() + 1).build();
+    mappings.put(uuid, new StoredMapping(current.seq(), current.sourceKey(), stored));
+    return Optional.of(stored);
+  }
+
+  @Override
+  public synchronized Optional<EventSourceMapping> eventSourceMapping(String uuid) {
+    return Optional.ofNullable(mappings.get(uuid)).map(StoredMapping::mapping);
+  }
+
+  @Override
+  public synchronized MappingPage eventSourceMappings(
+      Optional<String> functionName,
+      Optional<String> eventSourceArn,
+      Optional<String> marker,
+      int maxItems) {
+    long after;
+    try {
+      after = marker.map(Long::parseLong).orElse(0L);
+    } catch (NumberFormatException e) {
+      throw new StorageException.InvalidMarker(Entity.EVENT_SOURCE_MAPPING, marker.get());
+    }
+    if (marker.isPresent() && after < 1) {
+      throw new StorageException.InvalidMarker(Entity.EVENT_SOURCE_MAPPING, marker.get());
+    }
+    List<StoredMapping> matching =
+        mappings.values().stream()
+            .filter(m -> m.seq() > after)
+            .filter(m -> functionName.map(m.mapping().functionName()::equals).orElse(true))
+            .filter(
+                m ->
+                    eventSourceArn.isEmpty() || m.mapping().eventSourceArn().equals(eventSourceArn))
+            .sorted(Comparator.comparingLong(StoredMapping::seq))
+            .toList();
+    if (matching.size() <= maxItems) {
+      return new MappingPage(
+          matching.stream().map(StoredMapping::mapping).toList(), Optional.empty());
+    }
+    List<StoredMapping> page = matching.subList(0, maxItems);
+    return new MappingPage(
+        page.stream().map(StoredMapping::mapping).toList(),
+        Optional.of(Long.toString(page.get(page.size() - 1).seq())));
+  }
+
+  @Override
+  public synchronized boolean deleteEventSourceMapping(String uuid) {
+    return mappings.remove(uuid) != null;
   }
 
   @Override

@@ -7,6 +7,7 @@ import dev.kiln.model.AliasConfig;
 import dev.kiln.model.CodeDigest;
 import dev.kiln.model.ConfigPatch;
 import dev.kiln.model.EventInvokeConfig;
+import dev.kiln.model.EventSourceMapping;
 import dev.kiln.model.FunctionConfig;
 import dev.kiln.model.FunctionPolicy;
 import dev.kiln.model.FunctionUrlConfig;
@@ -219,6 +220,7 @@ public abstract class MetadataStoreContract {
     FunctionUrlConfig url = functionUrl("gone", Optional.empty());
     store.createFunctionUrlConfig(url);
     store.createFunctionUrlConfig(functionUrl("gone", Optional.of("live")));
+    store.createEventSourceMapping(mapping("m-gone", "gone", "arn:aws:sqs:us-east-1:1:q"), "q");
 
     assertThat(store.deleteFunction("gone")).isTrue();
 
@@ -233,6 +235,7 @@ public abstract class MetadataStoreContract {
     assertThat(store.functionPolicy("gone", "")).isEmpty();
     assertThat(store.functionUrlConfigs("gone")).isEmpty();
     assertThat(store.functionUrlConfigByUrlId(url.urlId())).isEmpty();
+    assertThat(store.eventSourceMapping("m-gone")).isEmpty();
     assertThat(store.referencedCode()).isEmpty();
     assertThat(store.usage()).isEqualTo(new MetadataStore.Usage(0, 0));
     assertThat(store.deleteFunction("gone")).isFalse();
@@ -489,6 +492,93 @@ public abstract class MetadataStoreContract {
         StorageException.NotFound.class,
         Entity.FUNCTION,
         "nope");
+  }
+
+  protected static EventSourceMapping mapping(String uuid, String function, String arn) {
+    return new EventSourceMapping.Builder(uuid, "sqs", function, T0)
+        .eventSourceArn(Optional.of(arn))
+        .batchSize(10)
+        .filters(List.of("{\"body\":{\"a\":[1]}}"))
+        .build();
+  }
+
+  @Test
+  void eventSourceMappings_areOnePerFunctionAndSource_listedInOrderOfCreation_andPaged() {
+    store.createFunction(config("f"), Map.of(), Optional.empty());
+    store.createFunction(config("g"), Map.of(), Optional.empty());
+    EventSourceMapping a = mapping("a", "f", "arn:aws:sqs:us-east-1:1:q1");
+    EventSourceMapping b = mapping("b", "g", "arn:aws:sqs:us-east-1:1:q1");
+    EventSourceMapping c = mapping("c", "f", "arn:aws:sqs:us-east-1:1:q2");
+    store.createEventSourceMapping(a, "q1");
+    store.createEventSourceMapping(b, "q1");
+    store.createEventSourceMapping(c, "q2");
+
+    assertRefused(
+        () -> store.createEventSourceMapping(mapping("d", "f", "arn:aws:sqs:us-east-1:1:q1"), "q1"),
+        StorageException.AlreadyExists.class,
+        Entity.EVENT_SOURCE_MAPPING,
+        "a");
+    assertRefused(
+        () -> store.createEventSourceMapping(mapping("e", "nope", "arn:x"), "x"),
+        StorageException.NotFound.class,
+        Entity.FUNCTION,
+        "nope");
+
+    assertThat(store.eventSourceMapping("a")).hasValue(a);
+    assertThat(store.eventSourceMapping("zzz")).isEmpty();
+    var all = store.eventSourceMappings(Optional.empty(), Optional.empty(), Optional.empty(), 10);
+    assertThat(all.mappings()).containsExactly(a, b, c);
+    assertThat(all.nextMarker()).isEmpty();
+    assertThat(
+            store
+                .eventSourceMappings(Optional.of("f"), Optional.empty(), Optional.empty(), 10)
+                .mappings())
+        .containsExactly(a, c);
+    assertThat(
+            store
+                .eventSourceMappings(
+                    Optional.empty(),
+                    Optional.of("arn:aws:sqs:us-east-1:1:q1"),
+                    Optional.empty(),
+                    10)
+                .mappings())
+        .containsExactly(a, b);
+    var first = store.eventSourceMappings(Optional.empty(), Optional.empty(), Optional.empty(), 2);
+    assertThat(first.mappings()).containsExactly(a, b);
+    var second =
+        store.eventSourceMappings(Optional.empty(), Optional.empty(), first.nextMarker(), 2);
+    assertThat(second.mappings()).containsExactly(c);
+    assertThat(second.nextMarker()).isEmpty();
+    assertRefused(
+        () ->
+            store.eventSourceMappings(
+                Optional.empty(), Optional.empty(), Optional.of("not-a-marker"), 2),
+        StorageException.InvalidMarker.class,
+        Entity.EVENT_SOURCE_MAPPING,
+        "not-a-marker");
+
+    assertThat(store.deleteEventSourceMapping("b")).isTrue();
+    assertThat(store.deleteEventSourceMapping("b")).isFalse();
+    // the source is free again for that function
+    store.createEventSourceMapping(mapping("b2", "g", "arn:aws:sqs:us-east-1:1:q1"), "q1");
+  }
+
+  @Test
+  void updatingAMapping_changesItInPlace_andBumpsItsRevision() {
+    store.createFunction(config("f"), Map.of(), Optional.empty());
+    EventSourceMapping a = mapping("a", "f", "arn:aws:sqs:us-east-1:1:q1");
+    store.createEventSourceMapping(a, "q1");
+
+    Optional<EventSourceMapping> changed =
+        store.updateEventSourceMapping("a", m -> m.toBuilder().batchSize(5).enabled(false).build());
+
+    assertThat(changed).isPresent();
+    assertThat(changed.get().batchSize()).isEqualTo(5);
+    assertThat(changed.get().revision()).isEqualTo(a.revision() + 1);
+    assertThat(store.eventSourceMapping("a")).isEqualTo(changed);
+    assertThat(store.updateEventSourceMapping("a", m -> null)).isEqualTo(changed);
+    assertThat(store.eventSourceMapping("a").get().revision()).isEqualTo(a.revision() + 1);
+    assertThat(store.updateEventSourceMapping("zzz", m -> m)).isEmpty();
   }
 
   protected static FunctionUrlConfig functionUrl(String function, Optional<String> qualifier) {
