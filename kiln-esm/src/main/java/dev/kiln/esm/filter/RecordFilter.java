@@ -51,10 +51,12 @@ import software.amazon.event.ruler.Patterns;
  * A {@code RecordFilter} is immutable once {@link #compile} returns, and {@link #matches} may be
  * called by any number of threads at once. The automaton is built completely inside {@code compile}
  * (the only place rules are added) and published through a final field; matching only reads it.
- * event-ruler's matching is itself safe to run concurrently (its states are {@code @ThreadSafe},
- * backed by concurrent maps, and it keeps per-call state on the stack), which the tests also
- * exercise from several threads. A mapping whose criteria change gets a new {@code RecordFilter};
- * an old one is never modified.
+ * event-ruler's matching is itself meant to run concurrently: its automaton states ({@code
+ * NameState}, {@code ByteMachine}) and its matcher ({@code Finder}) are annotated {@code
+ * ThreadSafe}, the machine's own bookkeeping is a concurrent map, and each match call keeps its
+ * progress in objects of its own; no lock is taken here. The tests match one filter from several
+ * threads at once and check every answer. A mapping whose criteria change gets a new {@code
+ * RecordFilter}; an old one is never modified.
  */
 public final class RecordFilter {
 

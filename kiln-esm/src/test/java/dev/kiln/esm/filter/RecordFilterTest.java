@@ -201,6 +201,16 @@ class RecordFilterTest {
     }
 
     @Test
+    void prefixAndSuffixIgnoringCase() {
+      String prefix = "{\"service\": [{\"prefix\": {\"equals-ignore-case\": \"eventb\"}}]}";
+      assertThat(matches(prefix, "{\"service\": \"EventBridge\"}")).isTrue();
+      assertThat(matches(prefix, "{\"service\": \"Lambda\"}")).isFalse();
+      String suffix = "{\"FileName\": [{\"suffix\": {\"equals-ignore-case\": \".png\"}}]}";
+      assertThat(matches(suffix, "{\"FileName\": \"CAT.PNG\"}")).isTrue();
+      assertThat(matches(suffix, "{\"FileName\": \"cat.gif\"}")).isFalse();
+    }
+
+    @Test
     void equalsIgnoreCase() {
       String p = "{\"Name\": [{\"equals-ignore-case\": \"alice\"}]}";
       assertThat(matches(p, "{\"Name\": \"ALICE\"}")).isTrue();
