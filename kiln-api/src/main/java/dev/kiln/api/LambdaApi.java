@@ -86,7 +86,9 @@ public final class LambdaApi {
       CodeLinks codeLinks,
       dev.kiln.api.auth.IdentityPolicies identities,
       dev.kiln.api.iam.IamApi iam,
+      Optional<dev.kiln.esm.EventSourceMappings> mappings,
       java.time.InstantSource clock) {
+    this.mappings = mappings;
     this.identities = identities;
     this.iam = iam;
     this.clock = clock;
@@ -127,6 +129,7 @@ public final class LambdaApi {
   }
 
   private final AsyncInvocations async;
+  private final Optional<dev.kiln.esm.EventSourceMappings> mappings;
   private final dev.kiln.api.auth.IdentityPolicies identities;
   private final dev.kiln.api.iam.IamApi iam;
   private final dev.kiln.api.auth.AccessControl access;
@@ -188,6 +191,7 @@ public final class LambdaApi {
     new LayersApi(catalog.layers(), codeLinks).routes(r);
     new PermissionsApi(catalog).routes(r);
     new FunctionUrlsApi(catalog).routes(r);
+    mappings.ifPresent(m -> new EventSourceMappingsApi(m).routes(r));
     new StreamingInvokeApi(invocations, account).routes(r);
     // IAM and STS (form-encoded POST /) before CloudWatch Logs (JSON POST /)
     new QueryApis(iam, new dev.kiln.api.iam.StsApi(account)).routes(r);
@@ -415,12 +419,18 @@ public final class LambdaApi {
   }
 
   private void tagResource(ServerRequest req, ServerResponse res) throws IOException {
-    FunctionRef ref = taggable(req);
+    Optional<String> mapping = taggedMapping(req);
     RequestBody body = RequestBody.parse(readBody(req, 1024 * 1024, "TagResource"));
     Map<String, String> tags =
         body.stringMap("Tags")
             .orElseThrow(() -> LambdaError.validation("tags", "null", "Member must not be null"));
     checkTags(tags);
+    if (mapping.isPresent()) {
+      mappingsApi().tag(mapping.get(), tags);
+      res.status(204).header("x-amzn-RequestId", requestId(req)).send();
+      return;
+    }
+    FunctionRef ref = taggable(req);
     Map<String, String> existing = functionTags.list(ref);
     Set<String> all = new HashSet<>(existing.keySet());
     all.addAll(tags.keySet());
@@ -433,22 +443,40 @@ public final class LambdaApi {
   }
 
   private void untagResource(ServerRequest req, ServerResponse res) {
-    FunctionRef ref = taggable(req);
+    Optional<String> mapping = taggedMapping(req);
     List<String> keys = req.query().contains("tagKeys") ? req.query().all("tagKeys") : List.of();
     if (keys.isEmpty()) {
       throw LambdaError.validation("tagKeys", "null", "Member must not be null");
     }
+    if (mapping.isPresent()) {
+      mappingsApi().untag(mapping.get(), keys);
+      res.status(204).header("x-amzn-RequestId", requestId(req)).send();
+      return;
+    }
+    FunctionRef ref = taggable(req);
     functionTags.list(ref); // 404 for an unknown function
     functionTags.untag(ref, Set.copyOf(keys));
     res.status(204).header("x-amzn-RequestId", requestId(req)).send();
   }
 
   private void listTags(ServerRequest req, ServerResponse res) {
-    Map<String, String> tags = functionTags.list(taggable(req));
+    Optional<String> mapping = taggedMapping(req);
+    Map<String, String> tags =
+        mapping.isPresent() ? mappingsApi().tags(mapping.get()) : functionTags.list(taggable(req));
     ObjectNode out = FunctionJson.JSON.createObjectNode();
     ObjectNode t = out.putObject("Tags");
     tags.forEach(t::put);
     sendJson(res, req, 200, out);
+  }
+
+  /** The mapping a tag operation's ARN names, when it names an event source mapping. */
+  private Optional<String> taggedMapping(ServerRequest req) {
+    return dev.kiln.esm.EventSourceMappings.uuidOf(req.path().pathParameters().get("arn"));
+  }
+
+  private dev.kiln.esm.EventSourceMappings mappingsApi() {
+    return mappings.orElseThrow(
+        () -> LambdaError.notFound("The resource you requested does not exist."));
   }
 
   private FunctionRef taggable(ServerRequest req) {

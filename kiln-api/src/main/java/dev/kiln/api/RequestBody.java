@@ -40,6 +40,11 @@ final class RequestBody {
     this.path = path;
   }
 
+  /** The document itself, for a reader that goes through it field by field on its own. */
+  ObjectNode node() {
+    return node;
+  }
+
   static RequestBody parse(byte[] bytes) {
     if (bytes.length == 0) {
       return new RequestBody(JSON.createObjectNode(), "");

@@ -99,6 +99,7 @@ class InvokeRouteTest {
             new dev.kiln.api.auth.IdentityPolicies(
                 iam, Account.DEFAULT, dev.kiln.api.auth.IdentityPolicies.Mode.COMPAT),
             new dev.kiln.api.iam.IamApi(iam, Account.DEFAULT, Clock.systemUTC()),
+            java.util.Optional.empty(),
             Clock.systemUTC());
     server = WebServer.builder().port(0).routing(api::routes).build().start();
   }

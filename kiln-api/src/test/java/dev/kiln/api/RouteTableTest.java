@@ -79,6 +79,7 @@ class RouteTableTest {
             new CodeLinks(Clock.systemUTC()),
             new IdentityPolicies(iam, Account.DEFAULT, IdentityPolicies.Mode.COMPAT),
             new IamApi(iam, Account.DEFAULT, Clock.systemUTC()),
+            java.util.Optional.empty(),
             Clock.systemUTC());
     List<Route> routes = routesOf(api::routes);
     assertThat(routes).hasSizeGreaterThan(40);

@@ -258,7 +258,7 @@ final class BatchProcessor {
     request.put("requestId", UUID.randomUUID().toString());
     request.put("functionArn", functionArn);
     request.put("condition", condition);
-    request.put("approximateInvokeCount", Math.max(1, part.attempts() + 1));
+    request.put("approximateInvokeCount", part.attempts());
     if (part.last() instanceof BatchOutcome.Failed f) {
       ObjectNode response = record.putObject("responseContext");
       response.put("statusCode", 200);

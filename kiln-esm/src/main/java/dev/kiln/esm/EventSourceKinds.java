@@ -13,6 +13,11 @@ public record EventSourceKinds(List<EventSourceKind> kinds) {
     kinds = List.copyOf(kinds);
   }
 
+  /** The kinds Kiln reads: SQS queues, self-managed Kafka topics, PostgreSQL publications. */
+  public static EventSourceKinds builtIn() {
+    return new EventSourceKinds(List.of());
+  }
+
   /**
    * The kind a Create request is for; refuses one Kiln cannot consume as AWS refuses an event
    * source it does not support.

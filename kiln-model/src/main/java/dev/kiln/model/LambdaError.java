@@ -100,6 +100,11 @@ public class LambdaError extends RuntimeException {
     return new LambdaError("ResourceConflictException", 409, message);
   }
 
+  /** ResourceInUseException: the resource is busy with another operation. */
+  public static LambdaError inUse(String message) {
+    return new LambdaError("ResourceInUseException", 400, message);
+  }
+
   public static LambdaError preconditionFailed(String message) {
     return new LambdaError("PreconditionFailedException", 412, message);
   }

@@ -254,6 +254,51 @@ public final class KilnCli implements Runnable {
     String functionUrlDomain;
 
     @Option(
+        names = "--sqs-endpoint",
+        paramLabel = "URL",
+        description =
+            "The SQS-compatible endpoint (an ElasticMQ server, for one) that event source mappings"
+                + " on arn:aws:sqs: queues poll, e.g. http://localhost:9324")
+    String sqsEndpoint;
+
+    @Option(
+        names = "--secrets-dir",
+        paramLabel = "DIR",
+        description =
+            "Where a SourceAccessConfiguration's Secrets Manager ARN is looked up: the file DIR/NAME"
+                + " holds the JSON of the secret NAME (file: URIs are read as they are)")
+    Path secretsDir;
+
+    private ServerSettings.Triggers triggers() {
+      Optional<java.net.URI> sqs = Optional.empty();
+      if (sqsEndpoint != null) {
+        java.net.URI uri;
+        try {
+          uri = java.net.URI.create(sqsEndpoint);
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException(
+              "--sqs-endpoint must be a URL such as http://localhost:9324, got '"
+                  + sqsEndpoint
+                  + "'");
+        }
+        if (uri.getScheme() == null
+            || !(uri.getScheme().equals("http") || uri.getScheme().equals("https"))
+            || uri.getHost() == null) {
+          throw new IllegalArgumentException(
+              "--sqs-endpoint must be an http or https URL such as http://localhost:9324, got '"
+                  + sqsEndpoint
+                  + "'");
+        }
+        sqs = Optional.of(uri);
+      }
+      if (secretsDir != null && !java.nio.file.Files.isDirectory(secretsDir)) {
+        throw new IllegalArgumentException(
+            "--secrets-dir must be a directory, got '" + secretsDir + "'");
+      }
+      return new ServerSettings.Triggers(sqs, Optional.ofNullable(secretsDir));
+    }
+
+    @Option(
         names = "--client-timeout",
         paramLabel = "SECONDS",
         description =
@@ -387,7 +432,8 @@ public final class KilnCli implements Runnable {
                 Duration.ofSeconds(clientTimeoutSeconds),
                 store,
                 iam,
-                Optional.ofNullable(functionUrlDomain));
+                Optional.ofNullable(functionUrlDomain),
+                triggers());
       } catch (IllegalArgumentException e) {
         System.err.println("kiln server: " + e.getMessage());
         return 2;

@@ -195,6 +195,36 @@ public final class KilnServer implements AutoCloseable {
       dispatcher.watchQueue();
       AsyncInvocations async = new AsyncInvocations(events, dispatcher, clock);
       catalog.functions().declareAll();
+      // event source mappings: pollers that read queues, streams and tables into functions
+      dev.kiln.esm.EventSourceKinds kinds = dev.kiln.esm.EventSourceKinds.builtIn();
+      java.util.concurrent.ExecutorService pollerThreads =
+          parts.add(
+              "the event source pollers' threads",
+              java.util.concurrent.Executors.newThreadPerTaskExecutor(
+                  Thread.ofVirtual().name("esm-", 0).factory()),
+              java.util.concurrent.ExecutorService::shutdownNow);
+      dev.kiln.esm.MappingPollers pollers =
+          dev.kiln.esm.MappingPollers.builder()
+              .store(store)
+              .kinds(kinds)
+              .invocations(invocations)
+              .onFailure(
+                  (mapping, arn, record) ->
+                      async.accept(
+                          dev.kiln.model.FunctionRef.parse(arn, "destination", settings.account()),
+                          record.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                          Optional.empty()))
+              .registry(metrics.registry())
+              .clock(clock)
+              .executor(pollerThreads)
+              .context(
+                  new ServerSourceContext(clock, settings.account().region(), settings.triggers()))
+              .filters(patterns -> dev.kiln.esm.filter.RecordFilter.compile(patterns)::matches)
+              .account(settings.account())
+              .build();
+      dev.kiln.esm.EventSourceMappings mappings =
+          new dev.kiln.esm.EventSourceMappings(
+              store, catalog.functions(), kinds, pollers, settings.account(), clock);
       this.accessKeys = AccessKeys.openOrCreate(data);
       LambdaApi api =
           new LambdaApi(
@@ -210,6 +240,7 @@ public final class KilnServer implements AutoCloseable {
               new CodeLinks(utc),
               identities,
               new dev.kiln.api.iam.IamApi(storage.iam(), settings.account(), clock),
+              Optional.of(mappings),
               clock);
       Map<String, Runnable> stores = new java.util.LinkedHashMap<>();
       stores.put("metadata", store::check);
@@ -237,6 +268,8 @@ public final class KilnServer implements AutoCloseable {
             invoker.shutdown(settings.shutdownGrace());
           });
       dispatcher.start();
+      // stopped before the drain, so that no poller starts a batch on an instance being killed
+      parts.add("the event source pollers", pollers.start());
       catalog.concurrency().restoreProvisioning();
       // client commands on this data directory find this server where it really listens
       new EndpointRecord(endpoint(), settings.account().region()).write(data);

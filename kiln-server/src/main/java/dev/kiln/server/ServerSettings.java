@@ -31,6 +31,7 @@ import java.util.Optional;
  * @param functionUrlDomain a wildcard domain (behind a proxy that terminates TLS) under which
  *     function URLs are {@code https://<url-id>.lambda-url.<region>.<domain>/}; without it they are
  *     {@code http(s)://<url-id>.lambda-url.<region>.localhost:<port>/}
+ * @param triggers what the event source mappings' pollers reach their sources with
  */
 public record ServerSettings(
     String bind,
@@ -55,7 +56,8 @@ public record ServerSettings(
     Duration clientTimeout,
     String store,
     dev.kiln.api.auth.IdentityPolicies.Mode iam,
-    Optional<String> functionUrlDomain) {
+    Optional<String> functionUrlDomain,
+    Triggers triggers) {
 
   private static final java.util.regex.Pattern DOMAIN =
       java.util.regex.Pattern.compile(
@@ -252,7 +254,8 @@ public record ServerSettings(
         DEFAULT_CLIENT_TIMEOUT,
         dev.kiln.store.Storage.DEFAULT,
         dev.kiln.api.auth.IdentityPolicies.Mode.COMPAT,
-        Optional.empty());
+        Optional.empty(),
+        Triggers.NONE);
   }
 
   /**
@@ -336,6 +339,47 @@ public record ServerSettings(
         stalledClient,
         store,
         iamMode,
-        urlDomain);
+        urlDomain,
+        triggers);
+  }
+
+  /** These settings, with what the event source mappings' pollers reach their sources with. */
+  public ServerSettings withTriggers(Triggers t) {
+    return new ServerSettings(
+        bind,
+        port,
+        dataDir,
+        account,
+        keepAlive,
+        shutdownGrace,
+        interpreters,
+        sandbox,
+        outboundNetwork,
+        concurrencyLimit,
+        scaleOutRate,
+        instanceMemoryMb,
+        asyncRetryDelay,
+        logRetention,
+        logMaxBytes,
+        otlpEndpoint,
+        authentication,
+        tls,
+        instanceCredentialsLifetime,
+        clientTimeout,
+        store,
+        iam,
+        functionUrlDomain,
+        t);
+  }
+
+  /**
+   * What event source mappings reach their sources with.
+   *
+   * @param sqsEndpoint the SQS-compatible endpoint queues are polled at ({@code --sqs-endpoint})
+   * @param secretsDir where a SourceAccessConfiguration's Secrets Manager ARN is looked up: the
+   *     file named as the secret, holding its JSON ({@code --secrets-dir})
+   */
+  public record Triggers(Optional<URI> sqsEndpoint, Optional<Path> secretsDir) {
+    public static final Triggers NONE = new Triggers(Optional.empty(), Optional.empty());
   }
 }

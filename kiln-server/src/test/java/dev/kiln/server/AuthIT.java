@@ -502,7 +502,8 @@ class AuthIT {
                     s.clientTimeout(),
                     s.store(),
                     s.iam(),
-                    s.functionUrlDomain()))) {
+                    s.functionUrlDomain(),
+                    ServerSettings.Triggers.NONE))) {
       HttpResponse<String> r =
           HTTP.send(
               HttpRequest.newBuilder(URI.create(open.server.endpoint() + "/2015-03-31/functions"))

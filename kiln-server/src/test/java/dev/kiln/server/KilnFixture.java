@@ -90,7 +90,8 @@ final class KilnFixture implements AutoCloseable {
                     ServerSettings.DEFAULT_CLIENT_TIMEOUT,
                     dev.kiln.store.Storage.DEFAULT,
                     dev.kiln.api.auth.IdentityPolicies.Mode.COMPAT,
-                    java.util.Optional.empty())));
+                    java.util.Optional.empty(),
+                    ServerSettings.Triggers.NONE)));
     lambda = client(server);
   }
 

@@ -41,7 +41,8 @@ class RuntimeAvailabilityIT {
                     ServerSettings.DEFAULT_CLIENT_TIMEOUT,
                     dev.kiln.store.Storage.DEFAULT,
                     dev.kiln.api.auth.IdentityPolicies.Mode.COMPAT,
-                    java.util.Optional.empty()));
+                    java.util.Optional.empty(),
+                    ServerSettings.Triggers.NONE));
         var lambda = KilnFixture.client(server)) {
       assertThatThrownBy(
               () ->
