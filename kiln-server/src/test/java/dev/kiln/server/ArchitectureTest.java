@@ -39,6 +39,7 @@ class ArchitectureTest {
             "dev.kiln.runtimes..",
             "dev.kiln.runtimeapi..",
             "dev.kiln.invoke..",
+            "dev.kiln.esm..",
             "dev.kiln.api..",
             "dev.kiln.server..")
         .check(KILN);
@@ -55,7 +56,30 @@ class ArchitectureTest {
             "dev.kiln.runtimeapi..")
         .should()
         .dependOnClassesThat()
-        .resideInAnyPackage("dev.kiln.invoke..", "dev.kiln.api..", "dev.kiln.server..")
+        .resideInAnyPackage(
+            "dev.kiln.invoke..", "dev.kiln.esm..", "dev.kiln.api..", "dev.kiln.server..")
+        .check(KILN);
+  }
+
+  /**
+   * The pollers reach their functions through the invocation port, never through the HTTP API, and
+   * the invocation core knows nothing of the triggers above it.
+   */
+  @Test
+  void eventSourcePollersKnowNeitherTheHttpApiNorTheServer_andTheCoreKnowsNoPoller() {
+    noClasses()
+        .that()
+        .resideInAPackage("dev.kiln.esm..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("dev.kiln.api..", "dev.kiln.server..", "io.helidon..")
+        .check(KILN);
+    noClasses()
+        .that()
+        .resideInAPackage("dev.kiln.invoke..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAPackage("dev.kiln.esm..")
         .check(KILN);
   }
 
