@@ -384,6 +384,36 @@ class SqsReaderElasticMqTest {
   }
 
   @Test
+  void aFifoBatchThatFailsInPartLetsItsGroupsHeldMessagesComeBackAfterIt() throws Exception {
+    String name = queue("partial") + ".fifo";
+    String url =
+        mq.createQueue(name, Map.of("ContentBasedDeduplication", "true", "VisibilityTimeout", "1"));
+    for (int i = 0; i < 6; i++) {
+      int k = i;
+      sqs.sendMessage(r -> r.queueUrl(url).messageGroupId("g").messageBody("g" + k));
+    }
+    List<String> order = new ArrayList<>();
+    try (EventSourceReader reader = reader(mapping(name, 3, 0))) {
+      // room for two batches, but one group goes to one batch at a time: the rest is held
+      List<SourceBatch> first = reader.poll(WAIT, 2);
+      assertThat(first).hasSize(1);
+      assertThat(bodies(first.get(0))).containsExactly("g0", "g1", "g2");
+      assertThat(reader.poll(Duration.ZERO, 2)).isEmpty(); // g3.. wait for the group's batch
+      // g0 delivered, g1 failed: g1 and all after it come back, in order, after the timeout
+      reader.release(first.get(0), List.of(first.get(0).records().get(0)));
+      order.add("g0");
+      long until = System.currentTimeMillis() + 15_000;
+      while (order.size() < 6 && System.currentTimeMillis() < until) {
+        for (SourceBatch b : reader.poll(Duration.ofSeconds(1), 2)) {
+          order.addAll(bodies(b));
+          reader.complete(b);
+        }
+      }
+    }
+    assertThat(order).containsExactly("g0", "g1", "g2", "g3", "g4", "g5");
+  }
+
+  @Test
   void aMissingEndpointOrQueueIsUnavailableWithTheReason() {
     String name = queue("absent");
     EventSourceMapping m = mapping(name, 10, 0);
