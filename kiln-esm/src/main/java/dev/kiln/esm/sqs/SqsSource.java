@@ -91,9 +91,11 @@ public final class SqsSource implements EventSourceKind {
       }
     }
 
-    int batchSize = explicit.contains("BatchSize") ? requested.batchSize() : DEFAULT_BATCH_SIZE;
+    // an update's builder holds the stored values: only a create fills in the defaults
+    int batchSize =
+        !creating || explicit.contains("BatchSize") ? requested.batchSize() : DEFAULT_BATCH_SIZE;
     int window =
-        explicit.contains("MaximumBatchingWindowInSeconds")
+        !creating || explicit.contains("MaximumBatchingWindowInSeconds")
             ? requested.maximumBatchingWindowInSeconds()
             : 0;
     if (batchSize < 1) {

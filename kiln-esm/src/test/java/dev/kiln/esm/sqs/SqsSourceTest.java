@@ -52,6 +52,29 @@ class SqsSourceTest {
   }
 
   @Test
+  void anUpdateKeepsTheStoredBatchingAndChecksItAgain() {
+    EventSourceMapping stored =
+        complete(
+            QUEUE,
+            b -> b.batchSize(50).maximumBatchingWindowInSeconds(5),
+            "BatchSize",
+            "MaximumBatchingWindowInSeconds");
+    EventSourceMapping updated =
+        source.complete(stored.toBuilder().enabled(false), Set.of("Enabled"), false);
+    assertThat(updated.batchSize()).isEqualTo(50);
+    assertThat(updated.maximumBatchingWindowInSeconds()).isEqualTo(5);
+    assertRefused(
+        () ->
+            source.complete(
+                stored.toBuilder().maximumBatchingWindowInSeconds(0),
+                Set.of("MaximumBatchingWindowInSeconds"),
+                false),
+        "InvalidParameterValueException",
+        "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater"
+            + " than 10");
+  }
+
+  @Test
   void takesLargeBatchesWithAWindowAndConcurrencyAndPartialResponses() {
     EventSourceMapping m =
         complete(
