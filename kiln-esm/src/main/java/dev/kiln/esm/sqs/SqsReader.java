@@ -80,6 +80,8 @@ final class SqsReader implements EventSourceReader {
 
   private static final int SQS_MAX_WAIT_SECONDS = 20;
 
+  static final int BACKLOG_EVERY_SECONDS = 5;
+
   /** A placeholder key for brokers that take any (ElasticMQ). */
   static final String DEFAULT_ACCESS_KEY = "kiln";
 
@@ -109,6 +111,7 @@ final class SqsReader implements EventSourceReader {
   private final Set<String> groupsInFlight = new HashSet<>();
   private final Deque<Message> held = new ArrayDeque<>();
   private Instant oldestSeen;
+  private long backlogAsked = System.nanoTime(); // the poller thread's only
   private Double backlog;
 
   SqsReader(EventSourceMapping mapping, SourceContext context) {
@@ -252,7 +255,25 @@ final class SqsReader implements EventSourceReader {
       first = false;
       got.addAll(messages);
     }
+    refreshBacklog();
     return fifo ? fifoBatches(got, capacity, batchSize) : standardBatches(got, batchSize);
+  }
+
+  private void refreshBacklog() {
+    long now = System.nanoTime();
+    if (now - backlogAsked < BACKLOG_EVERY_SECONDS * 1_000_000_000L) {
+      return;
+    }
+    backlogAsked = now;
+    try {
+      recordBacklog(
+          client.getQueueAttributes(
+              r ->
+                  r.queueUrl(queueUrl)
+                      .attributeNames(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES)));
+    } catch (SdkException e) {
+      LOG.debug("mapping {}: no backlog from {}: {}", mapping.uuid(), queue.arn(), e.toString());
+    }
   }
 
   private List<Message> receive(int max, int waitSeconds) throws SourceUnavailableException {
@@ -560,22 +581,12 @@ final class SqsReader implements EventSourceReader {
 
   /**
    * {@code approximate_age_seconds}: the age of the oldest message of the last receive (0 when it
-   * got none); {@code backlog_messages}: the queue's ApproximateNumberOfMessages, asked for here.
+   * got none); {@code backlog_messages}: the queue's ApproximateNumberOfMessages, which {@link
+   * #poll} asks SQS for at most every {@value #BACKLOG_EVERY_SECONDS} seconds, so that reading the
+   * lag never waits on the network.
    */
   @Override
   public Map<String, Double> lag() {
-    SqsClient c = client;
-    if (c != null) {
-      try {
-        recordBacklog(
-            c.getQueueAttributes(
-                r ->
-                    r.queueUrl(queueUrl)
-                        .attributeNames(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES)));
-      } catch (SdkException e) {
-        LOG.debug("mapping {}: no backlog from {}: {}", mapping.uuid(), queue.arn(), e.toString());
-      }
-    }
     synchronized (this) {
       Map<String, Double> lag = new LinkedHashMap<>();
       Instant now = context.clock().instant();

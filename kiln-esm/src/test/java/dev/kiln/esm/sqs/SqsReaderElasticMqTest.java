@@ -309,6 +309,8 @@ class SqsReaderElasticMqTest {
       List<SourceBatch> batches = reader.poll(WAIT, 1);
       assertThat(batches).hasSize(1);
       assertThat(batches.get(0).records()).hasSize(25); // three receives of 10, 10 and 5
+      // the backlog as the reader found it on connecting, before it received anything
+      assertThat(reader.lag()).containsEntry("backlog_messages", 25.0);
       reader.complete(batches.get(0));
     }
     send(url, 6);
