@@ -245,7 +245,17 @@ final class SqsReader implements EventSourceReader {
       } else {
         waitSeconds = 0;
       }
-      List<Message> messages = receive(Math.min(SQS_MAX_MESSAGES, want - got.size()), waitSeconds);
+      List<Message> messages;
+      try {
+        messages = receive(Math.min(SQS_MAX_MESSAGES, want - got.size()), waitSeconds);
+      } catch (SourceUnavailableException e) {
+        if (got.isEmpty()) {
+          throw e;
+        }
+        // hand out what was received; the next poll meets the error again
+        LOG.debug("mapping {}: receive failed mid-batch: {}", mapping.uuid(), e.getMessage());
+        break;
+      }
       if (messages.isEmpty()) {
         if (first || elapsed >= windowMillis) {
           break;
@@ -255,6 +265,7 @@ final class SqsReader implements EventSourceReader {
       first = false;
       got.addAll(messages);
     }
+    noteAges(got);
     refreshBacklog();
     return fifo ? fifoBatches(got, capacity, batchSize) : standardBatches(got, batchSize);
   }
@@ -278,19 +289,16 @@ final class SqsReader implements EventSourceReader {
 
   private List<Message> receive(int max, int waitSeconds) throws SourceUnavailableException {
     try {
-      List<Message> messages =
-          client
-              .receiveMessage(
-                  r ->
-                      r.queueUrl(queueUrl)
-                          .maxNumberOfMessages(max)
-                          .waitTimeSeconds(waitSeconds)
-                          .messageSystemAttributeNamesWithStrings("All")
-                          .attributeNamesWithStrings("All")
-                          .messageAttributeNames("All"))
-              .messages();
-      noteAges(messages);
-      return messages;
+      return client
+          .receiveMessage(
+              r ->
+                  r.queueUrl(queueUrl)
+                      .maxNumberOfMessages(max)
+                      .waitTimeSeconds(waitSeconds)
+                      .messageSystemAttributeNamesWithStrings("All")
+                      .attributeNamesWithStrings("All")
+                      .messageAttributeNames("All"))
+          .messages();
     } catch (SdkException e) {
       throw unavailable(e);
     }

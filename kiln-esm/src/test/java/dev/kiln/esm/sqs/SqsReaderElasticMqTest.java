@@ -268,6 +268,8 @@ class SqsReaderElasticMqTest {
       assertThat(again.get(0).records()).hasSize(1);
       SourceRecord back = again.get(0).records().get(0);
       assertThat(back.itemIdentifier()).isEqualTo(failed.itemIdentifier());
+      // sent before the first receive and back after the 1 s visibility timeout
+      assertThat(reader.lag().get("approximate_age_seconds")).isGreaterThanOrEqualTo(0.9);
       assertThat(back.eventRecord().at("/attributes/ApproximateReceiveCount").asText())
           .isEqualTo("2");
       assertThat(back.eventRecord().get("receiptHandle").asText())
