@@ -164,6 +164,12 @@ final class MappingPoller {
           sleepWhileRunning(timing.after(unavailable));
           continue;
         }
+        if (!running) {
+          // stopped while it polled: what came back is left to the source (a queue's messages
+          // return after their visibility timeout; a stream's next reader reads them again)
+          giveBack(batches);
+          break;
+        }
         scale(batches, free);
         for (SourceBatch batch : batches) {
           synchronized (this) {
@@ -210,6 +216,19 @@ final class MappingPoller {
       }
       if (!running) {
         closeWhenIdle();
+      }
+    }
+  }
+
+  private void giveBack(List<SourceBatch> batches) {
+    if (kind.semantics() != Semantics.QUEUE) {
+      return;
+    }
+    for (SourceBatch b : batches) {
+      try {
+        reader.release(b, List.of());
+      } catch (SourceUnavailableException e) {
+        LOG.debug("event source mapping {}: giving a batch back failed", mapping.uuid(), e);
       }
     }
   }

@@ -8,8 +8,8 @@ import software.amazon.awssdk.services.cloudwatchlogs.CloudWatchLogsClient;
 import software.amazon.awssdk.services.cloudwatchlogs.model.ResourceNotFoundException;
 
 /**
- * What trigger test functions say they received: each prints one line per record, {@code MARK}
- * and a JSON document, and the test reads them back from the function's log group as a user would
+ * What trigger test functions say they received: each prints one line per record, {@code MARK} and
+ * a JSON document, and the test reads them back from the function's log group as a user would
  * (FilterLogEvents), in the order the log has them.
  */
 final class Deliveries {

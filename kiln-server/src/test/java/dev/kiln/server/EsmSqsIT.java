@@ -28,11 +28,11 @@ import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
 
 /**
- * SQS queues as a user triggers functions from them: a real ElasticMQ, messages sent with the
- * AWS SDK's SQS client, mappings made with the Lambda client, functions in Python and Node that
- * print what they receive. Checks the event Lambda sends, deletion only after success, partial
- * batch responses, filters, the queue's redrive policy, disabling and re-enabling, and the API's
- * answers and refusals.
+ * SQS queues as a user triggers functions from them: a real ElasticMQ, messages sent with the AWS
+ * SDK's SQS client, mappings made with the Lambda client, functions in Python and Node that print
+ * what they receive. Checks the event Lambda sends, deletion only after success, partial batch
+ * responses, filters, the queue's redrive policy, disabling and re-enabling, and the API's answers
+ * and refusals.
  */
 class EsmSqsIT {
 
@@ -97,7 +97,8 @@ class EsmSqsIT {
     return Deliveries.read(kiln.fixture().logsClient(), function, "GOT");
   }
 
-  static EventSourceMappingConfiguration awaitState(String uuid, String state) {
+  static software.amazon.awssdk.services.lambda.model.GetEventSourceMappingResponse awaitState(
+      String uuid, String state) {
     return Awaitility.await()
         .atMost(Duration.ofSeconds(20))
         .until(
@@ -120,8 +121,7 @@ class EsmSqsIT {
     assertThat(created.functionArn())
         .isEqualTo("arn:aws:lambda:us-east-1:000000000000:function:orders-fn");
     assertThat(created.eventSourceMappingArn())
-        .isEqualTo(
-            "arn:aws:lambda:us-east-1:000000000000:event-source-mapping:" + created.uuid());
+        .isEqualTo("arn:aws:lambda:us-east-1:000000000000:event-source-mapping:" + created.uuid());
     assertThat(created.startingPosition()).isNull();
     assertThat(created.maximumRetryAttempts()).isNull();
     awaitState(created.uuid(), "Enabled");
@@ -141,7 +141,9 @@ class EsmSqsIT {
     assertThat(first.get("count").asText()).isEqualTo("1");
     assertThat(first.get("handle").asBoolean()).isTrue();
     assertThat(first.get("md5").asText()).hasSize(32);
-    Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> visibleAndInFlight("orders") == 0);
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> visibleAndInFlight("orders") == 0);
   }
 
   @Test
@@ -178,7 +180,9 @@ class EsmSqsIT {
     assertThat(got)
         .extracting(g -> g.get("body").asText() + "#" + g.get("count").asText())
         .containsExactlyInAnyOrder("ok-1#1", "fail-1#1", "ok-2#1", "fail-1#2");
-    Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> visibleAndInFlight("partial") == 0);
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> visibleAndInFlight("partial") == 0);
   }
 
   @Test
@@ -198,7 +202,9 @@ class EsmSqsIT {
     send("filtered", "not json");
     send("filtered", "{\"kind\":\"order\",\"n\":3}");
 
-    Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> visibleAndInFlight("filtered") == 0);
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> visibleAndInFlight("filtered") == 0);
     assertThat(got("filtered-fn"))
         .extracting(g -> g.get("body").asText())
         .containsExactlyInAnyOrder("{\"kind\":\"order\",\"n\":1}", "{\"kind\":\"order\",\"n\":3}");
@@ -206,7 +212,8 @@ class EsmSqsIT {
 
   @Test
   void aMessageThatKeepsFailing_goesToTheQueuesDeadLetterQueue_byItsRedrivePolicy() {
-    BROKER.createQueueWithDeadLetterQueue("poison", "poison-dlq", 2, Map.of("VisibilityTimeout", "1"));
+    BROKER.createQueueWithDeadLetterQueue(
+        "poison", "poison-dlq", 2, Map.of("VisibilityTimeout", "1"));
     kiln.fixture()
         .python(
             "poison-fn",
@@ -261,9 +268,7 @@ class EsmSqsIT {
             .lambda
             .createEventSourceMapping(
                 b ->
-                    b.functionName("listed-fn")
-                        .eventSourceArn(arn)
-                        .tags(Map.of("team", "orders")));
+                    b.functionName("listed-fn").eventSourceArn(arn).tags(Map.of("team", "orders")));
     assertThat(
             kiln.fixture()
                 .lambda
@@ -277,11 +282,7 @@ class EsmSqsIT {
                 .listEventSourceMappings(b -> b.eventSourceArn(arn))
                 .eventSourceMappings())
         .hasSize(1);
-    assertThat(
-            kiln.fixture()
-                .lambda
-                .listTags(b -> b.resource(m.eventSourceMappingArn()))
-                .tags())
+    assertThat(kiln.fixture().lambda.listTags(b -> b.resource(m.eventSourceMappingArn())).tags())
         .containsEntry("team", "orders");
 
     var updated =
@@ -337,8 +338,7 @@ class EsmSqsIT {
         kiln.fixture().lambda.listEventSourceMappings(b -> {}).eventSourceMappings().size();
     LambdaException e = catchThrowableOfType(LambdaException.class, call::run);
     assertThat(e).as("refused").isNotNull();
-    assertThat(
-            kiln.fixture().lambda.listEventSourceMappings(b -> {}).eventSourceMappings().size())
+    assertThat(kiln.fixture().lambda.listEventSourceMappings(b -> {}).eventSourceMappings().size())
         .as("nothing stored")
         .isEqualTo(before);
     return e;
@@ -370,7 +370,8 @@ class EsmSqsIT {
             () ->
                 kiln.fixture()
                     .lambda
-                    .createEventSourceMapping(b -> b.functionName("strict-fn").eventSourceArn(arn)));
+                    .createEventSourceMapping(
+                        b -> b.functionName("strict-fn").eventSourceArn(arn)));
     assertThat(duplicate.statusCode()).isEqualTo(409);
     assertThat(duplicate.awsErrorDetails().errorCode()).isEqualTo("ResourceConflictException");
     assertThat(duplicate.awsErrorDetails().errorMessage())
@@ -431,7 +432,8 @@ class EsmSqsIT {
                                 .eventSourceArn(arn + "-2")
                                 .filterCriteria(f -> f.filters(p -> p.pattern("{\"body\": ")))));
     assertThat(filter.awsErrorDetails().errorCode()).isEqualTo("InvalidParameterValueException");
-    assertThat(filter.awsErrorDetails().errorMessage()).isEqualTo("Invalid filter pattern definition.");
+    assertThat(filter.awsErrorDetails().errorMessage())
+        .isEqualTo("Invalid filter pattern definition.");
 
     LambdaException kinesis =
         refused(
@@ -451,9 +453,7 @@ class EsmSqsIT {
     LambdaException destination =
         refused(
             () ->
-                kiln.fixture()
-                    .lambda
-                    .updateEventSourceMapping(b -> b.uuid(existing).batchSize(0)));
+                kiln.fixture().lambda.updateEventSourceMapping(b -> b.uuid(existing).batchSize(0)));
     assertThat(destination.awsErrorDetails().errorCode()).isEqualTo("ValidationException");
     assertThat(kiln.fixture().lambda.getEventSourceMapping(b -> b.uuid(existing)).batchSize())
         .as("the stored mapping is unchanged")
