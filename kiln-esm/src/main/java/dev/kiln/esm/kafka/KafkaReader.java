@@ -129,6 +129,9 @@ public final class KafkaReader implements EventSourceReader {
     final ArrayDeque<Buffered> buffer = new ArrayDeque<>();
     boolean inFlight;
 
+    /** The first offset this lane fetched, for the lag of a group that has not committed yet. */
+    long firstFetched = -1;
+
     Lane(long generation) {
       this.generation = generation;
     }
@@ -330,7 +333,15 @@ public final class KafkaReader implements EventSourceReader {
           continue;
         }
         OffsetAndMetadata c = committed.get(tp);
-        long from = c != null ? c.offset() : consumer.position(tp, PROBE_TIMEOUT);
+        Lane lane = lanes.get(tp);
+        long from;
+        if (c != null) {
+          from = c.offset();
+        } else if (lane != null && lane.firstFetched >= 0) {
+          from = lane.firstFetched; // fetched, none committed yet
+        } else {
+          from = consumer.position(tp, PROBE_TIMEOUT);
+        }
         total += Math.max(0, end - from);
       }
       lag = Map.of("offset_lag", total);
@@ -347,6 +358,9 @@ public final class KafkaReader implements EventSourceReader {
         continue; // revoked while the records were on their way
       }
       for (ConsumerRecord<byte[], byte[]> r : records.records(tp)) {
+        if (lane.firstFetched < 0) {
+          lane.firstFetched = r.offset();
+        }
         lane.buffer.add(new Buffered(r, now));
       }
     }
