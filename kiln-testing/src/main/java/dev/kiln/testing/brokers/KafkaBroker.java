@@ -48,6 +48,8 @@ public final class KafkaBroker implements AutoCloseable {
   private final int controllerPort;
   private final String clusterId = Uuid.randomUuid().toString();
   private final Map<String, String> extra;
+  private final Map<String, String> saslUsers;
+  private final int saslPort;
   private KafkaRaftServer server;
   private boolean formatted;
 
@@ -56,9 +58,22 @@ public final class KafkaBroker implements AutoCloseable {
     this(Map.of());
   }
 
-  /** A broker with extra broker properties, e.g. listeners for SASL. */
+  /** A broker with extra broker properties. */
   public KafkaBroker(Map<String, String> extraProperties) {
+    this(extraProperties, Map.of());
+  }
+
+  /**
+   * A broker that also listens with {@code SASL_PLAINTEXT} and SASL/PLAIN for these users and
+   * passwords, at {@link #saslBootstrapServers}.
+   */
+  public static KafkaBroker withSaslPlainUsers(Map<String, String> usersAndPasswords) {
+    return new KafkaBroker(Map.of(), usersAndPasswords);
+  }
+
+  private KafkaBroker(Map<String, String> extraProperties, Map<String, String> saslUsers) {
     this.extra = Map.copyOf(extraProperties);
+    this.saslUsers = Map.copyOf(saslUsers);
     try {
       dir = Files.createTempDirectory("kiln-kafka-");
     } catch (IOException e) {
@@ -66,6 +81,7 @@ public final class KafkaBroker implements AutoCloseable {
     }
     brokerPort = freePort();
     controllerPort = freePort();
+    saslPort = saslUsers.isEmpty() ? -1 : freePort();
   }
 
   /** Formats (the first time) and starts the broker; returns its bootstrap servers. */
@@ -88,6 +104,14 @@ public final class KafkaBroker implements AutoCloseable {
   /** {@code localhost:port} of the broker's client listener. */
   public String bootstrapServers() {
     return "localhost:" + brokerPort;
+  }
+
+  /** {@code localhost:port} of the SASL/PLAIN listener, if the broker has one. */
+  public String saslBootstrapServers() {
+    if (saslPort < 0) {
+      throw new IllegalStateException("this broker has no SASL listener");
+    }
+    return "localhost:" + saslPort;
   }
 
   /** Stops the broker, keeping its data; {@link #start} or {@link #restart} brings it back. */
@@ -178,6 +202,22 @@ public final class KafkaBroker implements AutoCloseable {
     p.put("log.flush.interval.messages", "1");
     p.put("controlled.shutdown.enable", "false");
     p.put("server.max.startup.time.ms", "30000");
+    if (saslPort > 0) {
+      p.put("listeners", p.get("listeners") + ",SASL://localhost:" + saslPort);
+      p.put(
+          "advertised.listeners", p.get("advertised.listeners") + ",SASL://localhost:" + saslPort);
+      p.put(
+          "listener.security.protocol.map",
+          p.get("listener.security.protocol.map") + ",SASL:SASL_PLAINTEXT");
+      p.put("sasl.enabled.mechanisms", "PLAIN");
+      StringBuilder jaas =
+          new StringBuilder("org.apache.kafka.common.security.plain.PlainLoginModule required");
+      saslUsers.forEach(
+          (user, password) ->
+              jaas.append(" user_").append(user).append("=\"").append(password).append('"'));
+      jaas.append(';');
+      p.put("listener.name.sasl.plain.sasl.jaas.config", jaas.toString());
+    }
     p.putAll(extra);
     return p;
   }
