@@ -50,7 +50,7 @@ class KafkaReaderIT {
 
   @BeforeAll
   static void startBroker() {
-    broker = new KafkaBroker();
+    broker = KafkaBroker.withSaslPlainUsers(Map.of("alice", "alice-secret"));
     servers = broker.start();
     producer = newProducer();
   }
@@ -126,7 +126,11 @@ class KafkaReaderIT {
 
         @Override
         public String secret(String uri) throws SourceUnavailableException {
-          throw new SourceUnavailableException("no secrets here");
+          return switch (uri) {
+            case "file:/alice" -> "{\"username\":\"alice\",\"password\":\"alice-secret\"}";
+            case "file:/mallory" -> "{\"username\":\"alice\",\"password\":\"guess\"}";
+            default -> throw new SourceUnavailableException("no secret " + uri);
+          };
         }
       };
 
@@ -371,6 +375,40 @@ class KafkaReaderIT {
         }
       }
       assertThat(offsetsByLane(got).get(t + "-0")).containsExactly(1L);
+    }
+  }
+
+  private EventSourceMapping saslMapping(String topic, String secretUri) {
+    EventSourceMapping.Builder b =
+        new EventSourceMapping.Builder(UUID.randomUUID().toString(), "kafka", "f", Instant.now())
+            .topics(List.of(topic))
+            .endpoints(Map.of("KAFKA_BOOTSTRAP_SERVERS", List.of(broker.saslBootstrapServers())))
+            .startingPosition(Optional.of("TRIM_HORIZON"))
+            .sourceAccess(List.of(new EventSourceMapping.SourceAccess("BASIC_AUTH", secretUri)));
+    return source.complete(
+        b, Set.of("Topics", "SelfManagedEventSource", "SourceAccessConfigurations"), true);
+  }
+
+  @Test
+  void basicAuthLogsInWithSaslPlainAndAWrongPasswordIsReported() throws Exception {
+    String t = topic(1);
+    produce(t, 0, null, "secret stuff");
+    KafkaSource plaintextSasl = new KafkaSource(KafkaClientConfig.Transport.PLAINTEXT);
+    try (EventSourceReader reader = plaintextSasl.open(saslMapping(t, "file:/alice"), CONTEXT)) {
+      List<SourceBatch> got = pollUntil(reader, 1, true, Duration.ofSeconds(30));
+      assertThat(offsetsByLane(got).get(t + "-0")).containsExactly(0L);
+    }
+    try (EventSourceReader reader = plaintextSasl.open(saslMapping(t, "file:/mallory"), CONTEXT)) {
+      assertThatThrownBy(
+              () -> {
+                for (int i = 0; i < 20; i++) {
+                  reader.poll(Duration.ofMillis(500), 1);
+                }
+              })
+          .isInstanceOf(SourceUnavailableException.class)
+          .hasMessage(KafkaReader.SASL_FAILED)
+          .message()
+          .doesNotContain("guess");
     }
   }
 }
