@@ -411,4 +411,94 @@ class KafkaReaderIT {
           .doesNotContain("guess");
     }
   }
+
+  @Test
+  void aRebalanceDropsTheBatchesInFlightAndTheirRecordsAreReadAgain() throws Exception {
+    String t = topic(2);
+    for (int i = 0; i < 8; i++) {
+      produce(t, i % 2, null, "v" + i);
+    }
+    EventSourceMapping m = mapping(t, "TRIM_HORIZON", 10, null);
+    EventSourceReader a = source.open(m, CONTEXT);
+    List<SourceBatch> first = pollUntil(a, 8, false, Duration.ofSeconds(30));
+    assertThat(first).hasSize(2); // both partitions out, nothing completed
+
+    // a keeps polling on its own thread, as its poller would, while b joins the group
+    var fromA = new java.util.concurrent.LinkedBlockingQueue<SourceBatch>();
+    var stop = new java.util.concurrent.atomic.AtomicBoolean();
+    Thread pollerA =
+        Thread.ofPlatform()
+            .start(
+                () -> {
+                  while (!stop.get()) {
+                    try {
+                      fromA.addAll(a.poll(Duration.ofMillis(200), 10));
+                    } catch (Exception e) {
+                      return;
+                    }
+                  }
+                });
+    List<SourceBatch> fromB = new ArrayList<>();
+    try (EventSourceReader b = source.open(m, CONTEXT)) {
+      long deadline = System.nanoTime() + Duration.ofSeconds(40).toNanos();
+      while (fromB.isEmpty() && System.nanoTime() < deadline) {
+        fromB.addAll(b.poll(Duration.ofMillis(300), 10));
+      }
+      // b read one partition from its start: a's batch of it was never committed
+      assertThat(fromB).hasSize(1);
+      assertThat(fromB.get(0).records())
+          .extracting(SourceRecord::itemIdentifier)
+          .containsExactly("0", "1", "2", "3");
+      // a's old batches complete now: too late, their partitions were revoked; nothing commits
+      for (SourceBatch batch : first) {
+        a.complete(batch);
+      }
+      // a reads its remaining partition again from the start
+      SourceBatch again = fromA.poll(30, java.util.concurrent.TimeUnit.SECONDS);
+      assertThat(again).isNotNull();
+      assertThat(again.lane()).isNotEqualTo(fromB.get(0).lane());
+      assertThat(again.records())
+          .extracting(SourceRecord::itemIdentifier)
+          .containsExactly("0", "1", "2", "3");
+      a.complete(again);
+      b.complete(fromB.get(0));
+      b.poll(Duration.ofMillis(300), 10); // b applies its completion
+    } finally {
+      Thread.sleep(500); // a's poll thread applies its completion
+      stop.set(true);
+      pollerA.join();
+      a.close();
+    }
+    // everything is committed: a new reader of the group has nothing to read
+    try (EventSourceReader c = source.open(m, CONTEXT)) {
+      assertThat(pollUntil(c, 1, false, Duration.ofSeconds(4))).isEmpty();
+      assertThat(c.lag()).containsEntry("offset_lag", 0.0);
+    }
+  }
+
+  @Test
+  void atTimestampStartsAtTheFirstRecordAtOrAfterIt() throws Exception {
+    String t = topic(1);
+    producer
+        .send(new ProducerRecord<>(t, 0, 1_000L, null, "a".getBytes(StandardCharsets.UTF_8)))
+        .get();
+    producer
+        .send(new ProducerRecord<>(t, 0, 2_000L, null, "b".getBytes(StandardCharsets.UTF_8)))
+        .get();
+    producer
+        .send(new ProducerRecord<>(t, 0, 3_000L, null, "c".getBytes(StandardCharsets.UTF_8)))
+        .get();
+    EventSourceMapping.Builder builder =
+        new EventSourceMapping.Builder(UUID.randomUUID().toString(), "kafka", "f", Instant.now())
+            .topics(List.of(t))
+            .endpoints(Map.of("KAFKA_BOOTSTRAP_SERVERS", List.of(servers)))
+            .startingPosition(Optional.of("AT_TIMESTAMP"))
+            .startingPositionTimestamp(Optional.of(Instant.ofEpochMilli(1_500L)));
+    EventSourceMapping m =
+        source.complete(builder, Set.of("Topics", "StartingPositionTimestamp"), true);
+    try (EventSourceReader reader = source.open(m, CONTEXT)) {
+      List<SourceBatch> got = pollUntil(reader, 2, true, Duration.ofSeconds(30));
+      assertThat(offsetsByLane(got).get(t + "-0")).containsExactly(1L, 2L);
+    }
+  }
 }
