@@ -94,6 +94,7 @@ public final class KafkaReader implements EventSourceReader {
   private static final Duration SLICE = Duration.ofMillis(100);
   private static final Duration PROBE_EVERY = Duration.ofSeconds(1);
   private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(3);
+  private static final Duration COMMIT_TIMEOUT = Duration.ofSeconds(5);
 
   static final String CONNECTION_ERROR =
       "PROBLEM: Connection error. Please check your event source connection configuration.";
@@ -451,7 +452,7 @@ public final class KafkaReader implements EventSourceReader {
       return;
     }
     try {
-      consumer.commitSync(commits, Duration.ofSeconds(10));
+      consumer.commitSync(commits, COMMIT_TIMEOUT);
     } catch (CommitFailedException | RebalanceInProgressException e) {
       // the group moved the partitions: the records are read again by their next owner
       LOG.debug("mapping {}: commit refused by a rebalance", mapping.uuid(), e);

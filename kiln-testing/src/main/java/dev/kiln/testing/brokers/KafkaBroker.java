@@ -202,6 +202,11 @@ public final class KafkaBroker implements AutoCloseable {
     p.put("log.flush.interval.messages", "1");
     p.put("controlled.shutdown.enable", "false");
     p.put("server.max.startup.time.ms", "30000");
+    // a restarted broker re-registers at once instead of waiting out its old session
+    p.put("broker.session.timeout.ms", "2000");
+    p.put("broker.heartbeat.interval.ms", "500");
+    p.put("controller.quorum.election.timeout.ms", "500");
+    p.put("controller.quorum.fetch.timeout.ms", "1000");
     if (saslPort > 0) {
       p.put("listeners", p.get("listeners") + ",SASL://localhost:" + saslPort);
       p.put(
