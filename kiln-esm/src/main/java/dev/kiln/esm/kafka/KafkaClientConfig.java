@@ -94,8 +94,9 @@ public final class KafkaClientConfig {
     p.put(CommonClientConfigs.METADATA_MAX_AGE_CONFIG, "10000");
     p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "10000");
     p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, "1000");
-    // a batch may sit in the function for up to its timeout (15 minutes) while polling goes on
-    p.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, "300000");
+    // the poller may wait for a batch as long as a function may run (15 minutes) before it
+    // polls again; past this the group takes the partitions away
+    p.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, "960000");
     security(m, context, transport, p);
     return p;
   }

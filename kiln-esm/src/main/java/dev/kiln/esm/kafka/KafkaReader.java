@@ -166,6 +166,7 @@ public final class KafkaReader implements EventSourceReader {
         return List.of();
       }
       connect();
+      probe(false);
       long deadline = System.nanoTime() + Math.max(0, wait.toNanos());
       while (true) {
         applyCompleted();
@@ -181,9 +182,7 @@ public final class KafkaReader implements EventSourceReader {
         ConsumerRecords<byte[], byte[]> records =
             consumer.poll(Duration.ofNanos(Math.min(left, SLICE.toNanos())));
         buffer(records);
-        if (records.isEmpty()) {
-          probe(false);
-        }
+        probe(false);
         if (Thread.interrupted()) {
           throw new InterruptedException();
         }
@@ -301,9 +300,9 @@ public final class KafkaReader implements EventSourceReader {
   }
 
   /**
-   * Asks the brokers something that needs them, at most once a second (or now when {@code force}):
-   * the consumer's poll says nothing when the brokers are away, so this is how an unreachable
-   * cluster or a missing topic is noticed. Refreshes the lag on the way.
+   * Asks the brokers something that needs them, at most once a second (or now when {@code force}),
+   * busy or idle: the consumer's poll says nothing when the brokers are away, so this is how an
+   * unreachable cluster or a missing topic is noticed. Refreshes the lag on the way.
    */
   private void probe(boolean force) throws SourceUnavailableException {
     long now = System.nanoTime();
