@@ -170,14 +170,14 @@ public final class KafkaReader implements EventSourceReader {
       long deadline = System.nanoTime() + Math.max(0, wait.toNanos());
       while (true) {
         applyCompleted();
-        List<SourceBatch> ready = ready(Math.max(1, capacity), false);
+        List<SourceBatch> ready = ready(Math.max(1, capacity));
         if (!ready.isEmpty()) {
           return ready;
         }
         long left = deadline - System.nanoTime();
         if (left <= 0) {
           probe(true);
-          return ready(Math.max(1, capacity), false);
+          return ready(Math.max(1, capacity));
         }
         ConsumerRecords<byte[], byte[]> records =
             consumer.poll(Duration.ofNanos(Math.min(left, SLICE.toNanos())));
@@ -390,7 +390,7 @@ public final class KafkaReader implements EventSourceReader {
   }
 
   /** The batches ready now, one per free lane, round robin over the lanes, up to {@code max}. */
-  private List<SourceBatch> ready(int max, boolean ignoreWindow) {
+  private List<SourceBatch> ready(int max) {
     List<SourceBatch> out = new ArrayList<>();
     if (lanes.isEmpty()) {
       return out;
@@ -407,7 +407,7 @@ public final class KafkaReader implements EventSourceReader {
       }
       boolean full = lane.buffer.size() >= batchSize;
       boolean waited = now - lane.buffer.peekFirst().receivedNanos() >= window.toNanos();
-      if (!full && !waited && !ignoreWindow) {
+      if (!full && !waited) {
         continue;
       }
       out.add(take(tp, lane));

@@ -505,4 +505,40 @@ class KafkaReaderIT {
       assertThat(offsetsByLane(got).get(t + "-0")).containsExactly(1L, 2L);
     }
   }
+
+  @Test
+  void theWindowGathersRecordsAndAFullBatchDoesNotWaitForIt() throws Exception {
+    String t = topic(1);
+    EventSourceMapping.Builder b =
+        new EventSourceMapping.Builder(UUID.randomUUID().toString(), "kafka", "f", Instant.now())
+            .topics(List.of(t))
+            .endpoints(Map.of("KAFKA_BOOTSTRAP_SERVERS", List.of(servers)))
+            .startingPosition(Optional.of("TRIM_HORIZON"))
+            .batchSize(3)
+            .maximumBatchingWindowInSeconds(2);
+    EventSourceMapping m =
+        source.complete(b, Set.of("Topics", "BatchSize", "MaximumBatchingWindowInSeconds"), true);
+    try (EventSourceReader reader = source.open(m, CONTEXT)) {
+      assertThat(reader.poll(Duration.ofSeconds(2), 10)).isEmpty(); // joined, nothing there
+      produce(t, 0, null, "a");
+      Thread.sleep(300);
+      produce(t, 0, null, "b");
+      // two records, fewer than BatchSize: they wait out the window together
+      long start = System.nanoTime();
+      List<SourceBatch> got = pollUntil(reader, 2, true, Duration.ofSeconds(10));
+      long waitedMs = (System.nanoTime() - start) / 1_000_000;
+      assertThat(got).hasSize(1);
+      assertThat(got.get(0).records()).hasSize(2);
+      assertThat(waitedMs).isGreaterThan(1000);
+      // a full batch goes at once
+      for (int i = 0; i < 3; i++) {
+        produce(t, 0, null, "c" + i);
+      }
+      start = System.nanoTime();
+      List<SourceBatch> full = pollUntil(reader, 3, true, Duration.ofSeconds(10));
+      assertThat(full).hasSize(1);
+      assertThat(full.get(0).records()).hasSize(3);
+      assertThat((System.nanoTime() - start) / 1_000_000).isLessThan(1500);
+    }
+  }
 }
