@@ -175,17 +175,19 @@ public final class KafkaReader implements EventSourceReader {
           return ready;
         }
         long left = deadline - System.nanoTime();
-        if (left <= 0) {
-          probe(true);
-          return ready(Math.max(1, capacity));
-        }
+        // at least one fetch per call, even with no time to wait
         ConsumerRecords<byte[], byte[]> records =
-            consumer.poll(Duration.ofNanos(Math.min(left, SLICE.toNanos())));
+            consumer.poll(Duration.ofNanos(Math.max(0, Math.min(left, SLICE.toNanos()))));
         buffer(records);
-        probe(false);
         if (Thread.interrupted()) {
           throw new InterruptedException();
         }
+        if (left <= 0) {
+          applyCompleted();
+          probe(true);
+          return ready(Math.max(1, capacity));
+        }
+        probe(false);
       }
     } catch (WakeupException e) {
       return List.of();

@@ -541,4 +541,19 @@ class KafkaReaderIT {
       assertThat((System.nanoTime() - start) / 1_000_000).isLessThan(1500);
     }
   }
+
+  @Test
+  void pollsThatDoNotWaitStillFetch() throws Exception {
+    String t = topic(1);
+    produce(t, 0, null, "x");
+    try (EventSourceReader reader = source.open(mapping(t, "TRIM_HORIZON", 1, null), CONTEXT)) {
+      List<SourceBatch> got = new ArrayList<>();
+      long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+      while (got.isEmpty() && System.nanoTime() < deadline) {
+        got.addAll(reader.poll(Duration.ZERO, 1));
+        Thread.sleep(20);
+      }
+      assertThat(got).hasSize(1);
+    }
+  }
 }
