@@ -337,7 +337,11 @@ final class BatchProcessor {
     Set<String> failed = new HashSet<>();
     for (JsonNode item : failures) {
       JsonNode id = item.get("itemIdentifier");
-      String text = id == null || id.isNull() ? "" : id.isTextual() ? id.asText() : id.toString();
+      // Kafka's answers name a record as {"partition": "topic-0", "offset": 15}
+      if (id != null && id.isObject() && id.has("offset")) {
+        id = id.get("offset");
+      }
+      String text = id == null || id.isNull() ? "" : id.asText();
       if (text.isEmpty() || !known.contains(text)) {
         return new BatchOutcome.Failed("InvalidBatchItemFailures", result.executedVersion());
       }

@@ -15,7 +15,8 @@ public record EventSourceKinds(List<EventSourceKind> kinds) {
 
   /** The kinds Kiln reads: SQS queues, self-managed Kafka topics, PostgreSQL publications. */
   public static EventSourceKinds builtIn() {
-    return new EventSourceKinds(List.of(new dev.kiln.esm.sqs.SqsSource()));
+    return new EventSourceKinds(
+        List.of(new dev.kiln.esm.sqs.SqsSource(), new dev.kiln.esm.kafka.KafkaSource()));
   }
 
   /**

@@ -303,6 +303,25 @@ class BatchProcessorTest {
   }
 
   @Test
+  void aKafkaStyleItemIdentifier_namesTheRecordByItsOffset() throws Exception {
+    FakeSource stream = new FakeSource(Semantics.STREAM);
+    int[] calls = {0};
+    function =
+        ids ->
+            ++calls[0] == 1
+                ? ok(
+                    "{\"batchItemFailures\":[{\"itemIdentifier\":"
+                        + "{\"partition\":\"t-0\",\"offset\":\"b\"}}]}")
+                : ok("");
+    run(
+        stream,
+        mapping().functionResponseTypes(List.of("ReportBatchItemFailures")).build(),
+        rec("a"),
+        rec("b"));
+    assertThat(invocations).containsExactly(List.of("a", "b"), List.of("b"));
+  }
+
+  @Test
   void recordsOlderThanMaximumRecordAge_areGivenUpOnWithoutAnInvocation() throws Exception {
     FakeSource stream = new FakeSource(Semantics.STREAM);
     SourceRecord old = FakeSource.record("old", "{}", NOW.minusSeconds(120));
