@@ -220,11 +220,30 @@ public final class PostgresServer implements AutoCloseable {
             + "'");
   }
 
-  /** Stops the server (fast shutdown: clients are disconnected); {@link #restart} starts it. */
+  /**
+   * Stops the server (fast shutdown: clients are disconnected, but a logical replication client
+   * that is connected and not reading holds the shutdown until it confirms what it was sent, or
+   * until wal_sender_timeout); {@link #restart} starts it.
+   */
   public void stop() throws IOException, InterruptedException {
     if (running) {
       run(
           List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", "fast", "stop"),
+          60);
+      running = false;
+    }
+  }
+
+  /**
+   * Kills the server as a crash would (immediate shutdown: no checkpoint, clients cut off), without
+   * waiting for replication clients to confirm what they were sent, as a fast stop does; {@link
+   * #restart} recovers it.
+   */
+  public void crash() throws IOException, InterruptedException {
+    if (running) {
+      run(
+          List.of(
+              bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", "immediate", "stop"),
           60);
       running = false;
     }
