@@ -96,8 +96,12 @@ record PostgresEndpoint(
         params.put(key, value);
       }
     }
+    String host = uri.getHost();
+    if (host.startsWith("[") && host.endsWith("]")) {
+      host = host.substring(1, host.length() - 1); // an IPv6 literal
+    }
     return new PostgresEndpoint(
-        uri.getHost().toLowerCase(Locale.ROOT),
+        host.toLowerCase(Locale.ROOT),
         uri.getPort() < 0 ? 5432 : uri.getPort(),
         decode(path.substring(1)),
         user,
