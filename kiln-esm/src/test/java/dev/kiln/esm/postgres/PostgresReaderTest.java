@@ -436,4 +436,40 @@ class PostgresReaderTest {
       pg.execute("shop", "DELETE FROM orders");
     }
   }
+
+  @Test
+  void aBatchInFlightAcrossAReconnectionKeepsTheLaneAndIsNotSentAgainOnceCompleted()
+      throws Exception {
+    EventSourceMapping m = mapping(100);
+    try (EventSourceReader reader = SOURCE.open(m, CONTEXT)) {
+      reader.poll(Duration.ofMillis(100), 1);
+      pg.execute("shop", "INSERT INTO orders (id) VALUES (300)");
+      SourceBatch inFlight = nextBatch(reader);
+      pg.crash();
+      try {
+        assertThatThrownBy(
+                () -> {
+                  for (int i = 0; i < 50; i++) {
+                    reader.poll(Duration.ofMillis(200), 1);
+                  }
+                })
+            .isInstanceOf(SourceUnavailableException.class);
+      } finally {
+        pg.restart();
+      }
+      assertThat(reader.poll(Duration.ofMillis(500), 1))
+          .as("reconnected, but the lane is still the batch in flight's")
+          .isEmpty();
+      reader.complete(inFlight);
+      pg.execute("shop", "INSERT INTO orders (id) VALUES (301)");
+      assertThat(drain(reader, 1))
+          .extracting(r -> ddb(r).path("Keys").path("id").asInt())
+          .as("300, sent again by the new session, was completed meanwhile: skipped")
+          .containsExactly(301);
+      assertThat(reader.poll(Duration.ofMillis(300), 1)).isEmpty();
+    } finally {
+      SOURCE.deleted(m, CONTEXT);
+      pg.execute("shop", "DELETE FROM orders");
+    }
+  }
 }
