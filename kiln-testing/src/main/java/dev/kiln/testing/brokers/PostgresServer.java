@@ -1,5 +1,6 @@
 package dev.kiln.testing.brokers;
 
+import dev.kiln.sandbox.ProcessSpawner;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -38,6 +39,9 @@ import java.util.stream.Stream;
  * <p>Users: {@link #SUPERUSER} connects from 127.0.0.1 without a password (trust), for setting up
  * databases, publications and users; every other user must give its password (SCRAM), so tests can
  * check a wrong password is refused. Replication connections follow the same two rules.
+ *
+ * <p>Its commands are started through {@link ProcessSpawner}, as every process of Kiln's is; {@code
+ * pg_ctl} detaches the server itself.
  *
  * <p>Not thread-safe: one test class drives one server.
  */
@@ -320,11 +324,11 @@ public final class PostgresServer implements AutoCloseable {
     Path out = Files.createTempFile("kiln-pg-cmd-", ".log");
     try {
       Process p =
-          new ProcessBuilder(full)
-              .directory(Path.of("/tmp").toFile())
-              .redirectErrorStream(true)
-              .redirectOutput(out.toFile())
-              .start();
+          ProcessSpawner.start(
+              new ProcessBuilder(full)
+                  .directory(Path.of("/tmp").toFile())
+                  .redirectErrorStream(true)
+                  .redirectOutput(out.toFile()));
       if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
         p.destroyForcibly();
         throw new IOException(
@@ -352,7 +356,8 @@ public final class PostgresServer implements AutoCloseable {
   }
 
   private static String primaryGroup(String user) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder("id", "-gn", user).redirectErrorStream(true).start();
+    Process p =
+        ProcessSpawner.start(new ProcessBuilder("id", "-gn", user).redirectErrorStream(true));
     String group = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
     if (p.waitFor() != 0 || group.isEmpty()) {
       throw new IOException("cannot find the group of " + user + ": " + group);
