@@ -59,7 +59,10 @@ public final class PostgresServer implements AutoCloseable {
   private final List<String> asUser;
   private boolean running;
 
-  private PostgresServer(Path bin, Path dir, int port, List<String> asUser) {
+  private final List<String> settings;
+
+  private PostgresServer(Path bin, Path dir, int port, List<String> asUser, List<String> settings) {
+    this.settings = settings;
     this.bin = bin;
     this.dir = dir;
     this.data = dir.resolve("data");
@@ -109,6 +112,14 @@ public final class PostgresServer implements AutoCloseable {
    * @throws IllegalStateException when no PostgreSQL binaries are installed
    */
   public static PostgresServer start() throws IOException, InterruptedException {
+    return start(new String[0]);
+  }
+
+  /**
+   * Initializes and starts a server with {@code settings} ({@code name=value}, e.g. {@code
+   * wal_level=replica}) over the defaults.
+   */
+  public static PostgresServer start(String... settings) throws IOException, InterruptedException {
     Path bin =
         binaries()
             .orElseThrow(
@@ -130,7 +141,7 @@ public final class PostgresServer implements AutoCloseable {
               "--");
     }
     Path dir = Files.createTempDirectory(Path.of("/tmp"), "kiln-pg-");
-    PostgresServer server = new PostgresServer(bin, dir, freePort(), asUser);
+    PostgresServer server = new PostgresServer(bin, dir, freePort(), asUser, List.of(settings));
     try {
       Files.createDirectories(server.socketDir);
       if (runAs.isPresent()) {
@@ -286,20 +297,22 @@ public final class PostgresServer implements AutoCloseable {
   }
 
   private void startServer() throws IOException, InterruptedException {
-    String options =
-        String.join(
-            " ",
-            "-p " + port,
-            "-k " + socketDir,
-            "-c listen_addresses=" + host(),
-            "-c wal_level=logical",
-            "-c max_replication_slots=10",
-            "-c max_wal_senders=10",
-            "-c max_connections=40",
-            "-c shared_buffers=16MB",
-            "-c fsync=off",
-            "-c full_page_writes=off",
-            "-c synchronous_commit=off");
+    List<String> all =
+        new ArrayList<>(
+            List.of(
+                "-p " + port,
+                "-k " + socketDir,
+                "-c listen_addresses=" + host(),
+                "-c wal_level=logical",
+                "-c max_replication_slots=10",
+                "-c max_wal_senders=10",
+                "-c max_connections=40",
+                "-c shared_buffers=16MB",
+                "-c fsync=off",
+                "-c full_page_writes=off",
+                "-c synchronous_commit=off"));
+    settings.forEach(setting -> all.add("-c " + setting));
+    String options = String.join(" ", all);
     run(
         List.of(
             bin.resolve("pg_ctl").toString(),
