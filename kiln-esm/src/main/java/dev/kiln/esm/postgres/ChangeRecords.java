@@ -47,13 +47,18 @@ final class ChangeRecords {
   /** What a message turns into. */
   sealed interface Entry permits Row, Committed {}
 
-  /** One row change (or one truncated table), a record of the event. */
-  record Row(SourceRecord record, long commitLsn) implements Entry {}
+  /**
+   * One row change (or one truncated table), a record of the event; {@code jsonBytes} its size in
+   * the event.
+   */
+  record Row(SourceRecord record, long commitLsn, int jsonBytes) implements Entry {}
 
   /** The transaction whose commit record ends at {@code endLsn} is complete. */
   record Committed(long endLsn, long commitLsn) implements Entry {}
 
   private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+      new com.fasterxml.jackson.databind.ObjectMapper();
 
   private final String region;
   private final String sourceArn;
@@ -245,7 +250,14 @@ final class ChangeRecords {
     record.put("commitTime", commitTime.toString());
     record.put("commitLsn", PgOutputDecoder.lsnText(lsn));
     record.put("xid", Integer.toUnsignedLong(open.xid()));
-    return new Row(new SourceRecord(sequenceNumber, record, record, commitTime, lsn), lsn);
+    int jsonBytes;
+    try {
+      jsonBytes = JSON.writeValueAsBytes(record).length + 1;
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException("a record that is not JSON", e);
+    }
+    return new Row(
+        new SourceRecord(sequenceNumber, record, record, commitTime, lsn), lsn, jsonBytes);
   }
 
   /**

@@ -42,10 +42,11 @@ import org.slf4j.LoggerFactory;
  * logical, the publication exists), creates the slot {@code kiln_<uuid>} with the pgoutput plugin
  * if it is missing (so LATEST and TRIM_HORIZON both mean "from the slot's creation"), and starts
  * streaming from the slot's confirmed position. Decoded changes ({@link ChangeRecords}) queue up as
- * rows and commit marks; a batch is at most BatchSize rows, cut when it is full or when the
- * batching window since its first row has passed. A batch may end inside a transaction (a
- * transaction bigger than BatchSize spans several batches); its handle carries the end LSN of the
- * last transaction it finishes, or nothing when it finishes none.
+ * rows and commit marks, read ahead up to one batch; a batch is at most BatchSize rows and {@link
+ * #PAYLOAD_LIMIT} bytes of JSON, cut when it is full or when the batching window since its first
+ * row has passed. A batch may end inside a transaction (a transaction bigger than BatchSize spans
+ * several batches); its handle carries the end LSN of the last transaction it finishes, or nothing
+ * when it finishes none.
  *
  * <p>Checkpoints. {@link #complete} only queues the batch's handle; the next {@code poll} (or
  * {@link #close}) applies it: the lane is free again, and the slot's confirmed flush LSN moves to
@@ -63,14 +64,20 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Threading. pgjdbc's replication stream is not thread-safe: only the poller thread touches the
  * connections ({@code poll} and {@code close} are synchronized); {@code complete} may be called
- * from any thread. While a batch is in flight nothing is read, and a status update is sent every
- * {@link #STATUS_INTERVAL} so that the server's wal_sender_timeout never closes the session. {@link
- * #lag} answers from a value the poll thread refreshes every {@link #LAG_INTERVAL}.
+ * from any thread. While a batch is in flight the next one is read ahead, and a status update is
+ * sent every {@link #STATUS_INTERVAL} so that the server's wal_sender_timeout never closes the
+ * session. {@link #lag} answers from a value the poll thread refreshes every {@link #LAG_INTERVAL}.
  */
 public final class PostgresReader implements EventSourceReader {
 
   static final Duration STATUS_INTERVAL = Duration.ofSeconds(10);
   static final Duration LAG_INTERVAL = Duration.ofSeconds(3);
+
+  /**
+   * The most JSON a batch carries, below Lambda's 6 MB invocation payload: a batch is cut before a
+   * record that would pass it (a single record larger than this goes alone).
+   */
+  static final long PAYLOAD_LIMIT = 5_000_000;
 
   private static final Logger LOG = LoggerFactory.getLogger(PostgresReader.class);
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -95,6 +102,7 @@ public final class PostgresReader implements EventSourceReader {
   private ChangeRecords changes;
   private final ArrayDeque<Entry> pending = new ArrayDeque<>();
   private int pendingRows;
+  private long pendingBytes;
   private long firstPendingNanos;
   private Handle inFlight;
   private long batchIds;
@@ -126,13 +134,17 @@ public final class PostgresReader implements EventSourceReader {
       while (true) {
         refreshLag();
         if (inFlight != null) {
+          // read ahead, up to a batch, so that the next batch is ready and the server's
+          // keepalives are answered
+          readAvailable();
           keepAlive();
           long left = deadline - System.nanoTime();
           if (left <= 0) {
             return List.of();
           }
           Handle done =
-              completions.poll(Math.min(left, TimeUnit.SECONDS.toNanos(1)), TimeUnit.NANOSECONDS);
+              completions.poll(
+                  Math.min(left, TimeUnit.MILLISECONDS.toNanos(100)), TimeUnit.NANOSECONDS);
           if (done != null) {
             apply(done);
             applyCompletions();
@@ -142,6 +154,7 @@ public final class PostgresReader implements EventSourceReader {
         boolean read = readAvailable();
         confirmIfIdle();
         if (pendingRows >= mapping.batchSize()
+            || pendingBytes >= PAYLOAD_LIMIT
             || (pendingRows > 0
                 && System.nanoTime() - firstPendingNanos
                     >= TimeUnit.SECONDS.toNanos(mapping.maximumBatchingWindowInSeconds()))) {
@@ -263,6 +276,7 @@ public final class PostgresReader implements EventSourceReader {
       changes = new ChangeRecords(context.region(), sourceArn, this::primaryKey);
       pending.clear();
       pendingRows = 0;
+      pendingBytes = 0;
       if (confirmed > 0) {
         sendConfirmed();
       }
@@ -408,6 +422,7 @@ public final class PostgresReader implements EventSourceReader {
     changes = null;
     pending.clear();
     pendingRows = 0;
+    pendingBytes = 0;
     lag = Map.of();
   }
 
@@ -417,7 +432,9 @@ public final class PostgresReader implements EventSourceReader {
   private boolean readAvailable() throws SQLException {
     boolean any = false;
     long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200);
-    while (pendingRows < mapping.batchSize() && System.nanoTime() < until) {
+    while (pendingRows < mapping.batchSize()
+        && pendingBytes < PAYLOAD_LIMIT
+        && System.nanoTime() < until) {
       ByteBuffer message = stream.readPending();
       if (message == null) {
         break;
@@ -434,6 +451,7 @@ public final class PostgresReader implements EventSourceReader {
             }
             pending.addLast(row);
             pendingRows++;
+            pendingBytes += row.jsonBytes();
           }
           case Committed c -> {
             if (Long.compareUnsigned(c.endLsn(), confirmed) > 0) {
@@ -449,14 +467,18 @@ public final class PostgresReader implements EventSourceReader {
   private SourceBatch takeBatch() {
     List<SourceRecord> records = new ArrayList<>();
     long confirmLsn = 0;
+    long bytes = 0;
     while (!pending.isEmpty()) {
       Entry e = pending.peekFirst();
       if (e instanceof Row row) {
-        if (records.size() == mapping.batchSize()) {
+        if (records.size() == mapping.batchSize()
+            || (!records.isEmpty() && bytes + row.jsonBytes() > PAYLOAD_LIMIT)) {
           break;
         }
         records.add(row.record());
+        bytes += row.jsonBytes();
         pendingRows--;
+        pendingBytes -= row.jsonBytes();
       } else if (e instanceof Committed c) {
         confirmLsn = c.endLsn();
       }
@@ -506,8 +528,27 @@ public final class PostgresReader implements EventSourceReader {
     }
     if (h.confirmLsn() > confirmed) {
       confirmed = h.confirmLsn();
+      dropConfirmed();
       if (stream != null) {
         sendConfirmed();
+      }
+    }
+  }
+
+  /**
+   * Forgets what was read ahead of transactions now confirmed: after a reconnection the new session
+   * sends again what the batch in flight carried, and that batch has just been completed.
+   */
+  private void dropConfirmed() {
+    var it = pending.iterator();
+    while (it.hasNext()) {
+      Entry e = it.next();
+      if (e instanceof Row row && Long.compareUnsigned(row.commitLsn(), confirmed) < 0) {
+        it.remove();
+        pendingRows--;
+        pendingBytes -= row.jsonBytes();
+      } else if (e instanceof Committed c && Long.compareUnsigned(c.endLsn(), confirmed) <= 0) {
+        it.remove();
       }
     }
   }

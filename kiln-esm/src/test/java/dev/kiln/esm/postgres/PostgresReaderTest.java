@@ -472,4 +472,35 @@ class PostgresReaderTest {
       pg.execute("shop", "DELETE FROM orders");
     }
   }
+
+  @Test
+  void aBatchStaysUnderTheInvocationPayloadLimit() throws Exception {
+    EventSourceMapping m = mapping(100);
+    try (EventSourceReader reader = SOURCE.open(m, CONTEXT)) {
+      reader.poll(Duration.ofMillis(100), 1);
+      String big = randomHex(1_100_000); // 2.2 MB of JSON per row
+      pg.execute(
+          "shop",
+          "INSERT INTO orders (id, note) VALUES (400, '"
+              + big
+              + "'), (401, '"
+              + big
+              + "'), (402, '"
+              + big
+              + "')");
+      SourceBatch first = nextBatch(reader);
+      assertThat(first.records()).hasSize(2);
+      assertThat(reader.event(first, first.records()).length)
+          .isLessThan((int) PostgresReader.PAYLOAD_LIMIT);
+      reader.complete(first);
+      SourceBatch second = nextBatch(reader);
+      assertThat(second.records())
+          .extracting(r -> ddb(r).path("Keys").path("id").asInt())
+          .containsExactly(402);
+      reader.complete(second);
+    } finally {
+      SOURCE.deleted(m, CONTEXT);
+      pg.execute("shop", "DELETE FROM orders");
+    }
+  }
 }
