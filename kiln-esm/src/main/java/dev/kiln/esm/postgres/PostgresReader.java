@@ -205,12 +205,14 @@ public final class PostgresReader implements EventSourceReader {
   }
 
   /**
-   * Modelled on the {@code DDBStreamBatchInfo} of a DynamoDB stream's OnFailure record: the slot is
-   * the shard, the SequenceNumbers the first and last positions of the batch.
+   * The {@code DDBStreamBatchInfo} member of the OnFailure record, as a DynamoDB stream's: the slot
+   * is the shard, the SequenceNumbers the batch's first and last records; the commit LSNs and the
+   * publication besides.
    */
   @Override
   public ObjectNode batchInfo(SourceBatch batch, List<SourceRecord> records) {
-    ObjectNode info = JSON.createObjectNode();
+    ObjectNode wrapper = JSON.createObjectNode();
+    ObjectNode info = wrapper.putObject("DDBStreamBatchInfo");
     info.put("shardId", slot);
     if (!records.isEmpty()) {
       SourceRecord first = records.get(0);
@@ -225,7 +227,7 @@ public final class PostgresReader implements EventSourceReader {
     info.put("batchSize", records.size());
     info.put("streamArn", sourceArn);
     info.put("publication", publication);
-    return info;
+    return wrapper;
   }
 
   @Override

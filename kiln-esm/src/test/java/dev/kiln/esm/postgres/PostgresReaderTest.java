@@ -248,7 +248,8 @@ class PostgresReaderTest {
 
       JsonNode event = JSON.readTree(reader.event(new SourceBatch("x", records, null), records));
       assertThat(event.path("Records")).hasSize(6);
-      JsonNode info = reader.batchInfo(new SourceBatch("x", records, null), records);
+      JsonNode info =
+          reader.batchInfo(new SourceBatch("x", records, null), records).path("DDBStreamBatchInfo");
       assertThat(info.path("shardId").asText()).isEqualTo(PostgresSource.slotName(m.uuid()));
       assertThat(info.path("startSequenceNumber").asText())
           .isEqualTo(records.get(0).itemIdentifier());
