@@ -5,14 +5,29 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.kiln.esm.EventSourceKinds;
+import dev.kiln.esm.MappingPollers;
+import dev.kiln.esm.RetryTiming;
+import dev.kiln.esm.filter.RecordFilter;
 import dev.kiln.esm.source.EventSourceReader;
 import dev.kiln.esm.source.SourceBatch;
 import dev.kiln.esm.source.SourceContext;
 import dev.kiln.esm.source.SourceRecord;
 import dev.kiln.esm.source.SourceUnavailableException;
+import dev.kiln.invoke.FunctionVersion;
+import dev.kiln.invoke.InvocationResult;
+import dev.kiln.invoke.Invocations;
+import dev.kiln.invoke.InvokeRequest;
+import dev.kiln.model.CodeDigest;
+import dev.kiln.model.ConfigPatch;
 import dev.kiln.model.EventSourceMapping;
+import dev.kiln.model.FunctionConfig;
+import dev.kiln.model.FunctionRef;
+import dev.kiln.testing.InMemoryMetadataStore;
 import dev.kiln.testing.brokers.PostgresServer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -29,6 +44,10 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -503,5 +522,90 @@ class PostgresReaderTest {
       SOURCE.deleted(m, CONTEXT);
       pg.execute("shop", "DELETE FROM orders");
     }
+  }
+
+  @Test
+  void throughTheMappingPollersAFilteredMappingDeliversWhatMatchesAndItsDeletionDropsTheSlot()
+      throws Exception {
+    InMemoryMetadataStore store = new InMemoryMetadataStore();
+    store.createFunction(
+        FunctionConfig.create(
+            "etl",
+            new CodeDigest("ab".repeat(32), 10, 20),
+            ConfigPatch.of("python3.12", "app.handler", "arn:aws:iam::000000000000:role/r"),
+            Instant.now()),
+        Map.of(),
+        Optional.empty());
+    List<String> payloads = new CopyOnWriteArrayList<>();
+    ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
+    MappingPollers pollers =
+        MappingPollers.builder()
+            .store(store)
+            .kinds(new EventSourceKinds(List.of(SOURCE)))
+            .invocations(
+                new Invocations() {
+                  @Override
+                  public InvocationResult run(InvokeRequest request) {
+                    payloads.add(new String(request.payload(), StandardCharsets.UTF_8));
+                    return new InvocationResult.Success(
+                        "r", "$LATEST", new byte[0], Optional.empty());
+                  }
+
+                  @Override
+                  public FunctionVersion resolve(FunctionRef function) {
+                    throw new UnsupportedOperationException();
+                  }
+                })
+            .onFailure((mapping, arn, record) -> {})
+            .registry(new SimpleMeterRegistry())
+            .executor(threads)
+            .context(CONTEXT)
+            .filters(patterns -> RecordFilter.compile(patterns)::matches)
+            .timing(new RetryTiming(Duration.ofMillis(50), Duration.ofMillis(200)))
+            .build();
+    EventSourceMapping m =
+        SOURCE.complete(
+            mapping(10).toBuilder()
+                .filters(List.of("{\"dynamodb\":{\"NewImage\":{\"status\":[\"paid\"]}}}")),
+            Set.of("BatchSize"),
+            true);
+    try {
+      store.createEventSourceMapping(m, SOURCE.sourceKey(m));
+      pollers.reconcile();
+      Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> slotExists(m));
+      pg.execute(
+          "shop",
+          "INSERT INTO orders (id, status) VALUES (500, 'new')",
+          "UPDATE orders SET status = 'paid' WHERE id = 500",
+          "INSERT INTO orders (id, status) VALUES (501, 'paid')");
+      List<String> delivered = new ArrayList<>();
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(20))
+          .until(
+              () -> {
+                delivered.clear();
+                for (String p : payloads) {
+                  for (JsonNode r : JSON.readTree(p).path("Records")) {
+                    delivered.add(
+                        r.path("eventName").asText() + " " + ddb(r).path("Keys").path("id"));
+                  }
+                }
+                return delivered.size() >= 2;
+              });
+      assertThat(delivered).containsExactly("MODIFY 500", "INSERT 501");
+
+      store.updateEventSourceMapping(m.uuid(), x -> x.toBuilder().state("Deleting").build());
+      pollers.reconcile();
+      Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> !slotExists(m));
+    } finally {
+      pollers.close();
+      threads.shutdownNow();
+      SOURCE.deleted(m, CONTEXT);
+      pg.execute("shop", "DELETE FROM orders");
+    }
+  }
+
+  private static JsonNode ddb(JsonNode record) {
+    return record.path("dynamodb");
   }
 }
