@@ -16,7 +16,10 @@ public record EventSourceKinds(List<EventSourceKind> kinds) {
   /** The kinds Kiln reads: SQS queues, self-managed Kafka topics, PostgreSQL publications. */
   public static EventSourceKinds builtIn() {
     return new EventSourceKinds(
-        List.of(new dev.kiln.esm.sqs.SqsSource(), new dev.kiln.esm.kafka.KafkaSource()));
+        List.of(
+            new dev.kiln.esm.sqs.SqsSource(),
+            new dev.kiln.esm.kafka.KafkaSource(),
+            new dev.kiln.esm.postgres.PostgresSource()));
   }
 
   /**
