@@ -123,7 +123,7 @@ class EsmKafkaIT {
         .topics(topic)
         .startingPosition(EventSourcePosition.TRIM_HORIZON)
         .selfManagedEventSource(
-            s -> s.endpoints(Map.of("KAFKA_BOOTSTRAP_SERVERS", List.of(BOOTSTRAP))));
+            s -> s.endpointsWithStrings(Map.of("KAFKA_BOOTSTRAP_SERVERS", List.of(BOOTSTRAP))));
   }
 
   static String awaitState(String uuid, String state) {
@@ -281,7 +281,7 @@ class EsmKafkaIT {
                         .startingPosition(EventSourcePosition.LATEST)
                         .selfManagedEventSource(
                             s ->
-                                s.endpoints(
+                                s.endpointsWithStrings(
                                     Map.of("KAFKA_BOOTSTRAP_SERVERS", List.of("127.0.0.1:1")))))
             .uuid();
     Awaitility.await()
@@ -310,7 +310,9 @@ class EsmKafkaIT {
             b.functionName("strict-kafka")
                 .startingPosition(EventSourcePosition.LATEST)
                 .selfManagedEventSource(
-                    s -> s.endpoints(Map.of("KAFKA_BOOTSTRAP_SERVERS", List.of(BOOTSTRAP)))));
+                    s ->
+                        s.endpointsWithStrings(
+                            Map.of("KAFKA_BOOTSTRAP_SERVERS", List.of(BOOTSTRAP)))));
     bad.put(
         "SelfManagedEventSource.Endpoints must include KAFKA_BOOTSTRAP_SERVERS with at least one"
             + " bootstrap server.",
@@ -319,7 +321,7 @@ class EsmKafkaIT {
                 .topics("t")
                 .startingPosition(EventSourcePosition.LATEST)
                 .selfManagedEventSource(
-                    s -> s.endpoints(Map.of("KAFKA_BOOTSTRAP_SERVERS", List.of()))));
+                    s -> s.endpointsWithStrings(Map.of("KAFKA_BOOTSTRAP_SERVERS", List.of()))));
     Set<String> seen = new HashSet<>();
     bad.forEach(
         (message, request) -> {
@@ -345,7 +347,7 @@ class EsmKafkaIT {
                                 .topics("t")
                                 .selfManagedEventSource(
                                     s ->
-                                        s.endpoints(
+                                        s.endpointsWithStrings(
                                             Map.of(
                                                 "KAFKA_BOOTSTRAP_SERVERS", List.of(BOOTSTRAP))))));
     assertThat(noPosition.awsErrorDetails().errorCode())
