@@ -230,8 +230,10 @@ class EsmKafkaIT {
     assertThat(failure.at("/requestContext/approximateInvokeCount").asInt()).isEqualTo(2);
     assertThat(failure.at("/requestContext/functionArn").asText())
         .isEqualTo("arn:aws:lambda:us-east-1:000000000000:function:payments-fn");
-    assertThat(failure.at("/KafkaBatchInfo/topic").asText()).isEqualTo("payments");
     assertThat(failure.at("/KafkaBatchInfo/batchSize").asInt()).isEqualTo(1);
+    assertThat(failure.at("/KafkaBatchInfo/bootstrapServers").asText()).isEqualTo(BOOTSTRAP);
+    assertThat(failure.at("/KafkaBatchInfo/recordsInfo/payments-0/firstRecordOffset").asText())
+        .isEqualTo("0");
     // the poison record was tried twice (once and one retry), the next record once
     assertThat(batches("payments-fn"))
         .extracting(b -> b.get("value").asText())
@@ -277,7 +279,7 @@ class EsmKafkaIT {
             .createEventSourceMapping(
                 b ->
                     b.functionName("nowhere-fn")
-                        .topics("t")
+                        .topics("nowhere")
                         .startingPosition(EventSourcePosition.LATEST)
                         .selfManagedEventSource(
                             s ->
@@ -314,14 +316,15 @@ class EsmKafkaIT {
                         s.endpointsWithStrings(
                             Map.of("KAFKA_BOOTSTRAP_SERVERS", List.of(BOOTSTRAP)))));
     bad.put(
-        "SelfManagedEventSource.Endpoints must include KAFKA_BOOTSTRAP_SERVERS with at least one"
-            + " bootstrap server.",
+        "Invalid bootstrap server: localhost. Specify each server as host:port.",
         b ->
             b.functionName("strict-kafka")
-                .topics("t")
+                .topics("tt")
                 .startingPosition(EventSourcePosition.LATEST)
                 .selfManagedEventSource(
-                    s -> s.endpointsWithStrings(Map.of("KAFKA_BOOTSTRAP_SERVERS", List.of()))));
+                    s ->
+                        s.endpointsWithStrings(
+                            Map.of("KAFKA_BOOTSTRAP_SERVERS", List.of("localhost")))));
     Set<String> seen = new HashSet<>();
     bad.forEach(
         (message, request) -> {
@@ -344,7 +347,7 @@ class EsmKafkaIT {
                     .createEventSourceMapping(
                         b ->
                             b.functionName("strict-kafka")
-                                .topics("t")
+                                .topics("tt")
                                 .selfManagedEventSource(
                                     s ->
                                         s.endpointsWithStrings(

@@ -229,7 +229,9 @@ public final class KafkaReader implements EventSourceReader {
 
   @Override
   public ObjectNode batchInfo(SourceBatch batch, List<SourceRecord> records) {
-    ObjectNode info = NODES.objectNode();
+    // the invocation record carries it under KafkaBatchInfo, beside requestContext
+    ObjectNode record = NODES.objectNode();
+    ObjectNode info = record.putObject("KafkaBatchInfo");
     info.put("batchSize", records.size());
     info.put("bootstrapServers", bootstrapServers);
     info.put("payloadSize", event(batch, records).length);
@@ -243,7 +245,7 @@ public final class KafkaReader implements EventSourceReader {
       lane.put("firstRecordTimestamp", ISO_MILLIS.format(first.arrived()));
       lane.put("lastRecordTimestamp", ISO_MILLIS.format(last.arrived()));
     }
-    return info;
+    return record;
   }
 
   @Override

@@ -215,7 +215,7 @@ class KafkaReaderIT {
       assertThat(first.filterView().get("topic").asText()).isEqualTo(t);
       assertThat(batch.records().get(1).filterView().get("value").asText()).isEqualTo("plain");
 
-      JsonNode info = reader.batchInfo(batch, batch.records());
+      JsonNode info = reader.batchInfo(batch, batch.records()).get("KafkaBatchInfo");
       assertThat(info.get("batchSize").asInt()).isEqualTo(2);
       assertThat(info.get("bootstrapServers").asText()).isEqualTo(servers);
       assertThat(info.get("payloadSize").asInt())
