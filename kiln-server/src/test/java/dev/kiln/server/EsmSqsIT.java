@@ -107,7 +107,8 @@ class EsmSqsIT {
   }
 
   @Test
-  void everyMessageReachesThePythonFunctionOnce_asLambdaSendsIt_andIsDeletedAfter() {
+  void everyMessageReachesThePythonFunctionOnce_asLambdaSendsIt_andIsDeletedAfter()
+      throws Exception {
     String arn = queue("orders", Map.of("VisibilityTimeout", "30"));
     kiln.fixture().python("orders-fn", RECORDER);
     CreateEventSourceMappingResponse created =
@@ -144,6 +145,29 @@ class EsmSqsIT {
     Awaitility.await()
         .atMost(Duration.ofSeconds(20))
         .until(() -> visibleAndInFlight("orders") == 0);
+
+    // the mapping's meters, and every event source series the Grafana dashboard queries
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> MetricsIT.scrape(kiln.fixture()).contains("kiln_esm_lag{"));
+    String scrape = MetricsIT.scrape(kiln.fixture());
+    assertThat(scrape)
+        .contains(
+            "kiln_esm_records_total{function=\"orders-fn\",outcome=\"invoked\",source=\"sqs\",uuid=\""
+                + created.uuid()
+                + "\"} 23.0");
+    assertThat(scrape).contains("kiln_esm_batch_size_count{");
+    java.util.regex.Matcher series =
+        java.util.regex.Pattern.compile("\\bkiln_esm_[a-z_]+")
+            .matcher(
+                java.nio.file.Files.readString(
+                    ReadmeIT.projectRoot().resolve("docs/grafana/kiln-dashboard.json")));
+    int queried = 0;
+    while (series.find()) {
+      assertThat(scrape).as("the dashboard queries " + series.group()).contains(series.group());
+      queried++;
+    }
+    assertThat(queried).isGreaterThanOrEqualTo(3);
   }
 
   @Test

@@ -329,6 +329,10 @@ class MetricsIT {
                           }));
       assertThat(queried).hasSizeGreaterThan(5);
       for (String series : queried) {
+        if (series.startsWith("kiln_esm_")) {
+          // exported only while a mapping runs: EsmSqsIT checks these against a running one
+          continue;
+        }
         assertThat(scrape).as("the dashboard queries " + series).contains(series);
       }
 
