@@ -406,12 +406,30 @@ public final class EventSourceMappings {
               }
               b.sourceAccess(access);
             });
-    for (String unsupported : List.of("TumblingWindowInSeconds", "ParallelizationFactor")) {
+    r.object("SelfManagedKafkaEventSourceConfig")
+        .filter(c -> c.hasNonNull("SchemaRegistryConfig"))
+        .ifPresent(
+            c -> {
+              throw LambdaError.invalidParameter(
+                  "Unsupported parameter SelfManagedKafkaEventSourceConfig.SchemaRegistryConfig:"
+                      + " Kiln delivers Kafka records as they are, without a schema registry.");
+            });
+    for (String unsupported :
+        List.of(
+            "TumblingWindowInSeconds",
+            "ParallelizationFactor",
+            "KMSKeyArn",
+            "MetricsConfig",
+            "LoggingConfig",
+            "ProvisionedPollerConfig",
+            "AmazonManagedKafkaEventSourceConfig",
+            "DocumentDBEventSourceConfig")) {
       if (r.has(unsupported) && !r.body.get(unsupported).isNull()) {
         throw LambdaError.invalidParameter(
             "Unsupported parameter "
                 + unsupported
-                + ": Kiln's event sources (SQS, Kafka, PostgreSQL) do not take it.");
+                + ": Kiln's event source mappings (SQS, self-managed Kafka, PostgreSQL) do not take"
+                + " it.");
       }
     }
   }

@@ -483,6 +483,19 @@ class EsmSqsIT {
         .as("the stored mapping is unchanged")
         .isEqualTo(10);
 
+    LambdaException kms =
+        refused(
+            () ->
+                kiln.fixture()
+                    .lambda
+                    .createEventSourceMapping(
+                        b ->
+                            b.functionName("strict-fn")
+                                .eventSourceArn(arn + "-2")
+                                .kmsKeyArn("arn:aws:kms:us-east-1:000000000000:key/k")));
+    assertThat(kms.awsErrorDetails().errorCode()).isEqualTo("InvalidParameterValueException");
+    assertThat(kms.awsErrorDetails().errorMessage()).startsWith("Unsupported parameter KMSKeyArn:");
+
     LambdaException unknown =
         catchThrowableOfType(
             LambdaException.class,

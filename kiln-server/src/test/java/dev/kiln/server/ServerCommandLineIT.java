@@ -59,6 +59,21 @@ class ServerCommandLineIT {
   }
 
   @Test
+  void aBadSqsEndpointOrSecretsDirectory_isRefused_namingTheOption() throws Exception {
+    for (String endpoint : new String[] {"localhost:9324", "ftp://q.example.com", "http://"}) {
+      Tools.Result r = kilnServer("--sqs-endpoint", endpoint);
+      assertThat(r.exit()).as(r.output()).isEqualTo(2);
+      assertThat(r.output())
+          .contains("kiln server: --sqs-endpoint must be")
+          .contains("such as http://localhost:9324, got '" + endpoint + "'");
+    }
+    Tools.Result dir = kilnServer("--secrets-dir", "/nonexistent/secrets");
+    assertThat(dir.exit()).isEqualTo(2);
+    assertThat(dir.output())
+        .contains("kiln server: --secrets-dir must be a directory, got '/nonexistent/secrets'");
+  }
+
+  @Test
   void aPortAnotherProgramListensOn_isRefusedBeforeAnythingStarts() throws Exception {
     try (ServerSocket taken = new ServerSocket()) {
       taken.bind(new InetSocketAddress("127.0.0.1", 0));

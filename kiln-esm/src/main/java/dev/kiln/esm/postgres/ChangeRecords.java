@@ -27,8 +27,8 @@ import java.util.function.IntFunction;
 
 /**
  * Turns a replication session's decoded pgoutput messages into the records of Kiln's PostgreSQL
- * event ({@code Records} modelled on DynamoDB Streams; see docs/esm-postgresql.md), and marks where
- * each transaction ends so that the reader knows which positions it may confirm.
+ * event ({@code Records} modelled on DynamoDB Streams; see docs/event-sources-postgresql.md), and
+ * marks where each transaction ends so that the reader knows which positions it may confirm.
  *
  * <p>Model: the session is a sequence of whole committed transactions. {@link Relation} messages
  * are remembered by OID for the rest of the session (a new session gets them again); each change of
