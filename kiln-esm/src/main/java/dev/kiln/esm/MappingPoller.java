@@ -221,12 +221,9 @@ final class MappingPoller {
   }
 
   private void giveBack(List<SourceBatch> batches) {
-    if (kind.semantics() != Semantics.QUEUE) {
-      return;
-    }
     for (SourceBatch b : batches) {
       try {
-        reader.release(b, List.of());
+        reader.giveBack(b);
       } catch (SourceUnavailableException e) {
         LOG.debug("event source mapping {}: giving a batch back failed", mapping.uuid(), e);
       }

@@ -355,6 +355,70 @@ class EsmSqsIT {
         .until(() -> visibleAndInFlight("deleted") == 1);
   }
 
+  @Test
+  void theAwsCli_createsFiltersPausesAndDeletesAMapping_asTheReadmeShowsIt() throws Exception {
+    String arn = queue("cli-orders", Map.of());
+    kiln.fixture().python("cli-fn", RECORDER);
+    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("kiln-esm-cli-");
+    JsonNode created =
+        Deliveries.JSON.readTree(
+            cli(
+                dir,
+                "lambda",
+                "create-event-source-mapping",
+                "--function-name",
+                "cli-fn",
+                "--event-source-arn",
+                arn,
+                "--batch-size",
+                "10",
+                "--function-response-types",
+                "ReportBatchItemFailures"));
+    String uuid = created.get("UUID").asText();
+    assertThat(created.get("State").asText()).isEqualTo("Creating");
+    assertThat(created.get("FunctionResponseTypes").get(0).asText())
+        .isEqualTo("ReportBatchItemFailures");
+    JsonNode filtered =
+        Deliveries.JSON.readTree(
+            cli(
+                dir,
+                "lambda",
+                "update-event-source-mapping",
+                "--uuid",
+                uuid,
+                "--filter-criteria",
+                "{\"Filters\":[{\"Pattern\":\"{\\\"body\\\":{\\\"kind\\\":[\\\"order\\\"]}}\"}]}"));
+    assertThat(filtered.at("/FilterCriteria/Filters/0/Pattern").asText())
+        .isEqualTo("{\"body\":{\"kind\":[\"order\"]}}");
+    awaitState(uuid, "Enabled");
+    send("cli-orders", "{\"kind\":\"order\"}");
+    send("cli-orders", "{\"kind\":\"other\"}");
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> visibleAndInFlight("cli-orders") == 0 && !got("cli-fn").isEmpty());
+    assertThat(got("cli-fn"))
+        .extracting(g -> g.get("body").asText())
+        .containsExactly("{\"kind\":\"order\"}");
+
+    JsonNode paused =
+        Deliveries.JSON.readTree(
+            cli(dir, "lambda", "update-event-source-mapping", "--uuid", uuid, "--no-enabled"));
+    assertThat(paused.get("State").asText()).isEqualTo("Disabling");
+    JsonNode listed =
+        Deliveries.JSON.readTree(
+            cli(dir, "lambda", "list-event-source-mappings", "--function-name", "cli-fn"));
+    assertThat(listed.get("EventSourceMappings")).hasSize(1);
+    JsonNode deleting =
+        Deliveries.JSON.readTree(cli(dir, "lambda", "delete-event-source-mapping", "--uuid", uuid));
+    assertThat(deleting.get("State").asText()).isEqualTo("Deleting");
+  }
+
+  static String cli(java.nio.file.Path dir, String... args) throws Exception {
+    Tools.Result r = Tools.aws(kiln.fixture(), dir, args);
+    assertThat(r.exit()).as(String.join(" ", args) + "\n" + r.output()).isZero();
+    return r.output();
+  }
+
   // ---- bad input ------------------------------------------------------------------------------
 
   static LambdaException refused(Runnable call) {

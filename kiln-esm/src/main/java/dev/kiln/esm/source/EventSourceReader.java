@@ -50,6 +50,14 @@ public interface EventSourceReader extends AutoCloseable {
     throw new UnsupportedOperationException("a stream's batches are completed whole");
   }
 
+  /**
+   * The poller stopped before it ran {@code batch} (its mapping was disabled, changed or deleted
+   * while it polled): nothing of it was delivered. A queue reader makes its messages visible again
+   * at once, so that the next poller does not wait out their visibility timeout; a stream reader
+   * needs nothing (the batch is not completed, so the next reader reads it again).
+   */
+  default void giveBack(SourceBatch batch) throws SourceUnavailableException {}
+
   /** The event the function is invoked with for {@code records}, all of one batch, in order. */
   byte[] event(SourceBatch batch, List<SourceRecord> records);
 

@@ -511,6 +511,37 @@ final class SqsReader implements EventSourceReader {
   }
 
   /**
+   * Received but never delivered (the poller stopped): the messages are made visible again at once
+   * (ChangeMessageVisibility to 0), as their receive never happened for the function.
+   */
+  @Override
+  public void giveBack(SourceBatch batch) throws SourceUnavailableException {
+    List<SourceRecord> records = batch.records();
+    connect();
+    for (int i = 0; i < records.size(); i += SQS_MAX_MESSAGES) {
+      List<SourceRecord> chunk = records.subList(i, Math.min(records.size(), i + SQS_MAX_MESSAGES));
+      List<software.amazon.awssdk.services.sqs.model.ChangeMessageVisibilityBatchRequestEntry>
+          entries = new ArrayList<>();
+      for (int j = 0; j < chunk.size(); j++) {
+        entries.add(
+            software.amazon.awssdk.services.sqs.model.ChangeMessageVisibilityBatchRequestEntry
+                .builder()
+                .id(Integer.toString(j))
+                .receiptHandle((String) chunk.get(j).handle())
+                .visibilityTimeout(0)
+                .build());
+      }
+      try {
+        client.changeMessageVisibilityBatch(r -> r.queueUrl(queueUrl).entries(entries));
+      } catch (SdkException e) {
+        throw unavailable(e);
+      }
+    }
+    dropHeld(batch);
+    free(batch);
+  }
+
+  /**
    * A FIFO batch failed in part: its groups' held messages are let go, undeleted, so that they come
    * back after the failed ones when the visibility timeout ends, in the group's order.
    */
