@@ -356,6 +356,33 @@ class EsmSqsIT {
   }
 
   @Test
+  void aMappingOnAnAlias_invokesTheVersionTheAliasNames() {
+    String arn = queue("aliased", Map.of());
+    kiln.fixture()
+        .python(
+            "aliased-fn",
+            "def handler(event, context):\n"
+                + "    print('GOT {\"arn\": \"' + context.invoked_function_arn + '\", \"version\": \"'"
+                + " + context.function_version + '\"}')\n");
+    String version =
+        kiln.fixture().lambda.publishVersion(b -> b.functionName("aliased-fn")).version();
+    kiln.fixture()
+        .lambda
+        .createAlias(b -> b.functionName("aliased-fn").name("live").functionVersion(version));
+    var m =
+        kiln.fixture()
+            .lambda
+            .createEventSourceMapping(b -> b.functionName("aliased-fn:live").eventSourceArn(arn));
+    assertThat(m.functionArn())
+        .isEqualTo("arn:aws:lambda:us-east-1:000000000000:function:aliased-fn:live");
+    send("aliased", "x");
+    Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> got("aliased-fn").size() == 1);
+    JsonNode got = got("aliased-fn").get(0);
+    assertThat(got.get("arn").asText()).endsWith(":function:aliased-fn:live");
+    assertThat(got.get("version").asText()).isEqualTo(version);
+  }
+
+  @Test
   void theAwsCli_createsFiltersPausesAndDeletesAMapping_asTheReadmeShowsIt() throws Exception {
     String arn = queue("cli-orders", Map.of());
     kiln.fixture().python("cli-fn", RECORDER);
