@@ -3,7 +3,6 @@ package dev.kiln.esm;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kiln.esm.source.EventSourceKind.Semantics;
-import dev.kiln.esm.source.SourceContext;
 import dev.kiln.invoke.FunctionVersion;
 import dev.kiln.invoke.InvocationResult;
 import dev.kiln.invoke.Invocations;
@@ -15,11 +14,9 @@ import dev.kiln.model.FunctionConfig;
 import dev.kiln.model.FunctionRef;
 import dev.kiln.testing.InMemoryMetadataStore;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.InstantSource;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -75,28 +72,7 @@ class MappingPollersTest {
             .onFailure((m, arn, r) -> {})
             .registry(registry)
             .executor(threads)
-            .context(
-                new SourceContext() {
-                  @Override
-                  public InstantSource clock() {
-                    return InstantSource.system();
-                  }
-
-                  @Override
-                  public String region() {
-                    return "us-east-1";
-                  }
-
-                  @Override
-                  public Optional<URI> sqsEndpoint() {
-                    return Optional.empty();
-                  }
-
-                  @Override
-                  public String secret(String uri) {
-                    return "{}";
-                  }
-                })
+            .context(dev.kiln.esm.source.TestSourceContext.of("us-east-1"))
             .filters(patterns -> v -> true)
             .timing(new RetryTiming(Duration.ofMillis(50), Duration.ofMillis(200)))
             .build();

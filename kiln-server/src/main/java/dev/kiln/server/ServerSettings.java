@@ -264,7 +264,13 @@ public record ServerSettings(
    */
   public ServerSettings withFunctionUrlDomain(String domain) {
     return with(
-        otlpEndpoint, tls, instanceCredentialsLifetime, clientTimeout, iam, Optional.of(domain));
+        otlpEndpoint,
+        tls,
+        instanceCredentialsLifetime,
+        clientTimeout,
+        iam,
+        Optional.of(domain),
+        triggers);
   }
 
   /** These settings, exporting invocation spans to an OTLP/HTTP collector at {@code endpoint}. */
@@ -275,13 +281,20 @@ public record ServerSettings(
         instanceCredentialsLifetime,
         clientTimeout,
         iam,
-        functionUrlDomain);
+        functionUrlDomain,
+        triggers);
   }
 
   /** These settings, with {@code mode} for roles Kiln's IAM does not know. */
   public ServerSettings withIam(dev.kiln.api.auth.IdentityPolicies.Mode mode) {
     return with(
-        otlpEndpoint, tls, instanceCredentialsLifetime, clientTimeout, mode, functionUrlDomain);
+        otlpEndpoint,
+        tls,
+        instanceCredentialsLifetime,
+        clientTimeout,
+        mode,
+        functionUrlDomain,
+        triggers);
   }
 
   /** These settings, serving the API over HTTPS with {@code certificate}. */
@@ -292,7 +305,8 @@ public record ServerSettings(
         instanceCredentialsLifetime,
         clientTimeout,
         iam,
-        functionUrlDomain);
+        functionUrlDomain,
+        triggers);
   }
 
   /**
@@ -301,12 +315,13 @@ public record ServerSettings(
    * rotation.
    */
   public ServerSettings withInstanceCredentialsLifetime(Duration lifetime) {
-    return with(otlpEndpoint, tls, lifetime, clientTimeout, iam, functionUrlDomain);
+    return with(otlpEndpoint, tls, lifetime, clientTimeout, iam, functionUrlDomain, triggers);
   }
 
   /** These settings, cutting off a client that stalls mid-request after {@code timeout}. */
   public ServerSettings withClientTimeout(Duration timeout) {
-    return with(otlpEndpoint, tls, instanceCredentialsLifetime, timeout, iam, functionUrlDomain);
+    return with(
+        otlpEndpoint, tls, instanceCredentialsLifetime, timeout, iam, functionUrlDomain, triggers);
   }
 
   private ServerSettings with(
@@ -315,7 +330,8 @@ public record ServerSettings(
       Duration credentialsLifetime,
       Duration stalledClient,
       dev.kiln.api.auth.IdentityPolicies.Mode iamMode,
-      Optional<String> urlDomain) {
+      Optional<String> urlDomain,
+      Triggers sources) {
     return new ServerSettings(
         bind,
         port,
@@ -340,36 +356,13 @@ public record ServerSettings(
         store,
         iamMode,
         urlDomain,
-        triggers);
+        sources);
   }
 
   /** These settings, with what the event source mappings' pollers reach their sources with. */
   public ServerSettings withTriggers(Triggers t) {
-    return new ServerSettings(
-        bind,
-        port,
-        dataDir,
-        account,
-        keepAlive,
-        shutdownGrace,
-        interpreters,
-        sandbox,
-        outboundNetwork,
-        concurrencyLimit,
-        scaleOutRate,
-        instanceMemoryMb,
-        asyncRetryDelay,
-        logRetention,
-        logMaxBytes,
-        otlpEndpoint,
-        authentication,
-        tls,
-        instanceCredentialsLifetime,
-        clientTimeout,
-        store,
-        iam,
-        functionUrlDomain,
-        t);
+    return with(
+        otlpEndpoint, tls, instanceCredentialsLifetime, clientTimeout, iam, functionUrlDomain, t);
   }
 
   /**

@@ -12,11 +12,9 @@ import dev.kiln.esm.source.SourceRecord;
 import dev.kiln.esm.source.SourceUnavailableException;
 import dev.kiln.model.EventSourceMapping;
 import dev.kiln.testing.brokers.KafkaBroker;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -108,31 +106,13 @@ class KafkaReaderIT {
   }
 
   private static final SourceContext CONTEXT =
-      new SourceContext() {
-        @Override
-        public InstantSource clock() {
-          return InstantSource.system();
-        }
-
-        @Override
-        public String region() {
-          return "us-east-1";
-        }
-
-        @Override
-        public Optional<URI> sqsEndpoint() {
-          return Optional.empty();
-        }
-
-        @Override
-        public String secret(String uri) throws SourceUnavailableException {
-          return switch (uri) {
-            case "file:/alice" -> "{\"username\":\"alice\",\"password\":\"alice-secret\"}";
-            case "file:/mallory" -> "{\"username\":\"alice\",\"password\":\"guess\"}";
-            default -> throw new SourceUnavailableException("no secret " + uri);
-          };
-        }
-      };
+      dev.kiln.esm.source.TestSourceContext.of("us-east-1")
+          .withSecrets(
+              Map.of(
+                  "file:/alice",
+                  "{\"username\":\"alice\",\"password\":\"alice-secret\"}",
+                  "file:/mallory",
+                  "{\"username\":\"alice\",\"password\":\"guess\"}"));
 
   /** Polls until {@code count} records came, completing each batch when {@code complete}. */
   private static List<SourceBatch> pollUntil(

@@ -9,7 +9,6 @@ import dev.kiln.esm.source.SourceUnavailableException;
 import dev.kiln.model.EventSourceMapping;
 import dev.kiln.model.EventSourceMapping.SourceAccess;
 import dev.kiln.model.LambdaError;
-import java.net.URI;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.HashSet;
@@ -237,31 +236,9 @@ class KafkaSourceTest {
   // ---- the consumer's properties ----
 
   private static SourceContext secrets(Map<String, String> byUri) {
-    return new SourceContext() {
-      @Override
-      public InstantSource clock() {
-        return InstantSource.fixed(NOW);
-      }
-
-      @Override
-      public String region() {
-        return "us-east-1";
-      }
-
-      @Override
-      public Optional<URI> sqsEndpoint() {
-        return Optional.empty();
-      }
-
-      @Override
-      public String secret(String uri) throws SourceUnavailableException {
-        String s = byUri.get(uri);
-        if (s == null) {
-          throw new SourceUnavailableException("PROBLEM: cannot read secret " + uri);
-        }
-        return s;
-      }
-    };
+    return dev.kiln.esm.source.TestSourceContext.of("us-east-1")
+        .withClock(InstantSource.fixed(NOW))
+        .withSecrets(byUri);
   }
 
   @Test

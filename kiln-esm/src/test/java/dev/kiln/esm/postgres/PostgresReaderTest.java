@@ -26,7 +26,6 @@ import dev.kiln.model.FunctionRef;
 import dev.kiln.testing.InMemoryMetadataStore;
 import dev.kiln.testing.brokers.PostgresServer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,7 +34,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -100,31 +98,7 @@ class PostgresReaderTest {
   }
 
   private static final SourceContext CONTEXT =
-      new SourceContext() {
-        @Override
-        public InstantSource clock() {
-          return InstantSource.system();
-        }
-
-        @Override
-        public String region() {
-          return "eu-west-1";
-        }
-
-        @Override
-        public Optional<URI> sqsEndpoint() {
-          return Optional.empty();
-        }
-
-        @Override
-        public String secret(String uri) throws SourceUnavailableException {
-          try {
-            return Files.readString(Path.of(URI.create(uri)));
-          } catch (Exception e) {
-            throw new SourceUnavailableException("PROBLEM: cannot read secret " + uri, e);
-          }
-        }
-      };
+      dev.kiln.esm.source.TestSourceContext.of("eu-west-1").readingFiles();
 
   private static EventSourceMapping mapping(int batchSize, String publication, Path secretFile) {
     EventSourceMapping.Builder b =

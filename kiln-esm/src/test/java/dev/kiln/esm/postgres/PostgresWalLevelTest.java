@@ -8,11 +8,9 @@ import dev.kiln.esm.source.SourceContext;
 import dev.kiln.esm.source.SourceUnavailableException;
 import dev.kiln.model.EventSourceMapping;
 import dev.kiln.testing.brokers.PostgresServer;
-import java.net.URI;
 import java.sql.ResultSet;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.InstantSource;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -50,28 +48,7 @@ class PostgresWalLevelTest {
                   .startingPosition(Optional.of("LATEST")),
               Set.of(),
               true);
-      SourceContext context =
-          new SourceContext() {
-            @Override
-            public InstantSource clock() {
-              return InstantSource.system();
-            }
-
-            @Override
-            public String region() {
-              return "us-east-1";
-            }
-
-            @Override
-            public Optional<URI> sqsEndpoint() {
-              return Optional.empty();
-            }
-
-            @Override
-            public String secret(String uri) throws SourceUnavailableException {
-              throw new SourceUnavailableException("no secrets here");
-            }
-          };
+      SourceContext context = dev.kiln.esm.source.TestSourceContext.of("us-east-1");
       try (EventSourceReader reader = source.open(m, context)) {
         assertThatThrownBy(() -> reader.poll(Duration.ofMillis(100), 1))
             .isInstanceOf(SourceUnavailableException.class)

@@ -17,7 +17,6 @@ import dev.kiln.testing.brokers.ElasticMq;
 import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -77,21 +76,12 @@ class SqsReaderElasticMqTest {
         .build();
   }
 
-  private record Context(Optional<URI> sqsEndpoint) implements SourceContext {
-    @Override
-    public InstantSource clock() {
-      return InstantSource.system();
-    }
-
-    @Override
-    public String region() {
-      return ElasticMq.REGION;
-    }
-
-    @Override
-    public String secret(String uri) {
-      return "{\"accessKeyId\":\"id\",\"secretAccessKey\":\"key\"}";
-    }
+  private static SourceContext context(Optional<URI> sqsEndpoint) {
+    return dev.kiln.esm.source.TestSourceContext.of(ElasticMq.REGION)
+        .withSqsEndpoint(sqsEndpoint)
+        .withSecrets(
+            java.util.Map.of(
+                "file:/sqs-key", "{\"accessKeyId\":\"id\",\"secretAccessKey\":\"key\"}"));
   }
 
   private static String queue(String base) {
@@ -108,7 +98,7 @@ class SqsReaderElasticMqTest {
   }
 
   private static EventSourceReader reader(EventSourceMapping m) {
-    return new SqsSource().open(m, new Context(Optional.of(mq.endpoint())));
+    return new SqsSource().open(m, context(Optional.of(mq.endpoint())));
   }
 
   private static List<SendMessageResponse> send(String url, int n) {
@@ -421,7 +411,7 @@ class SqsReaderElasticMqTest {
   void aMissingEndpointOrQueueIsUnavailableWithTheReason() {
     String name = queue("absent");
     EventSourceMapping m = mapping(name, 10, 0);
-    try (EventSourceReader noEndpoint = new SqsSource().open(m, new Context(Optional.empty()))) {
+    try (EventSourceReader noEndpoint = new SqsSource().open(m, context(Optional.empty()))) {
       assertThatThrownBy(() -> noEndpoint.poll(WAIT, 1))
           .isInstanceOf(SourceUnavailableException.class)
           .hasMessageContaining("kiln server --sqs-endpoint");
@@ -447,7 +437,7 @@ class SqsReaderElasticMqTest {
                   Set.of(),
                   true);
       try (EventSourceReader reader =
-          new SqsSource().open(m, new Context(Optional.of(other.endpoint())))) {
+          new SqsSource().open(m, context(Optional.of(other.endpoint())))) {
         assertThat(reader.poll(Duration.ZERO, 1)).isEmpty(); // connected
         other.stop();
         assertThatThrownBy(() -> reader.poll(Duration.ZERO, 1))
