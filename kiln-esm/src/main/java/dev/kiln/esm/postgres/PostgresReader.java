@@ -152,6 +152,7 @@ public final class PostgresReader implements EventSourceReader {
           continue;
         }
         boolean read = readAvailable();
+        confirmCompletedCommits();
         confirmIfIdle();
         if (pendingRows >= mapping.batchSize()
             || pendingBytes >= PAYLOAD_LIMIT
@@ -531,6 +532,30 @@ public final class PostgresReader implements EventSourceReader {
     if (h.confirmLsn() > confirmed) {
       confirmed = h.confirmLsn();
       dropConfirmed();
+      if (stream != null) {
+        sendConfirmed();
+      }
+    }
+    confirmCompletedCommits();
+  }
+
+  /**
+   * With no batch in flight, commit marks at the head of what was read end transactions all of
+   * whose rows were in batches already completed: a batch is cut at its BatchSize-th row, often
+   * before that row's commit was read, so its handle cannot carry it. Confirms them, so that a kill
+   * after the batch completed does not send that whole transaction again with the next batch.
+   */
+  private void confirmCompletedCommits() throws SQLException {
+    if (inFlight != null) {
+      return;
+    }
+    long target = confirmed;
+    while (pending.peekFirst() instanceof Committed c) {
+      target = Math.max(target, c.endLsn());
+      pending.pollFirst();
+    }
+    if (target > confirmed) {
+      confirmed = target;
       if (stream != null) {
         sendConfirmed();
       }
