@@ -30,27 +30,30 @@ import software.amazon.awssdk.services.lambda.LambdaClient;
 import software.amazon.awssdk.services.lambda.model.EventSourceMappingConfiguration;
 import software.amazon.awssdk.services.lambda.model.EventSourcePosition;
 import software.amazon.awssdk.services.lambda.model.Runtime;
+import software.amazon.awssdk.services.lambda.model.SourceAccessType;
 import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.services.sqs.model.SendMessageBatchRequestEntry;
 
 /**
- * Event source mappings across kill -9: Kiln as its own process reads a Kafka topic (and an SQS
- * queue) into a function that notes every record it gets in a file and takes a little while per
- * batch; Kiln is killed with SIGKILL while records are still coming, and started again on the same
- * data. Every record must have been delivered at least once, the only ones delivered twice those
- * that were in flight at the kill (at most a batch per lane), and the mapping must still be there
- * and Enabled.
+ * Event source mappings across kill -9: Kiln as its own process reads a Kafka topic, an SQS queue
+ * and a PostgreSQL publication into a function that notes every record it gets in a file and takes
+ * a little while per batch; Kiln is killed with SIGKILL while records are still coming, and started
+ * again on the same data. Every record must have been delivered at least once, the only ones
+ * delivered twice those that were in flight at the kill (at most a batch per lane), and the mapping
+ * must still be there and Enabled.
  */
 class EsmCrashIT {
 
   static final KafkaBroker KAFKA = new KafkaBroker();
   static final String BOOTSTRAP = KAFKA.start();
   static final ElasticMq SQS_BROKER = ElasticMq.start();
+  static final PostgresForEsm PG = PostgresForEsm.start();
 
   @AfterAll
   static void stopBrokers() {
     KAFKA.close();
     SQS_BROKER.close();
+    PG.server().close();
   }
 
   static final int BATCH = 10;
@@ -66,7 +69,8 @@ class EsmCrashIT {
           + "                lines.append('%d %d' % (r['partition'], r['offset']))\n"
           + "    else:\n"
           + "        for r in event['Records']:\n"
-          + "            lines.append('0 ' + r['body'])\n"
+          + "            lines.append('0 ' + (str(r['dynamodb']['NewImage']['id']) if 'dynamodb' in r\n"
+          + "                else r['body']))\n"
           + "    with open(os.environ['OUT'], 'a') as f:\n"
           + "        f.write(''.join(l + '\\n' for l in lines))\n"
           + "    time.sleep(0.15)\n";
@@ -143,6 +147,50 @@ class EsmCrashIT {
         concurrency * BATCH);
   }
 
+  @Test
+  void postgres_killMinus9MidStream_losesNoChange_andRepeatsOnlyWhatWasInFlight() throws Exception {
+    PG.execute(
+        "CREATE TABLE crash (id int PRIMARY KEY)", "CREATE PUBLICATION crash_pub FOR TABLE crash");
+    int rows = 200;
+    crashMidStream(
+        rows,
+        new String[0],
+        lambda -> {
+          String uuid =
+              lambda
+                  .createEventSourceMapping(
+                      b ->
+                          b.functionName("noter")
+                              .topics("crash_pub")
+                              .batchSize(BATCH)
+                              .startingPosition(EventSourcePosition.LATEST)
+                              .selfManagedEventSource(
+                                  s ->
+                                      s.endpointsWithStrings(
+                                          Map.of("POSTGRESQL_URL", List.of(PG.url()))))
+                              .sourceAccessConfigurations(
+                                  c -> c.type(SourceAccessType.BASIC_AUTH).uri(PG.secretUri())))
+                  .uuid();
+          // a slot sees what is committed once it exists: change the rows after that
+          Awaitility.await()
+              .atMost(Duration.ofSeconds(30))
+              .until(() -> PG.slotExists(PostgresForEsm.slotOf(uuid)));
+          // one transaction per row (autocommit), so no transaction spans two batches
+          try (var c = PG.server().connect(PostgresForEsm.DB);
+              var insert = c.prepareStatement("INSERT INTO crash VALUES (?)")) {
+            for (int i = 0; i < rows; i++) {
+              insert.setInt(1, i);
+              insert.executeUpdate();
+            }
+          } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+          }
+          return uuid;
+        },
+        // the slot is one lane, read a batch at a time; one row per transaction
+        BATCH);
+  }
+
   /**
    * Starts Kiln, makes the noting function and (with {@code createMapping}) its mapping, kills Kiln
    * with SIGKILL once part of the {@code expected} records ("lane position" lines) arrived, starts
@@ -161,6 +209,7 @@ class EsmCrashIT {
     flags.addAll(List.of(extraFlags));
     String[] args = flags.toArray(String[]::new);
     int port = ServerProcess.freePort();
+    long t0 = System.nanoTime();
     String uuid;
     List<String> beforeKill;
     try (ServerProcess first = ServerProcess.start(data, port, args);
@@ -184,7 +233,6 @@ class EsmCrashIT {
       beforeKill = noted(out);
     }
     assertThat(beforeKill.size()).as("the kill landed mid-stream").isLessThan(expected);
-
     try (ServerProcess second = ServerProcess.start(data, port, args);
         LambdaClient lambda = KilnFixture.client(second)) {
       Awaitility.await()
@@ -213,8 +261,12 @@ class EsmCrashIT {
         });
     System.out.printf(
         "esm crash: %d of %d records noted before kill -9, %d deliveries in all, duplicates per"
-            + " lane %s%n",
-        beforeKill.size(), expected, noted.size(), duplicatesPerLane);
+            + " lane %s, %d s with two starts of Kiln%n",
+        beforeKill.size(),
+        expected,
+        noted.size(),
+        duplicatesPerLane,
+        (System.nanoTime() - t0) / 1_000_000_000);
     assertThat(duplicatesPerLane.values())
         .as("only what was in flight is delivered again")
         .allMatch(d -> d <= maxDuplicatesPerLane);

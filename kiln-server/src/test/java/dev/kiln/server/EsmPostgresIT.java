@@ -5,15 +5,10 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.kiln.testing.brokers.PostgresServer;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.math.BigInteger;
 import java.net.http.HttpClient;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -41,38 +36,13 @@ import software.amazon.awssdk.services.lambda.model.SourceAccessType;
  */
 class EsmPostgresIT {
 
-  static final String DB = "shop";
-  static final String USER = "kiln_etl";
-  static final String PASSWORD = "pw-" + Long.toHexString(System.nanoTime()) + "-never-shown";
-
-  static final PostgresServer PG = startPostgres();
-  static final String URL = PG.url(DB);
-  static final String SECRET = secretFile();
+  static final PostgresForEsm DATABASE = PostgresForEsm.start();
+  static final PostgresServer PG = DATABASE.server();
+  static final String URL = DATABASE.url();
+  static final String SECRET = DATABASE.secretUri();
+  static final String PASSWORD = DATABASE.password();
 
   @RegisterExtension static final KilnServerExtension kiln = KilnServerExtension.withDefaults();
-
-  static PostgresServer startPostgres() {
-    try {
-      PostgresServer pg = PostgresServer.start();
-      pg.createDatabase(DB);
-      pg.createUser(USER, PASSWORD, true);
-      return pg;
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    } catch (InterruptedException | SQLException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  static String secretFile() {
-    try {
-      Path file = Files.createTempFile("kiln-pg-secret-", ".json");
-      Files.writeString(file, "{\"username\":\"" + USER + "\",\"password\":\"" + PASSWORD + "\"}");
-      return file.toUri().toString();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
 
   @AfterAll
   static void stopPostgres() {
@@ -97,8 +67,7 @@ class EsmPostgresIT {
    * two-column key).
    */
   static String publication(String p) throws SQLException {
-    PG.execute(
-        DB,
+    DATABASE.execute(
         "CREATE TABLE "
             + p
             + "_orders (id int PRIMARY KEY, status text, total numeric(10,2), meta jsonb,"
@@ -113,7 +82,7 @@ class EsmPostgresIT {
 
   /** Runs {@code statements} as one transaction. */
   static void transaction(String... statements) throws SQLException {
-    try (Connection c = PG.connect(DB);
+    try (Connection c = PG.connect(PostgresForEsm.DB);
         Statement s = c.createStatement()) {
       c.setAutoCommit(false);
       for (String sql : statements) {
@@ -128,23 +97,15 @@ class EsmPostgresIT {
   }
 
   static String slotOf(String uuid) {
-    return "kiln_" + uuid.replace("-", "");
+    return PostgresForEsm.slotOf(uuid);
   }
 
   static boolean slotExists(String slot) throws SQLException {
-    try (Connection c = PG.connect(DB);
-        PreparedStatement s =
-            c.prepareStatement("SELECT count(*) FROM pg_replication_slots WHERE slot_name = ?")) {
-      s.setString(1, slot);
-      try (ResultSet r = s.executeQuery()) {
-        r.next();
-        return r.getInt(1) == 1;
-      }
-    }
+    return DATABASE.slotExists(slot);
   }
 
   static int slotCount() throws SQLException {
-    try (Connection c = PG.connect(DB);
+    try (Connection c = PG.connect(PostgresForEsm.DB);
         Statement s = c.createStatement();
         ResultSet r = s.executeQuery("SELECT count(*) FROM pg_replication_slots")) {
       r.next();
@@ -460,7 +421,13 @@ class EsmPostgresIT {
     kiln.fixture().python("t6-fn", RECORDER);
     int slots = slotCount();
     String withPassword =
-        "postgresql://" + USER + ":" + PASSWORD + "@127.0.0.1:" + PG.port() + "/" + DB;
+        "postgresql://"
+            + PostgresForEsm.USER
+            + ":"
+            + PASSWORD
+            + "@127.0.0.1:"
+            + PG.port()
+            + "/shop";
     LambdaException e =
         refused(
             b ->
