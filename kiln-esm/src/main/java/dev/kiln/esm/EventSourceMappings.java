@@ -52,6 +52,16 @@ public final class EventSourceMappings {
   private final MappingPollers pollers;
   private final Account account;
   private final InstantSource clock;
+  private final RolePermissions roles;
+
+  /**
+   * Whether an execution role allows an action on a resource, as IAM decides it; a role IAM does
+   * not know allows it (Kiln's {@code --iam compat}).
+   */
+  @FunctionalInterface
+  public interface RolePermissions {
+    boolean allows(String roleArn, String action, String resource);
+  }
 
   public EventSourceMappings(
       MetadataStore store,
@@ -59,7 +69,9 @@ public final class EventSourceMappings {
       EventSourceKinds kinds,
       MappingPollers pollers,
       Account account,
-      InstantSource clock) {
+      InstantSource clock,
+      RolePermissions roles) {
+    this.roles = roles;
     this.store = store;
     this.functions = functions;
     this.kinds = kinds;
@@ -116,6 +128,7 @@ public final class EventSourceMappings {
             .tags(tags(r));
     common(r, b, true);
     EventSourceMapping mapping = kind.complete(b, r.present(), true);
+    checkRole(kind, function, mapping);
     try {
       store.createEventSourceMapping(mapping, kind.sourceKey(mapping));
     } catch (StorageException.AlreadyExists e) {
@@ -143,6 +156,25 @@ public final class EventSourceMappings {
         + " \") and topics (\" "
         + String.join(",", m.topics())
         + " \")";
+  }
+
+  /** AWS checks at create that the function's role may read the source; so does Kiln. */
+  private void checkRole(EventSourceKind kind, FunctionRef function, EventSourceMapping mapping) {
+    if (kind.roleActions().isEmpty() || mapping.eventSourceArn().isEmpty()) {
+      return;
+    }
+    String role = functions.get(function).role();
+    for (String action : kind.roleActions()) {
+      if (!roles.allows(role, action, mapping.eventSourceArn().get())) {
+        String service =
+            action.substring(0, action.indexOf(':')).toUpperCase(java.util.Locale.ROOT);
+        throw LambdaError.invalidParameter(
+            "The provided execution role does not have permissions to call "
+                + action.substring(action.indexOf(':') + 1)
+                + " on "
+                + service);
+      }
+    }
   }
 
   // ---- Get, List ------------------------------------------------------------------------------

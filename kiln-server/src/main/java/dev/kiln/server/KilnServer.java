@@ -224,7 +224,29 @@ public final class KilnServer implements AutoCloseable {
               .build();
       dev.kiln.esm.EventSourceMappings mappings =
           new dev.kiln.esm.EventSourceMappings(
-              store, catalog.functions(), kinds, pollers, settings.account(), clock);
+              store,
+              catalog.functions(),
+              kinds,
+              pollers,
+              settings.account(),
+              clock,
+              (role, action, resource) ->
+                  identities
+                      .role(role)
+                      .map(
+                          policies ->
+                              dev.kiln.iam.PolicyEvaluator.evaluate(
+                                          new dev.kiln.iam.AccessRequest(
+                                              new dev.kiln.iam.Principal(
+                                                  "AWS", role, settings.account().accountId()),
+                                              action,
+                                              resource,
+                                              Map.of()),
+                                          policies,
+                                          List.of())
+                                      .decision()
+                                  == dev.kiln.iam.Decision.ALLOW)
+                      .orElse(true));
       this.accessKeys = AccessKeys.openOrCreate(data);
       LambdaApi api =
           new LambdaApi(

@@ -356,6 +356,61 @@ class EsmSqsIT {
   }
 
   @Test
+  void aKnownRoleWithoutSqsPermissions_cannotMapAQueue_untilItIsGrantedThem() {
+    String arn = queue("guarded", Map.of());
+    var iam = kiln.fixture().iamClient();
+    String role =
+        iam.createRole(
+                b ->
+                    b.roleName("no-sqs")
+                        .assumeRolePolicyDocument(
+                            "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+                                + "\"Principal\":{\"Service\":\"lambda.amazonaws.com\"},"
+                                + "\"Action\":\"sts:AssumeRole\"}]}"))
+            .role()
+            .arn();
+    iam.attachRolePolicy(
+        b ->
+            b.roleName("no-sqs")
+                .policyArn("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"));
+    kiln.fixture()
+        .lambda
+        .createFunction(
+            b ->
+                b.functionName("guarded-fn")
+                    .runtime(software.amazon.awssdk.services.lambda.model.Runtime.PYTHON3_12)
+                    .handler("app.handler")
+                    .role(role)
+                    .code(
+                        c ->
+                            c.zipFile(
+                                software.amazon.awssdk.core.SdkBytes.fromByteArray(
+                                    Zips.of("app.py", RECORDER)))));
+    LambdaException denied =
+        refused(
+            () ->
+                kiln.fixture()
+                    .lambda
+                    .createEventSourceMapping(
+                        b -> b.functionName("guarded-fn").eventSourceArn(arn)));
+    assertThat(denied.awsErrorDetails().errorCode()).isEqualTo("InvalidParameterValueException");
+    assertThat(denied.awsErrorDetails().errorMessage())
+        .isEqualTo(
+            "The provided execution role does not have permissions to call ReceiveMessage on SQS");
+
+    iam.attachRolePolicy(
+        b ->
+            b.roleName("no-sqs")
+                .policyArn("arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole"));
+    assertThat(
+            kiln.fixture()
+                .lambda
+                .createEventSourceMapping(b -> b.functionName("guarded-fn").eventSourceArn(arn))
+                .state())
+        .isEqualTo("Creating");
+  }
+
+  @Test
   void aMappingOnAnAlias_invokesTheVersionTheAliasNames() {
     String arn = queue("aliased", Map.of());
     kiln.fixture()

@@ -50,6 +50,16 @@ public interface EventSourceKind {
   EventSourceReader open(EventSourceMapping mapping, SourceContext context);
 
   /**
+   * What the function's execution role must allow on the event source ARN for Lambda to create the
+   * mapping, in the order AWS checks them (SQS: ReceiveMessage, DeleteMessage, GetQueueAttributes).
+   * Empty for a source whose access is not the role's (self-managed Kafka, PostgreSQL: their
+   * credentials are the SourceAccessConfigurations').
+   */
+  default java.util.List<String> roleActions() {
+    return java.util.List.of();
+  }
+
+  /**
    * The mapping was deleted: give back what the source keeps for it (PostgreSQL's replication
    * slot). Kafka's consumer group and an SQS queue are the user's and stay. Best effort: a source
    * that is down is logged and left.

@@ -5,6 +5,7 @@ import dev.kiln.esm.source.EventSourceReader;
 import dev.kiln.esm.source.SourceContext;
 import dev.kiln.model.EventSourceMapping;
 import dev.kiln.model.LambdaError;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -51,6 +52,12 @@ public final class SqsSource implements EventSourceKind {
   @Override
   public boolean claims(String eventSourceArn, Set<String> endpointTypes) {
     return eventSourceArn != null && eventSourceArn.startsWith(ARN_PREFIX);
+  }
+
+  /** As AWS's AWSLambdaSQSQueueExecutionRole grants them. */
+  @Override
+  public List<String> roleActions() {
+    return List.of("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes");
   }
 
   @Override
