@@ -69,6 +69,10 @@ public final class MappingPollers implements AutoCloseable {
   private final RetryTiming timing;
   private final Map<String, MappingPoller> running = new ConcurrentHashMap<>();
   private final Map<String, String> lastResults = new ConcurrentHashMap<>();
+
+  /** Every mapping the last reconciliation saw, running or not: to know one that went. */
+  private final Map<String, EventSourceMapping> known = new ConcurrentHashMap<>();
+
   private final Object wake = new Object();
   private volatile boolean closed;
   private volatile boolean wakeRequested;
@@ -140,6 +144,7 @@ public final class MappingPollers implements AutoCloseable {
           store.eventSourceMappings(Optional.empty(), Optional.empty(), marker, PAGE);
       for (EventSourceMapping m : page.mappings()) {
         seen.add(m.uuid());
+        known.put(m.uuid(), m);
         try {
           reconcile(m);
         } catch (RuntimeException e) {
@@ -148,13 +153,16 @@ public final class MappingPollers implements AutoCloseable {
       }
       marker = page.nextMarker();
     } while (marker.isPresent());
-    // a mapping gone from the store went with its function
-    for (String uuid : Set.copyOf(running.keySet())) {
+    // a mapping gone from the store went with its function, running or not
+    for (String uuid : Set.copyOf(known.keySet())) {
       if (!seen.contains(uuid)) {
+        EventSourceMapping gone = known.remove(uuid);
         MappingPoller p = running.remove(uuid);
-        p.stop();
+        if (p != null) {
+          p.stop();
+        }
         leases.release(uuid);
-        kinds.named(p.mapping().kind()).ifPresent(k -> k.deleted(p.mapping(), context));
+        kinds.named(gone.kind()).ifPresent(k -> k.deleted(gone, context));
         lastResults.remove(uuid);
       }
     }
@@ -171,6 +179,7 @@ public final class MappingPollers implements AutoCloseable {
       kinds.named(m.kind()).ifPresent(k -> k.deleted(m, context));
       store.deleteEventSourceMapping(uuid);
       lastResults.remove(uuid);
+      known.remove(uuid);
       return;
     }
     boolean wanted = m.enabled() && leases.hold(uuid);

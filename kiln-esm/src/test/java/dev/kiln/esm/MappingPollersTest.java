@@ -173,6 +173,19 @@ class MappingPollersTest {
   }
 
   @Test
+  void aDisabledMappingThatWentWithItsFunction_alsoGivesItsSourceStateBack() {
+    create("m1");
+    store.updateEventSourceMapping("m1", m -> m.toBuilder().enabled(false).build());
+    pollers.reconcile();
+    assertThat(pollers.runningMappings()).isEmpty();
+    store.deleteFunction("f");
+    pollers.reconcile();
+    assertThat(source.deleted).containsExactly("m1");
+    pollers.reconcile();
+    assertThat(source.deleted).as("only once").containsExactly("m1");
+  }
+
+  @Test
   void anUnreachableSource_isReportedInLastProcessingResult_andRecoversByItself() {
     source.unavailable = true;
     create("m1");
