@@ -273,21 +273,25 @@ public final class EventSourceMappings {
             : EventSourceMapping.UPDATING;
     b.state(state).stateTransitionReason("USER_INITIATED").lastModified(now());
     EventSourceMapping wanted = kind.complete(b, r.present(), false);
-    if (!wanted.functionName().equals(current.functionName())
-        || !wanted.qualifier().equals(current.qualifier())) {
-      // moving a mapping to another function is a delete and a create in the store's terms
-      throw LambdaError.invalidParameter(
-          "Kiln cannot move an event source mapping to another function: delete it and create one"
-              + " for function "
+    EventSourceMapping stored;
+    try {
+      stored =
+          store
+              .updateEventSourceMapping(
+                  uuid,
+                  m -> wanted.toBuilder().lastProcessingResult(m.lastProcessingResult()).build())
+              .orElseThrow(EventSourceMappings::mappingNotFound);
+    } catch (StorageException.AlreadyExists e) {
+      throw LambdaError.conflict(
+          "An event source mapping with "
+              + describeSource(wanted)
+              + " and function (\" "
               + wanted.functionName()
-              + ".");
+              + " \") already exists. Please update or delete the existing mapping with UUID "
+              + e.key());
+    } catch (StorageException.NotFound e) {
+      throw functionNotFound(FunctionRef.of(wanted.functionName()));
     }
-    EventSourceMapping stored =
-        store
-            .updateEventSourceMapping(
-                uuid,
-                m -> wanted.toBuilder().lastProcessingResult(m.lastProcessingResult()).build())
-            .orElseThrow(EventSourceMappings::mappingNotFound);
     pollers.wake();
     return stored;
   }

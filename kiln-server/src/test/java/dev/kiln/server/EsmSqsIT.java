@@ -411,6 +411,42 @@ class EsmSqsIT {
   }
 
   @Test
+  void anUpdateMovesAMappingToAnotherFunction_unlessThatOneReadsTheQueueAlready() {
+    String arn = queue("moving", Map.of());
+    kiln.fixture().python("moving-a", RECORDER);
+    kiln.fixture().python("moving-b", RECORDER);
+    kiln.fixture().python("moving-c", RECORDER);
+    String uuid =
+        kiln.fixture()
+            .lambda
+            .createEventSourceMapping(b -> b.functionName("moving-a").eventSourceArn(arn))
+            .uuid();
+    String other =
+        kiln.fixture()
+            .lambda
+            .createEventSourceMapping(b -> b.functionName("moving-c").eventSourceArn(arn))
+            .uuid();
+    LambdaException taken =
+        catchThrowableOfType(
+            LambdaException.class,
+            () ->
+                kiln.fixture()
+                    .lambda
+                    .updateEventSourceMapping(b -> b.uuid(uuid).functionName("moving-c")));
+    assertThat(taken.statusCode()).isEqualTo(409);
+    assertThat(taken.awsErrorDetails().errorMessage()).contains(other);
+    kiln.fixture().lambda.deleteEventSourceMapping(b -> b.uuid(other));
+
+    var moved =
+        kiln.fixture().lambda.updateEventSourceMapping(b -> b.uuid(uuid).functionName("moving-b"));
+    assertThat(moved.functionArn()).endsWith(":function:moving-b");
+    awaitState(uuid, "Enabled");
+    send("moving", "to-b");
+    Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> got("moving-b").size() == 1);
+    assertThat(got("moving-a")).isEmpty();
+  }
+
+  @Test
   void aMappingOnAnAlias_invokesTheVersionTheAliasNames() {
     String arn = queue("aliased", Map.of());
     kiln.fixture()

@@ -193,6 +193,10 @@ public interface MetadataStore extends AutoCloseable {
    * Reads, changes and writes back one mapping in one transaction, so that a user's update and a
    * poller's report of its state cannot undo each other; the written copy's revision is one past
    * the stored one. Empty if the mapping is gone (or {@code change} returns null: nothing written).
+   * A change may move the mapping to another function.
+   *
+   * @throws StorageException.AlreadyExists if that function has a mapping on the same source (its
+   *     key is that mapping's UUID), {@link StorageException.NotFound} if that function is gone
    */
   Optional<EventSourceMapping> updateEventSourceMapping(
       String uuid, java.util.function.UnaryOperator<EventSourceMapping> change);

@@ -494,8 +494,26 @@ public final class SqliteMetadataStore implements MetadataStore {
           }
           EventSourceMapping stored =
               changed.toBuilder().revision(current.get().revision() + 1).build();
+          if (!stored.functionName().equals(current.get().functionName())) {
+            // moved to another function: which must exist, and not read that source already
+            requireExists(stored.functionName());
+            Optional<String> taken =
+                db.first(
+                    "SELECT other.uuid FROM event_source_mappings other, event_source_mappings me"
+                        + " WHERE me.uuid = ? AND other.function_name = ?"
+                        + " AND other.source_key = me.source_key",
+                    rs -> rs.getString(1),
+                    uuid,
+                    stored.functionName());
+            if (taken.isPresent()) {
+              throw new StorageException.AlreadyExists(Entity.EVENT_SOURCE_MAPPING, taken.get());
+            }
+          }
           db.update(
-              "UPDATE event_source_mappings SET config = ? WHERE uuid = ?", write(stored), uuid);
+              "UPDATE event_source_mappings SET config = ?, function_name = ? WHERE uuid = ?",
+              write(stored),
+              stored.functionName(),
+              uuid);
           return Optional.of(stored);
         });
   }

@@ -295,6 +295,15 @@ public final class InMemoryMetadataStore implements MetadataStore {
     }
     EventSourceMapping stored =
         changed.toBuilder().revision(current.mapping().revision() + 1).build();
+    if (!stored.functionName().equals(current.mapping().functionName())) {
+      require(stored.functionName());
+      for (StoredMapping m : mappings.values()) {
+        if (m.mapping().functionName().equals(stored.functionName())
+            && m.sourceKey().equals(current.sourceKey())) {
+          throw new StorageException.AlreadyExists(Entity.EVENT_SOURCE_MAPPING, m.mapping().uuid());
+        }
+      }
+    }
     mappings.put(uuid, new StoredMapping(current.seq(), current.sourceKey(), stored));
     return Optional.of(stored);
   }

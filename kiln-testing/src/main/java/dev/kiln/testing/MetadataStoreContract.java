@@ -581,6 +581,39 @@ public abstract class MetadataStoreContract {
     assertThat(store.updateEventSourceMapping("zzz", m -> m)).isEmpty();
   }
 
+  @Test
+  void aMappingMovesToAnotherFunction_unlessThatOneReadsTheSourceAlready_andGoesWithItsNewOne() {
+    store.createFunction(config("f"), Map.of(), Optional.empty());
+    store.createFunction(config("g"), Map.of(), Optional.empty());
+    store.createFunction(config("h"), Map.of(), Optional.empty());
+    store.createEventSourceMapping(mapping("a", "f", "arn:aws:sqs:us-east-1:1:q1"), "q1");
+    store.createEventSourceMapping(mapping("b", "h", "arn:aws:sqs:us-east-1:1:q1"), "q1");
+
+    assertRefused(
+        () -> store.updateEventSourceMapping("a", m -> m.toBuilder().functionName("h").build()),
+        StorageException.AlreadyExists.class,
+        Entity.EVENT_SOURCE_MAPPING,
+        "b");
+    assertRefused(
+        () -> store.updateEventSourceMapping("a", m -> m.toBuilder().functionName("nope").build()),
+        StorageException.NotFound.class,
+        Entity.FUNCTION,
+        "nope");
+    assertThat(store.eventSourceMapping("a").get().functionName()).isEqualTo("f");
+
+    store.updateEventSourceMapping("a", m -> m.toBuilder().functionName("g").build());
+    assertThat(
+            store
+                .eventSourceMappings(Optional.of("g"), Optional.empty(), Optional.empty(), 10)
+                .mappings())
+        .extracting(EventSourceMapping::uuid)
+        .containsExactly("a");
+    assertThat(store.deleteFunction("f")).isTrue();
+    assertThat(store.eventSourceMapping("a")).isPresent();
+    assertThat(store.deleteFunction("g")).isTrue();
+    assertThat(store.eventSourceMapping("a")).isEmpty();
+  }
+
   protected static FunctionUrlConfig functionUrl(String function, Optional<String> qualifier) {
     return new FunctionUrlConfig(
         FunctionUrlConfig.newUrlId(),
