@@ -37,6 +37,11 @@ class MappingPollersTest {
   final FakeSource source = new FakeSource(Semantics.QUEUE);
   final List<String> invoked = new CopyOnWriteArrayList<>();
   final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+  final java.util.concurrent.atomic.AtomicInteger concurrent =
+      new java.util.concurrent.atomic.AtomicInteger();
+  final java.util.concurrent.atomic.AtomicInteger peak =
+      new java.util.concurrent.atomic.AtomicInteger();
+  volatile Duration invocationTime = Duration.ZERO;
   ExecutorService threads;
   MappingPollers pollers;
 
@@ -59,6 +64,15 @@ class MappingPollersTest {
                 new Invocations() {
                   @Override
                   public InvocationResult run(InvokeRequest request) {
+                    int now = concurrent.incrementAndGet();
+                    peak.accumulateAndGet(now, Math::max);
+                    try {
+                      Thread.sleep(invocationTime.toMillis());
+                    } catch (InterruptedException e) {
+                      Thread.currentThread().interrupt();
+                    } finally {
+                      concurrent.decrementAndGet();
+                    }
                     invoked.add(new String(request.payload(), StandardCharsets.UTF_8));
                     return new InvocationResult.Success(
                         "r", "$LATEST", new byte[0], Optional.empty());
@@ -116,6 +130,24 @@ class MappingPollersTest {
                 .counter()
                 .count())
         .isEqualTo(1.0);
+  }
+
+  @Test
+  void aQueuesBatchesRunAtOnce_upToMaximumConcurrency_neverPastIt() {
+    invocationTime = Duration.ofMillis(200);
+    EventSourceMapping m =
+        new EventSourceMapping.Builder("m1", "fake", "f", T0)
+            .eventSourceArn(Optional.of("arn:aws:fake:q-m1"))
+            .batchSize(1)
+            .maximumConcurrency(Optional.of(3))
+            .build();
+    store.createEventSourceMapping(m, m.eventSourceArn().get());
+    for (int i = 0; i < 30; i++) {
+      source.offer(FakeSource.record("r" + i, "{}", T0));
+    }
+    pollers.reconcile();
+    Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> source.completed.size() == 30);
+    assertThat(peak.get()).as("batches at once").isEqualTo(3);
   }
 
   @Test
