@@ -47,7 +47,8 @@ public final class BenchCommand implements Callable<Integer> {
             new SandboxSuite(),
             new CpuShareSuite(),
             new TimeoutSuite(),
-            new LayersSuite())) {
+            new LayersSuite(),
+            new EsmSuite())) {
       SUITES.put(s.name(), s);
     }
   }
@@ -56,7 +57,7 @@ public final class BenchCommand implements Callable<Integer> {
       paramLabel = "SUITE",
       description =
           "warm, throughput, cold, burst, async, density, control, sandbox, cpu, timeout,"
-              + " layers, or all (default: warm); jmh"
+              + " layers, esm, or all (default: warm); jmh"
               + " [--out DIR] [JMH options] runs the JMH microbenchmarks instead (./kiln bench jmh"
               + " -h)")
   List<String> suites = new ArrayList<>();
@@ -122,6 +123,20 @@ public final class BenchCommand implements Callable<Integer> {
       names = "--instances",
       description = "Idle instances per language in 'density' (default 50; smoke 2)")
   Integer idleInstances;
+
+  @Option(
+      names = "--esm-records",
+      description =
+          "Records per source in 'esm' at BatchSize 1; 10 times as many at BatchSize 100 (default"
+              + " 1000; smoke 20)")
+  Integer esmRecords;
+
+  @Option(
+      names = "--esm-latency-records",
+      description =
+          "Records per source in 'esm' produced one every 20 ms for the latency (default 200;"
+              + " smoke 5)")
+  Integer esmLatencyRecords;
 
   @Option(
       names = "--sandbox",
@@ -206,6 +221,8 @@ public final class BenchCommand implements Callable<Integer> {
         createsPerSize != null ? createsPerSize : smoke ? 1 : 5,
         storedFunctions != null ? storedFunctions : smoke ? 200 : 10_000,
         idleInstances != null ? idleInstances : smoke ? 2 : 50,
+        esmRecords != null ? esmRecords : smoke ? 20 : 1000,
+        esmLatencyRecords != null ? esmLatencyRecords : smoke ? 5 : 200,
         sandbox,
         out.toAbsolutePath());
   }

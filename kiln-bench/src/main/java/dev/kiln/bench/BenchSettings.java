@@ -19,6 +19,9 @@ import java.util.List;
  * @param createsPerSize CreateFunction calls (and unzips) per zip size in the control suite
  * @param storedFunctions functions stored for the control suite's ListFunctions and GetFunction
  * @param idleInstances idle instances per language the density suite starts
+ * @param esmRecords records per source in the esm suite's BatchSize 1 run (10 times as many at
+ *     BatchSize 100)
+ * @param esmLatencyRecords paced records per source in the esm suite's latency run
  */
 record BenchSettings(
     String commandLine,
@@ -35,6 +38,8 @@ record BenchSettings(
     int createsPerSize,
     int storedFunctions,
     int idleInstances,
+    int esmRecords,
+    int esmLatencyRecords,
     String sandbox,
     Path resultsDir) {
 
