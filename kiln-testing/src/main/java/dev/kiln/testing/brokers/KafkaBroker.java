@@ -139,8 +139,24 @@ public final class KafkaBroker implements AutoCloseable {
       // the topic is usable once every partition has a leader in the metadata
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
       while (true) {
-        var description =
-            admin.describeTopics(List.of(name)).allTopicNames().get(30, TimeUnit.SECONDS).get(name);
+        org.apache.kafka.clients.admin.TopicDescription description;
+        try {
+          description =
+              admin
+                  .describeTopics(List.of(name))
+                  .allTopicNames()
+                  .get(30, TimeUnit.SECONDS)
+                  .get(name);
+        } catch (ExecutionException e) {
+          // just after the create, the broker may not know the topic it made yet
+          if (!(e.getCause()
+                  instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)
+              || System.nanoTime() > deadline) {
+            throw e;
+          }
+          Thread.sleep(50);
+          continue;
+        }
         if (description.partitions().size() == partitions
             && description.partitions().stream().allMatch(p -> p.leader() != null)) {
           return;
