@@ -139,6 +139,12 @@ public final class BenchCommand implements Callable<Integer> {
   Integer esmLatencyRecords;
 
   @Option(
+      names = "--esm-sources",
+      split = ",",
+      description = "Sources 'esm' measures: kafka, sqs, postgres (default all three)")
+  List<String> esmSources = List.of("kafka", "sqs", "postgres");
+
+  @Option(
       names = "--sandbox",
       description = "Kiln's --sandbox: auto, linux or process (default: ${DEFAULT-VALUE})")
   String sandbox = "auto";
@@ -223,6 +229,7 @@ public final class BenchCommand implements Callable<Integer> {
         idleInstances != null ? idleInstances : smoke ? 2 : 50,
         esmRecords != null ? esmRecords : smoke ? 20 : 1000,
         esmLatencyRecords != null ? esmLatencyRecords : smoke ? 5 : 200,
+        esmSources,
         sandbox,
         out.toAbsolutePath());
   }

@@ -22,6 +22,7 @@ import java.util.List;
  * @param esmRecords records per source in the esm suite's BatchSize 1 run (10 times as many at
  *     BatchSize 100)
  * @param esmLatencyRecords paced records per source in the esm suite's latency run
+ * @param esmSources the sources the esm suite measures: kafka, sqs, postgres
  */
 record BenchSettings(
     String commandLine,
@@ -40,6 +41,7 @@ record BenchSettings(
     int idleInstances,
     int esmRecords,
     int esmLatencyRecords,
+    List<String> esmSources,
     String sandbox,
     Path resultsDir) {
 
