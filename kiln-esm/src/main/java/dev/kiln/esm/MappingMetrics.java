@@ -13,9 +13,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * kiln_esm_records_total{outcome=polled|filtered|invoked|failed|dropped}}), the sizes of the
  * batches the function was invoked with ({@code kiln_esm_batch_size}), and the source's lag ({@code
  * kiln_esm_lag{measure=...}}: Kafka's offset lag, SQS's backlog or oldest message's age, the
- * replication slot's bytes behind). Every meter is tagged with the mapping's UUID and function, and
- * removed when the mapping stops. Thread-safe: counters are Micrometer's; the lag values sit in a
- * concurrent map the gauges read.
+ * replication slot's bytes behind). Every meter is tagged with the mapping's UUID and function. The
+ * meters are the mapping's, not a poller's: they keep counting across its pollers (a disable and an
+ * enable, a change of settings) and are removed when the mapping goes. Thread-safe: counters are
+ * Micrometer's; the lag values sit in a concurrent map the gauges read.
  */
 final class MappingMetrics {
 
@@ -30,8 +31,11 @@ final class MappingMetrics {
   private final Map<String, Double> lag = new ConcurrentHashMap<>();
   private final Map<String, Gauge> lagGauges = new ConcurrentHashMap<>();
 
+  private final String function;
+
   MappingMetrics(MeterRegistry registry, String uuid, String function, String kind) {
     this.registry = registry;
+    this.function = function;
     this.tags = Tags.of("uuid", uuid, "function", function, "source", kind);
     polled = counter("polled");
     filtered = counter("filtered");
@@ -91,7 +95,12 @@ final class MappingMetrics {
         });
   }
 
-  /** The mapping stopped: its meters go. */
+  /** Whether these meters are tagged with {@code functionName}, as its mapping now names it. */
+  boolean isFor(String functionName) {
+    return function.equals(functionName);
+  }
+
+  /** The mapping is gone (or moved to another function): its meters go. */
   void remove() {
     registry.getMeters().stream()
         .filter(m -> m.getId().getName().startsWith("kiln_esm_"))

@@ -23,26 +23,28 @@ import org.slf4j.LoggerFactory;
  *
  * <p>How many batches run at once: a stream's reader hands out at most one per lane (partition,
  * slot), so a stream runs up to its lane count. A queue's poller scales with the backlog, as
- * Lambda's SQS pollers do: it starts at {@link #QUEUE_START} batches, grows by half whenever every
- * batch it asked for came full, shrinks by one when a poll comes back empty, halves when the
- * function is throttled, and never goes past MaximumConcurrency (when set) or {@link #QUEUE_MAX}.
- * The function's reserved concurrency and the account's limit bound it too, through the throttles
- * they cause.
+ * Lambda's SQS pollers do: it starts at {@link #QUEUE_START} batches, grows by {@link
+ * #QUEUE_GROWTH_PER_SECOND} at most once a second while every batch it asked for came full (Lambda
+ * adds up to 300 a minute), shrinks by one when a poll comes back empty, halves when the function
+ * is throttled, and never goes past MaximumConcurrency (when set) or {@link #QUEUE_MAX}. The
+ * function's reserved concurrency and the account's limit bound it too, through the throttles they
+ * cause.
  *
  * <p>A source that cannot be reached is retried with a doubling wait, and the mapping's
  * LastProcessingResult says why until it answers again.
  *
  * <p>Threading: the loop is one task on the executor it is given; workers are tasks on it too.
- * {@code inFlight} and {@code target} are guarded by {@code this}; the loop waits on it for a free
- * slot, and workers notify it when they finish. {@link #stop} only asks: the loop ends after its
- * current poll, stream retries stop at their next attempt, and the reader is closed when the last
- * worker is done, so a stop never waits for an invocation.
+ * {@code inFlight}, {@code target} and {@code nextGrowthMillis} are guarded by {@code this}; the
+ * loop waits on it for a free slot, and workers notify it when they finish. {@link #stop} only
+ * asks: the loop ends after its current poll, stream retries stop at their next attempt, and the
+ * reader is closed when the last worker is done, so a stop never waits for an invocation.
  */
 final class MappingPoller {
 
   private static final Logger LOG = LoggerFactory.getLogger(MappingPoller.class);
 
   static final int QUEUE_START = 5;
+  static final int QUEUE_GROWTH_PER_SECOND = 5;
   static final int QUEUE_MAX = 1000;
   static final int STREAM_MAX = 100;
   private static final Duration POLL_WAIT = Duration.ofSeconds(1);
@@ -65,6 +67,7 @@ final class MappingPoller {
   // guarded by this
   private int inFlight;
   private int target;
+  private long nextGrowthMillis;
   private boolean closed;
 
   MappingPoller(
@@ -245,8 +248,11 @@ final class MappingPoller {
     boolean allFull =
         batches.size() == asked
             && batches.stream().allMatch(b -> b.records().size() >= mapping.batchSize());
-    if (allFull) {
-      target = Math.min(maxConcurrency, target + Math.max(1, target / 2));
+    long now = clock.millis();
+    if (allFull && now >= nextGrowthMillis) {
+      // as Lambda adds SQS pollers: up to 300 a minute
+      target = Math.min(maxConcurrency, target + QUEUE_GROWTH_PER_SECOND);
+      nextGrowthMillis = now + 1000;
     } else if (batches.isEmpty()) {
       target = Math.max(Math.min(QUEUE_START, maxConcurrency), target - 1);
     }
@@ -271,7 +277,6 @@ final class MappingPoller {
     } catch (RuntimeException e) {
       LOG.warn("event source mapping {}: closing its reader failed", mapping.uuid(), e);
     }
-    metrics.remove();
   }
 
   /** The target number of batches at once, for tests. */

@@ -70,6 +70,9 @@ public final class MappingPollers implements AutoCloseable {
   private final Map<String, MappingPoller> running = new ConcurrentHashMap<>();
   private final Map<String, String> lastResults = new ConcurrentHashMap<>();
 
+  /** Each mapping's meters, kept across its pollers, removed when it goes. */
+  private final Map<String, MappingMetrics> meters = new ConcurrentHashMap<>();
+
   /** Every mapping the last reconciliation saw, running or not: to know one that went. */
   private final Map<String, EventSourceMapping> known = new ConcurrentHashMap<>();
 
@@ -164,6 +167,7 @@ public final class MappingPollers implements AutoCloseable {
         leases.release(uuid);
         kinds.named(gone.kind()).ifPresent(k -> k.deleted(gone, context));
         lastResults.remove(uuid);
+        forgetMeters(uuid);
       }
     }
   }
@@ -180,6 +184,7 @@ public final class MappingPollers implements AutoCloseable {
       store.deleteEventSourceMapping(uuid);
       lastResults.remove(uuid);
       known.remove(uuid);
+      forgetMeters(uuid);
       return;
     }
     boolean wanted = m.enabled() && leases.hold(uuid);
@@ -235,7 +240,17 @@ public final class MappingPollers implements AutoCloseable {
         filters.apply(m.filters()),
         invocations,
         onFailure,
-        new MappingMetrics(registry, m.uuid(), m.functionName(), m.kind()),
+        meters.compute(
+            m.uuid(),
+            (uuid, current) -> {
+              if (current != null && current.isFor(m.functionName())) {
+                return current;
+              }
+              if (current != null) {
+                current.remove();
+              }
+              return new MappingMetrics(registry, uuid, m.functionName(), m.kind());
+            }),
         executor,
         timing,
         clock,
@@ -245,6 +260,13 @@ public final class MappingPollers implements AutoCloseable {
             wake();
           }
         });
+  }
+
+  private void forgetMeters(String uuid) {
+    MappingMetrics m = meters.remove(uuid);
+    if (m != null) {
+      m.remove();
+    }
   }
 
   /** Whether two copies of a mapping differ in no more than what the pollers themselves move. */

@@ -167,6 +167,16 @@ class MappingPollersTest {
     assertThat(stored("m1").state()).isEqualTo("Enabled");
     Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> source.completed.size() == 1);
     assertThat(source.opened).isEqualTo(2);
+    // the meters are the mapping's: they went on counting across its two pollers
+    source.offer(FakeSource.record("b", "{}", T0));
+    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> source.completed.size() == 2);
+    assertThat(
+            registry
+                .get("kiln_esm_records")
+                .tags("uuid", "m1", "outcome", "invoked")
+                .counter()
+                .count())
+        .isEqualTo(2.0);
   }
 
   @Test
@@ -192,6 +202,7 @@ class MappingPollersTest {
     assertThat(store.eventSourceMapping("m1")).isEmpty();
     assertThat(pollers.runningMappings()).isEmpty();
     assertThat(source.deleted).containsExactly("m1");
+    assertThat(registry.find("kiln_esm_records").tag("uuid", "m1").meters()).isEmpty();
   }
 
   @Test

@@ -92,6 +92,10 @@ public final class KafkaReader implements EventSourceReader {
   static final Duration DEFAULT_WINDOW = Duration.ofMillis(500);
 
   private static final Duration SLICE = Duration.ofMillis(100);
+
+  /** The poll slice while a batch is out: a completion waits for the slice to end. */
+  private static final Duration BUSY_SLICE = Duration.ofMillis(5);
+
   private static final Duration PROBE_EVERY = Duration.ofSeconds(1);
   private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(3);
   private static final Duration COMMIT_TIMEOUT = Duration.ofSeconds(5);
@@ -175,9 +179,11 @@ public final class KafkaReader implements EventSourceReader {
           return ready;
         }
         long left = deadline - System.nanoTime();
-        // at least one fetch per call, even with no time to wait
+        // at least one fetch per call, even with no time to wait; while a batch is out, in short
+        // slices, so that its completion (queued by another thread) frees its partition at once
+        long slice = anyInFlight() ? BUSY_SLICE.toNanos() : SLICE.toNanos();
         ConsumerRecords<byte[], byte[]> records =
-            consumer.poll(Duration.ofNanos(Math.max(0, Math.min(left, SLICE.toNanos()))));
+            consumer.poll(Duration.ofNanos(Math.max(0, Math.min(left, slice))));
         buffer(records);
         if (Thread.interrupted()) {
           throw new InterruptedException();
@@ -200,6 +206,15 @@ public final class KafkaReader implements EventSourceReader {
     } finally {
       lock.unlock();
     }
+  }
+
+  private boolean anyInFlight() {
+    for (Lane lane : lanes.values()) {
+      if (lane.inFlight) {
+        return true;
+      }
+    }
+    return false;
   }
 
   @Override
