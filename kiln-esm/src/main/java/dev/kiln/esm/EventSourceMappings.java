@@ -132,18 +132,23 @@ public final class EventSourceMappings {
     try {
       store.createEventSourceMapping(mapping, kind.sourceKey(mapping));
     } catch (StorageException.AlreadyExists e) {
-      throw LambdaError.conflict(
-          "An event source mapping with "
-              + describeSource(mapping)
-              + " and function (\" "
-              + mapping.functionName()
-              + " \") already exists. Please update or delete the existing mapping with UUID "
-              + e.key());
+      throw duplicate(mapping, e.key());
     } catch (StorageException.NotFound e) {
       throw functionNotFound(function);
     }
     pollers.wake();
     return mapping;
+  }
+
+  /** AWS's refusal of a second mapping of one function on one source. */
+  private static LambdaError duplicate(EventSourceMapping m, String existingUuid) {
+    return LambdaError.conflict(
+        "An event source mapping with "
+            + describeSource(m)
+            + " and function (\" "
+            + m.functionName()
+            + " \") already exists. Please update or delete the existing mapping with UUID "
+            + existingUuid);
   }
 
   private static String describeSource(EventSourceMapping m) {
@@ -282,13 +287,7 @@ public final class EventSourceMappings {
                   m -> wanted.toBuilder().lastProcessingResult(m.lastProcessingResult()).build())
               .orElseThrow(EventSourceMappings::mappingNotFound);
     } catch (StorageException.AlreadyExists e) {
-      throw LambdaError.conflict(
-          "An event source mapping with "
-              + describeSource(wanted)
-              + " and function (\" "
-              + wanted.functionName()
-              + " \") already exists. Please update or delete the existing mapping with UUID "
-              + e.key());
+      throw duplicate(wanted, e.key());
     } catch (StorageException.NotFound e) {
       throw functionNotFound(FunctionRef.of(wanted.functionName()));
     }
