@@ -117,18 +117,21 @@ final class BatchProcessor {
       throws SourceUnavailableException, InterruptedException {
     metrics.polled(batch.records().size());
     List<SourceRecord> matched = new ArrayList<>();
+    List<SourceRecord> filteredOut = new ArrayList<>();
     for (SourceRecord r : batch.records()) {
       if (filter.test(r.filterView())) {
         matched.add(r);
+      } else {
+        filteredOut.add(r);
       }
     }
-    metrics.filtered(batch.records().size() - matched.size());
+    metrics.filtered(filteredOut.size());
     if (matched.isEmpty()) {
       reader.complete(batch);
       return;
     }
     if (semantics == Semantics.QUEUE) {
-      processQueueBatch(batch, matched);
+      processQueueBatch(batch, matched, filteredOut);
     } else if (processStream(batch, matched, running)) {
       reader.complete(batch);
     }
@@ -139,7 +142,8 @@ final class BatchProcessor {
     boolean stillRunning();
   }
 
-  private void processQueueBatch(SourceBatch batch, List<SourceRecord> matched)
+  private void processQueueBatch(
+      SourceBatch batch, List<SourceRecord> matched, List<SourceRecord> filteredOut)
       throws SourceUnavailableException {
     BatchOutcome outcome = invoke(batch, matched);
     switch (outcome) {
@@ -154,11 +158,11 @@ final class BatchProcessor {
       }
       case BatchOutcome.Failed f -> {
         metrics.failed(matched.size());
-        reader.release(batch, batch.records().stream().filter(r -> !matched.contains(r)).toList());
+        reader.release(batch, filteredOut);
       }
       case BatchOutcome.NotRun n -> {
         // throttled: the queue gives the messages back after their visibility timeout
-        reader.release(batch, batch.records().stream().filter(r -> !matched.contains(r)).toList());
+        reader.release(batch, filteredOut);
       }
     }
   }
