@@ -129,6 +129,7 @@ public final class LambdaApi {
   }
 
   private final AsyncInvocations async;
+  private List<ServiceRoutes> services = List.of();
   private final Optional<dev.kiln.esm.EventSourceMappings> mappings;
   private final dev.kiln.api.auth.IdentityPolicies identities;
   private final dev.kiln.api.iam.IamApi iam;
@@ -162,6 +163,15 @@ public final class LambdaApi {
             clock));
   }
 
+  /**
+   * The other services this endpoint serves beside Lambda, Logs, IAM and STS, each behind the same
+   * authentication gate; set before {@link #routes} is called.
+   */
+  public LambdaApi withServices(List<ServiceRoutes> services) {
+    this.services = List.copyOf(services);
+    return this;
+  }
+
   public void routes(HttpRouting.Builder r) {
     r.addFilter(
         new RequestAuthentication(
@@ -193,6 +203,9 @@ public final class LambdaApi {
     new FunctionUrlsApi(catalog).routes(r);
     mappings.ifPresent(m -> new EventSourceMappingsApi(m).routes(r));
     new StreamingInvokeApi(invocations, account).routes(r);
+    // the other services at this endpoint (Scheduler, EventBridge, the push sources' receivers):
+    // before CloudWatch Logs, which answers every JSON POST / that no one before it took
+    services.forEach(s -> s.routes(r));
     // IAM and STS (form-encoded POST /) before CloudWatch Logs (JSON POST /)
     new QueryApis(iam, new dev.kiln.api.iam.StsApi(account)).routes(r);
     new LogsApi(logs, account).routes(r);
