@@ -11,7 +11,6 @@ import dev.kiln.store.EventQueue;
 import dev.kiln.store.EventQueue.Event;
 import dev.kiln.store.SqliteEventQueue;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -46,7 +45,9 @@ class AsyncDispatcherTest {
 
   @BeforeEach
   void start() throws Exception {
-    queue = SqliteEventQueue.open(Files.createTempDirectory("kiln-events-").resolve("e.db"), clock);
+    queue =
+        SqliteEventQueue.open(
+            dev.kiln.testing.TempDirs.create("kiln-events-").resolve("e.db"), clock);
     target =
         new AsyncDispatcher.Target() {
           @Override

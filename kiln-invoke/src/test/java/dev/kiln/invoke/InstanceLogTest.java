@@ -35,7 +35,7 @@ class InstanceLogTest {
 
   @BeforeEach
   void open() throws Exception {
-    root = Files.createTempDirectory("kiln-instance-log-");
+    root = dev.kiln.testing.TempDirs.create("kiln-instance-log-");
     dir = root.resolve("abc");
     store = SqliteLogStore.open(root.resolve("logs.db"), java.time.InstantSource.system());
     FunctionConfig config =

@@ -36,7 +36,7 @@ class InvokerTest {
 
   @BeforeEach
   void start() throws Exception {
-    Path root = Files.createTempDirectory("kiln-invoker-");
+    Path root = dev.kiln.testing.TempDirs.create("kiln-invoker-");
     Path task = Files.createDirectories(root.resolve("task"));
     Files.writeString(
         task.resolve("app.py"), "import os\ndef handler(e, c):\n    return os.getpid()\n");
@@ -139,7 +139,7 @@ class InvokerTest {
               Path instancesRoot, java.util.function.Consumer<Path> salvage) {}
         };
     try (Invoker broken =
-        Invoker.builder(failing, runtimeApi, Files.createTempDirectory("kiln-invoker-"))
+        Invoker.builder(failing, runtimeApi, dev.kiln.testing.TempDirs.create("kiln-invoker-"))
             .clock(clock)
             .scheduler(new dev.kiln.testing.ManualTime())
             .keepAlive(Duration.ofMinutes(5))

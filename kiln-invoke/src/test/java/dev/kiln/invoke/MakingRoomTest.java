@@ -52,7 +52,7 @@ class MakingRoomTest {
 
   @BeforeEach
   void start() throws Exception {
-    root = Files.createTempDirectory("kiln-room-");
+    root = dev.kiln.testing.TempDirs.create("kiln-room-");
     task = Files.createDirectories(root.resolve("task"));
     Files.writeString(task.resolve("app.py"), APP);
     runtimes = RuntimeTable.install(root.resolve("runtimes"), Map.of());

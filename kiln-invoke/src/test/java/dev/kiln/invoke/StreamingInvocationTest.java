@@ -72,7 +72,7 @@ class StreamingInvocationTest {
 
   @BeforeEach
   void start() throws Exception {
-    root = Files.createTempDirectory("kiln-streaming-");
+    root = dev.kiln.testing.TempDirs.create("kiln-streaming-");
     Path task = Files.createDirectories(root.resolve("task"));
     Path bootstrap = task.resolve("bootstrap");
     Files.writeString(bootstrap, BOOTSTRAP);

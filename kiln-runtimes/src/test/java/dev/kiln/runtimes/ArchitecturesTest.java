@@ -26,7 +26,7 @@ class ArchitecturesTest {
 
   @Test
   void ofExecutable_readsTheElfMachine_andIgnoresScripts() throws Exception {
-    Path dir = Files.createTempDirectory("kiln-arch-");
+    Path dir = dev.kiln.testing.TempDirs.create("kiln-arch-");
     assertThat(Architectures.ofExecutable(Files.write(dir.resolve("amd"), elf(0x3e))))
         .contains("x86_64");
     assertThat(Architectures.ofExecutable(Files.write(dir.resolve("arm"), elf(0xb7))))
@@ -46,7 +46,7 @@ class ArchitecturesTest {
   void runsOn_saysNothingWhenTheFunctionGetsWhatItAsks() throws Exception {
     String host = Architectures.host();
     String other = host.equals("x86_64") ? "arm64" : "x86_64";
-    Path dir = Files.createTempDirectory("kiln-arch-");
+    Path dir = dev.kiln.testing.TempDirs.create("kiln-arch-");
     Optional<Path> program =
         Optional.of(Files.write(dir.resolve("program"), elf(other.equals("arm64") ? 0xb7 : 0x3e)));
     Optional<Path> script = Optional.of(Files.writeString(dir.resolve("script"), "#!/bin/sh\n"));

@@ -13,7 +13,7 @@ class RuntimeTableTest {
 
   @Test
   void install_writesTheBootstrapsAndLaunchRunsThemOnTheInterpreter() throws Exception {
-    Path dir = Files.createTempDirectory("kiln-runtimes-");
+    Path dir = dev.kiln.testing.TempDirs.create("kiln-runtimes-");
     RuntimeTable table = RuntimeTable.install(dir, Map.of("python3.12", "/bin/sh"));
     RuntimeTable.Launch launch = table.launch("python3.12");
     assertThat(launch.command())
@@ -27,7 +27,8 @@ class RuntimeTableTest {
   void launch_namesTheMissingInterpreter() throws Exception {
     RuntimeTable table =
         RuntimeTable.install(
-            Files.createTempDirectory("kiln-runtimes-"), Map.of("python3.9", "/nowhere/python3.9"));
+            dev.kiln.testing.TempDirs.create("kiln-runtimes-"),
+            Map.of("python3.9", "/nowhere/python3.9"));
     assertThatThrownBy(() -> table.launch("python3.9"))
         .isInstanceOfSatisfying(
             LambdaError.class,
@@ -42,7 +43,7 @@ class RuntimeTableTest {
   @Test
   void launch_refusesRuntimesKilnDoesNotRun() throws Exception {
     RuntimeTable table =
-        RuntimeTable.install(Files.createTempDirectory("kiln-runtimes-"), Map.of());
+        RuntimeTable.install(dev.kiln.testing.TempDirs.create("kiln-runtimes-"), Map.of());
     assertThatThrownBy(() -> table.launch("dotnet6"))
         .hasMessageContaining(
             "The runtime parameter of dotnet6 is not supported by this Kiln server");
@@ -52,7 +53,7 @@ class RuntimeTableTest {
   void aJavaRuntime_needsAJdkOfItsOwnVersion_andCustomRuntimesNeedNoInterpreter() throws Exception {
     RuntimeTable table =
         RuntimeTable.install(
-            Files.createTempDirectory("kiln-runtimes-"),
+            dev.kiln.testing.TempDirs.create("kiln-runtimes-"),
             Map.of("java21", "/nowhere/java21/bin/java"));
     assertThatThrownBy(() -> table.launch("java21"))
         .hasMessageContaining("The runtime java21 is not installed")
@@ -77,7 +78,7 @@ class RuntimeTableTest {
     org.junit.jupiter.api.Assumptions.assumeTrue(
         current.version().isPresent(), "built without npm: no SDK to unpack");
     String version = current.version().get();
-    Path dir = Files.createTempDirectory("kiln-runtimes-");
+    Path dir = dev.kiln.testing.TempDirs.create("kiln-runtimes-");
     Path lambdaClient = dir.resolve("node/node_modules/@aws-sdk/client-lambda/package.json");
     RuntimeTable table = RuntimeTable.install(dir, Map.of("nodejs22.x", "/bin/sh"));
     assertThat(lambdaClient).as("not unpacked before a Node.js function needs it").doesNotExist();
@@ -108,7 +109,7 @@ class RuntimeTableTest {
 
   @Test
   void aJavaRuntime_withoutAJdkOfItsVersion_runsOnTheNearestNewerOne_andSaysSo() throws Exception {
-    Path jvm = Files.createTempDirectory("kiln-jvm-");
+    Path jvm = dev.kiln.testing.TempDirs.create("kiln-jvm-");
     Path jdk17 = fakeJdk(jvm, "java-17-openjdk-amd64", "17.0.15");
     Path jdk26 = fakeJdk(jvm, "jdk-26", "26.0.1");
     Path jdk25 = fakeJdk(jvm, "temurin-25-jdk-amd64", "25.0.3");
@@ -116,7 +117,7 @@ class RuntimeTableTest {
     Files.createSymbolicLink(jvm.resolve("java-1.17.0-openjdk-amd64"), jdk17);
     RuntimeTable table =
         RuntimeTable.install(
-            Files.createTempDirectory("kiln-runtimes-"),
+            dev.kiln.testing.TempDirs.create("kiln-runtimes-"),
             Map.of(),
             () -> RuntimeTable.jdkHomesIn(jvm));
 
@@ -141,13 +142,13 @@ class RuntimeTableTest {
 
   @Test
   void aPinnedJdk_winsOverTheNearestOne() throws Exception {
-    Path jvm = Files.createTempDirectory("kiln-jvm-");
+    Path jvm = dev.kiln.testing.TempDirs.create("kiln-jvm-");
     Path jdk17 = fakeJdk(jvm, "java-17-openjdk-amd64", "17.0.15");
     fakeJdk(jvm, "temurin-25-jdk-amd64", "25.0.3");
     String pinned = jdk17.resolve("bin/java").toString();
     RuntimeTable table =
         RuntimeTable.install(
-            Files.createTempDirectory("kiln-runtimes-"),
+            dev.kiln.testing.TempDirs.create("kiln-runtimes-"),
             Map.of("java21", pinned),
             () -> RuntimeTable.jdkHomesIn(jvm));
     assertThat(table.launch("java21").command()).containsExactly(pinned);
@@ -159,11 +160,11 @@ class RuntimeTableTest {
   @Test
   void aJavaRuntime_withOnlyOlderJdks_isRefused_namingWhatItNeedsAndWhatWasFound()
       throws Exception {
-    Path jvm = Files.createTempDirectory("kiln-jvm-");
+    Path jvm = dev.kiln.testing.TempDirs.create("kiln-jvm-");
     Path jdk17 = fakeJdk(jvm, "java-17-openjdk-amd64", "17.0.15");
     RuntimeTable table =
         RuntimeTable.install(
-            Files.createTempDirectory("kiln-runtimes-"),
+            dev.kiln.testing.TempDirs.create("kiln-runtimes-"),
             Map.of(),
             () -> RuntimeTable.jdkHomesIn(jvm));
     assertThatThrownBy(() -> table.launch("java21"))
@@ -187,7 +188,7 @@ class RuntimeTableTest {
 
   @Test
   void install_leavesOnlyItsOwnJarsOnTheJavaRuntimesClassPath() throws Exception {
-    Path dir = Files.createTempDirectory("kiln-runtimes-");
+    Path dir = dev.kiln.testing.TempDirs.create("kiln-runtimes-");
     Path lib = Files.createDirectories(dir.resolve("java/lib"));
     // what an older Kiln installed: its serializer would compete with the one shipped now
     Files.writeString(lib.resolve("aws-lambda-java-serialization-1.2.0.jar"), "old");
@@ -206,7 +207,7 @@ class RuntimeTableTest {
     NodeSdk node18 = new NodeSdk(Path.of("unused"), NodeSdk.NODE18);
     org.junit.jupiter.api.Assumptions.assumeTrue(
         node18.version().isPresent(), "built without npm: no SDK to unpack");
-    Path dir = Files.createTempDirectory("kiln-runtimes-");
+    Path dir = dev.kiln.testing.TempDirs.create("kiln-runtimes-");
     RuntimeTable table = RuntimeTable.install(dir, Map.of("nodejs20.x", "/bin/sh"));
     RuntimeTable.Launch launch = table.launch("nodejs20.x");
     assertThat(launch.runtimeDir()).isEqualTo(dir.resolve("node18"));
@@ -234,7 +235,7 @@ class RuntimeTableTest {
         new NodeSdk(Path.of("unused"), NodeSdk.NODE18).version().isPresent()
             && new NodeSdk(Path.of("unused"), NodeSdk.CURRENT).version().isPresent(),
         "built without npm: no SDK to unpack");
-    Path dir = Files.createTempDirectory("kiln-runtimes-");
+    Path dir = dev.kiln.testing.TempDirs.create("kiln-runtimes-");
     String node20 = fakeNode(dir, "v20.20.2");
     String node22 = fakeNode(dir, "v22.11.0");
     assertThat(InterpreterVersion.major(node20)).isEqualTo(20);

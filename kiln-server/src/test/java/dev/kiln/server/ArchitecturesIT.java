@@ -173,7 +173,7 @@ class ArchitecturesIT {
   /** The Go custom runtime of the tests, built for {@code goarch}. */
   static byte[] goBootstrap(String goarch) throws Exception {
     Path go = Tools.require("go");
-    Path dir = Files.createTempDirectory("kiln-go-" + goarch + "-");
+    Path dir = dev.kiln.testing.TempDirs.create("kiln-go-" + goarch + "-");
     try (var in = ArchitecturesIT.class.getResourceAsStream("/custom/main.go")) {
       Files.write(dir.resolve("main.go"), in.readAllBytes());
     }

@@ -47,7 +47,7 @@ class AsyncDurabilityIT {
 
   @Test
   void everyAcceptedEvent_isDeliveredAtLeastOnce_acrossKillMinus9() throws Exception {
-    Path data = Files.createTempDirectory("kiln-durable-");
+    Path data = dev.kiln.testing.TempDirs.create("kiln-durable-");
     Path out = Files.createTempFile("kiln-outcomes-", ".txt");
     int port = ServerProcess.freePort();
     String[] flags = {"--sandbox", "process"};

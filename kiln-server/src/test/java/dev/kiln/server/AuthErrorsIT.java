@@ -10,7 +10,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -124,7 +123,7 @@ class AuthErrorsIT {
 
   @Test
   void kilnCredentials_withoutADataDirectory_saysHowToMakeOne() throws Exception {
-    var empty = Files.createTempDirectory("kiln-no-credentials-");
+    var empty = dev.kiln.testing.TempDirs.create("kiln-no-credentials-");
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     PrintStream stderr = System.err;
     System.setErr(new PrintStream(err, true));

@@ -194,8 +194,8 @@ class AuthIT {
                     + "print(lam.generate_presigned_url('get_function',"
                     + " Params={'FunctionName': 'guarded'}, ExpiresIn=60))",
                 kiln.server().endpoint().toString()),
-            Files.createTempDirectory("kiln-presign-"),
-            Tools.awsEnv(Files.createTempDirectory("kiln-presign-home-"), kiln.dataDir()));
+            dev.kiln.testing.TempDirs.create("kiln-presign-"),
+            Tools.awsEnv(dev.kiln.testing.TempDirs.create("kiln-presign-home-"), kiln.dataDir()));
     assertThat(r.exit()).as(r.output()).isZero();
     String url = r.output().strip();
     assertThat(url).contains("X-Amz-Signature=");
@@ -369,7 +369,7 @@ class AuthIT {
   @Test
   void keysWithPolicies_fromTheCommandLine_mayDoWhatTheirPoliciesSay() throws Exception {
     kiln.fixture().python("listed", "def handler(e, c):\n    return 1\n");
-    java.nio.file.Path dir = Files.createTempDirectory("kiln-policy");
+    java.nio.file.Path dir = dev.kiln.testing.TempDirs.create("kiln-policy");
     java.nio.file.Path onlyGet = dir.resolve("only-get.json");
     Files.writeString(
         onlyGet,

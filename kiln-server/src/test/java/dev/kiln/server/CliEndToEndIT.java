@@ -34,7 +34,7 @@ class CliEndToEndIT {
       String expected,
       String expectedAfterUpdate)
       throws Exception {
-    Path dir = Files.createTempDirectory("kiln-cli-");
+    Path dir = dev.kiln.testing.TempDirs.create("kiln-cli-");
     Files.write(dir.resolve("function.zip"), Zips.of(files));
     JsonNode created =
         JSON.readTree(
@@ -148,7 +148,7 @@ class CliEndToEndIT {
 
   @Test
   void layers_withTheAwsCli_andBoto3() throws Exception {
-    Path dir = Files.createTempDirectory("kiln-cli-layers-");
+    Path dir = dev.kiln.testing.TempDirs.create("kiln-cli-layers-");
     Files.write(
         dir.resolve("layer.zip"), Zips.of("python/cli_lib.py", "WORD = 'from-cli-layer'\n"));
     Files.write(
@@ -224,7 +224,7 @@ class CliEndToEndIT {
 
   @Test
   void logsTail_printsTheFunctionsLog_andFollowsIt() throws Exception {
-    Path dir = Files.createTempDirectory("kiln-cli-tail-");
+    Path dir = dev.kiln.testing.TempDirs.create("kiln-cli-tail-");
     Files.write(
         dir.resolve("function.zip"),
         Zips.of("app.py", "def handler(e, c):\n    print('tail-' + e['n'])\n"));
@@ -372,7 +372,7 @@ class CliEndToEndIT {
   @Test
   void credentials_exportTheRecordedEndpoint_forLambdaAndLogsOnly_andTheRegionUnderBothNames()
       throws Exception {
-    Path dir = Files.createTempDirectory("kiln-cli-credentials-");
+    Path dir = dev.kiln.testing.TempDirs.create("kiln-cli-credentials-");
     Map<String, String> env = userShell(dir);
     for (String command :
         List.of(
@@ -416,7 +416,7 @@ class CliEndToEndIT {
     String list =
         banner.stream().filter(l -> l.strip().startsWith("aws ")).findFirst().orElseThrow();
     for (var cli : everyAwsCli().entrySet()) {
-      Path dir = Files.createTempDirectory("kiln-cli-banner-");
+      Path dir = dev.kiln.testing.TempDirs.create("kiln-cli-banner-");
       Map<String, String> env = userShell(dir);
       Tools.Result r =
           Tools.shell(
@@ -430,7 +430,7 @@ class CliEndToEndIT {
 
   @Test
   void logsAndUsage_findTheServerOfTheirDataDirectory_onItsPort() throws Exception {
-    Path dir = Files.createTempDirectory("kiln-cli-clients-");
+    Path dir = dev.kiln.testing.TempDirs.create("kiln-cli-clients-");
     Files.write(
         dir.resolve("function.zip"),
         Zips.of("app.py", "def handler(e, c):\n    print('found-me')\n"));
@@ -477,10 +477,10 @@ class CliEndToEndIT {
 
   @Test
   void everyClientCommand_failsInOneLine() throws Exception {
-    Path dir = Files.createTempDirectory("kiln-cli-failures-");
+    Path dir = dev.kiln.testing.TempDirs.create("kiln-cli-failures-");
     Map<String, String> env = userShell(dir);
     int closed = ServerProcess.freePort();
-    Path empty = Files.createTempDirectory("kiln-cli-empty-");
+    Path empty = dev.kiln.testing.TempDirs.create("kiln-cli-empty-");
     Map<String, Integer> commands = new java.util.LinkedHashMap<>();
     // no key anywhere: a fresh home has no ~/.kiln
     commands.put("./kiln logs hello", 1);
@@ -525,7 +525,7 @@ class CliEndToEndIT {
   @Test
   void aProfile_pointsLambdaAndLogsAtKiln_keepsTheFilesOtherProfiles_andWorksWithTheCli()
       throws Exception {
-    Path dir = Files.createTempDirectory("kiln-cli-profile-");
+    Path dir = dev.kiln.testing.TempDirs.create("kiln-cli-profile-");
     Map<String, String> env = userShell(dir);
     Path config = Path.of(env.get("AWS_CONFIG_FILE"));
     Path credentials = Path.of(env.get("AWS_SHARED_CREDENTIALS_FILE"));

@@ -38,7 +38,7 @@ final class Compilers {
   /** As {@link #java(Map)}, with {@code libraries} (jars) on the class path too. */
   static Map<String, byte[]> java(Map<String, String> sources, List<Path> libraries)
       throws Exception {
-    Path src = Files.createTempDirectory("kiln-java-src-");
+    Path src = dev.kiln.testing.TempDirs.create("kiln-java-src-");
     Path classes = Files.createDirectories(src.resolve("classes"));
     List<String> classPath = new ArrayList<>(List.of(awsLambdaJavaCore()));
     libraries.forEach(l -> classPath.add(l.toString()));
@@ -81,7 +81,7 @@ final class Compilers {
 
   /** Compiles one C# source into a library with mcs, against Kiln's Amazon.Lambda.Core. */
   static byte[] csharp(Path amazonLambdaCore, String assembly, String source) throws Exception {
-    Path src = Files.createTempDirectory("kiln-dotnet-");
+    Path src = dev.kiln.testing.TempDirs.create("kiln-dotnet-");
     Files.writeString(src.resolve("Source.cs"), source);
     Path dll = src.resolve(assembly + ".dll");
     Process mcs =

@@ -181,7 +181,7 @@ class ConcurrencyIT {
 
   /** A server with extra flags, and a 128 MB function on it that sleeps as long as it is told. */
   static Map<String, Integer> burstOnServer(int calls, String... flags) throws Exception {
-    var data = java.nio.file.Files.createTempDirectory("kiln-scale-");
+    var data = dev.kiln.testing.TempDirs.create("kiln-scale-");
     try (ServerProcess server = ServerProcess.start(data, ServerProcess.freePort(), flags);
         var lambda = KilnFixture.client(server)) {
       lambda.createFunction(
@@ -214,7 +214,7 @@ class ConcurrencyIT {
 
   @Test
   void reservations_surviveARestart() throws Exception {
-    var data = java.nio.file.Files.createTempDirectory("kiln-reserve-");
+    var data = dev.kiln.testing.TempDirs.create("kiln-reserve-");
     int port = ServerProcess.freePort();
     try (ServerProcess first = ServerProcess.start(data, port);
         var lambda = KilnFixture.client(first)) {

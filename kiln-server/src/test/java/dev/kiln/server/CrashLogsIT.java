@@ -77,7 +77,7 @@ class CrashLogsIT {
 
   @Test
   void linesOnDiskButNotIngested_reachTheLogsAfterKillMinus9_onceEach() throws Exception {
-    Path data = Files.createTempDirectory("kiln-crash-logs-");
+    Path data = dev.kiln.testing.TempDirs.create("kiln-crash-logs-");
     int port = ServerProcess.freePort();
     String stream;
     ServerProcess first = ServerProcess.start(data, port);

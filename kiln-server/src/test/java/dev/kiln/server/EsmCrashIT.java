@@ -202,7 +202,7 @@ class EsmCrashIT {
       Function<LambdaClient, String> createMapping,
       int maxDuplicatesPerLane)
       throws Exception {
-    Path data = Files.createTempDirectory("kiln-esm-crash-");
+    Path data = dev.kiln.testing.TempDirs.create("kiln-esm-crash-");
     Path out = Files.createTempFile("kiln-esm-noted-", ".txt");
     out.toFile().setWritable(true, false);
     List<String> flags = new ArrayList<>(List.of("--sandbox", "process"));

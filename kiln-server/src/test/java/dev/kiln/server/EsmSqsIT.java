@@ -477,7 +477,7 @@ class EsmSqsIT {
   void theAwsCli_createsFiltersPausesAndDeletesAMapping_asTheReadmeShowsIt() throws Exception {
     String arn = queue("cli-orders", Map.of());
     kiln.fixture().python("cli-fn", RECORDER);
-    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("kiln-esm-cli-");
+    java.nio.file.Path dir = dev.kiln.testing.TempDirs.create("kiln-esm-cli-");
     JsonNode created =
         Deliveries.JSON.readTree(
             cli(

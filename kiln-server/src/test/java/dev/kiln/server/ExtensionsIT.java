@@ -139,7 +139,7 @@ class ExtensionsIT {
 
   @Test
   void shutdown_reachesTheExtension_beforeTheInstanceIsStopped() throws Exception {
-    Path report = Files.createTempDirectory("kiln-extension-report-");
+    Path report = dev.kiln.testing.TempDirs.create("kiln-extension-report-");
     try (KilnFixture kiln = new KilnFixture(Duration.ofMinutes(5), SandboxChoice.PROCESS)) {
       String layer = publish(kiln.lambda, "counter", extensionLayer("counter.sh"));
       create(

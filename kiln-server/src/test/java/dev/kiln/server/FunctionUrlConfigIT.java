@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -335,7 +334,7 @@ class FunctionUrlConfigIT {
 
   @Test
   void theAwsCli_createsAUrlAndGrantsPublicAccess_asAwsDocsShowIt() throws Exception {
-    Path dir = Files.createTempDirectory("kiln-url-cli-");
+    Path dir = dev.kiln.testing.TempDirs.create("kiln-url-cli-");
     Tools.Result create =
         Tools.aws(
             kiln.fixture(),
@@ -415,7 +414,7 @@ class FunctionUrlConfigIT {
 
   @Test
   void aConfigSurvivesKillMinus9AndARestart_withItsUrlIdAndTimes() throws Exception {
-    Path data = Files.createTempDirectory("kiln-url-restart-");
+    Path data = dev.kiln.testing.TempDirs.create("kiln-url-restart-");
     int port = ServerProcess.freePort();
     GetFunctionUrlConfigResponse before;
     try (ServerProcess first = ServerProcess.start(data, port);

@@ -298,7 +298,7 @@ class IamIT {
 
   @Test
   void theAwsCli_createsARoleAndReadsItBack() throws Exception {
-    Path dir = Files.createTempDirectory("kiln-iam-cli-");
+    Path dir = dev.kiln.testing.TempDirs.create("kiln-iam-cli-");
     Files.writeString(dir.resolve("trust.json"), TRUST);
     Tools.Result created =
         Tools.aws(

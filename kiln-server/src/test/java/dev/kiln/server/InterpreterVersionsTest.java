@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 class InterpreterVersionsTest {
 
   static String fake(String version) throws Exception {
-    Path dir = Files.createTempDirectory("kiln-interpreter-");
+    Path dir = dev.kiln.testing.TempDirs.create("kiln-interpreter-");
     Path bin = dir.resolve("interpreter");
     Files.writeString(bin, "#!/bin/sh\necho '" + version + "'\n");
     assertThat(bin.toFile().setExecutable(true)).isTrue();

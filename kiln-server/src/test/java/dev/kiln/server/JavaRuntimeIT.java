@@ -672,7 +672,7 @@ class JavaRuntimeIT {
   void aPinnedJdk_winsForJava21() throws Exception {
     Compilers.requireJdk17();
     byte[] zip = Compilers.zip(Compilers.java(Map.of("example.Hello", HANDLER)));
-    Path data = Files.createTempDirectory("kiln-pinned-jdk-");
+    Path data = dev.kiln.testing.TempDirs.create("kiln-pinned-jdk-");
     try (ServerProcess server =
             ServerProcess.start(data, ServerProcess.freePort(), "--runtime", "java21=" + JDK17);
         var lambda = KilnFixture.client(server)) {

@@ -1,10 +1,7 @@
 package dev.kiln.server;
 
 import dev.kiln.model.Account;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URI;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -59,11 +56,7 @@ final class KilnFixture implements AutoCloseable {
       ServerSettings.SandboxChoice sandbox,
       int concurrencyLimit,
       java.util.function.UnaryOperator<ServerSettings> adjust) {
-    try {
-      dataDir = Files.createTempDirectory("kiln-test-");
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    dataDir = dev.kiln.testing.TempDirs.create("kiln-test-");
     server =
         KilnServer.start(
             adjust.apply(
@@ -237,5 +230,7 @@ final class KilnFixture implements AutoCloseable {
   public void close() {
     lambda.close();
     server.close();
+    // a data directory is 100 MB and more once runtimes are unpacked: not left for the JVM's exit
+    dev.kiln.testing.TempDirs.delete(dataDir);
   }
 }

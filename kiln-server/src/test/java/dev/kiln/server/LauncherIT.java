@@ -32,7 +32,7 @@ class LauncherIT {
    * A copy of the script in an empty project, with {@code mvn} the stand-in running {@code body}.
    */
   static Path project(String body) throws Exception {
-    Path dir = Files.createTempDirectory("kiln-launcher-");
+    Path dir = dev.kiln.testing.TempDirs.create("kiln-launcher-");
     Files.copy(ReadmeIT.projectRoot().resolve("kiln"), dir.resolve("kiln"));
     Path bin = Files.createDirectories(dir.resolve("bin"));
     Files.writeString(

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -139,7 +138,9 @@ class LogsIT {
     List<String> logs = new ArrayList<>(List.of("logs"));
     logs.addAll(List.of(args));
     return Tools.aws(
-        kiln.fixture(), Files.createTempDirectory("kiln-cli-logs-"), logs.toArray(String[]::new));
+        kiln.fixture(),
+        dev.kiln.testing.TempDirs.create("kiln-cli-logs-"),
+        logs.toArray(String[]::new));
   }
 
   /** The group named {@code name}, as DescribeLogGroups returns it. */

@@ -56,7 +56,7 @@ class MakingRoomIT {
 
   @Test
   void idleInstancesAreStoppedToMakeRoom_busyOnesThrottleAStart() throws Exception {
-    var data = java.nio.file.Files.createTempDirectory("kiln-room-");
+    var data = dev.kiln.testing.TempDirs.create("kiln-room-");
     try (ServerProcess server =
             ServerProcess.start(data, ServerProcess.freePort(), "--instance-memory", "256");
         LambdaClient lambda = KilnFixture.client(server)) {

@@ -162,7 +162,7 @@ class MoreRuntimesIT {
   @Test
   void aGoProgramCompiledHere_runsAsACustomRuntime() throws Exception {
     Tools.require("go");
-    Path dir = Files.createTempDirectory("kiln-go-");
+    Path dir = dev.kiln.testing.TempDirs.create("kiln-go-");
     try (var in = getClass().getResourceAsStream("/custom/main.go")) {
       Files.write(dir.resolve("main.go"), in.readAllBytes());
     }

@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.api.auth.AccessKeys;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
@@ -238,7 +237,7 @@ class PolicyIT {
       }
 
       // the AWS CLI
-      Path dir = Files.createTempDirectory("kiln-policy-cli-");
+      Path dir = dev.kiln.testing.TempDirs.create("kiln-policy-cli-");
       Tools.Result add =
           Tools.aws(
               kiln,

@@ -73,7 +73,7 @@ class PythonRuntimeIT {
   @Test
   void aSharedLibraryInThePackagesLib_isFound() throws Exception {
     Path gcc = Tools.require("gcc");
-    Path dir = Files.createTempDirectory("kiln-so-");
+    Path dir = dev.kiln.testing.TempDirs.create("kiln-so-");
     Files.writeString(dir.resolve("foo.c"), "int kiln_answer(void) { return 42; }\n");
     Tools.Result built =
         Tools.run(

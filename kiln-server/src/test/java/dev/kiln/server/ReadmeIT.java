@@ -57,7 +57,7 @@ class ReadmeIT {
    * snippets themselves export.
    */
   static Path userDir(String name) throws Exception {
-    Path dir = Files.createTempDirectory("kiln-readme-" + name + "-");
+    Path dir = dev.kiln.testing.TempDirs.create("kiln-readme-" + name + "-");
     Path home = Files.createDirectories(dir.resolve("home"));
     Files.createSymbolicLink(home.resolve(".kiln"), kiln.dataDir());
     Tools.kilnLauncher(dir);

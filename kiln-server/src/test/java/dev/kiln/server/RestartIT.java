@@ -2,7 +2,6 @@ package dev.kiln.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -24,7 +23,7 @@ class RestartIT {
 
   @Test
   void killMinus9ThenRestart_keepsEveryFunctionAndKillsLeftoverInstances() throws Exception {
-    Path data = Files.createTempDirectory("kiln-restart-");
+    Path data = dev.kiln.testing.TempDirs.create("kiln-restart-");
     int port = ServerProcess.freePort();
     long instancePid;
     String sha;
@@ -73,7 +72,7 @@ class RestartIT {
 
   @Test
   void sigterm_letsRunningInvocationsFinishAndLeavesNoInstanceBehind() throws Exception {
-    Path data = Files.createTempDirectory("kiln-sigterm-");
+    Path data = dev.kiln.testing.TempDirs.create("kiln-sigterm-");
     String started = "started-" + System.nanoTime();
     try (ServerProcess server = ServerProcess.start(data, ServerProcess.freePort());
         LambdaClient lambda = KilnFixture.client(server)) {
@@ -125,7 +124,7 @@ class RestartIT {
 
   @Test
   void sigterm_failsInvocationsStillRunningAfterTheGraceWithAClearError() throws Exception {
-    Path data = Files.createTempDirectory("kiln-grace-");
+    Path data = dev.kiln.testing.TempDirs.create("kiln-grace-");
     String started = "started-" + System.nanoTime();
     try (ServerProcess server =
             ServerProcess.start(data, ServerProcess.freePort(), "--shutdown-grace", "1");

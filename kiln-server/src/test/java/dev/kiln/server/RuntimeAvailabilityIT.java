@@ -3,7 +3,6 @@ package dev.kiln.server;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kiln.model.Account;
-import java.nio.file.Files;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -21,7 +20,7 @@ class RuntimeAvailabilityIT {
                 new ServerSettings(
                     "127.0.0.1",
                     0,
-                    Files.createTempDirectory("kiln-missing-"),
+                    dev.kiln.testing.TempDirs.create("kiln-missing-"),
                     Account.DEFAULT,
                     Duration.ofMinutes(1),
                     Duration.ofSeconds(5),

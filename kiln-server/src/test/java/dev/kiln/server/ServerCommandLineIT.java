@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -93,7 +92,7 @@ class ServerCommandLineIT {
 
   /** Runs {@code kiln server} with {@code args} on a scratch data directory, to its exit. */
   static Tools.Result kilnServer(String... args) throws Exception {
-    Path data = Files.createTempDirectory("kiln-cli-");
+    Path data = dev.kiln.testing.TempDirs.create("kiln-cli-");
     List<String> command =
         new ArrayList<>(ServerProcess.kilnCli(System.getProperty("java.class.path")));
     command.addAll(List.of("server", "--data-dir", data.toString()));

@@ -50,7 +50,7 @@ final class ServerProcess implements AutoCloseable {
    * handed to it.
    */
   static ServerProcess startAsNobody(Path dataDir, int port, String... extraArgs) throws Exception {
-    Path copy = Files.createTempDirectory("kiln-classpath-");
+    Path copy = dev.kiln.testing.TempDirs.create("kiln-classpath-");
     List<String> entries = new ArrayList<>();
     int n = 0;
     for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {

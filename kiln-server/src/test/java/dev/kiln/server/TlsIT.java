@@ -85,7 +85,7 @@ class TlsIT {
       new picocli.CommandLine(command)
           .execute("--data-dir", kiln.dataDir.toString(), "--endpoint", endpoint.toString());
       assertThat(printed.toString()).contains("export AWS_CA_BUNDLE=" + pem.toAbsolutePath());
-      Path dir = Files.createTempDirectory("kiln-tls-cli-");
+      Path dir = dev.kiln.testing.TempDirs.create("kiln-tls-cli-");
       Map<String, String> env =
           new java.util.HashMap<>(Tools.awsEnv(dir.resolve("home"), kiln.dataDir));
       env.put("AWS_CA_BUNDLE", pem.toString());

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.sandbox.LinuxSandboxDriver;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -65,8 +64,8 @@ class TwoServersIT {
       }
       Assumptions.abort("instance network namespaces need root, bubblewrap and nft");
     }
-    Path dataA = Files.createTempDirectory("kiln-two-a-");
-    Path dataB = Files.createTempDirectory("kiln-two-b-");
+    Path dataA = dev.kiln.testing.TempDirs.create("kiln-two-a-");
+    Path dataB = dev.kiln.testing.TempDirs.create("kiln-two-b-");
     ServerProcess a = ServerProcess.start(dataA, ServerProcess.freePort(), "--sandbox", "linux");
     try (ServerProcess b =
             ServerProcess.start(dataB, ServerProcess.freePort(), "--sandbox", "linux");

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -33,7 +32,7 @@ class UnprivilegedSandboxIT {
       }
       Assumptions.abort("needs root (to become a normal user), bubblewrap and setpriv");
     }
-    Path data = Files.createTempDirectory("kiln-unprivileged-");
+    Path data = dev.kiln.testing.TempDirs.create("kiln-unprivileged-");
     try (ServerProcess server =
             ServerProcess.startAsNobody(data, ServerProcess.freePort(), "--sandbox", "linux");
         LambdaClient lambda = KilnFixture.client(server)) {
