@@ -40,6 +40,7 @@ class ArchitectureTest {
             "dev.kiln.runtimeapi..",
             "dev.kiln.invoke..",
             "dev.kiln.esm..",
+            "dev.kiln.events..",
             "dev.kiln.api..",
             "dev.kiln.server..")
         .check(KILN);
@@ -57,7 +58,34 @@ class ArchitectureTest {
         .should()
         .dependOnClassesThat()
         .resideInAnyPackage(
-            "dev.kiln.invoke..", "dev.kiln.esm..", "dev.kiln.api..", "dev.kiln.server..")
+            "dev.kiln.invoke..",
+            "dev.kiln.esm..",
+            "dev.kiln.events..",
+            "dev.kiln.api..",
+            "dev.kiln.server..")
+        .check(KILN);
+  }
+
+  /**
+   * The event router (schedules, rules, push sources) delivers through the invocation port and the
+   * async queue, never through the HTTP API; it and the pollers are separate triggers that know
+   * nothing of each other; the invocation core knows neither.
+   */
+  @Test
+  void theEventRouterKnowsNeitherTheHttpApiNorThePollers_andTheCoreKnowsNoRouter() {
+    noClasses()
+        .that()
+        .resideInAPackage("dev.kiln.events..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("dev.kiln.api..", "dev.kiln.server..", "dev.kiln.esm..", "io.helidon..")
+        .check(KILN);
+    noClasses()
+        .that()
+        .resideInAnyPackage("dev.kiln.invoke..", "dev.kiln.esm..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAPackage("dev.kiln.events..")
         .check(KILN);
   }
 
@@ -189,14 +217,15 @@ class ArchitectureTest {
   }
 
   /**
-   * The invoker and the Runtime API read the time only from the clock and ticker they were given,
-   * so a test can step it; the system's sources are only the builders' defaults.
+   * The invoker, the Runtime API and the event router read the time only from the clock and ticker
+   * they were given, so a test can step it (a schedule's due times over days, a daylight-saving
+   * change); the system's sources are only the builders' defaults.
    */
   @Test
-  void invokeAndRuntimeApiNeverReadTheSystemClockThemselves() {
+  void invokeRuntimeApiAndRouterNeverReadTheSystemClockThemselves() {
     noClasses()
         .that()
-        .resideInAnyPackage("dev.kiln.invoke..", "dev.kiln.runtimeapi..")
+        .resideInAnyPackage("dev.kiln.invoke..", "dev.kiln.runtimeapi..", "dev.kiln.events..")
         .should()
         .callMethod(System.class, "currentTimeMillis")
         .orShould()
