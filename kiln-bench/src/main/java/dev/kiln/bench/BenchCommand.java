@@ -48,7 +48,8 @@ public final class BenchCommand implements Callable<Integer> {
             new CpuShareSuite(),
             new TimeoutSuite(),
             new LayersSuite(),
-            new EsmSuite())) {
+            new EsmSuite(),
+            new EventsSuite())) {
       SUITES.put(s.name(), s);
     }
   }
@@ -57,7 +58,7 @@ public final class BenchCommand implements Callable<Integer> {
       paramLabel = "SUITE",
       description =
           "warm, throughput, cold, burst, async, density, control, sandbox, cpu, timeout,"
-              + " layers, esm, or all (default: warm); jmh"
+              + " layers, esm, events, or all (default: warm); jmh"
               + " [--out DIR] [JMH options] runs the JMH microbenchmarks instead (./kiln bench jmh"
               + " -h)")
   List<String> suites = new ArrayList<>();

@@ -1,10 +1,6 @@
 package dev.kiln.bench;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -17,7 +13,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.HdrHistogram.Histogram;
 import software.amazon.awssdk.core.SdkBytes;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.lambda.LambdaClient;
 import software.amazon.awssdk.services.lambda.model.CreateEventSourceMappingRequest;
 
@@ -278,7 +273,7 @@ final class EsmSuite implements Suite {
     paced(source, tag, EsmSource.Side.KILN, records, intervalMillis);
     awaitInvoked(kiln, uuid, records + 1, 20);
     Histogram kilnAges = new Histogram(3);
-    List<Long> ages = readAges(kiln, "bench-esm-stamp", records + 1);
+    List<Long> ages = FunctionLogNumbers.read(kiln, "bench-esm-stamp", "ESMLAT", records + 1);
     // the warm-up record is the first the function printed
     for (long age : ages.subList(1, ages.size())) {
       kilnAges.recordValue(Math.max(0, age) * 1000);
@@ -388,63 +383,6 @@ final class EsmSuite implements Suite {
                 .toList()
             + "; Kiln's output ends:\n"
             + log.substring(Math.max(0, log.length() - 4000)));
-  }
-
-  /**
-   * The ages the stamp function printed, in the order it printed them, read back with
-   * FilterLogEvents until {@code expected} are there (the log is written as the instance speaks).
-   */
-  private static List<Long> readAges(KilnProcess kiln, String function, int expected)
-      throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (true) {
-      List<Long> ages = new ArrayList<>();
-      String token = null;
-      do {
-        ObjectNode request = JSON.createObjectNode();
-        request.put("logGroupName", "/aws/lambda/" + function);
-        request.put("startTime", 0);
-        if (token != null) {
-          request.put("nextToken", token);
-        }
-        byte[] body = request.toString().getBytes(StandardCharsets.UTF_8);
-        HttpRequest signed =
-            new dev.kiln.server.SignedRequests(kiln.credentials(), Region.US_EAST_1.id())
-                .sign(
-                    "POST",
-                    kiln.endpoint().resolve("/"),
-                    Map.of(
-                        "X-Amz-Target",
-                        "Logs_20140328.FilterLogEvents",
-                        "Content-Type",
-                        "application/x-amz-json-1.1"),
-                    body,
-                    "logs");
-        HttpResponse<String> answer =
-            HttpCalls.client().send(signed, HttpResponse.BodyHandlers.ofString());
-        if (answer.statusCode() != 200) {
-          throw new IllegalStateException("FilterLogEvents: " + answer.body());
-        }
-        JsonNode page = JSON.readTree(answer.body());
-        for (JsonNode e : page.path("events")) {
-          String message = e.path("message").asText().strip();
-          if (message.startsWith("ESMLAT ")) {
-            for (String age : message.substring(7).strip().split(" ")) {
-              ages.add(Long.parseLong(age));
-            }
-          }
-        }
-        token = page.hasNonNull("nextToken") ? page.get("nextToken").asText() : null;
-      } while (token != null);
-      if (ages.size() >= expected || System.nanoTime() > deadline) {
-        if (ages.size() < expected) {
-          throw new IllegalStateException(
-              "the function logged " + ages.size() + " of " + expected + " records");
-        }
-        return ages;
-      }
-      KilnProcess.sleepMillis(200);
-    }
   }
 
   private static void withTimeout(Callable<Void> task) throws Exception {
