@@ -1,19 +1,16 @@
 package dev.kiln.esm.filter;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kiln.model.LambdaError;
-import java.io.IOException;
+import dev.kiln.model.pattern.EventPattern;
+import dev.kiln.model.pattern.InvalidPatternException;
+import dev.kiln.model.pattern.PatternMatcher;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import software.amazon.event.ruler.JsonRuleCompiler;
-import software.amazon.event.ruler.Machine;
-import software.amazon.event.ruler.Patterns;
 
 /**
  * The {@code FilterCriteria} of one event source mapping, compiled: decides for each record whether
@@ -25,9 +22,11 @@ import software.amazon.event.ruler.Patterns;
  * EventBridge event-pattern language (exact values, {@code null}, {@code ""}, {@code prefix},
  * {@code suffix}, {@code equals-ignore-case}, {@code anything-but}, {@code numeric}, {@code
  * exists}, {@code $or}). A record is delivered when it matches at least one filter (the filters are
- * OR'ed) and always when there is none. Matching is done by AWS's own open-source engine,
- * event-ruler, which compiles every filter into one automaton; a record's cost is then independent
- * of the number of filters.
+ * OR'ed) and always when there is none. Parsing and matching are the platform's one implementation
+ * of the pattern language, {@link EventPattern} and {@link PatternMatcher} (AWS's own engine,
+ * event-ruler, which EventBridge rules use too), which compiles every filter into one automaton; a
+ * record's cost is then independent of the number of filters. What is Lambda's alone lives here:
+ * the operators it refuses and the data-key shape rules.
  *
  * <p>What a pattern is matched against is the record's <em>filter view</em>, built by its source:
  * the record's metadata with the payload under its data key, {@code body} (SQS), {@code value}
@@ -49,14 +48,11 @@ import software.amazon.event.ruler.Patterns;
  * <h2>Threading</h2>
  *
  * A {@code RecordFilter} is immutable once {@link #compile} returns, and {@link #matches} may be
- * called by any number of threads at once. The automaton is built completely inside {@code compile}
- * (the only place rules are added) and published through a final field; matching only reads it.
- * event-ruler's matching is itself meant to run concurrently: its automaton states ({@code
- * NameState}, {@code ByteMachine}) and its matcher ({@code Finder}) are annotated {@code
- * ThreadSafe}, the machine's own bookkeeping is a concurrent map, and each match call keeps its
- * progress in objects of its own; no lock is taken here. The tests match one filter from several
- * threads at once and check every answer. A mapping whose criteria change gets a new {@code
- * RecordFilter}; an old one is never modified.
+ * called by any number of threads at once. The {@link PatternMatcher} is built completely inside
+ * {@code compile} and published through a final field; matching only reads it (see its threading
+ * notes: no lock is taken). The tests match one filter from several threads at once and check every
+ * answer. A mapping whose criteria change gets a new {@code RecordFilter}; an old one is never
+ * modified.
  */
 public final class RecordFilter {
 
@@ -81,8 +77,6 @@ public final class RecordFilter {
   private static final Set<String> REFUSED_ANYTHING_BUT_OPERATORS =
       Set.of("prefix", "suffix", "equals-ignore-case", "wildcard");
 
-  private static final ObjectMapper JSON = new ObjectMapper();
-
   private static final RecordFilter NONE = new RecordFilter(null, List.of());
 
   /** How a rule (one filter, or one {@code $or} branch of it) treats a data key. */
@@ -96,10 +90,10 @@ public final class RecordFilter {
   /** One rule added to the machine, named by its index in {@link #rules}. */
   private record Rule(Map<String, Shape> dataShapes) {}
 
-  private final Machine machine;
+  private final PatternMatcher<Integer> machine;
   private final List<Rule> rules;
 
-  private RecordFilter(Machine machine, List<Rule> rules) {
+  private RecordFilter(PatternMatcher<Integer> machine, List<Rule> rules) {
     this.machine = machine;
     this.rules = List.copyOf(rules);
   }
@@ -133,16 +127,15 @@ public final class RecordFilter {
             "Member must have length less than or equal to " + MAX_PATTERN_LENGTH);
       }
     }
-    Machine machine = Machine.builder().build();
+    PatternMatcher.Builder<Integer> machine = PatternMatcher.builder();
     List<Rule> rules = new ArrayList<>();
     for (String pattern : patterns) {
-      for (Map<String, List<Patterns>> branch : compileOne(pattern)) {
-        String name = Integer.toString(rules.size());
+      for (EventPattern.Branch branch : compileOne(pattern)) {
+        machine.add(rules.size(), branch);
         rules.add(new Rule(dataShapes(branch)));
-        machine.addPatternRule(name, branch);
       }
     }
-    return new RecordFilter(machine, rules);
+    return new RecordFilter(machine.build(), rules);
   }
 
   /**
@@ -170,46 +163,30 @@ public final class RecordFilter {
     if (view == null || !view.isObject()) {
       return false;
     }
-    List<String> matched = machine.rulesForJSONEvent(view);
-    for (String name : matched) {
-      if (shapesAgree(rules.get(Integer.parseInt(name)), (ObjectNode) view)) {
+    for (Integer index : machine.match(view)) {
+      if (shapesAgree(rules.get(index), (ObjectNode) view)) {
         return true;
       }
     }
     return false;
   }
 
-  private static List<Map<String, List<Patterns>>> compileOne(String pattern) {
-    if (pattern == null || pattern.isBlank()) {
-      throw invalid();
-    }
-    JsonNode tree;
+  private static List<EventPattern.Branch> compileOne(String text) {
+    EventPattern pattern;
     try {
-      tree = JSON.readTree(pattern);
-    } catch (JsonProcessingException e) {
+      pattern = EventPattern.parse(text);
+    } catch (InvalidPatternException e) {
       throw invalid();
     }
-    if (tree == null || !tree.isObject() || tree.isEmpty()) {
-      throw invalid();
-    }
-    refuseUnsupported(tree);
-    List<Map<String, List<Patterns>>> branches;
-    try {
-      branches = JsonRuleCompiler.compile(pattern);
-    } catch (IOException | RuntimeException e) {
-      throw invalid();
-    }
-    if (branches.isEmpty()) {
-      throw invalid();
-    }
-    for (Map<String, List<Patterns>> branch : branches) {
+    refuseUnsupported(pattern.tree());
+    for (EventPattern.Branch branch : pattern.branches()) {
       for (String key : JSON_ONLY_DATA_KEYS) {
-        if (branch.containsKey(key)) {
+        if (branch.fieldPaths().contains(key)) {
           throw invalid();
         }
       }
     }
-    return branches;
+    return pattern.branches();
   }
 
   /** Walks the pattern for operators EventBridge has and Lambda's filtering does not. */
@@ -258,9 +235,9 @@ public final class RecordFilter {
   }
 
   /** For each data key a rule names, whether it looks inside the payload or at it as a whole. */
-  private static Map<String, Shape> dataShapes(Map<String, List<Patterns>> branch) {
+  private static Map<String, Shape> dataShapes(EventPattern.Branch branch) {
     Map<String, Shape> shapes = new HashMap<>();
-    for (String path : branch.keySet()) {
+    for (String path : branch.fieldPaths()) {
       int dot = path.indexOf('.');
       String top = dot < 0 ? path : path.substring(0, dot);
       if (DATA_KEYS.contains(top)) {
