@@ -20,7 +20,8 @@ public record Storage(
     EventQueue events,
     LogStore logs,
     UsageStore usage,
-    IamStore iam)
+    IamStore iam,
+    EventBusStore buses)
     implements AutoCloseable {
 
   /** The schemes {@link #open} knows. */
@@ -77,7 +78,9 @@ public record Storage(
       LogStore logs = opened(opened, SqliteLogStore.open(dir.resolve("logs.db"), clock));
       UsageStore usage = opened(opened, SqliteUsageStore.open(dir.resolve("usage.db")));
       IamStore iam = opened(opened, SqliteIamStore.open(dir.resolve("iam.db"), clock));
-      return new Storage(metadata, code, events, logs, usage, iam);
+      EventBusStore buses =
+          opened(opened, SqliteEventBusStore.open(dir.resolve("metadata.db"), clock));
+      return new Storage(metadata, code, events, logs, usage, iam, buses);
     } catch (java.io.IOException | RuntimeException e) {
       closeAll(opened.reversed());
       throw e instanceof java.io.IOException io
@@ -93,7 +96,7 @@ public record Storage(
 
   @Override
   public void close() {
-    closeAll(List.of(iam, usage, logs, events, metadata));
+    closeAll(List.of(buses, iam, usage, logs, events, metadata));
   }
 
   private static void closeAll(List<AutoCloseable> stores) {

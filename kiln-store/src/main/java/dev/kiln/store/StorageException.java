@@ -32,7 +32,9 @@ public abstract sealed class StorageException extends RuntimeException
     ROLE_POLICY,
     ROLE_POLICY_ATTACHMENT,
     IAM_POLICY,
-    POLICY_VERSION
+    POLICY_VERSION,
+    EVENT_BUS,
+    EVENT_RULE
   }
 
   private final Entity entity;
