@@ -171,6 +171,55 @@ public final class FunctionPolicies {
   }
 
   /**
+   * Whether the function's policy (or its qualifier's) lets the AWS service {@code
+   * servicePrincipal} (such as {@code events.amazonaws.com}) perform {@code action} for the
+   * resource {@code sourceArn} of account {@code sourceAccount}, as Lambda decides when a service
+   * invokes a function: a statement whose principal is the service (or {@code *}), whose action
+   * covers {@code action}, whose {@code SourceArn} condition, if it has one, matches {@code
+   * sourceArn} as {@code ArnLike} does ({@code *} and {@code ?} wildcards), and whose {@code
+   * SourceAccount} condition, if it has one, is {@code sourceAccount}. A statement with a condition
+   * no service call meets (an organization, a function URL, an Alexa skill's token) grants nothing
+   * here.
+   */
+  public boolean allowsService(
+      FunctionRef ref,
+      String servicePrincipal,
+      String action,
+      String sourceArn,
+      String sourceAccount) {
+    for (FunctionPolicy.Statement s : statements(ref)) {
+      boolean actionMatches =
+          s.action().equals("*") || s.action().equals("lambda:*") || s.action().equals(action);
+      boolean principalMatches =
+          s.principal().equals("*") || s.principal().equals(servicePrincipal);
+      if (actionMatches
+          && principalMatches
+          && s.sourceArn().map(p -> arnLike(p, sourceArn)).orElse(true)
+          && s.sourceAccount().map(sourceAccount::equals).orElse(true)
+          && s.principalOrgId().isEmpty()
+          && s.functionUrlAuthType().isEmpty()
+          && s.eventSourceToken().isEmpty()
+          && !s.invokedViaFunctionUrl().orElse(false)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** IAM's {@code ArnLike}: {@code *} matches any run of characters, {@code ?} any one. */
+  static boolean arnLike(String pattern, String arn) {
+    StringBuilder regex = new StringBuilder();
+    for (char c : pattern.toCharArray()) {
+      switch (c) {
+        case '*' -> regex.append(".*");
+        case '?' -> regex.append('.');
+        default -> regex.append(Pattern.quote(String.valueOf(c)));
+      }
+    }
+    return Pattern.matches(regex.toString(), arn);
+  }
+
+  /**
    * Whether the function's policy (or its qualifier's) lets {@code principalArn} call the
    * function's URL of auth type {@code authType}, as Lambda has required since October 2025: one
    * statement granting {@code lambda:InvokeFunctionUrl} (with no {@code lambda:FunctionUrlAuthType}

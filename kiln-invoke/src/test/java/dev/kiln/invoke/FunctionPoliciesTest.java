@@ -73,6 +73,42 @@ class FunctionPoliciesTest {
   }
 
   @Test
+  void aServiceIsGrantedOnlyByAStatementNamingIt_andItsSourceArnCondition() {
+    String rule = "arn:aws:events:us-east-1:000000000000:rule/orders";
+    String events = "events.amazonaws.com";
+    assertThat(policies.allowsService(FunctionRef.of("f"), events, INVOKE, rule, "000000000000"))
+        .isFalse();
+    policies.addPermission(
+        FunctionRef.of("f"),
+        "ev",
+        INVOKE,
+        events,
+        Optional.of("arn:aws:events:us-east-1:000000000000:rule/ord*"),
+        Optional.empty(),
+        Optional.empty(),
+        Optional.empty(),
+        Optional.empty(),
+        Optional.empty(),
+        Optional.empty());
+    assertThat(policies.allowsService(FunctionRef.of("f"), events, INVOKE, rule, "000000000000"))
+        .isTrue();
+    assertThat(
+            policies.allowsService(
+                FunctionRef.of("f"),
+                events,
+                INVOKE,
+                "arn:aws:events:us-east-1:000000000000:rule/other",
+                "000000000000"))
+        .isFalse();
+    assertThat(
+            policies.allowsService(
+                FunctionRef.of("f"), "scheduler.amazonaws.com", INVOKE, rule, "000000000000"))
+        .isFalse();
+    // a key is never granted by a service's statement
+    assertThat(policies.allows(FunctionRef.of("f"), events, INVOKE)).isFalse();
+  }
+
+  @Test
   void statementIdsAreUnique_andRemovingAMissingOneIsNotFound() {
     add(FunctionRef.of("f"), "one", Optional.empty());
     assertError(
