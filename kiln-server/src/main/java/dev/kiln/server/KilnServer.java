@@ -264,6 +264,27 @@ public final class KilnServer implements AutoCloseable {
               new dev.kiln.api.iam.IamApi(storage.iam(), settings.account(), clock),
               Optional.of(mappings),
               clock);
+      // EventBridge: buses, rules and targets; matched events go through the async queue
+      dev.kiln.events.bus.FunctionTargets ruleTargets =
+          dev.kiln.events.bus.FunctionTargets.of(catalog);
+      dev.kiln.events.bus.EventRouter eventRouter =
+          new dev.kiln.events.bus.EventRouter(
+              storage.buses(),
+              settings.account(),
+              ruleTargets,
+              dev.kiln.events.bus.TargetQueue.of(async),
+              new dev.kiln.events.RouterMetrics(metrics.registry()),
+              clock);
+      api.withServices(
+          List.of(
+              new dev.kiln.api.events.EventsApi(
+                  new dev.kiln.events.bus.EventBuses(
+                      storage.buses(),
+                      eventRouter,
+                      settings.account(),
+                      ruleTargets,
+                      dev.kiln.events.bus.ScheduleExpressionValidator.OUTER_FORM,
+                      clock))));
       Map<String, Runnable> stores = new java.util.LinkedHashMap<>();
       stores.put("metadata", store::check);
       stores.put("events", events::check);

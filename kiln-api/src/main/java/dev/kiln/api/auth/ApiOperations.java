@@ -301,6 +301,56 @@ public final class ApiOperations {
     return new Operation(operation, "logs:" + operation, resource, Optional.empty());
   }
 
+  /** The {@code X-Amz-Target} prefix of EventBridge's operations. */
+  public static final String EVENTS_TARGET = "AWSEvents.";
+
+  /**
+   * The EventBridge operation {@code operation} (from {@code X-Amz-Target: AWSEvents.<op>}): {@code
+   * events:<op>} on the rule the request names ({@code
+   * arn:aws:events:REGION:ACCOUNT:rule/[BUS/]NAME}, from {@code Name} or {@code Rule} and {@code
+   * EventBusName}), the bus (bus operations and PutEvents, whose first entry names it), the {@code
+   * ResourceARN} of the tag operations, or {@code *} for the lists and TestEventPattern.
+   */
+  public static Operation events(String operation, byte[] body, Account account) {
+    String prefix = "arn:aws:events:" + account.region() + ":" + account.accountId() + ":";
+    com.fasterxml.jackson.databind.JsonNode json;
+    try {
+      json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(body);
+    } catch (java.io.IOException e) {
+      json = null;
+    }
+    com.fasterxml.jackson.databind.JsonNode b =
+        json == null ? com.fasterxml.jackson.databind.node.MissingNode.getInstance() : json;
+    String bus = b.path("EventBusName").asText("default");
+    if (bus.startsWith("arn:")) {
+      bus = bus.substring(bus.indexOf("event-bus/") + "event-bus/".length());
+    }
+    String ruleName = b.path(b.has("Rule") ? "Rule" : "Name").asText("");
+    String rule = prefix + "rule/" + (bus.equals("default") ? "" : bus + "/") + ruleName;
+    String resource =
+        switch (operation) {
+          case "PutRule",
+              "DescribeRule",
+              "EnableRule",
+              "DisableRule",
+              "DeleteRule",
+              "PutTargets",
+              "RemoveTargets",
+              "ListTargetsByRule" ->
+              rule;
+          case "CreateEventBus", "DeleteEventBus", "DescribeEventBus" ->
+              prefix + "event-bus/" + b.path("Name").asText("default");
+          case "PutEvents" ->
+              prefix
+                  + "event-bus/"
+                  + b.path("Entries").path(0).path("EventBusName").asText("default");
+          case "TagResource", "UntagResource", "ListTagsForResource" ->
+              b.path("ResourceARN").asText("*");
+          default -> "*";
+        };
+    return new Operation(operation, "events:" + operation, resource, Optional.empty());
+  }
+
   /**
    * An operation of a Query protocol service ({@code iam} or {@code sts}): {@code iam:ACTION} on
    * the role or policy the request names ({@code arn:aws:iam::ACCOUNT:role/NAME}, the {@code

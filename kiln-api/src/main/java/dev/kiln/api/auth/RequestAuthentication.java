@@ -109,7 +109,10 @@ public final class RequestAuthentication implements Filter {
         form = Optional.of(dev.kiln.api.query.QueryRequest.parse(body));
         service = queryService(form.get().action());
       } else {
-        service = target.startsWith("Logs_") ? "logs" : "lambda";
+        service =
+            target.startsWith("Logs_")
+                ? "logs"
+                : target.startsWith(ApiOperations.EVENTS_TARGET) ? "events" : "lambda";
       }
       Caller caller =
           verifier
@@ -162,7 +165,11 @@ public final class RequestAuthentication implements Filter {
             : target.startsWith("Logs_")
                 ? Optional.of(
                     ApiOperations.logs(target.substring(target.indexOf('.') + 1), body, account))
-                : ApiOperations.lambda(method, path, query, body, account);
+                : target.startsWith(ApiOperations.EVENTS_TARGET)
+                    ? Optional.of(
+                        ApiOperations.events(
+                            target.substring(ApiOperations.EVENTS_TARGET.length()), body, account))
+                    : ApiOperations.lambda(method, path, query, body, account);
     if (operation.isEmpty()) {
       if (caller instanceof Caller.User user && user.key().role() == AccessKeys.Role.ADMIN) {
         // a route no operation has: the operation answers it as unknown to whoever may call it
