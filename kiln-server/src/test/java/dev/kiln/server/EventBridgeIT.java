@@ -470,6 +470,13 @@ class EventBridgeIT {
     assertThat(described.get("Arn").asText()).isEqualTo(arn);
     assertThat(described.get("State").asText()).isEqualTo("ENABLED");
     assertThat(described.get("EventBusName").asText()).isEqualTo("default");
+    assertThat(
+            JSON.readTree(aws(dir, "events", "list-targets-by-rule", "--rule", "cli-rule").output())
+                .get("Targets")
+                .get(0)
+                .get("Arn")
+                .asText())
+        .isEqualTo("arn:aws:lambda:us-east-1:000000000000:function:eb-cli");
     aws(dir, "events", "remove-targets", "--rule", "cli-rule", "--ids", "1");
     aws(dir, "events", "delete-rule", "--name", "cli-rule");
     Tools.Result gone =

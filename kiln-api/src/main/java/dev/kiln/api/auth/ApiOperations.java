@@ -340,10 +340,10 @@ public final class ApiOperations {
               rule;
           case "CreateEventBus", "DeleteEventBus", "DescribeEventBus" ->
               prefix + "event-bus/" + b.path("Name").asText("default");
-          case "PutEvents" ->
-              prefix
-                  + "event-bus/"
-                  + b.path("Entries").path(0).path("EventBusName").asText("default");
+          case "PutEvents" -> {
+            String named = b.path("Entries").path(0).path("EventBusName").asText("default");
+            yield named.startsWith("arn:") ? named : prefix + "event-bus/" + named;
+          }
           case "TagResource", "UntagResource", "ListTagsForResource" ->
               b.path("ResourceARN").asText("*");
           default -> "*";

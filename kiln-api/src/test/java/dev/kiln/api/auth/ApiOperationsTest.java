@@ -135,4 +135,35 @@ class ApiOperationsTest {
         .isEqualTo("arn:aws:logs:us-east-1:000000000000:log-group:/aws/lambda/f:*");
     assertThat(ApiOperations.logs("DescribeLogGroups", NO_BODY, ACCOUNT).resource()).isEqualTo("*");
   }
+
+  static ApiOperations.Operation events(String operation, String body) {
+    return ApiOperations.events(operation, body.getBytes(StandardCharsets.UTF_8), ACCOUNT);
+  }
+
+  @Test
+  void everyEventBridgeOperationIsItsIamActionOnTheRuleOrBusItNames() throws Exception {
+    JsonNode model = model("events");
+    model
+        .get("operations")
+        .fieldNames()
+        .forEachRemaining(op -> assertThat(events(op, "{}").action()).isEqualTo("events:" + op));
+    String prefix = "arn:aws:events:us-east-1:000000000000:";
+    assertThat(events("PutRule", "{\"Name\":\"r\"}").resource()).isEqualTo(prefix + "rule/r");
+    assertThat(events("PutTargets", "{\"Rule\":\"r\",\"EventBusName\":\"shop\"}").resource())
+        .isEqualTo(prefix + "rule/shop/r");
+    assertThat(
+            events(
+                    "DescribeRule",
+                    "{\"Name\":\"r\",\"EventBusName\":\"" + prefix + "event-bus/shop\"}")
+                .resource())
+        .isEqualTo(prefix + "rule/shop/r");
+    assertThat(events("CreateEventBus", "{\"Name\":\"shop\"}").resource())
+        .isEqualTo(prefix + "event-bus/shop");
+    assertThat(events("PutEvents", "{\"Entries\":[{\"Source\":\"a\"}]}").resource())
+        .isEqualTo(prefix + "event-bus/default");
+    assertThat(events("TagResource", "{\"ResourceARN\":\"" + prefix + "rule/r\"}").resource())
+        .isEqualTo(prefix + "rule/r");
+    assertThat(events("ListRules", "{}").resource()).isEqualTo("*");
+    assertThat(events("PutRule", "not json").resource()).isEqualTo(prefix + "rule/");
+  }
 }

@@ -28,7 +28,8 @@ public interface FunctionTargets {
         try {
           catalog.functions().get(function);
           return true;
-        } catch (LambdaError.NotFound e) {
+        } catch (LambdaError e) {
+          // not found, or a qualifier that names nothing this function has
           return false;
         }
       }
