@@ -294,7 +294,7 @@ class EventBridgeIT {
   }
 
   @Test
-  void badInputIsRefusedWithEventBridgesErrors_andChangesNothing() {
+  void badInputIsRefusedWithEventBridgesErrors_andChangesNothing() throws Exception {
     kiln.fixture().python("eb-bad", RECORDER);
     events().putRule(b -> b.name("kept").eventPattern("{\"source\": [\"a\"]}"));
     events().putTargets(b -> b.rule("kept").targets(target("1", "eb-bad")));
@@ -393,6 +393,9 @@ class EventBridgeIT {
             "MalformedDetail: Detail is malformed.",
             "ResourceNotFoundException: Event bus nope does not exist.");
 
+    // of all the events above only the one valid entry on the default bus reached the rule: the
+    // refused requests put nothing on the bus
+    assertThat(routed("default/kept", "received")).isEqualTo(1);
     assertThat(events().listRules(b -> b.namePrefix("")).rules()).isEqualTo(rulesBefore);
     assertThat(events().listTargetsByRule(b -> b.rule("kept")).targets()).isEqualTo(targetsBefore);
     assertThat(events().listEventBuses(b -> b.namePrefix("nope")).eventBuses()).isEmpty();
