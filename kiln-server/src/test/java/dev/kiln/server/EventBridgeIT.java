@@ -401,6 +401,55 @@ class EventBridgeIT {
     assertThat(events().listEventBuses(b -> b.namePrefix("nope")).eventBuses()).isEmpty();
   }
 
+  static HttpResponse<String> raw(String operation, String body) throws Exception {
+    return HttpClient.newHttpClient()
+        .send(
+            kiln.fixture()
+                .signed(
+                    "POST",
+                    "/",
+                    Map.of(
+                        "X-Amz-Target",
+                        "AWSEvents." + operation,
+                        "Content-Type",
+                        "application/x-amz-json-1.1"),
+                    body.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                    "events"),
+            HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void errorsAreJson11s_forUnknownOperationsWrongTypesAndMissingMembers() throws Exception {
+    HttpResponse<String> unknown = raw("PutPermission", "{}");
+    assertThat(unknown.statusCode()).isEqualTo(400);
+    assertThat(unknown.headers().firstValue("Content-Type")).hasValue("application/x-amz-json-1.1");
+    JsonNode u = JSON.readTree(unknown.body());
+    assertThat(u.get("__type").asText()).isEqualTo("UnknownOperationException");
+    assertThat(u.get("message").asText())
+        .startsWith("Kiln does not implement the EventBridge operation PutPermission");
+
+    JsonNode wrongType = JSON.readTree(raw("PutRule", "{\"Name\": 5}").body());
+    assertThat(wrongType.get("__type").asText()).isEqualTo("SerializationException");
+    assertThat(wrongType.get("message").asText())
+        .isEqualTo("Unexpected type for member Name in the request");
+
+    HttpResponse<String> missing = raw("DescribeRule", "{}");
+    assertThat(missing.statusCode()).isEqualTo(400);
+    assertThat(JSON.readTree(missing.body()).get("message").asText())
+        .isEqualTo(
+            "1 validation error detected: Value null at 'name' failed to satisfy constraint:"
+                + " Member must not be null");
+
+    JsonNode notJson = JSON.readTree(raw("ListRules", "{not json").body());
+    assertThat(notJson.get("__type").asText()).isEqualTo("SerializationException");
+
+    // the default bus is there from the start, with AWS's ARN
+    JsonNode bus = JSON.readTree(raw("DescribeEventBus", "{}").body());
+    assertThat(bus.get("Name").asText()).isEqualTo("default");
+    assertThat(bus.get("Arn").asText())
+        .isEqualTo("arn:aws:events:us-east-1:000000000000:event-bus/default");
+  }
+
   static Tools.Result aws(Path dir, String... args) throws Exception {
     Tools.Result r = Tools.aws(kiln.fixture(), dir, args);
     assertThat(r.exit()).as(String.join(" ", args) + "\n" + r.output()).isZero();
