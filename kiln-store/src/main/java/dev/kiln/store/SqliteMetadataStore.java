@@ -775,6 +775,11 @@ public final class SqliteMetadataStore implements MetadataStore {
             rs -> rs.getString(1)));
   }
 
+  /** The bucket notification configurations, kept in this database (on its one connection). */
+  public BucketNotificationStore bucketNotifications() {
+    return new SqliteBucketNotificationStore(db);
+  }
+
   @Override
   public void check() {
     SqliteDatabase.check(db);

@@ -9,8 +9,9 @@ import java.util.List;
  * The set of stores a Kiln node keeps its state in, chosen by one setting: a location whose scheme
  * names the backend. {@code sqlite:} is the embedded one, its files in the data directory ({@code
  * sqlite:DIR} puts them in {@code DIR} instead): {@code metadata.db}, {@code events.db}, {@code
- * logs.db}, {@code usage.db}, {@code iam.db} and the code store's {@code code/}. A new backend is
- * one more scheme in {@link #open}, with stores that pass the contract suites in kiln-testing.
+ * logs.db}, {@code usage.db}, {@code iam.db} (bucket notification configurations are in {@code
+ * metadata.db}) and the code store's {@code code/}. A new backend is one more scheme in {@link
+ * #open}, with stores that pass the contract suites in kiln-testing.
  *
  * <p>Closing the set closes its stores in the reverse order of their opening.
  */
@@ -21,7 +22,8 @@ public record Storage(
     LogStore logs,
     UsageStore usage,
     IamStore iam,
-    EventBusStore buses)
+    EventBusStore buses,
+    BucketNotificationStore bucketNotifications)
     implements AutoCloseable {
 
   /** The schemes {@link #open} knows. */
@@ -72,7 +74,8 @@ public record Storage(
     List<AutoCloseable> opened = new ArrayList<>();
     try {
       java.nio.file.Files.createDirectories(dir);
-      MetadataStore metadata = opened(opened, SqliteMetadataStore.open(dir.resolve("metadata.db")));
+      SqliteMetadataStore metadata =
+          opened(opened, SqliteMetadataStore.open(dir.resolve("metadata.db")));
       CodeStore code = new LocalCodeStore(dir.resolve("code"));
       EventQueue events = opened(opened, SqliteEventQueue.open(dir.resolve("events.db"), clock));
       LogStore logs = opened(opened, SqliteLogStore.open(dir.resolve("logs.db"), clock));
@@ -80,7 +83,8 @@ public record Storage(
       IamStore iam = opened(opened, SqliteIamStore.open(dir.resolve("iam.db"), clock));
       EventBusStore buses =
           opened(opened, SqliteEventBusStore.open(dir.resolve("metadata.db"), clock));
-      return new Storage(metadata, code, events, logs, usage, iam, buses);
+      return new Storage(
+          metadata, code, events, logs, usage, iam, buses, metadata.bucketNotifications());
     } catch (java.io.IOException | RuntimeException e) {
       closeAll(opened.reversed());
       throw e instanceof java.io.IOException io
