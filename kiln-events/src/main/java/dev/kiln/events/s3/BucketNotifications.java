@@ -1,0 +1,103 @@
+package dev.kiln.events.s3;
+
+import dev.kiln.events.push.ServicePermission;
+import dev.kiln.invoke.Catalog;
+import dev.kiln.model.Account;
+import dev.kiln.model.FunctionRef;
+import dev.kiln.model.LambdaError;
+import dev.kiln.store.BucketNotificationStore;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * S3's PutBucketNotificationConfiguration and GetBucketNotificationConfiguration over the {@link
+ * BucketNotificationStore}. A configuration is validated whole before it replaces the bucket's: its
+ * XML ({@link NotificationConfiguration#parse}), then each function it names, which must be a Kiln
+ * function whose policy lets {@code s3.amazonaws.com} invoke it for the bucket, as S3 checks
+ * ("Unable to validate the following destination configurations"). Kiln keeps no buckets, so any
+ * valid bucket name may be configured. Thread-safe: the store is.
+ */
+public final class BucketNotifications {
+
+  private static final Pattern BUCKET = Pattern.compile("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]");
+
+  private final BucketNotificationStore store;
+  private final Catalog catalog;
+  private final Account account;
+
+  public BucketNotifications(BucketNotificationStore store, Catalog catalog, Account account) {
+    this.store = store;
+    this.catalog = catalog;
+    this.account = account;
+  }
+
+  /** PutBucketNotificationConfiguration. */
+  public void put(String bucket, byte[] xml) {
+    requireBucketName(bucket);
+    NotificationConfiguration configuration = NotificationConfiguration.parse(xml);
+    for (NotificationConfiguration.FunctionConfiguration f : configuration.functions()) {
+      validateDestination(bucket, f.functionArn());
+    }
+    if (configuration.isEmpty()) {
+      store.delete(bucket);
+    } else {
+      store.put(bucket, configuration.toXml());
+    }
+  }
+
+  /** GetBucketNotificationConfiguration: the bucket's, or an empty one. */
+  public NotificationConfiguration get(String bucket) {
+    requireBucketName(bucket);
+    return configuration(bucket);
+  }
+
+  /** The bucket's configuration as stored, or an empty one. */
+  public NotificationConfiguration configuration(String bucket) {
+    return store
+        .configuration(bucket)
+        .map(
+            xml ->
+                NotificationConfiguration.parse(
+                    xml.getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+        .orElse(NotificationConfiguration.empty());
+  }
+
+  private void validateDestination(String bucket, String functionArn) {
+    Optional<FunctionRef> ref = Optional.empty();
+    try {
+      ref = Optional.of(FunctionRef.parse(functionArn, "LambdaFunctionArn", account));
+      catalog.functions().get(ref.get());
+    } catch (LambdaError notAFunction) {
+      ref = Optional.empty();
+    }
+    if (ref.isEmpty()
+        || !functionArn.startsWith("arn:")
+        || !ServicePermission.allows(
+            catalog.policies(),
+            ref.get(),
+            S3Events.PRINCIPAL,
+            S3Events.bucketArn(bucket),
+            account.accountId())) {
+      throw new S3Error(
+          400,
+          "InvalidArgument",
+          "Unable to validate the following destination configurations",
+          Map.of(
+              "ArgumentName1",
+              functionArn,
+              "ArgumentValue1",
+              "Not authorized to invoke function [" + functionArn + "]"));
+    }
+  }
+
+  static void requireBucketName(String bucket) {
+    if (!BUCKET.matcher(bucket).matches() || bucket.contains("..")) {
+      throw new S3Error(
+          400,
+          "InvalidBucketName",
+          "The specified bucket is not valid.",
+          Map.of("BucketName", bucket));
+    }
+  }
+}
