@@ -24,6 +24,7 @@ import picocli.CommandLine.Option;
       LogsCommand.class,
       UsageCommand.class,
       CredentialsCommand.class,
+      WebhookTokenCommand.class,
       KilnCli.TestSuite.class,
       KilnCli.Bench.class,
       KilnCli.Build.class

@@ -264,6 +264,9 @@ public final class KilnServer implements AutoCloseable {
               new dev.kiln.api.iam.IamApi(storage.iam(), settings.account(), clock),
               Optional.of(mappings),
               clock);
+      // the router's meters, shared by rules, schedules and push sources
+      dev.kiln.events.RouterMetrics routerMetrics =
+          new dev.kiln.events.RouterMetrics(metrics.registry());
       // EventBridge: buses, rules and targets; matched events go through the async queue
       dev.kiln.events.bus.FunctionTargets ruleTargets =
           dev.kiln.events.bus.FunctionTargets.of(catalog);
@@ -273,8 +276,14 @@ public final class KilnServer implements AutoCloseable {
               settings.account(),
               ruleTargets,
               dev.kiln.events.bus.TargetQueue.of(async),
-              new dev.kiln.events.RouterMetrics(metrics.registry()),
+              routerMetrics,
               clock);
+      // the push sources: Alertmanager's alarms and object stores' notifications, which also put
+      // their events on the default bus
+      Optional<dev.kiln.events.EventPublisher> bus = Optional.of(eventRouter);
+      dev.kiln.events.s3.BucketNotifications buckets =
+          new dev.kiln.events.s3.BucketNotifications(
+              storage.bucketNotifications(), catalog, settings.account());
       api.withServices(
           List.of(
               new dev.kiln.api.events.EventsApi(
@@ -284,7 +293,16 @@ public final class KilnServer implements AutoCloseable {
                       settings.account(),
                       ruleTargets,
                       dev.kiln.events.bus.ScheduleExpressionValidator.OUTER_FORM,
-                      clock))));
+                      clock)),
+              new dev.kiln.api.push.PushApi(
+                  new dev.kiln.events.alarms.Alarms(
+                      catalog, async, bus, routerMetrics, settings.account(), clock),
+                  new dev.kiln.events.s3.ObjectNotifications(
+                      buckets, async, bus, routerMetrics, settings.account(), clock),
+                  buckets,
+                  settings.authentication()
+                      ? Optional.of(new dev.kiln.api.push.WebhookTokens(accessKeys::find))
+                      : Optional.empty())));
       Map<String, Runnable> stores = new java.util.LinkedHashMap<>();
       stores.put("metadata", store::check);
       stores.put("events", events::check);

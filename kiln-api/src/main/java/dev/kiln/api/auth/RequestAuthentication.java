@@ -35,7 +35,9 @@ import java.util.function.BiConsumer;
  * to a private address or put it behind a proxy to keep it private), {@code GET /health} and {@code
  * /ping} (load balancers' checks, which say only whether Kiln serves) and the code download links
  * GetFunction hands out, which carry a signature of their own ({@link CodeLinks}), as S3's
- * presigned URLs do. With {@code --insecure-no-auth} the gate lets everything through.
+ * presigned URLs do, and the push sources' webhook receivers, which check a token of their own
+ * ({@link dev.kiln.api.push.WebhookTokens}). With {@code --insecure-no-auth} the gate lets
+ * everything through.
  */
 public final class RequestAuthentication implements Filter {
 
@@ -91,6 +93,8 @@ public final class RequestAuthentication implements Filter {
         // the Runtime and Extensions APIs, when this gate guards the server that also serves them
         || path.startsWith("/2018-06-01/")
         || path.startsWith("/2020-01-01/")
+        // the push sources' webhooks check their own tokens (dev.kiln.api.push.WebhookTokens)
+        || dev.kiln.api.push.PushApi.isReceiver(path)
         // function URLs authorise their callers themselves (FunctionUrlGateway)
         || dev.kiln.api.url.UrlAddress.parse(req.authority(), path).isPresent()) {
       chain.proceed();
@@ -112,7 +116,11 @@ public final class RequestAuthentication implements Filter {
         service =
             target.startsWith("Logs_")
                 ? "logs"
-                : target.startsWith(ApiOperations.EVENTS_TARGET) ? "events" : "lambda";
+                : target.startsWith(ApiOperations.EVENTS_TARGET)
+                    ? "events"
+                    : dev.kiln.api.push.PushApi.isS3(path, req.query().rawValue())
+                        ? "s3"
+                        : "lambda";
       }
       Caller caller =
           verifier
