@@ -152,6 +152,15 @@ class ObjectStorageIT {
     assertThat(thumb.path("thumbnail").asText())
         .isEqualTo("thumbs/uploads/summer trip/beach 1.128x128.png");
     assertThat(total("thumbnailer")).isEqualTo(before + 1);
+    String metrics =
+        HTTP.send(
+                HttpRequest.newBuilder(URI.create(kiln.server().endpoint() + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString())
+            .body();
+    assertThat(metrics)
+        .contains("kiln_router_events_total{kind=\"s3\",name=\"photos\",outcome=\"received\"}")
+        .contains("kiln_router_events_total{kind=\"s3\",name=\"photos\",outcome=\"delivered\"}")
+        .contains("kiln_router_events_total{kind=\"s3\",name=\"videos\",outcome=\"received\"}");
   }
 
   @Test
