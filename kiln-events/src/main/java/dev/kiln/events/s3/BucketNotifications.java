@@ -63,22 +63,35 @@ public final class BucketNotifications {
         .orElse(NotificationConfiguration.empty());
   }
 
-  private void validateDestination(String bucket, String functionArn) {
-    Optional<FunctionRef> ref = Optional.empty();
-    try {
-      ref = Optional.of(FunctionRef.parse(functionArn, "LambdaFunctionArn", account));
-      catalog.functions().get(ref.get());
-    } catch (LambdaError notAFunction) {
-      ref = Optional.empty();
+  /**
+   * The function {@code functionArn} names, if it is a Kiln function whose policy lets S3 invoke it
+   * for {@code bucket}: checked when a configuration is put, and again for every delivery, as
+   * Lambda checks S3's every invocation (a function deleted or a permission removed since gets
+   * nothing).
+   */
+  public Optional<FunctionRef> deliverable(String bucket, String functionArn) {
+    if (!functionArn.startsWith("arn:")) {
+      return Optional.empty();
     }
-    if (ref.isEmpty()
-        || !functionArn.startsWith("arn:")
-        || !ServicePermission.allows(
+    FunctionRef ref;
+    try {
+      ref = FunctionRef.parse(functionArn, "LambdaFunctionArn", account);
+      catalog.functions().get(ref);
+    } catch (LambdaError notAFunction) {
+      return Optional.empty();
+    }
+    return ServicePermission.allows(
             catalog.policies(),
-            ref.get(),
+            ref,
             S3Events.PRINCIPAL,
             S3Events.bucketArn(bucket),
-            account.accountId())) {
+            account.accountId())
+        ? Optional.of(ref)
+        : Optional.empty();
+  }
+
+  private void validateDestination(String bucket, String functionArn) {
+    if (deliverable(bucket, functionArn).isEmpty()) {
       throw new S3Error(
           400,
           "InvalidArgument",

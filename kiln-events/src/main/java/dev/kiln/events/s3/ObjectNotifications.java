@@ -5,7 +5,6 @@ import dev.kiln.events.RouterMetrics;
 import dev.kiln.invoke.AsyncInvocations;
 import dev.kiln.model.Account;
 import dev.kiln.model.FunctionRef;
-import dev.kiln.model.LambdaError;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -68,21 +67,20 @@ public final class ObjectNotifications {
         if (!f.matches(record.eventName(), record.key())) {
           continue;
         }
+        Optional<FunctionRef> function =
+            configurations.deliverable(record.bucket(), f.functionArn());
+        if (function.isEmpty()) {
+          failed++;
+          metrics.failed("s3", record.bucket());
+          continue;
+        }
         byte[] payload =
             S3Events.lambdaEvent(record, f.id(), account)
                 .toString()
                 .getBytes(StandardCharsets.UTF_8);
-        try {
-          async.accept(
-              FunctionRef.parse(f.functionArn(), "LambdaFunctionArn", account),
-              payload,
-              Optional.empty());
-          invocations++;
-          metrics.delivered("s3", record.bucket(), Duration.between(received, clock.instant()));
-        } catch (LambdaError gone) {
-          failed++;
-          metrics.failed("s3", record.bucket());
-        }
+        async.accept(function.get(), payload, Optional.empty());
+        invocations++;
+        metrics.delivered("s3", record.bucket(), Duration.between(received, clock.instant()));
       }
       if (configuration.eventBridge() && bus.isPresent()) {
         Optional<dev.kiln.events.BusEvent> event = S3Events.busEvent(record, account);
