@@ -319,6 +319,38 @@ class ObjectStorageIT {
     assertThat(put.output()).contains("The event is not supported for notifications");
   }
 
+  @Test
+  void aKeyWhosePoliciesDoNotGrantTheS3Operations_getsS3sAccessDenied() throws Exception {
+    var invoke =
+        dev.kiln.api.auth.AccessKeys.open(kiln.dataDir())
+            .add(dev.kiln.api.auth.AccessKeys.Role.INVOKE, "only invokes");
+    SignedRequests signer =
+        new SignedRequests(
+            software.amazon.awssdk.identity.spi.AwsCredentialsIdentity.create(
+                invoke.accessKeyId(), invoke.secretAccessKey()),
+            "us-east-1");
+    HttpResponse<String> r =
+        Awaitility.await()
+            .atMost(Duration.ofSeconds(30))
+            .until(
+                () ->
+                    HTTP.send(
+                        signer.sign(
+                            "GET",
+                            URI.create(kiln.server().endpoint() + "/photos?notification"),
+                            Map.of(),
+                            new byte[0],
+                            "s3"),
+                        HttpResponse.BodyHandlers.ofString()),
+                // until the server has read the new key
+                resp -> !resp.body().contains("InvalidAccessKeyId"));
+    assertThat(r.statusCode()).isEqualTo(403);
+    assertThat(r.body())
+        .contains("<Code>AccessDenied</Code>")
+        .contains("s3:GetBucketNotification")
+        .contains("arn:aws:s3:::photos");
+  }
+
   // ---- helpers ------------------------------------------------------------------------------
 
   static HttpResponse<String> post(String pathAndQuery, String body, Optional<String> authorization)

@@ -226,6 +226,31 @@ public final class ApiOperations {
    * The Lambda API operation that {@code method} and {@code rawPath} (still URL-encoded) call;
    * empty for a route no operation has.
    */
+  /**
+   * The S3 operation a request to Kiln's S3 endpoint is ({@code PUT|GET /{bucket}?notification}),
+   * with IAM's action for it and the bucket's ARN; empty for any other.
+   */
+  public static Optional<Operation> s3(String method, String rawPath) {
+    String bucket = decode(rawPath.replaceAll("^/|/$", ""));
+    return switch (method) {
+      case "PUT" ->
+          Optional.of(
+              new Operation(
+                  "PutBucketNotificationConfiguration",
+                  "s3:PutBucketNotification",
+                  "arn:aws:s3:::" + bucket,
+                  Optional.empty()));
+      case "GET" ->
+          Optional.of(
+              new Operation(
+                  "GetBucketNotificationConfiguration",
+                  "s3:GetBucketNotification",
+                  "arn:aws:s3:::" + bucket,
+                  Optional.empty()));
+      default -> Optional.empty();
+    };
+  }
+
   public static Optional<Operation> lambda(
       String method,
       String rawPath,

@@ -134,6 +134,8 @@ public final class RequestAuthentication implements Filter {
     } catch (LambdaError e) {
       if (queryProtocol) {
         queryError(res, form, e);
+      } else if (dev.kiln.api.push.PushApi.isS3(path, req.query().rawValue())) {
+        dev.kiln.api.push.PushApi.gateError(res, e);
       } else {
         errors.accept(res, e);
       }
@@ -177,6 +179,8 @@ public final class RequestAuthentication implements Filter {
                     ? Optional.of(
                         ApiOperations.events(
                             target.substring(ApiOperations.EVENTS_TARGET.length()), body, account))
+                    : service.equals("s3")
+                        ? ApiOperations.s3(method, path)
                     : ApiOperations.lambda(method, path, query, body, account);
     if (operation.isEmpty()) {
       if (caller instanceof Caller.User user && user.key().role() == AccessKeys.Role.ADMIN) {

@@ -186,6 +186,20 @@ public final class PushApi implements ServiceRoutes {
     return UUID.randomUUID().toString().replace("-", "").substring(0, 16).toUpperCase();
   }
 
+  /** A refusal of the authentication gate to an S3 operation, in S3's shape and codes. */
+  public static void gateError(io.helidon.webserver.http.RoutingResponse res, LambdaError e) {
+    String code =
+        switch (e.errorType()) {
+          case "AccessDeniedException" -> "AccessDenied";
+          case "UnrecognizedClientException" -> "InvalidAccessKeyId";
+          case "InvalidSignatureException" -> "SignatureDoesNotMatch";
+          case "MissingAuthenticationTokenException" -> "AccessDenied";
+          case "ExpiredTokenException" -> "ExpiredToken";
+          default -> e.errorType().replaceAll("Exception$", "");
+        };
+    s3Error(res, new S3Error(e.status(), code, e.getMessage(), Map.of()));
+  }
+
   /** An error in S3's REST-XML shape. */
   static void s3Error(ServerResponse res, S3Error e) {
     String requestId = requestId();
