@@ -28,6 +28,9 @@ import java.util.Optional;
  */
 public final class Alarms {
 
+  /** Lambda's limit on an asynchronous invocation's payload. */
+  static final int MAX_EVENT = 256 * 1024;
+
   private final Catalog catalog;
   private final AsyncInvocations async;
   private final Optional<EventPublisher> bus;
@@ -81,13 +84,28 @@ public final class Alarms {
                 + ")");
       }
     }
-    List<String> ids = new java.util.ArrayList<>();
+    List<byte[]> payloads = new java.util.ArrayList<>();
     for (AlertmanagerNotification.Alert alert : group.alerts()) {
       byte[] payload =
           AlarmEvents.lambdaEvent(group, alert, account)
               .toString()
               .getBytes(StandardCharsets.UTF_8);
-      ids.add(async.accept(ref, payload, Optional.empty()));
+      if (payload.length > MAX_EVENT) {
+        throw LambdaError.invalidRequestContent(
+            "The alarm event of the alert "
+                + alert.alertName()
+                + " would be "
+                + payload.length
+                + " bytes, over the "
+                + MAX_EVENT
+                + " bytes of an asynchronous invocation: shorten its labels and annotations");
+      }
+      payloads.add(payload);
+    }
+    List<String> ids = new java.util.ArrayList<>();
+    for (int i = 0; i < payloads.size(); i++) {
+      AlertmanagerNotification.Alert alert = group.alerts().get(i);
+      ids.add(async.accept(ref, payloads.get(i), Optional.empty()));
       bus.ifPresent(
           b -> b.publish(EventPublisher.DEFAULT_BUS, AlarmEvents.busEvent(group, alert, account)));
       metrics.delivered("alarm", ref.name(), Duration.between(received, clock.instant()));

@@ -69,6 +69,27 @@ class AlarmsTest {
   }
 
   @Test
+  void anAlertWhoseEventWouldBeOver256KB_isRefused_andNothingIsQueued() throws Exception {
+    kiln.allow("repair", AlarmEvents.PRINCIPAL, Optional.empty());
+    String big = "x".repeat(200 * 1024);
+    String body =
+        new String(
+                AlarmEventsTest.resource("alertmanager-firing.json"),
+                java.nio.charset.StandardCharsets.UTF_8)
+            .replace("\"summary\": \"Disk almost full\"}", "\"summary\": \"" + big + "\"}");
+    assertThatThrownBy(
+            () -> alarms.receive("repair", body.getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+        .isInstanceOfSatisfying(
+            LambdaError.class,
+            e -> {
+              assertThat(e.status()).isEqualTo(400);
+              assertThat(e.getMessage()).contains("over the 262144 bytes");
+            });
+    assertThat(kiln.queued("repair")).isEmpty();
+    assertThat(kiln.bus.events).isEmpty();
+  }
+
+  @Test
   void anUnknownFunction_is404_andAMalformedPayload400_nothingQueued() throws Exception {
     assertThatThrownBy(
             () -> alarms.receive("nosuch", AlarmEventsTest.resource("alertmanager-firing.json")))
