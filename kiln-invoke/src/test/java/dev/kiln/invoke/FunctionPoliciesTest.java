@@ -165,4 +165,20 @@ class FunctionPoliciesTest {
         "1 validation error detected: Value 'no spaces' at 'statementId' failed to satisfy"
             + " constraint: Member must satisfy regular expression pattern: ([a-zA-Z0-9-_.]+)");
   }
+
+  @Test
+  void arnLike_matchesWildcards_andNothingElse() {
+    String arn = "arn:aws:cloudwatch:us-east-1:000000000000:alarm:DiskFull";
+    assertThat(FunctionPolicies.arnLike(arn, arn)).isTrue();
+    assertThat(FunctionPolicies.arnLike("arn:aws:cloudwatch:*:*:alarm:Disk*", arn)).isTrue();
+    assertThat(
+            FunctionPolicies.arnLike(
+                "arn:aws:cloudwatch:us-east-1:000000000000:alarm:Disk?ull", arn))
+        .isTrue();
+    assertThat(FunctionPolicies.arnLike("arn:aws:cloudwatch:*:*:alarm:Cpu*", arn)).isFalse();
+    assertThat(FunctionPolicies.arnLike("arn:aws:s3:::photos", "arn:aws:s3:::photos2")).isFalse();
+    assertThat(FunctionPolicies.arnLike("arn:aws:s3:::ph.tos", "arn:aws:s3:::photos"))
+        .as("a dot is no wildcard")
+        .isFalse();
+  }
 }

@@ -181,7 +181,7 @@ public final class RequestAuthentication implements Filter {
                             target.substring(ApiOperations.EVENTS_TARGET.length()), body, account))
                     : service.equals("s3")
                         ? ApiOperations.s3(method, path)
-                    : ApiOperations.lambda(method, path, query, body, account);
+                        : ApiOperations.lambda(method, path, query, body, account);
     if (operation.isEmpty()) {
       if (caller instanceof Caller.User user && user.key().role() == AccessKeys.Role.ADMIN) {
         // a route no operation has: the operation answers it as unknown to whoever may call it

@@ -2,7 +2,6 @@ package dev.kiln.events.alarms;
 
 import dev.kiln.events.EventPublisher;
 import dev.kiln.events.RouterMetrics;
-import dev.kiln.events.push.ServicePermission;
 import dev.kiln.invoke.AsyncInvocations;
 import dev.kiln.invoke.Catalog;
 import dev.kiln.model.Account;
@@ -65,8 +64,10 @@ public final class Alarms {
     for (AlertmanagerNotification.Alert alert : group.alerts()) {
       metrics.received("alarm", ref.name());
       String arn = AlarmEvents.alarmArn(account, alert.alertName());
-      if (!ServicePermission.allows(
-          catalog.policies(), ref, AlarmEvents.PRINCIPAL, arn, account.accountId())) {
+      if (!catalog
+          .policies()
+          .allowsService(
+              ref, AlarmEvents.PRINCIPAL, "lambda:InvokeFunction", arn, account.accountId())) {
         metrics.failed("alarm", ref.name());
         throw new LambdaError(
             "AccessDeniedException",

@@ -1,6 +1,5 @@
 package dev.kiln.events.s3;
 
-import dev.kiln.events.push.ServicePermission;
 import dev.kiln.invoke.Catalog;
 import dev.kiln.model.Account;
 import dev.kiln.model.FunctionRef;
@@ -80,12 +79,14 @@ public final class BucketNotifications {
     } catch (LambdaError notAFunction) {
       return Optional.empty();
     }
-    return ServicePermission.allows(
-            catalog.policies(),
-            ref,
-            S3Events.PRINCIPAL,
-            S3Events.bucketArn(bucket),
-            account.accountId())
+    return catalog
+            .policies()
+            .allowsService(
+                ref,
+                S3Events.PRINCIPAL,
+                "lambda:InvokeFunction",
+                S3Events.bucketArn(bucket),
+                account.accountId())
         ? Optional.of(ref)
         : Optional.empty();
   }
