@@ -238,6 +238,71 @@ class AlarmsIT {
 
   // ---- helpers ------------------------------------------------------------------------------
 
+  /**
+   * The same alert also goes on the default event bus as a "CloudWatch Alarm State Change", which a
+   * rule routes to a function of its own, as EventBridge routes CloudWatch's.
+   */
+  @Test
+  void anAlarm_isAlsoAStateChangeOnTheDefaultBus_thatARuleRoutes() throws Exception {
+    kiln.python("bus-responder", RECORDER);
+    try (var events =
+        software.amazon.awssdk.services.eventbridge.EventBridgeClient.builder()
+            .endpointOverride(kiln.fixture().server.endpoint())
+            .region(software.amazon.awssdk.regions.Region.US_EAST_1)
+            .credentialsProvider(
+                software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(
+                    kiln.fixture().credentials()))
+            .build()) {
+      String ruleArn =
+          events
+              .putRule(
+                  b ->
+                      b.name("alarm-changes")
+                          .eventPattern(
+                              "{\"source\": [\"aws.cloudwatch\"], \"detail-type\": [\"CloudWatch"
+                                  + " Alarm State Change\"], \"detail\": {\"alarmName\":"
+                                  + " [\"BusAlert\"]}}"))
+              .ruleArn();
+      kiln.lambda()
+          .addPermission(
+              b ->
+                  b.functionName("bus-responder")
+                      .statementId("rule")
+                      .action("lambda:InvokeFunction")
+                      .principal("events.amazonaws.com")
+                      .sourceArn(ruleArn));
+      String functionArn =
+          kiln.lambda()
+              .getFunction(b -> b.functionName("bus-responder"))
+              .configuration()
+              .functionArn();
+      events.putTargets(b -> b.rule("alarm-changes").targets(t -> t.id("f").arn(functionArn)));
+    }
+    HttpResponse<String> r =
+        post(
+            "/kiln/alarms/responder",
+            payload("BusAlert", "firing"),
+            Optional.of("Bearer " + token));
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    JsonNode change =
+        Awaitility.await()
+            .atMost(Duration.ofSeconds(60))
+            .until(
+                () ->
+                    findAlarm(
+                        a ->
+                            a.path("detail-type").asText().equals("CloudWatch Alarm State Change")
+                                && a.at("/detail/alarmName").asText().equals("BusAlert")),
+                Optional::isPresent)
+            .orElseThrow();
+    assertThat(change.path("source").asText()).isEqualTo("aws.cloudwatch");
+    assertThat(change.path("version").asText()).isEqualTo("0");
+    assertThat(change.at("/detail/state/value").asText()).isEqualTo("ALARM");
+    assertThat(change.at("/detail/previousState/value").asText()).isEqualTo("OK");
+    assertThat(change.path("resources").get(0).asText())
+        .isEqualTo("arn:aws:cloudwatch:us-east-1:000000000000:alarm:BusAlert");
+  }
+
   static String payload(String alertName, String status) {
     return """
         {

@@ -364,6 +364,111 @@ class ObjectStorageIT {
   }
 
   /** How many events the function's async queue ever took: queued, in flight, done or failed. */
+  /**
+   * A bucket whose configuration turns on EventBridge puts S3's "Object Created" and "Object
+   * Deleted" events on the default bus, where a rule routes them, as S3's EventBridge integration
+   * does.
+   */
+  @Test
+  void withEventBridgeConfiguration_objectEventsGoOnTheDefaultBus_andARuleRoutesThem()
+      throws Exception {
+    kiln.python(
+        "indexer",
+        "import json\n"
+            + "def handler(event, context):\n"
+            + "    print('S3BUS ' + json.dumps(event), flush=True)\n");
+    Path config = work.resolve("eventbridge.json");
+    Files.writeString(config, "{\"EventBridgeConfiguration\": {}}");
+    Tools.Result put =
+        Tools.aws(
+            kiln.fixture(),
+            work,
+            "s3api",
+            "put-bucket-notification-configuration",
+            "--bucket",
+            "archive",
+            "--notification-configuration",
+            "file://" + config);
+    assertThat(put.exit()).as(put.output()).isZero();
+    try (var events =
+        software.amazon.awssdk.services.eventbridge.EventBridgeClient.builder()
+            .endpointOverride(kiln.fixture().server.endpoint())
+            .region(software.amazon.awssdk.regions.Region.US_EAST_1)
+            .credentialsProvider(
+                software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(
+                    kiln.fixture().credentials()))
+            .build()) {
+      String ruleArn =
+          events
+              .putRule(
+                  b ->
+                      b.name("archive-objects")
+                          .eventPattern(
+                              "{\"source\": [\"aws.s3\"], \"detail-type\": [\"Object Created\","
+                                  + " \"Object Deleted\"], \"detail\": {\"bucket\": {\"name\":"
+                                  + " [\"archive\"]}}}"))
+              .ruleArn();
+      kiln.lambda()
+          .addPermission(
+              b ->
+                  b.functionName("indexer")
+                      .statementId("rule")
+                      .action("lambda:InvokeFunction")
+                      .principal("events.amazonaws.com")
+                      .sourceArn(ruleArn));
+      String functionArn =
+          kiln.lambda().getFunction(b -> b.functionName("indexer")).configuration().functionArn();
+      events.putTargets(b -> b.rule("archive-objects").targets(t -> t.id("f").arn(functionArn)));
+    }
+    String body =
+        minio(
+            List.of(
+                minioRecord("archive", "2026/report 1.pdf", "s3:ObjectCreated:Put", 2048),
+                minioRecord("archive", "2026/old.pdf", "s3:ObjectRemoved:Delete", 0)));
+    HttpResponse<String> r = post("/kiln/s3-events", body, Optional.of("Bearer " + token));
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    JsonNode created = busEvent("Object Created", "2026/report 1.pdf");
+    assertThat(created.path("source").asText()).isEqualTo("aws.s3");
+    assertThat(created.at("/detail/bucket/name").asText()).isEqualTo("archive");
+    assertThat(created.at("/detail/object/size").asLong()).isEqualTo(2048);
+    assertThat(created.path("resources").get(0).asText()).isEqualTo("arn:aws:s3:::archive");
+    JsonNode deleted = busEvent("Object Deleted", "2026/old.pdf");
+    assertThat(deleted.at("/detail/bucket/name").asText()).isEqualTo("archive");
+  }
+
+  /** The bus event of {@code detailType} for {@code key} the indexer printed, once it has. */
+  static JsonNode busEvent(String detailType, String key) {
+    return Awaitility.await()
+        .atMost(Duration.ofSeconds(60))
+        .until(
+            () -> {
+              Path instances = kiln.dataDir().resolve("instances");
+              if (!Files.isDirectory(instances)) {
+                return Optional.<JsonNode>empty();
+              }
+              try (Stream<Path> dirs = Files.list(instances)) {
+                for (Path dir : dirs.toList()) {
+                  Path log = dir.resolve("output.log");
+                  if (!Files.exists(log)) {
+                    continue;
+                  }
+                  for (String line : Files.readAllLines(log)) {
+                    if (line.startsWith("S3BUS ")) {
+                      JsonNode e = JSON.readTree(line.substring(6));
+                      if (e.path("detail-type").asText().equals(detailType)
+                          && e.at("/detail/object/key").asText().equals(key)) {
+                        return Optional.of(e);
+                      }
+                    }
+                  }
+                }
+              }
+              return Optional.<JsonNode>empty();
+            },
+            Optional::isPresent)
+        .orElseThrow();
+  }
+
   static long total(String function) throws Exception {
     HttpResponse<String> r =
         HTTP.send(
