@@ -23,7 +23,8 @@ public record Storage(
     UsageStore usage,
     IamStore iam,
     EventBusStore buses,
-    BucketNotificationStore bucketNotifications)
+    BucketNotificationStore bucketNotifications,
+    ScheduleStore schedules)
     implements AutoCloseable {
 
   /** The schemes {@link #open} knows. */
@@ -83,8 +84,19 @@ public record Storage(
       IamStore iam = opened(opened, SqliteIamStore.open(dir.resolve("iam.db"), clock));
       EventBusStore buses =
           opened(opened, SqliteEventBusStore.open(dir.resolve("metadata.db"), clock));
+      // Scheduler's schedules live in the metadata database, on a connection of their own
+      ScheduleStore schedules =
+          opened(opened, SqliteScheduleStore.open(dir.resolve("metadata.db")));
       return new Storage(
-          metadata, code, events, logs, usage, iam, buses, metadata.bucketNotifications());
+          metadata,
+          code,
+          events,
+          logs,
+          usage,
+          iam,
+          buses,
+          metadata.bucketNotifications(),
+          schedules);
     } catch (java.io.IOException | RuntimeException e) {
       closeAll(opened.reversed());
       throw e instanceof java.io.IOException io
@@ -100,7 +112,7 @@ public record Storage(
 
   @Override
   public void close() {
-    closeAll(List.of(buses, iam, usage, logs, events, metadata));
+    closeAll(List.of(schedules, buses, iam, usage, logs, events, metadata));
   }
 
   private static void closeAll(List<AutoCloseable> stores) {

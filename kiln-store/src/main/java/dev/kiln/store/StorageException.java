@@ -34,7 +34,9 @@ public abstract sealed class StorageException extends RuntimeException
     IAM_POLICY,
     POLICY_VERSION,
     EVENT_BUS,
-    EVENT_RULE
+    EVENT_RULE,
+    SCHEDULE,
+    SCHEDULE_GROUP
   }
 
   private final Entity entity;
