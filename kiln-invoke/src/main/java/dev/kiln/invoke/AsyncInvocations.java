@@ -37,6 +37,31 @@ public final class AsyncInvocations {
     return requestId;
   }
 
+  /**
+   * Stores an event as {@link #accept} does, unless an event with {@code deduplicationKey} was
+   * accepted before (within {@link EventQueue#DEDUPLICATION_RETENTION}): what a schedule's firing
+   * uses, with the key {@code schedule ARN + due time}, so a due time fires once even when a crash
+   * makes it fire again. Returns whether the event was new.
+   */
+  public boolean acceptOnce(
+      FunctionRef ref, byte[] payload, Optional<String> traceHeader, String deduplicationKey) {
+    boolean added =
+        queue.enqueueOnce(
+            EventQueue.Event.accepted(
+                UUID.randomUUID().toString(),
+                ref.name(),
+                ref.qualifierOrLatest(),
+                payload,
+                clock.instant(),
+                traceHeader),
+            deduplicationKey);
+    if (added) {
+      dispatcher.accepted(ref.name());
+      dispatcher.wake();
+    }
+    return added;
+  }
+
   public EventQueue.Counts counts(String function) {
     return queue.counts(function);
   }

@@ -96,6 +96,22 @@ public interface EventQueue extends AutoCloseable {
   void enqueue(Event event);
 
   /**
+   * How long {@link #enqueueOnce} remembers a key: two days, longer than any schedule's event may
+   * wait (Scheduler's MaximumEventAgeInSeconds is at most one day), so a due time re-fired after a
+   * crash always finds its key.
+   */
+  Duration DEDUPLICATION_RETENTION = Duration.ofDays(2);
+
+  /**
+   * Stores a new event unless {@code deduplicationKey} was enqueued before (within {@link
+   * #DEDUPLICATION_RETENTION}): the key is remembered in the same transaction as the event, so a
+   * caller that dies after this returned and calls again with the same key adds nothing. Returns
+   * whether the event was stored; durable when this returns. Keys older than the retention are
+   * forgotten.
+   */
+  boolean enqueueOnce(Event event, String deduplicationKey);
+
+  /**
    * Claims up to {@code max} events that are due and not held under a live lease, oldest due first,
    * for {@code claimant} until {@code lease} from now; returns them with their claim.
    */

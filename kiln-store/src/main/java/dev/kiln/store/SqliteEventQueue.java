@@ -17,7 +17,8 @@ import java.util.Optional;
  * <p>A claim is the pair {@code claimed_by}, {@code claimed_until} (epoch milliseconds of the
  * queue's clock) on the event's row; an event is held while {@code claimed_until} is in the future,
  * and an acknowledgement matches both columns, so it only ever ends its own claim. The connection
- * is guarded by its {@link Jdbc}'s monitor.
+ * is guarded by its {@link Jdbc}'s monitor. The keys of {@link #enqueueOnce} are rows of {@code
+ * enqueued_keys}, inserted in the event's transaction and pruned by the same writes.
  */
 public final class SqliteEventQueue implements EventQueue {
 
@@ -44,6 +45,31 @@ public final class SqliteEventQueue implements EventQueue {
   @Override
   public void enqueue(Event event) {
     insert(event);
+  }
+
+  @Override
+  public boolean enqueueOnce(Event event, String deduplicationKey) {
+    long now = clock.millis();
+    return db.inTransaction(
+        () -> {
+          db.update(
+              "DELETE FROM enqueued_keys WHERE enqueued_at < ?",
+              now - DEDUPLICATION_RETENTION.toMillis());
+          int added =
+              db.update(
+                  db.dialect()
+                      .insertIfAbsent(
+                          "enqueued_keys",
+                          List.of("dedup_key"),
+                          List.of("dedup_key", "enqueued_at")),
+                  deduplicationKey,
+                  now);
+          if (added == 0) {
+            return false;
+          }
+          insert(event);
+          return true;
+        });
   }
 
   private void insert(Event e) {

@@ -230,6 +230,29 @@ public abstract class EventQueueContract {
   }
 
   @Test
+  void enqueueOnce_storesAKeyOnce_andForgetsItAfterTheRetention() {
+    assertThat(queue.enqueueOnce(event("a", "f"), "schedule/x@T0")).isTrue();
+    assertThat(queue.enqueueOnce(event("b", "f"), "schedule/x@T0"))
+        .as("the same key again, as after a crash between enqueue and advance")
+        .isFalse();
+    assertThat(queue.enqueueOnce(event("c", "f"), "schedule/x@T1")).isTrue();
+    assertThat(ids(queue.claim("w1", 10, LEASE))).containsExactly("a", "c");
+    time.advance(EventQueue.DEDUPLICATION_RETENTION.plusSeconds(1));
+    assertThat(queue.enqueueOnce(event("d", "f"), "schedule/x@T0"))
+        .as("a key older than the retention is forgotten")
+        .isTrue();
+  }
+
+  @Test
+  void enqueueOnce_keysOutliveTheirEvents() {
+    assertThat(queue.enqueueOnce(event("a", "f"), "k")).isTrue();
+    Event claimed = queue.claim("w1", 1, LEASE).get(0);
+    assertThat(queue.finish(claimed, true, List.of())).isTrue();
+    assertThat(queue.enqueueOnce(event("b", "f"), "k")).isFalse();
+    assertThat(queue.counts("f")).isEqualTo(new Counts(0, 0, 1, 0));
+  }
+
+  @Test
   void check_answersOnAHealthyQueue() {
     queue.check();
   }

@@ -30,6 +30,9 @@ public final class InMemoryEventQueue implements EventQueue {
 
   private long lastSeq;
 
+  /** The keys {@link #enqueueOnce} has seen, with when. */
+  private final Map<String, Instant> keys = new HashMap<>();
+
   public InMemoryEventQueue(InstantSource clock) {
     this.clock = clock;
   }
@@ -38,6 +41,17 @@ public final class InMemoryEventQueue implements EventQueue {
   public synchronized void enqueue(Event event) {
     long seq = ++lastSeq;
     events.put(seq, withClaim(seq, event, Optional.empty()));
+  }
+
+  @Override
+  public synchronized boolean enqueueOnce(Event event, String deduplicationKey) {
+    Instant now = clock.instant();
+    keys.values().removeIf(at -> at.isBefore(now.minus(DEDUPLICATION_RETENTION)));
+    if (keys.putIfAbsent(deduplicationKey, now) != null) {
+      return false;
+    }
+    enqueue(event);
+    return true;
   }
 
   @Override
