@@ -284,8 +284,35 @@ public final class KilnServer implements AutoCloseable {
       dev.kiln.events.s3.BucketNotifications buckets =
           new dev.kiln.events.s3.BucketNotifications(
               storage.bucketNotifications(), catalog, settings.account());
+      // EventBridge Scheduler: one firing engine, its due times into the async queue exactly once
+      dev.kiln.time.Scheduler firing =
+          parts.add("the schedules' firing engine", dev.kiln.time.Scheduler.onThread("schedules"));
+      dev.kiln.events.schedule.ScheduleRunner scheduleRunner =
+          new dev.kiln.events.schedule.ScheduleRunner(
+              List.of(
+                  new dev.kiln.events.schedule.ScheduleTimers(
+                      storage.schedules(),
+                      new dev.kiln.events.schedule.LambdaTarget(
+                          dev.kiln.events.schedule.LambdaTarget.Enqueue.through(async),
+                          ref -> {
+                            try {
+                              catalog.functions().get(ref);
+                              return true;
+                            } catch (dev.kiln.model.LambdaError gone) {
+                              return false;
+                            }
+                          },
+                          settings.account(),
+                          routerMetrics,
+                          firing,
+                          clock))),
+              firing,
+              clock);
       api.withServices(
           List.of(
+              new dev.kiln.api.scheduler.SchedulerApi(
+                  new dev.kiln.events.schedule.Schedules(
+                      storage.schedules(), settings.account(), clock, scheduleRunner::changed)),
               new dev.kiln.api.events.EventsApi(
                   new dev.kiln.events.bus.EventBuses(
                       storage.buses(),

@@ -377,6 +377,86 @@ public final class ApiOperations {
   }
 
   /**
+   * Whether a request is EventBridge Scheduler's (signed for service {@code scheduler}): its paths
+   * are {@code /schedules}, {@code /schedule-groups} and {@code /tags/} with a Scheduler ARN.
+   */
+  public static boolean isScheduler(String rawPath) {
+    return rawPath.equals("/schedules")
+        || rawPath.startsWith("/schedules/")
+        || rawPath.equals("/schedule-groups")
+        || rawPath.startsWith("/schedule-groups/")
+        || rawPath.startsWith("/tags/")
+            && decode(rawPath.substring(6)).startsWith("arn:aws:scheduler:");
+  }
+
+  private static final Pattern SCHEDULER_PATH =
+      Pattern.compile("/(?<kind>schedules|schedule-groups|tags)(/(?<name>[^/]+))?/?");
+
+  /**
+   * An operation of EventBridge Scheduler: {@code scheduler:ACTION} on the schedule ({@code
+   * arn:aws:scheduler:REGION:ACCOUNT:schedule/GROUP/NAME}, the group from the body's {@code
+   * GroupName} or the {@code groupName} query parameter, {@code default} when neither), the group
+   * ({@code schedule-group/NAME}) or the ARN a tags route carries; {@code *} for the lists. Empty
+   * for a route Scheduler does not have.
+   */
+  public static Optional<Operation> scheduler(
+      String method,
+      String rawPath,
+      List<Map.Entry<String, String>> query,
+      byte[] body,
+      Account account) {
+    Matcher m = SCHEDULER_PATH.matcher(rawPath);
+    if (!m.matches()) {
+      return Optional.empty();
+    }
+    String prefix = "arn:aws:scheduler:" + account.region() + ":" + account.accountId() + ":";
+    Optional<String> name = Optional.ofNullable(m.group("name")).map(ApiOperations::decode);
+    String kind = m.group("kind");
+    String operation;
+    String resource;
+    if (kind.equals("tags")) {
+      if (name.isEmpty()) {
+        return Optional.empty();
+      }
+      operation =
+          switch (method) {
+            case "POST" -> "TagResource";
+            case "DELETE" -> "UntagResource";
+            case "GET" -> "ListTagsForResource";
+            default -> null;
+          };
+      resource = name.get();
+    } else if (name.isEmpty()) {
+      if (!method.equals("GET")) {
+        return Optional.empty();
+      }
+      operation = kind.equals("schedules") ? "ListSchedules" : "ListScheduleGroups";
+      resource = "*";
+    } else {
+      String noun = kind.equals("schedules") ? "Schedule" : "ScheduleGroup";
+      operation =
+          switch (method) {
+            case "POST" -> "Create" + noun;
+            case "GET" -> "Get" + noun;
+            case "PUT" -> noun.equals("Schedule") ? "UpdateSchedule" : null;
+            case "DELETE" -> "Delete" + noun;
+            default -> null;
+          };
+      String group =
+          first(query, "groupName").or(() -> jsonMember(body, "GroupName")).orElse("default");
+      resource =
+          kind.equals("schedules")
+              ? prefix + "schedule/" + group + "/" + name.get()
+              : prefix + "schedule-group/" + name.get();
+    }
+    if (operation == null) {
+      return Optional.empty();
+    }
+    return Optional.of(
+        new Operation(operation, "scheduler:" + operation, resource, Optional.empty()));
+  }
+
+  /**
    * An operation of a Query protocol service ({@code iam} or {@code sts}): {@code iam:ACTION} on
    * the role or policy the request names ({@code arn:aws:iam::ACCOUNT:role/NAME}, the {@code
    * PolicyArn}), {@code *} for the lists. Empty for an action the service does not have; {@code

@@ -120,7 +120,7 @@ public final class RequestAuthentication implements Filter {
                     ? "events"
                     : dev.kiln.api.push.PushApi.isS3(path, req.query().rawValue())
                         ? "s3"
-                        : "lambda";
+                        : ApiOperations.isScheduler(path) ? "scheduler" : "lambda";
       }
       Caller caller =
           verifier
@@ -179,9 +179,12 @@ public final class RequestAuthentication implements Filter {
                     ? Optional.of(
                         ApiOperations.events(
                             target.substring(ApiOperations.EVENTS_TARGET.length()), body, account))
-                    : service.equals("s3")
-                        ? ApiOperations.s3(method, path)
-                        : ApiOperations.lambda(method, path, query, body, account);
+                    : switch (service) {
+                      case "s3" -> ApiOperations.s3(method, path);
+                      case "scheduler" ->
+                          ApiOperations.scheduler(method, path, query, body, account);
+                      default -> ApiOperations.lambda(method, path, query, body, account);
+                    };
     if (operation.isEmpty()) {
       if (caller instanceof Caller.User user && user.key().role() == AccessKeys.Role.ADMIN) {
         // a route no operation has: the operation answers it as unknown to whoever may call it
