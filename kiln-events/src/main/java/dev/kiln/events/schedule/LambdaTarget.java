@@ -123,9 +123,31 @@ public final class LambdaTarget {
       failed(d, "ResourceNotFoundException", "Function not found: " + s.target().arn());
       return;
     }
-    byte[] payload = s.target().input().orElse(DEFAULT_INPUT).getBytes(StandardCharsets.UTF_8);
+    byte[] payload = input(d).getBytes(StandardCharsets.UTF_8);
     async.acceptOnce(ref.get(), payload, d.key());
     metrics.delivered("schedule", s.key(), Duration.between(d.due(), clock.instant()));
+  }
+
+  /**
+   * The Input with Scheduler's context attributes filled in, as AWS fills them in a templated
+   * target's input: {@code <aws.scheduler.schedule-arn>}, {@code <aws.scheduler.scheduled-time>}
+   * (the due time, ISO 8601 in UTC), {@code <aws.scheduler.execution-id>} (one per due time) and
+   * {@code <aws.scheduler.attempt-number>} (1 for the first delivery attempt).
+   */
+  private static String input(Delivery d) {
+    return d.schedule()
+        .target()
+        .input()
+        .orElse(DEFAULT_INPUT)
+        .replace("<aws.scheduler.schedule-arn>", d.schedule().arn())
+        .replace("<aws.scheduler.scheduled-time>", d.due().toString())
+        .replace("<aws.scheduler.execution-id>", executionId(d.key()))
+        .replace("<aws.scheduler.attempt-number>", String.valueOf(d.retriesDone() + 1));
+  }
+
+  /** A UUID named by the due time's key: the same for every attempt and every node. */
+  private static String executionId(String key) {
+    return java.util.UUID.nameUUIDFromBytes(key.getBytes(StandardCharsets.UTF_8)).toString();
   }
 
   private void failed(Delivery d, String errorCode, String errorMessage) {
@@ -167,11 +189,11 @@ public final class LambdaTarget {
       return;
     }
     ObjectNode event = JSON.createObjectNode();
-    event.put("body", d.schedule().target().input().orElse(DEFAULT_INPUT));
+    event.put("body", input(d));
     ObjectNode attributes = event.putObject("messageAttributes");
     attributes.put("ERROR_CODE", errorCode);
     attributes.put("ERROR_MESSAGE", errorMessage);
-    attributes.put("EXECUTION_ID", d.key());
+    attributes.put("EXECUTION_ID", executionId(d.key()));
     attributes.put("RETRY_ATTEMPTS", String.valueOf(d.retriesDone()));
     attributes.put("SCHEDULE_ARN", d.schedule().arn());
     attributes.put("TARGET_ARN", d.schedule().target().arn());

@@ -197,6 +197,33 @@ class ScheduleRunnerTest {
   }
 
   @Test
+  void theInputGetsSchedulersContextAttributes() {
+    Fixture f = new Fixture(T0).start();
+    Schedule s = f.schedule("ctx", "rate(1 minute)", "UTC");
+    f.create(
+        with(
+            s,
+            s.startDate(),
+            s.endDate(),
+            s.state(),
+            s.flexibleTimeWindow(),
+            "NONE",
+            new Schedule.Target(
+                s.target().arn(),
+                s.target().roleArn(),
+                Optional.of(
+                    "{\"t\":\"<aws.scheduler.scheduled-time>\",\"arn\":"
+                        + "\"<aws.scheduler.schedule-arn>\",\"try\":<aws.scheduler.attempt-number>}"),
+                s.target().retryPolicy(),
+                Optional.empty())));
+    f.time.advance(Duration.ofSeconds(61));
+    assertThat(f.fired)
+        .singleElement()
+        .extracting(Fired::payload)
+        .isEqualTo("{\"t\":\"2026-01-01T00:01:00Z\",\"arn\":\"" + s.arn() + "\",\"try\":1}");
+  }
+
+  @Test
   void aCronOnTheLastWeekdayOfTheMonth() {
     Fixture f = new Fixture(Instant.parse("2026-01-25T00:00:00Z")).start();
     f.create("month-end", "cron(0 9 LW * ? *)", "UTC");
