@@ -165,7 +165,10 @@ public final class ScheduleRunner {
       try {
         timer.fire(due, timer.id() + "@" + due);
       } catch (RuntimeException e) {
-        LOG.warn("timer {} could not fire its due time {}", timer.name(), due, e);
+        // not handed over (the queue could not be written): next_due stays, and the next tick
+        // fires the same due time under the same key again
+        LOG.warn("timer {} could not fire its due time {}; trying again", timer.name(), due, e);
+        return Optional.of(now.plus(TICK));
       }
     } else {
       LOG.info(

@@ -46,9 +46,10 @@ public interface Timer {
 
   /**
    * Fires the due time {@code due}: hands its delivery durably to the async queue, deduplicated by
-   * {@code deduplicationKey}. Returns normally once the delivery is durable (or was already);
-   * throws when it could not be handed over, which the engine counts and logs and does not retry (a
-   * timer with a retry policy of its own retries inside fire).
+   * {@code deduplicationKey}. Returns normally once the delivery is durable (or was already, or the
+   * timer took a failure of its target into its own retries); throws when it could not be handed
+   * over (the queue cannot be written), and the engine fires the same due time, under the same key,
+   * at its next tick.
    */
   void fire(Instant due, String deduplicationKey);
 }

@@ -72,8 +72,15 @@ class ScheduleRunnerTest {
               });
     }
 
+    /** How many enqueues fail next, as a queue whose disk is full would. */
+    int failEnqueues;
+
     private boolean enqueue(FunctionRef ref, byte[] payload, String key) {
       asked.add(key);
+      if (failEnqueues > 0) {
+        failEnqueues--;
+        throw new IllegalStateException("the event queue cannot be written");
+      }
       boolean added =
           queue.enqueueOnce(
               EventQueue.Event.accepted(
@@ -424,6 +431,17 @@ class ScheduleRunnerTest {
     assertThat(f.fired).hasSize(1);
     assertThat(f.store.get("default", "every-minute").orElseThrow().nextDue())
         .contains(T0.plusSeconds(120));
+  }
+
+  @Test
+  void aDueTimeTheQueueCouldNotTakeIsFiredAgainAtTheNextTick() {
+    Fixture f = new Fixture(T0).start();
+    f.failEnqueues = 2;
+    f.create("every-minute", "rate(1 minute)", "UTC");
+    f.time.advance(Duration.ofSeconds(62));
+    assertThat(f.asked).hasSize(3).containsOnly(f.asked.get(0));
+    assertThat(f.dueTimes()).containsExactly(T0.plusSeconds(60));
+    assertThat(f.firedAt()).containsExactly(T0.plusSeconds(62));
   }
 
   @Test
