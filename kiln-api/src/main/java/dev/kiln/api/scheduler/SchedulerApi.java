@@ -114,7 +114,7 @@ public final class SchedulerApi implements ServiceRoutes {
   private void createSchedule(ServerRequest req, ServerResponse res) throws IOException {
     String name = pathName(req);
     JsonNode body = body(req);
-    Schedule s = schedule(name, body, schedules.clock().instant(), Optional.empty());
+    Schedule s = schedule(name, body, now(), Optional.empty());
     try {
       schedules.create(s);
     } catch (StorageException.AlreadyExists e) {
@@ -355,7 +355,7 @@ public final class SchedulerApi implements ServiceRoutes {
         && !end.get().isAfter(start.get())) {
       throw SchedulerError.validation("The EndDate must be after the StartDate.");
     }
-    Instant now = schedules.clock().instant();
+    Instant now = now();
     if (!parsed.oneTime() && end.isPresent() && !end.get().isAfter(now)) {
       throw SchedulerError.validation("The EndDate must be in the future.");
     }
@@ -462,6 +462,11 @@ public final class SchedulerApi implements ServiceRoutes {
           });
     }
     return new Schedule.Target(arn, role, input, retry, dlq);
+  }
+
+  /** The time a change is stamped with: milliseconds, as the answers' timestamps carry. */
+  private Instant now() {
+    return schedules.clock().instant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
   }
 
   private String notAFunction(String member, String arn) {

@@ -48,7 +48,9 @@ public final class ScheduleTimers implements TimerSource {
 
       @Override
       public Instant rateAnchor() {
-        return s.startDate().orElse(s.creationDate());
+        return s.startDate()
+            .orElse(s.creationDate())
+            .truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
       }
 
       @Override
