@@ -228,6 +228,50 @@ class SchedulerIT {
         .hasMessageContaining("Schedule group nope does not exist.");
   }
 
+  @Test
+  void aKeyWithPoliciesIsJudgedBySchedulersActionsAndResources() {
+    String readOnly =
+        "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":"
+            + "[\"scheduler:GetSchedule\",\"scheduler:ListSchedules\"],\"Resource\":\"*\"}]}";
+    dev.kiln.api.auth.AccessKeys.Key key =
+        dev.kiln.api.auth.AccessKeys.open(kiln.fixture().dataDir)
+            .add(
+                dev.kiln.api.auth.AccessKeys.Role.POLICY,
+                "reader",
+                List.of(),
+                java.util.Map.of("read", readOnly));
+    scheduler.createSchedule(valid("watched").build());
+    try (SchedulerClient reader =
+        SchedulerClient.builder()
+            .endpointOverride(kiln.fixture().server.endpoint())
+            .region(Region.US_EAST_1)
+            .credentialsProvider(
+                StaticCredentialsProvider.create(
+                    software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create(
+                        key.accessKeyId(), key.secretAccessKey())))
+            .build()) {
+      assertThat(reader.getSchedule(b -> b.name("watched")).name()).isEqualTo("watched");
+      assertThat(reader.listSchedules(b -> b.namePrefix("watched")).schedules()).hasSize(1);
+      assertThatThrownBy(() -> reader.createSchedule(valid("not-allowed").build()))
+          .isInstanceOfSatisfying(
+              software.amazon.awssdk.services.scheduler.model.SchedulerException.class,
+              e -> {
+                assertThat(e.statusCode()).isEqualTo(403);
+                assertThat(e.awsErrorDetails().errorCode()).isEqualTo("AccessDeniedException");
+                assertThat(e.getMessage())
+                    .contains(
+                        "is not authorized to perform: scheduler:CreateSchedule on resource:"
+                            + " arn:aws:scheduler:us-east-1:000000000000:schedule/default/not-allowed");
+              });
+      assertThatThrownBy(() -> reader.deleteSchedule(b -> b.name("watched")))
+          .isInstanceOf(software.amazon.awssdk.services.scheduler.model.SchedulerException.class)
+          .hasMessageContaining("scheduler:DeleteSchedule");
+    }
+    assertThatThrownBy(() -> scheduler.getSchedule(b -> b.name("not-allowed")))
+        .isInstanceOf(ResourceNotFoundException.class);
+    scheduler.deleteSchedule(b -> b.name("watched"));
+  }
+
   /** A refused create: the message, and that no schedule of that name exists afterwards. */
   private static void refused(
       String name, Consumer<CreateScheduleRequest.Builder> change, String message) {
