@@ -272,6 +272,39 @@ class SchedulerIT {
     scheduler.deleteSchedule(b -> b.name("watched"));
   }
 
+  @Test
+  void theGateRefusesInSchedulersShape() throws Exception {
+    var unsigned =
+        java.net.http.HttpClient.newHttpClient()
+            .send(
+                java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create(kiln.fixture().server.endpoint() + "/schedules"))
+                    .build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertThat(unsigned.statusCode()).isEqualTo(403);
+    assertThat(unsigned.headers().firstValue("x-amzn-ErrorType")).isPresent();
+    assertThat(JSON.readTree(unsigned.body()).get("Message").asText()).isNotBlank();
+    try (SchedulerClient wrong =
+        SchedulerClient.builder()
+            .endpointOverride(kiln.fixture().server.endpoint())
+            .region(Region.US_EAST_1)
+            .credentialsProvider(
+                StaticCredentialsProvider.create(
+                    software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create(
+                        KilnFixture.credentials(kiln.fixture().dataDir).accessKeyId(),
+                        "not-the-secret")))
+            .build()) {
+      assertThatThrownBy(() -> wrong.listSchedules(b -> {}))
+          .isInstanceOfSatisfying(
+              software.amazon.awssdk.services.scheduler.model.SchedulerException.class,
+              e -> {
+                assertThat(e.statusCode()).isEqualTo(403);
+                assertThat(e.awsErrorDetails().errorCode()).isEqualTo("InvalidSignatureException");
+                assertThat(e.awsErrorDetails().errorMessage()).contains("signature");
+              });
+    }
+  }
+
   /** A refused create: the message, and that no schedule of that name exists afterwards. */
   private static void refused(
       String name, Consumer<CreateScheduleRequest.Builder> change, String message) {

@@ -136,6 +136,8 @@ public final class RequestAuthentication implements Filter {
         queryError(res, form, e);
       } else if (dev.kiln.api.push.PushApi.isS3(path, req.query().rawValue())) {
         dev.kiln.api.push.PushApi.gateError(res, e);
+      } else if (ApiOperations.isScheduler(path)) {
+        schedulerError(res, e);
       } else {
         errors.accept(res, e);
       }
@@ -238,6 +240,20 @@ public final class RequestAuthentication implements Filter {
                 code,
                 e.getMessage(),
                 e.status() < 500));
+  }
+
+  /** A refusal of the gate in EventBridge Scheduler's shape: the type, and {@code Message}. */
+  private static void schedulerError(RoutingResponse res, LambdaError e) {
+    res.status(e.status())
+        .header("x-amzn-ErrorType", e.errorType())
+        .header("x-amzn-RequestId", java.util.UUID.randomUUID().toString())
+        .header(HeaderNames.CONTENT_TYPE, "application/json")
+        .send(
+            com.fasterxml.jackson.databind.node.JsonNodeFactory.instance
+                .objectNode()
+                .put("Message", e.getMessage())
+                .toString()
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8));
   }
 
   private byte[] readBody(RoutingRequest req) {
