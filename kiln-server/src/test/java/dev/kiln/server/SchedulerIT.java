@@ -119,7 +119,7 @@ class SchedulerIT {
     assertThat(got.target().input()).isEqualTo("{\"job\":\"backup\"}");
     assertThat(got.target().retryPolicy().maximumEventAgeInSeconds()).isEqualTo(3600);
     assertThat(got.target().retryPolicy().maximumRetryAttempts()).isEqualTo(3);
-    assertThat(got.creationDate()).isNotNull();
+    assertThat(got.lastModificationDate()).isEqualTo(got.creationDate());
 
     // UpdateSchedule replaces every member: what it leaves out takes its default again
     scheduler.updateSchedule(
@@ -139,6 +139,7 @@ class SchedulerIT {
     assertThat(updated.target().input()).isNull();
     assertThat(updated.target().retryPolicy().maximumRetryAttempts()).isEqualTo(185);
     assertThat(updated.creationDate()).isEqualTo(got.creationDate());
+    assertThat(updated.lastModificationDate()).isAfterOrEqualTo(got.creationDate());
 
     assertThat(scheduler.listSchedules(b -> b.namePrefix("night")).schedules())
         .singleElement()

@@ -355,7 +355,8 @@ public final class SchedulerApi implements ServiceRoutes {
         && !end.get().isAfter(start.get())) {
       throw SchedulerError.validation("The EndDate must be after the StartDate.");
     }
-    Instant now = now();
+    // a new schedule was last modified when it was created; an update, now
+    Instant now = previous.isPresent() ? now() : created;
     if (!parsed.oneTime() && end.isPresent() && !end.get().isAfter(now)) {
       throw SchedulerError.validation("The EndDate must be in the future.");
     }
