@@ -456,6 +456,52 @@ class ScheduleRunnerTest {
   }
 
   @Test
+  void twoEnginesThatReadTheSameDueTimeBeforeEitherAdvanced_enqueueItOnce() {
+    Fixture f = new Fixture(T0);
+    f.create("every-minute", "rate(1 minute)", "UTC");
+    // the second node read the due timers at the same moment as the first, before its advance
+    List<TimerSource.Due> seenByBoth = new ArrayList<>();
+    TimerSource racing =
+        new TimerSource() {
+          @Override
+          public Optional<Instant> earliestDue() {
+            return f.timers.earliestDue();
+          }
+
+          @Override
+          public List<TimerSource.Due> due(Instant now, int max) {
+            if (seenByBoth.isEmpty()) {
+              seenByBoth.addAll(f.timers.due(now, max));
+              return seenByBoth;
+            }
+            List<TimerSource.Due> stale = List.copyOf(seenByBoth);
+            seenByBoth.clear();
+            return stale;
+          }
+
+          @Override
+          public boolean advance(Timer timer, Instant expected, Optional<Instant> next) {
+            return f.timers.advance(timer, expected, next);
+          }
+
+          @Override
+          public void completed(Timer timer) {
+            f.timers.completed(timer);
+          }
+        };
+    new ScheduleRunner(List.of(racing), f.time, f.time);
+    new ScheduleRunner(List.of(racing), f.time, f.time);
+    f.time.advance(Duration.ofSeconds(61));
+    assertThat(f.asked)
+        .as("both engines fired the due time")
+        .hasSize(2)
+        .containsOnly(f.asked.get(0));
+    assertThat(f.dueTimes()).as("the queue kept one").containsExactly(T0.plusSeconds(60));
+    assertThat(f.store.get("default", "every-minute").orElseThrow().nextDue())
+        .contains(T0.plusSeconds(120));
+  }
+
+  @Test
   void aMissingTargetIsRetriedByTheRetryPolicy_thenGoesToTheDeadLetterFunction() throws Exception {
     Fixture f = new Fixture(T0).start();
     Schedule s = f.schedule("lost", "at(2026-01-01T00:01:00)", "UTC");
