@@ -179,6 +179,33 @@ class SchedulerIT {
   }
 
   @Test
+  void listSchedulesPages() {
+    for (String n : List.of("page-a", "page-b", "page-c")) {
+      scheduler.createSchedule(valid(n).build());
+    }
+    var first = scheduler.listSchedules(b -> b.namePrefix("page-").maxResults(2));
+    assertThat(first.schedules()).extracting(s -> s.name()).containsExactly("page-a", "page-b");
+    assertThat(first.nextToken()).isNotNull();
+    var second =
+        scheduler.listSchedules(
+            b -> b.namePrefix("page-").maxResults(2).nextToken(first.nextToken()));
+    assertThat(second.schedules()).extracting(s -> s.name()).containsExactly("page-c");
+    assertThat(second.nextToken()).isNull();
+    assertThat(
+            scheduler.listSchedulesPaginator(b -> b.namePrefix("page-").maxResults(1)).schedules())
+        .hasSize(3);
+    assertThatThrownBy(() -> scheduler.listSchedules(b -> b.maxResults(101)))
+        .isInstanceOf(ValidationException.class)
+        .hasMessageContaining("Member must have value less than or equal to 100");
+    assertThatThrownBy(() -> scheduler.listSchedules(b -> b.nextToken("!!")))
+        .isInstanceOf(ValidationException.class)
+        .hasMessageContaining("Invalid NextToken");
+    for (String n : List.of("page-a", "page-b", "page-c")) {
+      scheduler.deleteSchedule(b -> b.name(n));
+    }
+  }
+
+  @Test
   void groupsTheirSchedulesAndTags() {
     String groupArn =
         scheduler
