@@ -179,6 +179,34 @@ class SchedulerIT {
   }
 
   @Test
+  void anAtScheduleWithDeleteAfterCompletionFiresAndGoes_throughTheSdk() {
+    String at =
+        Instant.now()
+            .plusSeconds(3)
+            .truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+            .toString()
+            .replace("Z", "");
+    scheduler.createSchedule(
+        valid("sdk-once")
+            .scheduleExpression("at(" + at + ")")
+            .actionAfterCompletion(ActionAfterCompletion.DELETE)
+            .target(t -> t.arn(FUNCTION_ARN).roleArn(ROLE).input("{\"from\":\"sdk\"}"))
+            .build());
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(60))
+        .untilAsserted(
+            () ->
+                assertThatThrownBy(() -> scheduler.getSchedule(b -> b.name("sdk-once")))
+                    .isInstanceOf(ResourceNotFoundException.class));
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(60))
+        .until(
+            () ->
+                Deliveries.read(kiln.fixture().logsClient(), "sched-fn", "SCHEDULED").stream()
+                    .anyMatch(e -> e.path("from").asText().equals("sdk")));
+  }
+
+  @Test
   void listSchedulesPages() {
     for (String n : List.of("page-a", "page-b", "page-c")) {
       scheduler.createSchedule(valid(n).build());
