@@ -305,7 +305,9 @@ public final class KilnServer implements AutoCloseable {
                           settings.account(),
                           routerMetrics,
                           firing,
-                          clock))),
+                          clock)),
+                  // EventBridge's scheduled rules, fired by the same engine
+                  new dev.kiln.events.bus.ScheduledRuleTimers(eventRouter, clock)),
               firing,
               clock);
       api.withServices(
@@ -319,7 +321,7 @@ public final class KilnServer implements AutoCloseable {
                       eventRouter,
                       settings.account(),
                       ruleTargets,
-                      dev.kiln.events.bus.ScheduleExpressionValidator.OUTER_FORM,
+                      dev.kiln.events.bus.ScheduleExpressionValidator.EVENTBRIDGE,
                       clock)),
               new dev.kiln.api.push.PushApi(
                   new dev.kiln.events.alarms.Alarms(

@@ -50,7 +50,12 @@ public interface EventBusStore extends AutoCloseable {
     }
   }
 
-  /** A rule on a bus, as PutRule gives it. */
+  /**
+   * A rule on a bus, as PutRule gives it.
+   *
+   * @param created when the rule was first put (kept by later PutRules): where a scheduled rule's
+   *     rate counts from, and the earliest due time it can have
+   */
   record Rule(
       String bus,
       String name,
@@ -60,7 +65,8 @@ public interface EventBusStore extends AutoCloseable {
       Optional<String> description,
       Optional<String> roleArn,
       Optional<String> managedBy,
-      Map<String, String> tags) {
+      Map<String, String> tags,
+      Instant created) {
     public Rule {
       Objects.requireNonNull(bus, "bus");
       Objects.requireNonNull(name, "name");
@@ -71,6 +77,7 @@ public interface EventBusStore extends AutoCloseable {
       Objects.requireNonNull(roleArn, "roleArn");
       Objects.requireNonNull(managedBy, "managedBy");
       tags = Map.copyOf(tags);
+      Objects.requireNonNull(created, "created");
     }
 
     public Rule withState(RuleState newState) {
@@ -83,7 +90,8 @@ public interface EventBusStore extends AutoCloseable {
           description,
           roleArn,
           managedBy,
-          tags);
+          tags,
+          created);
     }
 
     public Rule withTags(Map<String, String> newTags) {
@@ -96,7 +104,8 @@ public interface EventBusStore extends AutoCloseable {
           description,
           roleArn,
           managedBy,
-          newTags);
+          newTags,
+          created);
     }
   }
 

@@ -56,7 +56,8 @@ public abstract class EventBusStoreContract {
         Optional.of("d"),
         Optional.empty(),
         Optional.empty(),
-        Map.of("k", "v"));
+        Map.of("k", "v"),
+        T0);
   }
 
   protected static Target target(String id) {

@@ -197,7 +197,8 @@ public final class EventBuses {
         throw EventsErrors.busNotFound(bus);
       }
       Map<String, String> tags = new HashMap<>();
-      store.rule(bus, r.name()).ifPresent(old -> tags.putAll(old.tags()));
+      Optional<Rule> old = store.rule(bus, r.name());
+      old.ifPresent(o -> tags.putAll(o.tags()));
       tags.putAll(r.tags());
       store.putRule(
           new Rule(
@@ -209,7 +210,10 @@ public final class EventBuses {
               r.description(),
               r.roleArn(),
               Optional.empty(),
-              tags));
+              tags,
+              old.map(Rule::created)
+                  .orElseGet(
+                      () -> clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS))));
       router.rulesChanged(bus);
     }
     return arns.rule(bus, r.name());

@@ -146,7 +146,8 @@ public final class EventRouter implements EventPublisher {
   }
 
   /** An enabled rule with a schedule, for the schedule engine. */
-  public record ScheduledRule(String bus, String name, String arn, String scheduleExpression) {}
+  public record ScheduledRule(
+      String bus, String name, String arn, String scheduleExpression, Instant created) {}
 
   /** Every enabled rule that has a schedule expression, on every bus. */
   public List<ScheduledRule> scheduledRules() {
@@ -155,7 +156,11 @@ public final class EventRouter implements EventPublisher {
       if (r.state() == RuleState.ENABLED && r.scheduleExpression().isPresent()) {
         out.add(
             new ScheduledRule(
-                r.bus(), r.name(), arns.rule(r.bus(), r.name()), r.scheduleExpression().get()));
+                r.bus(),
+                r.name(),
+                arns.rule(r.bus(), r.name()),
+                r.scheduleExpression().get(),
+                r.created()));
       }
     }
     return out;

@@ -5,9 +5,9 @@ import java.util.regex.Pattern;
 
 /**
  * Decides whether PutRule's {@code ScheduleExpression} is one EventBridge accepts. The schedule
- * engine's parser (cron and rate, AWS's grammar) is plugged in here by whoever assembles the
- * router; {@link #OUTER_FORM} only checks the outer {@code rate(...)} / {@code cron(...)} shape,
- * for tests and for a router without a schedule engine.
+ * engine's parser ({@link #EVENTBRIDGE}: rate and cron in AWS's grammar, the one the engine fires
+ * them with) is what the server uses; {@link #OUTER_FORM} only checks the outer {@code rate(...)} /
+ * {@code cron(...)} shape, for tests that are not about expressions.
  */
 @FunctionalInterface
 public interface ScheduleExpressionValidator {
@@ -21,6 +21,22 @@ public interface ScheduleExpressionValidator {
    * @throws LambdaError {@code ValidationException} when it is not valid
    */
   void validate(String expression);
+
+  /**
+   * EventBridge's rules: {@code rate()} and {@code cron()} (no {@code at()}), read by the schedule
+   * engine's own parser, so a rule PutRule accepts is one the engine can fire.
+   */
+  ScheduleExpressionValidator EVENTBRIDGE =
+      expression -> {
+        try {
+          dev.kiln.events.schedule.ScheduleExpression.parse(
+              expression,
+              java.time.ZoneOffset.UTC,
+              dev.kiln.events.schedule.ScheduleExpression.Kinds.RECURRING);
+        } catch (IllegalArgumentException invalid) {
+          throw new LambdaError("ValidationException", 400, INVALID);
+        }
+      };
 
   /** Accepts {@code rate(...)} and {@code cron(...)} with something between the parentheses. */
   ScheduleExpressionValidator OUTER_FORM =

@@ -13,7 +13,8 @@ import java.util.Optional;
 public interface TargetQueue {
 
   /**
-   * Queues {@code payload} for {@code function}; returns the invocation's request id.
+   * Queues {@code payload} for {@code function}; returns the invocation's request id (for a
+   * deduplicated delivery, its key).
    *
    * @param deduplicationKey for a scheduled rule's delivery, what makes it one per due time and
    *     target; empty for a routed event, which is new each time
@@ -21,11 +22,17 @@ public interface TargetQueue {
   String enqueue(FunctionRef function, byte[] payload, Optional<String> deduplicationKey);
 
   /**
-   * Kiln's async queue. {@link AsyncInvocations#accept} takes no deduplication key: the schedule
-   * engine, which owns exactly-once firing, enqueues scheduled deliveries with its own key and
-   * passes its own queue here.
+   * Kiln's async queue: a routed event is accepted as it comes; a scheduled rule's delivery with
+   * {@link AsyncInvocations#acceptOnce}, so that a due time fired again (after a crash, or by a
+   * second node) adds nothing. For a deduplicated delivery the answer is its key.
    */
   static TargetQueue of(AsyncInvocations async) {
-    return (function, payload, key) -> async.accept(function, payload, Optional.empty());
+    return (function, payload, key) -> {
+      if (key.isPresent()) {
+        async.acceptOnce(function, payload, Optional.empty(), key.get());
+        return key.get();
+      }
+      return async.accept(function, payload, Optional.empty());
+    };
   }
 }

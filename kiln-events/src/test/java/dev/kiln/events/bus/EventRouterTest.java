@@ -239,7 +239,8 @@ class EventRouterTest {
     kiln.buses.putTargets("every-5", Optional.empty(), List.of(BusFixture.target("t1", "f")));
     assertThat(kiln.router.scheduledRules())
         .containsExactly(
-            new EventRouter.ScheduledRule("default", "every-5", arn, "rate(5 minutes)"));
+            new EventRouter.ScheduledRule(
+                "default", "every-5", arn, "rate(5 minutes)", BusFixture.T0));
     // a scheduled rule matches no event
     kiln.router.publish("default", order("Placed", 1));
     assertThat(kiln.queued()).isEmpty();
