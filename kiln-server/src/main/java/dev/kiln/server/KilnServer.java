@@ -230,23 +230,7 @@ public final class KilnServer implements AutoCloseable {
               pollers,
               settings.account(),
               clock,
-              (role, action, resource) ->
-                  identities
-                      .role(role)
-                      .map(
-                          policies ->
-                              dev.kiln.iam.PolicyEvaluator.evaluate(
-                                          new dev.kiln.iam.AccessRequest(
-                                              new dev.kiln.iam.Principal(
-                                                  "AWS", role, settings.account().accountId()),
-                                              action,
-                                              resource,
-                                              Map.of()),
-                                          policies,
-                                          List.of())
-                                      .decision()
-                                  == dev.kiln.iam.Decision.ALLOW)
-                      .orElse(true));
+              (role, action, resource) -> roleAllows(identities, role, action, resource));
       this.accessKeys = AccessKeys.openOrCreate(data);
       LambdaApi api =
           new LambdaApi(
@@ -302,6 +286,8 @@ public final class KilnServer implements AutoCloseable {
                               return false;
                             }
                           },
+                          (role, action, resource) ->
+                              roleAllows(identities, role, action, resource),
                           settings.account(),
                           routerMetrics,
                           firing,
@@ -611,5 +597,31 @@ public final class KilnServer implements AutoCloseable {
     }
     closed = true;
     parts.close();
+  }
+
+  /**
+   * Whether an execution role allows {@code action} on {@code resource}, as IAM decides it from the
+   * role's policies; a role Kiln's IAM does not know allows it ({@code --iam compat}). What Kiln
+   * checks where AWS checks a service's role: an SQS mapping's role reading its queue, a schedule's
+   * role invoking its function.
+   */
+  private boolean roleAllows(
+      dev.kiln.api.auth.IdentityPolicies identities, String role, String action, String resource) {
+    return identities
+        .role(role)
+        .map(
+            policies ->
+                dev.kiln.iam.PolicyEvaluator.evaluate(
+                            new dev.kiln.iam.AccessRequest(
+                                new dev.kiln.iam.Principal(
+                                    "AWS", role, settings.account().accountId()),
+                                action,
+                                resource,
+                                Map.of()),
+                            policies,
+                            List.of())
+                        .decision()
+                    == dev.kiln.iam.Decision.ALLOW)
+        .orElse(true);
   }
 }

@@ -69,8 +69,18 @@ public final class LambdaTarget {
     }
   }
 
+  /**
+   * Whether an execution role allows an action on a resource, as IAM decides it; a role Kiln's IAM
+   * does not know allows it ({@code --iam compat}).
+   */
+  @FunctionalInterface
+  public interface RolePermission {
+    boolean allows(String roleArn, String action, String resource);
+  }
+
   private final Enqueue async;
   private final Predicate<FunctionRef> functionExists;
+  private final RolePermission roles;
   private final Account account;
   private final RouterMetrics metrics;
   private final InstantSource clock;
@@ -84,12 +94,14 @@ public final class LambdaTarget {
   public LambdaTarget(
       Enqueue async,
       Predicate<FunctionRef> functionExists,
+      RolePermission roles,
       Account account,
       RouterMetrics metrics,
       Scheduler scheduler,
       InstantSource clock) {
     this.async = async;
     this.functionExists = functionExists;
+    this.roles = roles;
     this.account = account;
     this.metrics = metrics;
     this.clock = clock;
@@ -121,6 +133,18 @@ public final class LambdaTarget {
     Optional<FunctionRef> ref = function(s.target().arn(), account).filter(functionExists);
     if (ref.isEmpty()) {
       failed(d, "ResourceNotFoundException", "Function not found: " + s.target().arn());
+      return;
+    }
+    // Scheduler invokes as the target's execution role, which must allow it (not a resource
+    // policy for scheduler.amazonaws.com: Scheduler assumes the role)
+    String functionArn = account.functionArn(ref.get());
+    if (!roles.allows(s.target().roleArn(), "lambda:InvokeFunction", functionArn)) {
+      failed(
+          d,
+          "AccessDeniedException",
+          s.target().roleArn()
+              + " is not authorized to perform lambda:InvokeFunction on "
+              + functionArn);
       return;
     }
     byte[] payload = input(d).getBytes(StandardCharsets.UTF_8);

@@ -36,6 +36,9 @@ class ScheduleRunnerTest {
     final InMemoryEventQueue queue;
     final Set<String> functions = new HashSet<>(Set.of("f", "dlq"));
 
+    /** "role|function ARN" pairs an execution role may not invoke. */
+    final Set<String> deniedToRoles = new HashSet<>();
+
     /** The deliveries the queue took, with when. */
     final List<Fired> fired = new ArrayList<>();
 
@@ -55,6 +58,9 @@ class ScheduleRunnerTest {
           new LambdaTarget(
               this::enqueue,
               ref -> functions.contains(ref.name()),
+              (role, action, resource) ->
+                  !(action.equals("lambda:InvokeFunction")
+                      && deniedToRoles.contains(role + "|" + resource)),
               ACCOUNT,
               new RouterMetrics(registry),
               time,
@@ -499,6 +505,35 @@ class ScheduleRunnerTest {
     assertThat(f.dueTimes()).as("the queue kept one").containsExactly(T0.plusSeconds(60));
     assertThat(f.store.get("default", "every-minute").orElseThrow().nextDue())
         .contains(T0.plusSeconds(120));
+  }
+
+  @Test
+  void anExecutionRoleThatMayNotInvokeTheFunction_failsTheDelivery_toTheDeadLetterFunction()
+      throws Exception {
+    Fixture f = new Fixture(T0).start();
+    Schedule s = f.schedule("unallowed", "at(2026-01-01T00:01:00)", "UTC");
+    f.deniedToRoles.add(s.target().roleArn() + "|" + ACCOUNT.functionArn("f"));
+    f.create(
+        with(
+            s,
+            s.startDate(),
+            s.endDate(),
+            s.state(),
+            s.flexibleTimeWindow(),
+            "NONE",
+            new Schedule.Target(
+                s.target().arn(),
+                s.target().roleArn(),
+                s.target().input(),
+                new Schedule.RetryPolicy(3600, 0),
+                Optional.of(ACCOUNT.functionArn("dlq")))));
+    f.time.advance(Duration.ofMinutes(2));
+    assertThat(f.fired).extracting(Fired::function).as("f never ran").containsExactly("dlq");
+    JsonNode event = JSON.readTree(f.fired.get(0).payload());
+    assertThat(event.at("/messageAttributes/ERROR_CODE").asText())
+        .isEqualTo("AccessDeniedException");
+    assertThat(event.at("/messageAttributes/ERROR_MESSAGE").asText())
+        .contains("is not authorized to perform lambda:InvokeFunction");
   }
 
   @Test
