@@ -139,21 +139,21 @@ class MetricsIT {
 
   @Test
   void aRestartedServer_showsItsFunctionsAtZero() throws Exception {
-    ServerSettings settings;
     try (KilnFixture kiln = new KilnFixture()) {
       kiln.python("kept", "def handler(event, context):\n    return 1\n");
-      settings = kiln.server.settings();
-    }
-    // the same data directory, on a fresh port
-    try (KilnServer again = KilnServer.start(settings)) {
-      String scrape =
-          HttpClient.newHttpClient()
-              .send(
-                  HttpRequest.newBuilder(URI.create(again.endpoint() + "/metrics")).build(),
-                  HttpResponse.BodyHandlers.ofString())
-              .body();
-      assertThat(value(scrape, "kiln_invocations_total{function=\"kept\",version=\"$LATEST\"}"))
-          .isEqualTo(0.0);
+      ServerSettings settings = kiln.server.settings();
+      kiln.server.close();
+      // the same data directory (the fixture's, deleted when it closes), on a fresh port
+      try (KilnServer again = KilnServer.start(settings)) {
+        String scrape =
+            HttpClient.newHttpClient()
+                .send(
+                    HttpRequest.newBuilder(URI.create(again.endpoint() + "/metrics")).build(),
+                    HttpResponse.BodyHandlers.ofString())
+                .body();
+        assertThat(value(scrape, "kiln_invocations_total{function=\"kept\",version=\"$LATEST\"}"))
+            .isEqualTo(0.0);
+      }
     }
   }
 
