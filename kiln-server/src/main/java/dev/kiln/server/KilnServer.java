@@ -295,7 +295,8 @@ public final class KilnServer implements AutoCloseable {
                   // EventBridge's scheduled rules, fired by the same engine
                   new dev.kiln.events.bus.ScheduledRuleTimers(eventRouter, clock)),
               firing,
-              clock);
+              clock,
+              dev.kiln.events.schedule.ScheduleRunner.SERVER_TICK);
       api.withServices(
           List.of(
               new dev.kiln.api.scheduler.SchedulerApi(

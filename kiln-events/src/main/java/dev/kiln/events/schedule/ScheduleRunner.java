@@ -19,10 +19,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The model. A timer's stored {@code next_due} is its next <em>nominal</em> due time: what its
  * expression names, within its StartDate and EndDate. The engine ticks on the injected {@link
- * Scheduler} every {@link #TICK}; a tick does nothing until the wake time it computed last (the
- * earliest moment anything fires), until {@link #changed} says the API changed a timer, or until
- * {@link #RESCAN} passed (so that another node's changes to a shared database are seen). When it
- * runs, for every timer due at or before now:
+ * Scheduler} every tick ({@link #TICK} unless it is given another; the server's is {@link
+ * #SERVER_TICK}, so that a due time fires within a tenth of a second); a tick does nothing until
+ * the wake time it computed last (the earliest moment anything fires), until {@link #changed} says
+ * the API changed a timer, or until {@link #RESCAN} passed (so that another node's changes to a
+ * shared database are seen). When it runs, for every timer due at or before now:
  *
  * <ol>
  *   <li>the due time it fires is the <em>latest</em> nominal time at or before now, so after
@@ -53,6 +54,14 @@ public final class ScheduleRunner {
   /** How often the engine looks at its wake time: the granularity of firing. */
   public static final Duration TICK = Duration.ofSeconds(1);
 
+  /**
+   * The tick a server runs with: a tick that finds nothing due only compares two instants under the
+   * monitor, so ten a second cost nothing, and due times fire at most this late.
+   */
+  public static final Duration SERVER_TICK = Duration.ofMillis(100);
+
+  private final Duration tickEvery;
+
   /** How often it reads the stores even if nothing told it to: another node's changes. */
   public static final Duration RESCAN = Duration.ofSeconds(15);
 
@@ -67,9 +76,16 @@ public final class ScheduleRunner {
   private Instant lastScan = Instant.MIN;
 
   public ScheduleRunner(List<TimerSource> sources, Scheduler scheduler, InstantSource clock) {
+    this(sources, scheduler, clock, TICK);
+  }
+
+  /** An engine that looks at its wake time every {@code tick}. */
+  public ScheduleRunner(
+      List<TimerSource> sources, Scheduler scheduler, InstantSource clock, Duration tick) {
     this.sources = List.copyOf(sources);
     this.clock = clock;
-    scheduler.every(TICK, this::tick);
+    this.tickEvery = tick;
+    scheduler.every(tick, this::tick);
   }
 
   /** A timer was created, changed or deleted: look again at the next tick. */
@@ -101,8 +117,8 @@ public final class ScheduleRunner {
       try {
         wake = min(wake, runSource(source, now));
       } catch (RuntimeException e) {
-        LOG.warn("firing the due timers failed; trying again in {}", TICK, e);
-        wake = min(wake, now.plus(TICK));
+        LOG.warn("firing the due timers failed; trying again in {}", tickEvery, e);
+        wake = min(wake, now.plus(tickEvery));
       }
     }
     return wake;
@@ -168,7 +184,7 @@ public final class ScheduleRunner {
         // not handed over (the queue could not be written): next_due stays, and the next tick
         // fires the same due time under the same key again
         LOG.warn("timer {} could not fire its due time {}; trying again", timer.name(), due, e);
-        return Optional.of(now.plus(TICK));
+        return Optional.of(now.plus(tickEvery));
       }
     } else {
       LOG.info(
