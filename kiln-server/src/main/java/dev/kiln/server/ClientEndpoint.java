@@ -41,7 +41,9 @@ final class ClientEndpoint {
     LAMBDA("AWS_ENDPOINT_URL_LAMBDA", "lambda", "lambda"),
     CLOUDWATCH_LOGS("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", "cloudwatch_logs", "logs"),
     IAM("AWS_ENDPOINT_URL_IAM", "iam", "iam"),
-    STS("AWS_ENDPOINT_URL_STS", "sts", "sts");
+    STS("AWS_ENDPOINT_URL_STS", "sts", "sts"),
+    SCHEDULER("AWS_ENDPOINT_URL_SCHEDULER", "scheduler", "scheduler"),
+    EVENTBRIDGE("AWS_ENDPOINT_URL_EVENTBRIDGE", "eventbridge", "events");
 
     /** The SDKs' environment variable for this service's endpoint. */
     final String variable;

@@ -62,7 +62,7 @@ final class CredentialsCommand implements Callable<Integer> {
       description =
           "Instead of export lines, write the key into the AWS profile NAME ($AWS_CONFIG_FILE or"
               + " ~/.aws/config and $AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials), with"
-              + " Kiln as the endpoint of Lambda, CloudWatch Logs, IAM and STS only",
+              + " Kiln as the endpoint of Lambda, CloudWatch Logs, IAM, STS, Scheduler and EventBridge only",
       scope = picocli.CommandLine.ScopeType.INHERIT)
   String profile;
 

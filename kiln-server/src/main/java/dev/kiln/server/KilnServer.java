@@ -580,7 +580,7 @@ public final class KilnServer implements AutoCloseable {
     lines.add(
         "  eval \"$(./kiln credentials"
             + (defaultDir ? "" : " --data-dir " + settings.dataDir())
-            + ")\"   # exports the key, the region, and this endpoint for Lambda, Logs, IAM and STS only");
+            + ")\"   # exports the key, the region, and this endpoint for the services Kiln serves only");
     // --endpoint-url works with every AWS CLI; AWS_ENDPOINT_URL_LAMBDA only with 2.13+ and 1.29+
     lines.add("  aws --endpoint-url " + url + " lambda list-functions");
     return lines;
