@@ -592,6 +592,9 @@ final class InstanceLauncher {
     env.putIfAbsent("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", "http://" + runtimeApiAddress);
     env.putIfAbsent("AWS_ENDPOINT_URL_IAM", "http://" + runtimeApiAddress);
     env.putIfAbsent("AWS_ENDPOINT_URL_STS", "http://" + runtimeApiAddress);
+    // a function that puts events on a bus or makes schedules, as functions on AWS do
+    env.putIfAbsent("AWS_ENDPOINT_URL_EVENTBRIDGE", "http://" + runtimeApiAddress);
+    env.putIfAbsent("AWS_ENDPOINT_URL_SCHEDULER", "http://" + runtimeApiAddress);
   }
 
   /**

@@ -23,6 +23,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.eventbridge.EventBridgeClient;
 import software.amazon.awssdk.services.eventbridge.model.EventBridgeException;
@@ -125,6 +126,86 @@ class EventBridgeIT {
                     + "\"[^}]*} ([0-9.eE+]+)")
             .matcher(text);
     return m.find() ? Double.parseDouble(m.group(1)) : 0;
+  }
+
+  /**
+   * A function puts events on the bus with the AWS SDK for JavaScript that its runtime carries, and
+   * nothing in its code names Kiln: its instance's {@code AWS_ENDPOINT_URL_EVENTBRIDGE} does, and
+   * its role's policy must allow {@code events:PutEvents}, as on AWS.
+   */
+  @Test
+  void aFunction_putsEventsWithTheSdkItsRuntimeCarries_andARuleRoutesThem() throws Exception {
+    String role;
+    try (var iam = kiln.fixture().iamClient()) {
+      role =
+          iam.createRole(
+                  b -> b.roleName("eb-publisher").assumeRolePolicyDocument(RolesIT.LAMBDA_TRUST))
+              .role()
+              .arn();
+      iam.putRolePolicy(
+          b ->
+              b.roleName("eb-publisher")
+                  .policyName("publish")
+                  .policyDocument(
+                      "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+                          + "\"Action\":\"events:PutEvents\",\"Resource\":\"*\"}]}"));
+    }
+    String code =
+        """
+        const { EventBridgeClient, PutEventsCommand } = require('@aws-sdk/client-eventbridge');
+        exports.handler = async (event) => {
+          const answer = await new EventBridgeClient({}).send(new PutEventsCommand({ Entries: [
+            { Source: 'app.publisher', DetailType: 'Published', Detail: JSON.stringify(event) }] }));
+          return answer.FailedEntryCount;
+        };
+        """;
+    kiln.fixture()
+        .lambda
+        .createFunction(
+            b ->
+                b.functionName("eb-publisher")
+                    .runtime(software.amazon.awssdk.services.lambda.model.Runtime.NODEJS20_X)
+                    .handler("index.handler")
+                    .role(role)
+                    .timeout(60)
+                    .code(c -> c.zipFile(SdkBytes.fromByteArray(Zips.of("index.js", code)))));
+    kiln.fixture().lambda.waiter().waitUntilFunctionActiveV2(b -> b.functionName("eb-publisher"));
+    kiln.fixture().python("eb-subscriber", RECORDER);
+    String ruleArn =
+        events()
+            .putRule(b -> b.name("published").eventPattern("{\"source\": [\"app.publisher\"]}"))
+            .ruleArn();
+    kiln.lambda()
+        .addPermission(
+            b ->
+                b.functionName("eb-subscriber")
+                    .statementId("published")
+                    .action("lambda:InvokeFunction")
+                    .principal("events.amazonaws.com")
+                    .sourceArn(ruleArn));
+    String subscriberArn =
+        kiln.lambda()
+            .getFunction(b -> b.functionName("eb-subscriber"))
+            .configuration()
+            .functionArn();
+    events().putTargets(b -> b.rule("published").targets(t -> t.id("s").arn(subscriberArn)));
+
+    var answer =
+        kiln.lambda()
+            .invoke(
+                b ->
+                    b.functionName("eb-publisher")
+                        .payload(SdkBytes.fromUtf8String("{\"order\": 42}")));
+    assertThat(answer.functionError()).as(answer.payload().asUtf8String()).isNull();
+    assertThat(answer.payload().asUtf8String()).isEqualTo("0");
+    JsonNode got =
+        Awaitility.await()
+            .atMost(Duration.ofSeconds(60))
+            .until(() -> got("eb-subscriber"), l -> !l.isEmpty())
+            .get(0);
+    assertThat(got.path("source").asText()).isEqualTo("app.publisher");
+    assertThat(got.path("detail-type").asText()).isEqualTo("Published");
+    assertThat(got.at("/detail/order").asInt()).isEqualTo(42);
   }
 
   @Test
