@@ -658,6 +658,17 @@ final class InstancePool {
     }
   }
 
+  /** How many of this pool's instances are frozen now (idle, their processes stopped). */
+  synchronized int countFrozen() {
+    int n = 0;
+    for (Instance i : members.keySet()) {
+      if (i.isFrozen()) {
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** Provisioned concurrency as it stands: asked for, initialised, and running an invocation. */
   record Provisioned(int allocated, int ready, int busy) {}
 

@@ -444,6 +444,12 @@ public final class Invoker implements AutoCloseable {
           instancesByState().forEach((s, n) -> rows.put(Tags.of("state", s), n));
           return rows;
         });
+    metrics.gauge(
+        "kiln.instances.frozen",
+        "Idle instances frozen now (of those counted idle in kiln_instances): their processes"
+            + " stopped by the cgroup freezer until their next event",
+        this,
+        Invoker::frozenInstances);
     provisionedGauge(
         "kiln.provisioned.concurrency.allocated",
         "Provisioned concurrency asked for",
@@ -474,6 +480,18 @@ public final class Invoker implements AutoCloseable {
           }
           return rows;
         });
+  }
+
+  /** Instances frozen now, draining pools included. */
+  public int frozenInstances() {
+    int n = 0;
+    for (InstancePool p : pools.values()) {
+      n += p.countFrozen();
+    }
+    for (InstancePool p : draining) {
+      n += p.countFrozen();
+    }
+    return n;
   }
 
   /** Instances alive now by state (starting, idle, busy), draining pools included. */

@@ -40,6 +40,8 @@ class IdleInstanceIT {
   static String provisioned;
   static String plain;
   static boolean freezer;
+  static double frozenGauge;
+  static double processFrozenGauge;
 
   @BeforeAll
   static void idleThemAll() throws Exception {
@@ -80,8 +82,16 @@ class IdleInstanceIT {
       Awaitility.await()
           .atMost(Duration.ofSeconds(15))
           .until(() -> isFrozen(frozenState.get()) && isFrozen(thawedState.get()));
+      // as /metrics counts them, while Kiln holds both for frozen
+      frozenGauge =
+          Awaitility.await()
+              .atMost(Duration.ofSeconds(15))
+              .until(
+                  () -> MetricsIT.value(MetricsIT.scrape(linux), "kiln_instances_frozen"),
+                  v -> v >= 2);
       thaw(thawedState.get());
     }
+    processFrozenGauge = MetricsIT.value(MetricsIT.scrape(process), "kiln_instances_frozen");
     Thread.sleep(IDLE.toMillis());
   }
 
@@ -99,6 +109,17 @@ class IdleInstanceIT {
   void aFrozenInstance_servesItsNextCall() {
     assumeTrue(freezer, "no cgroup freezer on this host");
     assertThat(call(linux.lambda, "frozen", null)).as("the same instance, warm").isEqualTo(frozen);
+  }
+
+  @Test
+  void frozenInstances_areCountedInMetrics() {
+    assumeTrue(freezer, "no cgroup freezer on this host");
+    assertThat(frozenGauge)
+        .as("kiln_instances_frozen with two idle on-demand instances frozen")
+        .isGreaterThanOrEqualTo(2);
+    assertThat(processFrozenGauge)
+        .as("kiln_instances_frozen of a process-sandbox server, which cannot freeze")
+        .isZero();
   }
 
   @Test
