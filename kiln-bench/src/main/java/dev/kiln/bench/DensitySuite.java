@@ -80,6 +80,10 @@ final class DensitySuite implements Suite {
       double barePssBytes,
       double platformPerInstanceBytes,
       double platformOverRuntimeRss,
+      double platformPssPerInstanceBytes,
+      double platformPssOverRuntimeRss,
+      double idleCounted,
+      double frozenCounted,
       double runtimeRssOverBareRss,
       double platformOverBareRss,
       long budgetBytes,
@@ -170,6 +174,16 @@ final class DensitySuite implements Suite {
           d.cgroupPerInstanceBytes() / MB,
           d.cgroupPerInstanceBytes() / bare);
       t.row("ratio platform / runtime RSS", d.platformOverRuntimeRss(), "");
+      t.row(
+          "platform by PSS: server growth + sandbox processes' PSS",
+          d.platformPssPerInstanceBytes() / MB,
+          d.platformPssPerInstanceBytes() / bare);
+      t.row("ratio platform by PSS / runtime RSS", d.platformPssOverRuntimeRss(), "");
+      t.row(
+          "idle instances in /metrics (kiln_instances{state=\"idle\"}), of them frozen"
+              + " (kiln_instances_frozen)",
+          Math.round(d.idleCounted()) + ", " + Math.round(d.frozenCounted()),
+          "");
       fit.row(
           language.id,
           d.costPerInstanceBytes() / MB,
@@ -203,6 +217,9 @@ final class DensitySuite implements Suite {
     invokeEach(context, functions);
     Thread.sleep(SETTLE_MILLIS);
 
+    PrometheusText metrics = context.kiln().metrics();
+    double idleCounted = metrics.sum("kiln_instances", "state=\"idle\"");
+    double frozenCounted = metrics.sum("kiln_instances_frozen");
     collected &= fullGc(jcmd, kiln);
     long rssAfter = ProcMemory.rssBytes(kiln);
     long threadsAfter = ProcMemory.threads(kiln);
@@ -253,7 +270,8 @@ final class DensitySuite implements Suite {
     double runtimePssEach = (double) runtimePss / Math.max(1, runtimes.size());
     double sandboxRssEach = (double) sandboxRss / n;
     double platform = growth + sandboxRssEach;
-    double cost = growth + (double) sandboxPss / n + runtimePssEach;
+    double platformPss = growth + (double) sandboxPss / n;
+    double cost = platformPss + runtimePssEach;
     long fitting = cost > 0 ? (long) (budget / cost) : 0;
     double bareRss = (double) bare[0] / n;
     double barePss = (double) bare[1] / n;
@@ -278,6 +296,10 @@ final class DensitySuite implements Suite {
         barePss,
         platform,
         platform / runtimeRssEach,
+        platformPss,
+        platformPss / runtimeRssEach,
+        idleCounted,
+        frozenCounted,
         runtimeRssEach / bareRss,
         platform / bareRss,
         budget,
