@@ -14,10 +14,10 @@ import software.amazon.awssdk.services.scheduler.model.FlexibleTimeWindowMode;
 
 /**
  * A {@code rate(1 minute)} schedule on a real server, on the real clock, invoking a Python function
- * once a minute for three minutes: each due time exactly once, a minute after the one before, the
+ * once a minute for two minutes: each due time exactly once, a minute after the one before, the
  * first a minute after the schedule was made, and the schedule's meters in {@code /metrics}; beside
  * it, on the same engine and in the same minutes, an EventBridge rule with {@code rate(1 minute)}
- * sending AWS's Scheduled Event to a function of its own. The one slow Scheduler test (about three
+ * sending AWS's Scheduled Event to a function of its own. The one slow Scheduler test (about two
  * and a half minutes), in a class of its own.
  */
 class SchedulerRateIT {
@@ -78,12 +78,11 @@ class SchedulerRateIT {
     Awaitility.await()
         .atMost(Duration.ofMinutes(5))
         .pollInterval(Duration.ofSeconds(5))
-        .until(() -> got().size() >= 3 && gotByRule().size() >= 2);
+        .until(() -> got().size() >= 2 && gotByRule().size() >= 2);
     List<JsonNode> got = got();
     List<Instant> due = got.stream().map(e -> Instant.parse(e.get("due").asText())).toList();
     assertThat(due.get(0)).isEqualTo(created.plusSeconds(60));
     assertThat(due.get(1)).isEqualTo(due.get(0).plusSeconds(60));
-    assertThat(due.get(2)).isEqualTo(due.get(1).plusSeconds(60));
     assertThat(got.stream().map(e -> e.get("execution").asText()).distinct())
         .as("one execution per due time")
         .hasSize(got.size());
@@ -104,7 +103,7 @@ class SchedulerRateIT {
     assertThat(metrics)
         .containsPattern(
             "kiln_router_events_total\\{[^}]*kind=\"schedule\"[^}]*name=\"default/every-minute\""
-                + "[^}]*outcome=\"delivered\"[^}]*} [3-9]")
+                + "[^}]*outcome=\"delivered\"[^}]*} [2-9]")
         .contains(
             "kiln_router_delivery_delay_seconds_count{kind=\"schedule\",name=\"default/every-minute\"");
   }
