@@ -259,6 +259,13 @@ public final class RuntimeTable {
           }
           Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
         }
+        if (family == Family.PYTHON) {
+          // the zygote Python instances are forked from (kiln-sandbox's ZygoteStarter)
+          try (InputStream in =
+              RuntimeTable.class.getResourceAsStream("/dev/kiln/runtimes/python/zygote.py")) {
+            Files.copy(in, target.resolveSibling("zygote.py"), StandardCopyOption.REPLACE_EXISTING);
+          }
+        }
         if (family == Family.NODE) {
           Path node18 = bootstrapDir.resolve(NODE18_DIR).resolve(target.getFileName());
           Files.createDirectories(node18.getParent());

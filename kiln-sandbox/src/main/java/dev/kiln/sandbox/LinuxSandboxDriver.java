@@ -118,6 +118,7 @@ public final class LinuxSandboxDriver implements SandboxDriver {
   private final Path etc;
   private final Optional<NetworkNamespaces> networks;
   private final String nsenter;
+  private final Optional<ZygoteStarter> zygotes;
 
   /** Instances' clean-ups (unmount, cgroup, network) not yet done; close() waits for them. */
   private final Set<CompletableFuture<Void>> cleanUps = ConcurrentHashMap.newKeySet();
@@ -134,7 +135,9 @@ public final class LinuxSandboxDriver implements SandboxDriver {
       Path etc,
       Optional<NetworkNamespaces> networks,
       String nsenter,
-      ExecutorService background) {
+      ExecutorService background,
+      Optional<ZygoteStarter> zygotes) {
+    this.zygotes = zygotes;
     this.background = background;
     this.bwrap = bwrap;
     this.setpriv = setpriv;
@@ -158,6 +161,16 @@ public final class LinuxSandboxDriver implements SandboxDriver {
    */
   public static LinuxSandboxDriver open(Path stateDir, int runtimeApiPort, boolean outbound)
       throws IOException {
+    return open(stateDir, runtimeApiPort, outbound, false);
+  }
+
+  /**
+   * As {@link #open(Path, int, boolean)}; with {@code zygote}, Python instances are forked from a
+   * pre-initialised interpreter ({@link ZygoteStarter}) when Kiln runs as root with cgroups, and
+   * started by bubblewrap otherwise.
+   */
+  public static LinuxSandboxDriver open(
+      Path stateDir, int runtimeApiPort, boolean outbound, boolean zygote) throws IOException {
     String bwrap =
         ProcessTrees.executable("bwrap")
             .orElseThrow(
@@ -203,7 +216,23 @@ public final class LinuxSandboxDriver implements SandboxDriver {
         etc,
         NetworkNamespaces.create(stateDir, serverId, runtimeApiPort, outbound, background),
         nsenter,
-        background);
+        background,
+        zygote && isRoot() ? Optional.of(new ZygoteStarter(stateDir)) : Optional.empty());
+  }
+
+  /** Python zygotes running now (0 when instances are not started from zygotes). */
+  public int zygotesRunning() {
+    return zygotes.map(ZygoteStarter::running).orElse(0);
+  }
+
+  /** Python zygotes that died and were replaced since the driver opened. */
+  public long zygoteRestarts() {
+    return zygotes.map(ZygoteStarter::restarts).orElse(0L);
+  }
+
+  /** Whether Python instances are forked from zygotes rather than started by bubblewrap. */
+  public boolean forksPython() {
+    return zygotes.isPresent() && cgroups.isPresent();
   }
 
   /**
@@ -316,18 +345,48 @@ public final class LinuxSandboxDriver implements SandboxDriver {
       if (scratch.isPresent()) {
         disk = Optional.of(scratch.get().take(spec.ephemeralStorageMb()));
       }
+      Path output = dir.resolve("output.log");
+      Optional<Path> zygoteProgram =
+          zygotes.isPresent() && root && cgroup.isPresent()
+              ? ZygoteStarter.zygoteFor(spec)
+              : Optional.empty();
+      if (zygoteProgram.isPresent()) {
+        ZygoteStarter.Forked forked =
+            zygotes
+                .get()
+                .start(
+                    spec.command().get(0),
+                    zygoteProgram.get(),
+                    spec.runtimeDir(),
+                    zygoteSpec(spec, cgroup.get(), disk, output));
+        ProcessHandle handle =
+            ProcessHandle.of(forked.pid())
+                .orElseThrow(() -> new IOException("the forked instance ended at once"));
+        ProcessTrees.recordPid(dir, handle);
+        return new LinuxSandbox(
+            handle,
+            forked.exit(),
+            Optional.empty(),
+            dir,
+            output,
+            cgroup,
+            CgroupLimits.forMemory(spec.memoryMb()),
+            spec.network(),
+            disk);
+      }
       ProcessBuilder builder = new ProcessBuilder(command(spec, cgroup, disk));
       builder.environment().clear();
       builder.environment().putAll(spec.environment());
       builder.directory(dir.toFile());
       builder.redirectErrorStream(true);
-      Path output = dir.resolve("output.log");
       builder.redirectOutput(ProcessBuilder.Redirect.appendTo(output.toFile()));
       builder.redirectInput(ProcessTrees.stdin(spec));
       Process process = ProcessSpawner.start(builder);
       ProcessTrees.recordPid(dir, process.toHandle());
       return new LinuxSandbox(
-          process,
+          process.toHandle(),
+          process.onExit().thenApply(Process::exitValue),
+          Optional.of(process),
           dir,
           output,
           cgroup,
@@ -340,6 +399,55 @@ public final class LinuxSandboxDriver implements SandboxDriver {
       spec.network().ifPresent(this::releaseNetwork);
       throw e;
     }
+  }
+
+  /** The JSON line the zygote's child builds the instance from (see zygote.py). */
+  private String zygoteSpec(
+      SandboxSpec spec, Cgroups.InstanceCgroup cgroup, Optional<Path> disk, Path output)
+      throws IOException {
+    List<String> program = new ArrayList<>(spec.command());
+    List<String> mounts = new ArrayList<>();
+    for (RootMount m : rootMounts(spec, disk, program)) {
+      mounts.add(
+          "{\"kind\":"
+              + ZygoteStarter.json(m.kind().name().toLowerCase(java.util.Locale.ROOT))
+              + ",\"source\":"
+              + ZygoteStarter.json(m.source())
+              + ",\"target\":"
+              + ZygoteStarter.json(m.target())
+              + ",\"readOnly\":"
+              + m.readOnly()
+              + ",\"optional\":"
+              + m.optional()
+              + ",\"size\":"
+              + m.size()
+              + "}");
+    }
+    List<String> env = new ArrayList<>();
+    spec.environment()
+        .forEach((k, v) -> env.add(ZygoteStarter.json(k) + ":" + ZygoteStarter.json(v)));
+    List<String> procs = new ArrayList<>();
+    cgroup.procsFiles().forEach(f -> procs.add(ZygoteStarter.json(f.toString())));
+    return "{\"output\":"
+        + ZygoteStarter.json(output.toString())
+        + ",\"cgroupProcs\":["
+        + String.join(",", procs)
+        + "],\"netns\":"
+        + ZygoteStarter.json(spec.network().map(n -> n.namespacePath().toString()).orElse(null))
+        + ",\"hostname\":\"localhost\",\"uid\":"
+        + SANDBOX_UID
+        + ",\"gid\":"
+        + SANDBOX_GID
+        + ",\"cwd\":"
+        + ZygoteStarter.json(TASK_ROOT.toString())
+        + ",\"argv\":["
+        + String.join(
+            ",", program.subList(2, program.size()).stream().map(ZygoteStarter::json).toList())
+        + "],\"environment\":{"
+        + String.join(",", env)
+        + "},\"mounts\":["
+        + String.join(",", mounts)
+        + "]}";
   }
 
   private List<String> command(
@@ -368,76 +476,25 @@ public final class LinuxSandboxDriver implements SandboxDriver {
             "--die-with-parent",
             "--new-session",
             "--hostname",
-            "localhost",
-            "--ro-bind",
-            "/usr",
-            "/usr"));
-    for (String top : List.of("bin", "sbin", "lib", "lib32", "lib64", "libx32")) {
-      Path host = Path.of("/", top);
-      if (Files.isSymbolicLink(host)) {
-        c.addAll(List.of("--symlink", Files.readSymbolicLink(host).toString(), host.toString()));
-      } else if (Files.isDirectory(host)) {
-        c.addAll(List.of("--ro-bind", host.toString(), host.toString()));
-      }
-    }
-    // bubblewrap as root makes missing parents of a mount point private (0700) to root
-    c.addAll(List.of("--perms", "0755", "--dir", "/etc", "--perms", "0755", "--dir", "/var"));
-    for (String name : HOST_ETC) {
-      c.addAll(List.of("--ro-bind-try", "/etc/" + name, "/etc/" + name));
-    }
-    // a distribution's JDK keeps its configuration in /etc/java-NN-openjdk, Mono in /etc/mono
-    for (Path conf : RUNTIME_ETC) {
-      c.addAll(List.of("--ro-bind", conf.toString(), conf.toString()));
-    }
-    c.addAll(List.of("--ro-bind", etc.resolve("passwd").toString(), "/etc/passwd"));
-    c.addAll(List.of("--ro-bind", etc.resolve("group").toString(), "/etc/group"));
-    c.addAll(List.of("--ro-bind", spec.taskRoot().toString(), TASK_ROOT.toString()));
-    c.addAll(List.of("--ro-bind", spec.runtimeDir().toString(), RUNTIME_DIR.toString()));
-    spec.runtimeCache()
-        .ifPresent(
-            cache -> c.addAll(List.of("--ro-bind", cache.toString(), RUNTIME_CACHE.toString())));
-    if (spec.layers().isPresent()) {
-      c.addAll(List.of("--ro-bind", spec.layers().get().toString(), OPT.toString()));
-    } else {
-      c.addAll(List.of("--dir", OPT.toString()));
-    }
-    if (disk.isPresent()) {
-      c.addAll(List.of("--bind", disk.get().toString(), "/tmp"));
-    } else {
-      c.addAll(
-          List.of(
-              "--size",
-              Long.toString(spec.ephemeralStorageMb() * 1024L * 1024L),
-              "--tmpfs",
-              "/tmp"));
-    }
+            "localhost"));
     List<String> program = new ArrayList<>(spec.command());
-    Path interpreter = Path.of(program.get(0));
-    if (interpreter.isAbsolute() && Files.exists(interpreter)) {
-      // an interpreter outside the system directories (a version manager's, an operator's build)
-      // is bound read-only where it is, with the installation it belongs to
-      Path real = interpreter.toRealPath();
-      program.set(0, real.toString());
-      if (!isUnderSystemDirs(real)
-          && real.getParent() != null
-          && real.getParent().getParent() != null) {
-        Path prefix = real.getParent().getParent();
-        for (int i = 1; i < prefix.getNameCount(); i++) {
-          c.addAll(List.of("--perms", "0755", "--dir", "/" + prefix.subpath(0, i)));
-        }
-        c.addAll(List.of("--ro-bind", prefix.toString(), prefix.toString()));
+    for (RootMount m : rootMounts(spec, disk, program)) {
+      switch (m.kind()) {
+        case BIND ->
+            c.addAll(
+                List.of(
+                    m.optional() ? "--ro-bind-try" : (m.readOnly() ? "--ro-bind" : "--bind"),
+                    m.source(),
+                    m.target()));
+        case SYMLINK -> c.addAll(List.of("--symlink", m.source(), m.target()));
+        // bubblewrap as root makes missing parents of a mount point private (0700) to root
+        case DIR -> c.addAll(List.of("--perms", "0755", "--dir", m.target()));
+        case TMPFS -> c.addAll(List.of("--size", Long.toString(m.size()), "--tmpfs", m.target()));
+        case PROC -> c.addAll(List.of("--proc", m.target()));
+        case DEV -> c.addAll(List.of("--dev", m.target()));
       }
     }
-    c.addAll(
-        List.of(
-            "--proc",
-            "/proc",
-            "--dev",
-            "/dev",
-            "--chdir",
-            TASK_ROOT.toString(),
-            "--remount-ro",
-            "/"));
+    c.addAll(List.of("--chdir", TASK_ROOT.toString(), "--remount-ro", "/"));
     c.add("--");
     if (root) {
       c.addAll(
@@ -453,6 +510,96 @@ public final class LinuxSandboxDriver implements SandboxDriver {
     }
     c.addAll(program);
     return c;
+  }
+
+  /**
+   * What an instance's root is made of, in order: one list for both start paths, so that bubblewrap
+   * and the zygote build the same root. Resolves {@code program}'s interpreter in place to its real
+   * path, binding an installation outside the system directories where it is.
+   */
+  List<RootMount> rootMounts(SandboxSpec spec, Optional<Path> disk, List<String> program)
+      throws IOException {
+    List<RootMount> m = new ArrayList<>();
+    m.add(RootMount.bind("/usr", "/usr"));
+    for (String top : List.of("bin", "sbin", "lib", "lib32", "lib64", "libx32")) {
+      Path host = Path.of("/", top);
+      if (Files.isSymbolicLink(host)) {
+        m.add(RootMount.of(Kind.SYMLINK, Files.readSymbolicLink(host).toString(), host.toString()));
+      } else if (Files.isDirectory(host)) {
+        m.add(RootMount.bind(host.toString(), host.toString()));
+      }
+    }
+    m.add(RootMount.of(Kind.DIR, null, "/etc"));
+    m.add(RootMount.of(Kind.DIR, null, "/var"));
+    for (String name : HOST_ETC) {
+      m.add(new RootMount(Kind.BIND, "/etc/" + name, "/etc/" + name, true, true, 0));
+    }
+    // a distribution's JDK keeps its configuration in /etc/java-NN-openjdk, Mono in /etc/mono
+    for (Path conf : RUNTIME_ETC) {
+      m.add(RootMount.bind(conf.toString(), conf.toString()));
+    }
+    m.add(RootMount.bind(etc.resolve("passwd").toString(), "/etc/passwd"));
+    m.add(RootMount.bind(etc.resolve("group").toString(), "/etc/group"));
+    m.add(RootMount.bind(spec.taskRoot().toString(), TASK_ROOT.toString()));
+    m.add(RootMount.bind(spec.runtimeDir().toString(), RUNTIME_DIR.toString()));
+    spec.runtimeCache()
+        .ifPresent(cache -> m.add(RootMount.bind(cache.toString(), RUNTIME_CACHE.toString())));
+    if (spec.layers().isPresent()) {
+      m.add(RootMount.bind(spec.layers().get().toString(), OPT.toString()));
+    } else {
+      m.add(RootMount.of(Kind.DIR, null, OPT.toString()));
+    }
+    if (disk.isPresent()) {
+      m.add(new RootMount(Kind.BIND, disk.get().toString(), "/tmp", false, false, 0));
+    } else {
+      m.add(
+          new RootMount(
+              Kind.TMPFS, null, "/tmp", false, false, spec.ephemeralStorageMb() * 1024L * 1024L));
+    }
+    Path interpreter = Path.of(program.get(0));
+    if (interpreter.isAbsolute() && Files.exists(interpreter)) {
+      // an interpreter outside the system directories (a version manager's, an operator's build)
+      // is bound read-only where it is, with the installation it belongs to
+      Path real = interpreter.toRealPath();
+      program.set(0, real.toString());
+      if (!isUnderSystemDirs(real)
+          && real.getParent() != null
+          && real.getParent().getParent() != null) {
+        Path prefix = real.getParent().getParent();
+        for (int i = 1; i < prefix.getNameCount(); i++) {
+          m.add(RootMount.of(Kind.DIR, null, "/" + prefix.subpath(0, i)));
+        }
+        m.add(RootMount.bind(prefix.toString(), prefix.toString()));
+      }
+    }
+    m.add(RootMount.of(Kind.PROC, null, "/proc"));
+    m.add(RootMount.of(Kind.DEV, null, "/dev"));
+    return m;
+  }
+
+  enum Kind {
+    BIND,
+    SYMLINK,
+    DIR,
+    TMPFS,
+    PROC,
+    DEV
+  }
+
+  /**
+   * One step of building an instance's root: a bind of {@code source} (read-only unless said;
+   * skipped if missing when {@code optional}), a symlink to {@code source}, a 0755 directory, a
+   * tmpfs of {@code size} bytes, a fresh {@code /proc}, a minimal {@code /dev}.
+   */
+  record RootMount(
+      Kind kind, String source, String target, boolean readOnly, boolean optional, long size) {
+    static RootMount bind(String source, String target) {
+      return new RootMount(Kind.BIND, source, target, true, false, 0);
+    }
+
+    static RootMount of(Kind kind, String source, String target) {
+      return new RootMount(kind, source, target, true, false, 0);
+    }
   }
 
   private static boolean isUnderSystemDirs(Path p) {
@@ -490,6 +637,7 @@ public final class LinuxSandboxDriver implements SandboxDriver {
       out.add("network isolation (instances share the host's network)");
     }
     return "linux sandbox (bubblewrap"
+        + (forksPython() ? ", Python forked from zygotes" : "")
         + via
         + "): "
         + String.join(", ", in)
@@ -505,6 +653,7 @@ public final class LinuxSandboxDriver implements SandboxDriver {
     } catch (ExecutionException | TimeoutException e) {
       LOG.warn("some instances were not cleaned up: {}", e.toString());
     }
+    zygotes.ifPresent(ZygoteStarter::close);
     networks.ifPresent(NetworkNamespaces::close);
     scratch.ifPresent(ScratchDisks::close);
     cgroups.ifPresent(Cgroups::close);
@@ -528,8 +677,14 @@ public final class LinuxSandboxDriver implements SandboxDriver {
     scratch.ifPresent(ScratchDisks::prepare);
   }
 
+  /**
+   * An instance's process tree, started either way: {@code main} is bubblewrap's outer process or
+   * the zygote-forked init, {@code exitValue} its exit value as the JDK reports it, and {@code
+   * started} the bubblewrap process when Kiln started it itself (its stdin holds it at start).
+   */
   private final class LinuxSandbox implements Sandbox {
-    private final Process process;
+    private final ProcessHandle main;
+    private final Optional<Process> started;
     private final Path dir;
     private final Path output;
     private final Optional<Cgroups.InstanceCgroup> cgroup;
@@ -539,7 +694,9 @@ public final class LinuxSandboxDriver implements SandboxDriver {
     private final CompletableFuture<ExitStatus> exit;
 
     LinuxSandbox(
-        Process process,
+        ProcessHandle main,
+        CompletableFuture<Integer> exitValue,
+        Optional<Process> started,
         Path dir,
         Path output,
         Optional<Cgroups.InstanceCgroup> cgroup,
@@ -548,27 +705,26 @@ public final class LinuxSandboxDriver implements SandboxDriver {
         Optional<Path> disk) {
       this.network = network;
       this.disk = disk;
-      this.process = process;
+      this.main = main;
+      this.started = started;
       this.limits = limits;
       this.dir = dir;
       this.output = output;
       this.cgroup = cgroup;
       this.exit =
-          process
-              .onExit()
-              .thenApply(
-                  p -> {
-                    ExitStatus status = ExitStatus.fromExitValue(p.exitValue());
-                    cgroup.ifPresent(Cgroups.InstanceCgroup::killAll);
-                    return cgroup.map(Cgroups.InstanceCgroup::oomKilled).orElse(false)
-                        ? status.asOutOfMemory()
-                        : status;
-                  });
+          exitValue.thenApply(
+              value -> {
+                ExitStatus status = ExitStatus.fromExitValue(value);
+                cgroup.ifPresent(Cgroups.InstanceCgroup::killAll);
+                return cgroup.map(Cgroups.InstanceCgroup::oomKilled).orElse(false)
+                    ? status.asOutOfMemory()
+                    : status;
+              });
     }
 
     @Override
     public long pid() {
-      return process.pid();
+      return main.pid();
     }
 
     @Override
@@ -584,14 +740,14 @@ public final class LinuxSandboxDriver implements SandboxDriver {
     @Override
     public Set<Long> pids() {
       Set<Long> pids = new HashSet<>();
-      pids.add(process.pid());
+      pids.add(main.pid());
       if (cgroup.isPresent()) {
         String listed = Cgroups.read(cgroup.get().procsFiles().get(0)).orElse("").trim();
         for (String pid : listed.isEmpty() ? new String[0] : listed.split("\\s+")) {
           pids.add(Long.parseLong(pid));
         }
       } else {
-        process.descendants().forEach(p -> pids.add(p.pid()));
+        main.descendants().forEach(p -> pids.add(p.pid()));
       }
       return pids;
     }
@@ -599,7 +755,7 @@ public final class LinuxSandboxDriver implements SandboxDriver {
     @Override
     public long maxMemoryUsedBytes() {
       long peak = cgroup.map(Cgroups.InstanceCgroup::peakMemoryBytes).orElse(0L);
-      return peak > 0 ? peak : ProcessTrees.treePeakRss(process.pid());
+      return peak > 0 ? peak : ProcessTrees.treePeakRss(main.pid());
     }
 
     @Override
@@ -629,7 +785,7 @@ public final class LinuxSandboxDriver implements SandboxDriver {
 
     @Override
     public void releaseStart() {
-      ProcessTrees.releaseStart(process);
+      started.ifPresent(ProcessTrees::releaseStart);
     }
 
     @Override
@@ -640,9 +796,9 @@ public final class LinuxSandboxDriver implements SandboxDriver {
     @Override
     public void kill() {
       // bubblewrap's death takes its pid namespace with it; the cgroup catches the rest at once
-      process.destroyForcibly();
+      main.destroyForcibly();
       cgroup.ifPresent(Cgroups.InstanceCgroup::killAll);
-      ProcessTrees.killTree(process.toHandle());
+      ProcessTrees.killTree(main);
     }
 
     @Override
@@ -651,11 +807,11 @@ public final class LinuxSandboxDriver implements SandboxDriver {
       // before the grace period. bubblewrap's init ignores a signal from outside its namespace.
       // A frozen instance is thawed first, or the signal would wait for a thaw that never comes.
       freeze(false);
-      process.descendants().forEach(ProcessHandle::destroy);
+      main.descendants().forEach(ProcessHandle::destroy);
       try {
-        if (!process.waitFor(grace.toMillis(), TimeUnit.MILLISECONDS)) {
-          kill();
-        }
+        exit.get(grace.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (TimeoutException | ExecutionException e) {
+        kill();
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         kill();

@@ -206,6 +206,14 @@ public final class KilnCli implements Runnable {
     String sandbox = "auto";
 
     @Option(
+        names = "--zygote",
+        paramLabel = "on|off",
+        description =
+            "Fork Python instances from a pre-initialised interpreter in their own sandbox (Linux"
+                + " sandbox as root; off: bubblewrap starts each; default: ${DEFAULT-VALUE})")
+    String zygote = ServerSettings.DEFAULT_ZYGOTE ? "on" : "off";
+
+    @Option(
         names = "--outbound-network",
         paramLabel = "on|off",
         description =
@@ -434,7 +442,8 @@ public final class KilnCli implements Runnable {
                 store,
                 iam,
                 Optional.ofNullable(functionUrlDomain),
-                triggers());
+                triggers(),
+                ServerSettings.onOff("--zygote", zygote));
       } catch (IllegalArgumentException e) {
         System.err.println("kiln server: " + e.getMessage());
         return 2;

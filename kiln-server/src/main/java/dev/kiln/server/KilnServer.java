@@ -101,7 +101,8 @@ public final class KilnServer implements AutoCloseable {
                   settings.sandbox(),
                   data.resolve("sandbox"),
                   runtimeApi.port(),
-                  settings.outboundNetwork()),
+                  settings.outboundNetwork(),
+                  settings.zygote()),
               SandboxDriver::close);
       Path instances = data.resolve("instances");
       // the stores the --store setting names (by default, SQLite files in the data directory)
@@ -457,13 +458,17 @@ public final class KilnServer implements AutoCloseable {
 
   /** The driver the settings ask for; {@code auto} falls back to plain processes, loudly. */
   private static SandboxDriver sandboxDriver(
-      ServerSettings.SandboxChoice choice, Path state, int runtimeApiPort, boolean outbound)
+      ServerSettings.SandboxChoice choice,
+      Path state,
+      int runtimeApiPort,
+      boolean outbound,
+      boolean zygote)
       throws IOException {
     if (choice == ServerSettings.SandboxChoice.PROCESS) {
       return new ProcessSandboxDriver();
     }
     try {
-      return LinuxSandboxDriver.open(state, runtimeApiPort, outbound);
+      return LinuxSandboxDriver.open(state, runtimeApiPort, outbound, zygote);
     } catch (IOException e) {
       if (choice == ServerSettings.SandboxChoice.LINUX) {
         throw new IOException("--sandbox=linux is not possible here: " + e.getMessage(), e);

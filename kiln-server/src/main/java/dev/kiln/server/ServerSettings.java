@@ -32,6 +32,8 @@ import java.util.Optional;
  *     function URLs are {@code https://<url-id>.lambda-url.<region>.<domain>/}; without it they are
  *     {@code http(s)://<url-id>.lambda-url.<region>.localhost:<port>/}
  * @param triggers what the event source mappings' pollers reach their sources with
+ * @param zygote whether Python instances are forked from a pre-initialised interpreter (the Linux
+ *     sandbox as root; see LinuxSandboxDriver) rather than started by bubblewrap
  */
 public record ServerSettings(
     String bind,
@@ -57,7 +59,95 @@ public record ServerSettings(
     String store,
     dev.kiln.api.auth.IdentityPolicies.Mode iam,
     Optional<String> functionUrlDomain,
-    Triggers triggers) {
+    Triggers triggers,
+    boolean zygote) {
+
+  /** Whether Python instances are forked from zygotes unless {@code --zygote} says otherwise. */
+  public static final boolean DEFAULT_ZYGOTE = false;
+
+  /** As the canonical constructor, with Python zygotes as {@link #DEFAULT_ZYGOTE} says. */
+  public ServerSettings(
+      String bind,
+      int port,
+      Path dataDir,
+      Account account,
+      Duration keepAlive,
+      Duration shutdownGrace,
+      Map<String, String> interpreters,
+      SandboxChoice sandbox,
+      boolean outboundNetwork,
+      int concurrencyLimit,
+      int scaleOutRate,
+      long instanceMemoryMb,
+      Duration asyncRetryDelay,
+      Duration logRetention,
+      long logMaxBytes,
+      Optional<URI> otlpEndpoint,
+      boolean authentication,
+      Optional<ServerTls.Settings> tls,
+      Duration instanceCredentialsLifetime,
+      Duration clientTimeout,
+      String store,
+      dev.kiln.api.auth.IdentityPolicies.Mode iam,
+      Optional<String> functionUrlDomain,
+      Triggers triggers) {
+    this(
+        bind,
+        port,
+        dataDir,
+        account,
+        keepAlive,
+        shutdownGrace,
+        interpreters,
+        sandbox,
+        outboundNetwork,
+        concurrencyLimit,
+        scaleOutRate,
+        instanceMemoryMb,
+        asyncRetryDelay,
+        logRetention,
+        logMaxBytes,
+        otlpEndpoint,
+        authentication,
+        tls,
+        instanceCredentialsLifetime,
+        clientTimeout,
+        store,
+        iam,
+        functionUrlDomain,
+        triggers,
+        DEFAULT_ZYGOTE);
+  }
+
+  /** These settings, with Python zygotes on or off. */
+  public ServerSettings withZygote(boolean on) {
+    return new ServerSettings(
+        bind,
+        port,
+        dataDir,
+        account,
+        keepAlive,
+        shutdownGrace,
+        interpreters,
+        sandbox,
+        outboundNetwork,
+        concurrencyLimit,
+        scaleOutRate,
+        instanceMemoryMb,
+        asyncRetryDelay,
+        logRetention,
+        logMaxBytes,
+        otlpEndpoint,
+        authentication,
+        tls,
+        instanceCredentialsLifetime,
+        clientTimeout,
+        store,
+        iam,
+        functionUrlDomain,
+        triggers,
+        on);
+  }
 
   private static final java.util.regex.Pattern DOMAIN =
       java.util.regex.Pattern.compile(
@@ -356,7 +446,8 @@ public record ServerSettings(
         store,
         iamMode,
         urlDomain,
-        sources);
+        sources,
+        zygote);
   }
 
   /** These settings, with what the event source mappings' pollers reach their sources with. */

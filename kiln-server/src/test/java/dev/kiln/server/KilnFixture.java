@@ -84,8 +84,32 @@ final class KilnFixture implements AutoCloseable {
                     dev.kiln.store.Storage.DEFAULT,
                     dev.kiln.api.auth.IdentityPolicies.Mode.COMPAT,
                     java.util.Optional.empty(),
-                    ServerSettings.Triggers.NONE)));
+                    ServerSettings.Triggers.NONE,
+                    zygote())));
     lambda = client(server);
+  }
+
+  /**
+   * Whether the fixture's servers fork Python instances from zygotes: {@code -Dkiln.zygote=on|off}
+   * for a whole run, or a test class's {@link #forkPythonInThisThread} (a subclass that runs its
+   * parent's tests on the other start path); otherwise the server's default.
+   */
+  static boolean zygote() {
+    Boolean forced = FORK_PYTHON.get();
+    if (forced != null) {
+      return forced;
+    }
+    String property = System.getProperty("kiln.zygote");
+    return property == null || property.isBlank()
+        ? ServerSettings.DEFAULT_ZYGOTE
+        : ServerSettings.onOff("kiln.zygote", property);
+  }
+
+  private static final InheritableThreadLocal<Boolean> FORK_PYTHON = new InheritableThreadLocal<>();
+
+  /** Fixtures made on this thread from now on fork Python instances from zygotes (or not). */
+  static void forkPythonInThisThread(Boolean on) {
+    FORK_PYTHON.set(on);
   }
 
   /** The admin key of the server whose data directory is {@code dataDir}. */

@@ -1,0 +1,362 @@
+"""Kiln's Python zygote: a pre-initialised interpreter that forks each new instance into its sandbox.
+
+The zygote runs as root on the host, as a child of Kiln, one per Python interpreter. At start it
+imports what Kiln's bootstrap imports and compiles the bootstrap, then listens on a unix socket
+(argv[1]). Each connection is one instance: the zygote forks a child straight into a new pid
+namespace and answers {"pid": N} (the child's pid on the host); when the child exits it answers
+{"exit": C} (C as the JDK reports exit values: 128 + N for death by signal N) and closes.
+
+The zygote never reads a spec: the child reads its own from the connection, so the zygote's memory,
+which every later child inherits, holds nothing of any instance (no environment, no credentials).
+
+The child (pid 1 of its namespace, the instance's init, like bubblewrap's):
+  closes every fd but its connection, reads the spec (one JSON line), opens its output file,
+  joins its cgroups, enters its network namespace, unshares mount, ipc, uts and cgroup namespaces,
+  builds its root from the spec's mounts on a fresh tmpfs and pivots into it, then forks the runtime.
+  It forwards SIGTERM/SIGINT/SIGHUP/SIGQUIT to the runtime, reaps orphans, and exits with the
+  runtime's status. When it dies the kernel kills everything else in the pid namespace.
+The runtime (its child): default signal handlers, stdin /dev/null, stdout and stderr the output
+  file, no other fd, a new session, no capabilities (bounding set dropped), uid 993/gid 990 with no
+  supplementary groups, no_new_privs, the spec's environment only, a reseeded `random`, then the
+  bootstrap's code as __main__.
+"""
+
+import ctypes
+import fcntl
+import json
+import os
+import selectors
+import signal
+import socket
+import sys
+import types
+
+# what the bootstrap imports, loaded once here so that no instance pays for it
+import http.client  # noqa: F401
+import importlib  # noqa: F401
+import logging  # noqa: F401
+import time  # noqa: F401
+import traceback
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWCGROUP = 0x02000000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_REMOUNT = 32
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+MNT_DETACH = 2
+PR_SET_PDEATHSIG = 1
+PR_CAPBSET_DROP = 24
+PR_SET_NO_NEW_PRIVS = 38
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}.get(os.uname().machine, 155)
+SYS_CAPSET = {"x86_64": 126, "aarch64": 91}.get(os.uname().machine, 126)
+
+LIBC = ctypes.CDLL(None, use_errno=True)
+LIBC.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+LIBC.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+LIBC.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+
+BOOTSTRAP_INSIDE = "/var/runtime/bootstrap.py"
+FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
+DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
+
+
+def _check(result, what):
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, "%s: %s" % (what, os.strerror(err)))
+
+
+def _b(path):
+    return None if path is None else os.fsencode(path)
+
+
+def unshare(flags):
+    _check(LIBC.unshare(flags), "unshare")
+
+
+def setns(fd, nstype):
+    _check(LIBC.setns(fd, nstype), "setns")
+
+
+def mount(source, target, fstype, flags, data=None):
+    _check(LIBC.mount(_b(source), _b(target), _b(fstype), flags, _b(data)), "mount %s" % target)
+
+
+def prctl(option, arg2=0, arg3=0):
+    _check(LIBC.prctl(option, arg2, arg3, 0, 0), "prctl %d" % option)
+
+
+def _exit_value(status):
+    code = os.waitstatus_to_exitcode(status)
+    return 128 - code if code < 0 else code
+
+
+# --- the instance's init (pid 1 of its namespace) -------------------------------------------------
+
+
+def _mkdirs(path, mode=0o755):
+    parts = path.strip("/").split("/")
+    for i in range(1, len(parts) + 1):
+        p = "/" + "/".join(parts[:i])
+        if not os.path.lexists(p):
+            os.mkdir(p, mode)
+            os.chmod(p, mode)
+
+
+def _mount_point(target, is_dir):
+    _mkdirs(os.path.dirname(target) or "/")
+    if not os.path.lexists(target):
+        if is_dir:
+            os.mkdir(target, 0o755)
+        else:
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT, 0o644))
+
+
+def _bind(source, target, read_only, devices=False):
+    _mount_point(target, os.path.isdir(source))
+    mount(source, target, None, MS_BIND | MS_REC)
+    flags = MS_REMOUNT | MS_BIND | MS_NOSUID | (0 if devices else MS_NODEV)
+    flags |= MS_RDONLY if read_only else 0
+    mount(None, target, None, flags)
+
+
+def _build_root(root, mounts, hostname):
+    mount(None, "/", None, MS_REC | MS_PRIVATE)
+    mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
+    for m in mounts:
+        kind, target = m["kind"], root + m["target"]
+        if kind == "bind":
+            if m.get("optional") and not os.path.exists(m["source"]):
+                continue
+            _bind(m["source"], target, m.get("readOnly", True))
+        elif kind == "symlink":
+            _mkdirs(os.path.dirname(target))
+            os.symlink(m["source"], target)
+        elif kind == "dir":
+            _mkdirs(target, int(m.get("mode", "0755"), 8))
+        elif kind == "tmpfs":
+            _mount_point(target, True)
+            mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=%d" % m["size"])
+        elif kind == "proc":
+            _mount_point(target, True)
+            mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        elif kind == "dev":
+            _mount_point(target, True)
+            mount("tmpfs", target, "tmpfs", MS_NOSUID, "mode=0755,size=64k")
+            for name in DEVICES:
+                _bind("/dev/" + name, target + "/" + name, False, devices=True)
+            for name, to in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                             ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"),
+                             ("core", "/proc/kcore")):
+                os.symlink(to, target + "/" + name)
+            os.mkdir(target + "/shm", 0o1777)
+            os.chmod(target + "/shm", 0o1777)
+            os.mkdir(target + "/pts", 0o755)
+            mount("devpts", target + "/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+                  "newinstance,ptmxmode=0666,mode=620")
+            os.symlink("pts/ptmx", target + "/ptmx")
+        else:
+            raise ValueError("unknown mount kind " + kind)
+    os.chdir(root)
+    _check(LIBC.syscall(SYS_PIVOT_ROOT, b".", b"."), "pivot_root")
+    _check(LIBC.umount2(b".", MNT_DETACH), "umount old root")
+    os.chdir("/")
+    mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    socket.sethostname(hostname)
+
+
+def _drop_privileges(uid, gid):
+    last = int(open("/proc/sys/kernel/cap_last_cap").read())
+    for cap in range(last + 1):
+        prctl(PR_CAPBSET_DROP, cap)
+    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)  # permitted and effective capabilities go with root
+    # the inheritable set goes too
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)
+    data = (ctypes.c_uint32 * 6)()
+    _check(LIBC.syscall(SYS_CAPSET, header, data), "capset")
+    prctl(PR_SET_NO_NEW_PRIVS, 1)
+
+
+def _runtime(spec, bootstrap, output, devnull):
+    """In the runtime's process: becomes the function's runtime. Never returns."""
+    os.dup2(devnull, 0)
+    os.dup2(output, 1)
+    os.dup2(output, 2)
+    for s in signal.valid_signals():
+        try:
+            signal.signal(s, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    os.closerange(3, 65536)
+    os.setsid()
+    _drop_privileges(spec["uid"], spec["gid"])
+    env = spec["environment"]
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(spec["cwd"])
+    unbuffered = bool(env.get("PYTHONUNBUFFERED"))
+    import io
+    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8",
+                                  errors="backslashreplace", line_buffering=False,
+                                  write_through=unbuffered)
+    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8",
+                                  errors="backslashreplace", line_buffering=True,
+                                  write_through=unbuffered)
+    sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
+    sys.__stdout__, sys.__stderr__, sys.__stdin__ = sys.stdout, sys.stderr, sys.stdin
+    # what a fresh `python3 -S bootstrap.py` would have: the script's directory, PYTHONPATH, stdlib
+    extra = [p for p in env.get("PYTHONPATH", "").split(":") if p]
+    sys.path[:] = [os.path.dirname(BOOTSTRAP_INSIDE)] + extra + STDLIB_PATH
+    sys.argv[:] = spec["argv"]
+    if "random" in sys.modules:
+        sys.modules["random"].seed()  # not the zygote's sequence
+    main = types.ModuleType("__main__")
+    main.__file__ = BOOTSTRAP_INSIDE
+    main.__builtins__ = __builtins__
+    sys.modules["__main__"] = main
+    code = 0
+    try:
+        exec(bootstrap, main.__dict__)
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        if e.code is not None and not isinstance(e.code, int):
+            print(e.code, file=sys.stderr)
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:
+        pass
+    os._exit(code)
+
+
+def _high(fd):
+    """The fd moved above 0-2, so that making it a standard stream cannot overwrite another."""
+    moved = fcntl.fcntl(fd, fcntl.F_DUPFD, 10)
+    os.close(fd)
+    return moved
+
+
+def _instance(conn, bootstrap, root):
+    """In the zygote's child, pid 1 of a new pid namespace. Never returns."""
+    output = -1
+    try:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        keep = conn.fileno()
+        os.closerange(0, keep)
+        os.closerange(keep + 1, 65536)
+        spec = json.loads(conn.makefile("rb").readline())
+        conn.close()
+        output = _high(os.open(spec["output"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600))
+        devnull = _high(os.open("/dev/null", os.O_RDONLY))
+        for procs in spec["cgroupProcs"]:
+            with open(procs, "w") as f:
+                f.write("0")  # this process
+        if spec.get("netns"):
+            fd = os.open(spec["netns"], os.O_RDONLY)
+            setns(fd, CLONE_NEWNET)
+            os.close(fd)
+        unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS)
+        try:
+            unshare(CLONE_NEWCGROUP)
+        except OSError:
+            pass
+        _build_root(root, spec["mounts"], spec.get("hostname", "localhost"))
+        runtime = os.fork()
+        if runtime == 0:
+            try:
+                _runtime(spec, bootstrap, output, devnull)
+            except BaseException as e:
+                os.write(2, ("kiln zygote: could not start the runtime: %r\n" % e).encode())
+                os._exit(125)
+        os.close(devnull)
+        for s in FORWARDED:
+            signal.signal(s, lambda n, _f: os.kill(runtime, n))
+        while True:
+            try:
+                pid, status = os.wait()
+            except ChildProcessError:
+                os._exit(1)
+            except InterruptedError:
+                continue
+            if pid == runtime:
+                os._exit(_exit_value(status))
+    except BaseException as e:
+        try:
+            message = ("kiln zygote: could not start the instance: %s\n" % e).encode()
+            os.write(output if output >= 0 else 2, message)
+        finally:
+            os._exit(125)
+
+
+# --- the zygote ------------------------------------------------------------------------------------
+
+STDLIB_PATH = [p for p in sys.path[1:]]
+
+
+def main():
+    socket_path, bootstrap_path = sys.argv[1], sys.argv[2]
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with Kiln, as bubblewrap's --die-with-parent
+    with open(bootstrap_path, "rb") as f:
+        bootstrap = compile(f.read(), BOOTSTRAP_INSIDE, "exec")
+    root = os.path.join(os.path.dirname(socket_path), "zygote-root")
+    os.makedirs(root, mode=0o755, exist_ok=True)
+    host_pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.unlink(socket_path)
+    except FileNotFoundError:
+        pass
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(socket_path)
+    os.chmod(socket_path, 0o600)
+    listener.listen(128)
+    selector = selectors.DefaultSelector()
+    selector.register(listener, selectors.EVENT_READ, None)
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    while True:
+        for key, _ in selector.select():
+            if key.data is None:
+                conn, _ = listener.accept()
+                unshare(CLONE_NEWPID)
+                pid = os.fork()
+                if pid == 0:
+                    _instance(conn, bootstrap, root)
+                setns(host_pid_ns, CLONE_NEWPID)
+                try:
+                    conn.sendall(b'{"pid": %d}\n' % pid)
+                except OSError:
+                    pass
+                pidfd = os.pidfd_open(pid)
+                selector.register(pidfd, selectors.EVENT_READ, (pid, conn))
+            else:
+                pid, conn = key.data
+                selector.unregister(key.fileobj)
+                os.close(key.fileobj)
+                _, status = os.waitpid(pid, 0)
+                try:
+                    conn.sendall(b'{"exit": %d}\n' % _exit_value(status))
+                except OSError:
+                    pass
+                conn.close()
+
+
+if __name__ == "__main__":
+    main()
