@@ -150,6 +150,13 @@ public final class BenchCommand implements Callable<Integer> {
       description = "Kiln's --sandbox: auto, linux or process (default: ${DEFAULT-VALUE})")
   String sandbox = "auto";
 
+  @Option(
+      names = "--zygote",
+      description =
+          "Kiln's --zygote: fork Python instances from a pre-initialised interpreter (on) or start"
+              + " each with bubblewrap (off); empty: the server's default")
+  String zygote = "";
+
   @Option(names = "--out", description = "Results directory (default: ${DEFAULT-VALUE})")
   Path out = Path.of("bench-results");
 
@@ -196,7 +203,9 @@ public final class BenchCommand implements Callable<Integer> {
     }
     BenchSettings settings = settings();
     Files.createDirectories(settings.resultsDir());
-    try (KilnProcess kiln = KilnProcess.start(settings.sandbox(), List.of())) {
+    try (KilnProcess kiln =
+        KilnProcess.start(
+            settings.sandbox(), zygote.isBlank() ? List.of() : List.of("--zygote", zygote))) {
       BenchContext context = new BenchContext(settings, kiln, HttpCalls.client());
       for (Suite suite : chosen) {
         System.err.println("kiln bench: running " + suite.name() + " ...");

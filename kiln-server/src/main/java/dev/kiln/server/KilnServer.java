@@ -169,6 +169,17 @@ public final class KilnServer implements AutoCloseable {
           "Host memory held by instances: their MemorySize summed",
           gate,
           g -> g.reservedMb() * 1024.0 * 1024.0);
+      if (driver instanceof dev.kiln.sandbox.LinuxSandboxDriver linux) {
+        metrics.gauge(
+            "kiln.zygotes",
+            "Python zygotes running (pre-initialised interpreters instances are forked from)",
+            linux,
+            LinuxSandboxDriver::zygotesRunning);
+        io.micrometer.core.instrument.FunctionCounter.builder(
+                "kiln.zygote.restarts", linux, LinuxSandboxDriver::zygoteRestarts)
+            .description("Python zygotes that died and were replaced")
+            .register(metrics.registry());
+      }
       // the URL a client can call: the real scheme and port (known once the listener is up)
       FunctionUrlAddress urlAddress =
           settings

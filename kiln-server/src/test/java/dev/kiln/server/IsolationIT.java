@@ -34,6 +34,14 @@ class IsolationIT {
 
   @BeforeAll
   static void start() throws Exception {
+    startOn(KilnFixture.zygote());
+  }
+
+  /**
+   * Starts the server with Python instances forked from zygotes or started by bubblewrap: the
+   * attacks run on both start paths ({@link IsolationZygoteIT} is this class with zygotes on).
+   */
+  static void startOn(boolean zygote) throws Exception {
     boolean root = ProcessHandle.current().info().user().map("root"::equals).orElse(false);
     boolean bwrap = Tools.find("bwrap").isPresent();
     if (!root || !bwrap) {
@@ -42,7 +50,7 @@ class IsolationIT {
       }
       Assumptions.abort("the Linux sandbox's full isolation needs root and bubblewrap");
     }
-    kiln = new KilnFixture(Duration.ofMinutes(5), ServerSettings.SandboxChoice.LINUX);
+    kiln = new KilnFixture(Duration.ofMinutes(5), ServerSettings.SandboxChoice.LINUX, zygote);
     byte[] attack;
     try (var in = IsolationIT.class.getResourceAsStream("/attacks/attack.py")) {
       attack = in.readAllBytes();

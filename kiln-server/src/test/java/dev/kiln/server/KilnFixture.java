@@ -38,6 +38,11 @@ final class KilnFixture implements AutoCloseable {
     this(keepAlive, sandbox, ServerSettings.DEFAULT_CONCURRENCY_LIMIT);
   }
 
+  /** A server whose Python instances are forked from zygotes, or started by bubblewrap. */
+  KilnFixture(Duration keepAlive, ServerSettings.SandboxChoice sandbox, boolean zygote) {
+    this(keepAlive, sandbox, ServerSettings.DEFAULT_CONCURRENCY_LIMIT, s -> s.withZygote(zygote));
+  }
+
   KilnFixture(Duration keepAlive, ServerSettings.SandboxChoice sandbox, int concurrencyLimit) {
     this(keepAlive, sandbox, concurrencyLimit, s -> s);
   }
@@ -90,26 +95,14 @@ final class KilnFixture implements AutoCloseable {
   }
 
   /**
-   * Whether the fixture's servers fork Python instances from zygotes: {@code -Dkiln.zygote=on|off}
-   * for a whole run, or a test class's {@link #forkPythonInThisThread} (a subclass that runs its
-   * parent's tests on the other start path); otherwise the server's default.
+   * Whether the fixture's servers fork Python instances from zygotes unless a test says: {@code
+   * -Dkiln.zygote=on|off} for a whole run, otherwise the server's default.
    */
   static boolean zygote() {
-    Boolean forced = FORK_PYTHON.get();
-    if (forced != null) {
-      return forced;
-    }
     String property = System.getProperty("kiln.zygote");
     return property == null || property.isBlank()
         ? ServerSettings.DEFAULT_ZYGOTE
         : ServerSettings.onOff("kiln.zygote", property);
-  }
-
-  private static final InheritableThreadLocal<Boolean> FORK_PYTHON = new InheritableThreadLocal<>();
-
-  /** Fixtures made on this thread from now on fork Python instances from zygotes (or not). */
-  static void forkPythonInThisThread(Boolean on) {
-    FORK_PYTHON.set(on);
   }
 
   /** The admin key of the server whose data directory is {@code dataDir}. */
