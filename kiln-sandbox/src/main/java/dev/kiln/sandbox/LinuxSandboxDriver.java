@@ -51,6 +51,12 @@ import org.slf4j.LoggerFactory;
  * host-wide file locks ({@link HostSlots}). Scratch disks and state records live under the state
  * directory, which is the server's alone (the data directory is locked by one server).
  *
+ * <p>Two start paths build that same sandbox from one list of mounts ({@link #rootMounts}):
+ * bubblewrap, for every runtime, and, for Python as root with zygotes on, a fork from a
+ * pre-initialised interpreter ({@link ZygoteStarter}) that skips the interpreter's start and the
+ * bootstrap's imports. Either way the instance is a {@link LinuxSandbox} over the pid of its first
+ * process and a future of its exit value.
+ *
  * <p>The pid namespace is what guarantees no orphans: bubblewrap's init is pid 1 inside and dies
  * with bubblewrap's outer process, and when the pid 1 of a namespace dies the kernel kills every
  * other process in it.

@@ -160,8 +160,7 @@ def _build_root(root, mounts, hostname):
                              ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"),
                              ("core", "/proc/kcore")):
                 os.symlink(to, target + "/" + name)
-            os.mkdir(target + "/shm", 0o1777)
-            os.chmod(target + "/shm", 0o1777)
+            os.mkdir(target + "/shm", 0o755)  # as bubblewrap's: root's, nothing to write to
             os.mkdir(target + "/pts", 0o755)
             mount("devpts", target + "/pts", "devpts", MS_NOSUID | MS_NOEXEC,
                   "newinstance,ptmxmode=0666,mode=620")
