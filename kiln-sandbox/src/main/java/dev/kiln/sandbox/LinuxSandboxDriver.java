@@ -699,6 +699,12 @@ public final class LinuxSandboxDriver implements SandboxDriver {
     private final Optional<Path> disk;
     private final CompletableFuture<ExitStatus> exit;
 
+    /**
+     * The cgroup's peak memory, read as the instance ended, before anything that follows its exit
+     * (the removal of the cgroup among them) can run; -1 while it runs.
+     */
+    private volatile long peakAtExit = -1;
+
     LinuxSandbox(
         ProcessHandle main,
         CompletableFuture<Integer> exitValue,
@@ -721,6 +727,7 @@ public final class LinuxSandboxDriver implements SandboxDriver {
           exitValue.thenApply(
               value -> {
                 ExitStatus status = ExitStatus.fromExitValue(value);
+                peakAtExit = cgroup.map(Cgroups.InstanceCgroup::peakMemoryBytes).orElse(0L);
                 cgroup.ifPresent(Cgroups.InstanceCgroup::killAll);
                 return cgroup.map(Cgroups.InstanceCgroup::oomKilled).orElse(false)
                     ? status.asOutOfMemory()
@@ -760,7 +767,9 @@ public final class LinuxSandboxDriver implements SandboxDriver {
 
     @Override
     public long maxMemoryUsedBytes() {
-      long peak = cgroup.map(Cgroups.InstanceCgroup::peakMemoryBytes).orElse(0L);
+      long atExit = peakAtExit;
+      long peak =
+          atExit >= 0 ? atExit : cgroup.map(Cgroups.InstanceCgroup::peakMemoryBytes).orElse(0L);
       return peak > 0 ? peak : ProcessTrees.treePeakRss(main.pid());
     }
 
