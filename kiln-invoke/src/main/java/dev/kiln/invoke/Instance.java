@@ -170,6 +170,11 @@ final class Instance {
       return TERMINATE_GRACE;
     }
 
+    /** What of the output the runtime printed on its way out goes to its log stream. */
+    default String lastWords(String output) {
+      return output;
+    }
+
     /**
      * The instance stopped: gracefully (SIGTERM, and its processes have exited, before its files
      * are removed) or not (killed, crashed, or exited by itself).
@@ -456,7 +461,7 @@ final class Instance {
       Thread.currentThread().interrupt();
     }
     InstanceLog.Cut cut = log.cut();
-    String output = platformLog.output(cut.text());
+    String output = platformLog.output(epilogue.lastWords(cut.text()));
     if (!output.isEmpty()) {
       // with the offset read to, so that a crash before removeFiles does not ingest it again
       logs.record(

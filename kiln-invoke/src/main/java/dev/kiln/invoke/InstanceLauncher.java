@@ -262,8 +262,14 @@ final class InstanceLauncher {
                     new Instance.Epilogue() {
                       @Override
                       public java.time.Duration terminateGrace() {
-                        // the JVM writes the archive on its way out
-                        return ARCHIVE_GRACE;
+                        // the JVM writes the archive on its way out; an AOT cache's training
+                        // JVM starts another to assemble it, which takes longer
+                        return plan.aot() ? AOT_CACHE_GRACE : ARCHIVE_GRACE;
+                      }
+
+                      @Override
+                      public String lastWords(String output) {
+                        return JavaClassCache.withoutTrainingReport(output);
                       }
 
                       @Override
@@ -310,6 +316,12 @@ final class InstanceLauncher {
   private static final java.time.Duration ARCHIVE_GRACE = java.time.Duration.ofSeconds(10);
 
   /**
+   * How long a JVM that trains an AOT cache may take to exit: its assembling JVM took 2.5 s on an
+   * idle 2-core machine, several times that while the machine was busy.
+   */
+  private static final java.time.Duration AOT_CACHE_GRACE = java.time.Duration.ofSeconds(30);
+
+  /**
    * The class data sharing plan of a Java instance; empty for other runtimes, or when the cache
    * cannot be prepared (the instance then starts without it).
    */
@@ -318,7 +330,11 @@ final class InstanceLauncher {
       return Optional.empty();
     }
     try {
-      return Optional.of(classCache.plan(version, version.launch().command().get(0)));
+      return Optional.of(
+          classCache.plan(
+              version,
+              version.launch().command().get(0),
+              version.launch().jdk().map(RuntimeTable.Jdk::feature).orElse(0)));
     } catch (IOException | RuntimeException e) {
       org.slf4j.LoggerFactory.getLogger(InstanceLauncher.class)
           .warn("no class data sharing for {}: {}", version.key(), e.toString());
@@ -463,10 +479,10 @@ final class InstanceLauncher {
    * A Java instance: AWS's runtime interface client on the function's JDK, with the JVM tuned for
    * short-lived instances as AWS's Java runtimes tune it (client compiler only, serial GC, native
    * access for the runtime interface client's JNI library, class data sharing: the JDK's archive,
-   * and one per function version made by its first instance, see {@link JavaClassCache}) and a heap
-   * of 85% of the function's memory. The code is the task root's classes (packed into a jar for
-   * class data sharing) and its {@code lib/*.jar}, as in a Lambda deployment package, then the
-   * layers' {@code java/lib/*.jar}.
+   * and one per function version made by its first instance, an AOT cache on JDK 25 and later, see
+   * {@link JavaClassCache}) and a heap of 85% of the function's memory. The code is the task root's
+   * classes (packed into a jar for class data sharing) and its {@code lib/*.jar}, as in a Lambda
+   * deployment package, then the layers' {@code java/lib/*.jar}.
    */
   private List<String> javaCommand(
       FunctionVersion version, Path instanceDir, Optional<JavaClassCache.Plan> cds) {
@@ -481,9 +497,12 @@ final class InstanceLauncher {
                 "-XX:+TieredCompilation",
                 "-XX:TieredStopAtLevel=1",
                 "-XX:+UseSerialGC",
-                "-Xshare:auto",
                 "-Xmx" + heapMb + "m",
                 "-Djava.net.preferIPv4Stack=true"));
+    if (cds.isEmpty() || !cds.get().aot()) {
+      // the JDK's archive (its default; the AOT options refuse to be named beside it)
+      command.add(1, "-Xshare:auto");
+    }
     if (version.launch().jdk().map(RuntimeTable.Jdk::feature).orElse(0) >= 17) {
       // the runtime interface client loads its native library with System.load, which JDK 24+
       // warns about at every start unless native access is granted, as Lambda's runtime grants it
@@ -494,17 +513,21 @@ final class InstanceLauncher {
       // jars only, as the JVM requires of a class path it archives (see JavaClassCache)
       Path cache = driver.runtimeCacheInside(cds.get().dir());
       code = cache.resolve(JavaClassCache.APP_JAR).toString();
-      if (cds.get().useArchive()) {
-        command.add("-XX:SharedArchiveFile=" + cache.resolve(JavaClassCache.ARCHIVE));
+      Optional<Path> mapped = cds.get().cacheToUse();
+      String made = driver.tmpInside(instanceDir).resolve(cds.get().fileInTmp()).toString();
+      if (mapped.isPresent()) {
+        Path inside = cache.resolve(mapped.get().getFileName().toString());
+        command.add((cds.get().aot() ? "-XX:AOTCache=" : "-XX:SharedArchiveFile=") + inside);
       } else if (cds.get().dump()) {
-        command.add(
-            "-XX:ArchiveClassesAtExit="
-                + driver.tmpInside(instanceDir).resolve(JavaClassCache.DUMP_IN_TMP));
+        command.add((cds.get().aot() ? "-XX:AOTCacheOutput=" : "-XX:ArchiveClassesAtExit=") + made);
       }
-      // an archive the JVM cannot use (a JDK updated in place) is skipped without a word in
-      // the function's log
+      // a cache the JVM cannot use (a JDK updated in place) is skipped without a word in the
+      // function's log, and so is the AOT training's report as it assembles the cache
       command.add("-Xlog:cds=off");
       command.add("-Xlog:cds+dynamic=off");
+      if (cds.get().aot()) {
+        command.add("-Xlog:aot=off");
+      }
     }
     command.addAll(
         List.of(

@@ -36,17 +36,44 @@ import java.util.stream.Stream;
  * instances see read-only. An instance that was killed leaves nothing, and the next one tries
  * again.
  *
+ * <p>On a JDK 25 or newer the first instance trains an AOT cache instead ({@code
+ * -XX:AOTCacheOutput}, JEP 483 and 514): the classes it loaded, already linked, and the method
+ * profiles it gathered, which later instances map with {@code -XX:AOTCache}. The training JVM
+ * assembles the cache on its way out (it starts a second JVM for that, inside the same sandbox, a
+ * few seconds after Kiln has asked it to stop), so the cost falls on the instance's stop, never on
+ * an invocation. Measured on the cold bench's no-op (BENCHMARKS.md, "Node.js snapshot and JDK AOT
+ * cache"), the AOT cache starts the runtime sooner than the dynamic archive, so it is the one used
+ * where the JDK has it. A training that leaves no cache (the instance was killed, or its memory was
+ * too small for the assembling JVM) marks the version, and its next instance makes the dynamic
+ * archive instead, so a function never retrains at every cold start.
+ *
  * <p>Each version has a directory of its own ({@code <data>/java-cds/<key>}): an archive holds the
  * code of the classes in it, so one function never sees another's. The key covers everything the
- * archive depends on: the JDK, the code, the layers.
+ * archive depends on: the JDK, the code, the layers. Caches are copied into that directory under a
+ * unique temporary name and renamed into place, so an instance never maps a partial file, and of
+ * two instances (or two servers on one data directory) that finish at once the last rename wins
+ * with a whole file; instances map them read-only.
+ *
+ * <p>Locking: {@link #locks} holds one monitor per key, guarding the packing of {@code app.jar};
+ * {@link #dumping} (a concurrent set) lets only one instance of a key make a cache at a time.
  */
 final class JavaClassCache {
 
   static final String APP_JAR = "app.jar";
   static final String ARCHIVE = "app.jsa";
+  static final String AOT_CACHE = "app.aot";
 
   /** Where the dumping instance's JVM writes the archive, in its own {@code /tmp}. */
   static final String DUMP_IN_TMP = ".kiln-app.jsa";
+
+  /** Where the training instance's JVM writes the AOT cache, in its own {@code /tmp}. */
+  static final String AOT_IN_TMP = ".kiln-app.aot";
+
+  /** The first JDK whose JVM trains an AOT cache in one run ({@code -XX:AOTCacheOutput}). */
+  static final int AOT_CACHE_FEATURE = 25;
+
+  /** Marks a version whose AOT training left no cache: its instances use the dynamic archive. */
+  private static final String AOT_FAILED = "aot-failed";
 
   private static final String CODE_FILE = "code";
 
@@ -62,18 +89,29 @@ final class JavaClassCache {
    * What an instance does about class data sharing.
    *
    * @param dir the version's directory, with {@code app.jar} and perhaps {@code app.jsa}
-   * @param dump this instance makes the archive (no archive yet, and no other instance is making
-   *     it)
+   * @param dump this instance makes a cache (none yet, and no other instance is making one)
+   * @param aot the cache this version uses or makes is an AOT cache, not a dynamic archive
    */
-  record Plan(String key, Path dir, boolean dump) {
+  record Plan(String key, Path dir, boolean dump, boolean aot) {
 
-    boolean useArchive() {
-      return Files.isRegularFile(dir.resolve(ARCHIVE));
+    /** The cache an instance maps: the version's AOT cache or its archive, when it exists. */
+    Optional<Path> cacheToUse() {
+      Path cache = dir.resolve(aot ? AOT_CACHE : ARCHIVE);
+      return Files.isRegularFile(cache) ? Optional.of(cache) : Optional.empty();
+    }
+
+    /** Where the making instance's JVM writes its cache, in its own {@code /tmp}. */
+    String fileInTmp() {
+      return aot ? AOT_IN_TMP : DUMP_IN_TMP;
     }
   }
 
-  /** Prepares the version's directory ({@code app.jar}) and decides what the instance does. */
-  Plan plan(FunctionVersion version, String jdk) throws IOException {
+  /**
+   * Prepares the version's directory ({@code app.jar}) and decides what the instance does.
+   *
+   * @param jdkFeature the JDK's major version: 25 and later make and use an AOT cache
+   */
+  Plan plan(FunctionVersion version, String jdk, int jdkFeature) throws IOException {
     FunctionConfig c = version.config();
     StringBuilder identity =
         new StringBuilder(jdk)
@@ -89,30 +127,62 @@ final class JavaClassCache {
         pack(version.taskRoot(), dir, CodeDigest.hexFromBase64(c.codeSha256()));
       }
     }
-    boolean dump = !Files.isRegularFile(dir.resolve(ARCHIVE)) && dumping.add(key);
-    return new Plan(key, dir, dump);
+    boolean aot =
+        jdkFeature >= AOT_CACHE_FEATURE
+            && (Files.isRegularFile(dir.resolve(AOT_CACHE))
+                || !Files.exists(dir.resolve(AOT_FAILED)));
+    boolean dump = !Files.isRegularFile(dir.resolve(aot ? AOT_CACHE : ARCHIVE)) && dumping.add(key);
+    return new Plan(key, dir, dump, aot);
   }
 
   /**
-   * The dumping instance ended: keeps its archive if the JVM exited of its own accord or on SIGTERM
-   * (it writes the archive on the way out), and lets another instance try otherwise.
+   * The dumping instance ended: keeps its cache if the JVM exited of its own accord or on SIGTERM
+   * (it writes the cache on the way out), and lets another instance try otherwise. An AOT training
+   * instance that ran and left nothing (killed, or out of memory while assembling) marks the
+   * version, whose next instance makes the dynamic archive instead.
    */
   void finished(Plan plan, ExitStatus exit, Optional<Path> instanceTmp) {
     try {
       boolean graceful = exit.code() == 0 || exit.signal() == 15;
-      Path dumped = instanceTmp.map(t -> t.resolve(DUMP_IN_TMP)).orElse(null);
+      Path dumped = instanceTmp.map(t -> t.resolve(plan.fileInTmp())).orElse(null);
       if (graceful && dumped != null && Files.isRegularFile(dumped) && Files.size(dumped) > 0) {
-        Path partial = plan.dir().resolve(ARCHIVE + "." + UUID.randomUUID() + ".tmp");
-        Files.copy(dumped, partial);
-        Files.setPosixFilePermissions(
-            partial, java.nio.file.attribute.PosixFilePermissions.fromString("r--r--r--"));
-        Files.move(partial, plan.dir().resolve(ARCHIVE), StandardCopyOption.ATOMIC_MOVE);
+        String name = plan.aot() ? AOT_CACHE : ARCHIVE;
+        Path partial = plan.dir().resolve(name + "." + UUID.randomUUID() + ".tmp");
+        try {
+          Files.copy(dumped, partial);
+          Files.setPosixFilePermissions(
+              partial, java.nio.file.attribute.PosixFilePermissions.fromString("r--r--r--"));
+          Files.move(partial, plan.dir().resolve(name), StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+          Files.deleteIfExists(partial);
+        }
+      } else if (plan.aot() && instanceTmp.isPresent()) {
+        Files.writeString(plan.dir().resolve(AOT_FAILED), exit.toString());
       }
     } catch (IOException e) {
-      // no archive this time; the next instance tries again
+      // no cache this time; the next instance tries again
     } finally {
       dumping.remove(plan.key());
     }
+  }
+
+  /**
+   * The training JVM's report of the AOT cache it assembles, which it prints on its way out
+   * whatever {@code -Xlog} says, left out of the function's log: each line names Kiln's file in
+   * {@code /tmp} ({@link #AOT_IN_TMP}), or is the assembling JVM's note of the options it was
+   * given, which it gets through {@code JAVA_TOOL_OPTIONS} and which name the same file.
+   */
+  static String withoutTrainingReport(String output) {
+    if (!output.contains(AOT_IN_TMP)) {
+      return output;
+    }
+    StringBuilder kept = new StringBuilder();
+    for (String line : output.split("(?<=\n)")) {
+      if (!line.contains(AOT_IN_TMP)) {
+        kept.append(line);
+      }
+    }
+    return kept.toString();
   }
 
   /** Deletes the directories of versions whose code no longer exists. */

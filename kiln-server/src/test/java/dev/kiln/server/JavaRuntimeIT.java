@@ -268,6 +268,106 @@ class JavaRuntimeIT {
     }
   }
 
+  /**
+   * On a JDK 25 the first instance of a version trains an AOT cache as it stops (JEP 483, 514); the
+   * next cold start maps it, and the training JVM's report of the cache it assembled stays out of
+   * the function's log.
+   */
+  @Test
+  void onJdk25_theFirstInstanceTrainsAnAotCache_forTheNextColdStarts() throws Exception {
+    Compilers.requireJdk17();
+    org.junit.jupiter.api.Assumptions.assumeTrue(jdkInstalled(25), "needs a JDK 25");
+    byte[] zip = Compilers.zip(Compilers.java(Map.of("example.JvmArgs", JVM_ARGS)));
+    try (KilnFixture kiln = new KilnFixture()) {
+      kiln.lambda.createFunction(
+          b ->
+              b.functionName("aot")
+                  .runtime("java25") // newer than this SDK's list of runtimes
+                  .handler("example.JvmArgs::handleRequest")
+                  .role(KilnFixture.ROLE)
+                  .memorySize(512)
+                  .timeout(30)
+                  .code(c -> c.zipFile(SdkBytes.fromByteArray(zip))));
+      String first = invokeText(kiln, "aot");
+      assertThat(first).contains("-XX:AOTCacheOutput=").doesNotContain("-Xshare:auto");
+
+      // retiring the instance stops it gracefully: its JVM assembles the cache on the way out
+      kiln.lambda.updateFunctionConfiguration(b -> b.functionName("aot").timeout(31));
+      java.util.function.Supplier<String> log =
+          () -> {
+            try (var logs = kiln.logsClient();
+                var dirs = Files.walk(kiln.dataDir.resolve("java-cds"))) {
+              return dirs.map(
+                          p -> {
+                            try {
+                              return p
+                                  + (p.endsWith("aot-failed") ? ": " + Files.readString(p) : "");
+                            } catch (java.io.IOException e) {
+                              return p.toString();
+                            }
+                          })
+                      .toList()
+                  + "\n"
+                  + String.join(
+                      "",
+                      logs.filterLogEvents(b -> b.logGroupName("/aws/lambda/aot")).events().stream()
+                          .map(e -> e.message())
+                          .toList());
+            } catch (java.io.IOException e) {
+              return e.toString();
+            }
+          };
+      Path cache;
+      try {
+        cache =
+            org.awaitility.Awaitility.await()
+                .atMost(java.time.Duration.ofSeconds(30))
+                .until(
+                    () -> {
+                      try (var found =
+                          Files.find(
+                              kiln.dataDir.resolve("java-cds"),
+                              2,
+                              (p, a) -> p.getFileName().toString().equals("app.aot"))) {
+                        return found.findFirst().orElse(null);
+                      }
+                    },
+                    java.util.Objects::nonNull);
+      } catch (org.awaitility.core.ConditionTimeoutException e) {
+        throw new AssertionError("no AOT cache; the cache directory and the log: " + log.get(), e);
+      }
+      assertThat(Files.size(cache)).isPositive();
+      assertThat(Files.getPosixFilePermissions(cache))
+          .as("kept read-only")
+          .doesNotContain(java.nio.file.attribute.PosixFilePermission.OWNER_WRITE);
+
+      String second = invokeText(kiln, "aot");
+      assertThat(second)
+          .as("the next cold start maps the cache")
+          .contains("-XX:AOTCache=")
+          .doesNotContain("-XX:AOTCacheOutput=")
+          .doesNotContain("-XX:SharedArchiveFile=");
+
+      try (var logs = kiln.logsClient()) {
+        String all =
+            org.awaitility.Awaitility.await()
+                .atMost(java.time.Duration.ofSeconds(10))
+                .until(
+                    () ->
+                        String.join(
+                            "",
+                            logs
+                                .filterLogEvents(b -> b.logGroupName("/aws/lambda/aot"))
+                                .events()
+                                .stream()
+                                .map(e -> e.message())
+                                .toList()),
+                    text -> text.split("REPORT RequestId").length > 2);
+        assertThat(all).doesNotContain("AOTCache").doesNotContain("AOTConfiguration");
+      }
+    }
+  }
+
   static final String POJO =
       """
       package example;
