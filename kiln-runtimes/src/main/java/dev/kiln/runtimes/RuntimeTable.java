@@ -49,7 +49,7 @@ public final class RuntimeTable {
   /** A runtime family: the bootstrap program Kiln ships and how to find its interpreter. */
   public enum Family {
     PYTHON("python/bootstrap.py", List.of("/usr/bin/python3", "/usr/local/bin/python3"), "python3"),
-    NODE("node/bootstrap.mjs", List.of("/usr/bin/node", "/usr/local/bin/node"), "node"),
+    NODE("node/bootstrap.cjs", List.of("/usr/bin/node", "/usr/local/bin/node"), "node"),
     RUBY("ruby/bootstrap.rb", List.of("/usr/bin/ruby", "/usr/local/bin/ruby"), "ruby"),
     /**
      * Java on AWS's own runtime interface client (from Maven Central), which Kiln copies into

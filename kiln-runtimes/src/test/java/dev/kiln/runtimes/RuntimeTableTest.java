@@ -20,7 +20,7 @@ class RuntimeTableTest {
         .as("-S: none of the host's site-packages")
         .containsExactly("/bin/sh", "-S", dir.resolve("python/bootstrap.py").toString());
     assertThat(dir.resolve("python/bootstrap.py")).isRegularFile();
-    assertThat(dir.resolve("node/bootstrap.mjs")).isRegularFile();
+    assertThat(dir.resolve("node/bootstrap.cjs")).isRegularFile();
   }
 
   @Test
@@ -212,7 +212,7 @@ class RuntimeTableTest {
     RuntimeTable.Launch launch = table.launch("nodejs20.x");
     assertThat(launch.runtimeDir()).isEqualTo(dir.resolve("node18"));
     assertThat(launch.command())
-        .containsExactly("/bin/sh", dir.resolve("node18/bootstrap.mjs").toString());
+        .containsExactly("/bin/sh", dir.resolve("node18/bootstrap.cjs").toString());
     assertThat(dir.resolve("node18/node_modules/@aws-sdk/client-lambda/package.json"))
         .content()
         .contains("\"version\": \"" + node18.version().get() + "\"");

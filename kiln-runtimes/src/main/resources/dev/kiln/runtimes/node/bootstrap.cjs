@@ -5,14 +5,22 @@
 // and post the result or the error document, as AWS's Node.js runtime does: the same handler
 // strings, context, console format, error documents and init error types. Standard library only;
 // one keep-alive connection for all requests.
+//
+// A CommonJS script rather than an ES module: as the entry point, an ES module makes Node.js 20
+// start its ES module loader before the first line runs, 17 ms of a 140 ms start here (BENCHMARKS.md,
+// "Node.js snapshot and JDK AOT cache"); a CommonJS handler then never pays for it, and an ES
+// module handler pays it at its import(), as before.
 
-import http from 'node:http';
-import { Writable } from 'node:stream';
-import fs from 'node:fs';
-import path from 'node:path';
-import util from 'node:util';
-import nodeModule, { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
+'use strict';
+
+const http = require('node:http');
+const { Writable } = require('node:stream');
+const fs = require('node:fs');
+const path = require('node:path');
+const util = require('node:util');
+const nodeModule = require('node:module');
+const { createRequire } = nodeModule;
+const { pathToFileURL } = require('node:url');
 
 const [host, port] = (() => {
   const address = process.env.AWS_LAMBDA_RUNTIME_API;
