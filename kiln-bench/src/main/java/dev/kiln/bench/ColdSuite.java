@@ -19,11 +19,31 @@ import java.util.Map;
  * (the API, the hand-offs and the HTTP hop). The REPORT line is read from {@code X-Amz-Log-Result}
  * (Invoke with {@code X-Amz-Log-Type: Tail}). Medians over the cold starts, each ratio to the
  * median bare start.
+ *
+ * <p>A second table per language splits the cold start phase by phase from {@code
+ * kiln_cold_start_phase_seconds{phase}} (its change across each call, like the sandbox's): Kiln's
+ * preparation, the network namespace, the cgroup, the /tmp disk, bubblewrap's spawn, the runtime's
+ * init up to its first {@code GET /next}, and the first event; the rest of the client's time is
+ * Kiln's API and hand-offs.
  */
 final class ColdSuite implements Suite {
 
+  /**
+   * The phases of {@code kiln_cold_start_phase_seconds}, in the order they run; {@code network},
+   * {@code cgroup} and {@code tmp_disk} appear only where the sandbox has them.
+   */
+  static final List<String> PHASES =
+      List.of("prepare", "network", "cgroup", "tmp_disk", "spawn", "runtime_init", "first_event");
+
+  /**
+   * @param phaseMillis each of {@link #PHASES} in this cold start (NaN where it did not happen)
+   */
   record ColdStart(
-      double clientMillis, double sandboxMillis, double initMillis, double durationMillis) {}
+      double clientMillis,
+      double sandboxMillis,
+      double initMillis,
+      double durationMillis,
+      Map<String, Double> phaseMillis) {}
 
   record Summary(
       String language,
@@ -37,6 +57,7 @@ final class ColdSuite implements Suite {
       double warmInvokeClientMedianMillis,
       double coldOverBareStart,
       double initOverBareStart,
+      Map<String, Double> phaseMedianMillis,
       List<ColdStart> coldStarts) {}
 
   @Override
@@ -85,6 +106,18 @@ final class ColdSuite implements Suite {
               starts.stream()
                   .mapToDouble(s -> s.clientMillis() - s.initMillis() - s.durationMillis())
                   .toArray());
+      Map<String, Double> phases = new java.util.LinkedHashMap<>();
+      for (String phase : PHASES) {
+        double[] values =
+            starts.stream()
+                .mapToDouble(st -> st.phaseMillis().getOrDefault(phase, Double.NaN))
+                .filter(v -> !Double.isNaN(v))
+                .toArray();
+        if (values.length > 0) {
+          phases.put(phase, median(values));
+        }
+      }
+      double phased = phases.values().stream().mapToDouble(Double::doubleValue).sum();
       Summary summary =
           new Summary(
               language.id,
@@ -98,6 +131,7 @@ final class ColdSuite implements Suite {
               median(warm),
               client / bareMedian,
               init / bareMedian,
+              phases,
               starts);
       report.result(summary);
       String bareName = language.bareStartName();
@@ -119,6 +153,21 @@ final class ColdSuite implements Suite {
       t.row("rest: API, hand-offs, HTTP (client less Init and Duration)", rest, rest / bareMedian);
       t.row("Kiln cold invoke, client side", client, client / bareMedian);
       t.row("Kiln warm invoke, client side", median(warm), median(warm) / bareMedian);
+      Table p =
+          report.table(
+              Table.of(
+                  language.id
+                      + " cold start phase by phase (kiln_cold_start_phase_seconds), median ms",
+                  "phase",
+                  "ms",
+                  "ratio to bare start"));
+      p.row("bare start: `" + bareName + "`", bareMedian, 1.0);
+      phases.forEach((phase, ms) -> p.row(phase, ms, ms / bareMedian));
+      p.row(
+          "Kiln's API and hand-offs (client less the phases)",
+          client - phased,
+          (client - phased) / bareMedian);
+      p.row("Kiln cold invoke, client side", client, client / bareMedian);
     }
   }
 
@@ -133,11 +182,25 @@ final class ColdSuite implements Suite {
     double sandboxCount =
         after.sum("kiln_sandbox_start_seconds_count")
             - before.sum("kiln_sandbox_start_seconds_count");
+    Map<String, Double> phases = new java.util.LinkedHashMap<>();
+    for (String phase : PHASES) {
+      String label = "phase=\"" + phase + "\"";
+      double count =
+          after.sum("kiln_cold_start_phase_seconds_count", label)
+              - before.sum("kiln_cold_start_phase_seconds_count", label);
+      if (count > 0) {
+        double seconds =
+            after.sum("kiln_cold_start_phase_seconds_sum", label)
+                - before.sum("kiln_cold_start_phase_seconds_sum", label);
+        phases.put(phase, 1000 * seconds / count);
+      }
+    }
     return new ColdStart(
         call.clientMillis(),
         sandboxCount == 0 ? Double.NaN : 1000 * sandboxSeconds / sandboxCount,
         call.init(),
-        call.durationMillis());
+        call.durationMillis(),
+        phases);
   }
 
   private static double bareStart(List<String> command) throws Exception {

@@ -973,6 +973,8 @@ final class Instance {
       init = Optional.of(Duration.ofNanos(initEnded - startedNanos));
       trace.phase("sandbox", startedNanos, sandboxReadyNanos);
       trace.phase("init", sandboxReadyNanos, initEnded);
+      metrics.coldStartPhase("runtime_init", Duration.ofNanos(initEnded - sandboxReadyNanos));
+      metrics.coldStartPhase("first_event", Duration.ofNanos(ended - began));
     }
     trace.phase("invoke", began, ended);
     trace.end(

@@ -172,6 +172,7 @@ final class InstanceLauncher {
     // a runtime may call the Runtime API before driver.start returns: its first call waits here
     CompletableFuture<Sandbox> started = new CompletableFuture<>();
     Optional<InstanceNetwork> network = driver.isolateNetwork(id, version.outboundNetwork());
+    long networkNanos = ticker.read() - startedNanos;
     RuntimeChannel channel =
         network.isPresent()
             ? runtimeApi.openIsolated(
@@ -237,6 +238,12 @@ final class InstanceLauncher {
       sandbox = driver.start(spec);
       sandboxReadyNanos = ticker.read();
       metrics.sandboxStarted(java.time.Duration.ofNanos(sandboxReadyNanos - before));
+      if (network.isPresent()) {
+        metrics.coldStartPhase("network", java.time.Duration.ofNanos(networkNanos));
+      }
+      metrics.coldStartPhase(
+          "prepare", java.time.Duration.ofNanos(before - startedNanos - networkNanos));
+      sandbox.startPhases().forEach(metrics::coldStartPhase);
     } catch (IOException | RuntimeException e) {
       // the driver has released the network; the channel and the key are ours to give back
       started.completeExceptionally(e);

@@ -45,7 +45,14 @@ import java.util.function.ToDoubleFunction;
  * </ul>
  *
  * Per node: {@code kiln_instances{state}} (starting, idle, busy), memory reserved, and {@code
- * kiln_sandbox_start_seconds}, how long the sandbox driver takes to start an instance's process.
+ * kiln_sandbox_start_seconds}, how long the sandbox driver takes to start an instance's process,
+ * and {@code kiln_cold_start_phase_seconds{phase}}, a cold start phase by phase (issue 23): {@code
+ * prepare} (Kiln's own work before the sandbox: Runtime API channel, environment, credentials),
+ * {@code network} (the instance's network namespace, a spare or one made), the sandbox driver's
+ * parts ({@code cgroup}, {@code tmp_disk}, {@code spawn}: bubblewrap's fork and exec until the
+ * process runs), {@code runtime_init} (from there to the runtime's first {@code GET /next}:
+ * interpreter, bootstrap and the handler's import), {@code first_event} (the first invoke's
+ * Duration).
  *
  * <p>Gauges whose rows come and go (one per function, per state) are {@link #sampled}: read afresh
  * at each scrape ({@link #refresh}), so a deleted function's rows vanish with it. A deleted
@@ -116,6 +123,7 @@ public final class KilnMetrics {
   private final Set<String> gauged = ConcurrentHashMap.newKeySet();
   private final List<Runnable> samplers = new CopyOnWriteArrayList<>();
   private final Timer sandboxStart;
+  private final ConcurrentHashMap<String, Timer> coldStartPhases = new ConcurrentHashMap<>();
 
   /** The meters of one function version, registered once and kept: no lookup per invocation. */
   private record VersionMeters(
@@ -264,6 +272,20 @@ public final class KilnMetrics {
   /** The sandbox driver started an instance's process in {@code took}. */
   void sandboxStarted(Duration took) {
     sandboxStart.record(took);
+  }
+
+  /** One phase of a cold start (see the class comment for the names) took {@code took}. */
+  void coldStartPhase(String phase, Duration took) {
+    coldStartPhases
+        .computeIfAbsent(
+            phase,
+            p ->
+                histogram(
+                    Timer.builder("kiln.cold.start.phase")
+                        .description("A cold start, phase by phase")
+                        .tag("phase", p),
+                    DURATION_BUCKETS))
+        .record(took);
   }
 
   /** An asynchronous event was accepted into the queue. */

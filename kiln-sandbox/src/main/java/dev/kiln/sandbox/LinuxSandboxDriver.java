@@ -342,14 +342,19 @@ public final class LinuxSandboxDriver implements SandboxDriver {
     Files.createDirectories(dir);
     Optional<Cgroups.InstanceCgroup> cgroup = Optional.empty();
     Optional<Path> disk = Optional.empty();
+    // each part's time, for kiln_cold_start_phase_seconds
+    java.util.Map<String, Duration> phases = new java.util.LinkedHashMap<>();
     try {
+      long t = System.nanoTime();
       if (cgroups.isPresent()) {
         cgroup =
             Optional.of(
                 cgroups.get().create(spec.instanceId(), CgroupLimits.forMemory(spec.memoryMb())));
+        t = phase(phases, "cgroup", t);
       }
       if (scratch.isPresent()) {
         disk = Optional.of(scratch.get().take(spec.ephemeralStorageMb()));
+        t = phase(phases, "tmp_disk", t);
       }
       Path output = dir.resolve("output.log");
       Optional<Path> zygoteProgram =
@@ -369,6 +374,7 @@ public final class LinuxSandboxDriver implements SandboxDriver {
             ProcessHandle.of(forked.pid())
                 .orElseThrow(() -> new IOException("the forked instance ended at once"));
         ProcessTrees.recordPid(dir, handle);
+        phase(phases, "spawn", t);
         return new LinuxSandbox(
             handle,
             forked.exit(),
@@ -378,7 +384,8 @@ public final class LinuxSandboxDriver implements SandboxDriver {
             cgroup,
             CgroupLimits.forMemory(spec.memoryMb()),
             spec.network(),
-            disk);
+            disk,
+            java.util.Map.copyOf(phases));
       }
       ProcessBuilder builder = new ProcessBuilder(command(spec, cgroup, disk));
       builder.environment().clear();
@@ -389,6 +396,7 @@ public final class LinuxSandboxDriver implements SandboxDriver {
       builder.redirectInput(ProcessTrees.stdin(spec));
       Process process = ProcessSpawner.start(builder);
       ProcessTrees.recordPid(dir, process.toHandle());
+      phase(phases, "spawn", t);
       return new LinuxSandbox(
           process.toHandle(),
           process.onExit().thenApply(Process::exitValue),
@@ -398,7 +406,8 @@ public final class LinuxSandboxDriver implements SandboxDriver {
           cgroup,
           CgroupLimits.forMemory(spec.memoryMb()),
           spec.network(),
-          disk);
+          disk,
+          java.util.Map.copyOf(phases));
     } catch (IOException | RuntimeException e) {
       cgroup.ifPresent(Cgroups.InstanceCgroup::remove);
       disk.ifPresent(d -> scratch.get().remove(d));
@@ -454,6 +463,13 @@ public final class LinuxSandboxDriver implements SandboxDriver {
         + "},\"mounts\":["
         + String.join(",", mounts)
         + "]}";
+  }
+
+  /** Records the part {@code name} as having run from {@code since} to now; returns now. */
+  private static long phase(java.util.Map<String, Duration> phases, String name, long since) {
+    long now = System.nanoTime();
+    phases.put(name, Duration.ofNanos(now - since));
+    return now;
   }
 
   private List<String> command(
@@ -697,6 +713,7 @@ public final class LinuxSandboxDriver implements SandboxDriver {
     private final CgroupLimits limits;
     private final Optional<InstanceNetwork> network;
     private final Optional<Path> disk;
+    private final java.util.Map<String, Duration> startPhases;
     private final CompletableFuture<ExitStatus> exit;
 
     /**
@@ -714,7 +731,9 @@ public final class LinuxSandboxDriver implements SandboxDriver {
         Optional<Cgroups.InstanceCgroup> cgroup,
         CgroupLimits limits,
         Optional<InstanceNetwork> network,
-        Optional<Path> disk) {
+        Optional<Path> disk,
+        java.util.Map<String, Duration> startPhases) {
+      this.startPhases = startPhases;
       this.network = network;
       this.disk = disk;
       this.main = main;
@@ -733,6 +752,11 @@ public final class LinuxSandboxDriver implements SandboxDriver {
                     ? status.asOutOfMemory()
                     : status;
               });
+    }
+
+    @Override
+    public java.util.Map<String, Duration> startPhases() {
+      return startPhases;
     }
 
     @Override

@@ -25,6 +25,15 @@ public interface Sandbox {
   /** Every live process of the tree, for checks of who is calling. */
   Set<Long> pids();
 
+  /**
+   * How long each part of this sandbox's start took, in the order they ran ({@code cgroup}, {@code
+   * tmp_disk}, {@code spawn}: the launcher's fork and exec until the process runs); empty for a
+   * driver that does not time its parts. The cold start's phase-by-phase breakdown (issue 23).
+   */
+  default java.util.Map<String, Duration> startPhases() {
+    return java.util.Map.of();
+  }
+
   /** Peak resident memory of the tree so far, in bytes, or 0 when it cannot be measured. */
   long maxMemoryUsedBytes();
 
