@@ -191,6 +191,7 @@ public final class RuntimeTable {
 
   private final NodeSdk node18Sdk;
   private final PythonSdk pythonSdk;
+  private final PythonBytecode pythonBytecode;
 
   /** The host's JDK homes, looked at anew each time: a JDK installed later is found. */
   private final java.util.function.Supplier<List<Path>> jdkHomes;
@@ -205,6 +206,8 @@ public final class RuntimeTable {
     this.nodeSdk = new NodeSdk(bootstrapDir.resolve(NODE_DIR), NodeSdk.CURRENT);
     this.node18Sdk = new NodeSdk(bootstrapDir.resolve(NODE18_DIR), NodeSdk.NODE18);
     this.pythonSdk = new PythonSdk(bootstrapDir.resolve(Family.PYTHON.bootstrap).getParent());
+    this.pythonBytecode =
+        new PythonBytecode(bootstrapDir.resolve(Family.PYTHON.bootstrap).getParent());
   }
 
   /**
@@ -264,6 +267,19 @@ public final class RuntimeTable {
           try (InputStream in =
               RuntimeTable.class.getResourceAsStream("/dev/kiln/runtimes/python/zygote.py")) {
             Files.copy(in, target.resolveSibling("zygote.py"), StandardCopyOption.REPLACE_EXISTING);
+          }
+          // the runtime client bootstrap.py imports, whose bytecode PythonBytecode caches
+          try (InputStream in =
+              RuntimeTable.class.getResourceAsStream(
+                  "/dev/kiln/runtimes/python/" + PythonBytecode.CLIENT)) {
+            if (in == null) {
+              throw new IllegalStateException(
+                  "bootstrap missing from the build: python/" + PythonBytecode.CLIENT);
+            }
+            Files.copy(
+                in,
+                target.resolveSibling(PythonBytecode.CLIENT),
+                StandardCopyOption.REPLACE_EXISTING);
           }
         }
         if (family == Family.NODE) {
@@ -357,6 +373,7 @@ public final class RuntimeTable {
     }
     if (family == Family.PYTHON) {
       pythonSdk.ensureCopied(interpreter); // sdk beside the bootstrap: /var/runtime/sdk
+      pythonBytecode.ensureCompiled(interpreter); // its client's __pycache__
       // -S: no site, so none of the host's site-packages (see PythonSdk)
       return new Launch(
           runtime,
