@@ -85,6 +85,13 @@ class MetricsIT {
       assertThat(value(scrape, "kiln_instances{state=\"idle\"}")).isEqualTo(1.0);
       assertThat(value(scrape, "kiln_instances{state=\"busy\"}")).isEqualTo(0.0);
       assertThat(value(scrape, "kiln_sandbox_start_seconds_count")).isEqualTo(1.0);
+      // the one cold start, phase by phase: Kiln's preparation and the runtime's init once each
+      // (with the instance), the first event once (not the two warm ones after it)
+      for (String phase : java.util.List.of("prepare", "runtime_init", "first_event")) {
+        assertThat(value(scrape, "kiln_cold_start_phase_seconds_count{phase=\"" + phase + "\"}"))
+            .as(phase)
+            .isEqualTo(1.0);
+      }
       assertThat(value(scrape, "kiln_instance_memory_reserved_bytes"))
           .isEqualTo(128.0 * 1024 * 1024);
     }
