@@ -24,6 +24,20 @@ class RuntimeTableTest {
   }
 
   @Test
+  void aPythonLaunch_compilesTheRuntimeClientForItsInterpreter() throws Exception {
+    Path dir = dev.kiln.testing.TempDirs.create("kiln-runtimes-");
+    RuntimeTable table = RuntimeTable.install(dir, Map.of("python3.11", "/usr/bin/python3"));
+    assertThat(dir.resolve("python").resolve(PythonBytecode.CLIENT)).isRegularFile();
+    assertThat(dir.resolve("python/__pycache__")).doesNotExist();
+    table.launch("python3.11");
+    // an instance then loads the client's bytecode instead of compiling it (issue 23)
+    try (var cached = Files.list(dir.resolve("python/__pycache__"))) {
+      assertThat(cached.map(p -> p.getFileName().toString()))
+          .anyMatch(name -> name.startsWith("_kiln_bootstrap.") && name.endsWith(".pyc"));
+    }
+  }
+
+  @Test
   void launch_namesTheMissingInterpreter() throws Exception {
     RuntimeTable table =
         RuntimeTable.install(
