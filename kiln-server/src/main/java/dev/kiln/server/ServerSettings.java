@@ -62,8 +62,12 @@ public record ServerSettings(
     Triggers triggers,
     boolean zygote) {
 
-  /** Whether Python instances are forked from zygotes unless {@code --zygote} says otherwise. */
-  public static final boolean DEFAULT_ZYGOTE = false;
+  /**
+   * Whether Python instances are forked from zygotes unless {@code --zygote} says otherwise: on,
+   * since IsolationIT passes on forked instances (IsolationZygoteIT); where there is no root or no
+   * cgroups the Linux driver starts them with bubblewrap all the same.
+   */
+  public static final boolean DEFAULT_ZYGOTE = true;
 
   /** As the canonical constructor, with Python zygotes as {@link #DEFAULT_ZYGOTE} says. */
   public ServerSettings(

@@ -34,7 +34,7 @@ class IsolationIT {
 
   @BeforeAll
   static void start() throws Exception {
-    startOn(KilnFixture.zygote());
+    startOn(false); // bubblewrap; IsolationZygoteIT runs the same attacks on forked instances
   }
 
   /**
