@@ -8,12 +8,14 @@ import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Where every process Kiln starts is started: on one platform thread that lives as long as the JVM.
+ * Where every process Kiln starts is started: on a fixed set of platform threads that live as long
+ * as the JVM.
  *
- * <p>Why one thread. On Linux a child's parent-death signal ({@code PR_SET_PDEATHSIG}, which
- * bubblewrap's {@code --die-with-parent} sets to SIGKILL) belongs to the <em>thread</em> that
+ * <p>Why threads of their own. On Linux a child's parent-death signal ({@code PR_SET_PDEATHSIG},
+ * which bubblewrap's {@code --die-with-parent} sets to SIGKILL) belongs to the <em>thread</em> that
  * forked the child, not to its process: when that thread ends, the child is killed, though the JVM
  * lives on. Kiln's threads end all the time: the carrier of a virtual thread retires after 30 s
  * without work, a cached pool's thread after 60 s. An instance started on one of them was killed
@@ -22,40 +24,63 @@ import java.util.concurrent.TimeUnit;
  * gets its parent-death signal only when the JVM itself ends, which is what {@code
  * --die-with-parent} is for: an instance never outlives a Kiln killed with -9.
  *
- * <p>Only the fork and exec run on the thread ({@link ProcessBuilder#start} returns once the
+ * <p>Why several. A single such thread made every start in the JVM wait for the one before it: in a
+ * burst of cold starts, the bubblewrap of each instance, the {@code ip} and {@code mount} calls
+ * that make its network and disk, and the spares made in the background all queued behind one
+ * another. There are {@link #THREADS} of them (twice the cores, at least 4, at most 16), all made
+ * at class load, none ever timing out or shut down (daemons, they end with the JVM), so the rule
+ * above holds for every one and starts of different processes overlap up to what the host can do.
+ *
+ * <p>Only the fork and exec run on a spawner thread ({@link ProcessBuilder#start} returns once the
  * program has been exec'd, a millisecond or two); the caller waits for the process, reads and
  * writes it and kills it from its own thread. Processes that their caller waits for (a {@code
  * mount}, an {@code nft}) could not outlive their thread, but they are started here too, so that
  * there is one rule to keep and a test to keep it ({@code ArchitectureTest}): nothing in Kiln calls
  * {@code ProcessBuilder.start} but this class.
  *
- * <p>No lock: the executor's queue orders the starts, and its one thread never times out and is
- * never shut down (a daemon, it ends with the JVM).
+ * <p>No lock: the executor's queue hands each start to a free thread.
  */
 public final class ProcessSpawner {
 
-  /** The name of the thread every process is started on. */
+  /** The name every spawner thread's name starts with. */
   public static final String THREAD_NAME = "kiln-process-spawner";
 
-  private static final ExecutorService THREAD =
-      new ThreadPoolExecutor(
-          1,
-          1,
-          0,
-          TimeUnit.MILLISECONDS,
-          new LinkedBlockingQueue<>(),
-          r -> Thread.ofPlatform().daemon().name(THREAD_NAME).unstarted(r));
+  /** How many spawner threads there are. */
+  public static final int THREADS =
+      Math.clamp(2L * Runtime.getRuntime().availableProcessors(), 4, 16);
+
+  private static final AtomicInteger NUMBER = new AtomicInteger();
+
+  private static final ExecutorService THREAD_POOL = spawnerThreads();
+
+  private static ExecutorService spawnerThreads() {
+    ThreadPoolExecutor pool =
+        new ThreadPoolExecutor(
+            THREADS,
+            THREADS,
+            0,
+            TimeUnit.MILLISECONDS,
+            new LinkedBlockingQueue<>(),
+            r ->
+                Thread.ofPlatform()
+                    .daemon()
+                    .name(THREAD_NAME + "-" + NUMBER.incrementAndGet())
+                    .unstarted(r));
+    // all of them now: none is made later, on demand, by whatever thread happens to submit
+    pool.prestartAllCoreThreads();
+    return pool;
+  }
 
   private ProcessSpawner() {}
 
   /**
-   * Starts {@code builder}'s process on the spawner thread and returns it, or fails as {@link
+   * Starts {@code builder}'s process on a spawner thread and returns it, or fails as {@link
    * ProcessBuilder#start} would. An interrupt does not abandon a start under way (the process would
    * be left with no owner): the call returns the process and leaves the interrupt flag set.
    */
   public static Process start(ProcessBuilder builder) throws IOException {
     Future<Process> started =
-        THREAD.submit(
+        THREAD_POOL.submit(
             () -> {
               try {
                 return builder.start();

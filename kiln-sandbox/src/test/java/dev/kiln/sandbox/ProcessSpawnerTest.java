@@ -98,4 +98,41 @@ class ProcessSpawnerTest {
     assertThat(Thread.interrupted()).isTrue();
     assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
   }
+
+  /**
+   * One start that cannot finish (its standard input is a FIFO with no writer yet, which the JVM
+   * opens before it forks) does not hold up the start of another process: starts run side by side.
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(120) // a lone spawner thread would hang here: fail instead
+  void aStartThatBlocks_doesNotHoldUpAnother() throws Exception {
+    Path dir = Files.createTempDirectory("kiln-spawner-test");
+    Path fifo = dir.resolve("stdin");
+    Process mkfifo = ProcessSpawner.start(new ProcessBuilder("mkfifo", fifo.toString()));
+    assertThat(mkfifo.waitFor()).isZero();
+    CompletableFuture<Process> blocked =
+        CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                return ProcessSpawner.start(new ProcessBuilder("cat").redirectInput(fifo.toFile()));
+              } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+              }
+            });
+    try {
+      // the spawner thread of the first start is stuck opening the FIFO for as long as we like
+      Process other = ProcessSpawner.start(new ProcessBuilder("true"));
+      assertThat(other.waitFor(30, TimeUnit.SECONDS)).isTrue();
+      assertThat(blocked).isNotDone();
+    } finally {
+      // a writer: the first start goes on, and cat ends at the end of its input
+      try (var writer = Files.newOutputStream(fifo)) {
+        writer.write('\n');
+      }
+      Process cat = blocked.get(30, TimeUnit.SECONDS);
+      cat.waitFor(30, TimeUnit.SECONDS);
+      Files.deleteIfExists(fifo);
+      Files.deleteIfExists(dir);
+    }
+  }
 }
