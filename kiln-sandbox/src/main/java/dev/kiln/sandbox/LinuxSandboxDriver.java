@@ -369,6 +369,7 @@ public final class LinuxSandboxDriver implements SandboxDriver {
                     spec.command().get(0),
                     zygoteProgram.get(),
                     spec.runtimeDir(),
+                    spec.environment().get(ZygoteStarter.LOADER_PATH),
                     zygoteSpec(spec, cgroup.get(), disk, output));
         ProcessHandle handle =
             ProcessHandle.of(forked.pid())
@@ -421,48 +422,29 @@ public final class LinuxSandboxDriver implements SandboxDriver {
       SandboxSpec spec, Cgroups.InstanceCgroup cgroup, Optional<Path> disk, Path output)
       throws IOException {
     List<String> program = new ArrayList<>(spec.command());
-    List<String> mounts = new ArrayList<>();
+    List<java.util.Map<String, Object>> mounts = new ArrayList<>();
     for (RootMount m : rootMounts(spec, disk, program)) {
-      mounts.add(
-          "{\"kind\":"
-              + ZygoteStarter.json(m.kind().name().toLowerCase(java.util.Locale.ROOT))
-              + ",\"source\":"
-              + ZygoteStarter.json(m.source())
-              + ",\"target\":"
-              + ZygoteStarter.json(m.target())
-              + ",\"readOnly\":"
-              + m.readOnly()
-              + ",\"optional\":"
-              + m.optional()
-              + ",\"size\":"
-              + m.size()
-              + "}");
+      java.util.Map<String, Object> mount = new java.util.LinkedHashMap<>();
+      mount.put("kind", m.kind().name().toLowerCase(java.util.Locale.ROOT));
+      mount.put("source", m.source());
+      mount.put("target", m.target());
+      mount.put("readOnly", m.readOnly());
+      mount.put("optional", m.optional());
+      mount.put("size", m.size());
+      mounts.add(mount);
     }
-    List<String> env = new ArrayList<>();
-    spec.environment()
-        .forEach((k, v) -> env.add(ZygoteStarter.json(k) + ":" + ZygoteStarter.json(v)));
-    List<String> procs = new ArrayList<>();
-    cgroup.procsFiles().forEach(f -> procs.add(ZygoteStarter.json(f.toString())));
-    return "{\"output\":"
-        + ZygoteStarter.json(output.toString())
-        + ",\"cgroupProcs\":["
-        + String.join(",", procs)
-        + "],\"netns\":"
-        + ZygoteStarter.json(spec.network().map(n -> n.namespacePath().toString()).orElse(null))
-        + ",\"hostname\":\"localhost\",\"uid\":"
-        + SANDBOX_UID
-        + ",\"gid\":"
-        + SANDBOX_GID
-        + ",\"cwd\":"
-        + ZygoteStarter.json(TASK_ROOT.toString())
-        + ",\"argv\":["
-        + String.join(
-            ",", program.subList(2, program.size()).stream().map(ZygoteStarter::json).toList())
-        + "],\"environment\":{"
-        + String.join(",", env)
-        + "},\"mounts\":["
-        + String.join(",", mounts)
-        + "]}";
+    java.util.Map<String, Object> line = new java.util.LinkedHashMap<>();
+    line.put("output", output.toString());
+    line.put("cgroupProcs", cgroup.procsFiles().stream().map(Path::toString).toList());
+    line.put("netns", spec.network().map(n -> n.namespacePath().toString()).orElse(null));
+    line.put("hostname", "localhost");
+    line.put("uid", SANDBOX_UID);
+    line.put("gid", SANDBOX_GID);
+    line.put("cwd", TASK_ROOT.toString());
+    line.put("argv", program.subList(2, program.size()));
+    line.put("environment", spec.environment());
+    line.put("mounts", mounts);
+    return ZygoteStarter.JSON.writeValueAsString(line);
   }
 
   /** Records the part {@code name} as having run from {@code since} to now; returns now. */

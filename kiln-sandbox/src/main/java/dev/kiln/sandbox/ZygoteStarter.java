@@ -68,6 +68,8 @@ final class ZygoteStarter {
   static Optional<Path> zygoteFor(SandboxSpec spec) {
     List<String> c = spec.command();
     if (spec.heldAtStart()
+        || spec.environment().keySet().stream().anyMatch(ZygoteStarter::readOnlyAtStart)
+        || loaderWouldMiss(spec)
         || c.size() != 3
         || !c.get(1).equals(NO_SITE)
         || !c.get(2).equals(LinuxSandboxDriver.RUNTIME_DIR.resolve("bootstrap.py").toString())
@@ -76,6 +78,95 @@ final class ZygoteStarter {
     }
     Path program = spec.runtimeDir().resolve("zygote.py");
     return Files.isRegularFile(program) ? Optional.of(program) : Optional.empty();
+  }
+
+  /**
+   * Whether {@code variable} is read by the dynamic loader or the interpreter only as a process
+   * starts, so that an instance forked from a zygote would not honour it: {@code LD_PRELOAD},
+   * {@code LD_BIND_NOW} and the rest of {@code LD_*}, and Python's own {@code PYTHON*} settings
+   * ({@code PYTHONHASHSEED}, {@code PYTHONWARNINGS}, {@code PYTHONDONTWRITEBYTECODE}, ...). An
+   * instance whose environment sets one starts through bubblewrap instead. Two are exceptions:
+   * {@code LD_LIBRARY_PATH}, which Kiln always sets, is given to the zygote itself (zygotes are
+   * kept per value, see {@link #LOADER_PATH}), and {@code PYTHONPATH} and {@code PYTHONUNBUFFERED},
+   * which the forked runtime applies itself.
+   */
+  static boolean readOnlyAtStart(String variable) {
+    if (variable.equals(LOADER_PATH)
+        || variable.equals("PYTHONPATH")
+        || variable.equals("PYTHONUNBUFFERED")) {
+      return false;
+    }
+    return variable.startsWith("LD_") || variable.startsWith("PYTHON");
+  }
+
+  /**
+   * The loader's search path: glibc reads it once, as a process starts, so {@code dlopen} in a
+   * forked instance (a function's {@code ctypes.CDLL('libfoo.so')} from its {@code lib/}, a C
+   * extension's own libraries) searches the zygote's. The paths are those inside the sandbox
+   * ({@code /var/task/lib}, {@code /opt/lib}), the same for every function of a runtime unless a
+   * function sets its own, so the zygote is started with the instance's value and zygotes are kept
+   * per value.
+   */
+  static final String LOADER_PATH = "LD_LIBRARY_PATH";
+
+  /**
+   * Whether a forked instance's loader could miss a library a started one finds. glibc notes, for
+   * each directory of {@link #LOADER_PATH}, that it does not exist the first time a search finds it
+   * missing, and searches it no more: the zygote's own imports search {@code /var/task/lib}, {@code
+   * /opt/lib} and {@code /var/runtime} before any instance's are mounted there. So an instance
+   * whose code, layers or runtime directory has shared libraries where the loader path points, or
+   * whose loader path names a directory Kiln does not set, starts through bubblewrap, which starts
+   * a fresh loader.
+   */
+  static boolean loaderWouldMiss(SandboxSpec spec) {
+    String value = spec.environment().get(LOADER_PATH);
+    if (value == null) {
+      return false;
+    }
+    Path task = LinuxSandboxDriver.TASK_ROOT;
+    Path runtime = LinuxSandboxDriver.RUNTIME_DIR;
+    Path opt = LinuxSandboxDriver.OPT;
+    for (String entry : value.split(":")) {
+      if (entry.isEmpty() || SYSTEM_LIBRARIES.contains(entry)) {
+        continue;
+      }
+      Path inside = Path.of(entry);
+      Optional<Path> host;
+      if (inside.equals(task) || inside.equals(task.resolve("lib"))) {
+        host = Optional.of(spec.taskRoot().resolve(task.relativize(inside)));
+      } else if (inside.equals(runtime) || inside.equals(runtime.resolve("lib"))) {
+        host = Optional.of(spec.runtimeDir().resolve(runtime.relativize(inside)));
+      } else if (inside.equals(opt.resolve("lib"))) {
+        host = spec.layers().map(l -> l.resolve("lib"));
+      } else {
+        return true; // a directory of the function's own choosing
+      }
+      if (host.isPresent() && hasSharedLibraries(host.get())) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The system's directories, which exist for the zygote as for every instance. */
+  private static final java.util.Set<String> SYSTEM_LIBRARIES =
+      java.util.Set.of("/usr/local/lib", "/usr/lib", "/lib", "/usr/lib64", "/lib64");
+
+  private static boolean hasSharedLibraries(Path dir) {
+    if (!Files.isDirectory(dir)) {
+      return false;
+    }
+    try (var entries = Files.newDirectoryStream(dir)) {
+      for (Path p : entries) {
+        String name = p.getFileName().toString();
+        if ((name.endsWith(".so") || name.contains(".so.")) && !Files.isDirectory(p)) {
+          return true;
+        }
+      }
+      return false;
+    } catch (IOException e) {
+      return true; // cannot tell: the fresh loader is always right
+    }
   }
 
   /** Zygotes running now. */
@@ -91,9 +182,10 @@ final class ZygoteStarter {
   /** A forked instance: its host pid and its exit value (128 + N for death by signal N). */
   record Forked(long pid, CompletableFuture<Integer> exit) {}
 
-  Forked start(String interpreter, Path program, Path runtimeDir, String specJson)
+  Forked start(
+      String interpreter, Path program, Path runtimeDir, String loaderPath, String specJson)
       throws IOException {
-    String key = interpreter + "\0" + runtimeDir;
+    String key = interpreter + "\0" + runtimeDir + "\0" + loaderPath;
     Zygote zygote = zygotes.compute(key, (k, z) -> z != null && z.process.isAlive() ? z : null);
     if (zygote == null) {
       try {
@@ -102,7 +194,7 @@ final class ZygoteStarter {
                 key,
                 k -> {
                   try {
-                    return spawn(k, interpreter, program, runtimeDir);
+                    return spawn(k, interpreter, program, runtimeDir, loaderPath);
                   } catch (IOException e) {
                     throw new java.io.UncheckedIOException(e);
                   }
@@ -147,15 +239,25 @@ final class ZygoteStarter {
     }
   }
 
+  /** The zygote's answers and the instance specs, one JSON object per line. */
+  static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+      new com.fasterxml.jackson.databind.ObjectMapper();
+
   private static long number(String line, String field) throws IOException {
-    var m = java.util.regex.Pattern.compile("\"" + field + "\":\\s*(-?\\d+)").matcher(line);
-    if (!m.find()) {
+    com.fasterxml.jackson.databind.JsonNode value;
+    try {
+      value = JSON.readTree(line).path(field);
+    } catch (com.fasterxml.jackson.core.JacksonException e) {
+      throw new IOException("unexpected answer from the Python zygote: " + line, e);
+    }
+    if (!value.canConvertToLong()) {
       throw new IOException("unexpected answer from the Python zygote: " + line);
     }
-    return Long.parseLong(m.group(1));
+    return value.asLong();
   }
 
-  private Zygote spawn(String key, String interpreter, Path program, Path runtimeDir)
+  private Zygote spawn(
+      String key, String interpreter, Path program, Path runtimeDir, String loaderPath)
       throws IOException {
     int n = made.incrementAndGet();
     Path socket = stateDir.resolve("zygote-" + n + ".sock");
@@ -168,6 +270,9 @@ final class ZygoteStarter {
             socket.toString(),
             runtimeDir.resolve("bootstrap.py").toString());
     builder.environment().clear();
+    if (loaderPath != null) {
+      builder.environment().put(LOADER_PATH, loaderPath);
+    }
     builder.redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()));
     builder.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
     Process process = ProcessSpawner.start(builder);
@@ -208,7 +313,7 @@ final class ZygoteStarter {
                     key,
                     k -> {
                       try {
-                        return spawn(k, interpreter, program, runtimeDir);
+                        return spawn(k, interpreter, program, runtimeDir, loaderPath);
                       } catch (IOException e) {
                         throw new java.io.UncheckedIOException(e);
                       }
@@ -227,27 +332,4 @@ final class ZygoteStarter {
   }
 
   private record Zygote(Process process, Path socket) {}
-
-  /** {@code value} as a JSON string. */
-  static String json(String value) {
-    if (value == null) {
-      return "null";
-    }
-    StringBuilder b = new StringBuilder("\"");
-    for (int i = 0; i < value.length(); i++) {
-      char ch = value.charAt(i);
-      switch (ch) {
-        case '"' -> b.append("\\\"");
-        case '\\' -> b.append("\\\\");
-        default -> {
-          if (ch < 0x20) {
-            b.append(String.format("\\u%04x", (int) ch));
-          } else {
-            b.append(ch);
-          }
-        }
-      }
-    }
-    return b.append('"').toString();
-  }
 }
