@@ -27,8 +27,9 @@ import java.util.concurrent.TimeUnit;
  *   <li>the <b>Kiln server's RSS growth</b> from before the first invoke to after the last, divided
  *       by N: what Kiln holds per instance (its objects, threads, buffers). A full GC ({@code jcmd
  *       GC.run}) precedes both readings so that garbage is not counted as growth;
- *   <li>the <b>sandbox processes</b> among the server's new descendants (bubblewrap and whatever
- *       else is not the runtime): the platform's per-instance processes;
+ *   <li>the <b>sandbox processes</b> among the server's new descendants (bubblewrap, or a Python
+ *       zygote and its forked instances' inits, and whatever else is not the runtime): the
+ *       platform's processes;
  *   <li>the <b>runtime processes</b> (the interpreter that runs Kiln's bootstrap and the handler),
  *       found among the server's new descendants by command name: under the Linux sandbox they run
  *       in pid namespaces of their own but are visible in the host's {@code /proc};
@@ -225,12 +226,24 @@ final class DensitySuite implements Suite {
     long threadsAfter = ProcMemory.threads(kiln);
     List<Long> runtimes = new ArrayList<>();
     List<Long> sandboxes = new ArrayList<>();
+    // The runtime is the interpreter process with no interpreter below it: a zygote (Python's,
+    // forked instances' parent) and each forked instance's init are interpreters too, but they
+    // are the platform's, counted with bubblewrap's processes as the sandbox's.
+    List<Long> fresh = new ArrayList<>();
     for (long pid : ProcMemory.descendants(kiln)) {
-      if (before.contains(pid)) {
-        continue;
+      if (!before.contains(pid)) {
+        fresh.add(pid);
       }
+    }
+    Set<Long> interpreterParents = new HashSet<>();
+    for (long pid : fresh) {
+      if (ProcMemory.comm(pid).startsWith(language.command())) {
+        interpreterParents.add(ProcMemory.parent(pid));
+      }
+    }
+    for (long pid : fresh) {
       String comm = ProcMemory.comm(pid);
-      if (comm.startsWith(language.command())) {
+      if (comm.startsWith(language.command()) && !interpreterParents.contains(pid)) {
         runtimes.add(pid);
       } else if (!comm.isEmpty() && !comm.equals("jcmd")) {
         sandboxes.add(pid);

@@ -130,6 +130,11 @@ final class ProcMemory {
     return 0;
   }
 
+  /** The parent pid of a living process; -1 when it is gone. */
+  static long parent(long pid) {
+    return parentPid(PROC.resolve(Long.toString(pid)));
+  }
+
   private static long parentPid(Path procDir) {
     try {
       String stat = Files.readString(procDir.resolve("stat"));
