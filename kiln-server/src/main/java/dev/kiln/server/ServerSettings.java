@@ -69,84 +69,13 @@ public record ServerSettings(
    */
   public static final boolean DEFAULT_ZYGOTE = true;
 
-  /** As the canonical constructor, with Python zygotes as {@link #DEFAULT_ZYGOTE} says. */
-  public ServerSettings(
-      String bind,
-      int port,
-      Path dataDir,
-      Account account,
-      Duration keepAlive,
-      Duration shutdownGrace,
-      Map<String, String> interpreters,
-      SandboxChoice sandbox,
-      boolean outboundNetwork,
-      int concurrencyLimit,
-      int scaleOutRate,
-      long instanceMemoryMb,
-      Duration asyncRetryDelay,
-      Duration logRetention,
-      long logMaxBytes,
-      Optional<URI> otlpEndpoint,
-      boolean authentication,
-      Optional<ServerTls.Settings> tls,
-      Duration instanceCredentialsLifetime,
-      Duration clientTimeout,
-      String store,
-      dev.kiln.api.auth.IdentityPolicies.Mode iam,
-      Optional<String> functionUrlDomain,
-      Triggers triggers) {
-    this(
-        bind,
-        port,
-        dataDir,
-        account,
-        keepAlive,
-        shutdownGrace,
-        interpreters,
-        sandbox,
-        outboundNetwork,
-        concurrencyLimit,
-        scaleOutRate,
-        instanceMemoryMb,
-        asyncRetryDelay,
-        logRetention,
-        logMaxBytes,
-        otlpEndpoint,
-        authentication,
-        tls,
-        instanceCredentialsLifetime,
-        clientTimeout,
-        store,
-        iam,
-        functionUrlDomain,
-        triggers,
-        DEFAULT_ZYGOTE);
-  }
-
   /** These settings, with Python zygotes on or off. */
   public ServerSettings withZygote(boolean on) {
-    return new ServerSettings(
-        bind,
-        port,
-        dataDir,
-        account,
-        keepAlive,
-        shutdownGrace,
-        interpreters,
-        sandbox,
-        outboundNetwork,
-        concurrencyLimit,
-        scaleOutRate,
-        instanceMemoryMb,
-        asyncRetryDelay,
-        logRetention,
-        logMaxBytes,
+    return with(
         otlpEndpoint,
-        authentication,
         tls,
         instanceCredentialsLifetime,
         clientTimeout,
-        store,
         iam,
         functionUrlDomain,
         triggers,
@@ -349,7 +278,8 @@ public record ServerSettings(
         dev.kiln.store.Storage.DEFAULT,
         dev.kiln.api.auth.IdentityPolicies.Mode.COMPAT,
         Optional.empty(),
-        Triggers.NONE);
+        Triggers.NONE,
+        DEFAULT_ZYGOTE);
   }
 
   /**
@@ -364,7 +294,8 @@ public record ServerSettings(
         clientTimeout,
         iam,
         Optional.of(domain),
-        triggers);
+        triggers,
+        zygote);
   }
 
   /** These settings, exporting invocation spans to an OTLP/HTTP collector at {@code endpoint}. */
@@ -376,7 +307,8 @@ public record ServerSettings(
         clientTimeout,
         iam,
         functionUrlDomain,
-        triggers);
+        triggers,
+        zygote);
   }
 
   /** These settings, with {@code mode} for roles Kiln's IAM does not know. */
@@ -388,7 +320,8 @@ public record ServerSettings(
         clientTimeout,
         mode,
         functionUrlDomain,
-        triggers);
+        triggers,
+        zygote);
   }
 
   /** These settings, serving the API over HTTPS with {@code certificate}. */
@@ -400,7 +333,8 @@ public record ServerSettings(
         clientTimeout,
         iam,
         functionUrlDomain,
-        triggers);
+        triggers,
+        zygote);
   }
 
   /**
@@ -409,13 +343,21 @@ public record ServerSettings(
    * rotation.
    */
   public ServerSettings withInstanceCredentialsLifetime(Duration lifetime) {
-    return with(otlpEndpoint, tls, lifetime, clientTimeout, iam, functionUrlDomain, triggers);
+    return with(
+        otlpEndpoint, tls, lifetime, clientTimeout, iam, functionUrlDomain, triggers, zygote);
   }
 
   /** These settings, cutting off a client that stalls mid-request after {@code timeout}. */
   public ServerSettings withClientTimeout(Duration timeout) {
     return with(
-        otlpEndpoint, tls, instanceCredentialsLifetime, timeout, iam, functionUrlDomain, triggers);
+        otlpEndpoint,
+        tls,
+        instanceCredentialsLifetime,
+        timeout,
+        iam,
+        functionUrlDomain,
+        triggers,
+        zygote);
   }
 
   private ServerSettings with(
@@ -425,7 +367,8 @@ public record ServerSettings(
       Duration stalledClient,
       dev.kiln.api.auth.IdentityPolicies.Mode iamMode,
       Optional<String> urlDomain,
-      Triggers sources) {
+      Triggers sources,
+      boolean forkPython) {
     return new ServerSettings(
         bind,
         port,
@@ -451,13 +394,20 @@ public record ServerSettings(
         iamMode,
         urlDomain,
         sources,
-        zygote);
+        forkPython);
   }
 
   /** These settings, with what the event source mappings' pollers reach their sources with. */
   public ServerSettings withTriggers(Triggers t) {
     return with(
-        otlpEndpoint, tls, instanceCredentialsLifetime, clientTimeout, iam, functionUrlDomain, t);
+        otlpEndpoint,
+        tls,
+        instanceCredentialsLifetime,
+        clientTimeout,
+        iam,
+        functionUrlDomain,
+        t,
+        zygote);
   }
 
   /**

@@ -503,7 +503,8 @@ class AuthIT {
                     s.store(),
                     s.iam(),
                     s.functionUrlDomain(),
-                    ServerSettings.Triggers.NONE))) {
+                    ServerSettings.Triggers.NONE,
+                    s.zygote()))) {
       HttpResponse<String> r =
           HTTP.send(
               HttpRequest.newBuilder(URI.create(open.server.endpoint() + "/2015-03-31/functions"))

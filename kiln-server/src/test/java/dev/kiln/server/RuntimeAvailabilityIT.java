@@ -41,7 +41,8 @@ class RuntimeAvailabilityIT {
                     dev.kiln.store.Storage.DEFAULT,
                     dev.kiln.api.auth.IdentityPolicies.Mode.COMPAT,
                     java.util.Optional.empty(),
-                    ServerSettings.Triggers.NONE));
+                    ServerSettings.Triggers.NONE,
+                    ServerSettings.DEFAULT_ZYGOTE));
         var lambda = KilnFixture.client(server)) {
       assertThatThrownBy(
               () ->
