@@ -361,6 +361,9 @@ public final class LinuxSandboxDriver implements SandboxDriver {
           zygotes.isPresent() && root && cgroup.isPresent()
               ? ZygoteStarter.zygoteFor(spec)
               : Optional.empty();
+      ProcessHandle main;
+      CompletableFuture<Integer> exitValue;
+      Optional<Process> started;
       if (zygoteProgram.isPresent()) {
         ZygoteStarter.Forked forked =
             zygotes
@@ -371,37 +374,30 @@ public final class LinuxSandboxDriver implements SandboxDriver {
                     spec.runtimeDir(),
                     spec.environment().get(ZygoteStarter.LOADER_PATH),
                     zygoteSpec(spec, cgroup.get(), disk, output));
-        ProcessHandle handle =
+        main =
             ProcessHandle.of(forked.pid())
                 .orElseThrow(() -> new IOException("the forked instance ended at once"));
-        ProcessTrees.recordPid(dir, handle);
-        phase(phases, "spawn", t);
-        return new LinuxSandbox(
-            handle,
-            forked.exit(),
-            Optional.empty(),
-            dir,
-            output,
-            cgroup,
-            CgroupLimits.forMemory(spec.memoryMb()),
-            spec.network(),
-            disk,
-            java.util.Map.copyOf(phases));
+        exitValue = forked.exit();
+        started = Optional.empty();
+      } else {
+        ProcessBuilder builder = new ProcessBuilder(command(spec, cgroup, disk));
+        builder.environment().clear();
+        builder.environment().putAll(spec.environment());
+        builder.directory(dir.toFile());
+        builder.redirectErrorStream(true);
+        builder.redirectOutput(ProcessBuilder.Redirect.appendTo(output.toFile()));
+        builder.redirectInput(ProcessTrees.stdin(spec));
+        Process process = ProcessSpawner.start(builder);
+        main = process.toHandle();
+        exitValue = process.onExit().thenApply(Process::exitValue);
+        started = Optional.of(process);
       }
-      ProcessBuilder builder = new ProcessBuilder(command(spec, cgroup, disk));
-      builder.environment().clear();
-      builder.environment().putAll(spec.environment());
-      builder.directory(dir.toFile());
-      builder.redirectErrorStream(true);
-      builder.redirectOutput(ProcessBuilder.Redirect.appendTo(output.toFile()));
-      builder.redirectInput(ProcessTrees.stdin(spec));
-      Process process = ProcessSpawner.start(builder);
-      ProcessTrees.recordPid(dir, process.toHandle());
+      ProcessTrees.recordPid(dir, main);
       phase(phases, "spawn", t);
       return new LinuxSandbox(
-          process.toHandle(),
-          process.onExit().thenApply(Process::exitValue),
-          Optional.of(process),
+          main,
+          exitValue,
+          started,
           dir,
           output,
           cgroup,
