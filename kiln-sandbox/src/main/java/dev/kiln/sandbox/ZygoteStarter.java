@@ -188,20 +188,7 @@ final class ZygoteStarter {
     String key = interpreter + "\0" + runtimeDir + "\0" + loaderPath;
     Zygote zygote = zygotes.compute(key, (k, z) -> z != null && z.process.isAlive() ? z : null);
     if (zygote == null) {
-      try {
-        zygote =
-            zygotes.computeIfAbsent(
-                key,
-                k -> {
-                  try {
-                    return spawn(k, interpreter, program, runtimeDir, loaderPath);
-                  } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                  }
-                });
-      } catch (java.io.UncheckedIOException e) {
-        throw e.getCause();
-      }
+      zygote = zygoteUnder(key, interpreter, program, runtimeDir, loaderPath);
     }
     SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
     try {
@@ -254,6 +241,25 @@ final class ZygoteStarter {
       throw new IOException("unexpected answer from the Python zygote: " + line);
     }
     return value.asLong();
+  }
+
+  /** The zygote under {@code key}, started (under the key's compute) when there is none. */
+  private Zygote zygoteUnder(
+      String key, String interpreter, Path program, Path runtimeDir, String loaderPath)
+      throws IOException {
+    try {
+      return zygotes.computeIfAbsent(
+          key,
+          k -> {
+            try {
+              return spawn(k, interpreter, program, runtimeDir, loaderPath);
+            } catch (IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            }
+          });
+    } catch (java.io.UncheckedIOException e) {
+      throw e.getCause();
+    }
   }
 
   private Zygote spawn(
@@ -309,16 +315,8 @@ final class ZygoteStarter {
                   process.pid(),
                   process.exitValue());
               try {
-                zygotes.computeIfAbsent(
-                    key,
-                    k -> {
-                      try {
-                        return spawn(k, interpreter, program, runtimeDir, loaderPath);
-                      } catch (IOException e) {
-                        throw new java.io.UncheckedIOException(e);
-                      }
-                    });
-              } catch (RuntimeException e) {
+                zygoteUnder(key, interpreter, program, runtimeDir, loaderPath);
+              } catch (IOException | RuntimeException e) {
                 LOG.warn("could not replace the Python zygote now (the next start tries): {}", e);
               }
             });
