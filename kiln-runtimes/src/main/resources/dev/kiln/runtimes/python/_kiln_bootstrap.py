@@ -15,7 +15,7 @@ import sys
 import time
 
 # logging and traceback are imported when first needed (issue 23: together about a tenth of a
-# no-op's cold start): logging is set up the moment the function imports it (_LoggingSetup),
+# no-op's cold start): logging is set up the moment the function imports it (_AfterImport),
 # traceback when there is a stack to report
 
 API = os.environ["AWS_LAMBDA_RUNTIME_API"]
@@ -113,17 +113,19 @@ class LambdaContext:
 _request_id = None
 
 
-class _LoggingSetup:
-    """Sets up the root logger as AWS's runtime does, the moment logging is first imported.
+class _AfterImport:
+    """Runs `then(module)` the moment module `name` is first imported, after its own code.
 
-    AWS's runtime configures logging before it imports the handler; importing logging costs a
-    no-op function a tenth of its cold start, so Kiln does it when the function (or a library it
-    imports) imports logging instead: no record can be emitted before that, so what a function
-    sees is the same. Also called directly when logging is already loaded.
+    A meta path finder that steps aside once it has wrapped the module's loader, so it costs the
+    imports after that nothing. Kiln uses it for what it must do to a module only a function that
+    imports the module should pay for (logging's set-up, an old botocore's endpoints).
     """
 
+    def __init__(self, name, then):
+        self.name, self.then = name, then
+
     def find_spec(self, name, path, target=None):
-        if name != "logging":
+        if name != self.name:
             return None
         sys.meta_path.remove(self)
         import importlib.util
@@ -132,16 +134,25 @@ class _LoggingSetup:
         if spec is None or spec.loader is None:
             return spec
         load = spec.loader.exec_module
+        then = self.then
 
         def exec_module(module):
             load(module)
-            _setup_logging(module)
+            then(module)
 
         spec.loader.exec_module = exec_module
         return spec
 
 
 def _setup_logging(logging):
+    """Sets up the root logger as AWS's runtime does.
+
+    AWS's runtime configures logging before it imports the handler; importing logging costs a
+    no-op function a tenth of its cold start, so Kiln does it the moment the function (or a
+    library it imports) imports logging instead (_AfterImport): no record can be emitted before
+    that, so what a function sees is the same. Called directly when logging is already loaded.
+    """
+
     class _RequestIdFilter(logging.Filter):
         def filter(self, record):
             record.aws_request_id = _request_id
@@ -277,7 +288,7 @@ def _load_handler(handler):
     return func
 
 
-class _BotocoreEndpoints:
+def _botocore_endpoints(session_module):
     """Makes an old botocore honour AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>.
 
     Kiln puts its own address there, so that the AWS SDK in a function calls Kiln with no change
@@ -286,46 +297,25 @@ class _BotocoreEndpoints:
     to take the endpoint from them when none is given. Nothing is imported before the function
     imports boto3, so functions that do not pay nothing.
     """
+    import botocore
 
-    def find_spec(self, name, path, target=None):
-        if name != "botocore.session":
-            return None
-        sys.meta_path.remove(self)
-        import importlib.util
+    try:
+        version = tuple(int(p) for p in botocore.__version__.split(".")[:2])
+    except ValueError:
+        return
+    if version >= (1, 31):
+        return
+    create_client = session_module.Session.create_client
 
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.loader is None:
-            return spec
-        load = spec.loader.exec_module
+    def with_endpoint(self, service_name, region_name=None, api_version=None, use_ssl=True,
+                      verify=None, endpoint_url=None, *args, **kwargs):
+        if endpoint_url is None:
+            variable = "AWS_ENDPOINT_URL_" + service_name.upper().replace("-", "_")
+            endpoint_url = os.environ.get(variable) or os.environ.get("AWS_ENDPOINT_URL")
+        return create_client(self, service_name, region_name, api_version, use_ssl, verify,
+                             endpoint_url, *args, **kwargs)
 
-        def exec_module(module):
-            load(module)
-            _BotocoreEndpoints.patch(module)
-
-        spec.loader.exec_module = exec_module
-        return spec
-
-    @staticmethod
-    def patch(session_module):
-        import botocore
-
-        try:
-            version = tuple(int(p) for p in botocore.__version__.split(".")[:2])
-        except ValueError:
-            return
-        if version >= (1, 31):
-            return
-        create_client = session_module.Session.create_client
-
-        def with_endpoint(self, service_name, region_name=None, api_version=None, use_ssl=True,
-                          verify=None, endpoint_url=None, *args, **kwargs):
-            if endpoint_url is None:
-                variable = "AWS_ENDPOINT_URL_" + service_name.upper().replace("-", "_")
-                endpoint_url = os.environ.get(variable) or os.environ.get("AWS_ENDPOINT_URL")
-            return create_client(self, service_name, region_name, api_version, use_ssl, verify,
-                                 endpoint_url, *args, **kwargs)
-
-        session_module.Session.create_client = with_endpoint
+    session_module.Session.create_client = with_endpoint
 
 
 def _site_builtins():
@@ -343,7 +333,7 @@ def _site_builtins():
 def _init():
     _site_builtins()
     if any(k == "AWS_ENDPOINT_URL" or k.startswith("AWS_ENDPOINT_URL_") for k in os.environ):
-        sys.meta_path.insert(0, _BotocoreEndpoints())
+        sys.meta_path.insert(0, _AfterImport("botocore.session", _botocore_endpoints))
     task_root = os.environ.get("LAMBDA_TASK_ROOT", os.getcwd())
     paths = [task_root]
     major_minor = "python%d.%d" % sys.version_info[:2]
@@ -374,7 +364,7 @@ def _init():
     if "logging" in sys.modules:
         _setup_logging(sys.modules["logging"])
     else:
-        sys.meta_path.insert(0, _LoggingSetup())
+        sys.meta_path.insert(0, _AfterImport("logging", _setup_logging))
     return _load_handler(os.environ["_HANDLER"])
 
 
