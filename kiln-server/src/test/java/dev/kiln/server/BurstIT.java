@@ -35,10 +35,7 @@ class BurstIT {
           + "def handler(e, c):\n    return 'ok'\n";
 
   static long helpers() {
-    return ProcessHandle.allProcesses()
-        .filter(p -> p.info().arguments().map(a -> List.of(a).contains(MARKER)).orElse(false))
-        .filter(p -> Processes.running(p.pid()))
-        .count();
+    return Processes.withArgument(MARKER).size();
   }
 
   static long entries(Path dir) throws Exception {

@@ -267,7 +267,9 @@ class IsolationIT {
     String marker = "4" + (System.nanoTime() % 100000);
     call("bystander", Map.of("action", "daemon", "marker", marker));
     // the daemon is forked as the function returns: it may not have exec'd its command yet
-    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> !sleepers(marker).isEmpty());
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> !Processes.withArgument(marker).isEmpty());
     // a timeout kills the instance: everything it started goes too
     InvokeResponse r =
         kiln.lambda.invoke(
@@ -275,15 +277,10 @@ class IsolationIT {
                 b.functionName("bystander")
                     .payload(SdkBytes.fromUtf8String("{\"action\":\"spin\"}")));
     assertThat(r.functionError()).isEqualTo("Unhandled");
-    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> sleepers(marker).isEmpty());
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> Processes.withArgument(marker).isEmpty());
     assertHealthy("bystander");
-  }
-
-  static List<ProcessHandle> sleepers(String marker) {
-    return ProcessHandle.allProcesses()
-        .filter(p -> p.info().arguments().map(a -> List.of(a).contains(marker)).orElse(false))
-        .filter(p -> Processes.running(p.pid()))
-        .toList();
   }
 
   static List<Path> cpuGroups() throws Exception {

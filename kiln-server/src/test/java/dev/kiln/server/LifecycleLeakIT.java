@@ -33,10 +33,7 @@ class LifecycleLeakIT {
 
   /** Processes the function's instances started: each instance has one such helper. */
   static long helpers() {
-    return ProcessHandle.allProcesses()
-        .filter(p -> p.info().arguments().map(a -> List.of(a).contains(MARKER)).orElse(false))
-        .filter(p -> Processes.running(p.pid()))
-        .count();
+    return Processes.withArgument(MARKER).size();
   }
 
   static void awaitNothingLeft(KilnFixture kiln) {

@@ -21,6 +21,22 @@ final class Processes {
   }
 
   /**
+   * The running processes with {@code argument} among their arguments: a marker a test's function
+   * gives the helper processes it starts ({@code sleep 4244}), so that the test can count them.
+   */
+  static java.util.List<ProcessHandle> withArgument(String argument) {
+    return ProcessHandle.allProcesses()
+        .filter(
+            p ->
+                p.info()
+                    .arguments()
+                    .map(a -> java.util.List.of(a).contains(argument))
+                    .orElse(false))
+        .filter(p -> running(p.pid()))
+        .toList();
+  }
+
+  /**
    * The host pid of a running instance, from the record its sandbox driver keeps in the data
    * directory. A function inside the Linux sandbox sees its own pid namespace, so it names its
    * instance by its log stream ({@code 2026/11/25/[$LATEST]<instance id>}) instead.
