@@ -308,11 +308,7 @@ class JavaRuntimeIT {
                           })
                       .toList()
                   + "\n"
-                  + String.join(
-                      "",
-                      logs.filterLogEvents(b -> b.logGroupName("/aws/lambda/aot")).events().stream()
-                          .map(e -> e.message())
-                          .toList());
+                  + logText(logs, "aot");
             } catch (java.io.IOException e) {
               return e.toString();
             }
@@ -353,16 +349,7 @@ class JavaRuntimeIT {
             org.awaitility.Awaitility.await()
                 .atMost(java.time.Duration.ofSeconds(10))
                 .until(
-                    () ->
-                        String.join(
-                            "",
-                            logs
-                                .filterLogEvents(b -> b.logGroupName("/aws/lambda/aot"))
-                                .events()
-                                .stream()
-                                .map(e -> e.message())
-                                .toList()),
-                    text -> text.split("REPORT RequestId").length > 2);
+                    () -> logText(logs, "aot"), text -> text.split("REPORT RequestId").length > 2);
         assertThat(all).doesNotContain("AOTCache").doesNotContain("AOTConfiguration");
       }
     }
@@ -832,6 +819,16 @@ class JavaRuntimeIT {
       }
       return p.getProperty("JAVA_VERSION").replace("\"", "");
     }
+  }
+
+  /** Every line of {@code function}'s log group, as one text. */
+  private static String logText(
+      software.amazon.awssdk.services.cloudwatchlogs.CloudWatchLogsClient logs, String function) {
+    return String.join(
+        "",
+        logs.filterLogEvents(b -> b.logGroupName("/aws/lambda/" + function)).events().stream()
+            .map(e -> e.message())
+            .toList());
   }
 
   private static String invokeText(KilnFixture kiln, String function) {
