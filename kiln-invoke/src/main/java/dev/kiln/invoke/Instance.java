@@ -36,12 +36,16 @@ import org.slf4j.event.Level;
  * <p>Its life is one state machine, kept here and nowhere else:
  *
  * <pre>
- *   STARTING ──first event──▶ BUSY ⇄ IDLE ──reaped / retired / shut down──▶ DEAD
- *                               └──timeout, crash, init failure──────────▶ DEAD
+ *   STARTING ──handed to a waiting call──▶ BUSY ⇄ IDLE ──reaped / retired / shut down──▶ DEAD
+ *       └──initialised, no call waiting──▶ IDLE    BUSY ──timeout, crash, init failure──▶ DEAD
  * </pre>
  *
- * A dead instance never runs again: a timeout or a crash kills its whole process tree, and the pool
- * starts a fresh one for the next event.
+ * The pool hands a STARTING instance to a waiting call once it is ready, or has failed to
+ * initialise (the call then answers with the failure), or is past the init limit (the call waits
+ * for it as a cold start may take); its first event carries its init either way.
+ *
+ * <p>A dead instance never runs again: a timeout or a crash kills its whole process tree, and the
+ * pool starts a fresh one for the next event.
  *
  * <p><b>When an invocation ends.</b> The caller is answered when the runtime posts its result, but
  * the invocation is over only when the runtime asks for its next event, as on Lambda: what it
@@ -138,6 +142,9 @@ final class Instance {
   private volatile String deathCause;
   private volatile long lastDeadlineEpochMillis;
   private volatile boolean running;
+
+  /** Whether the instance has been given an event yet; written by the invocation holding it. */
+  private volatile boolean served;
 
   /** The request the instance is running, for the log line of a death during it; else null. */
   private volatile String requestId;
@@ -281,7 +288,24 @@ final class Instance {
     return channel.firstPoll();
   }
 
-  /** STARTING → IDLE, for an instance started ahead of demand; false if it died meanwhile. */
+  /**
+   * Completes when the instance has come as far as it will before an event: its runtime
+   * initialised, reported that it could not, or exited. An instance still STARTING then has failed,
+   * and the invocation it is handed to answers with why ({@link #invoke}).
+   */
+  CompletableFuture<Void> ready() {
+    return CompletableFuture.anyOf(channel.firstPoll(), channel.initFailure(), sandbox.onExit())
+        .thenApply(x -> null);
+  }
+
+  /** Whether the runtime initialised and has not failed since: it can take an event. */
+  boolean initialisedAndAlive() {
+    return channel.firstPoll().isDone()
+        && !channel.initFailure().isDone()
+        && state.get() != State.DEAD;
+  }
+
+  /** STARTING → IDLE, once its runtime has initialised; false if it died meanwhile. */
   boolean becomeIdle(Instant now) {
     idleSince = now;
     return state.compareAndSet(State.STARTING, State.IDLE);
@@ -545,7 +569,11 @@ final class Instance {
   }
 
   private Ran run(InvokeRequest request, String invokedArn, String requestId, boolean streaming) {
-    boolean cold = !channel.firstPoll().isDone();
+    // the first event of an instance started on demand carries its init, as on Lambda, whether
+    // its runtime initialised before the event came (it waited in the pool) or is initialising
+    // still; a provisioned instance initialised ahead of demand, on nobody's time
+    boolean cold = !served && !provisioned;
+    served = true;
     long timeoutMillis = version.config().timeout() * 1000L;
     InvocationTracer.Trace trace =
         tracer.begin(

@@ -34,8 +34,22 @@ import org.slf4j.LoggerFactory;
  * pages are hot), and the ones at the bottom of the stack age out and are reaped after the
  * keep-alive.
  *
- * <p>A retired pool (its function was updated or deleted) hands out nothing more; its idle
- * instances stop at once and its busy ones as soon as their invocation ends.
+ * <p><b>Placement.</b> A call that finds no idle instance does not wait for an instance of its own.
+ * It joins a line ({@code waiting}) and, when the calls in line outnumber the instances on their
+ * way (starting, and for its first {@link #SETTLE_WAIT} those that answered and are about to be
+ * back), asks for a start. Whatever becomes available first (an instance given back, an on-demand
+ * one whose runtime finished initialising, a provisioned one just initialised) goes to the call at
+ * the head of the line; so, as on Lambda, a burst is served by the first instances that are ready,
+ * and one slow start holds up no call that another instance could take. An instance left over when
+ * the line is empty joins the idle stack. One that failed to start (its runtime exited or reported
+ * an init error) is handed to the head of the line all the same, and that call answers with the
+ * failure and its log, as the call that caused a failed cold start does on Lambda. A call whose own
+ * start was refused (the {@link ScaleGate}'s 429) or failed gets that error, unless an instance
+ * reached it meanwhile.
+ *
+ * <p>A retired pool (its function was updated or deleted) hands out nothing more; the calls in its
+ * line go to the function's new pool, its idle instances stop at once, its starting ones when they
+ * are ready, and its busy ones as soon as their invocation ends.
  *
  * <p><b>Provisioned concurrency.</b> A pool can be asked to keep a number of instances started and
  * initialised ahead of demand ({@link #provision}). Those are started in the background with {@code
@@ -62,14 +76,18 @@ import org.slf4j.LoggerFactory;
  * <p><b>State, and who changes it.</b> Everything the pool knows is guarded by its monitor and
  * changed only under it: which instances are its members and in what {@link PoolDecisions.Role} (on
  * demand, provisioned, handing over), the idle stack, the instances on their way back ({@code
- * settling}), {@code retired} and the provisioning counters. An instance is in the idle stack only
- * while its own state is IDLE: it enters the stack at the moment it becomes IDLE (under the pool's
- * monitor), and leaves it when it is claimed, chosen to stop, or has died (the instance's exit
- * callback posts {@link #exited} to the pool, which takes it out under the monitor; no callback
- * touches the pool's collections any other way). The decisions (what to reap, freeze, hand over,
- * release, top up) are {@link PoolDecisions}' pure functions of a snapshot taken under the monitor;
- * the pool then carries them out. Whether an idle instance is frozen is the instance's own state,
- * under its own monitor, so that a freeze never lands on an instance just claimed and thawed.
+ * settling}), the line of waiting calls, the instances starting for them and the starts asked for,
+ * the instances a call holds ({@code leased}), {@code retired} and the provisioning counters. A
+ * waiting call's instance is handed to it by completing its future under the monitor, in the same
+ * step that takes the call out of the line, so that an instance goes to exactly one call. An
+ * instance is in the idle stack only while its own state is IDLE: it enters the stack at the moment
+ * it becomes IDLE (under the pool's monitor), and leaves it when it is claimed, chosen to stop, or
+ * has died (the instance's exit callback posts {@link #exited} to the pool, which takes it out
+ * under the monitor; no callback touches the pool's collections any other way). The decisions (what
+ * to reap, freeze, hand over, release, top up) are {@link PoolDecisions}' pure functions of a
+ * snapshot taken under the monitor; the pool then carries them out. Whether an idle instance is
+ * frozen is the instance's own state, under its own monitor, so that a freeze never lands on an
+ * instance just claimed and thawed.
  *
  * <p>Slow work (starting and stopping instances, removing their files, waiting for one to settle)
  * is done outside the monitor, and on threads the pool is given, not ones it makes: provisioned
@@ -89,8 +107,9 @@ final class InstancePool {
   private static final int MAX_PROVISION_FAILURES = 3;
 
   /**
-   * How long an invocation that finds no idle instance waits for one that has answered and is about
-   * to be back (its runtime not yet in next), before it starts a new one.
+   * How long an invocation that finds no idle instance counts on one that has answered and is about
+   * to be back (its runtime not yet in next) before it starts a new one; also how often a waiting
+   * call looks again at what it counts on.
    */
   static final Duration SETTLE_WAIT = Duration.ofMillis(200);
 
@@ -111,6 +130,24 @@ final class InstancePool {
   /** Members whose invocation answered, until they are given back: each one's giving back. */
   @GuardedBy("this")
   private final Map<Instance, CompletableFuture<Void>> settling = new HashMap<>();
+
+  /** Calls that found no idle instance, in the order they came, each waiting to be handed one. */
+  @GuardedBy("this")
+  private final Deque<Waiter> waiting = new ArrayDeque<>();
+
+  /**
+   * On-demand instances started for waiting calls, until each is ready (or failed) and handed on.
+   */
+  @GuardedBy("this")
+  private final Set<Instance> starting = new java.util.HashSet<>();
+
+  /** Starts asked of the launcher that have not returned yet. */
+  @GuardedBy("this")
+  private int startsAsked;
+
+  /** Members a call holds (a lease, or handed to a waiting call), until given back. */
+  @GuardedBy("this")
+  private final Set<Instance> leased = new java.util.HashSet<>();
 
   @GuardedBy("this")
   private boolean retired;
@@ -154,37 +191,27 @@ final class InstancePool {
   // ---- events: each changes the pool's state under its monitor ------------------------------
 
   /**
-   * An instance for one invocation: the warmest idle one, or one just about to be idle again (its
-   * runtime answered and has yet to ask for its next event, usually a matter of a millisecond), or
-   * a new one. Null if the pool is retired.
+   * An instance for one invocation: the warmest idle one or else, as Lambda places a call that
+   * finds every instance busy, the first one that becomes free or finishes starting, whichever that
+   * is (see Placement). Null if the pool is retired (or was retired while the call waited).
+   *
+   * @throws LambdaError.Throttled when the scale gate refused the start this call asked for and no
+   *     instance came to it meanwhile
    */
   Lease acquire() {
-    boolean waited = false;
+    Waiter me;
     while (true) {
       Instance instance;
-      CompletableFuture<?>[] soon;
       synchronized (this) {
         if (retired) {
           return null;
         }
         instance = idle.pollFirst();
-        soon = instance == null ? settling.values().toArray(CompletableFuture[]::new) : null;
-      }
-      if (instance == null) {
-        if (waited || soon.length == 0) {
+        if (instance == null) {
+          me = new Waiter(System.nanoTime());
+          waiting.addLast(me);
           break;
         }
-        waited = true;
-        try {
-          CompletableFuture.anyOf(soon).get(SETTLE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.TimeoutException
-            | java.util.concurrent.ExecutionException e) {
-          // none came back in time: a new one
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          break;
-        }
-        continue;
       }
       if (!keyLastsAnInvocation(instance)) {
         rotate(instance);
@@ -192,22 +219,167 @@ final class InstancePool {
       }
       if (instance.claim()) {
         instance.thaw();
-        return new Lease(this, instance, false, tasks.giveBacks());
+        return leased(instance);
       }
       // it died while idle, just now: its exit, posted to the pool, takes it out of the members
     }
+    return await(me);
+  }
+
+  /**
+   * Waits for an instance to be handed to {@code me}, starting one whenever the calls waiting
+   * outnumber the instances on their way: starting, and (for the first {@link #SETTLE_WAIT} of a
+   * call's wait) those that answered and are about to be back.
+   */
+  private Lease await(Waiter me) {
+    while (true) {
+      boolean start;
+      synchronized (this) {
+        if (me.handed.isDone()) {
+          break;
+        }
+        boolean settleWaitOver = System.nanoTime() - me.sinceNanos >= SETTLE_WAIT.toNanos();
+        int onTheirWay = starting.size() + startsAsked + (settleWaitOver ? 0 : settling.size());
+        start = onTheirWay < waiting.size();
+        if (start) {
+          startsAsked++;
+        }
+      }
+      if (start) {
+        startFor(me);
+      }
+      try {
+        Instance handed = me.handed.get(SETTLE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        return handed == null ? null : leased(handed);
+      } catch (java.util.concurrent.TimeoutException e) {
+        // look again: an instance counted on may have gone another way
+      } catch (java.util.concurrent.ExecutionException e) {
+        throw new IllegalStateException(e); // never completed exceptionally
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        Instance handed = leaveQueue(me);
+        if (handed != null) {
+          giveBack(handed);
+        }
+        throw LambdaError.unavailable("interrupted while waiting for an instance");
+      }
+    }
+    Instance handed = me.handed.join();
+    return handed == null ? null : leased(handed);
+  }
+
+  /**
+   * Starts an on-demand instance because {@code me} (and as many calls as are waiting) needs one;
+   * it goes, once ready, to whichever call is first in line then, or to the idle stack. A start the
+   * gate refuses or that fails is {@code me}'s to answer, unless an instance reached it meanwhile.
+   */
+  private void startFor(Waiter me) {
     Instance fresh;
     try {
       fresh = launcher.start(version);
-    } catch (IOException e) {
-      // the launcher has logged it
-      throw LambdaError.service("Kiln could not start an instance of the function: " + e);
+    } catch (IOException | RuntimeException e) {
+      Instance handed;
+      synchronized (this) {
+        startsAsked--;
+      }
+      handed = leaveQueue(me);
+      if (handed != null) {
+        // an instance came to it while its own start failed: the call runs there
+        me.handed.complete(handed);
+        return;
+      }
+      if (e instanceof IOException) {
+        // the launcher has logged it
+        throw LambdaError.service("Kiln could not start an instance of the function: " + e);
+      }
+      throw (RuntimeException) e;
     }
-    fresh.claim();
+    synchronized (this) {
+      startsAsked--;
+      starting.add(fresh);
+    }
     join(fresh, Role.ON_DEMAND);
-    // if the pool was retired while this one started, it still runs this event; giving it back
-    // then stops it
-    return new Lease(this, fresh, true, tasks.giveBacks());
+    // ready or failed, it is handed on: a runtime that hangs in init goes to a call after the
+    // init limit, which then waits for it as long as a cold start may take
+    fresh.ready().thenRun(() -> startedOnDemand(fresh));
+    CompletableFuture.delayedExecutor(
+            Instance.INIT_LIMIT.toMillis(), TimeUnit.MILLISECONDS, tasks.giveBacks())
+        .execute(() -> startedOnDemand(fresh));
+  }
+
+  /**
+   * An on-demand instance finished starting (or failed to, or is past the init limit): the first
+   * call in line gets it, which answers with the failure if it failed; with no call waiting it
+   * joins the idle stack, or stops if it failed or the pool is retired.
+   */
+  private void startedOnDemand(Instance fresh) {
+    boolean usable = fresh.initialisedAndAlive();
+    Waiter first;
+    boolean stop = false;
+    synchronized (this) {
+      if (!starting.remove(fresh)) {
+        return; // handed on already
+      }
+      first = waiting.pollFirst();
+      if (first != null) {
+        // STARTING → BUSY; a failed one is handed as it is, and the call reports its failure
+        fresh.claim();
+        leased.add(fresh);
+      } else if (usable && !retired && members.containsKey(fresh) && fresh.becomeIdle(now())) {
+        idle.addFirst(fresh);
+      } else {
+        stop = true;
+        members.remove(fresh);
+      }
+    }
+    if (first != null) {
+      first.handed.complete(fresh);
+    } else if (stop) {
+      stopInBackground(fresh, retired() ? "retired" : "failed to initialise");
+    }
+  }
+
+  private synchronized boolean retired() {
+    return retired;
+  }
+
+  /**
+   * Takes {@code me} out of the line; returns the instance handed to it if one was (then it is no
+   * longer in the line), else null.
+   */
+  private Instance leaveQueue(Waiter me) {
+    synchronized (this) {
+      if (waiting.remove(me)) {
+        return null;
+      }
+    }
+    return me.handed.join();
+  }
+
+  /**
+   * Hands an instance that has just become IDLE (given back, or provisioned and initialised) to the
+   * first call in line, or puts it on the idle stack.
+   */
+  @GuardedBy("this")
+  private Waiter offer(Instance instance) {
+    Waiter first = waiting.pollFirst();
+    if (first != null && instance.claim()) {
+      leased.add(instance);
+      return first;
+    }
+    if (first != null) {
+      waiting.addFirst(first); // it died this instant: the call waits on
+    }
+    idle.addFirst(instance);
+    return null;
+  }
+
+  private Lease leased(Instance instance) {
+    synchronized (this) {
+      leased.add(instance);
+    }
+    instance.thaw();
+    return new Lease(this, instance, tasks.giveBacks());
   }
 
   /** Makes {@code instance} a member, and has its exit posted to the pool. */
@@ -237,16 +409,20 @@ final class InstancePool {
     boolean keyLasts = keyLastsAnInvocation(instance);
     boolean keep;
     boolean rotate;
+    Waiter next = null;
     synchronized (this) {
+      leased.remove(instance);
       rotate = !retired && !keyLasts && members.containsKey(instance);
       keep = !retired && keyLasts && members.containsKey(instance) && instance.release(now());
       if (keep) {
-        idle.addFirst(instance);
+        next = offer(instance);
       } else if (!rotate) {
         members.remove(instance);
       }
     }
-    if (rotate) {
+    if (next != null) {
+      next.handed.complete(instance);
+    } else if (rotate) {
       rotate(instance);
     } else if (!keep) {
       stopInBackground(instance, "retired");
@@ -259,9 +435,13 @@ final class InstancePool {
    */
   private void exited(Instance instance) {
     Role role;
+    boolean held;
     synchronized (this) {
       role = members.remove(instance);
       idle.remove(instance);
+      // a call holds it, or is about to be handed it, and answers with its death: the files go
+      // when that call gives it back, after its log is written
+      held = leased.contains(instance) || starting.contains(instance);
       if (role != null && role.provisioned() && !instance.initialised().isDone()) {
         failed("the runtime exited before it initialised");
       }
@@ -269,8 +449,9 @@ final class InstancePool {
     if (role == null) {
       return; // the pool stopped it, and removes its files
     }
-    // its last invocation may still be written up (it ends at the runtime's exit)
-    instance.settled().thenRun(instance::removeFiles);
+    if (!held) {
+      instance.settled().thenRun(instance::removeFiles);
+    }
     if (role.provisioned()) {
       topUp(); // replace it
     }
@@ -499,16 +680,22 @@ final class InstancePool {
    * A provisioned instance's runtime initialised: it joins the idle stack, and one instance it
    * replaces (if any is handing over) becomes an ordinary one.
    */
-  private synchronized void initialised(Instance fresh) {
-    provisionFailures = 0;
-    if (!retired && members.containsKey(fresh) && fresh.becomeIdle(now())) {
-      idle.addFirst(fresh);
-    }
-    for (Map.Entry<Instance, Role> m : members.entrySet()) {
-      if (m.getValue() == Role.HANDING_OVER) {
-        m.setValue(Role.ON_DEMAND);
-        break;
+  private void initialised(Instance fresh) {
+    Waiter next = null;
+    synchronized (this) {
+      provisionFailures = 0;
+      if (!retired && members.containsKey(fresh) && fresh.becomeIdle(now())) {
+        next = offer(fresh);
       }
+      for (Map.Entry<Instance, Role> m : members.entrySet()) {
+        if (m.getValue() == Role.HANDING_OVER) {
+          m.setValue(Role.ON_DEMAND);
+          break;
+        }
+      }
+    }
+    if (next != null) {
+      next.handed.complete(fresh);
     }
   }
 
@@ -588,6 +775,10 @@ final class InstancePool {
   /** Marks the pool retired and takes its idle instances out of it. */
   private synchronized List<Instance> takeIdle() {
     retired = true;
+    // the calls waiting go to the pool of what the function is now (or are refused at shutdown)
+    for (Waiter w; (w = waiting.pollFirst()) != null; ) {
+      w.handed.complete(null);
+    }
     List<Instance> idleNow = new ArrayList<>(idle);
     idleNow.forEach(this::leave);
     // the busy ones stay members until given back (or killed at shutdown), as ordinary ones
@@ -691,6 +882,16 @@ final class InstancePool {
 
   private Instant now() {
     return clock.instant();
+  }
+
+  /** A call waiting to be handed an instance: null when the pool retired meanwhile. */
+  private static final class Waiter {
+    final CompletableFuture<Instance> handed = new CompletableFuture<>();
+    final long sinceNanos;
+
+    Waiter(long sinceNanos) {
+      this.sinceNanos = sinceNanos;
+    }
   }
 
   /** Whether an invocation that starts now would end before the instance's key does. */

@@ -343,7 +343,11 @@ public final class Invoker implements AutoCloseable {
             throw e;
           }
           if (lease == null) {
-            // retired between lookup and lease: the caller resolved a version that just changed
+            // retired between lookup and lease, or while the call waited: the caller resolved a
+            // version that just changed, or Kiln is on its way down
+            if (closing) {
+              throw LambdaError.unavailable("Kiln is shutting down and takes no new invocations");
+            }
             pools.remove(version.key(), pool);
             continue;
           }

@@ -13,27 +13,17 @@ final class Lease implements AutoCloseable {
 
   private final InstancePool pool;
   private final Instance instance;
-  private final boolean coldStart;
   private final java.util.concurrent.Executor giveBacks;
   private boolean closed;
 
-  Lease(
-      InstancePool pool,
-      Instance instance,
-      boolean coldStart,
-      java.util.concurrent.Executor giveBacks) {
+  Lease(InstancePool pool, Instance instance, java.util.concurrent.Executor giveBacks) {
     this.pool = pool;
     this.giveBacks = giveBacks;
     this.instance = instance;
-    this.coldStart = coldStart;
   }
 
   Instance instance() {
     return instance;
-  }
-
-  boolean coldStart() {
-    return coldStart;
   }
 
   @Override

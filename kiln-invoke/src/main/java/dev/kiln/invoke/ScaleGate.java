@@ -19,8 +19,9 @@ import java.util.function.Supplier;
  *
  * <p><b>Scale-out rate.</b> As on Lambda, a function may add at most a fixed number of instances
  * per 10 seconds (Lambda's is 1000): a token bucket per function, full at start, that refills
- * continuously. A burst beyond it is throttled (429, {@code FunctionInvocationRateLimitExceeded})
- * instead of forking the host to death.
+ * continuously. A burst beyond it is throttled (429, {@code FunctionInvocationRateLimitExceeded},
+ * with a {@code Retry-After} of the seconds until the next token) instead of forking the host to
+ * death.
  *
  * <p><b>Host capacity.</b> Each instance reserves its function's {@code MemorySize} of the host's
  * instance memory before it starts, and gives it back when its processes are gone, so Kiln never
@@ -175,7 +176,8 @@ public final class ScaleGate {
                   + capacityMb
                   + " MB are held by instances that are busy, starting or provisioned, and idle"
                   + " ones would not free enough).",
-              "ConcurrentInvocationLimitExceeded");
+              "ConcurrentInvocationLimitExceeded",
+              ConcurrencyBudget.RETRY_AFTER_SECONDS);
         }
         try {
           // past the deadline only while stopped instances are on their way out
@@ -222,6 +224,12 @@ public final class ScaleGate {
     release(memoryMb);
   }
 
+  /** Whole seconds until a bucket holding {@code tokens} (less than one) has a token again. */
+  private long secondsUntilAToken(double tokens) {
+    double seconds = (1 - tokens) * RATE_WINDOW.toSeconds() / instancesPerWindow;
+    return Math.max(1, (long) Math.ceil(seconds));
+  }
+
   private void takeToken(String function) {
     long now = clock.millis() * 1_000_000;
     Bucket b =
@@ -243,7 +251,8 @@ public final class ScaleGate {
               + " may start at most "
               + instancesPerWindow
               + " new instances per 10 seconds.",
-          "FunctionInvocationRateLimitExceeded");
+          "FunctionInvocationRateLimitExceeded",
+          Long.toString(secondsUntilAToken(b.tokens)));
     }
     b.tokens -= 1;
   }

@@ -359,6 +359,49 @@ class InstancePoolTest {
   }
 
   @Test
+  void aCallThatFindsEveryInstanceBusy_takesTheFirstOneFreed_ratherThanWaitForItsOwnStart()
+      throws Exception {
+    invoker();
+    CompletableFuture<InvocationResult> holding = callAsync("\"hold\"");
+    awaitBusy(1);
+    String busy = idOf(driver.started().get(0));
+    // the next instance takes far longer to initialise than the busy one takes to be free
+    driver.initDelay(Duration.ofSeconds(20));
+    CompletableFuture<InvocationResult> second = callAsync("{}");
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(10))
+        .alias("the call finds every instance busy and asks for a start")
+        .until(() -> driver.started().size() == 2);
+    gate.countDown();
+    assertThat(text(holding.get(10, TimeUnit.SECONDS))).isEqualTo(busy);
+    assertThat(text(second.get(10, TimeUnit.SECONDS)))
+        .as("served by the instance that became free first, not the one started for it")
+        .isEqualTo(busy);
+    assertThat(driver.started().get(1).events()).isZero();
+    assertThat(invoker.instancesByState().get("starting"))
+        .as("the slow start goes on, for whoever comes next")
+        .isEqualTo(1);
+  }
+
+  @Test
+  void aStartThatFinishesWhileItsCallIsServedElsewhere_joinsTheIdleStack_andServesTheNextCall()
+      throws Exception {
+    invoker();
+    CompletableFuture<InvocationResult> holding = callAsync("\"hold\"");
+    awaitBusy(1);
+    driver.initDelay(Duration.ofMillis(1500));
+    CompletableFuture<InvocationResult> second = callAsync("{}");
+    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> driver.started().size() == 2);
+    gate.countDown();
+    holding.get(10, TimeUnit.SECONDS);
+    second.get(10, TimeUnit.SECONDS);
+    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> invoker.idleInstanceCount() == 2);
+    String late = idOf(driver.started().get(1));
+    assertThat(invoke()).as("the most recently idle: the late start").isEqualTo(late);
+    assertThat(driver.started()).hasSize(2);
+  }
+
+  @Test
   void provisionedInstances_areNeverReapedForIdleness_butOnDemandOnesBesideThemAre()
       throws Exception {
     invoker();

@@ -31,7 +31,11 @@ class ScaleGateTest {
     assertThatThrownBy(() -> gate.admit("f", 128))
         .isInstanceOfSatisfying(
             LambdaError.class,
-            e -> assertThat(reason(e)).isEqualTo("429 FunctionInvocationRateLimitExceeded"));
+            e -> {
+              assertThat(reason(e)).isEqualTo("429 FunctionInvocationRateLimitExceeded");
+              // the next token is 10/3 s away: the caller is told to come back in 4 s
+              assertThat(e.extraMember(LambdaError.RETRY_AFTER_SECONDS)).contains("4");
+            });
     gate.admit("other", 128); // each function has its own rate
     now.set(now.get().plusMillis(3_400)); // a third of the window: one more token
     gate.admit("f", 128);
@@ -56,6 +60,7 @@ class ScaleGateTest {
             e -> {
               assertThat(reason(e)).isEqualTo("429 ConcurrentInvocationLimitExceeded");
               assertThat(e.getMessage()).contains("512 of 512 MB");
+              assertThat(e.extraMember(LambdaError.RETRY_AFTER_SECONDS)).contains("1");
             });
     // a start that waits gets the room an ending instance gives back
     ScaleGate patient =

@@ -66,6 +66,7 @@ public final class RuntimeChannel implements AutoCloseable {
   private volatile Submission lastTaken;
 
   private volatile RuntimeAnswer.InitError initError;
+  private final CompletableFuture<RuntimeAnswer.InitError> initFailure = new CompletableFuture<>();
   private volatile boolean closed;
   private final CompletableFuture<Long> firstPoll = new CompletableFuture<>();
   private final CompletableFuture<Void> closedSignal = new CompletableFuture<>();
@@ -187,6 +188,14 @@ public final class RuntimeChannel implements AutoCloseable {
     return firstPoll;
   }
 
+  /**
+   * Completes when the runtime reports that it could not initialise ({@code /init/error}), before
+   * or instead of its first request for an event.
+   */
+  public CompletableFuture<RuntimeAnswer.InitError> initFailure() {
+    return initFailure;
+  }
+
   /** Offers the instance its next event. One at a time: the previous one must be answered. */
   public Submission submit(RuntimeEvent event) {
     Submission submission = new Submission(event);
@@ -272,6 +281,7 @@ public final class RuntimeChannel implements AutoCloseable {
 
   void initFailed(RuntimeAnswer.InitError error) {
     initError = error;
+    initFailure.complete(error);
     Submission waiting = mailbox.poll();
     if (waiting != null && waiting != CLOSED) {
       waiting.answer().complete(error);
