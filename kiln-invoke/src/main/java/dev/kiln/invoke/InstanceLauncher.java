@@ -114,8 +114,25 @@ final class InstanceLauncher {
    *     learns from {@code AWS_LAMBDA_INITIALIZATION_TYPE}
    */
   Instance start(FunctionVersion version, boolean provisioned) throws IOException {
+    return start(version, provisioned, () -> true);
+  }
+
+  /**
+   * Starts an instance for a call that may be served by another one meanwhile: null, having started
+   * nothing, if {@code wanted} turns false while the start waits for room on the host.
+   */
+  Instance start(FunctionVersion version, java.util.function.BooleanSupplier wanted)
+      throws IOException {
+    return start(version, false, wanted);
+  }
+
+  private Instance start(
+      FunctionVersion version, boolean provisioned, java.util.function.BooleanSupplier wanted)
+      throws IOException {
     int memory = version.config().memorySize();
-    gate.admit(version.name(), memory);
+    if (!gate.admit(version.name(), memory, wanted)) {
+      return null;
+    }
     String id = UUID.randomUUID().toString().replace("-", "");
     Instance instance;
     try {

@@ -44,8 +44,12 @@ import org.slf4j.LoggerFactory;
  * the line is empty joins the idle stack. One that failed to start (its runtime exited or reported
  * an init error) is handed to the head of the line all the same, and that call answers with the
  * failure and its log, as the call that caused a failed cold start does on Lambda. A call whose own
- * start was refused (the {@link ScaleGate}'s 429) or failed gets that error, unless an instance
- * reached it meanwhile.
+ * start the {@link ScaleGate} refused (the scale-out rate, the host's memory) stays in line while
+ * the pool has instances busy or starting that may come to it, up to {@link #REFUSED_WAIT}, and
+ * only then gets the gate's 429 with its Retry-After: a burst larger than the host can start is
+ * served by the instances it could start, not refused. A start that waits for room gives up once
+ * its call has been served by another instance. A call whose start failed gets that error, unless
+ * an instance reached it meanwhile.
  *
  * <p>A retired pool (its function was updated or deleted) hands out nothing more; the calls in its
  * line go to the function's new pool, its idle instances stop at once, its starting ones when they
@@ -113,6 +117,12 @@ final class InstancePool {
    */
   static final Duration SETTLE_WAIT = Duration.ofMillis(200);
 
+  /**
+   * How long a call whose start the scale gate refused stays in line for an instance of the pool
+   * that is busy or starting, before it gets the gate's 429.
+   */
+  static final Duration REFUSED_WAIT = Duration.ofSeconds(10);
+
   private final FunctionVersion version;
   private final InstanceLauncher launcher;
   private final InstantSource clock;
@@ -144,6 +154,10 @@ final class InstancePool {
   /** Starts asked of the launcher that have not returned yet. */
   @GuardedBy("this")
   private int startsAsked;
+
+  /** Calls in line whose own start the scale gate refused: they ask for no more. */
+  @GuardedBy("this")
+  private int refusedWaiting;
 
   /** Members a call holds (a lease, or handed to a waiting call), until given back. */
   @GuardedBy("this")
@@ -227,9 +241,9 @@ final class InstancePool {
   }
 
   /**
-   * Waits for an instance to be handed to {@code me}, starting one whenever the calls waiting
-   * outnumber the instances on their way: starting, and (for the first {@link #SETTLE_WAIT} of a
-   * call's wait) those that answered and are about to be back.
+   * Waits for an instance to be handed to {@code me}, starting one whenever the calls waiting (and
+   * not refused a start) outnumber the instances on their way: starting, and (for the first {@link
+   * #SETTLE_WAIT} of a call's wait) those that answered and are about to be back.
    */
   private Lease await(Waiter me) {
     while (true) {
@@ -238,9 +252,16 @@ final class InstancePool {
         if (me.handed.isDone()) {
           break;
         }
+        if (me.refused != null
+            && (!somethingOnItsWay()
+                || System.nanoTime() - me.refusedNanos > REFUSED_WAIT.toNanos())) {
+          waiting.remove(me);
+          refusedWaiting--;
+          throw me.refused;
+        }
         boolean settleWaitOver = System.nanoTime() - me.sinceNanos >= SETTLE_WAIT.toNanos();
         int onTheirWay = starting.size() + startsAsked + (settleWaitOver ? 0 : settling.size());
-        start = onTheirWay < waiting.size();
+        start = me.refused == null && onTheirWay < waiting.size() - refusedWaiting;
         if (start) {
           startsAsked++;
         }
@@ -268,31 +289,48 @@ final class InstancePool {
     return handed == null ? null : leased(handed);
   }
 
+  /** Whether an instance of the pool may yet come to a waiting call: one is held or starting. */
+  @GuardedBy("this")
+  private boolean somethingOnItsWay() {
+    return !leased.isEmpty() || !starting.isEmpty() || startsAsked > 0;
+  }
+
   /**
    * Starts an on-demand instance because {@code me} (and as many calls as are waiting) needs one;
    * it goes, once ready, to whichever call is first in line then, or to the idle stack. A start the
-   * gate refuses or that fails is {@code me}'s to answer, unless an instance reached it meanwhile.
+   * gate refuses leaves {@code me} in line for up to {@link #REFUSED_WAIT} while another instance
+   * of the pool may come to it, and a start that fails is {@code me}'s to answer, unless an
+   * instance reached it meanwhile.
    */
   private void startFor(Waiter me) {
     Instance fresh;
     try {
-      fresh = launcher.start(version);
+      fresh = launcher.start(version, () -> !me.handed.isDone());
     } catch (IOException | RuntimeException e) {
-      Instance handed;
       synchronized (this) {
         startsAsked--;
-      }
-      handed = leaveQueue(me);
-      if (handed != null) {
-        // an instance came to it while its own start failed: the call runs there
-        me.handed.complete(handed);
-        return;
+        if (me.handed.isDone()) {
+          return; // an instance came to it while its own start failed: the call runs there
+        }
+        if (e instanceof LambdaError.Throttled throttled && somethingOnItsWay()) {
+          me.refused = throttled;
+          me.refusedNanos = System.nanoTime();
+          refusedWaiting++;
+          return;
+        }
+        waiting.remove(me);
       }
       if (e instanceof IOException) {
         // the launcher has logged it
         throw LambdaError.service("Kiln could not start an instance of the function: " + e);
       }
       throw (RuntimeException) e;
+    }
+    if (fresh == null) {
+      synchronized (this) {
+        startsAsked--; // not needed any more: the call was served while the start waited for room
+      }
+      return;
     }
     synchronized (this) {
       startsAsked--;
@@ -320,7 +358,7 @@ final class InstancePool {
       if (!starting.remove(fresh)) {
         return; // handed on already
       }
-      first = waiting.pollFirst();
+      first = nextInLine();
       if (first != null) {
         // STARTING → BUSY; a failed one is handed as it is, and the call reports its failure
         fresh.claim();
@@ -350,6 +388,9 @@ final class InstancePool {
   private Instance leaveQueue(Waiter me) {
     synchronized (this) {
       if (waiting.remove(me)) {
+        if (me.refused != null) {
+          refusedWaiting--;
+        }
         return null;
       }
     }
@@ -362,16 +403,23 @@ final class InstancePool {
    */
   @GuardedBy("this")
   private Waiter offer(Instance instance) {
-    Waiter first = waiting.pollFirst();
-    if (first != null && instance.claim()) {
+    if (!waiting.isEmpty() && instance.claim()) {
       leased.add(instance);
-      return first;
+      return nextInLine();
     }
-    if (first != null) {
-      waiting.addFirst(first); // it died this instant: the call waits on
-    }
+    // no call waits, or it died this instant (and its exit, on its way, takes it out)
     idle.addFirst(instance);
     return null;
+  }
+
+  /** Takes the first call out of the line; null if none waits. */
+  @GuardedBy("this")
+  private Waiter nextInLine() {
+    Waiter first = waiting.pollFirst();
+    if (first != null && first.refused != null) {
+      refusedWaiting--;
+    }
+    return first;
   }
 
   private Lease leased(Instance instance) {
@@ -776,7 +824,7 @@ final class InstancePool {
   private synchronized List<Instance> takeIdle() {
     retired = true;
     // the calls waiting go to the pool of what the function is now (or are refused at shutdown)
-    for (Waiter w; (w = waiting.pollFirst()) != null; ) {
+    for (Waiter w; (w = nextInLine()) != null; ) {
       w.handed.complete(null);
     }
     List<Instance> idleNow = new ArrayList<>(idle);
@@ -838,6 +886,10 @@ final class InstancePool {
     return idle.size();
   }
 
+  synchronized int waitingCount() {
+    return waiting.size();
+  }
+
   synchronized int size() {
     return members.size();
   }
@@ -884,10 +936,15 @@ final class InstancePool {
     return clock.instant();
   }
 
-  /** A call waiting to be handed an instance: null when the pool retired meanwhile. */
+  /**
+   * A call waiting to be handed an instance (null when the pool retired meanwhile). Its {@code
+   * refused} and {@code refusedNanos} are guarded by the pool's monitor.
+   */
   private static final class Waiter {
     final CompletableFuture<Instance> handed = new CompletableFuture<>();
     final long sinceNanos;
+    LambdaError.Throttled refused;
+    long refusedNanos;
 
     Waiter(long sinceNanos) {
       this.sinceNanos = sinceNanos;

@@ -612,6 +612,11 @@ public final class Invoker implements AutoCloseable {
     return pools.values().stream().mapToInt(InstancePool::idleCount).sum();
   }
 
+  /** Calls that found every instance of their version busy and wait in line for one. */
+  public int waitingCalls() {
+    return pools.values().stream().mapToInt(InstancePool::waitingCount).sum();
+  }
+
   /**
    * Refuses new invocations, lets running ones finish for up to {@code grace}, then kills every
    * instance; running invocations that did not finish fail with a clear error.

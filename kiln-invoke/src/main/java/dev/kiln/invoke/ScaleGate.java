@@ -154,12 +154,25 @@ public final class ScaleGate {
    * cannot be had. {@link #release} the memory when the instance is gone.
    */
   public void admit(String function, int memoryMb) {
+    admit(function, memoryMb, () -> true);
+  }
+
+  /**
+   * As {@link #admit(String, int)}, for a start that may stop being needed while it waits for room
+   * (the call it was for was served by another instance): false, with its token given back and
+   * nothing reserved, once {@code wanted} says so.
+   */
+  public boolean admit(String function, int memoryMb, BooleanSupplier wanted) {
     synchronized (this) {
       takeToken(function);
     }
     long deadline = ticker.read() + capacityWait.toNanos();
     synchronized (this) {
       while (reservedMb + memoryMb > capacityMb) {
+        if (!wanted.getAsBoolean()) {
+          buckets.get(function).tokens += 1;
+          return false;
+        }
         // what the instances being stopped already give back does not need stopping again
         long shortfall = reservedMb + memoryMb - capacityMb - stoppingMb();
         if (shortfall > 0) {
@@ -189,6 +202,7 @@ public final class ScaleGate {
       }
       reservedMb += memoryMb;
     }
+    return true;
   }
 
   /** Stops idle instances that hold at least {@code neededMb}, if there are enough of them. */

@@ -87,6 +87,10 @@ class InstancePoolTest {
   }
 
   Invoker invoker(ConcurrencyBudget budget) throws Exception {
+    return invoker(budget, ScaleGate.unlimited(time, time));
+  }
+
+  Invoker invoker(ConcurrencyBudget budget, ScaleGate gate) throws Exception {
     invoker =
         Invoker.builder(driver, runtimeApi, Files.createDirectories(root.resolve("instances")))
             .clock(time)
@@ -94,8 +98,14 @@ class InstancePoolTest {
             .scheduler(time)
             .keepAlive(KEEP_ALIVE)
             .budget(budget)
+            .gate(gate)
             .build();
     return invoker;
+  }
+
+  /** A gate that lets the function start one instance (the test's clock never refills it). */
+  ScaleGate oneStart() {
+    return new ScaleGate(1, 1_000_000, Duration.ZERO, time, Ticker.system());
   }
 
   Invoker invoker() throws Exception {
@@ -399,6 +409,37 @@ class InstancePoolTest {
     String late = idOf(driver.started().get(1));
     assertThat(invoke()).as("the most recently idle: the late start").isEqualTo(late);
     assertThat(driver.started()).hasSize(2);
+  }
+
+  @Test
+  void aCallWhoseStartIsRefused_waitsInLine_andIsServedByTheBusyInstanceOnceItIsFree()
+      throws Exception {
+    invoker(new ConcurrencyBudget(1000, Map.of()), oneStart());
+    CompletableFuture<InvocationResult> holding = callAsync("\"hold\"");
+    awaitBusy(1);
+    String busy = idOf(driver.started().get(0));
+    CompletableFuture<InvocationResult> second = callAsync("{}");
+    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> invoker.waitingCalls() == 1);
+    gate.countDown();
+    assertThat(text(holding.get(10, TimeUnit.SECONDS))).isEqualTo(busy);
+    assertThat(second.get(10, TimeUnit.SECONDS))
+        .as("not a 429: the busy instance came to it")
+        .isInstanceOf(InvocationResult.Success.class);
+    assertThat(text(second.get())).isEqualTo(busy);
+    assertThat(driver.started()).hasSize(1);
+  }
+
+  @Test
+  void aCallWhoseStartIsRefused_withNoInstanceThatCouldComeToIt_getsThe429WithItsRetryAfter()
+      throws Exception {
+    invoker(new ConcurrencyBudget(1000, Map.of()), oneStart());
+    assertThat(call("\"crash\"")).isInstanceOf(InvocationResult.FunctionError.class);
+    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> invoker.instanceCount() == 0);
+    LambdaError.Throttled e = catchThrowableOfType(LambdaError.Throttled.class, () -> call("{}"));
+    assertThat(e.reason()).isEqualTo("FunctionInvocationRateLimitExceeded");
+    assertThat(e.getMessage()).contains("may start at most 1 new instances per 10 seconds");
+    assertThat(e.extraMember(LambdaError.RETRY_AFTER_SECONDS)).contains("10");
+    assertThat(invoker.waitingCalls()).isZero();
   }
 
   @Test

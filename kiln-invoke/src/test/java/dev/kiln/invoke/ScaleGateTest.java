@@ -74,6 +74,25 @@ class ScaleGateTest {
     assertThat(patient.reservedMb()).isEqualTo(256);
   }
 
+  @Test
+  void aStartWaitingForRoom_givesUpOnceItIsNoLongerWanted_keepingItsTokenAndNoMemory()
+      throws Exception {
+    ScaleGate gate =
+        new ScaleGate(2, 512, Duration.ofSeconds(30), clock, dev.kiln.time.Ticker.system());
+    gate.admit("a", 512);
+    java.util.concurrent.atomic.AtomicBoolean wanted =
+        new java.util.concurrent.atomic.AtomicBoolean(true);
+    CompletableFuture<Boolean> waiting =
+        CompletableFuture.supplyAsync(() -> gate.admit("a", 256, wanted::get));
+    Thread.sleep(100);
+    assertThat(waiting).isNotDone();
+    wanted.set(false); // the call it was for was served by another instance
+    assertThat(waiting.get(10, TimeUnit.SECONDS)).isFalse();
+    assertThat(gate.reservedMb()).isEqualTo(512);
+    gate.release(512);
+    gate.admit("a", 256); // the token it took is back: the second of two
+  }
+
   static ScaleGate.IdleInstance idle(
       String function, int secondsAgo, int mb, boolean provisioned, java.util.List<String> stops) {
     return new ScaleGate.IdleInstance(
