@@ -454,6 +454,12 @@ public final class Invoker implements AutoCloseable {
             + " stopped by the cgroup freezer until their next event",
         this,
         Invoker::frozenInstances);
+    metrics.gauge(
+        "kiln.invocations.waiting",
+        "Calls that found every instance of their function busy and wait in line for the first"
+            + " that is given back or finishes starting",
+        this,
+        Invoker::waitingCalls);
     provisionedGauge(
         "kiln.provisioned.concurrency.allocated",
         "Provisioned concurrency asked for",

@@ -44,15 +44,15 @@ import java.util.function.ToDoubleFunction;
  *       kiln_async_queue_depth{function,state}} (waiting or in flight now), per function.
  * </ul>
  *
- * Per node: {@code kiln_instances{state}} (starting, idle, busy), memory reserved, and {@code
- * kiln_sandbox_start_seconds}, how long the sandbox driver takes to start an instance's process,
- * and {@code kiln_cold_start_phase_seconds{phase}}, a cold start phase by phase (issue 23): {@code
- * prepare} (Kiln's own work before the sandbox: Runtime API channel, environment, credentials),
- * {@code network} (the instance's network namespace, a spare or one made), the sandbox driver's
- * parts ({@code cgroup}, {@code tmp_disk}, {@code spawn}: bubblewrap's fork and exec until the
- * process runs), {@code runtime_init} (from there to the runtime's first {@code GET /next}:
- * interpreter, bootstrap and the handler's import), {@code first_event} (the first invoke's
- * Duration).
+ * Per node: {@code kiln_instances{state}} (starting, idle, busy), {@code kiln_invocations_waiting}
+ * (calls in line for an instance), memory reserved, and {@code kiln_sandbox_start_seconds}, how
+ * long the sandbox driver takes to start an instance's process, and {@code
+ * kiln_cold_start_phase_seconds{phase}}, a cold start phase by phase (issue 23): {@code prepare}
+ * (Kiln's own work before the sandbox: Runtime API channel, environment, credentials), {@code
+ * network} (the instance's network namespace, a spare or one made), the sandbox driver's parts
+ * ({@code cgroup}, {@code tmp_disk}, {@code spawn}: bubblewrap's fork and exec until the process
+ * runs), {@code runtime_init} (from there to the runtime's first {@code GET /next}: interpreter,
+ * bootstrap and the handler's import), {@code first_event} (the first invoke's Duration).
  *
  * <p>Gauges whose rows come and go (one per function, per state) are {@link #sampled}: read afresh
  * at each scrape ({@link #refresh}), so a deleted function's rows vanish with it. A deleted
