@@ -9,27 +9,161 @@ import java.util.concurrent.Future;
 
 /**
  * Burst scale-out: N simultaneous calls to a function with no instance yet. Measured: the time from
- * releasing the calls to the last answer, how many instances Kiln started for them ({@code
- * kiln_cold_starts_total} across the burst) and so instances started per second; the slowest and
- * median call. The baseline, in the same run, is the machine's own ability to start that many
- * interpreters at once: N bare starts ({@code python3 -c pass} and the like) launched together,
- * timed to the last exit. The ratio says how much of a burst is the platform and how much is simply
- * starting N processes on this many cores.
+ * releasing the calls to the last answer; how many instances Kiln started meanwhile ({@code
+ * kiln_sandbox_start_seconds_count} across the burst) and so new instances per second, and how many
+ * calls were served cold ({@code kiln_cold_starts_total}: an instance's first event, the rest ran
+ * on instances given back); the median and 99th percentile call, and the errors. The baseline, in
+ * the same run, is the machine's own ability to start that many interpreters at once: N bare starts
+ * ({@code python3 -c pass} and the like) launched together, timed to the last exit, with their own
+ * median and 99th percentile. The ratio says how much of a burst is the platform and how much is
+ * simply starting N processes on this many cores.
+ *
+ * <p>After each burst the function is deleted and what its instances held on the host is counted
+ * against a count taken before the burst ({@link Leftovers}): Kiln's child processes, instance
+ * directories, {@code /tmp} disks and their mounts, network namespaces, host network links and
+ * cgroups. Anything left once Kiln reports no instance is a leak, and is reported as one.
  */
 final class BurstSuite implements Suite {
+
+  /** How long Kiln has to stop a burst's instances, and trim its spares, after the delete. */
+  static final java.time.Duration CLEAN_UP = java.time.Duration.ofSeconds(120);
 
   record Burst(
       String language,
       int calls,
       double kilnAllServedMillis,
       double kilnMedianCallMillis,
+      double kilnP99CallMillis,
       double kilnSlowestCallMillis,
       double instancesStarted,
+      double callsServedCold,
       double instancesPerSecond,
       long errors,
       String firstError,
       double bareParallelStartsMillis,
-      double kilnOverBare) {}
+      double bareMedianStartMillis,
+      double bareP99StartMillis,
+      double kilnOverBare,
+      Leftovers leftBehind) {}
+
+  /**
+   * What a burst's instances hold on the host, as counted there: Kiln's descendant processes other
+   * than its zygotes, entries in its instance and {@code /tmp} disk directories, mounts under its
+   * data directory, network namespaces, host network links, and cgroup directories below a {@code
+   * kiln} one.
+   */
+  record Leftovers(
+      long processes,
+      long instanceDirs,
+      long tmpDisks,
+      long mounts,
+      long networkNamespaces,
+      long networkLinks,
+      long cgroups) {
+
+    static Leftovers count(KilnProcess kiln) {
+      java.nio.file.Path data = kiln.dataDir();
+      return new Leftovers(
+          ProcMemory.descendants(kiln.pid()).stream()
+              .filter(pid -> !cmdline(pid).contains("zygote"))
+              .count(),
+          entries(data.resolve("instances")),
+          entries(data.resolve("sandbox").resolve("tmp-disks")),
+          linesContaining(java.nio.file.Path.of("/proc/self/mountinfo"), " " + data),
+          entries(java.nio.file.Path.of("/run/netns")),
+          entries(java.nio.file.Path.of("/sys/class/net")),
+          kilnCgroups());
+    }
+
+    Leftovers minus(Leftovers o) {
+      return new Leftovers(
+          processes - o.processes,
+          instanceDirs - o.instanceDirs,
+          tmpDisks - o.tmpDisks,
+          mounts - o.mounts,
+          networkNamespaces - o.networkNamespaces,
+          networkLinks - o.networkLinks,
+          cgroups - o.cgroups);
+    }
+
+    boolean none() {
+      return processes <= 0
+          && instanceDirs <= 0
+          && tmpDisks <= 0
+          && mounts <= 0
+          && networkNamespaces <= 0
+          && networkLinks <= 0
+          && cgroups <= 0;
+    }
+
+    /** "none", or what is left, by kind. */
+    String describe() {
+      if (none()) {
+        return "none";
+      }
+      List<String> parts = new ArrayList<>();
+      add(parts, processes, "processes");
+      add(parts, instanceDirs, "instance dirs");
+      add(parts, tmpDisks, "/tmp disks");
+      add(parts, mounts, "mounts");
+      add(parts, networkNamespaces, "netns");
+      add(parts, networkLinks, "links");
+      add(parts, cgroups, "cgroups");
+      return String.join(", ", parts);
+    }
+
+    private static void add(List<String> parts, long n, String what) {
+      if (n > 0) {
+        parts.add(n + " " + what);
+      }
+    }
+
+    private static String cmdline(long pid) {
+      try {
+        return new String(
+            java.nio.file.Files.readAllBytes(java.nio.file.Path.of("/proc/" + pid + "/cmdline")),
+            java.nio.charset.StandardCharsets.UTF_8);
+      } catch (java.io.IOException e) {
+        return ""; // gone meanwhile
+      }
+    }
+
+    private static long entries(java.nio.file.Path dir) {
+      if (!java.nio.file.Files.isDirectory(dir)) {
+        return 0;
+      }
+      try (var files = java.nio.file.Files.list(dir)) {
+        return files.count();
+      } catch (java.io.IOException e) {
+        return 0;
+      }
+    }
+
+    private static long linesContaining(java.nio.file.Path file, String text) {
+      try {
+        return java.nio.file.Files.readAllLines(file).stream()
+            .filter(l -> l.contains(text))
+            .count();
+      } catch (java.io.IOException e) {
+        return 0;
+      }
+    }
+
+    /** Directories below any directory named {@code kiln} in the cgroup file system. */
+    private static long kilnCgroups() {
+      java.nio.file.Path root = java.nio.file.Path.of("/sys/fs/cgroup");
+      if (!java.nio.file.Files.isDirectory(root)) {
+        return 0;
+      }
+      try (var dirs = java.nio.file.Files.walk(root, 8)) {
+        return dirs.filter(java.nio.file.Files::isDirectory)
+            .filter(d -> d.toString().contains("/kiln/"))
+            .count();
+      } catch (java.io.IOException | java.io.UncheckedIOException e) {
+        return 0;
+      }
+    }
+  }
 
   @Override
   public String name() {
@@ -49,26 +183,33 @@ final class BurstSuite implements Suite {
             + settings.sandbox()
             + ". Baseline: "
             + n
-            + " bare interpreter starts launched at once.");
+            + " bare interpreter starts launched at once. Instances started: sandbox starts during"
+            + " the burst; served cold: calls that were an instance's first. Left behind: what"
+            + " the function's instances still hold on the host once it is deleted and Kiln"
+            + " reports no instance, against a count taken before the burst.");
     Table t =
         report.table(
             Table.of(
                 n + " simultaneous calls to a cold function",
                 "language",
                 "bare: " + n + " starts at once, ms",
+                "bare p50 / p99 ms",
                 "Kiln: all served, ms",
                 "ratio Kiln / bare",
                 "instances started",
+                "served cold",
                 "instances/s",
-                "median call ms",
-                "slowest call ms",
-                "errors"));
+                "call p50 / p99 ms",
+                "errors",
+                "left behind"));
     for (Language language : settings.languages()) {
-      double bare = parallelStarts(language.bareStart(), n);
+      double[] bareEach = new double[n];
+      double bare = parallelStarts(language.bareStart(), n, bareEach);
       String function = "bench-burst-" + language.id;
       context.createNoop(function, language, Map.of());
       String label = "function=\"" + function + "\"";
       PrometheusText before = context.kiln().metrics();
+      Leftovers hostBefore = Leftovers.count(context.kiln());
       LoadGenerator.Call call =
           HttpCalls.invoke(
               context.http(),
@@ -108,53 +249,113 @@ final class BurstSuite implements Suite {
           }
         }
       }
+      PrometheusText after = context.kiln().metrics();
       double started =
-          context.kiln().metrics().sum("kiln_cold_starts_total", label)
-              - before.sum("kiln_cold_starts_total", label);
+          after.sum("kiln_sandbox_start_seconds_count")
+              - before.sum("kiln_sandbox_start_seconds_count");
+      double cold =
+          after.sum("kiln_cold_starts_total", label) - before.sum("kiln_cold_starts_total", label);
       double[] ok = java.util.Arrays.stream(each).filter(d -> !Double.isNaN(d)).toArray();
       double slowest = java.util.Arrays.stream(ok).max().orElse(Double.NaN);
+      Leftovers left = leftBehind(context, function, hostBefore);
       Burst b =
           new Burst(
               language.id,
               n,
               all,
               ColdSuite.median(ok),
+              percentile(ok, 0.99),
               slowest,
               started,
+              cold,
               started / (all / 1000),
               errors,
               firstError,
               bare,
-              all / bare);
+              ColdSuite.median(bareEach),
+              percentile(bareEach, 0.99),
+              all / bare,
+              left);
       report.result(b);
       t.row(
           language.id,
           bare,
+          String.format(
+              java.util.Locale.ROOT,
+              "%.0f / %.0f",
+              b.bareMedianStartMillis(),
+              b.bareP99StartMillis()),
           all,
           all / bare,
           (long) started,
+          (long) cold,
           b.instancesPerSecond(),
-          b.kilnMedianCallMillis(),
-          slowest,
-          errors);
+          String.format(
+              java.util.Locale.ROOT,
+              "%.0f / %.0f",
+              b.kilnMedianCallMillis(),
+              b.kilnP99CallMillis()),
+          errors,
+          left.describe());
     }
   }
 
-  /** Starts n copies of a command at once and returns the milliseconds until the last exits. */
-  private static double parallelStarts(List<String> command, int n) throws Exception {
+  /**
+   * Deletes the function, waits for Kiln to report no instance and for the host's count to come
+   * back to {@code before} (spares are trimmed a second after the last take), up to {@link
+   * #CLEAN_UP}; returns what is still there beyond {@code before}.
+   */
+  private static Leftovers leftBehind(BenchContext context, String function, Leftovers before)
+      throws Exception {
+    context.lambda().deleteFunction(b -> b.functionName(function));
+    long deadline = System.nanoTime() + CLEAN_UP.toNanos();
+    Leftovers left;
+    while (true) {
+      boolean noInstance = context.kiln().metrics().sum("kiln_instances") == 0;
+      left = Leftovers.count(context.kiln()).minus(before);
+      if ((noInstance && left.none()) || System.nanoTime() > deadline) {
+        return left;
+      }
+      Thread.sleep(500);
+    }
+  }
+
+  /** The {@code q} quantile of {@code values} (nearest rank); NaN when there are none. */
+  static double percentile(double[] values, double q) {
+    if (values.length == 0) {
+      return Double.NaN;
+    }
+    double[] sorted = values.clone();
+    java.util.Arrays.sort(sorted);
+    int rank = (int) Math.ceil(q * sorted.length);
+    return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
+  }
+
+  /**
+   * Starts n copies of a command at once and returns the milliseconds until the last exits; {@code
+   * each} gets each one's time from its launch to its exit.
+   */
+  private static double parallelStarts(List<String> command, int n, double[] each)
+      throws Exception {
     long t0 = System.nanoTime();
     List<Process> processes = new ArrayList<>();
+    List<java.util.concurrent.CompletableFuture<Long>> exits = new ArrayList<>();
+    long[] launched = new long[n];
     for (int i = 0; i < n; i++) {
-      processes.add(
+      launched[i] = System.nanoTime();
+      Process p =
           new ProcessBuilder(command)
               .redirectErrorStream(true)
               .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-              .start());
+              .start();
+      processes.add(p);
+      exits.add(p.onExit().thenApply(x -> System.nanoTime()));
     }
-    for (Process p : processes) {
-      if (p.waitFor() != 0) {
+    for (int i = 0; i < n; i++) {
+      if (processes.get(i).waitFor() != 0) {
         throw new IllegalStateException(String.join(" ", command) + " failed");
       }
+      each[i] = (exits.get(i).get() - launched[i]) / 1e6;
     }
     return (System.nanoTime() - t0) / 1e6;
   }

@@ -87,10 +87,11 @@ class BenchSmokeIT {
   }
 
   @Test
-  void controlAndDensitySmokeRun_measureEveryFigureAgainstItsBaseline() throws Exception {
+  void controlDensityAndBurstSmokeRun_measureEveryFigureAgainstItsBaseline() throws Exception {
     String[] args = {
       "density",
       "control",
+      "burst",
       "--smoke",
       "--runtimes",
       "python,node",
@@ -195,6 +196,27 @@ class BenchSmokeIT {
         .contains("| ratio Kiln / unzip |", "ListFunctions, every page", "GetFunction, 120")
         .doesNotContain("n/a");
     assertThat(ImageIO.read(results.resolve("control.png").toFile())).isNotNull();
+
+    JsonNode burst = new ObjectMapper().readTree(results.resolve("burst.json").toFile());
+    assertThat(burst.get("results")).hasSize(2);
+    for (JsonNode b : burst.get("results")) {
+      assertThat(b.get("calls").asInt()).isEqualTo(10);
+      assertThat(b.get("errors").asLong()).as(b.toString()).isZero();
+      assertThat(b.get("instancesStarted").asDouble()).as(b.toString()).isBetween(1.0, 10.0);
+      assertThat(b.get("callsServedCold").asDouble()).as(b.toString()).isBetween(1.0, 10.0);
+      for (String field : List.of("kilnP99CallMillis", "bareP99StartMillis", "kilnOverBare")) {
+        assertThat(b.get(field).asDouble()).as(field + " of " + b).isPositive().isFinite();
+      }
+      // once the function is deleted, nothing of its instances is left on the host
+      JsonNode left = b.get("leftBehind");
+      left.fields()
+          .forEachRemaining(
+              f ->
+                  assertThat(f.getValue().asLong()).as(f.getKey() + " left: " + b).isNotPositive());
+    }
+    assertThat(Files.readString(results.resolve("burst.md")))
+        .contains("| left behind |", "| none |")
+        .doesNotContain("n/a");
   }
 
   @Test

@@ -179,8 +179,12 @@ class ConcurrencyIT {
     }
   }
 
-  /** A server with extra flags, and a 128 MB function on it that sleeps as long as it is told. */
-  static Map<String, Integer> burstOnServer(int calls, String... flags) throws Exception {
+  /**
+   * A server with extra flags, and a 128 MB function on it; {@code calls} invocations at once that
+   * each sleep {@code seconds}.
+   */
+  static Map<String, Integer> burstOnServer(int calls, double seconds, String... flags)
+      throws Exception {
     var data = dev.kiln.testing.TempDirs.create("kiln-scale-");
     try (ServerProcess server = ServerProcess.start(data, ServerProcess.freePort(), flags);
         var lambda = KilnFixture.client(server)) {
@@ -193,21 +197,30 @@ class ConcurrencyIT {
                   .memorySize(128)
                   .timeout(20)
                   .code(c -> c.zipFile(SdkBytes.fromByteArray(Zips.of("app.py", SLOW)))));
-      return burst(lambda, "sleeper", calls, 5);
+      return burst(lambda, "sleeper", calls, seconds);
     }
   }
 
   @Test
-  void instancesNeverHoldMoreMemoryThanTheHostGivesThem() throws Exception {
-    // room for two 128 MB instances: the third waits its bounded time, then is throttled
-    assertThat(burstOnServer(3, "--instance-memory", "256"))
+  void aBurstBeyondTheHostsMemory_isServedByTheInstancesThatFit() throws Exception {
+    // room for two 128 MB instances: the third call's start is refused, and it waits in line for
+    // one of the two, which is free again after its 3 s
+    assertThat(burstOnServer(3, 3, "--instance-memory", "256"))
+        .containsExactlyInAnyOrderEntriesOf(Map.of("ok", 3));
+  }
+
+  @Test
+  void instancesNeverHoldMoreMemoryThanTheHostGivesThem_andACallNoInstanceReachesInTimeIsThrottled()
+      throws Exception {
+    // the third call's start waits 2 s for room, then 10 s in line; the two busy ones take 14 s
+    assertThat(burstOnServer(3, 14, "--instance-memory", "256"))
         .containsExactlyInAnyOrderEntriesOf(
             Map.of("ok", 2, "429 ConcurrentInvocationLimitExceeded", 1));
   }
 
   @Test
   void aFunctionScalesOutNoFasterThanItsRate() throws Exception {
-    assertThat(burstOnServer(4, "--scale-out-rate", "2"))
+    assertThat(burstOnServer(4, 14, "--scale-out-rate", "2"))
         .containsExactlyInAnyOrderEntriesOf(
             Map.of("ok", 2, "429 FunctionInvocationRateLimitExceeded", 2));
   }
