@@ -101,6 +101,16 @@ final class InstanceLauncher {
     classCache.retainOnly(referencedCode);
   }
 
+  /** A host slot for one on-demand start (see {@link ScaleGate#tryBeginStart}). */
+  boolean tryBeginStart() {
+    return gate.tryBeginStart();
+  }
+
+  /** Gives back the slot of a start that is ready, failed or was not needed. */
+  void startEnded() {
+    gate.startEnded();
+  }
+
   /**
    * Starts an instance of {@code version}, once the scale gate lets it (429 when it does not). The
    * instance's memory goes back to the gate when its processes are gone.

@@ -37,19 +37,23 @@ import org.slf4j.LoggerFactory;
  * <p><b>Placement.</b> A call that finds no idle instance does not wait for an instance of its own.
  * It joins a line ({@code waiting}) and, when the calls in line outnumber the instances on their
  * way (starting, and for its first {@link #SETTLE_WAIT} those that answered and are about to be
- * back), asks for a start. Whatever becomes available first (an instance given back, an on-demand
- * one whose runtime finished initialising, a provisioned one just initialised) goes to the call at
- * the head of the line; so, as on Lambda, a burst is served by the first instances that are ready,
- * and one slow start holds up no call that another instance could take. An instance left over when
- * the line is empty joins the idle stack. One that failed to start (its runtime exited or reported
- * an init error) is handed to the head of the line all the same, and that call answers with the
- * failure and its log, as the call that caused a failed cold start does on Lambda. A call whose own
- * start the {@link ScaleGate} refused (the scale-out rate, the host's memory) stays in line while
- * the pool has instances busy or starting that may come to it, up to {@link #REFUSED_WAIT}, and
- * only then gets the gate's 429 with its Retry-After: a burst larger than the host can start is
- * served by the instances it could start, not refused. A start that waits for room gives up once
- * its call has been served by another instance. A call whose start failed gets that error, unless
- * an instance reached it meanwhile.
+ * back), asks for a start, if the host has a slot for one: the {@link ScaleGate} lets only so many
+ * starts run at once, from the spawn to the runtime's first {@code /next}, because a host that
+ * starts more than its cores can carry finishes none of them soon (200 at once on 2 cores were all
+ * ready only after 20 s; a few at a time, the first are ready in a fraction of that and serve the
+ * rest). Whatever becomes available first (an instance given back, an on-demand one whose runtime
+ * finished initialising, a provisioned one just initialised) goes to the call at the head of the
+ * line; so, as on Lambda, a burst is served by the first instances that are ready, and one slow
+ * start holds up no call that another instance could take. An instance left over when the line is
+ * empty joins the idle stack. One that failed to start (its runtime exited or reported an init
+ * error) is handed to the head of the line all the same, and that call answers with the failure and
+ * its log, as the call that caused a failed cold start does on Lambda. A call whose own start the
+ * {@link ScaleGate} refused (the scale-out rate, the host's memory) stays in line while the pool
+ * has instances busy or starting that may come to it, up to {@link #REFUSED_WAIT}, and only then
+ * gets the gate's 429 with its Retry-After: a burst larger than the host can start is served by the
+ * instances it could start, not refused. A start that waits for room gives up once its call has
+ * been served by another instance. A call whose start failed gets that error, unless an instance
+ * reached it meanwhile.
  *
  * <p>A retired pool (its function was updated or deleted) hands out nothing more; the calls in its
  * line go to the function's new pool, its idle instances stop at once, its starting ones when they
@@ -155,6 +159,12 @@ final class InstancePool {
   @GuardedBy("this")
   private int startsAsked;
 
+  /**
+   * Completed (and replaced) each time a start of this pool ends, for waiting calls to look again.
+   */
+  @GuardedBy("this")
+  private CompletableFuture<Void> startEnded = new CompletableFuture<>();
+
   /** Calls in line whose own start the scale gate refused: they ask for no more. */
   @GuardedBy("this")
   private int refusedWaiting;
@@ -248,6 +258,7 @@ final class InstancePool {
   private Lease await(Waiter me) {
     while (true) {
       boolean start;
+      CompletableFuture<Void> lookAgain;
       synchronized (this) {
         if (me.handed.isDone()) {
           break;
@@ -261,19 +272,25 @@ final class InstancePool {
         }
         boolean settleWaitOver = System.nanoTime() - me.sinceNanos >= SETTLE_WAIT.toNanos();
         int onTheirWay = starting.size() + startsAsked + (settleWaitOver ? 0 : settling.size());
-        start = me.refused == null && onTheirWay < waiting.size() - refusedWaiting;
+        // the host's slot for a start is an atomic, taken without a lock (see ScaleGate)
+        start =
+            me.refused == null
+                && onTheirWay < waiting.size() - refusedWaiting
+                && launcher.tryBeginStart();
         if (start) {
           startsAsked++;
         }
+        lookAgain = startEnded;
       }
       if (start) {
         startFor(me);
       }
       try {
-        Instance handed = me.handed.get(SETTLE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
-        return handed == null ? null : leased(handed);
+        // handed an instance, or a start of this pool ended (a slot is free), or time to look again
+        CompletableFuture.anyOf(me.handed, lookAgain)
+            .get(SETTLE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
       } catch (java.util.concurrent.TimeoutException e) {
-        // look again: an instance counted on may have gone another way
+        // look again: an instance counted on may have gone another way, a slot may be free
       } catch (java.util.concurrent.ExecutionException e) {
         throw new IllegalStateException(e); // never completed exceptionally
       } catch (InterruptedException e) {
@@ -287,6 +304,17 @@ final class InstancePool {
     }
     Instance handed = me.handed.join();
     return handed == null ? null : leased(handed);
+  }
+
+  /** A start of this pool ended: the host's slot it held is free; waiting calls look again. */
+  private void endStart() {
+    launcher.startEnded();
+    CompletableFuture<Void> ended;
+    synchronized (this) {
+      ended = startEnded;
+      startEnded = new CompletableFuture<>();
+    }
+    ended.complete(null);
   }
 
   /** Whether an instance of the pool may yet come to a waiting call: one is held or starting. */
@@ -307,6 +335,7 @@ final class InstancePool {
     try {
       fresh = launcher.start(version, () -> !me.handed.isDone());
     } catch (IOException | RuntimeException e) {
+      endStart();
       synchronized (this) {
         startsAsked--;
         if (me.handed.isDone()) {
@@ -330,6 +359,7 @@ final class InstancePool {
       synchronized (this) {
         startsAsked--; // not needed any more: the call was served while the start waited for room
       }
+      endStart();
       return;
     }
     synchronized (this) {
@@ -358,6 +388,11 @@ final class InstancePool {
       if (!starting.remove(fresh)) {
         return; // handed on already
       }
+      launcher.startEnded();
+      CompletableFuture<Void> ended = startEnded;
+      startEnded = new CompletableFuture<>();
+      // completed under the monitor: the only ones waiting on it are calls in get(), no callbacks
+      ended.complete(null);
       first = nextInLine();
       if (first != null) {
         // STARTING → BUSY; a failed one is handed as it is, and the call reports its failure

@@ -23,6 +23,14 @@ import java.util.function.Supplier;
  * with a {@code Retry-After} of the seconds until the next token) instead of forking the host to
  * death.
  *
+ * <p><b>Starts at once.</b> A start costs the host CPU until its runtime is ready, and a host that
+ * starts more at once than its cores can carry finishes none of them soon: 200 Python starts at
+ * once on 2 cores were all ready only after 20 s, and 200 JVMs timed out. So only {@code
+ * startsAtOnce} on-demand starts run at a time (four per core by default); the calls beyond wait in
+ * their pool's line, where the first instances ready serve them (see {@link InstancePool}).
+ * Provisioned starts, in the background, are not counted. The count is an atomic outside the gate's
+ * monitor.
+ *
  * <p><b>Host capacity.</b> Each instance reserves its function's {@code MemorySize} of the host's
  * instance memory before it starts, and gives it back when its processes are gone, so Kiln never
  * overcommits the machine.
@@ -50,6 +58,12 @@ public final class ScaleGate {
   static final Duration RATE_WINDOW = Duration.ofSeconds(10);
 
   private final int instancesPerWindow;
+  private final int startsAtOnce;
+
+  /** On-demand starts under way; an atomic of its own, outside the gate's monitor. */
+  private final java.util.concurrent.atomic.AtomicInteger starting =
+      new java.util.concurrent.atomic.AtomicInteger();
+
   private final long capacityMb;
   private final Duration capacityWait;
   private final InstantSource clock;
@@ -98,6 +112,24 @@ public final class ScaleGate {
       Duration capacityWait,
       InstantSource clock,
       Ticker ticker) {
+    this(instancesPerWindow, capacityMb, capacityWait, Integer.MAX_VALUE, clock, ticker);
+  }
+
+  /**
+   * @param startsAtOnce on-demand starts the host runs at once, each from its spawn to its
+   *     runtime's first request for an event (see Starts at once)
+   */
+  public ScaleGate(
+      int instancesPerWindow,
+      long capacityMb,
+      Duration capacityWait,
+      int startsAtOnce,
+      InstantSource clock,
+      Ticker ticker) {
+    if (startsAtOnce < 1) {
+      throw new IllegalArgumentException("at least one start at a time is needed");
+    }
+    this.startsAtOnce = startsAtOnce;
     if (instancesPerWindow < 1 || capacityMb < 128) {
       throw new IllegalArgumentException("a scale-out rate of at least 1 and 128 MB are needed");
     }
@@ -111,6 +143,38 @@ public final class ScaleGate {
   /** No limit to speak of: an invoker built without a gate has this one. */
   public static ScaleGate unlimited(InstantSource clock, Ticker ticker) {
     return new ScaleGate(1_000_000, Long.MAX_VALUE / 2, Duration.ZERO, clock, ticker);
+  }
+
+  /** Starts the host runs at once by default: four per core. */
+  public static int defaultStartsAtOnce() {
+    return 4 * Runtime.getRuntime().availableProcessors();
+  }
+
+  /**
+   * A slot for one on-demand start, held from before its spawn until its runtime is ready (or it
+   * failed, or was not needed): false when {@code startsAtOnce} are under way. Takes no lock, so a
+   * pool may ask while holding its own monitor.
+   */
+  boolean tryBeginStart() {
+    while (true) {
+      int now = starting.get();
+      if (now >= startsAtOnce) {
+        return false;
+      }
+      if (starting.compareAndSet(now, now + 1)) {
+        return true;
+      }
+    }
+  }
+
+  /** Gives back a slot taken by {@link #tryBeginStart}. */
+  void startEnded() {
+    starting.decrementAndGet();
+  }
+
+  /** On-demand starts under way now. */
+  public int startsUnderWay() {
+    return starting.get();
   }
 
   public long capacityMb() {

@@ -412,6 +412,29 @@ class InstancePoolTest {
   }
 
   @Test
+  void theHostRunsNoMoreStartsAtOnceThanItsLimit_andTheFirstReadyInstanceServesTheCallsInLine()
+      throws Exception {
+    invoker(
+        new ConcurrencyBudget(1000, Map.of()),
+        new ScaleGate(1000, 1_000_000, Duration.ZERO, 1, time, Ticker.system()));
+    driver.initDelay(Duration.ofMillis(1500));
+    List<CompletableFuture<InvocationResult>> calls = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      calls.add(callAsync("{}"));
+    }
+    var ids = new ArrayList<String>();
+    for (var c : calls) {
+      ids.add(text(c.get(10, TimeUnit.SECONDS)));
+    }
+    String first = idOf(driver.started().get(0));
+    assertThat(ids)
+        .as("one start at a time: the first instance ready served all three, one after another")
+        .containsOnly(first);
+    // the second start began only when the first was ready, and serves whoever comes next
+    assertThat(driver.started()).hasSize(2);
+  }
+
+  @Test
   void aCallWhoseStartIsRefused_waitsInLine_andIsServedByTheBusyInstanceOnceItIsFree()
       throws Exception {
     invoker(new ConcurrencyBudget(1000, Map.of()), oneStart());

@@ -151,6 +151,10 @@ final class Spare<T> {
     ready.addLast(made);
     if (closed.get() && ready.remove(made)) {
       destroyer.destroy(made);
+    } else if (ready.size() > target()) {
+      // made for takes that have stopped since (a burst's refills land after its last trim): a
+      // trim undoes it, or a quiet server would keep a burst's worth of spares until its next take
+      scheduleTrim();
     }
   }
 

@@ -54,6 +54,51 @@ class SpareTest {
   }
 
   @Test
+  void sparesMadeAfterTheTakesStopped_areUndoneToo() throws Exception {
+    java.util.concurrent.CountDownLatch slow = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.atomic.AtomicBoolean blocking =
+        new java.util.concurrent.atomic.AtomicBoolean();
+    AtomicInteger blocked = new AtomicInteger();
+    Spare<Integer> late =
+        new Spare<>(
+            "slow number",
+            () -> {
+              if (blocking.get()) {
+                blocked.incrementAndGet();
+                try {
+                  slow.await();
+                } catch (InterruptedException e) {
+                  Thread.currentThread().interrupt();
+                }
+              }
+              return made.incrementAndGet();
+            },
+            destroyed::add,
+            executor,
+            now::get);
+    try {
+      for (int i = 0; i < 10; i++) {
+        late.take(); // each made at once, inline
+      }
+      // the refill for a rate of 10 begins a moment later, and its makes are slow
+      blocking.set(true);
+      await().atMost(Duration.ofSeconds(30)).until(() -> blocked.get() == 10);
+      // the takes stop and the trim runs while those are still being made
+      now.addAndGet(Spare.WINDOW_NANOS + 1);
+      late.trimNow();
+      assertThat(late.ready()).isZero();
+      slow.countDown();
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .alias("what the refills made beyond the target is undone, not kept until the next take")
+          .until(() -> late.ready() == Spare.MIN_READY && made.get() >= 10 + Spare.MIN_READY);
+      assertThat(destroyed).hasSize(10 - Spare.MIN_READY);
+    } finally {
+      late.close();
+    }
+  }
+
+  @Test
   void theTargetIsBounded() throws Exception {
     for (int i = 0; i < Spare.MAX_READY * 2; i++) {
       spare.take();

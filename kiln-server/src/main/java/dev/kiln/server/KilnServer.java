@@ -138,7 +138,12 @@ public final class KilnServer implements AutoCloseable {
                   .orElse(InvocationTracer.NONE));
       ScaleGate gate =
           new ScaleGate(
-              settings.scaleOutRate(), settings.instanceMemoryMb(), CAPACITY_WAIT, clock, ticker);
+              settings.scaleOutRate(),
+              settings.instanceMemoryMb(),
+              CAPACITY_WAIT,
+              ScaleGate.defaultStartsAtOnce(),
+              clock,
+              ticker);
       BufferedLogWriter logWriter =
           parts.add(
               "the log writer",

@@ -18,7 +18,6 @@ import time
 # no-op's cold start): logging is set up the moment the function imports it (_AfterImport),
 # traceback when there is a stack to report
 
-API = os.environ["AWS_LAMBDA_RUNTIME_API"]
 BASE = "/2018-06-01/runtime"
 
 
@@ -46,7 +45,9 @@ class _Connection:
                     raise
 
 
-RUNTIME = _Connection(API)
+# made in main(): nothing at import reads the environment, so that a Python zygote can import this
+# module once and fork every instance from it (zygote.py)
+RUNTIME = None
 _BOOTSTRAP_FILE = os.path.abspath(__file__)
 
 
@@ -369,7 +370,8 @@ def _init():
 
 
 def main():
-    global _request_id
+    global _request_id, RUNTIME
+    RUNTIME = _Connection(os.environ["AWS_LAMBDA_RUNTIME_API"])
     # a line printed before a timeout or a crash must reach the log, as on Lambda: write each line
     # through at once instead of holding it in a buffer the kill would lose
     for stream in (sys.stdout, sys.stderr):

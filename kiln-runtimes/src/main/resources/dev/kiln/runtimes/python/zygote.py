@@ -1,7 +1,8 @@
 """Kiln's Python zygote: a pre-initialised interpreter that forks each new instance into its sandbox.
 
 The zygote runs as root on the host, as a child of Kiln, one per Python interpreter. At start it
-imports what Kiln's bootstrap imports and compiles the bootstrap, then listens on a unix socket
+imports what Kiln's bootstrap imports, compiles the bootstrap and loads its Runtime API client
+(_kiln_bootstrap, under its path inside the sandbox), then listens on a unix socket
 (argv[1]). Each connection is one instance: the zygote forks a child straight into a new pid
 namespace and answers {"pid": N} (the child's pid on the host); when the child exits it answers
 {"exit": C} (C as the JDK reports exit values: 128 + N for death by signal N) and closes.
@@ -67,6 +68,7 @@ LIBC.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
 LIBC.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
 
 BOOTSTRAP_INSIDE = "/var/runtime/bootstrap.py"
+CLIENT = "_kiln_bootstrap"
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
 DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 
@@ -310,11 +312,30 @@ def _instance(conn, bootstrap, root):
 STDLIB_PATH = [p for p in sys.path[1:]]
 
 
+def _preload_client(host_dir):
+    """Imports the bootstrap's Runtime API client (_kiln_bootstrap) here, once, under the name and
+    path it has inside the sandbox, so that the bootstrap's `import _kiln_bootstrap` in each
+    instance finds it loaded. The client reads nothing of an instance at import (its environment is
+    read in main()), so what every instance inherits holds nothing of any other."""
+    source = os.path.join(host_dir, CLIENT + ".py")
+    if not os.path.exists(source):
+        return
+    with open(source, "rb") as f:
+        code = compile(f.read(), os.path.join(os.path.dirname(BOOTSTRAP_INSIDE), CLIENT + ".py"),
+                       "exec")
+    module = types.ModuleType(CLIENT)
+    module.__file__ = code.co_filename
+    module.__builtins__ = __builtins__
+    exec(code, module.__dict__)
+    sys.modules[CLIENT] = module
+
+
 def main():
     socket_path, bootstrap_path = sys.argv[1], sys.argv[2]
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with Kiln, as bubblewrap's --die-with-parent
     with open(bootstrap_path, "rb") as f:
         bootstrap = compile(f.read(), BOOTSTRAP_INSIDE, "exec")
+    _preload_client(os.path.dirname(bootstrap_path))
     root = os.path.join(os.path.dirname(socket_path), "zygote-root")
     os.makedirs(root, mode=0o755, exist_ok=True)
     host_pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
