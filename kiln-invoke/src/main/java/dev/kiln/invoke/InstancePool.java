@@ -130,6 +130,10 @@ final class InstancePool {
   private final FunctionVersion version;
   private final InstanceLauncher launcher;
   private final InstantSource clock;
+
+  /** The monotonic clock a waiting call's waits are measured by. */
+  private final dev.kiln.time.Ticker ticker;
+
   private final Executor background;
   private final Invoker.Tasks tasks;
 
@@ -199,8 +203,10 @@ final class InstancePool {
       FunctionVersion version,
       InstanceLauncher launcher,
       InstantSource clock,
+      dev.kiln.time.Ticker ticker,
       Executor background,
       Invoker.Tasks tasks) {
+    this.ticker = ticker;
     this.background = background;
     this.tasks = tasks;
     this.version = version;
@@ -232,7 +238,7 @@ final class InstancePool {
         }
         instance = idle.pollFirst();
         if (instance == null) {
-          me = new Waiter(System.nanoTime());
+          me = new Waiter(ticker.read());
           waiting.addLast(me);
           break;
         }
@@ -264,13 +270,12 @@ final class InstancePool {
           break;
         }
         if (me.refused != null
-            && (!somethingOnItsWay()
-                || System.nanoTime() - me.refusedNanos > REFUSED_WAIT.toNanos())) {
+            && (!somethingOnItsWay() || ticker.read() - me.refusedNanos > REFUSED_WAIT.toNanos())) {
           waiting.remove(me);
           refusedWaiting--;
           throw me.refused;
         }
-        boolean settleWaitOver = System.nanoTime() - me.sinceNanos >= SETTLE_WAIT.toNanos();
+        boolean settleWaitOver = ticker.read() - me.sinceNanos >= SETTLE_WAIT.toNanos();
         int onTheirWay = starting.size() + startsAsked + (settleWaitOver ? 0 : settling.size());
         // the host's slot for a start is an atomic, taken without a lock (see ScaleGate)
         start =
@@ -343,7 +348,7 @@ final class InstancePool {
         }
         if (e instanceof LambdaError.Throttled throttled && somethingOnItsWay()) {
           me.refused = throttled;
-          me.refusedNanos = System.nanoTime();
+          me.refusedNanos = ticker.read();
           refusedWaiting++;
           return;
         }

@@ -384,7 +384,7 @@ public final class Invoker implements AutoCloseable {
   }
 
   private InstancePool newPool(FunctionVersion version) {
-    return new InstancePool(version, launcher, clock, background, tasks);
+    return new InstancePool(version, launcher, clock, ticker, background, tasks);
   }
 
   /**
