@@ -114,12 +114,7 @@ final class InstanceLauncher {
   /**
    * Starts an instance of {@code version}, once the scale gate lets it (429 when it does not). The
    * instance's memory goes back to the gate when its processes are gone.
-   */
-  Instance start(FunctionVersion version) throws IOException {
-    return start(version, false);
-  }
-
-  /**
+   *
    * @param provisioned started ahead of demand for provisioned concurrency, which the runtime
    *     learns from {@code AWS_LAMBDA_INITIALIZATION_TYPE}
    */

@@ -388,16 +388,11 @@ final class InstancePool {
   private void startedOnDemand(Instance fresh) {
     boolean usable = fresh.initialisedAndAlive();
     Waiter first;
-    boolean stop = false;
+    String stop = null;
     synchronized (this) {
       if (!starting.remove(fresh)) {
         return; // handed on already
       }
-      launcher.startEnded();
-      CompletableFuture<Void> ended = startEnded;
-      startEnded = new CompletableFuture<>();
-      // completed under the monitor: the only ones waiting on it are calls in get(), no callbacks
-      ended.complete(null);
       first = nextInLine();
       if (first != null) {
         // STARTING → BUSY; a failed one is handed as it is, and the call reports its failure
@@ -406,19 +401,16 @@ final class InstancePool {
       } else if (usable && !retired && members.containsKey(fresh) && fresh.becomeIdle(now())) {
         idle.addFirst(fresh);
       } else {
-        stop = true;
+        stop = retired ? "retired" : "failed to initialise";
         members.remove(fresh);
       }
     }
+    endStart();
     if (first != null) {
       first.handed.complete(fresh);
-    } else if (stop) {
-      stopInBackground(fresh, retired() ? "retired" : "failed to initialise");
+    } else if (stop != null) {
+      stopInBackground(fresh, stop);
     }
-  }
-
-  private synchronized boolean retired() {
-    return retired;
   }
 
   /**

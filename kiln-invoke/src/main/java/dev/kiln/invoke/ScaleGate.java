@@ -172,11 +172,6 @@ public final class ScaleGate {
     starting.decrementAndGet();
   }
 
-  /** On-demand starts under way now. */
-  public int startsUnderWay() {
-    return starting.get();
-  }
-
   public long capacityMb() {
     return capacityMb;
   }
