@@ -231,6 +231,11 @@ public final class LinuxSandboxDriver implements SandboxDriver {
     return zygotes.map(ZygoteStarter::running).orElse(0);
   }
 
+  /** Python instances forked ahead of need, waiting to be given a spec (zygote.py, "Spares"). */
+  public int zygoteSpares() {
+    return zygotes.map(ZygoteStarter::spares).orElse(0);
+  }
+
   /** Python zygotes that died and were replaced since the driver opened. */
   public long zygoteRestarts() {
     return zygotes.map(ZygoteStarter::restarts).orElse(0L);

@@ -55,6 +55,7 @@ final class ZygoteStarter {
   private final Map<String, Zygote> zygotes = new ConcurrentHashMap<>();
   private final AtomicLong restarts = new AtomicLong();
   private final AtomicInteger made = new AtomicInteger();
+  private final AtomicInteger forked = new AtomicInteger();
   private volatile boolean closed;
 
   ZygoteStarter(Path stateDir) {
@@ -174,6 +175,19 @@ final class ZygoteStarter {
     return (int) zygotes.values().stream().filter(z -> z.process.isAlive()).count();
   }
 
+  /**
+   * Instances forked ahead of need and waiting for their spec (zygote.py, "Spares"): a zygote's
+   * children less the instances running from it.
+   */
+  int spares() {
+    long children =
+        zygotes.values().stream()
+            .filter(z -> z.process.isAlive())
+            .mapToLong(z -> z.process.children().count())
+            .sum();
+    return (int) Math.max(0, children - forked.get());
+  }
+
   /** Zygotes that died and were replaced since the driver opened. */
   long restarts() {
     return restarts.get();
@@ -207,6 +221,8 @@ final class ZygoteStarter {
       }
       long pid = number(first, "pid");
       CompletableFuture<Integer> exit = new CompletableFuture<>();
+      forked.incrementAndGet();
+      exit.whenComplete((code, failure) -> forked.decrementAndGet());
       Thread.ofVirtual()
           .name("kiln-zygote-exit-" + pid)
           .start(

@@ -180,6 +180,11 @@ public final class KilnServer implements AutoCloseable {
             "Python zygotes running (pre-initialised interpreters instances are forked from)",
             linux,
             LinuxSandboxDriver::zygotesRunning);
+        metrics.gauge(
+            "kiln.zygote.spares",
+            "Python instances forked from a zygote ahead of need, waiting for a spec",
+            linux,
+            LinuxSandboxDriver::zygoteSpares);
         io.micrometer.core.instrument.FunctionCounter.builder(
                 "kiln.zygote.restarts", linux, LinuxSandboxDriver::zygoteRestarts)
             .description("Python zygotes that died and were replaced")

@@ -55,6 +55,45 @@ class ZygoteRestartIT {
     }
   }
 
+  /**
+   * The zygote keeps an instance forked ahead of need (a spare, counted in {@code
+   * kiln_zygote_spares}); a spare that is killed is replaced, and cold starts still work.
+   */
+  @Test
+  void aKilledSpare_isReplaced_andColdStartsGoOn() throws Exception {
+    boolean root = ProcessHandle.current().info().user().map("root"::equals).orElse(false);
+    if (!root || Tools.find("bwrap").isEmpty()) {
+      if (Boolean.getBoolean("kiln.requireTools")) {
+        throw new AssertionError("CI runs as root with bubblewrap installed; here root=" + root);
+      }
+      Assumptions.abort("zygotes need the Linux sandbox as root");
+    }
+    try (KilnFixture kiln =
+        new KilnFixture(Duration.ofMinutes(5), ServerSettings.SandboxChoice.LINUX, true)) {
+      kiln.python("first", "import os\ndef handler(event, context):\n    return os.getuid()\n");
+      assertThat(invoke(kiln, "first")).isEqualTo("993");
+      ProcessHandle zygote = zygotesOf(kiln).get(0);
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> MetricsIT.value(MetricsIT.scrape(kiln), "kiln_zygote_spares") >= 1.0);
+      // the running instance's init is the zygote's child too: kill every child but the oldest
+      List<ProcessHandle> children =
+          zygote.children().sorted(java.util.Comparator.comparingLong(ProcessHandle::pid)).toList();
+      assertThat(children).hasSizeGreaterThanOrEqualTo(2);
+      children.subList(1, children.size()).forEach(ProcessHandle::destroyForcibly);
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> MetricsIT.value(MetricsIT.scrape(kiln), "kiln_zygote_spares") >= 1.0);
+      assertThat(zygote.isAlive()).isTrue();
+      for (String name : List.of("second", "third", "fourth")) {
+        kiln.python(name, "import os\ndef handler(event, context):\n    return os.getuid()\n");
+        assertThat(invoke(kiln, name)).isEqualTo("993");
+      }
+      assertThat(MetricsIT.value(MetricsIT.scrape(kiln), "kiln_zygote_restarts_total"))
+          .isEqualTo(0.0);
+    }
+  }
+
   private static String invoke(KilnFixture kiln, String function) {
     InvokeResponse r =
         kiln.lambda.invoke(b -> b.functionName(function).payload(SdkBytes.fromUtf8String("{}")));

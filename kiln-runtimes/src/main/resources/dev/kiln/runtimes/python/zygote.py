@@ -3,20 +3,32 @@
 The zygote runs as root on the host, as a child of Kiln, one per Python interpreter. At start it
 imports what Kiln's bootstrap imports, compiles the bootstrap and loads its Runtime API client
 (_kiln_bootstrap, under its path inside the sandbox), then listens on a unix socket
-(argv[1]). Each connection is one instance: the zygote forks a child straight into a new pid
-namespace and answers {"pid": N} (the child's pid on the host); when the child exits it answers
-{"exit": C} (C as the JDK reports exit values: 128 + N for death by signal N) and closes.
+(argv[1]). Each connection is one instance: the zygote hands it to a spare (below) and answers
+{"pid": N} (the spare's init's pid on the host); when that init exits it answers {"exit": C} (C as
+the JDK reports exit values: 128 + N for death by signal N) and closes.
 
-The zygote never reads a spec: the child reads its own from the connection, so the zygote's memory,
-which every later child inherits, holds nothing of any instance (no environment, no credentials).
+Spares. A fork costs what the child then writes of the memory it shares with its parent, page by
+page (about 10 ms for each of the two forks an instance needs, on a virtual machine where a page
+fault costs 15-20 us: BENCHMARKS.md, "zygote spares"). So the zygote forks instances ahead of
+need: a spare is a child in a new pid namespace (its pid 1, the instance's init) that has already
+forked the runtime's process (its pid 2), both waiting, holding nothing but their sockets. A
+connection goes to the oldest spare (to a new one made at once when there is none); the zygote
+keeps as many spares as connections came in the last SPARE_WINDOW seconds, at least MIN_SPARES
+and at most MAX_SPARES, makes them only once no connection has come for SPARE_QUIET seconds, and
+lets the surplus go when demand falls. A spare pair costs about 8 MB (PSS) while it waits.
 
-The child (pid 1 of its namespace, the instance's init, like bubblewrap's):
-  closes every fd but its connection, reads the spec (one JSON line), opens its output file,
-  joins its cgroups, enters its network namespace, unshares mount, ipc, uts and cgroup namespaces,
-  builds its root from the spec's mounts on a fresh tmpfs and pivots into it, then forks the runtime.
+The zygote never reads a spec: the spare's init reads it from the connection, so the zygote's
+memory, which every spare inherits, holds nothing of any instance (no environment, no credentials).
+
+The init (pid 1 of its namespace, like bubblewrap's), once it has its connection:
+  reads the spec (one JSON line), opens its output file, joins its cgroups, enters its network
+  namespace, unshares mount, ipc, uts and cgroup namespaces, builds its root from the spec's mounts
+  on a fresh tmpfs and pivots into it, then hands the runtime's process the spec, its output file,
+  its cgroups (the process joins each itself) and its namespaces (it enters each, mount last, and
+  unshares its own cgroup namespace).
   It forwards SIGTERM/SIGINT/SIGHUP/SIGQUIT to the runtime, reaps orphans, and exits with the
   runtime's status. When it dies the kernel kills everything else in the pid namespace.
-The runtime (its child): default signal handlers, stdin /dev/null, stdout and stderr the output
+The runtime (pid 2): default signal handlers, stdin /dev/null, stdout and stderr the output
   file, no other fd, a new session, no capabilities (bounding set dropped), uid 993/gid 990 with no
   supplementary groups, no_new_privs, the spec's environment only, a reseeded `random`, then the
   bootstrap's code as __main__.
@@ -30,13 +42,14 @@ import selectors
 import signal
 import socket
 import sys
+import time
 import types
+from collections import deque
 
 # what the bootstrap imports, loaded once here so that no instance pays for it
 import http.client  # noqa: F401
 import importlib  # noqa: F401
 import logging  # noqa: F401
-import time  # noqa: F401
 import traceback
 
 CLONE_NEWNS = 0x00020000
@@ -71,6 +84,16 @@ BOOTSTRAP_INSIDE = "/var/runtime/bootstrap.py"
 CLIENT = "_kiln_bootstrap"
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
 DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
+# the namespaces the runtime's process enters, in this order (mount last: it changes /proc)
+NAMESPACES = (("net", CLONE_NEWNET), ("ipc", CLONE_NEWIPC), ("uts", CLONE_NEWUTS),
+              ("mnt", CLONE_NEWNS))
+HANDOFF_FDS = 2 + 8 + len(NAMESPACES)  # output, /dev/null, cgroup.procs files, namespaces
+MIN_SPARES = 1
+MAX_SPARES = 8
+SPARE_WINDOW = 10.0  # seconds of connections the number of spares follows
+SPARE_QUIET = 0.3  # seconds without a connection before spares are made: a fork made beside an
+                   # instance's start slows it by more than the fork it saves (two cores)
+HANDOFF_MAX = 1 << 20  # bytes: a spec is a few KB (a 4 KB environment, some 40 mounts)
 
 
 def _check(result, what):
@@ -255,21 +278,81 @@ def _high(fd):
     return moved
 
 
-def _instance(conn, bootstrap, root):
-    """In the zygote's child, pid 1 of a new pid namespace. Never returns."""
+def _close_all_but(*keep):
+    low = 0
+    for fd in sorted(keep):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 65536)
+
+
+def _spare(channel, bootstrap, root):
+    """In the zygote's child, pid 1 of a new pid namespace: forks the runtime's process, waits for
+    its instance's connection (passed on `channel`), then is the instance's init. Never returns."""
+    try:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        _close_all_but(channel.fileno())
+        to_runtime, from_init = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        runtime = os.fork()
+        if runtime == 0:
+            channel.close()
+            to_runtime.close()
+            _waiting_runtime(from_init, bootstrap)
+        from_init.close()
+        _, fds, _, _ = socket.recv_fds(channel, 1, 1)
+        channel.close()
+    except BaseException:
+        os._exit(125)
+    if not fds:
+        os._exit(0)  # the zygote let this spare go (or died): the runtime's process follows
+    _instance(socket.socket(fileno=fds[0]), runtime, to_runtime, root)
+
+
+def _waiting_runtime(from_init, bootstrap):
+    """In the spare's pid 2: waits for the spec, output and namespaces, then is the runtime."""
     output = -1
     try:
         prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        keep = conn.fileno()
-        os.closerange(0, keep)
-        os.closerange(keep + 1, 65536)
-        spec = json.loads(conn.makefile("rb").readline())
+        _close_all_but(from_init.fileno())
+        data, fds, _, _ = socket.recv_fds(from_init, HANDOFF_MAX, HANDOFF_FDS)
+        if not data:
+            os._exit(0)
+        from_init.close()
+        spec = json.loads(data)
+        output, devnull = _high(fds[0]), _high(fds[1])
+        for fd in fds[2:2 + len(spec["cgroupProcs"])]:
+            os.write(fd, b"0")  # joins it: a process that moves itself moves at once
+            os.close(fd)
+        for fd, (_, nstype) in zip(fds[2 + len(spec["cgroupProcs"]):], NAMESPACES):
+            setns(fd, nstype)
+            os.close(fd)
+        try:
+            unshare(CLONE_NEWCGROUP)  # rooted at its own cgroup, as the init's
+        except OSError:
+            pass
+        _runtime(spec, bootstrap, output, devnull)
+    except BaseException as e:
+        os.write(output if output >= 0 else 2,
+                 ("kiln zygote: could not start the runtime: %r\n" % e).encode())
+        os._exit(125)
+
+
+def _instance(conn, runtime, to_runtime, root):
+    """In the spare's init, once it has its connection. Never returns."""
+    output = -1
+    try:
+        line = conn.makefile("rb").readline()
+        spec = json.loads(line)
         conn.close()
         output = _high(os.open(spec["output"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600))
         devnull = _high(os.open("/dev/null", os.O_RDONLY))
+        cgroups = []
         for procs in spec["cgroupProcs"]:
             with open(procs, "w") as f:
-                f.write("0")  # this process
+                f.write("0")
+            # the runtime's process joins itself, from this fd: moving another process waits
+            # about 1 ms per cgroup here, where moving oneself does not
+            cgroups.append(os.open(procs, os.O_WRONLY))
         if spec.get("netns"):
             fd = os.open(spec["netns"], os.O_RDONLY)
             setns(fd, CLONE_NEWNET)
@@ -280,16 +363,13 @@ def _instance(conn, bootstrap, root):
         except OSError:
             pass
         _build_root(root, spec["mounts"], spec.get("hostname", "localhost"))
-        runtime = os.fork()
-        if runtime == 0:
-            try:
-                _runtime(spec, bootstrap, output, devnull)
-            except BaseException as e:
-                os.write(2, ("kiln zygote: could not start the runtime: %r\n" % e).encode())
-                os._exit(125)
-        os.close(devnull)
         for s in FORWARDED:
             signal.signal(s, lambda n, _f: os.kill(runtime, n))
+        spaces = [os.open("/proc/self/ns/" + name, os.O_RDONLY) for name, _ in NAMESPACES]
+        socket.send_fds(to_runtime, [line], [output, devnull] + cgroups + spaces)
+        for fd in cgroups + spaces + [devnull]:
+            os.close(fd)
+        to_runtime.close()
         while True:
             try:
                 pid, status = os.wait()
@@ -330,6 +410,100 @@ def _preload_client(host_dir):
     sys.modules[CLIENT] = module
 
 
+class _Child:
+    """A spare (`conn` None, `channel` its socket) or an instance (`conn` its connection)."""
+
+    __slots__ = ("pid", "pidfd", "channel", "conn")
+
+    def __init__(self, pid, pidfd, channel):
+        self.pid, self.pidfd, self.channel, self.conn = pid, pidfd, channel, None
+
+
+class _Zygote:
+    def __init__(self, bootstrap, root, listener):
+        self.bootstrap, self.root, self.listener = bootstrap, root, listener
+        self.host_pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(listener, selectors.EVENT_READ, None)
+        self.spares = deque()
+        self.taken = deque()  # when connections came, for the last SPARE_WINDOW seconds
+
+    def fork_spare(self):
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        unshare(CLONE_NEWPID)
+        pid = os.fork()
+        if pid == 0:
+            _spare(theirs, self.bootstrap, self.root)
+        setns(self.host_pid_ns, CLONE_NEWPID)
+        theirs.close()
+        child = _Child(pid, os.pidfd_open(pid), mine)
+        self.selector.register(child.pidfd, selectors.EVENT_READ, child)
+        return child
+
+    def wanted(self, now):
+        while self.taken and self.taken[0] < now - SPARE_WINDOW:
+            self.taken.popleft()
+        return max(MIN_SPARES, min(MAX_SPARES, len(self.taken)))
+
+    def accept(self):
+        conn, _ = self.listener.accept()
+        self.taken.append(time.monotonic())
+        while True:
+            child = self.spares.popleft() if self.spares else self.fork_spare()
+            try:
+                socket.send_fds(child.channel, [b"c"], [conn.fileno()])
+                break
+            except OSError:
+                os.kill(child.pid, signal.SIGKILL)  # a spare that died or hangs: the next one
+                child.channel.close()
+                child.channel = None
+        child.channel.close()
+        child.channel = None
+        child.conn = conn
+        try:
+            conn.sendall(b'{"pid": %d}\n' % child.pid)
+        except OSError:
+            pass
+
+    def ended(self, child):
+        self.selector.unregister(child.pidfd)
+        os.close(child.pidfd)
+        _, status = os.waitpid(child.pid, 0)
+        if child.conn is not None:
+            try:
+                child.conn.sendall(b'{"exit": %d}\n' % _exit_value(status))
+            except OSError:
+                pass
+            child.conn.close()
+        else:  # a spare that died before it was given a connection
+            if child in self.spares:
+                self.spares.remove(child)
+            if child.channel is not None:
+                child.channel.close()
+
+    def run(self):
+        while True:
+            now = time.monotonic()
+            wanted = self.wanted(now)
+            while len(self.spares) > wanted:
+                surplus = self.spares.pop()
+                surplus.channel.close()  # it exits; ended() reaps it
+                surplus.channel = None
+            short = len(self.spares) < wanted
+            if short:  # spares are made once connections stop for a while, never beside a start
+                timeout = max(0.0, (self.taken[-1] if self.taken else 0.0) + SPARE_QUIET - now)
+            else:
+                timeout = SPARE_WINDOW if self.taken else None
+            events = self.selector.select(timeout)
+            for key, _ in events:
+                if key.data is None:
+                    self.accept()
+                else:
+                    self.ended(key.data)
+            if short and not events:
+                self.spares.append(self.fork_spare())
+
+
 def main():
     socket_path, bootstrap_path = sys.argv[1], sys.argv[2]
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with Kiln, as bubblewrap's --die-with-parent
@@ -338,7 +512,6 @@ def main():
     _preload_client(os.path.dirname(bootstrap_path))
     root = os.path.join(os.path.dirname(socket_path), "zygote-root")
     os.makedirs(root, mode=0o755, exist_ok=True)
-    host_pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
     try:
         os.unlink(socket_path)
     except FileNotFoundError:
@@ -347,35 +520,10 @@ def main():
     listener.bind(socket_path)
     os.chmod(socket_path, 0o600)
     listener.listen(128)
-    selector = selectors.DefaultSelector()
-    selector.register(listener, selectors.EVENT_READ, None)
+    zygote = _Zygote(bootstrap, root, listener)
     sys.stdout.write("ready\n")
     sys.stdout.flush()
-    while True:
-        for key, _ in selector.select():
-            if key.data is None:
-                conn, _ = listener.accept()
-                unshare(CLONE_NEWPID)
-                pid = os.fork()
-                if pid == 0:
-                    _instance(conn, bootstrap, root)
-                setns(host_pid_ns, CLONE_NEWPID)
-                try:
-                    conn.sendall(b'{"pid": %d}\n' % pid)
-                except OSError:
-                    pass
-                pidfd = os.pidfd_open(pid)
-                selector.register(pidfd, selectors.EVENT_READ, (pid, conn))
-            else:
-                pid, conn = key.data
-                selector.unregister(key.fileobj)
-                os.close(key.fileobj)
-                _, status = os.waitpid(pid, 0)
-                try:
-                    conn.sendall(b'{"exit": %d}\n' % _exit_value(status))
-                except OSError:
-                    pass
-                conn.close()
+    zygote.run()
 
 
 if __name__ == "__main__":
