@@ -94,6 +94,13 @@ public final class BenchCommand implements Callable<Integer> {
       description = "Cold starts per language in 'cold' (default 20; smoke 2)")
   Integer coldStarts;
 
+  @Option(
+      names = "--cold-pause",
+      description =
+          "Seconds 'cold' waits before each cold start (default 0: back to back; a pause lets"
+              + " Kiln make ready what it makes between starts, as spaced-out cold starts find it)")
+  Double coldPauseSeconds;
+
   @Option(names = "--burst", description = "Simultaneous calls in 'burst' (default 200; smoke 10)")
   Integer burstCalls;
 
@@ -231,6 +238,7 @@ public final class BenchCommand implements Callable<Integer> {
         concurrency != null ? concurrency : smoke ? List.of(1, 2) : List.of(1, 2, 8, 64),
         languages,
         coldStarts != null ? coldStarts : smoke ? 2 : 20,
+        seconds(coldPauseSeconds, 0),
         burstCalls != null ? burstCalls : smoke ? 10 : 200,
         asyncClients != null ? asyncClients : smoke ? 2 : 8,
         zipSizesMb != null ? zipSizesMb : List.of(1, 10, 50),

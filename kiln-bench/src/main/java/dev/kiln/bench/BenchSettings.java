@@ -13,6 +13,7 @@ import java.util.List;
  * @param clients the client counts of the warm latency suite (1 and N)
  * @param concurrency the concurrency levels of the throughput suite
  * @param coldStarts cold starts per language in the cold suite, and bare interpreter starts
+ * @param coldPause how long the cold suite waits before each cold start (zero: back to back)
  * @param burstCalls simultaneous calls in the burst suite
  * @param asyncClients clients sending Event invocations in the async suite
  * @param zipSizesMb sizes of the deployment packages the control suite creates functions with
@@ -33,6 +34,7 @@ record BenchSettings(
     List<Integer> concurrency,
     List<Language> languages,
     int coldStarts,
+    Duration coldPause,
     int burstCalls,
     int asyncClients,
     List<Integer> zipSizesMb,

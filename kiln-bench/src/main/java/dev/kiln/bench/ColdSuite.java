@@ -71,7 +71,11 @@ final class ColdSuite implements Suite {
     int n = settings.coldStarts();
     report.note(
         n
-            + " cold starts per language (a configuration update before each), medians; the"
+            + " cold starts per language (a configuration update before each"
+            + (settings.coldPause().isZero()
+                ? ""
+                : ", then a pause of " + settings.coldPause().toMillis() + " ms")
+            + "), medians; the"
             + " bare start is run "
             + n
             + " times in the same run. Functions at "
@@ -88,7 +92,9 @@ final class ColdSuite implements Suite {
       context.createNoop(function, language, Map.of());
       List<ColdStart> starts = new ArrayList<>();
       for (int i = 1; i <= n; i++) {
-        starts.add(coldStart(context, function, i));
+        TailedInvoke.retire(context.lambda(), function, i);
+        Thread.sleep(settings.coldPause());
+        starts.add(coldStart(context, function));
       }
       double[] warm = new double[n];
       for (int i = 0; i < n; i++) {
@@ -171,9 +177,8 @@ final class ColdSuite implements Suite {
     }
   }
 
-  private static ColdStart coldStart(BenchContext context, String function, int round)
-      throws Exception {
-    TailedInvoke.retire(context.lambda(), function, round);
+  /** One invocation of {@code function}, retired just before: a cold start, and its parts. */
+  private static ColdStart coldStart(BenchContext context, String function) throws Exception {
     PrometheusText before = context.kiln().metrics();
     TailedInvoke call = TailedInvoke.ok(context.http(), context.kiln(), function, "{}");
     PrometheusText after = context.kiln().metrics();
