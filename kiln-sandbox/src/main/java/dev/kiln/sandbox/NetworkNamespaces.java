@@ -260,7 +260,11 @@ final class NetworkNamespaces {
               + name
               + "\nlink add "
               + link
-              + " type veth peer name eth0 netns "
+              + " address "
+              + mac(0, slot)
+              + " type veth peer name eth0 address "
+              + mac(1, slot)
+              + " netns "
               + name
               + "\naddr add "
               + host
@@ -268,12 +272,22 @@ final class NetworkNamespaces {
               + link
               + "\nlink set "
               + link
-              + " up\n");
+              + " up\nneigh replace "
+              + inside
+              + " lladdr "
+              + mac(1, slot)
+              + " dev "
+              + link
+              + " nud permanent\n");
       ProcessTrees.run(
           List.of(ip, "-n", name, "-batch", "-"),
           "addr add "
               + inside
-              + "/30 dev eth0\nlink set eth0 up\nlink set lo up\n"
+              + "/30 dev eth0\nlink set eth0 up\nlink set lo up\nneigh replace "
+              + host
+              + " lladdr "
+              + mac(0, slot)
+              + " dev eth0 nud permanent\n"
               + (outbound ? "route add default via " + host + "\n" : ""));
     } catch (IOException e) {
       remove(name);
@@ -282,6 +296,17 @@ final class NetworkNamespaces {
       throw e;
     }
     return new InstanceNetwork(name, host, inside, slot);
+  }
+
+  /**
+   * The hardware address of a slot's veth end ({@code end} 0 on the host, 1 inside), locally
+   * administered and fixed, so that each end's neighbour entry for the other is written as the pair
+   * is made: an instance's first packet to its Runtime API then waits for no ARP exchange (about 2
+   * ms of its cold start here).
+   */
+  static String mac(int end, int slot) {
+    return String.format(
+        "02:6b:%02x:%02x:%02x:%02x", end, (slot >> 16) & 0xff, (slot >> 8) & 0xff, slot & 0xff);
   }
 
   /** Removes an instance's namespace; its veth pair goes with it. */

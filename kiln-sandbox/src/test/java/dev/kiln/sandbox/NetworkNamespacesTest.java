@@ -22,6 +22,14 @@ class NetworkNamespacesTest {
     ProcessTrees.run(command, "");
   }
 
+  static String output(String... command) throws Exception {
+    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String out =
+        new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(p.waitFor()).as(out).isZero();
+    return out;
+  }
+
   @Test
   void theNextHolderOfADeadServersSlot_removesItsLeftovers_andASweepOnlyItsOwn() throws Exception {
     Assumptions.assumeTrue(
@@ -90,6 +98,48 @@ class NetworkNamespacesTest {
       }
       others.forEach(HostSlots.Claim::release);
       reserved.release();
+    }
+  }
+
+  /**
+   * Each end of an instance's veth pair knows the other's hardware address from the start (a
+   * permanent neighbour entry), so an instance's first connection to its Runtime API waits for no
+   * ARP exchange.
+   */
+  @Test
+  void aNewNetwork_knowsBothEndsNeighboursFromTheStart() throws Exception {
+    Assumptions.assumeTrue(
+        LinuxSandboxDriver.isRoot()
+            && ProcessTrees.executable("ip").isPresent()
+            && ProcessTrees.executable("nft").isPresent(),
+        "needs root, ip and nft");
+    Path state = Files.createTempDirectory("kiln-state-");
+    NetworkNamespaces n =
+        NetworkNamespaces.create(
+                state,
+                "feed0004",
+                9,
+                false,
+                Executors.newCachedThreadPool(),
+                HostSlots.at(HostSlots.NETWORK_SLOTS, NetworkNamespaces.SLOTS))
+            .orElseThrow();
+    try {
+      InstanceNetwork network = n.take(false);
+      String inside = output("ip", "-n", network.namespace(), "neigh", "show");
+      assertThat(inside)
+          .contains(
+              network.hostAddress()
+                  + " dev eth0 lladdr "
+                  + NetworkNamespaces.mac(0, network.slot()))
+          .contains("PERMANENT");
+      String host = output("ip", "neigh", "show", "dev", "kfeed0004-" + network.slot());
+      assertThat(host)
+          .contains(
+              network.instanceAddress() + " lladdr " + NetworkNamespaces.mac(1, network.slot()))
+          .contains("PERMANENT");
+      n.remove(network);
+    } finally {
+      n.close();
     }
   }
 }
