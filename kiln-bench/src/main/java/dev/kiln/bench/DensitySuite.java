@@ -1,5 +1,6 @@
 package dev.kiln.bench;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -228,7 +229,8 @@ final class DensitySuite implements Suite {
     List<Long> sandboxes = new ArrayList<>();
     // The runtime is the interpreter process with no interpreter below it: a zygote (Python's,
     // forked instances' parent) and each forked instance's init are interpreters too, but they
-    // are the platform's, counted with bubblewrap's processes as the sandbox's.
+    // are the platform's, counted with bubblewrap's processes as the sandbox's. So are a zygote's
+    // spares (instances forked ahead of need, in no instance's cgroup yet).
     List<Long> fresh = new ArrayList<>();
     for (long pid : ProcMemory.descendants(kiln)) {
       if (!before.contains(pid)) {
@@ -243,7 +245,9 @@ final class DensitySuite implements Suite {
     }
     for (long pid : fresh) {
       String comm = ProcMemory.comm(pid);
-      if (comm.startsWith(language.command()) && !interpreterParents.contains(pid)) {
+      if (comm.startsWith(language.command())
+          && !interpreterParents.contains(pid)
+          && !zygoteSpare(pid)) {
         runtimes.add(pid);
       } else if (!comm.isEmpty() && !comm.equals("jcmd")) {
         sandboxes.add(pid);
@@ -436,5 +440,20 @@ final class DensitySuite implements Suite {
         p.waitFor(10, TimeUnit.SECONDS);
       }
     }
+  }
+
+  /**
+   * Whether {@code pid} is part of a Python zygote's spare (zygote.py, "Spares"): a process of the
+   * zygote's program outside every instance's memory cgroup.
+   */
+  private static boolean zygoteSpare(long pid) {
+    String cmdline;
+    try {
+      cmdline = Files.readString(Path.of("/proc", Long.toString(pid), "cmdline"));
+    } catch (java.io.IOException e) {
+      return false;
+    }
+    return cmdline.contains("zygote.py")
+        && ProcMemory.memoryCgroup(pid).filter(d -> d.toString().contains("/kiln/")).isEmpty();
   }
 }
