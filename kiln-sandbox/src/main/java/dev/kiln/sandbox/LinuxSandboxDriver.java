@@ -369,6 +369,7 @@ public final class LinuxSandboxDriver implements SandboxDriver {
       ProcessHandle main;
       CompletableFuture<Integer> exitValue;
       Optional<Process> started;
+      Runnable whenInitialised = () -> {};
       if (zygoteProgram.isPresent()) {
         ZygoteStarter.Forked forked =
             zygotes
@@ -383,6 +384,7 @@ public final class LinuxSandboxDriver implements SandboxDriver {
             ProcessHandle.of(forked.pid())
                 .orElseThrow(() -> new IOException("the forked instance ended at once"));
         exitValue = forked.exit();
+        whenInitialised = forked.initialised();
         started = Optional.empty();
       } else {
         ProcessBuilder builder = new ProcessBuilder(command(spec, cgroup, disk));
@@ -409,7 +411,8 @@ public final class LinuxSandboxDriver implements SandboxDriver {
           CgroupLimits.forMemory(spec.memoryMb()),
           spec.network(),
           disk,
-          java.util.Map.copyOf(phases));
+          java.util.Map.copyOf(phases),
+          whenInitialised);
     } catch (IOException | RuntimeException e) {
       cgroup.ifPresent(Cgroups.InstanceCgroup::remove);
       disk.ifPresent(d -> scratch.get().remove(d));
@@ -699,6 +702,9 @@ public final class LinuxSandboxDriver implements SandboxDriver {
     private final java.util.Map<String, Duration> startPhases;
     private final CompletableFuture<ExitStatus> exit;
 
+    /** Tells whatever started the instance that its runtime has initialised (the zygote). */
+    private final Runnable whenInitialised;
+
     /**
      * The cgroup's peak memory, read as the instance ended, before anything that follows its exit
      * (the removal of the cgroup among them) can run; -1 while it runs.
@@ -715,8 +721,10 @@ public final class LinuxSandboxDriver implements SandboxDriver {
         CgroupLimits limits,
         Optional<InstanceNetwork> network,
         Optional<Path> disk,
-        java.util.Map<String, Duration> startPhases) {
+        java.util.Map<String, Duration> startPhases,
+        Runnable whenInitialised) {
       this.startPhases = startPhases;
+      this.whenInitialised = whenInitialised;
       this.network = network;
       this.disk = disk;
       this.main = main;
@@ -788,6 +796,7 @@ public final class LinuxSandboxDriver implements SandboxDriver {
     @Override
     public void initialised() {
       cgroup.ifPresent(g -> g.limitCpu(limits.cpuQuotaMicros()));
+      whenInitialised.run();
     }
 
     @Override

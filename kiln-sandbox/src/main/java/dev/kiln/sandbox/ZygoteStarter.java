@@ -193,8 +193,12 @@ final class ZygoteStarter {
     return restarts.get();
   }
 
-  /** A forked instance: its host pid and its exit value (128 + N for death by signal N). */
-  record Forked(long pid, CompletableFuture<Integer> exit) {}
+  /**
+   * A forked instance: its host pid, its exit value (128 + N for death by signal N), and what tells
+   * the zygote that its runtime has initialised (the zygote makes spares only while no instance of
+   * its is starting).
+   */
+  record Forked(long pid, CompletableFuture<Integer> exit, Runnable initialised) {}
 
   Forked start(
       String interpreter, Path program, Path runtimeDir, String loaderPath, String specJson)
@@ -235,7 +239,18 @@ final class ZygoteStarter {
                   exit.complete(137);
                 }
               });
-      return new Forked(pid, exit);
+      Runnable initialised =
+          () -> {
+            try {
+              ByteBuffer said = ByteBuffer.wrap("initialised\n".getBytes(StandardCharsets.UTF_8));
+              while (said.hasRemaining()) {
+                channel.write(said);
+              }
+            } catch (IOException e) {
+              // the instance or its zygote is gone already: nothing to tell
+            }
+          };
+      return new Forked(pid, exit, initialised);
     } catch (IOException | RuntimeException e) {
       channel.close();
       throw e;

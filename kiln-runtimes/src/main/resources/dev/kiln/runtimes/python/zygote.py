@@ -14,8 +14,9 @@ need: a spare is a child in a new pid namespace (its pid 1, the instance's init)
 forked the runtime's process (its pid 2), both waiting, holding nothing but their sockets. A
 connection goes to the oldest spare (to a new one made at once when there is none); the zygote
 keeps as many spares as connections came in the last SPARE_WINDOW seconds, at least MIN_SPARES
-and at most MAX_SPARES, makes them only once no connection has come for SPARE_QUIET seconds, and
-lets the surplus go when demand falls. A spare pair costs about 8 MB (PSS) while it waits.
+and at most MAX_SPARES, makes them only while no instance is starting (Kiln writes a line on an
+instance's connection once its runtime has initialised) and SPARE_QUIET seconds after the last
+one did, and lets the surplus go when demand falls. A spare pair costs about 8 MB (PSS) while it waits.
 
 The zygote never reads a spec: the spare's init reads it from the connection, so the zygote's
 memory, which every spare inherits, holds nothing of any instance (no environment, no credentials).
@@ -90,11 +91,12 @@ DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 NAMESPACES = (("net", CLONE_NEWNET), ("ipc", CLONE_NEWIPC), ("uts", CLONE_NEWUTS),
               ("mnt", CLONE_NEWNS))
 HANDOFF_FDS = 2 + 8 + len(NAMESPACES)  # output, /dev/null, cgroup.procs files, namespaces
+SPARE_NICE = 19  # a spare made ahead sets itself up at this niceness, then waits at Kiln's
 MIN_SPARES = 1
 MAX_SPARES = 8
 SPARE_WINDOW = 10.0  # seconds of connections the number of spares follows
-SPARE_QUIET = 0.3  # seconds without a connection before spares are made: a fork made beside an
-                   # instance's start slows it by more than the fork it saves (two cores)
+SPARE_QUIET = 0.05  # seconds after the last start before spares are made: its first event (a fork
+                    # made beside a start slowed it by more than the fork saved, on two cores)
 HANDOFF_MAX = 1 << 20  # bytes: a spec is a few KB (a 4 KB environment, some 40 mounts)
 
 
@@ -350,6 +352,8 @@ def _spare(channel, bootstrap, root, ahead):
     `ahead` of need warms itself first. Never returns."""
     try:
         prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if ahead:  # made beside Kiln's work: it yields to it, until it waits
+            os.setpriority(os.PRIO_PROCESS, 0, SPARE_NICE)
         _close_all_but(channel.fileno())
         to_runtime, from_init = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         runtime = os.fork()
@@ -360,13 +364,13 @@ def _spare(channel, bootstrap, root, ahead):
         from_init.close()
         if ahead:
             _warm(False)
+            os.setpriority(os.PRIO_PROCESS, 0, 0)
         _, fds, _, _ = socket.recv_fds(channel, 1, 1)
-        channel.close()
     except BaseException:
         os._exit(125)
     if not fds:
         os._exit(0)  # the zygote let this spare go (or died): the runtime's process follows
-    _instance(socket.socket(fileno=fds[0]), runtime, to_runtime, root)
+    _instance(socket.socket(fileno=fds[0]), channel, runtime, to_runtime, root)
 
 
 def _waiting_runtime(from_init, bootstrap, ahead):
@@ -377,6 +381,7 @@ def _waiting_runtime(from_init, bootstrap, ahead):
         _close_all_but(from_init.fileno())
         if ahead:
             _warm(True)
+            os.setpriority(os.PRIO_PROCESS, 0, 0)
         data, fds, _, _ = socket.recv_fds(from_init, HANDOFF_MAX, HANDOFF_FDS)
         if not data:
             os._exit(0)
@@ -400,13 +405,16 @@ def _waiting_runtime(from_init, bootstrap, ahead):
         os._exit(125)
 
 
-def _instance(conn, runtime, to_runtime, root):
+def _instance(conn, channel, runtime, to_runtime, root):
     """In the spare's init, once it has its connection. Never returns."""
     output = -1
     try:
         line = conn.makefile("rb").readline()
-        spec = json.loads(line)
         conn.close()
+        # the zygote reads the connection only from here on (for Kiln's "initialised")
+        channel.send(b"r")
+        channel.close()
+        spec = json.loads(line)
         output = _high(os.open(spec["output"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600))
         devnull = _high(os.open("/dev/null", os.O_RDONLY))
         cgroups = []
@@ -476,10 +484,11 @@ def _preload_client(host_dir):
 class _Child:
     """A spare (`conn` None, `channel` its socket) or an instance (`conn` its connection)."""
 
-    __slots__ = ("pid", "pidfd", "channel", "conn")
+    __slots__ = ("pid", "pidfd", "channel", "conn", "watched")
 
     def __init__(self, pid, pidfd, channel):
         self.pid, self.pidfd, self.channel, self.conn = pid, pidfd, channel, None
+        self.watched = None  # the socket the zygote waits on while the instance starts
 
 
 class _Zygote:
@@ -490,6 +499,8 @@ class _Zygote:
         self.selector.register(listener, selectors.EVENT_READ, None)
         self.spares = deque()
         self.taken = deque()  # when connections came, for the last SPARE_WINDOW seconds
+        self.starting = set()  # instances whose start Kiln has not yet reported over
+        self.last_start_over = 0.0
 
     def fork_spare(self, ahead=False):
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -521,29 +532,59 @@ class _Zygote:
                 os.kill(child.pid, signal.SIGKILL)  # a spare that died or hangs: the next one
                 child.channel.close()
                 child.channel = None
-        child.channel.close()
-        child.channel = None
         child.conn = conn
         try:
             conn.sendall(b'{"pid": %d}\n' % child.pid)
         except OSError:
             pass
+        # the init says on its channel when it has read its spec; from then on the connection is
+        # the zygote's to read, and Kiln writes a line there once the runtime has initialised
+        self.starting.add(child)
+        self.watch(child, child.channel)
+
+    def watch(self, child, sock):
+        if child.watched is not None:
+            self.selector.unregister(child.watched)
+        child.watched = sock
+        if sock is not None:
+            self.selector.register(sock, selectors.EVENT_READ, child)
+
+    def heard(self, child):
+        """The init read its spec, or Kiln said that the runtime initialised."""
+        sock = child.watched
+        try:
+            sock.recv(64)
+        except OSError:
+            pass
+        if sock is child.channel:
+            self.watch(child, child.conn)
+            child.channel.close()
+            child.channel = None
+        else:
+            self.start_over(child)
+
+    def start_over(self, child):
+        self.watch(child, None)
+        if child in self.starting:
+            self.starting.discard(child)
+            self.last_start_over = time.monotonic()
 
     def ended(self, child):
         self.selector.unregister(child.pidfd)
         os.close(child.pidfd)
         _, status = os.waitpid(child.pid, 0)
+        self.start_over(child)
+        if child.channel is not None:
+            child.channel.close()
+            child.channel = None
         if child.conn is not None:
             try:
                 child.conn.sendall(b'{"exit": %d}\n' % _exit_value(status))
             except OSError:
                 pass
             child.conn.close()
-        else:  # a spare that died before it was given a connection
-            if child in self.spares:
-                self.spares.remove(child)
-            if child.channel is not None:
-                child.channel.close()
+        elif child in self.spares:  # a spare that died before it was given a connection
+            self.spares.remove(child)
 
     def run(self):
         while True:
@@ -553,15 +594,18 @@ class _Zygote:
                 surplus = self.spares.pop()
                 surplus.channel.close()  # it exits; ended() reaps it
                 surplus.channel = None
-            short = len(self.spares) < wanted
-            if short:  # spares are made once connections stop for a while, never beside a start
-                timeout = max(0.0, (self.taken[-1] if self.taken else 0.0) + SPARE_QUIET - now)
+            # spares are made while no instance is starting, never beside a start
+            short = len(self.spares) < wanted and not self.starting
+            if short:
+                timeout = max(0.0, self.last_start_over + SPARE_QUIET - now)
             else:
                 timeout = SPARE_WINDOW if self.taken else None
             events = self.selector.select(timeout)
             for key, _ in events:
                 if key.data is None:
                     self.accept()
+                elif key.fileobj is key.data.watched:
+                    self.heard(key.data)
                 else:
                     self.ended(key.data)
             if short and not events:
