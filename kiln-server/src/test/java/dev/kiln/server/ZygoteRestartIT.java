@@ -20,13 +20,7 @@ class ZygoteRestartIT {
 
   @Test
   void aKilledZygote_isReplacedAndCounted_andTheNextColdStartWorks() throws Exception {
-    boolean root = ProcessHandle.current().info().user().map("root"::equals).orElse(false);
-    if (!root || Tools.find("bwrap").isEmpty()) {
-      if (Boolean.getBoolean("kiln.requireTools")) {
-        throw new AssertionError("CI runs as root with bubblewrap installed; here root=" + root);
-      }
-      Assumptions.abort("zygotes need the Linux sandbox as root");
-    }
+    requireRootSandbox();
     try (KilnFixture kiln =
         new KilnFixture(Duration.ofMinutes(5), ServerSettings.SandboxChoice.LINUX, true)) {
       kiln.python("first", "import os\ndef handler(event, context):\n    return os.getuid()\n");
@@ -62,13 +56,7 @@ class ZygoteRestartIT {
    */
   @Test
   void aKilledSpare_isReplaced_andColdStartsGoOn() throws Exception {
-    boolean root = ProcessHandle.current().info().user().map("root"::equals).orElse(false);
-    if (!root || Tools.find("bwrap").isEmpty()) {
-      if (Boolean.getBoolean("kiln.requireTools")) {
-        throw new AssertionError("CI runs as root with bubblewrap installed; here root=" + root);
-      }
-      Assumptions.abort("zygotes need the Linux sandbox as root");
-    }
+    requireRootSandbox();
     try (KilnFixture kiln =
         new KilnFixture(Duration.ofMinutes(5), ServerSettings.SandboxChoice.LINUX, true)) {
       kiln.python("first", "import os\ndef handler(event, context):\n    return os.getuid()\n");
@@ -96,6 +84,17 @@ class ZygoteRestartIT {
           .until(() -> MetricsIT.value(MetricsIT.scrape(kiln), "kiln_zygote_spares") >= 2.0);
       assertThat(MetricsIT.value(MetricsIT.scrape(kiln), "kiln_zygote_restarts_total"))
           .isEqualTo(0.0);
+    }
+  }
+
+  /** Zygotes need the Linux sandbox as root; CI has both. */
+  private static void requireRootSandbox() {
+    boolean root = ProcessHandle.current().info().user().map("root"::equals).orElse(false);
+    if (!root || Tools.find("bwrap").isEmpty()) {
+      if (Boolean.getBoolean("kiln.requireTools")) {
+        throw new AssertionError("CI runs as root with bubblewrap installed; here root=" + root);
+      }
+      Assumptions.abort("zygotes need the Linux sandbox as root");
     }
   }
 
