@@ -31,7 +31,9 @@ import org.slf4j.LoggerFactory;
  * socket in the driver's state directory. One connection is one instance: Kiln writes the
  * instance's spec as one JSON line (output file, cgroups, network namespace, the root's mounts, the
  * uid, environment, argv) and reads back two lines, the instance's pid on the host at once and its
- * exit value when it ends. The zygote itself never reads a spec (its child does), so nothing of one
+ * exit value when it ends; in between it writes {@code initialised} once the instance's runtime has
+ * (the zygote makes its spares, instances forked ahead of need, only while none is starting). The
+ * zygote itself never reads a spec (the init of the spare it is given to does), so nothing of one
  * instance is in the memory the next one is forked from. The instance is built with the same
  * isolation as bubblewrap's: the same {@link LinuxSandboxDriver.RootMount} list, the same
  * namespaces, uid, capabilities and cgroups (joined before anything of the function runs).
