@@ -236,6 +236,16 @@ public final class LinuxSandboxDriver implements SandboxDriver {
     return zygotes.map(ZygoteStarter::spares).orElse(0);
   }
 
+  /** Network namespaces made ahead of need, ready for the next instances ({@code Spare}). */
+  public int spareNetworks() {
+    return networks.map(NetworkNamespaces::spares).orElse(0);
+  }
+
+  /** {@code /tmp} disks made ahead of need, ready for the next instances ({@code Spare}). */
+  public int spareTmpDisks() {
+    return scratch.map(ScratchDisks::spares).orElse(0);
+  }
+
   /** Python zygotes that died and were replaced since the driver opened. */
   public long zygoteRestarts() {
     return zygotes.map(ZygoteStarter::restarts).orElse(0L);

@@ -179,6 +179,11 @@ final class NetworkNamespaces {
     spare.refill();
   }
 
+  /** Namespaces made ahead of need and ready to be taken. */
+  int spares() {
+    return spare.ready();
+  }
+
   /**
    * A namespace and veth pair for a new instance; with no route beyond the host unless {@code
    * outbound} (and outbound access is on for the server).

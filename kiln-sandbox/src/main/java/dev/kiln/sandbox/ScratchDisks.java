@@ -141,6 +141,11 @@ final class ScratchDisks {
     }
   }
 
+  /** Disks of the default size made ahead of need and ready to be taken. */
+  int spares() {
+    return spare.ready();
+  }
+
   /** Removes the spare. */
   void close() {
     spare.close();

@@ -1,14 +1,13 @@
 package dev.kiln.sandbox;
 
 import java.io.IOException;
-import java.util.ArrayDeque;
-import java.util.Deque;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -16,23 +15,32 @@ import org.slf4j.LoggerFactory;
 /**
  * Ready-made resources of one kind (network namespaces, formatted and mounted {@code /tmp} disks)
  * kept aside so that an instance that starts takes one instead of waiting for it to be made: making
- * one costs 10–15 ms, a large part of a cold start, and in a burst the makes of many instances at
- * once queued behind each other.
+ * and later undoing one costs 50–65 ms of CPU on this 2-core VM (a namespace is four {@code ip}
+ * runs, a disk a {@code cp}, a {@code mount} and an {@code umount}), a large part of a cold start,
+ * and in a burst the makes of many instances at once queue behind each other.
  *
- * <p><b>How many.</b> As many as instances took in the last {@link #WINDOW_NANOS} (a second), at
- * least {@link #MIN_READY} and at most {@link #MAX_READY}: a burst that takes 30 a second finds the
- * next ones made while it goes on, and a quiet server keeps one. Each take makes what is missing in
- * the background, a moment later ({@link #REFILL_DELAY_MS}, so as not to compete for the CPU with
- * the instance that is starting), several at once on the executor; when the takes stop, a check
- * {@link #WINDOW_NANOS} later (and again while any are left above the target) undoes the ready ones
- * beyond what the rate still asks for. A resource is never given back to a pool: each is made new,
- * so none carries anything from an instance to the next.
+ * <p><b>How many.</b> As many as instances took in the busiest {@link #WINDOW_NANOS} (ten seconds)
+ * of the last {@link #RECALL_NANOS} (five minutes), at least {@link #MIN_READY} and at most {@link
+ * #MAX_READY}. A burst takes the ready ones and makes its own beyond them; the next burst within
+ * five minutes finds as many ready as the last one took, so its starts do not queue for parts made
+ * on demand (a start that waits for its namespace and disk in a burst waited 0.3 s for each, on two
+ * cores); a server quiet for five minutes is back to one. What the takes leave missing is made in
+ * the background, several at once on the executor, once the takes pause for {@link
+ * #REFILL_DELAY_MS}: not while a burst's starts go on, whose CPU the makes would take (a burst that
+ * finds its parts ready, and remakes them as it goes, is no quicker than one that makes its own;
+ * BENCHMARKS.md), and not on the path of the instance that is starting. A take that finds none
+ * ready makes its own. A check a second after the takes stop (and again while any are left above
+ * the target) undoes the ready ones beyond what the target still asks for. A resource is never
+ * given back to a pool: each is made new, so none carries anything from an instance to the next (a
+ * namespace keeps its interface and protocol counters, its TCP metrics cache and its sockets in
+ * TIME_WAIT, which the next instance could read; docs/sandbox.md). A ready pair of namespace and
+ * disk costs about 1 MB of the host's memory, most of it page cache.
  *
  * <p><b>Locking.</b> The ready ones are a lock-free deque, the ones being made a counter; the
  * spare's monitor is held only to count what is missing and hand out its makes (so that two refills
- * do not both make it), the deque {@code takes}' own monitor only to add or drop a time. Nothing
- * slow runs under either. A take racing a refill can leave one fewer than the target for a moment,
- * which the next refill puts right.
+ * do not both make it), {@link TakeCounts}' own monitor only to count a take or read the counts.
+ * Nothing slow runs under either. A take racing a refill can leave one fewer than the target for a
+ * moment, which the next refill puts right.
  */
 final class Spare<T> {
 
@@ -48,17 +56,23 @@ final class Spare<T> {
     void destroy(T resource);
   }
 
-  /** Long enough for a typical runtime to have started. */
-  private static final long REFILL_DELAY_MS = 150;
+  /** The pause in takes after which what they took is made again. */
+  private static final long REFILL_DELAY_MS = 300;
 
-  /** The window over which the take rate is counted. */
-  static final long WINDOW_NANOS = TimeUnit.SECONDS.toNanos(1);
+  /** The window over which takes are counted. */
+  static final long WINDOW_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+  /** How long the busiest window is remembered. */
+  static final long RECALL_NANOS = TimeUnit.MINUTES.toNanos(5);
+
+  /** How soon after the last take the surplus is first looked for. */
+  private static final long TRIM_DELAY_MS = 1000;
 
   /** Kept ready when nothing is taken. */
   static final int MIN_READY = 1;
 
   /** Kept ready at most, however fast they are taken. */
-  static final int MAX_READY = 16;
+  static final int MAX_READY = 64;
 
   private final String what;
   private final Maker<T> maker;
@@ -70,8 +84,10 @@ final class Spare<T> {
   private final AtomicBoolean closed = new AtomicBoolean();
   private final AtomicBoolean trimScheduled = new AtomicBoolean();
 
-  /** When recent takes happened, oldest first; guarded by its own monitor. */
-  private final Deque<Long> takes = new ArrayDeque<>();
+  private final TakeCounts takes = new TakeCounts();
+
+  /** Takes so far: a refill scheduled by a take that another take has followed leaves it be. */
+  private final AtomicLong takeCount = new AtomicLong();
 
   Spare(String what, Maker<T> maker, Destroyer<T> destroyer, Executor executor) {
     this(what, maker, destroyer, executor, System::nanoTime);
@@ -96,10 +112,15 @@ final class Spare<T> {
    */
   T take() throws IOException {
     T taken = ready.pollFirst();
-    synchronized (takes) {
-      takes.addLast(nanoTime.getAsLong());
-    }
-    later(REFILL_DELAY_MS, this::refillNow);
+    takes.add(nanoTime.getAsLong());
+    long count = takeCount.incrementAndGet();
+    later(
+        REFILL_DELAY_MS,
+        () -> {
+          if (takeCount.get() == count) {
+            refillNow();
+          }
+        });
     scheduleTrim();
     return taken != null ? taken : maker.make();
   }
@@ -109,17 +130,9 @@ final class Spare<T> {
     executor.execute(this::refillNow);
   }
 
-  /** How many should be ready now: the takes of the last window, within bounds. */
+  /** How many should be ready now: the takes of the busiest recent window, within bounds. */
   int target() {
-    long now = nanoTime.getAsLong();
-    int recent;
-    synchronized (takes) {
-      while (!takes.isEmpty() && now - takes.peekFirst() > WINDOW_NANOS) {
-        takes.pollFirst();
-      }
-      recent = takes.size();
-    }
-    return Math.clamp(recent, MIN_READY, MAX_READY);
+    return Math.clamp(takes.busiest(nanoTime.getAsLong()), MIN_READY, MAX_READY);
   }
 
   /** How many are ready now. */
@@ -160,7 +173,7 @@ final class Spare<T> {
 
   private void scheduleTrim() {
     if (trimScheduled.compareAndSet(false, true)) {
-      later(TimeUnit.NANOSECONDS.toMillis(WINDOW_NANOS) + REFILL_DELAY_MS, this::trimNow);
+      later(TRIM_DELAY_MS + REFILL_DELAY_MS, this::trimNow);
     }
   }
 
@@ -194,6 +207,50 @@ final class Spare<T> {
     T left;
     while ((left = ready.pollFirst()) != null) {
       destroyer.destroy(left);
+    }
+  }
+
+  /**
+   * Takes counted in slices of half a window, the slices of the last {@link #RECALL_NANOS} kept:
+   * the busiest window is the busiest pair of adjacent slices, so a burst that straddles a slice's
+   * edge is counted whole. Guarded by its own monitor.
+   */
+  private static final class TakeCounts {
+    private static final long SLICE_NANOS = WINDOW_NANOS / 2;
+    private static final int SLICES = (int) (RECALL_NANOS / SLICE_NANOS) + 1;
+
+    /** The slice index (time / SLICE_NANOS) each entry counts, and its count. */
+    private final long[] slice = new long[SLICES];
+
+    private final int[] count = new int[SLICES];
+
+    synchronized void add(long now) {
+      long s = Math.floorDiv(now, SLICE_NANOS);
+      int i = (int) Math.floorMod(s, SLICES);
+      if (slice[i] != s) {
+        slice[i] = s;
+        count[i] = 0;
+      }
+      count[i]++;
+    }
+
+    /** The most takes in any two adjacent slices within the recall, up to now. */
+    synchronized int busiest(long now) {
+      long current = Math.floorDiv(now, SLICE_NANOS);
+      long oldest = current - (RECALL_NANOS / SLICE_NANOS);
+      int best = 0;
+      for (long s = oldest; s <= current; s++) {
+        best = Math.max(best, countOf(s, oldest) + countOf(s - 1, oldest));
+      }
+      return best;
+    }
+
+    private int countOf(long s, long oldest) {
+      if (s < oldest) {
+        return 0;
+      }
+      int i = (int) Math.floorMod(s, SLICES);
+      return slice[i] == s ? count[i] : 0;
     }
   }
 }

@@ -45,8 +45,8 @@ class SpareTest {
     assertThat(spare.target()).isEqualTo(10);
     await().atMost(Duration.ofSeconds(30)).until(() -> spare.ready() == 10);
 
-    // a second of quiet: the rate is back to nothing, and the surplus goes
-    now.addAndGet(Spare.WINDOW_NANOS + 1);
+    // five minutes of quiet: the burst is forgotten, and the surplus goes
+    now.addAndGet(Spare.RECALL_NANOS + Spare.WINDOW_NANOS);
     assertThat(spare.target()).isEqualTo(Spare.MIN_READY);
     spare.trimNow();
     // a make still under way as the trim ran lands later and schedules its own trim: wait for the
@@ -92,7 +92,7 @@ class SpareTest {
       blocking.set(true);
       await().atMost(Duration.ofSeconds(30)).until(() -> blocked.get() == 10);
       // the takes stop and the trim runs while those are still being made
-      now.addAndGet(Spare.WINDOW_NANOS + 1);
+      now.addAndGet(Spare.RECALL_NANOS + Spare.WINDOW_NANOS);
       late.trimNow();
       assertThat(late.ready()).isZero();
       slow.countDown();
@@ -104,6 +104,48 @@ class SpareTest {
     } finally {
       late.close();
     }
+  }
+
+  @Test
+  void theBusiestWindow_isRememberedForFiveMinutes_soTheNextBurstFindsItsPartsReady()
+      throws Exception {
+    // a burst of 12 takes, spread over two seconds
+    for (int i = 0; i < 12; i++) {
+      spare.take();
+      now.addAndGet(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(150));
+    }
+    assertThat(spare.target()).isEqualTo(12);
+    await().atMost(Duration.ofSeconds(30)).until(() -> spare.ready() == 12);
+
+    // a minute later, a trim keeps them: the next burst may come
+    now.addAndGet(java.util.concurrent.TimeUnit.MINUTES.toNanos(1));
+    spare.trimNow();
+    assertThat(spare.target()).isEqualTo(12);
+    assertThat(spare.ready()).isEqualTo(12);
+
+    // a single take now does not lower the target: the one taken is made again
+    spare.take();
+    await().atMost(Duration.ofSeconds(30)).until(() -> spare.ready() == 12);
+
+    // five minutes after that take, the server is quiet again and keeps one
+    now.addAndGet(Spare.RECALL_NANOS + Spare.WINDOW_NANOS);
+    assertThat(spare.target()).isEqualTo(Spare.MIN_READY);
+    spare.trimNow();
+    await().atMost(Duration.ofSeconds(30)).until(() -> spare.ready() == Spare.MIN_READY);
+  }
+
+  @Test
+  void takesAreCountedOverTenSeconds_notOne() {
+    // a burst's starts spread over several seconds (one every 400 ms) are one burst
+    for (int i = 0; i < 20; i++) {
+      try {
+        spare.take();
+      } catch (java.io.IOException e) {
+        throw new AssertionError(e);
+      }
+      now.addAndGet(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(400));
+    }
+    assertThat(spare.target()).isBetween(13, 20);
   }
 
   @Test

@@ -185,6 +185,16 @@ public final class KilnServer implements AutoCloseable {
             "Python instances forked from a zygote ahead of need, waiting for a spec",
             linux,
             LinuxSandboxDriver::zygoteSpares);
+        io.micrometer.core.instrument.Gauge.builder(
+                "kiln.sandbox.spares", linux, LinuxSandboxDriver::spareNetworks)
+            .description("Sandbox parts made ahead of need, ready for the next instances' starts")
+            .tag("part", "network")
+            .register(metrics.registry());
+        io.micrometer.core.instrument.Gauge.builder(
+                "kiln.sandbox.spares", linux, LinuxSandboxDriver::spareTmpDisks)
+            .description("Sandbox parts made ahead of need, ready for the next instances' starts")
+            .tag("part", "tmp_disk")
+            .register(metrics.registry());
         io.micrometer.core.instrument.FunctionCounter.builder(
                 "kiln.zygote.restarts", linux, LinuxSandboxDriver::zygoteRestarts)
             .description("Python zygotes that died and were replaced")

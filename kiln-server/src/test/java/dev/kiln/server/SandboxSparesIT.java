@@ -1,0 +1,109 @@
+package dev.kiln.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.core.SdkBytes;
+import software.amazon.awssdk.services.lambda.model.InvokeResponse;
+
+/**
+ * Network namespaces and {@code /tmp} disks are made ahead of need in proportion to recent starts,
+ * are counted in {@code kiln_sandbox_spares{part}}, and are kept for the next burst rather than
+ * undone the moment the starts stop (docs/sandbox.md, "Spare parts").
+ */
+class SandboxSparesIT {
+
+  @Test
+  void partsAreMadeAheadAsStartsComeIn_countedInMetrics_andKeptForTheNextBurst() throws Exception {
+    boolean root = ProcessHandle.current().info().user().map("root"::equals).orElse(false);
+    if (!root || Tools.find("bwrap").isEmpty() || Tools.find("ip").isEmpty()) {
+      if (Boolean.getBoolean("kiln.requireTools")) {
+        throw new AssertionError("CI runs as root with bubblewrap and iproute2; here root=" + root);
+      }
+      Assumptions.abort("spare parts need the Linux sandbox as root");
+    }
+    try (KilnFixture kiln =
+        new KilnFixture(Duration.ofMinutes(5), ServerSettings.SandboxChoice.LINUX, true)) {
+      // a quiet server keeps one of each
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(30))
+          .untilAsserted(
+              () -> {
+                String scrape = MetricsIT.scrape(kiln);
+                assertThat(spares(scrape, "network")).isEqualTo(1.0);
+                assertThat(spares(scrape, "tmp_disk")).isEqualTo(1.0);
+              });
+
+      List<String> functions = List.of("s1", "s2", "s3", "s4", "s5");
+      for (String name : functions) {
+        kiln.python(name, "def handler(event, context):\n    return 'ok'\n");
+      }
+      try (var calls = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+        List<java.util.concurrent.Future<String>> answers =
+            functions.stream().map(f -> calls.submit(() -> invoke(kiln, f))).toList();
+        for (var answer : answers) {
+          assertThat(answer.get()).isEqualTo("\"ok\"");
+        }
+      }
+      // five starts at once: five of each are made ready for the next ones
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(30))
+          .untilAsserted(
+              () -> {
+                String scrape = MetricsIT.scrape(kiln);
+                assertThat(spares(scrape, "network")).isEqualTo(5.0);
+                assertThat(spares(scrape, "tmp_disk")).isEqualTo(5.0);
+              });
+      // the gauge counts what is on the host: the five instances' namespaces and the five spares
+      // are this server's, and so are their mounted disks
+      Path sandbox = kiln.dataDir.resolve("sandbox");
+      assertThat(entries(sandbox.resolve("netns"))).isEqualTo(10);
+      assertThat(mountsUnder(sandbox.resolve("tmp-disks"))).isEqualTo(10);
+
+      // well past the second in which the old count forgot them, they are still ready
+      Thread.sleep(Duration.ofSeconds(13));
+      String later = MetricsIT.scrape(kiln);
+      assertThat(spares(later, "network")).as("kept for the next burst").isEqualTo(5.0);
+      assertThat(spares(later, "tmp_disk")).as("kept for the next burst").isEqualTo(5.0);
+
+      // the next start takes a ready one and one is made in its place
+      kiln.python("s6", "def handler(event, context):\n    return 'ok'\n");
+      assertThat(invoke(kiln, "s6")).isEqualTo("\"ok\"");
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(30))
+          .untilAsserted(
+              () -> assertThat(spares(MetricsIT.scrape(kiln), "network")).isEqualTo(5.0));
+      assertThat(entries(sandbox.resolve("netns"))).isEqualTo(11);
+    }
+  }
+
+  private static double spares(String scrape, String part) {
+    return MetricsIT.value(scrape, "kiln_sandbox_spares{part=\"" + part + "\"}");
+  }
+
+  private static String invoke(KilnFixture kiln, String function) {
+    InvokeResponse r =
+        kiln.lambda.invoke(b -> b.functionName(function).payload(SdkBytes.fromUtf8String("{}")));
+    assertThat(r.functionError()).as(r.payload().asUtf8String()).isNull();
+    return r.payload().asUtf8String();
+  }
+
+  private static long entries(Path dir) throws java.io.IOException {
+    try (var files = Files.list(dir)) {
+      return files.count();
+    }
+  }
+
+  private static long mountsUnder(Path dir) throws java.io.IOException {
+    String prefix = " " + dir.toAbsolutePath() + "/";
+    return Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
+        .filter(l -> l.contains(prefix))
+        .count();
+  }
+}
