@@ -362,19 +362,7 @@ final class BurstSuite implements Suite {
             - before.sum("kiln_sandbox_start_seconds_count");
     double cold =
         after.sum("kiln_cold_starts_total", label) - before.sum("kiln_cold_starts_total", label);
-    Map<String, Double> phaseMeans = new java.util.LinkedHashMap<>();
-    for (String phase : ColdSuite.PHASES) {
-      String p = "phase=\"" + phase + "\"";
-      double count =
-          after.sum("kiln_cold_start_phase_seconds_count", p)
-              - before.sum("kiln_cold_start_phase_seconds_count", p);
-      if (count > 0) {
-        double seconds =
-            after.sum("kiln_cold_start_phase_seconds_sum", p)
-                - before.sum("kiln_cold_start_phase_seconds_sum", p);
-        phaseMeans.put(phase, 1000 * seconds / count);
-      }
-    }
+    Map<String, Double> phaseMeans = ColdSuite.phaseMeanMillis(before, after);
     double[] ok = java.util.Arrays.stream(each).filter(d -> !Double.isNaN(d)).toArray();
     double slowest = java.util.Arrays.stream(ok).max().orElse(Double.NaN);
     Leftovers left = leftBehind(context, function, hostBefore);

@@ -177,16 +177,11 @@ final class ColdSuite implements Suite {
     }
   }
 
-  /** One invocation of {@code function}, retired just before: a cold start, and its parts. */
-  private static ColdStart coldStart(BenchContext context, String function) throws Exception {
-    PrometheusText before = context.kiln().metrics();
-    TailedInvoke call = TailedInvoke.ok(context.http(), context.kiln(), function, "{}");
-    PrometheusText after = context.kiln().metrics();
-    double sandboxSeconds =
-        after.sum("kiln_sandbox_start_seconds_sum") - before.sum("kiln_sandbox_start_seconds_sum");
-    double sandboxCount =
-        after.sum("kiln_sandbox_start_seconds_count")
-            - before.sum("kiln_sandbox_start_seconds_count");
+  /**
+   * The mean milliseconds of each of {@link #PHASES} over the cold starts between two scrapes of
+   * {@code kiln_cold_start_phase_seconds}; a phase no start went through is absent.
+   */
+  static Map<String, Double> phaseMeanMillis(PrometheusText before, PrometheusText after) {
     Map<String, Double> phases = new java.util.LinkedHashMap<>();
     for (String phase : PHASES) {
       String label = "phase=\"" + phase + "\"";
@@ -200,6 +195,20 @@ final class ColdSuite implements Suite {
         phases.put(phase, 1000 * seconds / count);
       }
     }
+    return phases;
+  }
+
+  /** One invocation of {@code function}, retired just before: a cold start, and its parts. */
+  private static ColdStart coldStart(BenchContext context, String function) throws Exception {
+    PrometheusText before = context.kiln().metrics();
+    TailedInvoke call = TailedInvoke.ok(context.http(), context.kiln(), function, "{}");
+    PrometheusText after = context.kiln().metrics();
+    double sandboxSeconds =
+        after.sum("kiln_sandbox_start_seconds_sum") - before.sum("kiln_sandbox_start_seconds_sum");
+    double sandboxCount =
+        after.sum("kiln_sandbox_start_seconds_count")
+            - before.sum("kiln_sandbox_start_seconds_count");
+    Map<String, Double> phases = phaseMeanMillis(before, after);
     return new ColdStart(
         call.clientMillis(),
         sandboxCount == 0 ? Double.NaN : 1000 * sandboxSeconds / sandboxCount,

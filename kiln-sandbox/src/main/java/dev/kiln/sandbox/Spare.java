@@ -15,9 +15,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Ready-made resources of one kind (network namespaces, formatted and mounted {@code /tmp} disks)
  * kept aside so that an instance that starts takes one instead of waiting for it to be made: making
- * and later undoing one costs 50–65 ms of CPU on this 2-core VM (a namespace is four {@code ip}
- * runs, a disk a {@code cp}, a {@code mount} and an {@code umount}), a large part of a cold start,
- * and in a burst the makes of many instances at once queue behind each other.
+ * and later undoing one costs 50–65 ms of CPU on this 2-core VM (a namespace is three {@code ip}
+ * runs, a disk a {@code mount} and an {@code umount}), a large part of a cold start, and in a burst
+ * the makes of many instances at once queue behind each other.
  *
  * <p><b>How many.</b> As many as instances took in the busiest {@link #WINDOW_NANOS} (ten seconds)
  * of the last {@link #RECALL_NANOS} (five minutes), at least {@link #MIN_READY} and at most {@link
