@@ -83,7 +83,7 @@ final class BurstSuite implements Suite {
       java.nio.file.Path data = kiln.dataDir();
       return new Leftovers(
           ProcMemory.descendants(kiln.pid()).stream()
-              .filter(pid -> !cmdline(pid).contains("zygote"))
+              .filter(pid -> !ProcMemory.cmdline(pid).contains("zygote"))
               .count(),
           entries(data.resolve("instances")),
           entries(data.resolve("sandbox").resolve("tmp-disks")),
@@ -133,16 +133,6 @@ final class BurstSuite implements Suite {
     private static void add(List<String> parts, long n, String what) {
       if (n > 0) {
         parts.add(n + " " + what);
-      }
-    }
-
-    private static String cmdline(long pid) {
-      try {
-        return new String(
-            java.nio.file.Files.readAllBytes(java.nio.file.Path.of("/proc/" + pid + "/cmdline")),
-            java.nio.charset.StandardCharsets.UTF_8);
-      } catch (java.io.IOException e) {
-        return ""; // gone meanwhile
       }
     }
 

@@ -1,6 +1,5 @@
 package dev.kiln.bench;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -447,13 +446,7 @@ final class DensitySuite implements Suite {
    * zygote's program outside every instance's memory cgroup.
    */
   private static boolean zygoteSpare(long pid) {
-    String cmdline;
-    try {
-      cmdline = Files.readString(Path.of("/proc", Long.toString(pid), "cmdline"));
-    } catch (java.io.IOException e) {
-      return false;
-    }
-    return cmdline.contains("zygote.py")
+    return ProcMemory.cmdline(pid).contains("zygote.py")
         && ProcMemory.memoryCgroup(pid).filter(d -> d.toString().contains("/kiln/")).isEmpty();
   }
 }

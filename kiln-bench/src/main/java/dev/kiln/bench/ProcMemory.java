@@ -62,6 +62,18 @@ final class ProcMemory {
     }
   }
 
+  /**
+   * The command line of a process ({@code /proc/<pid>/cmdline}, arguments separated by NULs), or ""
+   * when it is gone.
+   */
+  static String cmdline(long pid) {
+    try {
+      return Files.readString(PROC.resolve(pid + "/cmdline"));
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
   /** Every living descendant of a process (children, their children, ...), found by parent pid. */
   static List<Long> descendants(long root) {
     Map<Long, List<Long>> children = new HashMap<>();

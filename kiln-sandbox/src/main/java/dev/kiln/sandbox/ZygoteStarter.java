@@ -32,11 +32,12 @@ import org.slf4j.LoggerFactory;
  * instance's spec as one JSON line (output file, cgroups, network namespace, the root's mounts, the
  * uid, environment, argv) and reads back two lines, the instance's pid on the host at once and its
  * exit value when it ends; in between it writes {@code initialised} once the instance's runtime has
- * (the zygote makes its spares, instances forked ahead of need, only while none is starting). The
- * zygote itself never reads a spec (the init of the spare it is given to does), so nothing of one
- * instance is in the memory the next one is forked from. The instance is built with the same
- * isolation as bubblewrap's: the same {@link LinuxSandboxDriver.RootMount} list, the same
- * namespaces, uid, capabilities and cgroups (joined before anything of the function runs).
+ * initialised, that is asked for its first event (the zygote makes its spares, instances forked
+ * ahead of need, only while none is starting). The zygote itself never reads a spec (the init of
+ * the spare it is given to does), so nothing of one instance is in the memory the next one is
+ * forked from. The instance is built with the same isolation as bubblewrap's: the same {@link
+ * LinuxSandboxDriver.RootMount} list, the same namespaces, uid, capabilities and cgroups (joined
+ * before anything of the function runs).
  *
  * <p>A zygote that dies (killed, crashed) takes its running instances with it (their parent-death
  * signal, as bubblewrap's {@code --die-with-parent} ties instances to Kiln): their connections end
@@ -213,11 +214,7 @@ final class ZygoteStarter {
     SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
     try {
       channel.connect(UnixDomainSocketAddress.of(zygote.socket));
-      byte[] line = (specJson + "\n").getBytes(StandardCharsets.UTF_8);
-      ByteBuffer buffer = ByteBuffer.wrap(line);
-      while (buffer.hasRemaining()) {
-        channel.write(buffer);
-      }
+      writeLine(channel, specJson);
       BufferedReader reader =
           new BufferedReader(
               new InputStreamReader(Channels.newInputStream(channel), StandardCharsets.UTF_8));
@@ -244,10 +241,7 @@ final class ZygoteStarter {
       Runnable initialised =
           () -> {
             try {
-              ByteBuffer said = ByteBuffer.wrap("initialised\n".getBytes(StandardCharsets.UTF_8));
-              while (said.hasRemaining()) {
-                channel.write(said);
-              }
+              writeLine(channel, "initialised");
             } catch (IOException e) {
               // the instance or its zygote is gone already: nothing to tell
             }
@@ -274,6 +268,14 @@ final class ZygoteStarter {
       throw new IOException("unexpected answer from the Python zygote: " + line);
     }
     return value.asLong();
+  }
+
+  /** Writes {@code text} and a newline, whole, to the zygote's connection. */
+  private static void writeLine(SocketChannel channel, String text) throws IOException {
+    ByteBuffer buffer = ByteBuffer.wrap((text + "\n").getBytes(StandardCharsets.UTF_8));
+    while (buffer.hasRemaining()) {
+      channel.write(buffer);
+    }
   }
 
   /** The zygote under {@code key}, started (under the key's compute) when there is none. */

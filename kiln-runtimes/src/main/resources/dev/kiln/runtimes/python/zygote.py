@@ -338,12 +338,9 @@ def _warm_paths(runtime):
         connection.conn = None
 
 
-def _close_all_but(*keep):
-    low = 0
-    for fd in sorted(keep):
-        os.closerange(low, fd)
-        low = fd + 1
-    os.closerange(low, 65536)
+def _close_all_but(keep):
+    os.closerange(0, keep)
+    os.closerange(keep + 1, 65536)
 
 
 def _spare(channel, bootstrap, root, ahead):
