@@ -209,7 +209,14 @@ public final class LinuxSandboxDriver implements SandboxDriver {
     ExecutorService background =
         Executors.newCachedThreadPool(
             r -> {
-              Thread t = new Thread(r, "kiln-sandbox-background");
+              Thread t =
+                  new Thread(
+                      () -> {
+                        // spares made ahead and ended instances undone: nothing waits on them
+                        ProcessSpawner.lowerPriorityOfThisThread();
+                        r.run();
+                      },
+                      "kiln-sandbox-background");
               t.setDaemon(true);
               return t;
             });

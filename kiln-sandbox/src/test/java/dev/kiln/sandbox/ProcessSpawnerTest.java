@@ -82,6 +82,43 @@ class ProcessSpawnerTest {
   }
 
   @Test
+  void backgroundWork_startsItsProcessesAtALowerPriority_andOtherWorkDoesNot() throws Exception {
+    assumeTrue(
+        ProcessTrees.executable("renice").isPresent(), "renice (util-linux) is not installed");
+    int own = niceness(ProcessHandle.current().pid());
+    CompletableFuture<Process> background = new CompletableFuture<>();
+    Thread.ofPlatform()
+        .start(
+            () -> {
+              try {
+                ProcessSpawner.lowerPriorityOfThisThread();
+                background.complete(ProcessSpawner.start(new ProcessBuilder("sleep", "30")));
+              } catch (Exception e) {
+                background.completeExceptionally(e);
+              }
+            })
+        .join();
+    Process low = background.get();
+    Process normal = ProcessSpawner.start(new ProcessBuilder("sleep", "30"));
+    try {
+      assertThat(niceness(low.pid()))
+          .as("a spare made ahead or an instance undone waits behind the starts")
+          .isEqualTo(Math.min(19, own + ProcessSpawner.BACKGROUND_NICENESS));
+      assertThat(niceness(normal.pid())).as("a start keeps the JVM's priority").isEqualTo(own);
+    } finally {
+      low.destroyForcibly();
+      normal.destroyForcibly();
+    }
+  }
+
+  /** Field 19 of {@code /proc/<pid>/stat}, after the command's parenthesis. */
+  private static int niceness(long pid) throws Exception {
+    String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    return Integer.parseInt(fields[16]);
+  }
+
+  @Test
   void aProgramThatCannotStart_failsAsProcessBuilderWould() {
     var failure =
         org.assertj.core.api.Assertions.catchThrowable(
