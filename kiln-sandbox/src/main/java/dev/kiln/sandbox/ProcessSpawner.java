@@ -44,8 +44,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * spawner threads of their own that run at niceness {@link #BACKGROUND_NICENESS}: a thread that
  * called {@link #lowerPriorityOfThisThread} (the sandbox driver's background threads do, at their
  * start) starts its processes there. On two cores those processes took the CPU from the instance
- * starting beside them: the cold start right after another one's end was 1.5× (Node.js) and 2.2×
- * (Python) of its language's bare start, against 1.2× and 1.06× a second later (BENCHMARKS.md).
+ * starting beside them: a Node.js cold start right after another instance's end was 1.30–2.04× of
+ * {@code node -e 0} before, 1.15–1.64× after (a Python one, decided by whether a zygote spare is
+ * ready, was unchanged within its noise; BENCHMARKS.md).
  *
  * <p>No lock: the executor's queue hands each start to a free thread.
  */
