@@ -67,8 +67,14 @@ public final class RuntimeApiServer implements AutoCloseable {
   private volatile WebServer server;
   private volatile Consumer<HttpRouting.Builder> alsoServed;
 
-  /** The port, held from {@link #create} until {@link #serve} listens on it. */
-  private final java.net.ServerSocket reserved;
+  /**
+   * The port, held from {@link #create} until {@link #serve}'s listener is bound to it: a TCP
+   * socket bound with SO_REUSEADDR that never listens. The kernel gives neither another process's
+   * bind to port 0 nor an outgoing connection a port so bound, yet lets a listener that also asks
+   * for SO_REUSEADDR bind beside it; so the port cannot be taken between reservation and serving
+   * (closing a reservation before binding let another test JVM's connection take it).
+   */
+  private final java.nio.channels.SocketChannel reserved;
 
   private final int port;
 
@@ -83,11 +89,13 @@ public final class RuntimeApiServer implements AutoCloseable {
     this.ticker = ticker;
     this.verifier = verifyPeers ? PeerVerifier.forThisHost() : PeerVerifier.NONE;
     try {
-      this.reserved = new java.net.ServerSocket(0);
+      this.reserved = java.nio.channels.SocketChannel.open();
+      reserved.setOption(java.net.StandardSocketOptions.SO_REUSEADDR, true);
+      reserved.bind(new InetSocketAddress("0.0.0.0", 0));
+      this.port = ((InetSocketAddress) reserved.getLocalAddress()).getPort();
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException("no free port for the Runtime API", e);
     }
-    this.port = reserved.getLocalPort();
   }
 
   /** Starts the server on a free port. */
@@ -144,24 +152,20 @@ public final class RuntimeApiServer implements AutoCloseable {
       throw new IllegalStateException("the Runtime API server is already serving");
     }
     this.alsoServed = alsoServe;
-    try {
-      reserved.close();
-    } catch (java.io.IOException e) {
-      // closed already
-    }
     var builder =
         WebServer.builder()
             .host("0.0.0.0")
             .port(port)
+            .putListenerSocketOption(java.net.StandardSocketOptions.SO_REUSEADDR, true)
             // Kiln stops this server itself, after running invocations had their grace period
             .shutdownHook(false)
             .routing(this::routes);
     ClientTimeout.apply(builder, clientTimeout, ticker);
     this.server = builder.build().start();
+    releaseReservation();
     if (!server.isRunning()) {
-      // the port was taken between the reservation's closing and now (Helidon has logged why)
-      throw new IllegalStateException(
-          "the Runtime API could not serve on port " + port + ": it was taken meanwhile");
+      // Helidon has logged why its listener could not bind
+      throw new IllegalStateException("the Runtime API could not serve on port " + port);
     }
     return this;
   }
@@ -220,12 +224,15 @@ public final class RuntimeApiServer implements AutoCloseable {
     WebServer s = server;
     if (s != null) {
       s.stop();
-    } else {
-      try {
-        reserved.close();
-      } catch (java.io.IOException e) {
-        // nothing to give back
-      }
+    }
+    releaseReservation();
+  }
+
+  private void releaseReservation() {
+    try {
+      reserved.close();
+    } catch (java.io.IOException e) {
+      // closed already: nothing to give back
     }
   }
 

@@ -1,8 +1,8 @@
 package dev.kiln.server;
 
 import dev.kiln.sandbox.ProcessSpawner;
+import dev.kiln.testing.FreePorts;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -57,8 +57,8 @@ final class AlertingStack implements AutoCloseable {
       String alertmanagerYaml)
       throws IOException {
     Path dir = Files.createTempDirectory("kiln-alerting-");
-    int amPort = freePort();
-    int promPort = freePort();
+    int amPort = FreePorts.next();
+    int promPort = FreePorts.next();
     Files.writeString(dir.resolve("alertmanager.yml"), alertmanagerYaml);
     Files.writeString(dir.resolve("rules.yml"), rulesYaml);
     Files.writeString(
@@ -148,12 +148,6 @@ final class AlertingStack implements AutoCloseable {
             .directory(dir.toFile())
             .redirectErrorStream(true)
             .redirectOutput(dir.resolve(logName).toFile()));
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
   }
 
   @Override

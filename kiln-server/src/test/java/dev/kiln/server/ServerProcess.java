@@ -1,8 +1,7 @@
 package dev.kiln.server;
 
+import dev.kiln.testing.FreePorts;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,11 +32,7 @@ final class ServerProcess implements AutoCloseable {
   }
 
   static int freePort() {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return FreePorts.next();
   }
 
   static ServerProcess start(Path dataDir, int port, String... extraArgs) throws Exception {

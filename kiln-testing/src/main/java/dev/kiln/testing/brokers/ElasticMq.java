@@ -1,8 +1,7 @@
 package dev.kiln.testing.brokers;
 
+import dev.kiln.testing.FreePorts;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -51,7 +50,7 @@ public final class ElasticMq implements AutoCloseable {
 
   /** A server started on a free port. */
   public static ElasticMq start() {
-    ElasticMq mq = new ElasticMq(freePort());
+    ElasticMq mq = new ElasticMq(FreePorts.next());
     mq.restart();
     return mq;
   }
@@ -165,14 +164,5 @@ public final class ElasticMq implements AutoCloseable {
 
   private static String encode(String s) {
     return URLEncoder.encode(s, StandardCharsets.UTF_8);
-  }
-
-  private static int freePort() {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      socket.setReuseAddress(true);
-      return socket.getLocalPort();
-    } catch (IOException e) {
-      throw new IllegalStateException("no free port", e);
-    }
   }
 }

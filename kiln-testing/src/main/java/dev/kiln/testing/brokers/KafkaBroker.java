@@ -1,10 +1,9 @@
 package dev.kiln.testing.brokers;
 
+import dev.kiln.testing.FreePorts;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
@@ -79,9 +78,9 @@ public final class KafkaBroker implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    brokerPort = freePort();
-    controllerPort = freePort();
-    saslPort = saslUsers.isEmpty() ? -1 : freePort();
+    brokerPort = FreePorts.next();
+    controllerPort = FreePorts.next();
+    saslPort = saslUsers.isEmpty() ? -1 : FreePorts.next();
   }
 
   /** Formats (the first time) and starts the broker; returns its bootstrap servers. */
@@ -277,14 +276,6 @@ public final class KafkaBroker implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);
-    }
-  }
-
-  private static int freePort() {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
     }
   }
 }

@@ -1,8 +1,8 @@
 package dev.kiln.testing.brokers;
 
 import dev.kiln.sandbox.ProcessSpawner;
+import dev.kiln.testing.FreePorts;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
@@ -141,7 +141,8 @@ public final class PostgresServer implements AutoCloseable {
               "--");
     }
     Path dir = Files.createTempDirectory(Path.of("/tmp"), "kiln-pg-");
-    PostgresServer server = new PostgresServer(bin, dir, freePort(), asUser, List.of(settings));
+    PostgresServer server =
+        new PostgresServer(bin, dir, FreePorts.next(), asUser, List.of(settings));
     try {
       Files.createDirectories(server.socketDir);
       if (runAs.isPresent()) {
@@ -387,12 +388,6 @@ public final class PostgresServer implements AutoCloseable {
       Files.getFileAttributeView(path, PosixFileAttributeView.class).setGroup(group);
     } catch (IOException | InterruptedException e) {
       // the owner is what PostgreSQL checks
-    }
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
     }
   }
 
