@@ -21,13 +21,7 @@ class SandboxSparesIT {
 
   @Test
   void partsAreMadeAheadAsStartsComeIn_countedInMetrics_andKeptForTheNextBurst() throws Exception {
-    boolean root = ProcessHandle.current().info().user().map("root"::equals).orElse(false);
-    if (!root || Tools.find("bwrap").isEmpty() || Tools.find("ip").isEmpty()) {
-      if (Boolean.getBoolean("kiln.requireTools")) {
-        throw new AssertionError("CI runs as root with bubblewrap and iproute2; here root=" + root);
-      }
-      Assumptions.abort("spare parts need the Linux sandbox as root");
-    }
+    requireRootSandbox();
     try (KilnFixture kiln =
         new KilnFixture(Duration.ofMinutes(5), ServerSettings.SandboxChoice.LINUX, true)) {
       // a quiet server keeps one of each
@@ -81,6 +75,106 @@ class SandboxSparesIT {
               () -> assertThat(spares(MetricsIT.scrape(kiln), "network")).isEqualTo(5.0));
       assertThat(entries(sandbox.resolve("netns"))).isEqualTo(11);
     }
+  }
+
+  /**
+   * The spares a Kiln killed with -9 held (five of each, after five starts at once) are swept at
+   * its next start like its instances' parts: no namespace of the dead server stays on the host,
+   * and the new one holds only what it made itself.
+   */
+  @Test
+  void aServerKilledHoldingSpares_leavesNoneOfThemAfterItsNextStart() throws Exception {
+    requireRootSandbox();
+    Path data = dev.kiln.testing.TempDirs.create("kiln-spares-kill-");
+    int port = ServerProcess.freePort();
+    Path sandbox = data.resolve("sandbox");
+    List<String> heldByTheDead;
+    try (ServerProcess first = ServerProcess.start(data, port, "--sandbox", "linux");
+        var lambda = KilnFixture.client(first)) {
+      List<String> functions = List.of("k1", "k2", "k3", "k4", "k5");
+      for (String name : functions) {
+        lambda.createFunction(
+            b ->
+                b.functionName(name)
+                    .runtime(software.amazon.awssdk.services.lambda.model.Runtime.PYTHON3_12)
+                    .handler("app.handler")
+                    .role(KilnFixture.ROLE)
+                    .code(
+                        c ->
+                            c.zipFile(
+                                SdkBytes.fromByteArray(
+                                    Zips.of(
+                                        "app.py",
+                                        "def handler(event, context):\n    return 'ok'\n")))));
+      }
+      try (var calls = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+        var answers =
+            functions.stream()
+                .map(
+                    f ->
+                        calls.submit(
+                            () ->
+                                lambda
+                                    .invoke(
+                                        b ->
+                                            b.functionName(f)
+                                                .payload(SdkBytes.fromUtf8String("{}")))
+                                    .payload()
+                                    .asUtf8String()))
+                .toList();
+        for (var answer : answers) {
+          assertThat(answer.get()).isEqualTo("\"ok\"");
+        }
+      }
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(30))
+          .untilAsserted(() -> assertThat(entries(sandbox.resolve("netns"))).isEqualTo(10));
+      heldByTheDead = names(sandbox.resolve("netns"));
+      assertThat(heldByTheDead).allMatch(n -> Files.exists(Path.of("/run/netns", n)));
+      first.process.destroyForcibly(); // SIGKILL: no shutdown hook undoes anything
+      assertThat(first.process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    }
+    assertThat(heldByTheDead)
+        .as("what the killed server held is still on the host until something sweeps it")
+        .allMatch(n -> Files.exists(Path.of("/run/netns", n)));
+
+    try (ServerProcess second = ServerProcess.start(data, port, "--sandbox", "linux")) {
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(30))
+          .untilAsserted(
+              () -> {
+                assertThat(heldByTheDead)
+                    .as("the dead server's namespaces, instances' and spares' alike")
+                    .noneMatch(n -> Files.exists(Path.of("/run/netns", n)));
+                // a fresh server keeps one of each ready, and nothing else
+                assertThat(entries(sandbox.resolve("netns"))).isEqualTo(1);
+                assertThat(hostMountsUnder(sandbox.resolve("tmp-disks"))).isEqualTo(1);
+              });
+    }
+  }
+
+  private static void requireRootSandbox() {
+    boolean root = ProcessHandle.current().info().user().map("root"::equals).orElse(false);
+    if (!root || Tools.find("bwrap").isEmpty() || Tools.find("ip").isEmpty()) {
+      if (Boolean.getBoolean("kiln.requireTools")) {
+        throw new AssertionError("CI runs as root with bubblewrap and iproute2; here root=" + root);
+      }
+      Assumptions.abort("spare parts need the Linux sandbox as root");
+    }
+  }
+
+  private static List<String> names(Path dir) throws java.io.IOException {
+    try (var files = Files.list(dir)) {
+      return files.map(f -> f.getFileName().toString()).toList();
+    }
+  }
+
+  /** Mounts under {@code dir} in the host's mount namespace, as any process there sees them. */
+  private static long hostMountsUnder(Path dir) throws java.io.IOException {
+    String prefix = " " + dir.toAbsolutePath() + "/";
+    return Files.readAllLines(Path.of("/proc/1/mountinfo")).stream()
+        .filter(l -> l.contains(prefix))
+        .count();
   }
 
   private static double spares(String scrape, String part) {
