@@ -685,6 +685,20 @@ public final class LinuxSandboxDriver implements SandboxDriver {
     background.shutdown();
   }
 
+  /**
+   * Runs an ended instance's clean-up in the background, or right here once {@link #close} has shut
+   * the background down: an instance the server's shutdown stopped may end after the driver closed,
+   * and a clean-up the closed executor refused left its {@code /tmp} disk mounted on the host,
+   * under a data directory a test then deleted around it.
+   */
+  private void cleanUpSoon(Runnable cleanUp) {
+    try {
+      background.execute(cleanUp);
+    } catch (java.util.concurrent.RejectedExecutionException closed) {
+      cleanUp.run();
+    }
+  }
+
   @Override
   public void reapLeftovers(Path instancesRoot, java.util.function.Consumer<Path> salvage) {
     for (Path dir : ProcessTrees.instanceDirs(instancesRoot)) {
@@ -826,7 +840,7 @@ public final class LinuxSandboxDriver implements SandboxDriver {
                 network.ifPresent(LinuxSandboxDriver.this::releaseNetwork);
                 ProcessTrees.deleteTree(dir);
               },
-              background);
+              LinuxSandboxDriver.this::cleanUpSoon);
       cleanUps.add(cleanUp);
       cleanUp.whenComplete((v, e) -> cleanUps.remove(cleanUp));
     }

@@ -125,6 +125,9 @@ final class ScratchDisks {
       }
       run(mount, "-o", "loop,nosuid,nodev", image.toString(), mountPoint.toString());
     } catch (IOException e) {
+      // a mount that failed late (timed out, interrupted) may have mounted all the same: deleting
+      // the tree around it would leave it mounted for good, its image unlinked
+      unmount(mountPoint);
       ProcessTrees.deleteTree(dir);
       throw e;
     }

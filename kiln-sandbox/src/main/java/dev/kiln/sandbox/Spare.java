@@ -38,9 +38,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Locking.</b> The ready ones are a lock-free deque, the ones being made a counter; the
  * spare's monitor is held only to count what is missing and hand out its makes (so that two refills
- * do not both make it), {@link TakeCounts}' own monitor only to count a take or read the counts.
- * Nothing slow runs under either. A take racing a refill can leave one fewer than the target for a
- * moment, which the next refill puts right.
+ * do not both make it), {@link TakeCounts}' own monitor only to count a take or read the counts,
+ * and {@code makesDone}'s only to count a make done and wake {@link #close}, which waits on it.
+ * Nothing slow runs under any of them. A take racing a refill can leave one fewer than the target
+ * for a moment, which the next refill puts right.
  */
 final class Spare<T> {
 
@@ -68,6 +69,9 @@ final class Spare<T> {
   /** How soon after the last take the surplus is first looked for. */
   private static final long TRIM_DELAY_MS = 1000;
 
+  /** How long {@link #close} waits for the ones being made. */
+  private static final long CLOSE_WAIT_MS = 10_000;
+
   /** Kept ready when nothing is taken. */
   static final int MIN_READY = 1;
 
@@ -81,6 +85,10 @@ final class Spare<T> {
   private final LongSupplier nanoTime;
   private final ConcurrentLinkedDeque<T> ready = new ConcurrentLinkedDeque<>();
   private final AtomicInteger making = new AtomicInteger();
+
+  /** Notified when the last make under way is ready or undone; guards nothing else. */
+  private final Object makesDone = new Object();
+
   private final AtomicBoolean closed = new AtomicBoolean();
   private final AtomicBoolean trimScheduled = new AtomicBoolean();
 
@@ -144,30 +152,47 @@ final class Spare<T> {
     int missing = target() - ready.size() - making.get();
     for (int i = 0; i < missing && !closed.get(); i++) {
       making.incrementAndGet();
-      executor.execute(this::makeOne);
+      try {
+        executor.execute(this::makeOne);
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        makeEnded(); // the executor is shutting down: nothing more will be made
+        return;
+      }
     }
   }
 
   private void makeOne() {
-    T made;
     try {
       if (closed.get()) {
         return;
       }
-      made = maker.make();
-    } catch (IOException | RuntimeException e) {
-      LOG.debug("could not make a spare {}: {}", what, e.toString());
-      return;
+      T made;
+      try {
+        made = maker.make();
+      } catch (IOException | RuntimeException e) {
+        LOG.debug("could not make a spare {}: {}", what, e.toString());
+        return;
+      }
+      ready.addLast(made);
+      if (closed.get() && ready.remove(made)) {
+        destroyer.destroy(made);
+      } else if (ready.size() > target()) {
+        // made for takes that have stopped since (a burst's refills land after its last trim): a
+        // trim undoes it, or a quiet server would keep a burst's worth of spares until its next
+        // take
+        scheduleTrim();
+      }
     } finally {
-      making.decrementAndGet();
+      // counted down only once what was made is ready or undone, for close() to wait on
+      makeEnded();
     }
-    ready.addLast(made);
-    if (closed.get() && ready.remove(made)) {
-      destroyer.destroy(made);
-    } else if (ready.size() > target()) {
-      // made for takes that have stopped since (a burst's refills land after its last trim): a
-      // trim undoes it, or a quiet server would keep a burst's worth of spares until its next take
-      scheduleTrim();
+  }
+
+  private void makeEnded() {
+    synchronized (makesDone) {
+      if (making.decrementAndGet() == 0) {
+        makesDone.notifyAll();
+      }
     }
   }
 
@@ -201,12 +226,36 @@ final class Spare<T> {
     CompletableFuture.delayedExecutor(delayMillis, TimeUnit.MILLISECONDS, executor).execute(task);
   }
 
-  /** Undoes the ready ones and makes no more; one being made is undone when it is done. */
+  /**
+   * Undoes the ready ones, makes no more, and waits (up to {@link #CLOSE_WAIT_MS}) for the ones
+   * being made, each of which undoes itself once made: returning before them left a part made after
+   * close on the host for good when the process exited next (a test's server left its mounted spare
+   * disk under a data directory that was then deleted around it).
+   */
   void close() {
     closed.set(true);
     T left;
     while ((left = ready.pollFirst()) != null) {
       destroyer.destroy(left);
+    }
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CLOSE_WAIT_MS);
+    synchronized (makesDone) {
+      long remaining;
+      while (making.get() > 0 && (remaining = deadline - System.nanoTime()) > 0) {
+        try {
+          TimeUnit.NANOSECONDS.timedWait(makesDone, remaining);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+      }
+    }
+    if (making.get() > 0) {
+      LOG.warn(
+          "{} spare {}(s) still being made after {} ms; the next start of Kiln sweeps them",
+          making.get(),
+          what,
+          CLOSE_WAIT_MS);
     }
   }
 

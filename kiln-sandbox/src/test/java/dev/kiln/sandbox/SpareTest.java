@@ -164,4 +164,36 @@ class SpareTest {
     assertThat(spare.ready()).isZero();
     assertThat(destroyed).hasSize(1);
   }
+
+  @Test
+  void closing_waitsForTheOnesBeingMade_andUndoesThem() throws Exception {
+    java.util.concurrent.CountDownLatch making = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    Spare<Integer> slow =
+        new Spare<>(
+            "slow number",
+            () -> {
+              making.countDown();
+              try {
+                release.await();
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+              return made.incrementAndGet();
+            },
+            destroyed::add,
+            executor,
+            now::get);
+    slow.refill();
+    assertThat(making.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    var closing = java.util.concurrent.CompletableFuture.runAsync(slow::close);
+    Thread.sleep(200);
+    assertThat(closing).as("close waits for the make under way").isNotDone();
+    release.countDown();
+    closing.get(30, java.util.concurrent.TimeUnit.SECONDS);
+    // once close has returned, what was being made is undone, not left on the host
+    assertThat(made.get()).isEqualTo(1);
+    assertThat(destroyed).containsExactly(1);
+    assertThat(slow.ready()).isZero();
+  }
 }

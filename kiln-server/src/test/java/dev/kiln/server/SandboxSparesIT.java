@@ -22,8 +22,11 @@ class SandboxSparesIT {
   @Test
   void partsAreMadeAheadAsStartsComeIn_countedInMetrics_andKeptForTheNextBurst() throws Exception {
     requireRootSandbox();
+    Path dataDir;
+    List<String> namespaces;
     try (KilnFixture kiln =
         new KilnFixture(Duration.ofMinutes(5), ServerSettings.SandboxChoice.LINUX, true)) {
+      dataDir = kiln.dataDir;
       // a quiet server keeps one of each
       Awaitility.await()
           .atMost(Duration.ofSeconds(30))
@@ -74,7 +77,11 @@ class SandboxSparesIT {
           .untilAsserted(
               () -> assertThat(spares(MetricsIT.scrape(kiln), "network")).isEqualTo(5.0));
       assertThat(entries(sandbox.resolve("netns"))).isEqualTo(11);
+      namespaces = names(sandbox.resolve("netns"));
     }
+    // a server that stops undoes everything it made: its instances' parts and its spares
+    assertThat(namespaces).noneMatch(n -> Files.exists(Path.of("/run/netns", n)));
+    assertThat(hostMountsUnder(dataDir)).isZero();
   }
 
   /**
