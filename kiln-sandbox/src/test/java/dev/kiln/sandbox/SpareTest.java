@@ -67,23 +67,7 @@ class SpareTest {
     java.util.concurrent.atomic.AtomicBoolean blocking =
         new java.util.concurrent.atomic.AtomicBoolean();
     AtomicInteger blocked = new AtomicInteger();
-    Spare<Integer> late =
-        new Spare<>(
-            "slow number",
-            () -> {
-              if (blocking.get()) {
-                blocked.incrementAndGet();
-                try {
-                  slow.await();
-                } catch (InterruptedException e) {
-                  Thread.currentThread().interrupt();
-                }
-              }
-              return made.incrementAndGet();
-            },
-            destroyed::add,
-            executor,
-            now::get);
+    Spare<Integer> late = gated(blocking::get, blocked::incrementAndGet, slow);
     try {
       for (int i = 0; i < 10; i++) {
         late.take(); // each made at once, inline
@@ -169,21 +153,7 @@ class SpareTest {
   void closing_waitsForTheOnesBeingMade_andUndoesThem() throws Exception {
     java.util.concurrent.CountDownLatch making = new java.util.concurrent.CountDownLatch(1);
     java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
-    Spare<Integer> slow =
-        new Spare<>(
-            "slow number",
-            () -> {
-              making.countDown();
-              try {
-                release.await();
-              } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-              }
-              return made.incrementAndGet();
-            },
-            destroyed::add,
-            executor,
-            now::get);
+    Spare<Integer> slow = gated(() -> true, making::countDown, release);
     slow.refill();
     assertThat(making.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
     var closing = java.util.concurrent.CompletableFuture.runAsync(slow::close);
@@ -195,5 +165,31 @@ class SpareTest {
     assertThat(made.get()).isEqualTo(1);
     assertThat(destroyed).containsExactly(1);
     assertThat(slow.ready()).isZero();
+  }
+
+  /**
+   * A spare whose makes, while {@code holds} says so, call {@code onHold} and wait for {@code
+   * release} before making.
+   */
+  private Spare<Integer> gated(
+      java.util.function.BooleanSupplier holds,
+      Runnable onHold,
+      java.util.concurrent.CountDownLatch release) {
+    return new Spare<>(
+        "slow number",
+        () -> {
+          if (holds.getAsBoolean()) {
+            onHold.run();
+            try {
+              release.await();
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          }
+          return made.incrementAndGet();
+        },
+        destroyed::add,
+        executor,
+        now::get);
   }
 }

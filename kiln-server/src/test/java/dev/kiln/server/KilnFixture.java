@@ -163,7 +163,21 @@ final class KilnFixture implements AutoCloseable {
   }
 
   CreateFunctionResponse python(String name, String code) {
-    return create(name, Runtime.PYTHON3_12, "app.handler", Zips.of("app.py", code));
+    return python(lambda, name, code);
+  }
+
+  /**
+   * A Python function {@code name} whose {@code app.py} is {@code code}, made through {@code
+   * lambda}.
+   */
+  static CreateFunctionResponse python(LambdaClient lambda, String name, String code) {
+    return lambda.createFunction(
+        b ->
+            b.functionName(name)
+                .runtime(Runtime.PYTHON3_12)
+                .handler("app.handler")
+                .role(ROLE)
+                .code(c -> c.zipFile(SdkBytes.fromByteArray(Zips.of("app.py", code)))));
   }
 
   CreateFunctionResponse node(String name, String fileName, String code) {

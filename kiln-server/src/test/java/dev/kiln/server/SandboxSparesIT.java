@@ -43,7 +43,7 @@ class SandboxSparesIT {
       }
       try (var calls = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
         List<java.util.concurrent.Future<String>> answers =
-            functions.stream().map(f -> calls.submit(() -> invoke(kiln, f))).toList();
+            functions.stream().map(f -> calls.submit(() -> invoke(kiln.lambda, f))).toList();
         for (var answer : answers) {
           assertThat(answer.get()).isEqualTo("\"ok\"");
         }
@@ -71,7 +71,7 @@ class SandboxSparesIT {
 
       // the next start takes a ready one and one is made in its place
       kiln.python("s6", "def handler(event, context):\n    return 'ok'\n");
-      assertThat(invoke(kiln, "s6")).isEqualTo("\"ok\"");
+      assertThat(invoke(kiln.lambda, "s6")).isEqualTo("\"ok\"");
       Awaitility.await()
           .atMost(Duration.ofSeconds(30))
           .untilAsserted(
@@ -100,35 +100,10 @@ class SandboxSparesIT {
         var lambda = KilnFixture.client(first)) {
       List<String> functions = List.of("k1", "k2", "k3", "k4", "k5");
       for (String name : functions) {
-        lambda.createFunction(
-            b ->
-                b.functionName(name)
-                    .runtime(software.amazon.awssdk.services.lambda.model.Runtime.PYTHON3_12)
-                    .handler("app.handler")
-                    .role(KilnFixture.ROLE)
-                    .code(
-                        c ->
-                            c.zipFile(
-                                SdkBytes.fromByteArray(
-                                    Zips.of(
-                                        "app.py",
-                                        "def handler(event, context):\n    return 'ok'\n")))));
+        KilnFixture.python(lambda, name, "def handler(event, context):\n    return 'ok'\n");
       }
       try (var calls = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
-        var answers =
-            functions.stream()
-                .map(
-                    f ->
-                        calls.submit(
-                            () ->
-                                lambda
-                                    .invoke(
-                                        b ->
-                                            b.functionName(f)
-                                                .payload(SdkBytes.fromUtf8String("{}")))
-                                    .payload()
-                                    .asUtf8String()))
-                .toList();
+        var answers = functions.stream().map(f -> calls.submit(() -> invoke(lambda, f))).toList();
         for (var answer : answers) {
           assertThat(answer.get()).isEqualTo("\"ok\"");
         }
@@ -188,9 +163,10 @@ class SandboxSparesIT {
     return MetricsIT.value(scrape, "kiln_sandbox_spares{part=\"" + part + "\"}");
   }
 
-  private static String invoke(KilnFixture kiln, String function) {
+  private static String invoke(
+      software.amazon.awssdk.services.lambda.LambdaClient lambda, String function) {
     InvokeResponse r =
-        kiln.lambda.invoke(b -> b.functionName(function).payload(SdkBytes.fromUtf8String("{}")));
+        lambda.invoke(b -> b.functionName(function).payload(SdkBytes.fromUtf8String("{}")));
     assertThat(r.functionError()).as(r.payload().asUtf8String()).isNull();
     return r.payload().asUtf8String();
   }
