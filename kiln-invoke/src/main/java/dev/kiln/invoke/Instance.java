@@ -87,6 +87,12 @@ final class Instance {
   /** How long a runtime may take to initialise before its first event, as on Lambda. */
   static final Duration INIT_LIMIT = Duration.ofSeconds(10);
 
+  /**
+   * How long a warm instance's runtime, which was already waiting in {@code GET /next}, is given to
+   * take an event before the event can no longer move to another instance should it turn out dead.
+   */
+  private static final Duration TAKE_WAIT = Duration.ofSeconds(2);
+
   /** The cause given when Kiln itself stops an instance on its way down. */
   static final String SHUTDOWN = "Kiln is shutting down";
 
@@ -532,16 +538,40 @@ final class Instance {
 
   /** Runs one event to its end: answered, failed, timed out or crashed. */
   InvocationResult invoke(InvokeRequest request, String invokedArn) {
-    return invoke(request, invokedArn, false).result();
+    return invoke(request, invokedArn, false, false).result();
+  }
+
+  /**
+   * As {@link #invoke(InvokeRequest, String)}, but when {@code mayHandOn} and this warm instance
+   * turns out to have died before its runtime took the event, throws {@link NotTaken} instead of
+   * failing the invocation, for the caller to run it on another instance.
+   */
+  InvocationResult invoke(InvokeRequest request, String invokedArn, boolean mayHandOn) {
+    return invoke(request, invokedArn, false, mayHandOn).result();
   }
 
   /**
    * Runs one invocation for a caller that takes the response as a stream: a runtime that streams is
-   * answered chunk by chunk as it writes, and a buffered answer comes as one chunk.
+   * answered chunk by chunk as it writes, and a buffered answer comes as one chunk. {@code
+   * mayHandOn} as for {@link #invoke(InvokeRequest, String, boolean)}.
    */
-  InvocationStream invokeStreaming(InvokeRequest request, String invokedArn) {
-    Ran ran = invoke(request, invokedArn, true);
+  InvocationStream invokeStreaming(InvokeRequest request, String invokedArn, boolean mayHandOn) {
+    Ran ran = invoke(request, invokedArn, true, mayHandOn);
     return ran.stream() != null ? ran.stream() : InvocationStream.buffered(ran.result());
+  }
+
+  /**
+   * The instance, warm and idle as far as the pool knew, had died before its runtime took the
+   * event: the function never saw it, so it can run on another instance. An instance's runtime can
+   * exit while idle (a timer calling {@code os._exit}, a kill from outside) a moment before Kiln
+   * hears of the exit; the next event handed to it would otherwise fail with {@code
+   * Runtime.ExitError} for a death it had no part in. Never thrown for the event of a cold start,
+   * whose death during init is the invocation's to report, as on Lambda.
+   */
+  static final class NotTaken extends RuntimeException {
+    NotTaken(String why) {
+      super(why, null, false, false);
+    }
   }
 
   /** An invocation's answer: a whole result, or (for a streaming caller) a stream. */
@@ -552,12 +582,13 @@ final class Instance {
     }
   }
 
-  private Ran invoke(InvokeRequest request, String invokedArn, boolean streaming) {
+  private Ran invoke(
+      InvokeRequest request, String invokedArn, boolean streaming, boolean mayHandOn) {
     running = true;
     String thisRequest = request.requestId().orElseGet(() -> UUID.randomUUID().toString());
     requestId = thisRequest;
     try {
-      return run(request, invokedArn, thisRequest, streaming);
+      return run(request, invokedArn, thisRequest, streaming, mayHandOn);
     } finally {
       running = false;
       if (channel.extensionFailure().isDone()) {
@@ -568,7 +599,12 @@ final class Instance {
     }
   }
 
-  private Ran run(InvokeRequest request, String invokedArn, String requestId, boolean streaming) {
+  private Ran run(
+      InvokeRequest request,
+      String invokedArn,
+      String requestId,
+      boolean streaming,
+      boolean mayHandOn) {
     // the first event of an instance started on demand carries its init, as on Lambda, whether
     // its runtime initialised before the event came (it waited in the pool) or is initialising
     // still; a provisioned instance initialised ahead of demand, on nobody's time
@@ -601,6 +637,10 @@ final class Instance {
       submission = channel.submit(event);
     } catch (IllegalStateException e) {
       // the runtime died before it could take the event
+      if (mayHandOn && !cold) {
+        kill("Runtime exited before it took the event");
+        throw new NotTaken("the instance died before it took the event");
+      }
       Outcome crash =
           sandbox.onExit().isDone()
               ? crashed(requestId, sandbox.onExit().join())
@@ -608,6 +648,11 @@ final class Instance {
       String all = finish(requestId, began, ticker.read(), cold, crash, trace);
       return Ran.of(
           result(requestId, crash, request.tailLog() ? Optional.of(tail(all)) : Optional.empty()));
+    }
+    if (mayHandOn && !cold && awaitTakenUnlessDead(submission)) {
+      channel.finish(submission);
+      kill("Runtime exited before it took the event");
+      throw new NotTaken("the instance died before it took the event");
     }
     Outcome answered = await(submission, requestId, timeoutMillis);
     // a caller that wants the whole answer gets a streamed one whole, within the buffered limit
@@ -866,6 +911,23 @@ final class Instance {
     SUCCESS,
     FUNCTION_ERROR,
     FATAL
+  }
+
+  /**
+   * Waits for a warm instance's runtime to take the event, for as long as it may take to ask for
+   * it; true if the runtime's process exited first, with the event untaken.
+   */
+  private boolean awaitTakenUnlessDead(RuntimeChannel.Submission submission) {
+    CompletableFuture<ExitStatus> exit = sandbox.onExit();
+    try {
+      CompletableFuture.anyOf(submission.handoff(), submission.answer(), exit)
+          .get(TAKE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException | ExecutionException e) {
+      // still not taken: await below treats it as it always did
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return exit.isDone() && !submission.handoff().isDone() && !submission.answer().isDone();
   }
 
   private Outcome await(

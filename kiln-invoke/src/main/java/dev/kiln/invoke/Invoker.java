@@ -310,17 +310,27 @@ public final class Invoker implements AutoCloseable {
    */
   InvocationStream invokeStreaming(FunctionVersion version, InvokeRequest request) {
     Object answer =
-        invoke(version, request, (i, r, arn) -> i.invokeStreaming(r, arn), Object.class);
+        invoke(
+            version,
+            request,
+            (i, r, arn, mayHandOn) -> i.invokeStreaming(r, arn, mayHandOn),
+            Object.class);
     return answer instanceof InvocationResult r
         ? InvocationStream.buffered(r)
         : (InvocationStream) answer;
   }
 
-  /** How an instance is asked to run the invocation. */
+  /**
+   * How an instance is asked to run the invocation; {@code mayHandOn}: it may give the event back
+   * ({@link Instance.NotTaken}) when it was found dead before its runtime took it.
+   */
   @FunctionalInterface
   private interface Run<T> {
-    T on(Instance instance, InvokeRequest request, String invokedArn);
+    T on(Instance instance, InvokeRequest request, String invokedArn, boolean mayHandOn);
   }
+
+  /** Instances found dead, event untaken, that one invocation moves on from before failing. */
+  private static final int HAND_ONS = 2;
 
   private <T> T invoke(
       FunctionVersion version, InvokeRequest request, Run<? extends T> run, Class<T> type) {
@@ -332,6 +342,7 @@ public final class Invoker implements AutoCloseable {
       }
       metrics.watchConcurrency(version.name(), budget);
       try (ConcurrencyBudget.Permit permit = admit(version.name())) {
+        int handOns = 0;
         while (true) {
           InstancePool pool = pools.computeIfAbsent(version.key(), k -> newPool(version));
           Lease lease;
@@ -352,7 +363,11 @@ public final class Invoker implements AutoCloseable {
             continue;
           }
           try (lease) {
-            return run.on(lease.instance(), request, invokedArn);
+            return run.on(lease.instance(), request, invokedArn, handOns < HAND_ONS);
+          } catch (Instance.NotTaken deadBeforeItTookTheEvent) {
+            // the function never saw the event: on to another instance (the lease gave this one
+            // back dead)
+            handOns++;
           }
         }
       } catch (InstanceLauncher.InvalidEntrypoint e) {
