@@ -638,8 +638,7 @@ final class Instance {
     } catch (IllegalStateException e) {
       // the runtime died before it could take the event
       if (mayHandOn && !cold) {
-        kill("Runtime exited before it took the event");
-        throw new NotTaken("the instance died before it took the event");
+        throw diedUntaken();
       }
       Outcome crash =
           sandbox.onExit().isDone()
@@ -651,8 +650,7 @@ final class Instance {
     }
     if (mayHandOn && !cold && awaitTakenUnlessDead(submission)) {
       channel.finish(submission);
-      kill("Runtime exited before it took the event");
-      throw new NotTaken("the instance died before it took the event");
+      throw diedUntaken();
     }
     Outcome answered = await(submission, requestId, timeoutMillis);
     // a caller that wants the whole answer gets a streamed one whole, within the buffered limit
@@ -911,6 +909,12 @@ final class Instance {
     SUCCESS,
     FUNCTION_ERROR,
     FATAL
+  }
+
+  /** Marks the instance dead for an event its runtime never took, to be run elsewhere. */
+  private NotTaken diedUntaken() {
+    kill("Runtime exited before it took the event");
+    return new NotTaken("the instance died before it took the event");
   }
 
   /**

@@ -37,17 +37,7 @@ class SandboxSparesIT {
                 assertThat(spares(scrape, "tmp_disk")).isEqualTo(1.0);
               });
 
-      List<String> functions = List.of("s1", "s2", "s3", "s4", "s5");
-      for (String name : functions) {
-        kiln.python(name, "def handler(event, context):\n    return 'ok'\n");
-      }
-      try (var calls = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
-        List<java.util.concurrent.Future<String>> answers =
-            functions.stream().map(f -> calls.submit(() -> invoke(kiln.lambda, f))).toList();
-        for (var answer : answers) {
-          assertThat(answer.get()).isEqualTo("\"ok\"");
-        }
-      }
+      startTogether(kiln.lambda, List.of("s1", "s2", "s3", "s4", "s5"));
       // five starts at once: five of each are made ready for the next ones
       Awaitility.await()
           .atMost(Duration.ofSeconds(30))
@@ -81,7 +71,7 @@ class SandboxSparesIT {
     }
     // a server that stops undoes everything it made: its instances' parts and its spares
     assertThat(namespaces).noneMatch(n -> Files.exists(Path.of("/run/netns", n)));
-    assertThat(hostMountsUnder(dataDir)).isZero();
+    assertThat(mountsUnder(dataDir)).isZero();
   }
 
   /**
@@ -98,16 +88,7 @@ class SandboxSparesIT {
     List<String> heldByTheDead;
     try (ServerProcess first = ServerProcess.start(data, port, "--sandbox", "linux");
         var lambda = KilnFixture.client(first)) {
-      List<String> functions = List.of("k1", "k2", "k3", "k4", "k5");
-      for (String name : functions) {
-        KilnFixture.python(lambda, name, "def handler(event, context):\n    return 'ok'\n");
-      }
-      try (var calls = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
-        var answers = functions.stream().map(f -> calls.submit(() -> invoke(lambda, f))).toList();
-        for (var answer : answers) {
-          assertThat(answer.get()).isEqualTo("\"ok\"");
-        }
-      }
+      startTogether(lambda, List.of("k1", "k2", "k3", "k4", "k5"));
       Awaitility.await()
           .atMost(Duration.ofSeconds(30))
           .untilAsserted(() -> assertThat(entries(sandbox.resolve("netns"))).isEqualTo(10));
@@ -130,7 +111,7 @@ class SandboxSparesIT {
                     .noneMatch(n -> Files.exists(Path.of("/run/netns", n)));
                 // a fresh server keeps one of each ready, and nothing else
                 assertThat(entries(sandbox.resolve("netns"))).isEqualTo(1);
-                assertThat(hostMountsUnder(sandbox.resolve("tmp-disks"))).isEqualTo(1);
+                assertThat(mountsUnder(sandbox.resolve("tmp-disks"))).isEqualTo(1);
               });
     }
   }
@@ -151,16 +132,23 @@ class SandboxSparesIT {
     }
   }
 
-  /** Mounts under {@code dir} in the host's mount namespace, as any process there sees them. */
-  private static long hostMountsUnder(Path dir) throws java.io.IOException {
-    String prefix = " " + dir.toAbsolutePath() + "/";
-    return Files.readAllLines(Path.of("/proc/1/mountinfo")).stream()
-        .filter(l -> l.contains(prefix))
-        .count();
-  }
-
   private static double spares(String scrape, String part) {
     return MetricsIT.value(scrape, "kiln_sandbox_spares{part=\"" + part + "\"}");
+  }
+
+  /** Makes a Python function of each name and invokes them all at once: as many cold starts. */
+  private static void startTogether(
+      software.amazon.awssdk.services.lambda.LambdaClient lambda, List<String> functions)
+      throws Exception {
+    for (String name : functions) {
+      KilnFixture.python(lambda, name, "def handler(event, context):\n    return 'ok'\n");
+    }
+    try (var calls = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+      var answers = functions.stream().map(f -> calls.submit(() -> invoke(lambda, f))).toList();
+      for (var answer : answers) {
+        assertThat(answer.get()).isEqualTo("\"ok\"");
+      }
+    }
   }
 
   private static String invoke(
