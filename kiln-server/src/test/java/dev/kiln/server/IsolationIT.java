@@ -16,6 +16,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.lambda.model.InvokeResponse;
 import software.amazon.awssdk.services.lambda.model.LogType;
@@ -25,7 +26,13 @@ import software.amazon.awssdk.services.lambda.model.Runtime;
  * Attack functions, written in Python, against a real server on the Linux sandbox: each tries to
  * break out of its instance or past its limits, and the test checks it was refused or held, and
  * that the next invocation is unharmed.
+ *
+ * <p>One instance of the class runs all its tests ({@code PER_CLASS}), so that the server is
+ * started by an instance method {@link IsolationZygoteIT} overrides: a static {@code @BeforeAll} of
+ * the same name in the subclass does not hide this class's from JUnit, which ran both and left the
+ * first server, never closed, holding its spare namespace and disk on the host.
  */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class IsolationIT {
 
   static final ObjectMapper JSON = new ObjectMapper();
@@ -33,8 +40,13 @@ class IsolationIT {
   static byte[] attackZip;
 
   @BeforeAll
-  static void start() throws Exception {
-    startOn(false); // bubblewrap; IsolationZygoteIT runs the same attacks on forked instances
+  void start() throws Exception {
+    startOn(zygote());
+  }
+
+  /** Bubblewrap here; {@link IsolationZygoteIT} runs the same attacks on forked instances. */
+  boolean zygote() {
+    return false;
   }
 
   /**
@@ -76,7 +88,7 @@ class IsolationIT {
   }
 
   @AfterAll
-  static void stop() {
+  void stop() {
     if (kiln != null) {
       kiln.close();
     }

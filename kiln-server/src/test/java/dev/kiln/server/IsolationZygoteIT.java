@@ -2,18 +2,17 @@ package dev.kiln.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
  * {@link IsolationIT}'s attacks, unchanged, on instances forked from the Python zygote instead of
- * started by bubblewrap (its {@code start} is hidden by this one, so only this one runs).
+ * started by bubblewrap.
  */
 class IsolationZygoteIT extends IsolationIT {
 
-  @BeforeAll
-  static void start() throws Exception {
-    startOn(true);
+  @Override
+  boolean zygote() {
+    return true;
   }
 
   @Test
