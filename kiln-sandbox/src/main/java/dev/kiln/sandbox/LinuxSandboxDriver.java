@@ -363,7 +363,7 @@ public final class LinuxSandboxDriver implements SandboxDriver {
     Path dir = spec.instanceDir();
     Files.createDirectories(dir);
     Optional<Cgroups.InstanceCgroup> cgroup = Optional.empty();
-    Optional<Path> disk = Optional.empty();
+    Optional<ScratchDisks.Disk> disk = Optional.empty();
     // each part's time, for kiln_cold_start_phase_seconds
     java.util.Map<String, Duration> phases = new java.util.LinkedHashMap<>();
     try {
@@ -374,15 +374,20 @@ public final class LinuxSandboxDriver implements SandboxDriver {
                 cgroups.get().create(spec.instanceId(), CgroupLimits.forMemory(spec.memoryMb())));
         t = phase(phases, "cgroup", t);
       }
-      if (scratch.isPresent()) {
-        disk = Optional.of(scratch.get().take(spec.ephemeralStorageMb()));
-        t = phase(phases, "tmp_disk", t);
-      }
-      Path output = dir.resolve("output.log");
       Optional<Path> zygoteProgram =
           zygotes.isPresent() && root && cgroup.isPresent()
               ? ZygoteStarter.zygoteFor(spec)
               : Optional.empty();
+      if (scratch.isPresent()) {
+        // a forked instance mounts its disk's image itself; bubblewrap binds one mounted here
+        disk =
+            Optional.of(
+                zygoteProgram.isPresent()
+                    ? scratch.get().image(spec.ephemeralStorageMb())
+                    : scratch.get().take(spec.ephemeralStorageMb()));
+        t = phase(phases, "tmp_disk", t);
+      }
+      Path output = dir.resolve("output.log");
       ProcessHandle main;
       CompletableFuture<Integer> exitValue;
       Optional<Process> started;
@@ -440,7 +445,10 @@ public final class LinuxSandboxDriver implements SandboxDriver {
 
   /** The JSON line the zygote's child builds the instance from (see zygote.py). */
   private String zygoteSpec(
-      SandboxSpec spec, Cgroups.InstanceCgroup cgroup, Optional<Path> disk, Path output)
+      SandboxSpec spec,
+      Cgroups.InstanceCgroup cgroup,
+      Optional<ScratchDisks.Disk> disk,
+      Path output)
       throws IOException {
     List<String> program = new ArrayList<>(spec.command());
     List<java.util.Map<String, Object>> mounts = new ArrayList<>();
@@ -476,7 +484,7 @@ public final class LinuxSandboxDriver implements SandboxDriver {
   }
 
   private List<String> command(
-      SandboxSpec spec, Optional<Cgroups.InstanceCgroup> cgroup, Optional<Path> disk)
+      SandboxSpec spec, Optional<Cgroups.InstanceCgroup> cgroup, Optional<ScratchDisks.Disk> disk)
       throws IOException {
     List<String> c = new ArrayList<>(List.of(setsid, "/bin/sh", "-c", ENTER_CGROUPS, "kiln-enter"));
     cgroup.ifPresent(g -> g.procsFiles().forEach(f -> c.add(f.toString())));
@@ -517,6 +525,9 @@ public final class LinuxSandboxDriver implements SandboxDriver {
         case TMPFS -> c.addAll(List.of("--size", Long.toString(m.size()), "--tmpfs", m.target()));
         case PROC -> c.addAll(List.of("--proc", m.target()));
         case DEV -> c.addAll(List.of("--dev", m.target()));
+        case LOOP ->
+            throw new IllegalArgumentException(
+                "bubblewrap binds a disk mounted on the host, not an image: " + m.source());
       }
     }
     c.addAll(List.of("--chdir", TASK_ROOT.toString(), "--remount-ro", "/"));
@@ -542,8 +553,8 @@ public final class LinuxSandboxDriver implements SandboxDriver {
    * and the zygote build the same root. Resolves {@code program}'s interpreter in place to its real
    * path, binding an installation outside the system directories where it is.
    */
-  List<RootMount> rootMounts(SandboxSpec spec, Optional<Path> disk, List<String> program)
-      throws IOException {
+  List<RootMount> rootMounts(
+      SandboxSpec spec, Optional<ScratchDisks.Disk> disk, List<String> program) throws IOException {
     List<RootMount> m = new ArrayList<>();
     m.add(RootMount.bind("/usr", "/usr"));
     for (String top : List.of("bin", "sbin", "lib", "lib32", "lib64", "libx32")) {
@@ -574,8 +585,10 @@ public final class LinuxSandboxDriver implements SandboxDriver {
     } else {
       m.add(RootMount.of(Kind.DIR, null, OPT.toString()));
     }
-    if (disk.isPresent()) {
-      m.add(new RootMount(Kind.BIND, disk.get().toString(), "/tmp", false, false, 0));
+    if (disk.isPresent() && disk.get().mounted()) {
+      m.add(new RootMount(Kind.BIND, disk.get().mountPoint().toString(), "/tmp", false, false, 0));
+    } else if (disk.isPresent()) {
+      m.add(new RootMount(Kind.LOOP, disk.get().image().toString(), "/tmp", false, false, 0));
     } else {
       m.add(
           new RootMount(
@@ -607,6 +620,8 @@ public final class LinuxSandboxDriver implements SandboxDriver {
     SYMLINK,
     DIR,
     TMPFS,
+    /** An ext4 image the instance's init mounts through a loop device of its own (zygote only). */
+    LOOP,
     PROC,
     DEV
   }
@@ -614,7 +629,8 @@ public final class LinuxSandboxDriver implements SandboxDriver {
   /**
    * One step of building an instance's root: a bind of {@code source} (read-only unless said;
    * skipped if missing when {@code optional}), a symlink to {@code source}, a 0755 directory, a
-   * tmpfs of {@code size} bytes, a fresh {@code /proc}, a minimal {@code /dev}.
+   * tmpfs of {@code size} bytes, an ext4 image at {@code source} mounted through a loop device, a
+   * fresh {@code /proc}, a minimal {@code /dev}.
    */
   record RootMount(
       Kind kind, String source, String target, boolean readOnly, boolean optional, long size) {
@@ -729,7 +745,7 @@ public final class LinuxSandboxDriver implements SandboxDriver {
     private final Optional<Cgroups.InstanceCgroup> cgroup;
     private final CgroupLimits limits;
     private final Optional<InstanceNetwork> network;
-    private final Optional<Path> disk;
+    private final Optional<ScratchDisks.Disk> disk;
     private final java.util.Map<String, Duration> startPhases;
     private final CompletableFuture<ExitStatus> exit;
 
@@ -751,7 +767,7 @@ public final class LinuxSandboxDriver implements SandboxDriver {
         Optional<Cgroups.InstanceCgroup> cgroup,
         CgroupLimits limits,
         Optional<InstanceNetwork> network,
-        Optional<Path> disk,
+        Optional<ScratchDisks.Disk> disk,
         java.util.Map<String, Duration> startPhases,
         Runnable whenInitialised) {
       this.startPhases = startPhases;
@@ -852,7 +868,8 @@ public final class LinuxSandboxDriver implements SandboxDriver {
 
     @Override
     public Optional<Path> tmpOnHost() {
-      return disk;
+      // a forked instance's disk is mounted only inside its own mount namespace
+      return disk.filter(ScratchDisks.Disk::mounted).map(ScratchDisks.Disk::mountPoint);
     }
 
     @Override

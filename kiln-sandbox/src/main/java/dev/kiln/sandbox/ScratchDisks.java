@@ -22,6 +22,15 @@ import java.util.concurrent.Executor;
  * most cold starts do not wait even for that. Needs root; without it the driver falls back to a
  * size-limited tmpfs.
  *
+ * <p>Two kinds are handed out. A <em>mounted</em> disk ({@link #take}) is loop-mounted on the host
+ * by a {@code mount} process, for bubblewrap to bind; it is unmounted by an {@code umount} process
+ * when its instance ends. An <em>image</em> ({@link #image}) is only the written file, for an
+ * instance forked from a zygote, whose init attaches it to a loop device that clears itself and
+ * mounts it inside the instance's own mount namespace (zygote.py): no process is started for it, it
+ * is never mounted on the host, and the kernel unmounts it and frees the loop device when the
+ * instance's last process ends, whatever killed it. Writing an image costs about a millisecond, so
+ * images are made as they are asked for, none ahead.
+ *
  * <p>Disks live under the driver's state directory, not in the instance's, so that a spare can be
  * made before its instance exists; what a Kiln killed with -9 left there is swept at the next
  * start.
@@ -37,9 +46,25 @@ final class ScratchDisks {
   /** Lambda's default {@code EphemeralStorage}, the size kept ready. */
   static final int DEFAULT_SIZE_MB = 512;
 
+  /**
+   * One instance's disk: its own directory under the state directory's {@code tmp-disks}, holding
+   * its image ({@code tmp.img}) and, when Kiln mounted it on the host, the mount point ({@code
+   * tmp}).
+   */
+  record Disk(Path dir, boolean mounted) {
+    Path image() {
+      return dir.resolve("tmp.img");
+    }
+
+    /** Where it is mounted on the host; only for a {@link #mounted} disk. */
+    Path mountPoint() {
+      return dir.resolve("tmp");
+    }
+  }
+
   private final Path templates;
   private final Path disks;
-  private final Spare<Path> spare;
+  private final Spare<Disk> spare;
   private final String owner;
   private final String mkfs;
   private final String mount;
@@ -106,44 +131,72 @@ final class ScratchDisks {
     spare.refill();
   }
 
-  /** A fresh, empty, mounted disk of {@code sizeMb}: the directory to bind at {@code /tmp}. */
-  Path take(int sizeMb) throws IOException {
+  /**
+   * A fresh, empty disk of {@code sizeMb} mounted on the host: its mount point is the directory to
+   * bind at {@code /tmp}.
+   */
+  Disk take(int sizeMb) throws IOException {
     return sizeMb == DEFAULT_SIZE_MB ? spare.take() : make(sizeMb);
   }
 
-  private Path make(int sizeMb) throws IOException {
-    SparseImage template = template(sizeMb);
-    Path dir = disks.resolve(UUID.randomUUID().toString().replace("-", ""));
-    Path mountPoint = dir.resolve("tmp");
-    Path image = dir.resolve("tmp.img");
-    Files.createDirectories(mountPoint);
+  /**
+   * A fresh, empty disk of {@code sizeMb} as an image file only, for the instance to mount itself
+   * (see the class comment).
+   */
+  Disk image(int sizeMb) throws IOException {
+    Disk disk = new Disk(newDir(), false);
     try {
-      try {
-        template.writeTo(image);
-      } catch (IOException e) {
-        throw new IOException("could not make the instance's /tmp: " + e.getMessage(), e);
-      }
-      run(mount, "-o", "loop,nosuid,nodev", image.toString(), mountPoint.toString());
+      write(sizeMb, disk);
+    } catch (IOException e) {
+      ProcessTrees.deleteTree(disk.dir());
+      throw e;
+    }
+    return disk;
+  }
+
+  private Disk make(int sizeMb) throws IOException {
+    Disk disk = new Disk(newDir(), true);
+    Files.createDirectories(disk.mountPoint());
+    try {
+      write(sizeMb, disk);
+      run(mount, "-o", "loop,nosuid,nodev", disk.image().toString(), disk.mountPoint().toString());
     } catch (IOException e) {
       // a mount that failed late (timed out, interrupted) may have mounted all the same: deleting
       // the tree around it would leave it mounted for good, its image unlinked
-      unmount(mountPoint);
-      ProcessTrees.deleteTree(dir);
+      remove(disk);
       throw e;
     }
-    return mountPoint;
+    return disk;
   }
 
-  /** Unmounts a disk {@link #take} gave and deletes its image. */
-  void remove(Path disk) {
-    unmount(disk);
-    ProcessTrees.deleteTree(disk.getParent());
+  private Path newDir() throws IOException {
+    return Files.createDirectories(disks.resolve(UUID.randomUUID().toString().replace("-", "")));
+  }
+
+  private void write(int sizeMb, Disk disk) throws IOException {
+    try {
+      template(sizeMb).writeTo(disk.image());
+    } catch (IOException e) {
+      throw new IOException("could not make the instance's /tmp: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Undoes a disk {@link #take} or {@link #image} gave: unmounts it from the host if Kiln mounted
+   * it there, and deletes its image (an instance's own mount of an image holds the file's inode
+   * until the kernel clears its loop device).
+   */
+  void remove(Disk disk) {
+    if (disk.mounted()) {
+      unmount(disk.mountPoint());
+    }
+    ProcessTrees.deleteTree(disk.dir());
   }
 
   /** Removes the disks a Kiln killed with -9 left behind; their instances are gone already. */
   void sweep() {
     for (Path dir : ProcessTrees.instanceDirs(disks)) {
-      remove(dir.resolve("tmp"));
+      remove(new Disk(dir, true)); // mounted or not: unmount looks first
     }
   }
 

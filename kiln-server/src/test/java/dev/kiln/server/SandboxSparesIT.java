@@ -24,8 +24,10 @@ class SandboxSparesIT {
     requireRootSandbox();
     Path dataDir;
     List<String> namespaces;
+    // bubblewrap-started instances, which take mounted disks; a forked one mounts an image itself
+    // (the last test)
     try (KilnFixture kiln =
-        new KilnFixture(Duration.ofMinutes(5), ServerSettings.SandboxChoice.LINUX, true)) {
+        new KilnFixture(Duration.ofMinutes(5), ServerSettings.SandboxChoice.LINUX, false)) {
       dataDir = kiln.dataDir;
       // a quiet server keeps one of each
       Awaitility.await()
@@ -114,6 +116,73 @@ class SandboxSparesIT {
                 assertThat(mountsUnder(sandbox.resolve("tmp-disks"))).isEqualTo(1);
               });
     }
+  }
+
+  /**
+   * An instance forked from a zygote gets its {@code /tmp} as an image that its init mounts through
+   * a loop device of its own, inside the instance's mount namespace only: the host shows no mount
+   * of it, and when the instance ends the kernel unmounts it and frees the loop device, with
+   * nothing for Kiln to undo.
+   */
+  @Test
+  void aForkedInstancesTmp_isMountedOnlyInsideIt_andItsLoopDeviceGoesWithIt() throws Exception {
+    requireRootSandbox();
+    Path dataDir;
+    try (KilnFixture kiln =
+        new KilnFixture(Duration.ofMinutes(5), ServerSettings.SandboxChoice.LINUX, true)) {
+      dataDir = kiln.dataDir;
+      Path disks = dataDir.resolve("sandbox").resolve("tmp-disks");
+      kiln.python(
+          "tmp",
+          "import os\n"
+              + "def handler(event, context):\n"
+              + "    with open('/tmp/note', 'w') as f:\n"
+              + "        f.write('x' * 4096)\n"
+              + "    line = [l for l in open('/proc/self/mountinfo') if l.split()[4] == '/tmp'][0]\n"
+              + "    s = os.statvfs('/tmp')\n"
+              + "    return {'source': line.split(' - ')[1].split()[:2],\n"
+              + "            'mb': s.f_blocks * s.f_frsize // (1024 * 1024)}\n");
+      String answer = invoke(kiln.lambda, "tmp");
+      assertThat(answer)
+          .as("its /tmp is an ext4 disk on a loop device")
+          .contains("[\"ext4\", \"/dev/loop");
+      int mb = Integer.parseInt(answer.replaceAll(".*\"mb\": (\\d+).*", "$1"));
+      assertThat(mb)
+          .as("the function's EphemeralStorage, 512 MB, and ext4's metadata")
+          .isBetween(512, 540);
+      assertThat(mountsUnder(disks))
+          .as("the host mounts only the spare bubblewrap would take, not the instance's disk")
+          .isEqualTo(1);
+      assertThat(loopsBackedUnder(dataDir))
+          .as("the instance's loop device and the spare's")
+          .isEqualTo(2);
+    }
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(20))
+        .untilAsserted(
+            () ->
+                assertThat(loopsBackedUnder(dataDir))
+                    .as("the loop devices are freed with the instance and the spare")
+                    .isZero());
+    assertThat(mountsUnder(dataDir)).isZero();
+  }
+
+  /** Loop devices whose backing file is under {@code dir} (deleted or not). */
+  private static long loopsBackedUnder(Path dir) throws java.io.IOException {
+    String prefix = dir.toAbsolutePath() + "/";
+    long n = 0;
+    try (var devices = Files.newDirectoryStream(Path.of("/sys/block"), "loop*")) {
+      for (Path device : devices) {
+        try {
+          if (Files.readString(device.resolve("loop/backing_file")).startsWith(prefix)) {
+            n++;
+          }
+        } catch (java.nio.file.NoSuchFileException notAttached) {
+          // a free loop device has no backing file
+        }
+      }
+    }
+    return n;
   }
 
   private static void requireRootSandbox() {

@@ -24,7 +24,9 @@ memory, which every spare inherits, holds nothing of any instance (no environmen
 The init (pid 1 of its namespace, like bubblewrap's), once it has its connection:
   reads the spec (one JSON line), opens its output file, joins its cgroups, enters its network
   namespace, unshares mount, ipc, uts and cgroup namespaces, builds its root from the spec's mounts
-  on a fresh tmpfs and pivots into it, then hands the runtime's process the spec, its output file,
+  on a fresh tmpfs (its /tmp an ext4 image it attaches to a loop device that clears itself, mounted
+  only in its own mount namespace, so the kernel frees both when the instance's last process ends)
+  and pivots into it, then hands the runtime's process the spec, its output file,
   its cgroups (the process joins each itself) and its namespaces (it enters each, mount last, and
   unshares its own cgroup namespace).
   It forwards SIGTERM/SIGINT/SIGHUP/SIGQUIT to the runtime, reaps orphans, and exits with the
@@ -44,6 +46,7 @@ import os
 import selectors
 import signal
 import socket
+import struct
 import sys
 import time
 import types
@@ -70,6 +73,12 @@ MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
 MNT_DETACH = 2
+LOOP_SET_FD = 0x4C00
+LOOP_CLR_FD = 0x4C01
+LOOP_SET_STATUS64 = 0x4C04
+LOOP_CTL_GET_FREE = 0x4C82
+LO_FLAGS_AUTOCLEAR = 4
+LOOP_INFO64 = struct.Struct("=QQQQQIIII64s64s32s16x")  # struct loop_info64, 232 bytes
 PR_SET_PDEATHSIG = 1
 PR_CAPBSET_DROP = 24
 PR_SET_NO_NEW_PRIVS = 38
@@ -160,6 +169,40 @@ def _bind(source, target, read_only, devices=False):
     mount(None, target, None, flags)
 
 
+def _loop_mount(image, target):
+    """Mounts the ext4 image at target through a free loop device that clears itself once the last
+    mount of it goes (with this mount namespace, when the instance's last process ends)."""
+    _mount_point(target, True)
+    control = os.open("/dev/loop-control", os.O_RDWR | os.O_CLOEXEC)
+    backing = os.open(image, os.O_RDWR | os.O_CLOEXEC)
+    try:
+        for _ in range(16):  # another process may take the free device first: ask again
+            device = "/dev/loop%d" % fcntl.ioctl(control, LOOP_CTL_GET_FREE)
+            loop = os.open(device, os.O_RDWR | os.O_CLOEXEC)
+            try:
+                try:
+                    fcntl.ioctl(loop, LOOP_SET_FD, backing)
+                except OSError as e:
+                    if e.errno == 16:  # EBUSY: taken meanwhile
+                        continue
+                    raise
+                try:
+                    fcntl.ioctl(loop, LOOP_SET_STATUS64, LOOP_INFO64.pack(
+                        0, 0, 0, 0, 0, 0, 0, 0, LO_FLAGS_AUTOCLEAR,
+                        os.fsencode(image)[-63:], b"", b""))
+                    mount(device, target, "ext4", MS_NOSUID | MS_NODEV)
+                except BaseException:
+                    fcntl.ioctl(loop, LOOP_CLR_FD)
+                    raise
+                return
+            finally:
+                os.close(loop)  # the mount holds the device now; its last close clears it
+        raise OSError(16, "mount %s: no free loop device" % target)
+    finally:
+        os.close(backing)
+        os.close(control)
+
+
 def _build_root(root, mounts, hostname):
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
@@ -177,6 +220,8 @@ def _build_root(root, mounts, hostname):
         elif kind == "tmpfs":
             _mount_point(target, True)
             mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=%d" % m["size"])
+        elif kind == "loop":
+            _loop_mount(m["source"], target)
         elif kind == "proc":
             _mount_point(target, True)
             mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
