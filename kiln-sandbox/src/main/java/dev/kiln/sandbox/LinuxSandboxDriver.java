@@ -378,6 +378,12 @@ public final class LinuxSandboxDriver implements SandboxDriver {
           zygotes.isPresent() && root && cgroup.isPresent()
               ? ZygoteStarter.zygoteFor(spec)
               : Optional.empty();
+      Optional<InstanceNetwork> network = spec.network();
+      if (network.isPresent() && !network.get().configured() && zygoteProgram.isEmpty()) {
+        // made on demand, the host's side only: a forked instance sets up its inside itself
+        network = Optional.of(networks.get().configureInside(network.get()));
+        t = phase(phases, "network", t);
+      }
       if (scratch.isPresent()) {
         // a forked instance mounts its disk's image itself; bubblewrap binds one mounted here
         disk =
@@ -401,7 +407,7 @@ public final class LinuxSandboxDriver implements SandboxDriver {
                     zygoteProgram.get(),
                     spec.runtimeDir(),
                     spec.environment().get(ZygoteStarter.LOADER_PATH),
-                    zygoteSpec(spec, cgroup.get(), disk, output));
+                    zygoteSpec(spec, cgroup.get(), disk, output, network));
         main =
             ProcessHandle.of(forked.pid())
                 .orElseThrow(() -> new IOException("the forked instance ended at once"));
@@ -448,7 +454,8 @@ public final class LinuxSandboxDriver implements SandboxDriver {
       SandboxSpec spec,
       Cgroups.InstanceCgroup cgroup,
       Optional<ScratchDisks.Disk> disk,
-      Path output)
+      Path output,
+      Optional<InstanceNetwork> network)
       throws IOException {
     List<String> program = new ArrayList<>(spec.command());
     List<java.util.Map<String, Object>> mounts = new ArrayList<>();
@@ -465,7 +472,19 @@ public final class LinuxSandboxDriver implements SandboxDriver {
     java.util.Map<String, Object> line = new java.util.LinkedHashMap<>();
     line.put("output", output.toString());
     line.put("cgroupProcs", cgroup.procsFiles().stream().map(Path::toString).toList());
-    line.put("netns", spec.network().map(n -> n.namespacePath().toString()).orElse(null));
+    line.put("netns", network.map(n -> n.namespacePath().toString()).orElse(null));
+    network
+        .filter(n -> !n.configured())
+        .ifPresent(
+            n -> {
+              // the inside, for the init to set up (zygote.py), as configureInside would
+              java.util.Map<String, Object> inside = new java.util.LinkedHashMap<>();
+              inside.put("address", n.instanceAddress());
+              inside.put("gateway", n.hostAddress());
+              inside.put("gatewayMac", n.hostMac());
+              inside.put("defaultRoute", n.defaultRoute());
+              line.put("network", inside);
+            });
     line.put("hostname", "localhost");
     line.put("uid", SANDBOX_UID);
     line.put("gid", SANDBOX_GID);

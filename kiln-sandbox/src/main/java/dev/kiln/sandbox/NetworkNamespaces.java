@@ -3,6 +3,7 @@ package dev.kiln.sandbox;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -25,9 +26,14 @@ import org.slf4j.LoggerFactory;
  * namespace, the address a Runtime API request arrives on identifies the instance for certain.
  *
  * <p>Making one costs about 10 ms (two {@code ip -batch} calls), so one is kept ready ({@link
- * Spare}); tearing one down costs 3 ms, off the invocation path. Each namespace's name is recorded
- * under the driver's state directory until it is removed, so that what a Kiln killed with -9 left
- * behind is swept at the next start.
+ * Spare}); tearing one down costs 3 ms, off the invocation path. A start that finds none ready (a
+ * burst's) gets only the host's side made, in one {@code ip} run shared with every start waiting at
+ * that moment: the kernel makes namespaces and links one at a time under its own locks, and an
+ * {@code ip} process started from the JVM costs 5–6 ms of CPU, so eight starts each making their
+ * own queued behind each other for hundreds of milliseconds in a burst. The inside of such a
+ * namespace is left to whoever starts the instance ({@link InstanceNetwork#configured}). Each
+ * namespace's name is recorded under the driver's state directory until it is removed, so that what
+ * a Kiln killed with -9 left behind is swept at the next start.
  *
  * <p>Several servers share the host. Each has its own table ({@code kiln-<server id>}), links
  * ({@code k<server id>-<slot>}) and namespaces ({@code kiln-<server id>-<random>}), so its rules
@@ -64,6 +70,18 @@ final class NetworkNamespaces {
   private final boolean outbound;
   private final Path records;
   private final Spare<InstanceNetwork> spare;
+
+  /**
+   * Guards {@code waiting} and {@code batching}: the starts waiting for a namespace made on demand,
+   * and whether one of them is making a batch now. Held only to hand the list over, never while
+   * {@code ip} runs. A lock, not a monitor, so that a virtual thread waiting on it is not pinned.
+   */
+  private final java.util.concurrent.locks.ReentrantLock batchLock =
+      new java.util.concurrent.locks.ReentrantLock();
+
+  private final java.util.concurrent.locks.Condition batchDone = batchLock.newCondition();
+  private List<Pending> waiting = new ArrayList<>();
+  private boolean batching;
 
   private NetworkNamespaces(
       String ip,
@@ -189,7 +207,10 @@ final class NetworkNamespaces {
    * outbound} (and outbound access is on for the server).
    */
   InstanceNetwork take(boolean outbound) throws IOException {
-    InstanceNetwork network = spare.take();
+    InstanceNetwork network = spare.takeReady();
+    if (network == null) {
+      return makeOnDemand(this.outbound && outbound);
+    }
     if (this.outbound && !outbound) {
       try {
         ProcessTrees.run(List.of(ip, "-n", network.namespace(), "route", "del", "default"), "");
@@ -197,6 +218,7 @@ final class NetworkNamespaces {
         remove(network);
         throw e;
       }
+      return network.withoutDefaultRoute();
     }
     return network;
   }
@@ -240,12 +262,17 @@ final class NetworkNamespaces {
     }
   }
 
-  private InstanceNetwork make() throws IOException {
+  /** A namespace about to be made: its name, its link's and its addresses, and its slot's claim. */
+  private record Plan(InstanceNetwork network, String link, HostSlots.Claim claim) {}
+
+  /**
+   * Claims a slot and names the namespace and link to be made with it, noted in the slot's lock
+   * file and under the state directory, so that a Kiln killed while making them sweeps them.
+   */
+  private Plan plan(boolean defaultRoute) throws IOException {
     HostSlots.Claim claim = slots.claim();
     int slot = claim.slot();
     int block = BASE + slot * 4;
-    String host = address(block + 1);
-    String inside = address(block + 2);
     String name =
         "kiln-" + serverId + "-" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
     String link = linkPrefix + slot;
@@ -258,49 +285,165 @@ final class NetworkNamespaces {
       throw e;
     }
     claims.put(name, claim);
+    InstanceNetwork network =
+        new InstanceNetwork(
+            name, address(block + 1), address(block + 2), slot, false, defaultRoute);
+    return new Plan(network, link, claim);
+  }
+
+  /** The host's side, as {@code ip -batch} lines run in the host's namespace. */
+  private String hostSide(Plan p) {
+    InstanceNetwork n = p.network();
+    return "netns add "
+        + n.namespace()
+        + "\nlink add "
+        + p.link()
+        + " address "
+        + mac(0, n.slot())
+        + " type veth peer name eth0 address "
+        + mac(1, n.slot())
+        + " netns "
+        + n.namespace()
+        + "\naddr add "
+        + n.hostAddress()
+        + "/30 dev "
+        + p.link()
+        + "\nlink set "
+        + p.link()
+        + " up\nneigh replace "
+        + n.instanceAddress()
+        + " lladdr "
+        + mac(1, n.slot())
+        + " dev "
+        + p.link()
+        + " nud permanent\n";
+  }
+
+  /** A spare: both sides made, two {@code ip} runs. */
+  private InstanceNetwork make() throws IOException {
+    Plan p = plan(outbound);
     try {
-      ProcessTrees.run(
-          List.of(ip, "-batch", "-"),
-          "netns add "
-              + name
-              + "\nlink add "
-              + link
-              + " address "
-              + mac(0, slot)
-              + " type veth peer name eth0 address "
-              + mac(1, slot)
-              + " netns "
-              + name
-              + "\naddr add "
-              + host
-              + "/30 dev "
-              + link
-              + "\nlink set "
-              + link
-              + " up\nneigh replace "
-              + inside
-              + " lladdr "
-              + mac(1, slot)
-              + " dev "
-              + link
-              + " nud permanent\n");
-      ProcessTrees.run(
-          List.of(ip, "-n", name, "-batch", "-"),
-          "addr add "
-              + inside
-              + "/30 dev eth0\nlink set eth0 up\nlink set lo up\nneigh replace "
-              + host
-              + " lladdr "
-              + mac(0, slot)
-              + " dev eth0 nud permanent\n"
-              + (outbound ? "route add default via " + host + "\n" : ""));
+      ProcessTrees.run(List.of(ip, "-batch", "-"), hostSide(p));
+      return configureInside(p.network());
     } catch (IOException e) {
-      remove(name);
-      Files.deleteIfExists(records.resolve(name));
-      releaseSlot(name);
+      undo(p);
       throw e;
     }
-    return new InstanceNetwork(name, host, inside, slot);
+  }
+
+  /**
+   * Sets up the inside of a namespace made on demand ({@link #take}), with one {@code ip} run in
+   * it; an instance forked from a zygote does this itself instead (zygote.py).
+   */
+  InstanceNetwork configureInside(InstanceNetwork n) throws IOException {
+    ProcessTrees.run(
+        List.of(ip, "-n", n.namespace(), "-batch", "-"),
+        "addr add "
+            + n.instanceAddress()
+            + "/30 dev eth0\nlink set eth0 up\nlink set lo up\nneigh replace "
+            + n.hostAddress()
+            + " lladdr "
+            + n.hostMac()
+            + " dev eth0 nud permanent\n"
+            + (n.defaultRoute() ? "route add default via " + n.hostAddress() + "\n" : ""));
+    return n.asConfigured();
+  }
+
+  /**
+   * The host's side of a namespace for a start that found no spare, made in one {@code ip} run with
+   * those of every other start waiting at the same moment (see the class comment).
+   */
+  private InstanceNetwork makeOnDemand(boolean defaultRoute) throws IOException {
+    Pending mine = new Pending(defaultRoute);
+    batchLock.lock();
+    try {
+      waiting.add(mine);
+      while (!mine.done.isDone()) {
+        if (batching) {
+          batchDone.awaitUninterruptibly();
+          continue;
+        }
+        // nobody is making a batch: this start makes the waiting ones, its own among them
+        List<Pending> batch = waiting;
+        waiting = new ArrayList<>();
+        batching = true;
+        batchLock.unlock();
+        try {
+          makeBatch(batch);
+        } finally {
+          batchLock.lock();
+          batching = false;
+          batchDone.signalAll();
+        }
+      }
+    } finally {
+      batchLock.unlock();
+    }
+    try {
+      return mine.done.join();
+    } catch (java.util.concurrent.CompletionException e) {
+      throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+    }
+  }
+
+  /** Makes the host's side of every namespace in {@code batch} in one {@code ip} run. */
+  private void makeBatch(List<Pending> batch) {
+    List<Plan> plans = new ArrayList<>();
+    StringBuilder lines = new StringBuilder();
+    for (Pending pending : batch) {
+      try {
+        Plan p = plan(pending.defaultRoute);
+        plans.add(p);
+        lines.append(hostSide(p));
+      } catch (IOException | RuntimeException e) {
+        pending.done.completeExceptionally(e);
+        plans.add(null);
+      }
+    }
+    try {
+      if (lines.length() > 0) {
+        ProcessTrees.run(List.of(ip, "-batch", "-"), lines.toString());
+        LOG.debug("made the host's side of {} namespace(s) in one ip run", batch.size());
+      }
+      for (int i = 0; i < batch.size(); i++) {
+        if (plans.get(i) != null) {
+          batch.get(i).done.complete(plans.get(i).network());
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // ip stops at the first line that fails: none of the batch is trusted, each is undone
+      for (int i = 0; i < batch.size(); i++) {
+        if (plans.get(i) != null) {
+          undo(plans.get(i));
+          batch.get(i).done.completeExceptionally(e);
+        }
+      }
+    }
+  }
+
+  /** A start waiting for the host's side of its namespace. */
+  private static final class Pending {
+    final boolean defaultRoute;
+    final java.util.concurrent.CompletableFuture<InstanceNetwork> done =
+        new java.util.concurrent.CompletableFuture<>();
+
+    Pending(boolean defaultRoute) {
+      this.defaultRoute = defaultRoute;
+    }
+  }
+
+  /** Removes what was made of a plan and gives its slot back. */
+  private void undo(Plan p) {
+    String name = p.network().namespace();
+    if (Files.exists(Path.of("/run/netns", name))) {
+      remove(name);
+    }
+    try {
+      Files.deleteIfExists(records.resolve(name));
+    } catch (IOException e) {
+      LOG.debug("could not remove the record of {}: {}", name, e.toString());
+    }
+    releaseSlot(name);
   }
 
   /**

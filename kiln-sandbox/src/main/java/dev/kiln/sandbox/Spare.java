@@ -119,6 +119,15 @@ final class Spare<T> {
    * for later, a moment later.
    */
   T take() throws IOException {
+    T taken = takeReady();
+    return taken != null ? taken : maker.make();
+  }
+
+  /**
+   * A ready one, or null if there is none (the caller makes its own, as it likes); counted as a
+   * take either way, and what the take rate asks for is made for later, a moment later.
+   */
+  T takeReady() {
     T taken = ready.pollFirst();
     takes.add(nanoTime.getAsLong());
     long count = takeCount.incrementAndGet();
@@ -130,7 +139,7 @@ final class Spare<T> {
           }
         });
     scheduleTrim();
-    return taken != null ? taken : maker.make();
+    return taken;
   }
 
   /** Makes in the background what the take rate asks for. */

@@ -124,7 +124,15 @@ class NetworkNamespacesTest {
                 HostSlots.at(HostSlots.NETWORK_SLOTS, NetworkNamespaces.SLOTS))
             .orElseThrow();
     try {
-      InstanceNetwork network = n.take(false);
+      // nothing made ahead: the host's side is made on demand, the inside by the starter
+      InstanceNetwork onDemand = n.take(false);
+      assertThat(onDemand.configured()).isFalse();
+      assertThat(output("ip", "-n", onDemand.namespace(), "addr", "show", "dev", "eth0"))
+          .doesNotContain("inet ");
+      InstanceNetwork network = n.configureInside(onDemand);
+      assertThat(network.configured()).isTrue();
+      assertThat(output("ip", "-n", network.namespace(), "addr", "show", "dev", "eth0"))
+          .contains("inet " + network.instanceAddress() + "/30");
       String inside = output("ip", "-n", network.namespace(), "neigh", "show");
       assertThat(inside)
           .contains(
@@ -140,6 +148,58 @@ class NetworkNamespacesTest {
       n.remove(network);
     } finally {
       n.close();
+    }
+  }
+
+  /**
+   * Starts that find no spare at the same moment share the {@code ip} runs that make their
+   * namespaces' host sides: each still gets a namespace, link and slot of its own, and each is
+   * undone on its own.
+   */
+  @Test
+  void startsThatFindNoSpareTogether_eachGetANamespaceOfTheirOwn() throws Exception {
+    Assumptions.assumeTrue(
+        LinuxSandboxDriver.isRoot()
+            && ProcessTrees.executable("ip").isPresent()
+            && ProcessTrees.executable("nft").isPresent(),
+        "needs root, ip and nft");
+    Path state = Files.createTempDirectory("kiln-state-");
+    NetworkNamespaces n =
+        NetworkNamespaces.create(
+                state,
+                "feed0005",
+                9,
+                true,
+                Executors.newCachedThreadPool(),
+                HostSlots.at(HostSlots.NETWORK_SLOTS, NetworkNamespaces.SLOTS))
+            .orElseThrow();
+    List<InstanceNetwork> taken = new java.util.ArrayList<>();
+    try (var starts = Executors.newVirtualThreadPerTaskExecutor()) {
+      var all =
+          java.util.stream.IntStream.range(0, 12)
+              .mapToObj(i -> starts.submit(() -> n.take(i % 2 == 0)))
+              .toList();
+      for (var f : all) {
+        taken.add(f.get());
+      }
+      assertThat(taken.stream().map(InstanceNetwork::namespace).distinct()).hasSize(12);
+      assertThat(taken.stream().map(InstanceNetwork::slot).distinct()).hasSize(12);
+      for (InstanceNetwork network : taken) {
+        assertThat(Path.of("/run/netns", network.namespace())).exists();
+        assertThat(Path.of("/sys/class/net", "kfeed0005-" + network.slot())).exists();
+        assertThat(network.configured()).isFalse();
+      }
+      assertThat(taken.stream().filter(InstanceNetwork::defaultRoute)).hasSize(6);
+      InstanceNetwork routed =
+          n.configureInside(taken.stream().filter(InstanceNetwork::defaultRoute).findFirst().get());
+      assertThat(output("ip", "-n", routed.namespace(), "route", "show"))
+          .contains("default via " + routed.hostAddress());
+    } finally {
+      taken.forEach(n::remove);
+      n.close();
+    }
+    for (InstanceNetwork network : taken) {
+      assertThat(Path.of("/run/netns", network.namespace())).doesNotExist();
     }
   }
 }

@@ -167,6 +167,72 @@ class SandboxSparesIT {
     assertThat(mountsUnder(dataDir)).isZero();
   }
 
+  /**
+   * Starts that find no spare namespace get only its host's side made (one {@code ip} run shared by
+   * the starts waiting together); the inside is set up by bubblewrap's start with an {@code ip} run
+   * of its own, or by a forked instance's init: either way the instance sees the same network as
+   * one started on a spare (its address on eth0, lo up, a permanent neighbour entry for the host's
+   * end, and a default route only when it may reach beyond the host).
+   */
+  @Test
+  void startsThatFindNoSpare_seeTheSameNetworkInside_forkedOrNot() throws Exception {
+    requireRootSandbox();
+    try (KilnFixture kiln =
+        new KilnFixture(Duration.ofMinutes(5), ServerSettings.SandboxChoice.LINUX, true)) {
+      String code =
+          "import socket\n"
+              + "def handler(event, context):\n"
+              + "    routes = [l.split() for l in open('/proc/net/route').readlines()[1:]]\n"
+              + "    arp = [l.split() for l in open('/proc/net/arp').readlines()[1:]]\n"
+              + "    s = socket.socket()\n"
+              + "    s.bind(('127.0.0.1', 0))\n"
+              + "    s.listen(1)\n"
+              + "    socket.create_connection(s.getsockname(), timeout=2).close()\n"
+              + "    return {'default': any(r[1] == '00000000' for r in routes),\n"
+              + "            'eth0': any(r[0] == 'eth0' for r in routes),\n"
+              + "            'neighbours': [[a[0], a[2], a[5]] for a in arp]}\n";
+      List<String> names = List.of("f1", "f2", "f3", "offline", "b1", "b2", "b3");
+      for (String name : names) {
+        kiln.lambda.createFunction(
+            b ->
+                b.functionName(name)
+                    .runtime(software.amazon.awssdk.services.lambda.model.Runtime.PYTHON3_12)
+                    .handler("app.handler")
+                    .role(KilnFixture.ROLE)
+                    .code(c -> c.zipFile(SdkBytes.fromByteArray(Zips.of("app.py", code))))
+                    // a variable Python reads only at start: bubblewrap starts these
+                    .environment(
+                        e ->
+                            e.variables(
+                                name.startsWith("b")
+                                    ? java.util.Map.of("PYTHONHASHSEED", "0")
+                                    : java.util.Map.of()))
+                    .tags(
+                        name.equals("offline")
+                            ? java.util.Map.of("kiln:outbound-network", "off")
+                            : java.util.Map.of()));
+      }
+      java.util.Map<String, String> answers = new java.util.HashMap<>();
+      try (var calls = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+        var sent = names.stream().map(f -> calls.submit(() -> invoke(kiln.lambda, f))).toList();
+        for (int i = 0; i < names.size(); i++) {
+          answers.put(names.get(i), sent.get(i).get());
+        }
+      }
+      for (String name : names) {
+        String answer = answers.get(name);
+        assertThat(answer).as(name).contains("\"eth0\": true");
+        assertThat(answer)
+            .as(name + ": the host's end, known from the start")
+            .containsPattern("\\[\\[\"169\\.254\\.[0-9.]+\", \"0x6\", \"eth0\"\\]\\]");
+        assertThat(answer)
+            .as(name + ": a default route unless it is tagged offline")
+            .contains(name.equals("offline") ? "\"default\": false" : "\"default\": true");
+      }
+      assertThat(MetricsIT.value(MetricsIT.scrape(kiln), "kiln_zygotes")).isGreaterThanOrEqualTo(1);
+    }
+  }
+
   /** Loop devices whose backing file is under {@code dir} (deleted or not). */
   private static long loopsBackedUnder(Path dir) throws java.io.IOException {
     String prefix = dir.toAbsolutePath() + "/";

@@ -23,7 +23,8 @@ memory, which every spare inherits, holds nothing of any instance (no environmen
 
 The init (pid 1 of its namespace, like bubblewrap's), once it has its connection:
   reads the spec (one JSON line), opens its output file, joins its cgroups, enters its network
-  namespace, unshares mount, ipc, uts and cgroup namespaces, builds its root from the spec's mounts
+  namespace (and sets up its inside, when Kiln made it on demand with the host's side only),
+  unshares mount, ipc, uts and cgroup namespaces, builds its root from the spec's mounts
   on a fresh tmpfs (its /tmp an ext4 image it attaches to a loop device that clears itself, mounted
   only in its own mount namespace, so the kernel frees both when the instance's last process ends)
   and pivots into it, then hands the runtime's process the spec, its output file,
@@ -78,6 +79,18 @@ LOOP_CLR_FD = 0x4C01
 LOOP_SET_STATUS64 = 0x4C04
 LOOP_CTL_GET_FREE = 0x4C82
 LO_FLAGS_AUTOCLEAR = 4
+SIOCADDRT = 0x890B
+SIOCGIFFLAGS = 0x8913
+SIOCSIFFLAGS = 0x8914
+SIOCSIFADDR = 0x8916
+SIOCSIFNETMASK = 0x891C
+SIOCSARP = 0x8955
+IFF_UP = 1
+ATF_COM = 2
+ATF_PERM = 4
+ARPHRD_ETHER = 1
+RTF_UP = 1
+RTF_GATEWAY = 2
 LOOP_INFO64 = struct.Struct("=QQQQQIIII64s64s32s16x")  # struct loop_info64, 232 bytes
 PR_SET_PDEATHSIG = 1
 PR_CAPBSET_DROP = 24
@@ -167,6 +180,67 @@ def _bind(source, target, read_only, devices=False):
     flags = MS_REMOUNT | MS_BIND | MS_NOSUID | (0 if devices else MS_NODEV)
     flags |= MS_RDONLY if read_only else 0
     mount(None, target, None, flags)
+
+
+class _Sockaddr(ctypes.Structure):
+    _fields_ = [("family", ctypes.c_ushort), ("data", ctypes.c_ubyte * 14)]
+
+
+class _IfreqAddr(ctypes.Structure):  # struct ifreq with ifr_addr
+    _fields_ = [("name", ctypes.c_char * 16), ("addr", _Sockaddr), ("pad", ctypes.c_ubyte * 8)]
+
+
+class _IfreqFlags(ctypes.Structure):  # struct ifreq with ifr_flags
+    _fields_ = [("name", ctypes.c_char * 16), ("flags", ctypes.c_short),
+                ("pad", ctypes.c_ubyte * 22)]
+
+
+class _Arpreq(ctypes.Structure):
+    _fields_ = [("pa", _Sockaddr), ("ha", _Sockaddr), ("flags", ctypes.c_int),
+                ("netmask", _Sockaddr), ("dev", ctypes.c_char * 16)]
+
+
+class _Rtentry(ctypes.Structure):
+    _fields_ = [("pad1", ctypes.c_ulong), ("dst", _Sockaddr), ("gateway", _Sockaddr),
+                ("genmask", _Sockaddr), ("flags", ctypes.c_ushort), ("pad2", ctypes.c_short),
+                ("pad3", ctypes.c_ulong), ("pad4", ctypes.c_void_p), ("metric", ctypes.c_short),
+                ("dev", ctypes.c_char_p), ("mtu", ctypes.c_ulong), ("window", ctypes.c_ulong),
+                ("irtt", ctypes.c_ushort)]
+
+
+def _sockaddr(family, data):
+    return _Sockaddr(family, (ctypes.c_ubyte * 14).from_buffer_copy(data.ljust(14, b"\0")))
+
+
+def _inet(address):
+    return _sockaddr(socket.AF_INET, b"\0\0" + socket.inet_aton(address))
+
+
+def _configure_network(n):
+    """Sets up the inside of a network namespace Kiln made on demand, host's side only, as its
+    `ip -n <ns> -batch` would (NetworkNamespaces.configureInside): eth0's address on its /30, lo and
+    eth0 up, a permanent neighbour entry for the host's end, and the default route through it if
+    the instance may reach beyond the host. The classic ioctls, from the init (root, already in the
+    namespace: the socket belongs to the namespace it is made in), so no process is started."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        for name in (b"lo", b"eth0"):
+            if name == b"eth0":
+                fcntl.ioctl(s, SIOCSIFADDR, _IfreqAddr(name, _inet(n["address"])))
+                fcntl.ioctl(s, SIOCSIFNETMASK, _IfreqAddr(name, _inet("255.255.255.252")))
+            flags = _IfreqFlags(name)
+            fcntl.ioctl(s, SIOCGIFFLAGS, flags)
+            flags.flags |= IFF_UP
+            fcntl.ioctl(s, SIOCSIFFLAGS, flags)
+        mac = bytes.fromhex(n["gatewayMac"].replace(":", ""))
+        fcntl.ioctl(s, SIOCSARP, _Arpreq(_inet(n["gateway"]), _sockaddr(ARPHRD_ETHER, mac),
+                                         ATF_COM | ATF_PERM, _Sockaddr(), b"eth0"))
+        if n.get("defaultRoute"):
+            fcntl.ioctl(s, SIOCADDRT, _Rtentry(dst=_inet("0.0.0.0"), gateway=_inet(n["gateway"]),
+                                               genmask=_inet("0.0.0.0"),
+                                               flags=RTF_UP | RTF_GATEWAY))
+    finally:
+        s.close()
 
 
 def _loop_mount(image, target):
@@ -470,6 +544,8 @@ def _instance(conn, channel, runtime, to_runtime, root):
             fd = os.open(spec["netns"], os.O_RDONLY)
             setns(fd, CLONE_NEWNET)
             os.close(fd)
+            if spec.get("network"):
+                _configure_network(spec["network"])
         unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS)
         try:
             unshare(CLONE_NEWCGROUP)
