@@ -385,11 +385,12 @@ public final class LinuxSandboxDriver implements SandboxDriver {
         t = phase(phases, "network", t);
       }
       if (scratch.isPresent()) {
-        // a forked instance mounts its disk's image itself; bubblewrap binds one mounted here
+        // bubblewrap binds a disk mounted here; a forked instance binds a ready one too, or else
+        // mounts an image itself (a burst's starts: no mount process for each)
         disk =
             Optional.of(
                 zygoteProgram.isPresent()
-                    ? scratch.get().image(spec.ephemeralStorageMb())
+                    ? scratch.get().readyOrImage(spec.ephemeralStorageMb())
                     : scratch.get().take(spec.ephemeralStorageMb()));
         t = phase(phases, "tmp_disk", t);
       }

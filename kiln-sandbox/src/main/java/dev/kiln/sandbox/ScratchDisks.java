@@ -29,7 +29,8 @@ import java.util.concurrent.Executor;
  * mounts it inside the instance's own mount namespace (zygote.py): no process is started for it, it
  * is never mounted on the host, and the kernel unmounts it and frees the loop device when the
  * instance's last process ends, whatever killed it. Writing an image costs about a millisecond, so
- * images are made as they are asked for, none ahead.
+ * images are made as they are asked for, none ahead. A forked instance still takes a mounted spare
+ * when one is ready ({@link #readyOrImage}): a bind is quicker than its own mount.
  *
  * <p>Disks live under the driver's state directory, not in the instance's, so that a spare can be
  * made before its instance exists; what a Kiln killed with -9 left there is swept at the next
@@ -137,6 +138,17 @@ final class ScratchDisks {
    */
   Disk take(int sizeMb) throws IOException {
     return sizeMb == DEFAULT_SIZE_MB ? spare.take() : make(sizeMb);
+  }
+
+  /**
+   * For an instance that can mount its own: a mounted spare if one is ready (binding it is the
+   * quickest start: writing an image and mounting it in the instance adds about 10 ms to a single
+   * cold start here), else an {@link #image} (a burst's starts, which then start no process for
+   * their disks).
+   */
+  Disk readyOrImage(int sizeMb) throws IOException {
+    Disk ready = sizeMb == DEFAULT_SIZE_MB ? spare.takeReady() : null;
+    return ready != null ? ready : image(sizeMb);
   }
 
   /**
