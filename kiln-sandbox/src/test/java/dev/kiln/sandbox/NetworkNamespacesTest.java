@@ -108,21 +108,7 @@ class NetworkNamespacesTest {
    */
   @Test
   void aNewNetwork_knowsBothEndsNeighboursFromTheStart() throws Exception {
-    Assumptions.assumeTrue(
-        LinuxSandboxDriver.isRoot()
-            && ProcessTrees.executable("ip").isPresent()
-            && ProcessTrees.executable("nft").isPresent(),
-        "needs root, ip and nft");
-    Path state = Files.createTempDirectory("kiln-state-");
-    NetworkNamespaces n =
-        NetworkNamespaces.create(
-                state,
-                "feed0004",
-                9,
-                false,
-                Executors.newCachedThreadPool(),
-                HostSlots.at(HostSlots.NETWORK_SLOTS, NetworkNamespaces.SLOTS))
-            .orElseThrow();
+    NetworkNamespaces n = fresh("feed0004", false);
     try {
       // nothing made ahead: the host's side is made on demand, the inside by the starter
       InstanceNetwork onDemand = n.take(false);
@@ -158,21 +144,7 @@ class NetworkNamespacesTest {
    */
   @Test
   void startsThatFindNoSpareTogether_eachGetANamespaceOfTheirOwn() throws Exception {
-    Assumptions.assumeTrue(
-        LinuxSandboxDriver.isRoot()
-            && ProcessTrees.executable("ip").isPresent()
-            && ProcessTrees.executable("nft").isPresent(),
-        "needs root, ip and nft");
-    Path state = Files.createTempDirectory("kiln-state-");
-    NetworkNamespaces n =
-        NetworkNamespaces.create(
-                state,
-                "feed0005",
-                9,
-                true,
-                Executors.newCachedThreadPool(),
-                HostSlots.at(HostSlots.NETWORK_SLOTS, NetworkNamespaces.SLOTS))
-            .orElseThrow();
+    NetworkNamespaces n = fresh("feed0005", true);
     List<InstanceNetwork> taken = new java.util.ArrayList<>();
     try (var starts = Executors.newVirtualThreadPerTaskExecutor()) {
       var all =
@@ -201,5 +173,22 @@ class NetworkNamespacesTest {
     for (InstanceNetwork network : taken) {
       assertThat(Path.of("/run/netns", network.namespace())).doesNotExist();
     }
+  }
+
+  /** Network namespaces of a server {@code serverId} with nothing made yet (root, ip and nft). */
+  private static NetworkNamespaces fresh(String serverId, boolean outbound) throws Exception {
+    Assumptions.assumeTrue(
+        LinuxSandboxDriver.isRoot()
+            && ProcessTrees.executable("ip").isPresent()
+            && ProcessTrees.executable("nft").isPresent(),
+        "needs root, ip and nft");
+    return NetworkNamespaces.create(
+            Files.createTempDirectory("kiln-state-"),
+            serverId,
+            9,
+            outbound,
+            Executors.newCachedThreadPool(),
+            HostSlots.at(HostSlots.NETWORK_SLOTS, NetworkNamespaces.SLOTS))
+        .orElseThrow();
   }
 }
