@@ -371,6 +371,9 @@ final class NetworkNamespaces {
         try {
           makeBatch(batch);
         } finally {
+          // whatever escaped makeBatch: no start of the batch may wait for it for ever
+          IOException unmade = new IOException("the network namespace could not be made");
+          batch.forEach(p -> p.done.completeExceptionally(unmade));
           batchLock.lock();
           batching = false;
           batchDone.signalAll();
