@@ -262,8 +262,8 @@ final class NetworkNamespaces {
     }
   }
 
-  /** A namespace about to be made: its name, its link's and its addresses, and its slot's claim. */
-  private record Plan(InstanceNetwork network, String link, HostSlots.Claim claim) {}
+  /** A namespace about to be made: its name, addresses and slot, and its link's name. */
+  private record Plan(InstanceNetwork network, String link) {}
 
   /**
    * Claims a slot and names the namespace and link to be made with it, noted in the slot's lock
@@ -288,7 +288,7 @@ final class NetworkNamespaces {
     InstanceNetwork network =
         new InstanceNetwork(
             name, address(block + 1), address(block + 2), slot, false, defaultRoute);
-    return new Plan(network, link, claim);
+    return new Plan(network, link);
   }
 
   /** The host's side, as {@code ip -batch} lines run in the host's namespace. */
@@ -326,7 +326,7 @@ final class NetworkNamespaces {
       ProcessTrees.run(List.of(ip, "-batch", "-"), hostSide(p));
       return configureInside(p.network());
     } catch (IOException e) {
-      undo(p);
+      remove(p.network());
       throw e;
     }
   }
@@ -417,7 +417,7 @@ final class NetworkNamespaces {
       // ip stops at the first line that fails: none of the batch is trusted, each is undone
       for (int i = 0; i < batch.size(); i++) {
         if (plans.get(i) != null) {
-          undo(plans.get(i));
+          remove(plans.get(i).network());
           batch.get(i).done.completeExceptionally(e);
         }
       }
@@ -435,20 +435,6 @@ final class NetworkNamespaces {
     }
   }
 
-  /** Removes what was made of a plan and gives its slot back. */
-  private void undo(Plan p) {
-    String name = p.network().namespace();
-    if (Files.exists(Path.of("/run/netns", name))) {
-      remove(name);
-    }
-    try {
-      Files.deleteIfExists(records.resolve(name));
-    } catch (IOException e) {
-      LOG.debug("could not remove the record of {}: {}", name, e.toString());
-    }
-    releaseSlot(name);
-  }
-
   /**
    * The hardware address of a slot's veth end ({@code end} 0 on the host, 1 inside), locally
    * administered and fixed, so that each end's neighbour entry for the other is written as the pair
@@ -460,7 +446,10 @@ final class NetworkNamespaces {
         "02:6b:%02x:%02x:%02x:%02x", end, (slot >> 16) & 0xff, (slot >> 8) & 0xff, slot & 0xff);
   }
 
-  /** Removes an instance's namespace; its veth pair goes with it. */
+  /**
+   * Removes a namespace this server made (if it got that far), its record and its slot; its veth
+   * pair goes with it.
+   */
   void remove(InstanceNetwork network) {
     remove(network.namespace());
     try {
@@ -482,9 +471,7 @@ final class NetworkNamespaces {
         || !parts[1].matches("k[0-9a-z-]+")) {
       return;
     }
-    if (Files.exists(Path.of("/run/netns", parts[0]))) {
-      remove(parts[0]);
-    }
+    remove(parts[0]);
     if (Files.exists(Path.of("/sys/class/net", parts[1]))) {
       try {
         ProcessTrees.run(List.of(ip, "link", "delete", parts[1]), "");
@@ -494,7 +481,11 @@ final class NetworkNamespaces {
     }
   }
 
+  /** Deletes a namespace if it exists (one made in a batch that failed may not). */
   private void remove(String namespace) {
+    if (!Files.exists(Path.of("/run/netns", namespace))) {
+      return;
+    }
     try {
       ProcessTrees.run(List.of(ip, "netns", "delete", namespace), "");
     } catch (IOException e) {
