@@ -39,6 +39,7 @@ The runtime (pid 2): default signal handlers, stdin /dev/null, stdout and stderr
 """
 
 import ctypes
+import errno
 import fcntl
 import gc
 import io
@@ -225,14 +226,10 @@ def _configure_network(n):
     namespace: the socket belongs to the namespace it is made in), so no process is started."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        for name in (b"lo", b"eth0"):
-            if name == b"eth0":
-                fcntl.ioctl(s, SIOCSIFADDR, _IfreqAddr(name, _inet(n["address"])))
-                fcntl.ioctl(s, SIOCSIFNETMASK, _IfreqAddr(name, _inet("255.255.255.252")))
-            flags = _IfreqFlags(name)
-            fcntl.ioctl(s, SIOCGIFFLAGS, flags)
-            flags.flags |= IFF_UP
-            fcntl.ioctl(s, SIOCSIFFLAGS, flags)
+        _up(s, b"lo")
+        fcntl.ioctl(s, SIOCSIFADDR, _IfreqAddr(b"eth0", _inet(n["address"])))
+        fcntl.ioctl(s, SIOCSIFNETMASK, _IfreqAddr(b"eth0", _inet("255.255.255.252")))
+        _up(s, b"eth0")
         mac = bytes.fromhex(n["gatewayMac"].replace(":", ""))
         fcntl.ioctl(s, SIOCSARP, _Arpreq(_inet(n["gateway"]), _sockaddr(ARPHRD_ETHER, mac),
                                          ATF_COM | ATF_PERM, _Sockaddr(), b"eth0"))
@@ -244,41 +241,55 @@ def _configure_network(n):
         s.close()
 
 
+def _up(s, name):
+    flags = _IfreqFlags(name)
+    fcntl.ioctl(s, SIOCGIFFLAGS, flags)
+    flags.flags |= IFF_UP
+    fcntl.ioctl(s, SIOCSIFFLAGS, flags)
+
+
+def _attach(loop, backing, info):
+    """Attaches backing to the loop device; False if another process took the device first. In one
+    step where the kernel can (LOOP_CONFIGURE, Linux 5.8+): LOOP_SET_STATUS64 after LOOP_SET_FD
+    freezes the device's queue, 12-15 ms here, on the instance's start."""
+    try:
+        fcntl.ioctl(loop, LOOP_CONFIGURE, struct.pack("=II", backing, 0) + info + bytes(64))
+        return True
+    except OSError as e:
+        if e.errno == errno.EBUSY:
+            return False
+        if e.errno not in (errno.EINVAL, errno.ENOTTY):  # an older kernel's answers
+            raise
+    try:
+        fcntl.ioctl(loop, LOOP_SET_FD, backing)
+    except OSError as e:
+        if e.errno == errno.EBUSY:
+            return False
+        raise
+    try:
+        fcntl.ioctl(loop, LOOP_SET_STATUS64, info)
+    except BaseException:
+        fcntl.ioctl(loop, LOOP_CLR_FD)
+        raise
+    return True
+
+
 def _loop_mount(image, target):
     """Mounts the ext4 image at target through a free loop device that clears itself once the last
     mount of it goes (with this mount namespace, when the instance's last process ends)."""
     _mount_point(target, True)
     control = os.open("/dev/loop-control", os.O_RDWR | os.O_CLOEXEC)
     backing = os.open(image, os.O_RDWR | os.O_CLOEXEC)
+    info = LOOP_INFO64.pack(0, 0, 0, 0, 0, 0, 0, 0, LO_FLAGS_AUTOCLEAR, os.fsencode(image)[-63:],
+                            b"", b"")
     try:
         for _ in range(16):  # another process may take the free device first: ask again
             device = "/dev/loop%d" % fcntl.ioctl(control, LOOP_CTL_GET_FREE)
             loop = os.open(device, os.O_RDWR | os.O_CLOEXEC)
             try:
-                info = LOOP_INFO64.pack(0, 0, 0, 0, 0, 0, 0, 0, LO_FLAGS_AUTOCLEAR,
-                                        os.fsencode(image)[-63:], b"", b"")
+                if not _attach(loop, backing, info):
+                    continue
                 try:
-                    # one step (Linux 5.8+): LOOP_SET_STATUS64 after LOOP_SET_FD freezes the
-                    # device's queue, 12-15 ms here, on the instance's start
-                    fcntl.ioctl(loop, LOOP_CONFIGURE, struct.pack("=II", backing, 0) + info
-                                + bytes(64))
-                    configured = True
-                except OSError as e:
-                    if e.errno == 16:  # EBUSY: taken meanwhile
-                        continue
-                    if e.errno not in (22, 25):  # not EINVAL or ENOTTY (an older kernel)
-                        raise
-                    configured = False
-                if not configured:
-                    try:
-                        fcntl.ioctl(loop, LOOP_SET_FD, backing)
-                    except OSError as e:
-                        if e.errno == 16:
-                            continue
-                        raise
-                try:
-                    if not configured:
-                        fcntl.ioctl(loop, LOOP_SET_STATUS64, info)
                     mount(device, target, "ext4", MS_NOSUID | MS_NODEV)
                 except BaseException:
                     fcntl.ioctl(loop, LOOP_CLR_FD)
@@ -286,7 +297,7 @@ def _loop_mount(image, target):
                 return
             finally:
                 os.close(loop)  # the mount holds the device now; its last close clears it
-        raise OSError(16, "mount %s: no free loop device" % target)
+        raise OSError(errno.EBUSY, "mount %s: no free loop device" % target)
     finally:
         os.close(backing)
         os.close(control)
