@@ -152,15 +152,7 @@ class SandboxSparesIT {
       for (String name : functions) {
         kiln.python(name, code);
       }
-      List<String> answers;
-      try (var calls = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
-        var sent = functions.stream().map(f -> calls.submit(() -> invoke(kiln.lambda, f))).toList();
-        answers = new java.util.ArrayList<>();
-        for (var answer : sent) {
-          answers.add(answer.get());
-        }
-      }
-      for (String answer : answers) {
+      for (String answer : invokeTogether(kiln.lambda, functions)) {
         assertThat(answer)
             .as("its /tmp is an ext4 disk on a loop device")
             .contains("[\"ext4\", \"/dev/loop");
@@ -229,15 +221,10 @@ class SandboxSparesIT {
                             ? java.util.Map.of("kiln:outbound-network", "off")
                             : java.util.Map.of()));
       }
-      java.util.Map<String, String> answers = new java.util.HashMap<>();
-      try (var calls = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
-        var sent = names.stream().map(f -> calls.submit(() -> invoke(kiln.lambda, f))).toList();
-        for (int i = 0; i < names.size(); i++) {
-          answers.put(names.get(i), sent.get(i).get());
-        }
-      }
-      for (String name : names) {
-        String answer = answers.get(name);
+      List<String> answers = invokeTogether(kiln.lambda, names);
+      for (int i = 0; i < names.size(); i++) {
+        String name = names.get(i);
+        String answer = answers.get(i);
         assertThat(answer).as(name).contains("\"eth0\": true");
         assertThat(answer)
             .as(name + ": the host's end, known from the start")
@@ -295,11 +282,20 @@ class SandboxSparesIT {
     for (String name : functions) {
       KilnFixture.python(lambda, name, "def handler(event, context):\n    return 'ok'\n");
     }
+    assertThat(invokeTogether(lambda, functions)).containsOnly("\"ok\"");
+  }
+
+  /** Invokes every one of {@code functions} at once; their answers, in the same order. */
+  private static List<String> invokeTogether(
+      software.amazon.awssdk.services.lambda.LambdaClient lambda, List<String> functions)
+      throws Exception {
     try (var calls = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
-      var answers = functions.stream().map(f -> calls.submit(() -> invoke(lambda, f))).toList();
-      for (var answer : answers) {
-        assertThat(answer.get()).isEqualTo("\"ok\"");
+      var sent = functions.stream().map(f -> calls.submit(() -> invoke(lambda, f))).toList();
+      List<String> answers = new java.util.ArrayList<>();
+      for (var answer : sent) {
+        answers.add(answer.get());
       }
+      return answers;
     }
   }
 
