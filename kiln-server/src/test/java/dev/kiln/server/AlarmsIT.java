@@ -148,7 +148,9 @@ class AlarmsIT {
       assertThat(ok.at("/alarmData/previousState/value").asText()).isEqualTo("ALARM");
       assertThat(ok.at("/alarmData/alertmanager/status").asText()).isEqualTo("resolved");
       assertThat(ok.at("/alarmData/alertmanager/endsAt").asText()).isNotEmpty();
-      assertThat(stack.log("alertmanager.log")).doesNotContain("401").doesNotContain("403");
+      // a refused webhook (401 or 403) as a number of its own: the log's temporary paths hold
+      // long random numbers, and one with "403" among its digits failed this check in CI
+      assertThat(stack.log("alertmanager.log")).doesNotContainPattern("(?<![0-9])40[13](?![0-9])");
     }
   }
 
